@@ -1,0 +1,23 @@
+//! karya-shared: what the agent and the hub have in common.
+//!
+//! - [`model`]: the records and their validation;
+//! - [`schema`]: how records sit inside the Automerge documents `upt/<CODE>`,
+//!   `curation/<CODE>` and `national`;
+//! - [`store`]: the replica store (Automerge in SQLite) with materialized tables;
+//! - [`wire`]: the versioned sync frame; [`session`]: the client side of a sync;
+//! - [`pseudonym`]: participants' pseudonyms.
+
+pub mod materialize;
+pub mod model;
+pub mod pseudonym;
+pub mod schema;
+pub mod session;
+pub mod store;
+pub mod views;
+pub mod wire;
+
+pub use schema::DocId;
+pub use store::{Store, StoreError};
+
+/// This build's version, sent to the hub with every sync.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

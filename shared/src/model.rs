@@ -1,0 +1,478 @@
+//! The records karya keeps, and the rules a record must satisfy before it is written.
+//!
+//! Every record is validated here, once, whether it comes from the command line, a spreadsheet
+//! in the inbox or the hub's curation API, so the error an operator reads is the same everywhere.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Product categories that ship with karya: (slug, name people read).
+pub const PRODUCT_CATEGORIES: &[(&str, &str)] = &[
+    ("kerajinan", "Kerajinan"),
+    ("fashion-batik", "Fashion & Batik"),
+    ("makanan-minuman", "Makanan & Minuman"),
+    ("furnitur", "Furnitur"),
+    ("pertanian", "Pertanian"),
+    ("peternakan", "Peternakan"),
+    ("perikanan", "Perikanan"),
+    ("jasa", "Jasa"),
+    ("seni-lukis", "Seni & Lukis"),
+    ("lainnya", "Lainnya"),
+];
+
+/// Training categories that ship with karya.
+pub const TRAINING_CATEGORIES: &[&str] = &[
+    "menjahit",
+    "las",
+    "barista",
+    "tata-boga",
+    "tata-rias",
+    "otomotif",
+    "elektronik",
+    "listrik",
+    "konstruksi",
+    "pertanian",
+    "perikanan",
+    "peternakan",
+    "lainnya",
+];
+
+pub const SALE_CHANNELS: &[&str] = &["pameran", "e-katalog", "toko", "online", "lainnya"];
+pub const CERTIFICATION_KINDS: &[&str] = &["halal", "pirt", "bpom", "haki", "sni"];
+pub const UPT_TYPES: &[&str] = &["lapas", "rutan", "lpka", "lpp", "bapas"];
+pub const CURATION_STATUSES: &[&str] =
+    &["nominated", "in_review", "approved", "featured", "rejected"];
+pub const PARTICIPANT_STATUSES: &[&str] = &["enrolled", "completed", "dropped"];
+
+/// A record that failed validation: the field and what is wrong with it, in words an operator
+/// can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Certification {
+    pub kind: String,
+    pub number: String,
+    pub valid_until: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    pub category: String,
+    pub description: String,
+    pub price_idr: i64,
+    pub unit: String,
+    /// A counter: concurrent increments on different replicas add up.
+    pub stock: i64,
+    /// The workshop (bengkel kerja) that makes it.
+    pub workshop: String,
+    pub certifications: Vec<Certification>,
+    /// The UPT proposes it for the national catalogue.
+    pub nominated: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Tombstone: the record stays in history but is hidden from lists.
+    pub deleted: bool,
+}
+
+/// The fields of a product that an edit may change; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductPatch {
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub description: Option<String>,
+    pub price_idr: Option<i64>,
+    pub unit: Option<String>,
+    pub workshop: Option<String>,
+    pub certifications: Option<Vec<Certification>>,
+    pub nominated: Option<bool>,
+}
+
+impl ProductPatch {
+    pub fn is_empty(&self) -> bool {
+        *self == ProductPatch::default()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sale {
+    pub id: String,
+    pub product_id: String,
+    /// YYYY-MM-DD
+    pub date: String,
+    pub quantity: i64,
+    pub revenue_idr: i64,
+    pub channel: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Training {
+    pub id: String,
+    pub program: String,
+    pub category: String,
+    /// BLK/BPVP, LKP, ...
+    pub partner: String,
+    pub start_date: String,
+    pub end_date: String,
+    pub hours: i64,
+    pub instructor: String,
+    pub capacity: i64,
+    /// Certification scheme (BNSP/LSP ...).
+    pub scheme: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub deleted: bool,
+}
+
+/// A participant of a training, known to documents only by pseudonym.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Participant {
+    pub training_id: String,
+    /// HMAC-SHA256(agent secret, registration number), hex.
+    pub pseudonym: String,
+    pub enrolled_at: String,
+    pub hours_attended: i64,
+    pub status: String,
+    pub certificate: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurationDecision {
+    pub product_id: String,
+    pub status: String,
+    pub note: String,
+    pub decided_by: String,
+    pub decided_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UptInfo {
+    pub code: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub kanwil: String,
+}
+
+/// Values that replicas set concurrently on the same field, beside the winner Automerge chose:
+/// field name to every value (winner first), so that no edit disappears silently.
+pub type Conflicts = BTreeMap<String, Vec<serde_json::Value>>;
+
+fn non_empty(field: &'static str, value: &str) -> Result<(), ValidationError> {
+    if value.trim().is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    Ok(())
+}
+
+fn not_negative(field: &'static str, value: i64) -> Result<(), ValidationError> {
+    if value < 0 {
+        return Err(ValidationError::new(
+            field,
+            format!("must not be negative (got {value})"),
+        ));
+    }
+    Ok(())
+}
+
+fn one_of(field: &'static str, value: &str, allowed: &[&str]) -> Result<(), ValidationError> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(ValidationError::new(
+        field,
+        format!(
+            "unknown value '{value}'; use one of: {}",
+            allowed.join(", ")
+        ),
+    ))
+}
+
+/// Checks a calendar date written as YYYY-MM-DD.
+pub fn validate_date(field: &'static str, value: &str) -> Result<(), ValidationError> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(value, &format).map(|_| ()).map_err(|_| {
+        ValidationError::new(field, format!("'{value}' is not a date; write YYYY-MM-DD"))
+    })
+}
+
+pub fn product_category_slugs() -> Vec<&'static str> {
+    PRODUCT_CATEGORIES.iter().map(|(slug, _)| *slug).collect()
+}
+
+impl Certification {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        one_of("certifications.kind", &self.kind, CERTIFICATION_KINDS)?;
+        non_empty("certifications.number", &self.number)?;
+        if let Some(until) = &self.valid_until {
+            validate_date("certifications.valid_until", until)?;
+        }
+        Ok(())
+    }
+}
+
+impl Product {
+    /// `categories` is the catalogue in force (the `national` document's, which HQ may extend).
+    pub fn validate(&self, categories: &[&str]) -> Result<(), ValidationError> {
+        non_empty("name", &self.name)?;
+        one_of("category", &self.category, categories)?;
+        not_negative("price_idr", self.price_idr)?;
+        not_negative("stock", self.stock)?;
+        non_empty("unit", &self.unit)?;
+        self.certifications
+            .iter()
+            .try_for_each(Certification::validate)
+    }
+}
+
+impl ProductPatch {
+    pub fn validate(&self, categories: &[&str]) -> Result<(), ValidationError> {
+        if let Some(name) = &self.name {
+            non_empty("name", name)?;
+        }
+        if let Some(category) = &self.category {
+            one_of("category", category, categories)?;
+        }
+        if let Some(price) = self.price_idr {
+            not_negative("price_idr", price)?;
+        }
+        if let Some(unit) = &self.unit {
+            non_empty("unit", unit)?;
+        }
+        if let Some(certs) = &self.certifications {
+            certs.iter().try_for_each(Certification::validate)?;
+        }
+        Ok(())
+    }
+}
+
+impl Sale {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        non_empty("product_id", &self.product_id)?;
+        validate_date("date", &self.date)?;
+        if self.quantity <= 0 {
+            return Err(ValidationError::new(
+                "quantity",
+                format!("must be at least 1 (got {})", self.quantity),
+            ));
+        }
+        not_negative("revenue_idr", self.revenue_idr)?;
+        one_of("channel", &self.channel, SALE_CHANNELS)
+    }
+}
+
+impl Training {
+    pub fn validate(&self, categories: &[&str]) -> Result<(), ValidationError> {
+        non_empty("program", &self.program)?;
+        one_of("category", &self.category, categories)?;
+        validate_date("start", &self.start_date)?;
+        validate_date("end", &self.end_date)?;
+        // ISO dates compare correctly as strings.
+        if self.end_date < self.start_date {
+            return Err(ValidationError::new(
+                "end",
+                format!(
+                    "end date {} is before start date {}",
+                    self.end_date, self.start_date
+                ),
+            ));
+        }
+        not_negative("hours", self.hours)?;
+        not_negative("capacity", self.capacity)
+    }
+}
+
+impl Participant {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        non_empty("training_id", &self.training_id)?;
+        if self.pseudonym.len() != 64 || !self.pseudonym.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ValidationError::new(
+                "pseudonym",
+                "must be 64 hex digits (HMAC-SHA256)",
+            ));
+        }
+        not_negative("hours_attended", self.hours_attended)?;
+        one_of("status", &self.status, PARTICIPANT_STATUSES)
+    }
+}
+
+impl CurationDecision {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        non_empty("product_id", &self.product_id)?;
+        one_of("status", &self.status, CURATION_STATUSES)?;
+        non_empty("decided_by", &self.decided_by)
+    }
+}
+
+impl UptInfo {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate_upt_code(&self.code)?;
+        non_empty("name", &self.name)?;
+        one_of("type", &self.kind, UPT_TYPES)?;
+        non_empty("kanwil", &self.kanwil)
+    }
+}
+
+/// UPT codes are upper-case ASCII letters, digits and dashes (LAPAS-CIPINANG): they appear in
+/// document ids and URLs.
+pub fn validate_upt_code(code: &str) -> Result<(), ValidationError> {
+    let ok = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            "code",
+            format!(
+                "'{code}' is not a UPT code; use upper-case letters, digits and dashes (LAPAS-CIPINANG)"
+            ),
+        ))
+    }
+}
+
+/// Now, as RFC 3339 UTC with seconds.
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+}
+
+/// Today's date, YYYY-MM-DD (UTC).
+pub fn today() -> String {
+    let d = time::OffsetDateTime::now_utc().date();
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// A new record id: random, so replicas never collide without coordinating.
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn product() -> Product {
+        Product {
+            id: "p1".into(),
+            name: "Tas anyaman".into(),
+            category: "kerajinan".into(),
+            description: String::new(),
+            price_idr: 150_000,
+            unit: "pcs".into(),
+            stock: 3,
+            workshop: String::new(),
+            certifications: vec![],
+            nominated: false,
+            created_at: now_rfc3339(),
+            updated_at: now_rfc3339(),
+            deleted: false,
+        }
+    }
+
+    #[test]
+    fn product_rules_name_the_field() {
+        let cats = product_category_slugs();
+        assert!(product().validate(&cats).is_ok());
+        let err = Product {
+            name: "  ".into(),
+            ..product()
+        }
+        .validate(&cats)
+        .unwrap_err();
+        assert_eq!(err.field, "name");
+        let err = Product {
+            price_idr: -1,
+            ..product()
+        }
+        .validate(&cats)
+        .unwrap_err();
+        assert_eq!(err.field, "price_idr");
+        let err = Product {
+            category: "mainan".into(),
+            ..product()
+        }
+        .validate(&cats)
+        .unwrap_err();
+        assert!(err.to_string().contains("kerajinan"), "{err}");
+    }
+
+    #[test]
+    fn training_end_before_start_is_refused() {
+        let t = Training {
+            id: "t".into(),
+            program: "Menjahit dasar".into(),
+            category: "menjahit".into(),
+            partner: String::new(),
+            start_date: "2026-03-10".into(),
+            end_date: "2026-03-01".into(),
+            hours: 10,
+            instructor: String::new(),
+            capacity: 20,
+            scheme: String::new(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            deleted: false,
+        };
+        let err = t.validate(TRAINING_CATEGORIES).unwrap_err();
+        assert_eq!(err.field, "end");
+        let err = Training {
+            start_date: "10/03/2026".into(),
+            ..t
+        }
+        .validate(TRAINING_CATEGORIES)
+        .unwrap_err();
+        assert!(err.reason.contains("YYYY-MM-DD"));
+    }
+
+    #[test]
+    fn sale_quantity_must_be_positive() {
+        let s = Sale {
+            id: "s".into(),
+            product_id: "p".into(),
+            date: "2026-01-02".into(),
+            quantity: 0,
+            revenue_idr: 0,
+            channel: "toko".into(),
+            created_at: String::new(),
+        };
+        assert_eq!(s.validate().unwrap_err().field, "quantity");
+        assert_eq!(
+            Sale {
+                quantity: 1,
+                channel: "pasar".into(),
+                ..s
+            }
+            .validate()
+            .unwrap_err()
+            .field,
+            "channel"
+        );
+    }
+
+    #[test]
+    fn upt_codes() {
+        assert!(validate_upt_code("LAPAS-CIPINANG").is_ok());
+        assert!(validate_upt_code("lapas cipinang").is_err());
+        assert!(validate_upt_code("../x").is_err());
+    }
+}

@@ -1,0 +1,204 @@
+//! The client side of a sync: which documents to offer, and what to do with the hub's reply.
+//!
+//! A session is transport-free: [`SyncSession::next_request`] gives the frame to POST and
+//! [`SyncSession::handle_response`] takes the reply, until `next_request` has nothing left to
+//! say. The agent drives it over HTTP; the simulation drives it the same way. Every received
+//! change and every sync state is persisted as it arrives, so an interrupted sync resumes
+//! where it stopped.
+//!
+//! A two-peer round without any HTTP, the hub's side played by [`serve_locally`]:
+//!
+//! ```
+//! use karya_shared::{DocId, Store, model, schema, session::{SyncSession, serve_locally}};
+//! let mut agent = Store::open_in_memory(None).unwrap();
+//! let mut hub = Store::open_in_memory(None).unwrap();
+//! let doc = DocId::Upt("LAPAS-PATI".into());
+//! agent.change(&doc, |d| schema::put_upt(d, &model::UptInfo {
+//!     code: "X".into(), name: "n".into(), kind: "lapas".into(), kanwil: "k".into() })).unwrap();
+//! let mut session = SyncSession::new(&agent, "agent-1", vec![doc.clone()]).unwrap();
+//! while let Some(frame) = session.next_request(&mut agent).unwrap() {
+//!     let reply = serve_locally(&mut hub, &frame);
+//!     session.handle_response(&mut agent, &reply).unwrap();
+//! }
+//! assert_eq!(agent.heads(&doc).unwrap(), hub.heads(&doc).unwrap());
+//! assert!(session.outcome().round_trips <= 2);
+//! ```
+
+use crate::schema::DocId;
+use crate::store::{Received, Store, StoreError, WritePolicy};
+use crate::wire::{self, Reply, Request, Response, WireError};
+use automerge::sync::{Message, State};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// The name under which an agent keeps its sync state with the hub.
+pub const HUB_PEER: &str = "hub";
+/// A session that has not settled after this many round trips is stopped: something is wrong
+/// and repeating will not fix it.
+pub const MAX_ROUNDS: u32 = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the hub's reply is not a valid sync frame: {0}")]
+    Wire(#[from] WireError),
+    #[error("the hub sent a sync message for {doc} that could not be decoded: {reason}")]
+    BadMessage { doc: String, reason: String },
+    #[error(
+        "the sync did not settle after {MAX_ROUNDS} round trips; try again, and report it if it persists"
+    )]
+    TooManyRounds,
+}
+
+/// A document the hub refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refusal {
+    pub doc: String,
+    pub reason: String,
+}
+
+/// What a finished session did, for `karya-agent sync` and the status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub documents: usize,
+    pub round_trips: u32,
+    /// Sync frame bytes sent and received (HTTP headers not included).
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    /// Changes the hub sent that were new here.
+    pub changes_received: usize,
+    pub refused: Vec<Refusal>,
+}
+
+pub struct SyncSession {
+    peer_id: String,
+    states: BTreeMap<DocId, State>,
+    outcome: Outcome,
+}
+
+impl SyncSession {
+    /// Starts from the persisted sync state of every document.
+    pub fn new(store: &Store, peer_id: &str, docs: Vec<DocId>) -> Result<Self, StoreError> {
+        let mut states = BTreeMap::new();
+        for doc in docs {
+            let state = store.sync_state(HUB_PEER, &doc)?;
+            states.insert(doc, state);
+        }
+        let outcome = Outcome {
+            documents: states.len(),
+            ..Outcome::default()
+        };
+        Ok(SyncSession {
+            peer_id: peer_id.to_string(),
+            states,
+            outcome,
+        })
+    }
+
+    /// The next frame to send, or `None` when the documents are in sync.
+    pub fn next_request(&mut self, store: &mut Store) -> Result<Option<Vec<u8>>, SessionError> {
+        let mut docs = Vec::new();
+        for (doc, state) in self.states.iter_mut() {
+            if let Some(msg) = store.generate_sync_message(doc, state)? {
+                docs.push((doc.to_string(), msg.encode()));
+            }
+        }
+        if docs.is_empty() {
+            return Ok(None);
+        }
+        if self.outcome.round_trips >= MAX_ROUNDS {
+            return Err(SessionError::TooManyRounds);
+        }
+        self.outcome.round_trips += 1;
+        let frame = Request {
+            peer: self.peer_id.clone(),
+            agent_version: crate::VERSION.into(),
+            docs,
+        }
+        .encode();
+        self.outcome.bytes_sent += frame.len() as u64;
+        Ok(Some(frame))
+    }
+
+    pub fn handle_response(&mut self, store: &mut Store, frame: &[u8]) -> Result<(), SessionError> {
+        self.outcome.bytes_received += frame.len() as u64;
+        let response = Response::decode(frame)?;
+        for (name, reply) in response.docs {
+            let Some(doc) = DocId::parse(&name).filter(|d| self.states.contains_key(d)) else {
+                // Not one of ours: ignore rather than store what we did not ask for.
+                continue;
+            };
+            match reply {
+                Reply::Nothing => {}
+                Reply::Refused(reason) => {
+                    // Leave it out of the rest of this session; the other documents go on.
+                    self.states.remove(&doc);
+                    self.outcome.refused.push(Refusal { doc: name, reason });
+                }
+                Reply::Message(bytes) => {
+                    let msg = Message::decode(&bytes).map_err(|e| SessionError::BadMessage {
+                        doc: name.clone(),
+                        reason: e.to_string(),
+                    })?;
+                    let state = self.states.get_mut(&doc).expect("checked above");
+                    if let Received::Applied { new_changes } = store.receive_sync_message(
+                        &doc,
+                        HUB_PEER,
+                        state,
+                        msg,
+                        WritePolicy::MayWrite,
+                    )? {
+                        self.outcome.changes_received += new_changes;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn outcome(&self) -> &Outcome {
+        &self.outcome
+    }
+
+    pub fn into_outcome(self) -> Outcome {
+        self.outcome
+    }
+}
+
+/// Answers a request frame against `store` as a hub that lets everyone write everything:
+/// for tests and examples that need a hub without HTTP. The real hub adds authentication
+/// and write authority on top of the same store calls.
+pub fn serve_locally(store: &mut Store, frame: &[u8]) -> Vec<u8> {
+    let request = match wire::Request::decode(frame) {
+        Ok(r) => r,
+        Err(e) => {
+            return Response {
+                docs: vec![("error".into(), Reply::Refused(e.to_string()))],
+            }
+            .encode();
+        }
+    };
+    let mut docs = Vec::new();
+    for (name, bytes) in request.docs {
+        let reply = (|| {
+            let doc = DocId::parse(&name).ok_or("unknown document")?;
+            let msg = Message::decode(&bytes).map_err(|_| "bad message")?;
+            let mut state = store.sync_state(&request.peer, &doc).map_err(|_| "store")?;
+            store
+                .receive_sync_message(&doc, &request.peer, &mut state, msg, WritePolicy::MayWrite)
+                .map_err(|_| "store")?;
+            let reply = store
+                .generate_sync_message(&doc, &mut state)
+                .map_err(|_| "store")?;
+            Ok::<_, &str>(
+                reply
+                    .map(|m| Reply::Message(m.encode()))
+                    .unwrap_or(Reply::Nothing),
+            )
+        })()
+        .unwrap_or_else(|e: &str| Reply::Refused(e.to_string()));
+        docs.push((name, reply));
+    }
+    Response { docs }.encode()
+}

@@ -1,0 +1,294 @@
+//! The sync wire format: one versioned binary frame per HTTP request and response, carrying
+//! one Automerge sync message per document.
+//!
+//! ```text
+//! frame   = "KRYA" version:u8 flags:u8 body            (flags bit 0: body is deflated)
+//! request = peer:str agent_version:str count:u32 (doc:str message:bytes)*
+//! reply   = count:u32 (doc:str status:u8 payload:bytes)*
+//! str, bytes = length:u32-le followed by that many bytes
+//! ```
+//! An empty `message` in a request means "I replicate this document and have nothing to say
+//! yet". Reply status 0 carries a sync message, 1 means nothing to send, 2 means the
+//! document was refused and the payload is the reason (UTF-8).
+
+use flate2::{Compression, read::DeflateDecoder, write::DeflateEncoder};
+use std::io::{Read, Write};
+
+pub const MAGIC: &[u8; 4] = b"KRYA";
+pub const PROTOCOL_VERSION: u8 = 1;
+pub const CONTENT_TYPE: &str = "application/x-karya-sync";
+const FLAG_DEFLATE: u8 = 1;
+/// Bodies smaller than this are sent as they are: deflate would not pay for its header.
+const COMPRESS_ABOVE: usize = 256;
+/// Refuse to inflate a body past this, whatever its compressed size.
+pub const MAX_INFLATED: u64 = 256 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("not a karya sync frame (bad magic bytes)")]
+    BadMagic,
+    #[error(
+        "sync protocol version {got} is not supported (this side speaks version {PROTOCOL_VERSION}); upgrade karya-agent and karya-hub to the same release"
+    )]
+    Version { got: u8 },
+    #[error("sync frame is truncated or malformed: {0}")]
+    Malformed(&'static str),
+    #[error("sync frame could not be decompressed: {0}")]
+    Compression(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The agent installation (an id made at `init`): the hub keeps sync state per peer.
+    pub peer: String,
+    pub agent_version: String,
+    pub docs: Vec<(String, Vec<u8>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    Message(Vec<u8>),
+    Nothing,
+    Refused(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Response {
+    pub docs: Vec<(String, Reply)>,
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn u8(&mut self) -> Result<u8, WireError> {
+        let (&b, rest) = self
+            .0
+            .split_first()
+            .ok_or(WireError::Malformed("unexpected end"))?;
+        self.0 = rest;
+        Ok(b)
+    }
+    fn u32(&mut self) -> Result<u32, WireError> {
+        if self.0.len() < 4 {
+            return Err(WireError::Malformed("unexpected end"));
+        }
+        let (n, rest) = self.0.split_at(4);
+        self.0 = rest;
+        Ok(u32::from_le_bytes(n.try_into().expect("4 bytes")))
+    }
+    fn bytes(&mut self) -> Result<&'a [u8], WireError> {
+        let n = self.u32()? as usize;
+        if self.0.len() < n {
+            return Err(WireError::Malformed("length past the end"));
+        }
+        let (b, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(b)
+    }
+    fn str(&mut self) -> Result<String, WireError> {
+        String::from_utf8(self.bytes()?.to_vec())
+            .map_err(|_| WireError::Malformed("text is not UTF-8"))
+    }
+    fn count(&mut self) -> Result<usize, WireError> {
+        let n = self.u32()? as usize;
+        // Each entry takes at least 8 bytes: a count larger than that is a lie.
+        if n > self.0.len() / 8 + 1 {
+            return Err(WireError::Malformed("entry count past the end"));
+        }
+        Ok(n)
+    }
+    fn finish(&self) -> Result<(), WireError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(WireError::Malformed("trailing bytes"))
+        }
+    }
+}
+
+fn seal(body: Vec<u8>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() / 2 + 6);
+    out.extend_from_slice(MAGIC);
+    out.push(PROTOCOL_VERSION);
+    if body.len() > COMPRESS_ABOVE {
+        let mut enc = DeflateEncoder::new(Vec::new(), Compression::fast());
+        let compressed = enc.write_all(&body).and_then(|()| enc.finish());
+        if let Ok(c) = compressed
+            && c.len() < body.len()
+        {
+            out.push(FLAG_DEFLATE);
+            out.extend_from_slice(&c);
+            return out;
+        }
+    }
+    out.push(0);
+    out.extend_from_slice(&body);
+    out
+}
+
+fn open(frame: &[u8]) -> Result<Vec<u8>, WireError> {
+    if frame.len() < 6 || &frame[..4] != MAGIC {
+        return Err(WireError::BadMagic);
+    }
+    if frame[4] != PROTOCOL_VERSION {
+        return Err(WireError::Version { got: frame[4] });
+    }
+    let flags = frame[5];
+    let body = &frame[6..];
+    if flags & FLAG_DEFLATE == 0 {
+        return Ok(body.to_vec());
+    }
+    let mut out = Vec::new();
+    DeflateDecoder::new(body)
+        .take(MAX_INFLATED)
+        .read_to_end(&mut out)
+        .map_err(|e| WireError::Compression(e.to_string()))?;
+    Ok(out)
+}
+
+impl Request {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut body = Vec::new();
+        put_bytes(&mut body, self.peer.as_bytes());
+        put_bytes(&mut body, self.agent_version.as_bytes());
+        body.extend_from_slice(&(self.docs.len() as u32).to_le_bytes());
+        for (doc, msg) in &self.docs {
+            put_bytes(&mut body, doc.as_bytes());
+            put_bytes(&mut body, msg);
+        }
+        seal(body)
+    }
+
+    pub fn decode(frame: &[u8]) -> Result<Request, WireError> {
+        let body = open(frame)?;
+        let mut r = Reader(&body);
+        let peer = r.str()?;
+        let agent_version = r.str()?;
+        let n = r.count()?;
+        let mut docs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let doc = r.str()?;
+            let msg = r.bytes()?.to_vec();
+            docs.push((doc, msg));
+        }
+        r.finish()?;
+        Ok(Request {
+            peer,
+            agent_version,
+            docs,
+        })
+    }
+}
+
+impl Response {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut body = Vec::new();
+        body.extend_from_slice(&(self.docs.len() as u32).to_le_bytes());
+        for (doc, reply) in &self.docs {
+            put_bytes(&mut body, doc.as_bytes());
+            match reply {
+                Reply::Message(m) => {
+                    body.push(0);
+                    put_bytes(&mut body, m);
+                }
+                Reply::Nothing => {
+                    body.push(1);
+                    put_bytes(&mut body, &[]);
+                }
+                Reply::Refused(reason) => {
+                    body.push(2);
+                    put_bytes(&mut body, reason.as_bytes());
+                }
+            }
+        }
+        seal(body)
+    }
+
+    pub fn decode(frame: &[u8]) -> Result<Response, WireError> {
+        let body = open(frame)?;
+        let mut r = Reader(&body);
+        let n = r.count()?;
+        let mut docs = Vec::with_capacity(n);
+        for _ in 0..n {
+            let doc = r.str()?;
+            let status = r.u8()?;
+            let payload = r.bytes()?;
+            let reply = match status {
+                0 => Reply::Message(payload.to_vec()),
+                1 => Reply::Nothing,
+                2 => Reply::Refused(String::from_utf8_lossy(payload).into_owned()),
+                _ => return Err(WireError::Malformed("unknown reply status")),
+            };
+            docs.push((doc, reply));
+        }
+        r.finish()?;
+        Ok(Response { docs })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn round_trip_small_and_large() {
+        for size in [0usize, 10, 100_000] {
+            let req = Request {
+                peer: "peer-1".into(),
+                agent_version: "0.1.0".into(),
+                docs: vec![
+                    ("upt/LAPAS-PATI".into(), vec![7u8; size]),
+                    ("national".into(), vec![]),
+                ],
+            };
+            assert_eq!(Request::decode(&req.encode()).unwrap(), req);
+        }
+        let resp = Response {
+            docs: vec![
+                ("upt/A".into(), Reply::Message(vec![1, 2, 3])),
+                ("national".into(), Reply::Nothing),
+                ("curation/A".into(), Reply::Refused("no".into())),
+            ],
+        };
+        assert_eq!(Response::decode(&resp.encode()).unwrap(), resp);
+    }
+
+    #[test]
+    fn unknown_version_is_named() {
+        let mut frame = Request {
+            peer: "p".into(),
+            agent_version: "v".into(),
+            docs: vec![],
+        }
+        .encode();
+        frame[4] = 9;
+        let err = Request::decode(&frame).unwrap_err();
+        assert_eq!(err, WireError::Version { got: 9 });
+        assert!(err.to_string().contains("upgrade"));
+    }
+
+    proptest! {
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = Request::decode(&bytes);
+            let _ = Response::decode(&bytes);
+            let mut framed = b"KRYA\x01\x00".to_vec();
+            framed.extend_from_slice(&bytes);
+            let _ = Request::decode(&framed);
+        }
+
+        #[test]
+        fn truncation_is_an_error(cut in 0usize..60) {
+            let frame = Request { peer: "peer".into(), agent_version: "0.1".into(),
+                docs: vec![("upt/X".into(), vec![1,2,3,4,5])] }.encode();
+            prop_assume!(cut < frame.len());
+            prop_assert!(Request::decode(&frame[..cut]).is_err());
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! Convergence: several replicas of one UPT (the office PC, the workshop laptop, ...) and the
+//! hub, random edits of every kind, random sync order; at the end every replica has the same
+//! heads, the same materialized tables, and every stock equals the sum of its increments.
+
+mod common;
+
+use karya_shared::materialize;
+use karya_shared::model::{Participant, ProductPatch, Sale, new_id, now_rfc3339};
+use karya_shared::schema::{self, DocId};
+use karya_shared::session::{SyncSession, serve_locally};
+use karya_shared::{Store, pseudonym};
+use proptest::prelude::*;
+use std::collections::HashMap;
+
+const REPLICAS: usize = 3;
+
+#[derive(Debug, Clone)]
+enum Op {
+    AddProduct { r: usize, price: i64, stock: i64 },
+    EditPrice { r: usize, pick: usize, price: i64 },
+    Rename { r: usize, pick: usize, n: u8 },
+    Delete { r: usize, pick: usize },
+    Stock { r: usize, pick: usize, delta: i64 },
+    Sale { r: usize, pick: usize, qty: i64 },
+    AddTraining { r: usize },
+    Enroll { r: usize, pick: usize, person: u8 },
+    Complete { r: usize, pick: usize, person: u8 },
+    Sync { r: usize },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let r = 0..REPLICAS;
+    prop_oneof![
+        (r.clone(), 0i64..1_000_000, 0i64..50).prop_map(|(r, price, stock)| Op::AddProduct {
+            r,
+            price,
+            stock
+        }),
+        (r.clone(), any::<usize>(), 0i64..1_000_000).prop_map(|(r, pick, price)| Op::EditPrice {
+            r,
+            pick,
+            price
+        }),
+        (r.clone(), any::<usize>(), any::<u8>()).prop_map(|(r, pick, n)| Op::Rename { r, pick, n }),
+        (r.clone(), any::<usize>()).prop_map(|(r, pick)| Op::Delete { r, pick }),
+        (r.clone(), any::<usize>(), -20i64..40).prop_map(|(r, pick, delta)| Op::Stock {
+            r,
+            pick,
+            delta
+        }),
+        (r.clone(), any::<usize>(), 1i64..10).prop_map(|(r, pick, qty)| Op::Sale { r, pick, qty }),
+        r.clone().prop_map(|r| Op::AddTraining { r }),
+        (r.clone(), any::<usize>(), 0u8..6).prop_map(|(r, pick, person)| Op::Enroll {
+            r,
+            pick,
+            person
+        }),
+        (r.clone(), any::<usize>(), 0u8..6).prop_map(|(r, pick, person)| Op::Complete {
+            r,
+            pick,
+            person
+        }),
+        r.prop_map(|r| Op::Sync { r }),
+    ]
+}
+
+fn sync(agent: &mut Store, hub: &mut Store, peer: &str, doc: &DocId) {
+    let mut session = SyncSession::new(agent, peer, vec![doc.clone()]).unwrap();
+    while let Some(frame) = session.next_request(agent).unwrap() {
+        let reply = serve_locally(hub, &frame);
+        session.handle_response(agent, &reply).unwrap();
+    }
+    assert!(session.outcome().refused.is_empty());
+}
+
+fn pick(ids: &[String], n: usize) -> Option<String> {
+    (!ids.is_empty()).then(|| ids[n % ids.len()].clone())
+}
+
+fn ids(
+    store: &mut Store,
+    doc: &DocId,
+    prefix: fn(&schema::RecordKey) -> Option<String>,
+) -> Vec<String> {
+    let d = store.doc(doc).unwrap();
+    let mut v: Vec<String> = schema::record_keys(d).iter().filter_map(prefix).collect();
+    v.sort();
+    v
+}
+
+fn product_ids(store: &mut Store, doc: &DocId) -> Vec<String> {
+    ids(store, doc, |k| match k {
+        schema::RecordKey::Product(id) => Some(id.clone()),
+        _ => None,
+    })
+}
+
+fn training_ids(store: &mut Store, doc: &DocId) -> Vec<String> {
+    ids(store, doc, |k| match k {
+        schema::RecordKey::Training(id) => Some(id.clone()),
+        _ => None,
+    })
+}
+
+fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
+    let doc = DocId::Upt("LAPAS-PATI".into());
+    let mut replicas: Vec<Store> = (0..REPLICAS)
+        .map(|_| Store::open_in_memory(None).unwrap())
+        .collect();
+    let mut hub = Store::open_in_memory(None).unwrap();
+    let secret = b"upt-secret";
+    // product id -> sum of every increment that was acknowledged, initial stock included.
+    let mut expected_stock: HashMap<String, i64> = HashMap::new();
+    let now = now_rfc3339();
+
+    for op in ops {
+        match op {
+            Op::AddProduct { r, price, stock } => {
+                let p = common::product("Produk", price, stock);
+                replicas[r]
+                    .change(&doc, |d| schema::insert_product(d, &p))
+                    .unwrap();
+                expected_stock.insert(p.id.clone(), stock);
+            }
+            Op::EditPrice { r, pick: n, price } => {
+                if let Some(id) = pick(&product_ids(&mut replicas[r], &doc), n) {
+                    let patch = ProductPatch {
+                        price_idr: Some(price),
+                        ..Default::default()
+                    };
+                    replicas[r]
+                        .change(&doc, |d| schema::edit_product(d, &id, &patch, &now))
+                        .unwrap();
+                }
+            }
+            Op::Rename {
+                r,
+                pick: n,
+                n: name,
+            } => {
+                if let Some(id) = pick(&product_ids(&mut replicas[r], &doc), n) {
+                    let patch = ProductPatch {
+                        name: Some(format!("Produk {name}")),
+                        ..Default::default()
+                    };
+                    replicas[r]
+                        .change(&doc, |d| schema::edit_product(d, &id, &patch, &now))
+                        .unwrap();
+                }
+            }
+            Op::Delete { r, pick: n } => {
+                if let Some(id) = pick(&product_ids(&mut replicas[r], &doc), n) {
+                    replicas[r]
+                        .change(&doc, |d| schema::delete_product(d, &id, &now))
+                        .unwrap();
+                }
+            }
+            Op::Stock { r, pick: n, delta } => {
+                if let Some(id) = pick(&product_ids(&mut replicas[r], &doc), n) {
+                    // Taking stock below zero is refused locally; only acknowledged
+                    // increments count.
+                    if replicas[r]
+                        .change(&doc, |d| schema::add_stock(d, &id, delta, &now))
+                        .is_ok()
+                    {
+                        *expected_stock.get_mut(&id).unwrap() += delta;
+                    }
+                }
+            }
+            Op::Sale { r, pick: n, qty } => {
+                if let Some(id) = pick(&product_ids(&mut replicas[r], &doc), n) {
+                    let s = Sale {
+                        id: new_id(),
+                        product_id: id,
+                        date: "2026-05-01".into(),
+                        quantity: qty,
+                        revenue_idr: qty * 1000,
+                        channel: "toko".into(),
+                        created_at: now.clone(),
+                    };
+                    replicas[r]
+                        .change(&doc, |d| schema::insert_sale(d, &s))
+                        .unwrap();
+                }
+            }
+            Op::AddTraining { r } => {
+                let t = common::training("Menjahit");
+                replicas[r]
+                    .change(&doc, |d| schema::insert_training(d, &t))
+                    .unwrap();
+            }
+            Op::Enroll { r, pick: n, person } | Op::Complete { r, pick: n, person } => {
+                let completing = matches!(op, Op::Complete { .. });
+                if let Some(tid) = pick(&training_ids(&mut replicas[r], &doc), n) {
+                    let p = Participant {
+                        training_id: tid,
+                        pseudonym: pseudonym::pseudonym(secret, &format!("REG {person}")),
+                        enrolled_at: "2026-01-05".into(),
+                        hours_attended: if completing { 40 } else { 0 },
+                        status: if completing { "completed" } else { "enrolled" }.into(),
+                        certificate: String::new(),
+                    };
+                    replicas[r]
+                        .change(&doc, |d| schema::upsert_participant(d, &p))
+                        .unwrap();
+                }
+            }
+            Op::Sync { r } => sync(&mut replicas[r], &mut hub, &format!("agent-{r}"), &doc),
+        }
+    }
+    // Everyone syncs twice, in turn: after that every replica has seen every change.
+    for _ in 0..2 {
+        for (r, replica) in replicas.iter_mut().enumerate() {
+            sync(replica, &mut hub, &format!("agent-{r}"), &doc);
+        }
+    }
+
+    let hub_heads = {
+        let mut h = hub.heads(&doc).unwrap();
+        h.sort();
+        h
+    };
+    let hub_tables = materialize::dump(hub.conn()).unwrap();
+    for replica in replicas.iter_mut() {
+        let mut heads = replica.heads(&doc).unwrap();
+        heads.sort();
+        prop_assert_eq!(&heads, &hub_heads);
+        prop_assert_eq!(&materialize::dump(replica.conn()).unwrap(), &hub_tables);
+    }
+    let stock: HashMap<String, i64> = hub
+        .conn()
+        .prepare("SELECT id, stock FROM products")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    prop_assert_eq!(stock, expected_stock);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #[test]
+    fn replicas_converge(ops in proptest::collection::vec(op(), 1..60)) {
+        run(ops)?;
+    }
+}
