@@ -71,7 +71,13 @@ pub enum SchemaError {
     #[error("{kind} {id} not found")]
     NotFound { kind: &'static str, id: String },
     #[error("automerge: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
+}
+
+impl From<automerge::AutomergeError> for SchemaError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        SchemaError::Automerge(Box::new(e))
+    }
 }
 
 /// A record key at the root of a document, parsed.

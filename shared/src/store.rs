@@ -91,9 +91,15 @@ pub enum StoreError {
     #[error(
         "document {doc} could not be loaded ({source}); restore the data directory from a backup or re-initialise and sync from the hub"
     )]
-    Corrupt { doc: String, source: AutomergeError },
+    Corrupt {
+        doc: String,
+        source: Box<AutomergeError>,
+    },
     #[error("sync message for {doc} could not be applied: {source}")]
-    Sync { doc: String, source: AutomergeError },
+    Sync {
+        doc: String,
+        source: Box<AutomergeError>,
+    },
     #[error(transparent)]
     Schema(#[from] SchemaError),
     #[error(
@@ -285,7 +291,7 @@ impl Store {
             .optional()?;
         let corrupt = |source| StoreError::Corrupt {
             doc: key.to_string(),
-            source,
+            source: Box::new(source),
         };
         let mut doc = match snapshot.flatten() {
             Some(bytes) => AutoCommit::load(&bytes).map_err(corrupt)?,
@@ -493,7 +499,7 @@ impl Store {
                 .receive_sync_message(&mut probe, message.clone())
                 .map_err(|source| StoreError::Sync {
                     doc: key.clone(),
-                    source,
+                    source: Box::new(source),
                 })?;
             let known: BTreeSet<ChangeHash> =
                 doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
@@ -510,7 +516,10 @@ impl Store {
         if let Err(source) = received {
             // The document may hold part of the message: drop it and reload from disk.
             self.cache.docs.remove(&key);
-            return Err(StoreError::Sync { doc: key, source });
+            return Err(StoreError::Sync {
+                doc: key,
+                source: Box::new(source),
+            });
         }
         let new_changes = doc.get_changes(&before).len();
         let result = self.try_persist_since(id, &key, &before, Some((peer, state)));

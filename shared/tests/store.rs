@@ -1,0 +1,257 @@
+//! The replica store as a user of it sees it: compaction, materialized tables, crashes.
+
+mod common;
+
+use karya_shared::materialize;
+use karya_shared::model::{ProductPatch, now_rfc3339};
+use karya_shared::schema::{self, DocId};
+use karya_shared::store::Store;
+use proptest::prelude::*;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn upt() -> DocId {
+    DocId::Upt("LAPAS-KENDAL".into())
+}
+
+#[test]
+fn compaction_keeps_heads_and_content_in_fewer_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let mut store = Store::open(&path, None).unwrap();
+    store.set_compact_after(1_000_000);
+    let doc = upt();
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        let p = common::product(&format!("Produk {i}"), 1000 + i, 1);
+        store
+            .change(&doc, |d| schema::insert_product(d, &p))
+            .unwrap();
+        ids.push(p.id);
+    }
+    let heads = store.heads(&doc).unwrap();
+    let tables = materialize::dump(store.conn()).unwrap();
+    let rows_before = store.stored_rows(&doc).unwrap();
+    assert_eq!(rows_before, 120);
+
+    store.compact(&doc).unwrap();
+    assert_eq!(store.stored_rows(&doc).unwrap(), 1);
+    drop(store);
+
+    let mut reopened = Store::open(&path, None).unwrap();
+    assert_eq!(reopened.heads(&doc).unwrap(), heads);
+    assert_eq!(materialize::dump(reopened.conn()).unwrap(), tables);
+    let d = reopened.doc(&doc).unwrap();
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(
+            schema::read_product(d, id).unwrap().0.name,
+            format!("Produk {i}")
+        );
+    }
+}
+
+#[test]
+fn a_failed_edit_leaves_nothing_behind() {
+    let mut store = Store::open_in_memory(None).unwrap();
+    let doc = upt();
+    let p = common::product("Tas", 10, 2);
+    store
+        .change(&doc, |d| schema::insert_product(d, &p))
+        .unwrap();
+    let heads = store.heads(&doc).unwrap();
+    let err = store
+        .change(&doc, |d| schema::add_stock(d, &p.id, -5, "now"))
+        .unwrap_err();
+    assert!(err.to_string().contains("only 2 in stock"), "{err}");
+    assert_eq!(store.heads(&doc).unwrap(), heads);
+    let stock: i64 = store
+        .conn()
+        .query_row("SELECT stock FROM products", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stock, 2);
+}
+
+#[test]
+fn a_newer_schema_is_refused_with_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    drop(Store::open(&path, None).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let err = Store::open(&path, None).unwrap_err();
+    assert!(err.to_string().contains("upgrade karya"), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+    /// The tables kept current change by change equal a full re-read of the document.
+    #[test]
+    fn materialized_tables_equal_a_full_reread(edits in proptest::collection::vec((0u8..5, any::<usize>(), 0i64..500), 1..40)) {
+        let mut store = Store::open_in_memory(None).unwrap();
+        let doc = upt();
+        let now = now_rfc3339();
+        let mut products: Vec<String> = Vec::new();
+        let mut trainings: Vec<String> = Vec::new();
+        for (kind, pick, n) in edits {
+            match kind {
+                0 => {
+                    let p = common::product("P", n, n % 7);
+                    store.change(&doc, |d| schema::insert_product(d, &p)).unwrap();
+                    products.push(p.id);
+                }
+                1 if !products.is_empty() => {
+                    let id = products[pick % products.len()].clone();
+                    let patch = ProductPatch { price_idr: Some(n), nominated: Some(n % 2 == 0), ..Default::default() };
+                    store.change(&doc, |d| schema::edit_product(d, &id, &patch, &now)).unwrap();
+                }
+                2 if !products.is_empty() => {
+                    let id = products[pick % products.len()].clone();
+                    let _ = store.change(&doc, |d| schema::add_stock(d, &id, n - 100, &now));
+                }
+                3 => {
+                    let t = common::training("Las");
+                    store.change(&doc, |d| schema::insert_training(d, &t)).unwrap();
+                    trainings.push(t.id);
+                }
+                4 if !trainings.is_empty() => {
+                    let id = trainings[pick % trainings.len()].clone();
+                    let p = karya_shared::model::Participant {
+                        training_id: id,
+                        pseudonym: karya_shared::pseudonym::pseudonym(b"s", &n.to_string()),
+                        enrolled_at: "2026-01-01".into(),
+                        hours_attended: n,
+                        status: "enrolled".into(),
+                        certificate: String::new(),
+                    };
+                    store.change(&doc, |d| schema::upsert_participant(d, &p)).unwrap();
+                }
+                _ => {}
+            }
+        }
+        let incremental = materialize::dump(store.conn()).unwrap();
+        store.rebuild_materialized(&doc).unwrap();
+        prop_assert_eq!(incremental, materialize::dump(store.conn()).unwrap());
+    }
+}
+
+// ---------- crashes ----------
+
+/// The child side of the crash tests: writes products in a loop and prints `ACK <id>` after
+/// each write returned. Does nothing unless the parent set KARYA_CRASH_DB.
+#[test]
+fn crash_child_writer() {
+    let Ok(path) = std::env::var("KARYA_CRASH_DB") else {
+        return;
+    };
+    let compact_every: u64 = std::env::var("KARYA_CRASH_COMPACT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut store = Store::open(Path::new(&path), None).unwrap();
+    let doc = upt();
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "READY").unwrap();
+    out.flush().unwrap();
+    for i in 0u64.. {
+        let p = common::product(&format!("Crash {i}"), 100, 1);
+        store
+            .change(&doc, |d| schema::insert_product(d, &p))
+            .unwrap();
+        writeln!(out, "ACK {}", p.id).unwrap();
+        out.flush().unwrap();
+        if compact_every > 0 && i % compact_every == 0 {
+            store.compact(&doc).unwrap();
+            writeln!(out, "COMPACTED").unwrap();
+            out.flush().unwrap();
+        }
+    }
+}
+
+/// Runs the writer in a child process, kills it with SIGKILL after `after`, and returns the
+/// ids it acknowledged.
+fn run_and_kill(db: &Path, compact_every: u64, after: Duration) -> Vec<String> {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "crash_child_writer",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("KARYA_CRASH_DB", db)
+        .env("KARYA_CRASH_COMPACT", compact_every.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut acked = Vec::new();
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.ends_with("READY") {
+                let _ = tx.send(());
+            }
+            if let Some(id) = line.strip_prefix("ACK ") {
+                acked.push(id.to_string());
+            }
+        }
+        acked
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("child started");
+    std::thread::sleep(after);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    reader.join().unwrap()
+}
+
+fn crash_rounds(compact_every: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.db");
+    let mut all_acked = Vec::new();
+    for round in 0..20u64 {
+        let after = Duration::from_millis(20 + (round * 37) % 150 + rand::random::<u64>() % 40);
+        let acked = run_and_kill(&db, compact_every, after);
+        all_acked.extend(acked);
+        let mut store = Store::open(&db, None).unwrap();
+        let doc = upt();
+        let d = store
+            .doc(&doc)
+            .unwrap_or_else(|e| panic!("round {round}: document does not load: {e}"));
+        for id in &all_acked {
+            assert!(
+                schema::read_product(d, id).is_some(),
+                "round {round}: acknowledged product {id} lost from the document"
+            );
+        }
+        let rows: i64 = store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))
+            .unwrap();
+        assert!(
+            rows as usize >= all_acked.len(),
+            "round {round}: materialized table lost rows"
+        );
+    }
+    assert!(
+        all_acked.len() > 20,
+        "the child wrote too little to prove anything ({})",
+        all_acked.len()
+    );
+}
+
+#[test]
+fn every_acknowledged_write_survives_sigkill() {
+    crash_rounds(0);
+}
+
+#[test]
+fn a_kill_during_compaction_loses_nothing() {
+    crash_rounds(3);
+}
