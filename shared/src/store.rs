@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
         doc_id TEXT PRIMARY KEY,
         snapshot BLOB,
         n_chunks INTEGER NOT NULL DEFAULT 0,
+        generation INTEGER NOT NULL DEFAULT 0,
         updated_at TEXT NOT NULL
     );
     CREATE TABLE chunks (
@@ -149,36 +150,48 @@ pub enum WritePolicy {
     ReadOnly,
 }
 
+/// A loaded document and where it stands against the database.
+struct Cached {
+    doc: AutoCommit,
+    /// Bumped in the database at each compaction: a different value means reload.
+    generation: i64,
+    /// The last chunk applied; newer chunks (written by another process, the CLI beside the
+    /// service) are applied on the next access.
+    last_seq: i64,
+    tick: u64,
+}
+
 /// A bounded cache of loaded documents: the hub's memory follows the cache size, not the
 /// number of UPTs.
 struct DocCache {
     capacity: usize,
     tick: u64,
-    docs: HashMap<String, (AutoCommit, u64)>,
+    docs: HashMap<String, Cached>,
 }
 
 impl DocCache {
-    fn touch(&mut self, key: &str) -> Option<&mut AutoCommit> {
+    fn get(&mut self, key: &str) -> Option<&mut Cached> {
         self.tick += 1;
         let tick = self.tick;
-        self.docs.get_mut(key).map(|(doc, t)| {
-            *t = tick;
-            doc
+        self.docs.get_mut(key).map(|c| {
+            c.tick = tick;
+            c
         })
     }
 
-    fn insert(&mut self, key: String, doc: AutoCommit) {
+    fn insert(&mut self, key: String, mut cached: Cached) {
         if self.docs.len() >= self.capacity
             && let Some(oldest) = self
                 .docs
                 .iter()
-                .min_by_key(|(_, (_, t))| *t)
+                .min_by_key(|(_, c)| c.tick)
                 .map(|(k, _)| k.clone())
         {
             self.docs.remove(&oldest);
         }
         self.tick += 1;
-        self.docs.insert(key, (doc, self.tick));
+        cached.tick = self.tick;
+        self.docs.insert(key, cached);
     }
 }
 
@@ -282,41 +295,69 @@ impl Store {
         Ok(ids.iter().filter_map(|s| DocId::parse(s)).collect())
     }
 
-    fn load(&self, key: &str) -> Result<AutoCommit> {
-        let snapshot: Option<Option<Vec<u8>>> = self
+    /// Brings the cached copy of a document up to date with the database (loading it if
+    /// needed) and returns it. Cheap when nothing changed: one indexed query.
+    fn fresh(&mut self, key: &str) -> Result<&mut Cached> {
+        let generation: i64 = self
             .conn
-            .query_row("SELECT snapshot FROM docs WHERE doc_id = ?1", [key], |r| {
-                r.get(0)
-            })
-            .optional()?;
+            .prepare_cached("SELECT generation FROM docs WHERE doc_id = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let stale = match self.cache.get(key) {
+            Some(c) => c.generation != generation,
+            None => true,
+        };
+        if stale {
+            let cached = self.load(key)?;
+            self.cache.insert(key.to_string(), cached);
+        }
+        let cached = self.cache.get(key).expect("loaded above");
         let corrupt = |source| StoreError::Corrupt {
             doc: key.to_string(),
             source: Box::new(source),
         };
-        let mut doc = match snapshot.flatten() {
-            Some(bytes) => AutoCommit::load(&bytes).map_err(corrupt)?,
-            None => AutoCommit::new(),
-        };
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT data FROM chunks WHERE doc_id = ?1 ORDER BY seq")?;
-        let mut rows = stmt.query([key])?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, data FROM chunks WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
+        )?;
+        let mut rows = stmt.query(params![key, cached.last_seq])?;
         while let Some(row) = rows.next()? {
-            let data: Vec<u8> = row.get(0)?;
-            doc.load_incremental(&data).map_err(corrupt)?;
+            let data: Vec<u8> = row.get(1)?;
+            cached.doc.load_incremental(&data).map_err(corrupt)?;
+            cached.last_seq = row.get(0)?;
         }
-        doc.set_actor(self.actor.clone());
-        Ok(doc)
+        Ok(cached)
     }
 
-    /// The document, loaded through the cache.
+    fn load(&self, key: &str) -> Result<Cached> {
+        let row: Option<(Option<Vec<u8>>, i64)> = self
+            .conn
+            .query_row(
+                "SELECT snapshot, generation FROM docs WHERE doc_id = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (snapshot, generation) = row.unwrap_or((None, 0));
+        let mut doc = match snapshot {
+            Some(bytes) => AutoCommit::load(&bytes).map_err(|source| StoreError::Corrupt {
+                doc: key.to_string(),
+                source: Box::new(source),
+            })?,
+            None => AutoCommit::new(),
+        };
+        doc.set_actor(self.actor.clone());
+        Ok(Cached {
+            doc,
+            generation,
+            last_seq: 0,
+            tick: 0,
+        })
+    }
+
+    /// The document, current with the database.
     pub fn doc(&mut self, id: &DocId) -> Result<&mut AutoCommit> {
-        let key = id.to_string();
-        if self.cache.touch(&key).is_none() {
-            let doc = self.load(&key)?;
-            self.cache.insert(key.clone(), doc);
-        }
-        Ok(self.cache.touch(&key).expect("just inserted"))
+        Ok(&mut self.fresh(&id.to_string())?.doc)
     }
 
     pub fn heads(&mut self, id: &DocId) -> Result<Vec<ChangeHash>> {
@@ -324,80 +365,107 @@ impl Store {
     }
 
     /// Makes a local change. `f` edits the document; if it fails, or persisting fails, the
-    /// document is left as it was, in memory and on disk.
+    /// document is left as it was, in memory and on disk. The write lock is taken first, so
+    /// a CLI command and the running service never write the same document at once.
     pub fn change<T>(
         &mut self,
         id: &DocId,
         f: impl FnOnce(&mut AutoCommit) -> Result<T, SchemaError>,
     ) -> Result<T> {
-        let doc = self.doc(id)?;
-        let before = doc.get_heads();
-        let value = match f(doc) {
+        let key = id.to_string();
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = self.change_locked(id, &key, f);
+        self.finish_write(&key, result)
+    }
+
+    fn change_locked<T>(
+        &mut self,
+        id: &DocId,
+        key: &str,
+        f: impl FnOnce(&mut AutoCommit) -> Result<T, SchemaError>,
+    ) -> Result<T> {
+        let cached = self.fresh(key)?;
+        let before = cached.doc.get_heads();
+        let value = match f(&mut cached.doc) {
             Ok(v) => v,
             Err(e) => {
-                doc.rollback();
+                cached.doc.rollback();
                 return Err(e.into());
             }
         };
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        doc.commit_with(CommitOptions::default().with_time(now));
-        self.persist_since(id, &before)?;
+        cached
+            .doc
+            .commit_with(CommitOptions::default().with_time(now));
+        self.persist_locked(id, key, &before, None)?;
         Ok(value)
     }
 
-    /// Appends everything after `before` as a chunk and updates the materialized tables, in
-    /// one transaction. On failure the cached document is dropped, so memory never runs ahead
-    /// of the disk.
-    fn persist_since(&mut self, id: &DocId, before: &[ChangeHash]) -> Result<()> {
-        let key = id.to_string();
-        let result = self.try_persist_since(id, &key, before, None);
-        if result.is_err() {
-            self.cache.docs.remove(&key);
+    /// Commits the transaction a write opened, or rolls it back and forgets the cached copy
+    /// (which may hold what the database does not).
+    fn finish_write<T>(&mut self, key: &str, result: Result<T>) -> Result<T> {
+        match result.and_then(|v| {
+            self.conn.execute_batch("COMMIT")?;
+            Ok(v)
+        }) {
+            Ok(v) => {
+                self.maybe_compact(key)?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.cache.docs.remove(key);
+                Err(e)
+            }
         }
-        result
     }
 
-    fn try_persist_since(
+    /// Inside the caller's transaction: appends everything after `before` as a chunk, updates
+    /// the materialized tables for the records it touched, and saves the sync state.
+    fn persist_locked(
         &mut self,
         id: &DocId,
         key: &str,
         before: &[ChangeHash],
         sync_state: Option<(&str, &sync::State)>,
     ) -> Result<()> {
-        let (doc, _) = self.cache.docs.get_mut(key).expect("document is loaded");
-        let after = doc.get_heads();
+        if let Some((peer, state)) = sync_state {
+            save_sync_state(&self.conn, peer, key, state)?;
+        }
+        let cached = self.cache.docs.get_mut(key).expect("document is loaded");
+        let after = cached.doc.get_heads();
         if after.as_slice() == before {
-            if let Some((peer, state)) = sync_state {
-                save_sync_state(&self.conn, peer, key, state)?;
-            }
             return Ok(());
         }
-        let chunk = doc.save_after(before);
-        let touched = touched_records(doc, before, &after);
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO chunks (doc_id, data) VALUES (?1, ?2)",
-            params![key, chunk],
-        )?;
-        tx.execute(
-            "INSERT INTO docs (doc_id, n_chunks, updated_at) VALUES (?1, 1, ?2)
-             ON CONFLICT(doc_id) DO UPDATE SET n_chunks = n_chunks + 1, updated_at = ?2",
-            params![key, crate::model::now_rfc3339()],
-        )?;
+        let chunk = cached.doc.save_after(before);
+        let touched = touched_records(&mut cached.doc, before, &after);
+        self.conn
+            .prepare_cached("INSERT INTO chunks (doc_id, data) VALUES (?1, ?2)")?
+            .execute(params![key, chunk])?;
+        cached.last_seq = self.conn.last_insert_rowid();
+        self.conn
+            .prepare_cached(
+                "INSERT INTO docs (doc_id, n_chunks, updated_at) VALUES (?1, 1, ?2)
+                 ON CONFLICT(doc_id) DO UPDATE SET n_chunks = n_chunks + 1, updated_at = ?2",
+            )?
+            .execute(params![key, crate::model::now_rfc3339()])?;
         for record in &touched {
-            materialize::apply(&tx, id, doc, record)?;
+            materialize::apply(&self.conn, id, &cached.doc, record)?;
         }
-        if let Some((peer, state)) = sync_state {
-            save_sync_state(&tx, peer, key, state)?;
-        }
-        tx.commit()?;
-        let n_chunks: i64 =
-            self.conn
-                .query_row("SELECT n_chunks FROM docs WHERE doc_id = ?1", [key], |r| {
-                    r.get(0)
-                })?;
-        if n_chunks >= self.compact_after {
-            self.compact(id)?;
+        Ok(())
+    }
+
+    fn maybe_compact(&mut self, key: &str) -> Result<()> {
+        let n_chunks: i64 = self
+            .conn
+            .prepare_cached("SELECT n_chunks FROM docs WHERE doc_id = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        if n_chunks >= self.compact_after
+            && let Some(id) = DocId::parse(key)
+        {
+            self.compact(&id)?;
         }
         Ok(())
     }
@@ -405,16 +473,27 @@ impl Store {
     /// Folds the snapshot and every chunk of a document into a new snapshot, atomically.
     pub fn compact(&mut self, id: &DocId) -> Result<()> {
         let key = id.to_string();
-        let snapshot = self.doc(id)?.save();
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO docs (doc_id, snapshot, n_chunks, updated_at) VALUES (?1, ?2, 0, ?3)
-             ON CONFLICT(doc_id) DO UPDATE SET snapshot = ?2, n_chunks = 0, updated_at = ?3",
-            params![key, snapshot, crate::model::now_rfc3339()],
-        )?;
-        tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&key])?;
-        tx.commit()?;
-        Ok(())
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| {
+            let cached = self.fresh(&key)?;
+            let snapshot = cached.doc.save();
+            cached.generation += 1;
+            let generation = cached.generation;
+            self.conn.execute(
+                "INSERT INTO docs (doc_id, snapshot, n_chunks, generation, updated_at) VALUES (?1, ?2, 0, ?3, ?4)
+                 ON CONFLICT(doc_id) DO UPDATE SET snapshot = ?2, n_chunks = 0, generation = ?3, updated_at = ?4",
+                params![key, snapshot, generation, crate::model::now_rfc3339()],
+            )?;
+            self.conn
+                .execute("DELETE FROM chunks WHERE doc_id = ?1", [&key])?;
+            self.conn.execute_batch("COMMIT")?;
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.cache.docs.remove(&key);
+        }
+        result
     }
 
     /// Rows stored for a document (1 snapshot row, if any, plus its chunks).
@@ -437,9 +516,9 @@ impl Store {
     /// current; this repairs them (after a schema migration, say) and checks them in tests.
     pub fn rebuild_materialized(&mut self, id: &DocId) -> Result<()> {
         let key = id.to_string();
-        self.doc(id)?;
-        let (doc, _) = self.cache.docs.get_mut(&key).expect("loaded");
-        let tx = self.conn.transaction()?;
+        self.fresh(&key)?;
+        let doc = &self.cache.docs.get(&key).expect("loaded").doc;
+        let tx = self.conn.unchecked_transaction()?;
         materialize::clear(&tx, id)?;
         for record in crate::schema::record_keys(doc) {
             materialize::apply(&tx, id, doc, &record)?;
@@ -454,11 +533,8 @@ impl Store {
     pub fn sync_state(&self, peer: &str, id: &DocId) -> Result<sync::State> {
         let bytes: Option<Vec<u8>> = self
             .conn
-            .query_row(
-                "SELECT state FROM sync_states WHERE peer = ?1 AND doc_id = ?2",
-                params![peer, id.to_string()],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT state FROM sync_states WHERE peer = ?1 AND doc_id = ?2")?
+            .query_row(params![peer, id.to_string()], |r| r.get(0))
             .optional()?;
         Ok(bytes
             .and_then(|b| sync::State::decode(&b).ok())
@@ -480,7 +556,7 @@ impl Store {
     /// Applies a peer's sync message, persisting the new changes, the materialized tables and
     /// the sync state with `peer` in one transaction. Under [`WritePolicy::ReadOnly`] a message
     /// that carries changes we do not have yet is refused whole: it is received into a fork,
-    /// inspected, and dropped.
+    /// inspected, and dropped, and the sync state is left as it was.
     pub fn receive_sync_message(
         &mut self,
         id: &DocId,
@@ -490,17 +566,32 @@ impl Store {
         policy: WritePolicy,
     ) -> Result<Received> {
         let key = id.to_string();
-        let doc = self.doc(id)?;
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = self.receive_locked(id, &key, peer, state, message, policy);
+        self.finish_write(&key, result)
+    }
+
+    fn receive_locked(
+        &mut self,
+        id: &DocId,
+        key: &str,
+        peer: &str,
+        state: &mut sync::State,
+        message: sync::Message,
+        policy: WritePolicy,
+    ) -> Result<Received> {
+        let sync_error = |source| StoreError::Sync {
+            doc: key.to_string(),
+            source: Box::new(source),
+        };
+        let doc = &mut self.fresh(key)?.doc;
         let before = doc.get_heads();
         if policy == WritePolicy::ReadOnly && !message.changes.is_empty() {
             let mut fork = doc.fork();
             let mut probe = state.clone();
             fork.sync()
                 .receive_sync_message(&mut probe, message.clone())
-                .map_err(|source| StoreError::Sync {
-                    doc: key.clone(),
-                    source: Box::new(source),
-                })?;
+                .map_err(sync_error)?;
             let known: BTreeSet<ChangeHash> =
                 doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
             let new_changes = fork
@@ -512,21 +603,12 @@ impl Store {
                 return Ok(Received::Refused { new_changes });
             }
         }
-        let received = doc.sync().receive_sync_message(state, message);
-        if let Err(source) = received {
-            // The document may hold part of the message: drop it and reload from disk.
-            self.cache.docs.remove(&key);
-            return Err(StoreError::Sync {
-                doc: key,
-                source: Box::new(source),
-            });
-        }
+        doc.sync()
+            .receive_sync_message(state, message)
+            .map_err(sync_error)?;
         let new_changes = doc.get_changes(&before).len();
-        let result = self.try_persist_since(id, &key, &before, Some((peer, state)));
-        if result.is_err() {
-            self.cache.docs.remove(&key);
-        }
-        result.map(|()| Received::Applied { new_changes })
+        self.persist_locked(id, key, &before, Some((peer, state)))?;
+        Ok(Received::Applied { new_changes })
     }
 
     /// Changes in a document that `peer` has not acknowledged yet (as of the last sync).
