@@ -173,10 +173,9 @@ impl DocCache {
     fn get(&mut self, key: &str) -> Option<&mut Cached> {
         self.tick += 1;
         let tick = self.tick;
-        self.docs.get_mut(key).map(|c| {
-            c.tick = tick;
-            c
-        })
+        let cached = self.docs.get_mut(key)?;
+        cached.tick = tick;
+        Some(cached)
     }
 
     fn insert(&mut self, key: String, mut cached: Cached) {
@@ -239,14 +238,13 @@ impl Store {
         if let Some(app) = app {
             migrate_app(&mut conn, app)?;
         }
-        let actor = match meta_get(&conn, "actor")? {
-            Some(hex) => ActorId::from(hex::decode(hex).unwrap_or_default()),
-            None => {
-                let actor = ActorId::random();
-                meta_set(&conn, "actor", &actor.to_hex_string())?;
-                actor
-            }
-        };
+        // INSERT OR IGNORE then read back: two processes starting at once agree on one actor.
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('actor', ?1)",
+            [ActorId::random().to_hex_string()],
+        )?;
+        let hex = meta_get(&conn, "actor")?.unwrap_or_default();
+        let actor = ActorId::from(hex::decode(hex).unwrap_or_default());
         Ok(Store {
             conn,
             cache: DocCache {
@@ -679,8 +677,11 @@ fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// Applies pending migrations under the write lock, re-reading the version inside it, so two
+/// processes opening a new file at once (the service and a CLI command) do not both migrate.
 fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let known = MIGRATIONS.len() as i64;
     if version > known {
         return Err(StoreError::TooNew {
@@ -690,17 +691,17 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(())
 }
 
 fn migrate_app(conn: &mut Connection, app: AppSchema) -> Result<()> {
     let key = format!("{}_schema", app.name);
-    let version: i64 = meta_get(conn, &key)?
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version: i64 = meta_get(&tx, &key)?
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     let known = app.migrations.len() as i64;
@@ -712,10 +713,9 @@ fn migrate_app(conn: &mut Connection, app: AppSchema) -> Result<()> {
         });
     }
     for (i, sql) in app.migrations.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         meta_set(&tx, &key, &(i + 1).to_string())?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(())
 }

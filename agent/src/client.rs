@@ -1,0 +1,124 @@
+//! The sync client: drives a [`SyncSession`] over HTTP against the hub.
+//!
+//! Errors know whether they are worth retrying (network, 5xx, a busy hub) or permanent
+//! (unauthorized, protocol mismatch, a document refused): the service backs off and retries
+//! the first kind forever, and shows the second kind to the operator with what to do.
+
+use karya_shared::schema::DocId;
+use karya_shared::session::{Outcome, SessionError, SyncSession};
+use karya_shared::wire;
+use karya_shared::{Store, StoreError};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("cannot reach the hub at {url}: {reason}; the agent keeps working offline and retries")]
+    Network { url: String, reason: String },
+    #[error("the hub answered {status}: {detail}")]
+    Server { status: u16, detail: String },
+    #[error("the hub refused the token: {detail}")]
+    Unauthorized { detail: String },
+    #[error("the hub does not speak this agent's protocol: {detail}")]
+    Protocol { detail: String },
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// Retrying will not help until someone acts (a new token, an upgrade).
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            SyncError::Network { .. } => false,
+            SyncError::Server { status, .. } => {
+                (400..500).contains(status) && *status != 408 && *status != 429
+            }
+            SyncError::Unauthorized { .. } | SyncError::Protocol { .. } => true,
+            SyncError::Session(SessionError::TooManyRounds) => false,
+            SyncError::Session(_) => true,
+            SyncError::Store(StoreError::DiskFull(_)) => false,
+            SyncError::Store(_) => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HubClient {
+    http: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl HubClient {
+    /// `base` is the hub's URL (http://hub.example:8080); the token is the UPT's agent token.
+    pub fn new(base: &str, token: &str, timeout: Duration) -> HubClient {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("karya-agent/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("an HTTP client with default TLS settings builds");
+        HubClient {
+            http,
+            url: format!("{}/api/v1/sync", base.trim_end_matches('/')),
+            token: token.to_string(),
+        }
+    }
+
+    /// One HTTP round trip: posts a frame, returns the reply frame.
+    pub async fn exchange(&self, frame: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+        let network = |e: reqwest::Error| SyncError::Network {
+            url: self.url.clone(),
+            reason: if e.is_timeout() {
+                "timed out".into()
+            } else if e.is_connect() {
+                "connection failed".into()
+            } else {
+                e.to_string()
+            },
+        };
+        let response = self
+            .http
+            .post(&self.url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, wire::CONTENT_TYPE)
+            .body(frame)
+            .send()
+            .await
+            .map_err(network)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(network)?;
+        if status.is_success() {
+            return Ok(body.to_vec());
+        }
+        let detail = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_string))
+            .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(300).collect());
+        let error = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|d| d.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        Err(match status.as_u16() {
+            401 | 403 => SyncError::Unauthorized { detail },
+            400 if error == "protocol_version" => SyncError::Protocol { detail },
+            s => SyncError::Server { status: s, detail },
+        })
+    }
+}
+
+/// Syncs `docs` with the hub until neither side has anything to send.
+pub async fn sync_once(
+    store: &mut Store,
+    client: &HubClient,
+    peer_id: &str,
+    docs: Vec<DocId>,
+) -> Result<Outcome, SyncError> {
+    let mut session = SyncSession::new(store, peer_id, docs)?;
+    while let Some(frame) = session.next_request(store)? {
+        let reply = client.exchange(frame).await?;
+        session.handle_response(store, &reply)?;
+    }
+    Ok(session.into_outcome())
+}

@@ -1,0 +1,258 @@
+//! The `karya-hub` command line: the server and the admin's commands. The admin commands
+//! work directly on the database file, also while the server runs.
+
+use crate::auth::{self, Role};
+use crate::config::{self, Config};
+use crate::national;
+use clap::{Parser, Subcommand};
+use karya_shared::model::UptInfo;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "karya-hub",
+    version,
+    about = "karya headquarters hub: merges every UPT's replica and serves the national view"
+)]
+pub struct Cli {
+    /// TOML configuration file (see `karya-hub config example`).
+    #[arg(long, global = true, env = "KARYA_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The hub database (default ./karya-hub.db).
+    #[arg(long, global = true)]
+    pub db: Option<PathBuf>,
+    /// Print data as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Register UPTs and their agent tokens.
+    #[command(subcommand)]
+    Upt(UptCommand),
+    /// Issue, list and revoke curator, admin and viewer tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Configuration helpers.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UptCommand {
+    /// Register a UPT and print its agent token.
+    Add {
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type")]
+        kind: String,
+        #[arg(long)]
+        kanwil: String,
+    },
+    /// List registered UPTs with their last sync.
+    List,
+    /// Register every UPT of a CSV file (code,name,type,kanwil) and print their tokens.
+    Import { file: PathBuf },
+    /// Issue a new agent token for a registered UPT (after a revocation or a lost token).
+    Token { code: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token and print it (shown once).
+    Issue {
+        #[arg(long, value_parser = ["curator", "admin", "viewer"])]
+        role: String,
+        #[arg(long)]
+        name: String,
+    },
+    List,
+    /// Revoke a token by id; it stops working at its next request.
+    Revoke {
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print an example configuration file.
+    Example,
+}
+
+impl Cli {
+    pub fn resolve_config(&self) -> anyhow::Result<Config> {
+        let mut config = Config::load(self.config.as_deref())?;
+        if let Some(db) = &self.db {
+            config.db = db.clone();
+        }
+        Ok(config)
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn add_upt(store: &mut karya_shared::Store, upt: &UptInfo) -> anyhow::Result<String> {
+    national::register_upt(store, upt)?;
+    let (_, token) = auth::issue(
+        store.conn(),
+        &Role::Agent {
+            upt: upt.code.clone(),
+        },
+        &format!("agent {}", upt.code),
+    )?;
+    Ok(token)
+}
+
+/// Runs every command but `serve` (which needs the async runtime; see `main.rs`).
+pub fn run_admin(cli: &Cli) -> anyhow::Result<()> {
+    let config = cli.resolve_config()?;
+    if let Command::Config(ConfigCommand::Example) = &cli.command {
+        print!("{}", config::EXAMPLE);
+        return Ok(());
+    }
+    let mut store = crate::open_store(&config)?;
+    national::ensure_seeded(&mut store)?;
+    match &cli.command {
+        Command::Serve { .. } | Command::Config(_) => unreachable!("handled by the caller"),
+        Command::Upt(UptCommand::Add {
+            code,
+            name,
+            kind,
+            kanwil,
+        }) => {
+            let upt = UptInfo {
+                code: code.clone(),
+                name: name.clone(),
+                kind: kind.clone(),
+                kanwil: kanwil.clone(),
+            };
+            let token = add_upt(&mut store, &upt)?;
+            if cli.json {
+                print_json(&serde_json::json!({ "upt": upt, "token": token }))?;
+            } else {
+                println!("{token}");
+                eprintln!(
+                    "UPT {code} registered. Give this token to its operator for: karya-agent init --upt {code} --hub URL --token TOKEN"
+                );
+            }
+        }
+        Command::Upt(UptCommand::Import { file }) => {
+            let mut reader = csv::Reader::from_path(file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let mut out = Vec::new();
+            for (i, row) in reader.deserialize::<UptInfo>().enumerate() {
+                let upt = row.map_err(|e| {
+                    anyhow::anyhow!(
+                        "{} row {}: {e}; columns are code,name,type,kanwil",
+                        file.display(),
+                        i + 2
+                    )
+                })?;
+                let token = add_upt(&mut store, &upt)?;
+                out.push(serde_json::json!({ "code": upt.code, "token": token }));
+            }
+            if cli.json {
+                print_json(&out)?;
+            } else {
+                for row in out {
+                    println!(
+                        "{},{}",
+                        row["code"].as_str().unwrap_or(""),
+                        row["token"].as_str().unwrap_or("")
+                    );
+                }
+            }
+        }
+        Command::Upt(UptCommand::Token { code }) => {
+            if !national::is_registered(&store, code)? {
+                anyhow::bail!(
+                    "UPT {code} is not registered; register it with karya-hub upt add {code} ..."
+                );
+            }
+            let (_, token) = auth::issue(
+                store.conn(),
+                &Role::Agent { upt: code.clone() },
+                &format!("agent {code}"),
+            )?;
+            println!("{token}");
+        }
+        Command::Upt(UptCommand::List) => {
+            let rows = crate::handlers::views::upt_rows(store.conn(), config.stale_after_hours)?;
+            if cli.json {
+                print_json(&rows)?;
+            } else {
+                println!(
+                    "{:<20} {:<8} {:<24} {:<26} {:>8}",
+                    "CODE", "TYPE", "KANWIL", "LAST SYNC", "PRODUCTS"
+                );
+                for u in rows {
+                    let last = u.last_sync_at.unwrap_or_else(|| "never".into());
+                    println!(
+                        "{:<20} {:<8} {:<24} {:<26} {:>8}",
+                        u.code, u.kind, u.kanwil, last, u.products
+                    );
+                }
+            }
+        }
+        Command::Token(TokenCommand::Issue { role, name }) => {
+            let role = Role::parse(role, None).expect("clap checked the role");
+            let (id, token) = auth::issue(store.conn(), &role, name)?;
+            if cli.json {
+                print_json(
+                    &serde_json::json!({ "id": id, "role": role.name(), "name": name, "token": token }),
+                )?;
+            } else {
+                println!("{token}");
+                eprintln!(
+                    "token {id} ({}) issued to {name}; it is shown only now",
+                    role.name()
+                );
+            }
+        }
+        Command::Token(TokenCommand::List) => {
+            let tokens = auth::list(store.conn())?;
+            if cli.json {
+                print_json(&tokens)?;
+            } else {
+                println!(
+                    "{:<14} {:<8} {:<28} {:<20} STATUS",
+                    "ID", "ROLE", "NAME", "UPT"
+                );
+                for t in tokens {
+                    let status = t
+                        .revoked_at
+                        .map(|at| format!("revoked {at}"))
+                        .unwrap_or_else(|| "active".into());
+                    println!(
+                        "{:<14} {:<8} {:<28} {:<20} {status}",
+                        t.id,
+                        t.role,
+                        t.name,
+                        t.upt.unwrap_or_default()
+                    );
+                }
+            }
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            if !auth::revoke(store.conn(), id)? {
+                anyhow::bail!("no active token with id {id}; see karya-hub token list");
+            }
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}

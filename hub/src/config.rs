@@ -1,0 +1,138 @@
+//! Hub configuration: defaults, then a TOML file, then `KARYA_*` environment variables, then
+//! command-line flags.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the hub listens (KARYA_LISTEN).
+    pub listen: SocketAddr,
+    /// The SQLite database (KARYA_DB).
+    pub db: PathBuf,
+    /// Largest sync body accepted, in bytes (KARYA_MAX_BODY_BYTES).
+    pub max_body_bytes: usize,
+    /// Documents kept loaded in memory (KARYA_CACHE_DOCS).
+    pub cache_docs: usize,
+    /// A UPT not synced for this long is shown as stale (KARYA_STALE_AFTER_HOURS).
+    pub stale_after_hours: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            db: PathBuf::from("./karya-hub.db"),
+            max_body_bytes: 32 * 1024 * 1024,
+            cache_docs: 256,
+            stale_after_hours: 72,
+        }
+    }
+}
+
+pub const EXAMPLE: &str = r#"# karya-hub configuration. Every key is optional; environment variables
+# (KARYA_LISTEN, KARYA_DB, ...) override this file, and command-line flags override both.
+
+# Address to listen on. Put a TLS-terminating reverse proxy in front for the internet.
+listen = "127.0.0.1:8080"
+# The hub's SQLite database (documents, tokens, materialized national tables).
+db = "./karya-hub.db"
+# Largest sync request body accepted, in bytes.
+max_body_bytes = 33554432
+# Documents kept loaded in memory; the rest load on demand.
+cache_docs = 256
+# Hours without a successful sync after which a UPT is shown as stale.
+stale_after_hours = 72
+"#;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}={value} is not valid: {message}")]
+    Env {
+        name: &'static str,
+        value: String,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.into(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                    path: path.into(),
+                    message: e.message().to_string(),
+                })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value.parse().map_err(|e: T::Err| ConfigError::Env {
+                name,
+                value,
+                message: e.to_string(),
+            })
+        }
+        if let Some(v) = get("KARYA_LISTEN") {
+            self.listen = parse("KARYA_LISTEN", v)?;
+        }
+        if let Some(v) = get("KARYA_DB") {
+            self.db = PathBuf::from(v);
+        }
+        if let Some(v) = get("KARYA_MAX_BODY_BYTES") {
+            self.max_body_bytes = parse("KARYA_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("KARYA_CACHE_DOCS") {
+            self.cache_docs = parse("KARYA_CACHE_DOCS", v)?;
+        }
+        if let Some(v) = get("KARYA_STALE_AFTER_HOURS") {
+            self.stale_after_hours = parse("KARYA_STALE_AFTER_HOURS", v)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_parses_to_the_defaults() {
+        let parsed: Config = toml::from_str(EXAMPLE).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn environment_overrides_and_bad_values_are_named() {
+        let mut c = Config::default();
+        c.apply_env(|n| (n == "KARYA_CACHE_DOCS").then(|| "9".to_string()))
+            .unwrap();
+        assert_eq!(c.cache_docs, 9);
+        let err = c
+            .apply_env(|n| (n == "KARYA_LISTEN").then(|| "nowhere".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("KARYA_LISTEN=nowhere"), "{err}");
+    }
+}

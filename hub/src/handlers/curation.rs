@@ -1,0 +1,89 @@
+//! `POST /api/v1/curation/{product_id}`: an HQ curator's decision, written into the product's
+//! `curation/<UPT>` document, from where it flows down to the UPT at its next sync.
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use karya_shared::model::{CurationDecision, now_rfc3339};
+use karya_shared::schema::{self, DocId};
+use karya_shared::views;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tracing::instrument;
+
+#[derive(Debug, Deserialize)]
+pub struct DecisionBody {
+    pub status: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DecisionRecorded {
+    pub upt: String,
+    pub decision: CurationDecision,
+}
+
+#[instrument(skip_all, err, fields(product = %product_id))]
+pub async fn decide(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    Path(product_id): Path<String>,
+    body: Result<Json<DecisionBody>, JsonRejection>,
+) -> Result<Json<DecisionRecorded>, ApiError> {
+    if !principal.role.can_curate() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "'{}' is a {} token; curation decisions need a curator or admin token",
+                principal.name,
+                principal.role.name()
+            ),
+        ));
+    }
+    let Json(body) = body.map_err(|e| {
+        ApiError::bad_request(
+            "bad_body",
+            format!(
+                "{}; send JSON like {{\"status\": \"approved\", \"note\": \"...\"}}",
+                e.body_text()
+            ),
+        )
+    })?;
+    let decision = CurationDecision {
+        product_id: product_id.clone(),
+        status: body.status,
+        note: body.note,
+        decided_by: principal.name.clone(),
+        decided_at: now_rfc3339(),
+    };
+    decision
+        .validate()
+        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
+    let recorded = state
+        .with_store(move |store| -> Result<DecisionRecorded, ApiError> {
+            let product = views::product(store.conn(), &decision.product_id)?.ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "no product {} at the hub; has its UPT synced yet?",
+                    decision.product_id
+                ))
+            })?;
+            store.change(&DocId::Curation(product.upt.clone()), |d| {
+                schema::put_decision(d, &decision)
+            })?;
+            Ok(DecisionRecorded {
+                upt: product.upt,
+                decision,
+            })
+        })
+        .await??;
+    Metrics::add(&state.metrics.curation_decisions, 1);
+    tracing::info!(upt = %recorded.upt, status = %recorded.decision.status, by = %recorded.decision.decided_by, "curation decision");
+    Ok(Json(recorded))
+}

@@ -1,0 +1,204 @@
+//! `GET /`: the HQ dashboard, server-rendered, in Bahasa Indonesia. A browser signs in once
+//! with a viewer, curator or admin token (kept in an HttpOnly cookie).
+
+use crate::AppState;
+use crate::auth::{self, Principal};
+use crate::error::ApiError;
+use crate::handlers::views::{UptRow, upt_rows};
+use axum::Form;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use karya_shared::views::{self, ProductFilter, ProductRow, Stats};
+use serde::Deserialize;
+use std::fmt::Write;
+use std::sync::Arc;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn rupiah(n: i64) -> String {
+    let digits = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    format!("{}Rp{out}", if n < 0 { "-" } else { "" })
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:1rem 0}
+td,th{border:1px solid #ccd;padding:.3rem .6rem;text-align:left}th{background:#eef2f7}.num{text-align:right}
+.stale{color:#a11;font-weight:bold}.ok{color:#176b2c}.cards{display:flex;gap:1rem;flex-wrap:wrap}
+.card{border:1px solid #ccd;border-radius:6px;padding:.8rem 1.2rem}.card b{display:block;font-size:1.4rem}";
+
+fn page(title: &str, body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=\"id\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        esc(title)
+    ))
+}
+
+fn login_page(message: &str) -> Response {
+    let body = format!(
+        "<h1>karya — Dasbor Ditjen Pemasyarakatan</h1><p>{}</p>
+         <form method=\"post\" action=\"/login\"><label>Token: <input name=\"token\" type=\"password\" size=\"60\"></label>
+         <button type=\"submit\">Masuk</button></form>",
+        esc(message)
+    );
+    (StatusCode::UNAUTHORIZED, page("Masuk — karya", &body)).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Login {
+    token: String,
+}
+
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    Form(form): Form<Login>,
+) -> Result<Response, ApiError> {
+    let token = form.token.trim().to_string();
+    let check = token.clone();
+    let verdict = state
+        .with_store(move |s| auth::verify(s.conn(), &check))
+        .await??;
+    match verdict {
+        Ok(p) if p.role.can_read() => Ok((
+            [(
+                header::SET_COOKIE,
+                format!("karya_token={token}; HttpOnly; SameSite=Strict; Path=/"),
+            )],
+            Redirect::to("/"),
+        )
+            .into_response()),
+        Ok(_) => Ok(login_page(
+            "Token agen UPT tidak dapat membuka dasbor. Gunakan token viewer, curator, atau admin.",
+        )),
+        Err(_) => Ok(login_page(
+            "Token tidak valid atau sudah dicabut. Mintalah token baru kepada admin hub.",
+        )),
+    }
+}
+
+pub async fn dashboard(
+    State(state): State<Arc<AppState>>,
+    principal: Result<Principal, ApiError>,
+) -> Result<Response, ApiError> {
+    let principal = match principal {
+        Ok(p) if p.role.can_read() => p,
+        Ok(_) => return Ok(login_page("Token agen UPT tidak dapat membuka dasbor.")),
+        Err(_) => return Ok(login_page("Masukkan token untuk membuka dasbor.")),
+    };
+    let hours = state.config.stale_after_hours;
+    let (stats, upts, products, refusals) = state
+        .with_store(
+            move |s| -> rusqlite::Result<(Stats, Vec<UptRow>, Vec<ProductRow>, i64)> {
+                let conn = s.conn();
+                Ok((
+                    views::stats(conn)?,
+                    upt_rows(conn, hours)?,
+                    views::products(conn, &ProductFilter::default())?,
+                    conn.query_row("SELECT COUNT(*) FROM refusals", [], |r| r.get(0))?,
+                ))
+            },
+        )
+        .await??;
+    Ok(render(&principal, &stats, &upts, &products, refusals, hours).into_response())
+}
+
+fn render(
+    principal: &Principal,
+    stats: &Stats,
+    upts: &[UptRow],
+    products: &[ProductRow],
+    refusals: i64,
+    stale_hours: i64,
+) -> Html<String> {
+    let n = &stats.national;
+    let stale = upts.iter().filter(|u| u.stale).count();
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<h1>Produk Unggulan Warga Binaan — Dasbor Nasional</h1><p>Masuk sebagai {} ({}).</p>
+        <div class=\"cards\">
+        <div class=\"card\">UPT terdaftar<b>{}</b></div><div class=\"card\">UPT belum sinkron &gt; {} jam<b class=\"{}\">{stale}</b></div>
+        <div class=\"card\">Produk<b>{}</b></div><div class=\"card\">Stok<b>{}</b></div>
+        <div class=\"card\">Penjualan<b>{}</b></div><div class=\"card\">Pendapatan<b>{}</b></div>
+        <div class=\"card\">Pelatihan<b>{}</b></div><div class=\"card\">Peserta<b>{}</b></div><div class=\"card\">Lulus<b>{}</b></div>
+        <div class=\"card\">Sinkronisasi ditolak<b>{refusals}</b></div></div>",
+        esc(&principal.name),
+        principal.role.name(),
+        upts.len(),
+        stale_hours,
+        if stale > 0 { "stale" } else { "ok" },
+        n.products,
+        n.stock,
+        n.sales,
+        rupiah(n.revenue_idr),
+        n.trainings,
+        n.participants,
+        n.completions,
+    );
+    b.push_str("<h2>Per Kanwil</h2><table><tr><th>Kanwil</th><th>UPT</th><th>Produk</th><th>Stok</th><th>Pendapatan</th><th>Pelatihan</th><th>Peserta</th><th>Lulus</th></tr>");
+    for k in &stats.per_kanwil {
+        let f = &k.figures;
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
+            esc(&k.kanwil),
+            k.upts,
+            f.products,
+            f.stock,
+            rupiah(f.revenue_idr),
+            f.trainings,
+            f.participants,
+            f.completions
+        );
+    }
+    b.push_str("</table><h2>UPT</h2><table><tr><th>Kode</th><th>Nama</th><th>Kanwil</th><th>Sinkron terakhir</th><th>Versi agen</th><th>Produk</th><th>Pelatihan</th></tr>");
+    for u in upts {
+        let last = match &u.last_sync_at {
+            Some(at) if u.stale => format!("<span class=stale>{} (usang)</span>", esc(at)),
+            Some(at) => format!("<span class=ok>{}</span>", esc(at)),
+            None => "<span class=stale>belum pernah</span>".into(),
+        };
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{last}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td></tr>",
+            esc(&u.code),
+            esc(&u.name),
+            esc(&u.kanwil),
+            esc(u.last_agent_version.as_deref().unwrap_or("-")),
+            u.products,
+            u.trainings
+        );
+    }
+    b.push_str("</table><h2>Katalog produk</h2><p><a href=\"/api/v1/products?format=csv\">Unduh CSV</a></p><table><tr><th>UPT</th><th>Produk</th><th>Kategori</th><th>Harga</th><th>Stok</th><th>Diusulkan</th><th>Kurasi</th></tr>");
+    for p in products.iter().take(500) {
+        let _ = write!(
+            b,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&p.upt),
+            esc(&p.name),
+            esc(&p.category),
+            rupiah(p.price_idr),
+            p.stock,
+            if p.nominated { "ya" } else { "" },
+            esc(p
+                .curation
+                .as_ref()
+                .map(|c| c.status.as_str())
+                .unwrap_or("-"))
+        );
+    }
+    b.push_str("</table>");
+    page("Dasbor karya", &b)
+}

@@ -1,0 +1,7 @@
+//! One module per area of the API.
+
+pub mod curation;
+pub mod dashboard;
+pub mod ops;
+pub mod sync;
+pub mod views;

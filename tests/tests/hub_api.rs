@@ -1,0 +1,511 @@
+//! The hub as a real HTTP server on a port-0 listener, driven by the agent's own sync client.
+
+use karya_agent::client::{HubClient, SyncError, sync_once};
+use karya_hub::auth::Role;
+use karya_shared::model::{Product, ProductPatch, UptInfo, new_id, now_rfc3339};
+use karya_shared::schema::{self, DocId};
+use karya_shared::{Store, materialize};
+use karya_tests::TestHub;
+use karya_tests::proxy::{Link, Proxy};
+use std::time::Duration;
+
+fn product(name: &str) -> Product {
+    let now = now_rfc3339();
+    Product {
+        id: new_id(),
+        name: name.into(),
+        category: "kerajinan".into(),
+        description: "Anyaman bambu".into(),
+        price_idr: 75_000,
+        unit: "pcs".into(),
+        stock: 10,
+        workshop: "Bengkel anyaman".into(),
+        certifications: vec![],
+        nominated: true,
+        created_at: now.clone(),
+        updated_at: now,
+        deleted: false,
+    }
+}
+
+struct Agent {
+    upt: String,
+    store: Store,
+    client: HubClient,
+    peer: String,
+}
+
+impl Agent {
+    fn new(upt: &str, url: &str, token: &str) -> Agent {
+        Agent {
+            upt: upt.into(),
+            store: Store::open_in_memory(None).unwrap(),
+            client: HubClient::new(url, token, Duration::from_secs(10)),
+            peer: new_id(),
+        }
+    }
+    fn docs(&self) -> Vec<DocId> {
+        DocId::for_agent(&self.upt)
+    }
+    async fn sync(&mut self) -> karya_shared::session::Outcome {
+        let docs = self.docs();
+        sync_once(&mut self.store, &self.client, &self.peer, docs)
+            .await
+            .expect("sync succeeds")
+    }
+    fn add_product(&mut self, name: &str) -> String {
+        let p = product(name);
+        self.store
+            .change(&DocId::Upt(self.upt.clone()), |d| {
+                schema::insert_product(d, &p)
+            })
+            .unwrap();
+        p.id
+    }
+}
+
+async fn get_json(url: &str, token: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_upts_sync_and_hq_sees_both() {
+    let hub = TestHub::start().await;
+    let ta = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    let tb = hub.add_upt("LPKA-TANGERANG", "lpka", "Banten");
+    let (_, viewer) = hub.issue(Role::Viewer, "analis");
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &ta);
+    let mut b = Agent::new("LPKA-TANGERANG", &hub.url(), &tb);
+    a.add_product("Batik tulis");
+    a.add_product("Kursi jati");
+    b.add_product("Roti manis");
+    a.sync().await;
+    b.sync().await;
+    a.sync().await;
+
+    // Each agent holds its own documents and `national`, nothing of the other UPT.
+    for (agent, other) in [(&a, "LPKA-TANGERANG"), (&b, "LAPAS-PATI")] {
+        let ids: Vec<String> = agent
+            .store
+            .doc_ids()
+            .unwrap()
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert!(ids.contains(&"national".to_string()), "{ids:?}");
+        assert!(
+            ids.iter().all(|d| !d.contains(other)),
+            "{} holds {other}'s documents: {ids:?}",
+            agent.upt
+        );
+        let foreign: i64 = agent
+            .store
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM products WHERE upt = ?1",
+                [other],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(foreign, 0);
+    }
+    // The national registry reached the agents.
+    let registered: i64 = a
+        .store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM upts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(registered, 2);
+
+    let (status, products) = get_json(&format!("{}/api/v1/products", hub.url()), &viewer).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names.contains(&"Batik tulis") && names.contains(&"Roti manis"));
+
+    let (_, filtered) = get_json(
+        &format!("{}/api/v1/products?upt=LPKA-TANGERANG", hub.url()),
+        &viewer,
+    )
+    .await;
+    assert_eq!(filtered.as_array().unwrap().len(), 1);
+
+    let (_, stats) = get_json(&format!("{}/api/v1/stats", hub.url()), &viewer).await;
+    assert_eq!(stats["national"]["products"], 3);
+    assert_eq!(stats["national"]["stock"], 30);
+    let kanwil: Vec<&str> = stats["per_kanwil"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kanwil"].as_str().unwrap())
+        .collect();
+    assert_eq!(kanwil, ["Banten", "Jawa Tengah"]);
+
+    let (_, upts) = get_json(&format!("{}/api/v1/upts", hub.url()), &viewer).await;
+    assert!(
+        upts.as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["last_sync_at"].is_string()),
+        "{upts}"
+    );
+
+    let csv = reqwest::Client::new()
+        .get(format!("{}/api/v1/products?format=csv", hub.url()))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("upt,id,name"), "{csv}");
+    assert_eq!(csv.lines().count(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_curation_decision_reaches_the_upt() {
+    let hub = TestHub::start().await;
+    let token = hub.add_upt("LAPAS-KEROBOKAN", "lapas", "Bali");
+    let (_, curator) = hub.issue(Role::Curator, "Subdit Kegiatan Kerja");
+    let (_, viewer) = hub.issue(Role::Viewer, "analis");
+    let mut agent = Agent::new("LAPAS-KEROBOKAN", &hub.url(), &token);
+    let id = agent.add_product("Lukisan kanvas");
+    agent.sync().await;
+
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v1/curation/{id}", hub.url());
+    // A viewer may not decide; a bad status is named.
+    let r = http
+        .post(&url)
+        .bearer_auth(&viewer)
+        .json(&serde_json::json!({"status": "approved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(&url)
+        .bearer_auth(&curator)
+        .json(&serde_json::json!({"status": "great"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("featured"));
+    let r = http
+        .post(&url)
+        .bearer_auth(&curator)
+        .json(&serde_json::json!({"status": "featured", "note": "Untuk pameran nasional"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let outcome = agent.sync().await;
+    assert!(outcome.changes_received >= 1);
+    let (status, note, by): (String, String, String) = agent
+        .store
+        .conn()
+        .query_row(
+            "SELECT status, note, decided_by FROM curation WHERE product_id = ?1",
+            [&id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (status.as_str(), note.as_str(), by.as_str()),
+        (
+            "featured",
+            "Untuk pameran nasional",
+            "Subdit Kegiatan Kerja"
+        )
+    );
+    let (_, p) = get_json(&format!("{}/api/v1/products/{id}", hub.url()), &viewer).await;
+    assert_eq!(p["curation"]["status"], "featured");
+    let (code, _) = get_json(&format!("{}/api/v1/products/nope", hub.url()), &viewer).await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_outside_a_peers_authority_are_refused_whole() {
+    let hub = TestHub::start().await;
+    let ta = hub.add_upt("LAPAS-MEDAN", "lapas", "Sumatera Utara");
+    let tb = hub.add_upt("RUTAN-BATAM", "rutan", "Kepulauan Riau");
+    let mut b = Agent::new("RUTAN-BATAM", &hub.url(), &tb);
+    b.add_product("Produk Batam");
+    b.sync().await;
+
+    // Agent A writes into B's document, into national and into its own curation document,
+    // and also makes a legitimate change to its own document: one batch.
+    let mut a = Agent::new("LAPAS-MEDAN", &hub.url(), &ta);
+    let own = a.add_product("Produk Medan");
+    let forged = product("Palsu");
+    a.store
+        .change(&DocId::Upt("RUTAN-BATAM".into()), |d| {
+            schema::insert_product(d, &forged)
+        })
+        .unwrap();
+    a.store
+        .change(&DocId::National, |d| {
+            schema::put_upt(
+                d,
+                &UptInfo {
+                    code: "FAKE".into(),
+                    name: "x".into(),
+                    kind: "lapas".into(),
+                    kanwil: "x".into(),
+                },
+            )
+        })
+        .unwrap();
+    a.store
+        .change(&DocId::Curation("LAPAS-MEDAN".into()), |d| {
+            schema::put_decision(
+                d,
+                &karya_shared::model::CurationDecision {
+                    product_id: own.clone(),
+                    status: "featured".into(),
+                    note: "self-approved".into(),
+                    decided_by: "me".into(),
+                    decided_at: now_rfc3339(),
+                },
+            )
+        })
+        .unwrap();
+    let mut docs = a.docs();
+    docs.push(DocId::Upt("RUTAN-BATAM".into()));
+    let outcome = sync_once(&mut a.store, &a.client, &a.peer, docs.clone())
+        .await
+        .unwrap();
+    let mut refused: Vec<&str> = outcome.refused.iter().map(|r| r.doc.as_str()).collect();
+    refused.sort();
+    assert_eq!(
+        refused,
+        ["curation/LAPAS-MEDAN", "national", "upt/RUTAN-BATAM"],
+        "{outcome:?}"
+    );
+    assert!(
+        outcome
+            .refused
+            .iter()
+            .all(|r| r.reason.contains("nothing of it was merged")),
+        "{outcome:?}"
+    );
+    assert!(outcome.round_trips <= 3, "{outcome:?}");
+
+    let (_, viewer) = hub.issue(Role::Viewer, "v");
+    let (_, products) = get_json(&format!("{}/api/v1/products", hub.url()), &viewer).await;
+    let names: Vec<&str> = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Produk Medan"),
+        "the legitimate document synced: {names:?}"
+    );
+    assert!(
+        !names.contains(&"Palsu"),
+        "nothing of the refused document merged: {names:?}"
+    );
+    let (_, p) = get_json(&format!("{}/api/v1/products/{own}", hub.url()), &viewer).await;
+    assert!(
+        p["curation"].is_null(),
+        "the self-approval did not merge: {p}"
+    );
+    let hub_store = hub.admin_store();
+    let fake: i64 = hub_store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM upts WHERE code = 'FAKE'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(fake, 0);
+    let logged: i64 = hub_store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM refusals", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(logged, 3);
+
+    // The next syncs finish (no loop on the refused change) and keep refusing it.
+    for _ in 0..2 {
+        let again = sync_once(&mut a.store, &a.client, &a.peer, docs.clone())
+            .await
+            .unwrap();
+        assert!(again.round_trips <= 3, "{again:?}");
+        assert_eq!(again.refused.len(), 3);
+    }
+    let metrics = reqwest::get(format!("{}/metrics", hub.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("karya_refusals_total 9"), "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_tokens_and_bad_bodies_get_4xx_and_the_hub_keeps_serving() {
+    let hub = TestHub::start().await;
+    let token = hub.add_upt("LAPAS-KUPANG", "lapas", "Nusa Tenggara Timur");
+    let mut agent = Agent::new("LAPAS-KUPANG", &hub.url(), &token);
+    agent.add_product("Tenun ikat");
+    agent.sync().await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v1/sync", hub.url());
+    let post = |token: &str, body: Vec<u8>, ct: &str| {
+        http.post(&url)
+            .bearer_auth(token)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let ct = karya_shared::wire::CONTENT_TYPE;
+    let good = karya_shared::wire::Request {
+        peer: "p".into(),
+        agent_version: "t".into(),
+        docs: vec![],
+    }
+    .encode();
+
+    let r = post("karya_0000_nonsense", good.clone(), ct).await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = http
+        .post(&url)
+        .header("content-type", ct)
+        .body(good.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Truncated, random, wrong version, wrong content type, oversized.
+    let mut frame = karya_shared::session::SyncSession::new(&agent.store, "p", agent.docs())
+        .unwrap()
+        .next_request(&mut agent.store)
+        .unwrap()
+        .unwrap();
+    let r = post(&token, frame[..frame.len() / 2].to_vec(), ct)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "bad_frame");
+    let random: Vec<u8> = (0..500).map(|_| rand::random::<u8>()).collect();
+    assert_eq!(post(&token, random, ct).await.unwrap().status(), 400);
+    frame[4] = 99;
+    let r = post(&token, frame, ct).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("protocol version 99"));
+    assert_eq!(
+        post(&token, good.clone(), "text/plain")
+            .await
+            .unwrap()
+            .status(),
+        415
+    );
+    let huge = vec![0u8; 40 * 1024 * 1024];
+    assert_eq!(post(&token, huge, ct).await.unwrap().status(), 413);
+
+    // A valid sync right after works.
+    agent.add_product("Kain songket");
+    let outcome = agent.sync().await;
+    assert!(outcome.refused.is_empty());
+
+    // Revocation takes effect at the next request.
+    let store = hub.admin_store();
+    let id: String = store
+        .conn()
+        .query_row(
+            "SELECT id FROM tokens WHERE upt = 'LAPAS-KUPANG'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(karya_hub::auth::revoke(store.conn(), &id).unwrap());
+    let docs = agent.docs();
+    let err = sync_once(&mut agent.store, &agent.client, &agent.peer, docs)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SyncError::Unauthorized { .. }), "{err}");
+    assert!(err.is_permanent());
+    assert!(err.to_string().contains("revoked"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incremental_sync_takes_at_most_two_round_trips() {
+    let hub = TestHub::start().await;
+    let token = hub.add_upt("LAPAS-MALANG", "lapas", "Jawa Timur");
+    let proxy = Proxy::start(hub.addr, Link::default()).await.unwrap();
+    let mut agent = Agent::new("LAPAS-MALANG", &proxy.url(), &token);
+    let doc = DocId::Upt("LAPAS-MALANG".into());
+    let mut ids = Vec::new();
+    for i in 0..200 {
+        ids.push(agent.add_product(&format!("Produk {i}")));
+    }
+    let first = agent.sync().await;
+    let first_bytes = proxy.counters.total();
+
+    let patch = ProductPatch {
+        price_idr: Some(99_000),
+        ..Default::default()
+    };
+    agent
+        .store
+        .change(&doc, |d| {
+            schema::edit_product(d, &ids[7], &patch, &now_rfc3339())
+        })
+        .unwrap();
+    proxy.counters.reset();
+    let outcome = agent.sync().await;
+    let bytes = proxy.counters.total();
+    println!(
+        "bootstrap of 200 products: {} round trips, {first_bytes} bytes; incremental sync of one edit: {} round trips, {bytes} bytes on the wire (HTTP headers included), {} + {} frame bytes",
+        first.round_trips, outcome.round_trips, outcome.bytes_sent, outcome.bytes_received
+    );
+    assert!(outcome.round_trips <= 2, "{outcome:?}");
+    assert!(bytes < 4_000, "one edited record cost {bytes} bytes");
+
+    // The hub has the edit, and the stores agree on every materialized row of this UPT.
+    let mut hub_store = hub.admin_store();
+    assert_eq!(hub_store.heads(&doc).unwrap().len(), 1);
+    assert_eq!(
+        hub_store.heads(&doc).unwrap(),
+        agent.store.heads(&doc).unwrap()
+    );
+    let price: i64 = hub_store
+        .conn()
+        .query_row(
+            "SELECT price_idr FROM products WHERE id = ?1",
+            [&ids[7]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(price, 99_000);
+    let dump = |s: &Store| -> Vec<String> {
+        materialize::dump(s.conn())
+            .unwrap()
+            .into_iter()
+            .filter(|l| l.starts_with("products"))
+            .collect()
+    };
+    assert_eq!(dump(&hub_store), dump(&agent.store));
+
+    // A sync with nothing new is one round trip.
+    let idle = agent.sync().await;
+    assert_eq!(idle.round_trips, 1, "{idle:?}");
+}
