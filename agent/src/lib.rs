@@ -1,1 +1,35 @@
+//! karya-agent: the UPT's offline-first replica of its records, the background service that
+//! syncs it with the hub, the inbox for spreadsheets, and the operator's command line.
+
+pub mod cli;
 pub mod client;
+pub mod config;
+pub mod control;
+pub mod identity;
+pub mod import;
+pub mod inbox;
+pub mod records;
+pub mod service;
+pub mod status;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] karya_shared::StoreError),
+    #[error(transparent)]
+    Import(#[from] import::ImportError),
+    #[error("sync failed: {0}")]
+    SyncFailed(String),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+impl From<rusqlite::Error> for AgentError {
+    fn from(e: rusqlite::Error) -> Self {
+        AgentError::Store(e.into())
+    }
+}

@@ -28,7 +28,7 @@ use crate::schema::DocId;
 use crate::store::{Received, Store, StoreError, WritePolicy};
 use crate::wire::{self, Reply, Request, Response, WireError};
 use automerge::sync::{Message, State};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The name under which an agent keeps its sync state with the hub.
@@ -52,14 +52,14 @@ pub enum SessionError {
 }
 
 /// A document the hub refused, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
     pub doc: String,
     pub reason: String,
 }
 
 /// What a finished session did, for `karya-agent sync` and the status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Outcome {
     pub documents: usize,
     pub round_trips: u32,

@@ -1,0 +1,739 @@
+//! The `karya-agent` command line. Every record command works offline: it writes the local
+//! database, and the service (if running) syncs it shortly after.
+
+use crate::config::{AgentConfig, Paths, Timing};
+use crate::status::{self, SyncStatus};
+use crate::{AgentError, control, import, records, service};
+use clap::{Args, Parser, Subcommand};
+use karya_shared::model::{ProductPatch, validate_upt_code};
+use karya_shared::session::Outcome;
+use karya_shared::{DocId, schema, views};
+use serde::Serialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "karya-agent",
+    version,
+    about = "karya agent: the UPT's offline-first replica and sync service"
+)]
+pub struct Cli {
+    /// The agent's data directory.
+    #[arg(
+        long,
+        global = true,
+        env = "KARYA_DATA_DIR",
+        default_value = "./karya-agent-data"
+    )]
+    pub data_dir: PathBuf,
+    /// Print data as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Set up this data directory for a UPT.
+    Init {
+        #[arg(long)]
+        upt: String,
+        /// The hub's URL, e.g. https://karya.ditjenpas.go.id
+        #[arg(long)]
+        hub: String,
+        /// The UPT's agent token (from karya-hub upt add).
+        #[arg(long, env = "KARYA_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+    /// Run the background service (sync, inbox, control API).
+    Run,
+    /// Sync now, through the running service or directly when none runs.
+    Sync,
+    /// Show the sync state.
+    Status,
+    #[command(subcommand)]
+    Product(ProductCommand),
+    #[command(subcommand)]
+    Stock(StockCommand),
+    #[command(subcommand)]
+    Sale(SaleCommand),
+    #[command(subcommand)]
+    Training(TrainingCommand),
+    /// Import a CSV or XLSX file of products, sales or trainings (all rows or none).
+    Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProductCommand {
+    /// Add a product; prints its id.
+    Add(ProductAdd),
+    /// Change some fields of a product.
+    Edit(ProductEdit),
+    /// Remove a product (kept in history as a tombstone).
+    Rm {
+        id: String,
+    },
+    List,
+    /// A product with HQ's curation decision and any conflicting values.
+    Show {
+        id: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProductAdd {
+    #[arg(long)]
+    name: String,
+    #[arg(long)]
+    category: String,
+    /// Price in whole rupiah.
+    #[arg(long)]
+    price: i64,
+    #[arg(long)]
+    unit: Option<String>,
+    #[arg(long, default_value_t = 0)]
+    stock: i64,
+    #[arg(long, default_value = "")]
+    workshop: String,
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Propose it for the national catalogue.
+    #[arg(long)]
+    nominate: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProductEdit {
+    id: String,
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    category: Option<String>,
+    #[arg(long)]
+    price: Option<i64>,
+    #[arg(long)]
+    unit: Option<String>,
+    #[arg(long)]
+    workshop: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    /// true or false
+    #[arg(long)]
+    nominate: Option<bool>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StockCommand {
+    /// Add N to a product's stock (N may be negative).
+    Add {
+        id: String,
+        #[arg(allow_hyphen_values = true)]
+        n: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SaleCommand {
+    Add {
+        id: String,
+        #[arg(long)]
+        qty: i64,
+        /// Revenue in whole rupiah.
+        #[arg(long)]
+        revenue: i64,
+        /// YYYY-MM-DD (default today)
+        #[arg(long)]
+        date: Option<String>,
+        /// pameran, e-katalog, toko, online, lainnya
+        #[arg(long)]
+        channel: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrainingCommand {
+    /// Add a training; prints its id.
+    Add {
+        #[arg(long)]
+        program: String,
+        #[arg(long)]
+        category: String,
+        #[arg(long)]
+        start: String,
+        #[arg(long)]
+        end: String,
+        #[arg(long, default_value_t = 0)]
+        hours: i64,
+        #[arg(long, default_value = "")]
+        partner: String,
+        #[arg(long, default_value = "")]
+        instructor: String,
+        #[arg(long, default_value_t = 0)]
+        capacity: i64,
+        #[arg(long, default_value = "")]
+        scheme: String,
+    },
+    /// Enrol an inmate; the name and registration number stay in this UPT.
+    Enroll {
+        id: String,
+        #[arg(long)]
+        reg_no: String,
+        #[arg(long)]
+        name: String,
+    },
+    Complete {
+        id: String,
+        #[arg(long)]
+        reg_no: String,
+        #[arg(long)]
+        certificate: Option<String>,
+    },
+    List,
+    Show {
+        id: String,
+    },
+}
+
+fn print_json(v: &impl Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+/// What `status` shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusReport {
+    pub upt: String,
+    pub hub: String,
+    pub service_running: bool,
+    pub state: status::State,
+    pub last_success_at: Option<String>,
+    pub last_error: Option<String>,
+    pub pending_changes: usize,
+    pub next_attempt_at: Option<String>,
+    pub attempt: u32,
+    pub offline_since: Option<String>,
+    pub refused: Vec<karya_shared::session::Refusal>,
+}
+
+pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusReport, AgentError> {
+    let config = AgentConfig::load(paths)?;
+    let mut store = service::open_store(paths)?;
+    let st = SyncStatus::load(&store)?;
+    let pending = status::pending_changes(&mut store, &config.upt)?;
+    Ok(StatusReport {
+        upt: config.upt,
+        hub: config.hub,
+        service_running,
+        state: st.state,
+        last_success_at: st.last_success_at,
+        last_error: st.last_error,
+        pending_changes: pending,
+        next_attempt_at: if service_running {
+            st.next_attempt_at
+        } else {
+            None
+        },
+        attempt: st.attempt,
+        offline_since: st.offline_since,
+        refused: st.refused,
+    })
+}
+
+fn kb(n: u64) -> String {
+    format!("{:.1} KB", n as f64 / 1024.0)
+}
+
+fn print_outcome(outcome: &Outcome, elapsed: std::time::Duration, json: bool) {
+    if json {
+        print_json(
+            &serde_json::json!({ "ok": outcome.refused.is_empty(), "outcome": outcome, "seconds": elapsed.as_secs_f64() }),
+        );
+        return;
+    }
+    println!(
+        "sync ok: {} documents, {} round trip(s), {} sent, {} received, {:.2} s; {} change(s) received from the hub",
+        outcome.documents,
+        outcome.round_trips,
+        kb(outcome.bytes_sent),
+        kb(outcome.bytes_received),
+        elapsed.as_secs_f64(),
+        outcome.changes_received
+    );
+    for r in &outcome.refused {
+        println!("refused by the hub: {}: {}", r.doc, r.reason);
+    }
+}
+
+async fn sync_command(paths: &Paths, json: bool) -> Result<(), AgentError> {
+    let config = AgentConfig::load(paths)?;
+    let started = std::time::Instant::now();
+    if let Some(info) = control::running(paths) {
+        let key = control::api_key(paths)?;
+        let http = reqwest::Client::builder()
+            .timeout(config.timing.request_timeout() * karya_shared::session::MAX_ROUNDS)
+            .build()
+            .map_err(|e| AgentError::Io(e.to_string()))?;
+        match http
+            .post(format!("http://{}/v1/sync", info.addr))
+            .header(control::KEY_HEADER, key)
+            .send()
+            .await
+        {
+            Ok(resp) => {
+                let ok = resp.status().is_success();
+                let body: serde_json::Value = resp.json().await.unwrap_or_default();
+                if !ok {
+                    let detail = body["detail"]
+                        .as_str()
+                        .unwrap_or("the service gave no reason")
+                        .to_string();
+                    return Err(AgentError::SyncFailed(detail));
+                }
+                let outcome: Outcome =
+                    serde_json::from_value(body["outcome"].clone()).unwrap_or_default();
+                print_outcome(&outcome, started.elapsed(), json);
+                return refused_is_failure(&outcome);
+            }
+            Err(e) if e.is_connect() => {
+                // A control.json left by a service that was killed: sync directly.
+                tracing::debug!("service not reachable at {}; syncing directly", info.addr);
+            }
+            Err(e) => {
+                return Err(AgentError::SyncFailed(format!(
+                    "the running service did not answer: {e}"
+                )));
+            }
+        }
+    }
+    let mut store = service::open_store(paths)?;
+    let timing: Timing = config.timing.clone();
+    let outcome = service::sync_and_record(paths, &config, &mut store, |attempt| {
+        status::backoff(attempt, timing.retry_initial(), timing.retry_max(), 1.0)
+    })
+    .await
+    .map_err(|e| AgentError::SyncFailed(e.to_string()))?;
+    print_outcome(&outcome, started.elapsed(), json);
+    refused_is_failure(&outcome)
+}
+
+fn refused_is_failure(outcome: &Outcome) -> Result<(), AgentError> {
+    if outcome.refused.is_empty() {
+        return Ok(());
+    }
+    let docs: Vec<&str> = outcome.refused.iter().map(|r| r.doc.as_str()).collect();
+    Err(AgentError::SyncFailed(format!(
+        "the hub refused {}; the other documents synced. Ask the hub admin to check the refusals log",
+        docs.join(", ")
+    )))
+}
+
+fn print_status(report: &StatusReport, json: bool) {
+    if json {
+        print_json(report);
+        return;
+    }
+    let state = match report.state {
+        status::State::Offline => format!("offline (attempt {})", report.attempt),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    println!("UPT:             {}", report.upt);
+    println!("Hub:             {}", report.hub);
+    println!(
+        "Service:         {}",
+        if report.service_running {
+            "running"
+        } else {
+            "not running"
+        }
+    );
+    println!("State:           {state}");
+    println!(
+        "Last success:    {}",
+        report.last_success_at.as_deref().unwrap_or("never")
+    );
+    if let Some(since) = &report.offline_since {
+        println!("Offline since:   {since}");
+    }
+    println!(
+        "Last error:      {}",
+        report.last_error.as_deref().unwrap_or("-")
+    );
+    println!(
+        "Pending changes: {} local change(s) not yet on the hub",
+        report.pending_changes
+    );
+    println!(
+        "Next attempt:    {}",
+        report
+            .next_attempt_at
+            .as_deref()
+            .unwrap_or("- (service not running; run karya-agent sync)")
+    );
+    for r in &report.refused {
+        println!("Refused:         {}: {}", r.doc, r.reason);
+    }
+}
+
+fn init(paths: &Paths, upt: &str, hub: &str, token: &str) -> Result<(), AgentError> {
+    validate_upt_code(upt).map_err(|e| AgentError::Usage(e.to_string()))?;
+    if !(hub.starts_with("http://") || hub.starts_with("https://")) {
+        return Err(AgentError::Usage(format!(
+            "--hub '{hub}' must be a URL starting with https:// (or http:// on a private network)"
+        )));
+    }
+    if let Ok(existing) = AgentConfig::load(paths) {
+        return Err(crate::config::ConfigError::AlreadyInitialised {
+            path: paths.config(),
+            upt: existing.upt,
+        }
+        .into());
+    }
+    std::fs::create_dir_all(paths.inbox())
+        .map_err(|e| AgentError::Io(format!("{}: {e}", paths.dir.display())))?;
+    let config = AgentConfig {
+        upt: upt.to_string(),
+        hub: hub.trim_end_matches('/').to_string(),
+        token: token.trim().to_string(),
+        peer_id: karya_shared::model::new_id(),
+        timing: Timing::default(),
+    };
+    let store = service::open_store(paths)?;
+    crate::identity::secret(&store)?;
+    control::api_key(paths)?;
+    config.save(paths)?;
+    Ok(())
+}
+
+/// Runs a command (all but `run`, which `main` drives with signals).
+pub async fn run(cli: Cli) -> Result<(), AgentError> {
+    let paths = Paths::new(&cli.data_dir);
+    let json = cli.json;
+    if let Command::Init { upt, hub, token } = &cli.command {
+        init(&paths, upt, hub, token)?;
+        if json {
+            print_json(&serde_json::json!({ "upt": upt, "data_dir": paths.dir }));
+        } else {
+            println!(
+                "initialised {} for UPT {upt}; start the service with: karya-agent run",
+                paths.dir.display()
+            );
+        }
+        return Ok(());
+    }
+    let config = AgentConfig::load(&paths)?;
+    let upt = config.upt.clone();
+    let doc = DocId::Upt(upt.clone());
+    match cli.command {
+        Command::Init { .. } | Command::Run => unreachable!("handled by the caller"),
+        Command::Sync => sync_command(&paths, json).await?,
+        Command::Status => {
+            let running = control::running(&paths).is_some_and(|info| {
+                std::net::TcpStream::connect_timeout(
+                    &info.addr,
+                    std::time::Duration::from_millis(500),
+                )
+                .is_ok()
+            });
+            print_status(&status_report(&paths, running)?, json);
+        }
+        Command::Import { file } => {
+            let mut store = service::open_store(&paths)?;
+            let report = import::import_file(&mut store, &upt, &file)?;
+            if json {
+                print_json(&report);
+            } else {
+                println!(
+                    "imported {} {:?} row(s) from {}",
+                    report.rows, report.kind, report.file
+                );
+            }
+        }
+        Command::Product(cmd) => {
+            let mut store = service::open_store(&paths)?;
+            match cmd {
+                ProductCommand::Add(a) => {
+                    let p = records::add_product(
+                        &mut store,
+                        &upt,
+                        records::NewProduct {
+                            name: a.name,
+                            category: a.category,
+                            price_idr: a.price,
+                            unit: a.unit,
+                            stock: a.stock,
+                            workshop: a.workshop,
+                            description: a.description,
+                            nominated: a.nominate,
+                        },
+                    )?;
+                    if json {
+                        print_json(&p)
+                    } else {
+                        println!("{}", p.id)
+                    }
+                }
+                ProductCommand::Edit(e) => {
+                    let patch = ProductPatch {
+                        name: e.name,
+                        category: e.category,
+                        description: e.description,
+                        price_idr: e.price,
+                        unit: e.unit,
+                        workshop: e.workshop,
+                        certifications: None,
+                        nominated: e.nominate,
+                    };
+                    let id = records::edit_product(&mut store, &upt, &e.id, &patch)?;
+                    if json {
+                        print_json(&serde_json::json!({ "id": id }))
+                    } else {
+                        println!("{id}")
+                    }
+                }
+                ProductCommand::Rm { id } => {
+                    let id = records::remove_product(&mut store, &upt, &id)?;
+                    if json {
+                        print_json(&serde_json::json!({ "id": id, "deleted": true }))
+                    } else {
+                        println!("{id} removed")
+                    }
+                }
+                ProductCommand::List => {
+                    let rows = views::products(
+                        store.conn(),
+                        &views::ProductFilter {
+                            upt: Some(upt.clone()),
+                            ..Default::default()
+                        },
+                    )?;
+                    if json {
+                        print_json(&rows);
+                    } else {
+                        println!(
+                            "{:<12} {:<32} {:<16} {:>12} {:>7} {:<10}",
+                            "ID", "NAME", "CATEGORY", "PRICE (Rp)", "STOCK", "CURATION"
+                        );
+                        for p in rows {
+                            let cur = p.curation.map(|c| c.status).unwrap_or_else(|| "-".into());
+                            let flag = if p.conflicts.is_empty() {
+                                ""
+                            } else {
+                                " (conflict)"
+                            };
+                            println!(
+                                "{:<12} {:<32} {:<16} {:>12} {:>7} {cur}{flag}",
+                                &p.id[..12.min(p.id.len())],
+                                p.name,
+                                p.category,
+                                p.price_idr,
+                                p.stock
+                            );
+                        }
+                    }
+                }
+                ProductCommand::Show { id } => {
+                    let id = records::resolve_product(&store, &upt, &id)?;
+                    let row = views::products(
+                        store.conn(),
+                        &views::ProductFilter {
+                            upt: Some(upt.clone()),
+                            include_deleted: true,
+                            ..Default::default()
+                        },
+                    )?
+                    .into_iter()
+                    .find(|p| p.id == id)
+                    .ok_or_else(|| AgentError::Usage(format!("product {id} not found")))?;
+                    if json {
+                        print_json(&row);
+                    } else {
+                        println!("{}  {}", row.id, row.name);
+                        println!(
+                            "  category {}, price Rp{}, unit {}, stock {}, workshop {}",
+                            row.category, row.price_idr, row.unit, row.stock, row.workshop
+                        );
+                        println!(
+                            "  nominated: {}{}",
+                            if row.nominated { "yes" } else { "no" },
+                            if row.deleted { ", REMOVED" } else { "" }
+                        );
+                        match &row.curation {
+                            Some(c) => println!(
+                                "  HQ curation: {} by {} at {}{}",
+                                c.status,
+                                c.decided_by,
+                                c.decided_at,
+                                if c.note.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" — {}", c.note)
+                                }
+                            ),
+                            None => println!("  HQ curation: none yet"),
+                        }
+                        for (field, values) in &row.conflicts {
+                            let vals: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+                            println!(
+                                "  CONFLICT on {field}: kept {}, also set concurrently: {}",
+                                vals[0],
+                                vals[1..].join(", ")
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Command::Stock(StockCommand::Add { id, n }) => {
+            let mut store = service::open_store(&paths)?;
+            let (id, stock) = records::add_stock(&mut store, &upt, &id, n)?;
+            if json {
+                print_json(&serde_json::json!({ "id": id, "stock": stock }))
+            } else {
+                println!("{id}: stock now {stock}")
+            }
+        }
+        Command::Sale(SaleCommand::Add {
+            id,
+            qty,
+            revenue,
+            date,
+            channel,
+        }) => {
+            let mut store = service::open_store(&paths)?;
+            let product = records::resolve_product(&store, &upt, &id)?;
+            let sale = records::new_sale(product, qty, revenue, date, channel);
+            records::add_sales(&mut store, &upt, std::slice::from_ref(&sale))?;
+            if json {
+                print_json(&sale)
+            } else {
+                println!("{}", sale.id)
+            }
+        }
+        Command::Training(cmd) => {
+            let mut store = service::open_store(&paths)?;
+            match cmd {
+                TrainingCommand::Add {
+                    program,
+                    category,
+                    start,
+                    end,
+                    hours,
+                    partner,
+                    instructor,
+                    capacity,
+                    scheme,
+                } => {
+                    let t = records::NewTraining {
+                        program,
+                        category,
+                        start,
+                        end,
+                        hours,
+                        partner,
+                        instructor,
+                        capacity,
+                        scheme,
+                    }
+                    .into_training();
+                    records::add_trainings(&mut store, &upt, std::slice::from_ref(&t))?;
+                    if json {
+                        print_json(&t)
+                    } else {
+                        println!("{}", t.id)
+                    }
+                }
+                TrainingCommand::Enroll { id, reg_no, name } => {
+                    let pseudonym = records::enroll(&mut store, &upt, &id, &reg_no, &name)?;
+                    if json {
+                        print_json(&serde_json::json!({ "pseudonym": pseudonym }))
+                    } else {
+                        println!("enrolled (pseudonym {})", &pseudonym[..16])
+                    }
+                }
+                TrainingCommand::Complete {
+                    id,
+                    reg_no,
+                    certificate,
+                } => {
+                    let pseudonym = records::complete(&mut store, &upt, &id, &reg_no, certificate)?;
+                    if json {
+                        print_json(
+                            &serde_json::json!({ "pseudonym": pseudonym, "status": "completed" }),
+                        )
+                    } else {
+                        println!("completed (pseudonym {})", &pseudonym[..16])
+                    }
+                }
+                TrainingCommand::List => {
+                    let rows = views::trainings(store.conn(), Some(&upt), None)?;
+                    if json {
+                        print_json(&rows);
+                    } else {
+                        println!(
+                            "{:<12} {:<30} {:<12} {:<10} {:<10} {:>6} {:>6}",
+                            "ID", "PROGRAM", "CATEGORY", "START", "END", "PEOPLE", "DONE"
+                        );
+                        for t in rows {
+                            println!(
+                                "{:<12} {:<30} {:<12} {:<10} {:<10} {:>6} {:>6}",
+                                &t.id[..12.min(t.id.len())],
+                                t.program,
+                                t.category,
+                                t.start_date,
+                                t.end_date,
+                                t.participants,
+                                t.completed
+                            );
+                        }
+                    }
+                }
+                TrainingCommand::Show { id } => {
+                    let id = records::resolve_training(&store, &upt, &id)?;
+                    let training = schema::read_training(store.doc(&doc)?, &id).map(|(t, _)| t);
+                    let participants = views::participants(store.conn(), &id)?;
+                    if json {
+                        // Local view: names come from the local identity table and are shown
+                        // on this machine only.
+                        let people: Vec<serde_json::Value> = participants
+                            .iter()
+                            .map(|p| {
+                                let who = crate::identity::lookup(&store, &p.pseudonym).ok().flatten();
+                                serde_json::json!({ "participant": p, "reg_no": who.as_ref().map(|w| &w.0), "name": who.as_ref().map(|w| &w.1) })
+                            })
+                            .collect();
+                        print_json(
+                            &serde_json::json!({ "training": training, "participants": people }),
+                        );
+                    } else if let Some(t) = training {
+                        println!(
+                            "{}  {} ({}), {} to {}, {} h, partner {}",
+                            t.id,
+                            t.program,
+                            t.category,
+                            t.start_date,
+                            t.end_date,
+                            t.hours,
+                            t.partner
+                        );
+                        for p in participants {
+                            let who = crate::identity::lookup(&store, &p.pseudonym)?
+                                .map(|(reg, name)| format!("{name} ({reg})"))
+                                .unwrap_or_else(|| format!("pseudonym {}", &p.pseudonym[..16]));
+                            println!(
+                                "  {who}: {} — {} h{}",
+                                p.status,
+                                p.hours_attended,
+                                if p.certificate.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(", certificate {}", p.certificate)
+                                }
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

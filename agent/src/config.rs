@@ -1,0 +1,217 @@
+//! The agent's data directory and its configuration.
+//!
+//! ```text
+//! <data-dir>/agent.toml    UPT, hub URL, token, peer id, timings (0600: holds the token)
+//! <data-dir>/agent.db      the replica store and the local identity table
+//! <data-dir>/control.key   API key of the loopback control API (0600)
+//! <data-dir>/control.json  where the running service listens (removed when it stops)
+//! <data-dir>/sync.lock     held by whoever syncs, so two syncs never overlap
+//! <data-dir>/inbox/        spreadsheets dropped here are imported by the service
+//! ```
+//! Timings come from the file, then from `KARYA_*` environment variables.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub dir: PathBuf,
+}
+
+impl Paths {
+    pub fn new(dir: impl Into<PathBuf>) -> Paths {
+        Paths { dir: dir.into() }
+    }
+    pub fn config(&self) -> PathBuf {
+        self.dir.join("agent.toml")
+    }
+    pub fn db(&self) -> PathBuf {
+        self.dir.join("agent.db")
+    }
+    pub fn control_key(&self) -> PathBuf {
+        self.dir.join("control.key")
+    }
+    pub fn control_info(&self) -> PathBuf {
+        self.dir.join("control.json")
+    }
+    pub fn sync_lock(&self) -> PathBuf {
+        self.dir.join("sync.lock")
+    }
+    pub fn inbox(&self) -> PathBuf {
+        self.dir.join("inbox")
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub upt: String,
+    pub hub: String,
+    pub token: String,
+    /// This installation's id: the hub keeps sync state per peer.
+    pub peer_id: String,
+    #[serde(default)]
+    pub timing: Timing,
+}
+
+/// Never print the token.
+impl std::fmt::Debug for AgentConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentConfig")
+            .field("upt", &self.upt)
+            .field("hub", &self.hub)
+            .field("token", &"<redacted>")
+            .field("peer_id", &self.peer_id)
+            .field("timing", &self.timing)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timing {
+    /// Sync at least this often (KARYA_SYNC_INTERVAL_SECS), default 5 minutes.
+    pub sync_interval_secs: f64,
+    /// Sync this long after the last local change (KARYA_DEBOUNCE_SECS).
+    pub debounce_secs: f64,
+    /// First retry delay while the hub is unreachable (KARYA_RETRY_INITIAL_SECS).
+    pub retry_initial_secs: f64,
+    /// Longest retry delay (KARYA_RETRY_MAX_SECS).
+    pub retry_max_secs: f64,
+    /// One HTTP request's timeout (KARYA_REQUEST_TIMEOUT_SECS); satellite links are slow.
+    pub request_timeout_secs: f64,
+    /// How long an inbox file must stay unchanged before it is read (KARYA_INBOX_SETTLE_SECS).
+    pub inbox_settle_secs: f64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            sync_interval_secs: 300.0,
+            debounce_secs: 5.0,
+            retry_initial_secs: 5.0,
+            retry_max_secs: 900.0,
+            request_timeout_secs: 120.0,
+            inbox_settle_secs: 2.0,
+        }
+    }
+}
+
+fn secs(v: f64) -> Duration {
+    Duration::from_secs_f64(v.max(0.001))
+}
+
+impl Timing {
+    pub fn sync_interval(&self) -> Duration {
+        secs(self.sync_interval_secs)
+    }
+    pub fn debounce(&self) -> Duration {
+        secs(self.debounce_secs)
+    }
+    pub fn retry_initial(&self) -> Duration {
+        secs(self.retry_initial_secs)
+    }
+    pub fn retry_max(&self) -> Duration {
+        secs(self.retry_max_secs)
+    }
+    pub fn request_timeout(&self) -> Duration {
+        secs(self.request_timeout_secs)
+    }
+    pub fn inbox_settle(&self) -> Duration {
+        secs(self.inbox_settle_secs)
+    }
+
+    fn apply_env(&mut self) -> Result<(), ConfigError> {
+        for (name, field) in [
+            ("KARYA_SYNC_INTERVAL_SECS", &mut self.sync_interval_secs),
+            ("KARYA_DEBOUNCE_SECS", &mut self.debounce_secs),
+            ("KARYA_RETRY_INITIAL_SECS", &mut self.retry_initial_secs),
+            ("KARYA_RETRY_MAX_SECS", &mut self.retry_max_secs),
+            ("KARYA_REQUEST_TIMEOUT_SECS", &mut self.request_timeout_secs),
+            ("KARYA_INBOX_SETTLE_SECS", &mut self.inbox_settle_secs),
+        ] {
+            if let Ok(v) = std::env::var(name) {
+                *field = v.parse().map_err(|_| ConfigError::Env {
+                    name,
+                    value: v.clone(),
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "{dir} is not an initialised karya agent directory; run: karya-agent init --upt CODE --hub URL --token TOKEN"
+    )]
+    NotInitialised { dir: PathBuf },
+    #[error(
+        "{path} already holds an agent for UPT {upt}; use another --data-dir, or remove it to start over"
+    )]
+    AlreadyInitialised { path: PathBuf, upt: String },
+    #[error("cannot read or write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {name}={value} is not a number of seconds")]
+    Env { name: &'static str, value: String },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError + '_ {
+    move |source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes a file readable by its owner only (it holds a secret).
+pub fn write_private(path: &Path, contents: &str) -> Result<(), ConfigError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io_err(&tmp))?;
+    f.write_all(contents.as_bytes())
+        .and_then(|()| f.sync_all())
+        .map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_err(path))
+}
+
+impl AgentConfig {
+    pub fn load(paths: &Paths) -> Result<AgentConfig, ConfigError> {
+        let path = paths.config();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ConfigError::NotInitialised {
+                    dir: paths.dir.clone(),
+                });
+            }
+            Err(source) => return Err(ConfigError::Io { path, source }),
+        };
+        let mut config: AgentConfig = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.clone(),
+            message: e.message().to_string(),
+        })?;
+        config.timing.apply_env()?;
+        Ok(config)
+    }
+
+    pub fn save(&self, paths: &Paths) -> Result<(), ConfigError> {
+        let text = toml::to_string_pretty(self).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        write_private(&paths.config(), &text)
+    }
+}

@@ -1,0 +1,64 @@
+//! The local identity table: who is behind each pseudonym. It lives only in the agent's
+//! database and is never part of any document, so names and registration numbers never leave
+//! the UPT.
+
+use karya_shared::Store;
+use karya_shared::store::AppSchema;
+use rusqlite::{OptionalExtension, params};
+
+pub const SCHEMA: AppSchema = AppSchema {
+    name: "agent",
+    migrations: &[r#"
+        CREATE TABLE identities (
+            pseudonym TEXT PRIMARY KEY,
+            reg_no TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+    "#],
+};
+
+/// The agent's pseudonym secret, made once at first use.
+pub fn secret(store: &Store) -> Result<Vec<u8>, karya_shared::StoreError> {
+    store.conn().execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('pseudonym_secret', ?1)",
+        [karya_shared::pseudonym::new_secret()],
+    )?;
+    let hex = store.meta("pseudonym_secret")?.unwrap_or_default();
+    Ok(hex::decode(hex).unwrap_or_default())
+}
+
+/// Records (or updates) who a pseudonym stands for and returns the pseudonym.
+pub fn remember(
+    store: &Store,
+    reg_no: &str,
+    name: &str,
+) -> Result<String, karya_shared::StoreError> {
+    let pseudonym = karya_shared::pseudonym::pseudonym(&secret(store)?, reg_no);
+    store.conn().execute(
+        "INSERT INTO identities (pseudonym, reg_no, name, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(pseudonym) DO UPDATE SET name = CASE WHEN ?3 = '' THEN name ELSE ?3 END",
+        params![
+            pseudonym,
+            karya_shared::pseudonym::normalise_reg_no(reg_no),
+            name.trim(),
+            karya_shared::model::now_rfc3339()
+        ],
+    )?;
+    Ok(pseudonym)
+}
+
+/// (registration number, name) behind a pseudonym, for local display only.
+pub fn lookup(
+    store: &Store,
+    pseudonym: &str,
+) -> Result<Option<(String, String)>, karya_shared::StoreError> {
+    Ok(store
+        .conn()
+        .query_row(
+            "SELECT reg_no, name FROM identities WHERE pseudonym = ?1",
+            [pseudonym],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}

@@ -1,0 +1,502 @@
+//! Spreadsheet import (CSV or XLSX) of products, sales or trainings, all-or-nothing.
+//!
+//! Headers may be in Bahasa Indonesia or English (`nama`/`name`, `harga`/`price`, ...); the
+//! kind of file is told by its headers. Every row is checked before anything is written: one
+//! bad row rejects the whole file, and the report names every bad row, column and reason.
+//! Templates live in `agent/templates/`.
+
+use crate::records;
+use calamine::{Data, Reader};
+use karya_shared::model::{Product, Sale, Training, ValidationError};
+use karya_shared::{Store, StoreError};
+use std::collections::HashMap;
+use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Products,
+    Sales,
+    Trainings,
+}
+
+/// One problem in one row. `row` is the spreadsheet's row number (the header is row 1).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowError {
+    pub row: usize,
+    pub column: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "baris {} (row {}), kolom '{}': {}",
+            self.row, self.row, self.column, self.reason
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("cannot read {file}: {reason}")]
+    Unreadable { file: String, reason: String },
+    #[error(
+        "{file}: cannot tell what the file holds from its headers ({headers}); use a template from agent/templates (products, sales or trainings)"
+    )]
+    UnknownKind { file: String, headers: String },
+    #[error("{file}: {} bad row(s), nothing was imported:\n{}", errors.len(), errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Rejected { file: String, errors: Vec<RowError> },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportReport {
+    pub file: String,
+    pub kind: Kind,
+    pub rows: usize,
+    pub ids: Vec<String>,
+}
+
+/// Canonical column names and the headers that mean them.
+const COLUMNS: &[(&str, &[&str])] = &[
+    (
+        "name",
+        &["name", "nama", "namaproduk", "produkname", "productname"],
+    ),
+    ("category", &["category", "kategori"]),
+    (
+        "price",
+        &["price", "priceidr", "harga", "hargaidr", "hargarp"],
+    ),
+    ("unit", &["unit", "satuan"]),
+    ("stock", &["stock", "stok"]),
+    ("workshop", &["workshop", "bengkel", "bengkelkerja"]),
+    ("description", &["description", "deskripsi", "keterangan"]),
+    (
+        "nominated",
+        &["nominated", "nominate", "diusulkan", "nominasi", "usulan"],
+    ),
+    ("product", &["product", "productid", "produk", "idproduk"]),
+    ("quantity", &["quantity", "qty", "jumlah"]),
+    (
+        "revenue",
+        &[
+            "revenue",
+            "revenueidr",
+            "pendapatan",
+            "nilai",
+            "nilaipenjualan",
+        ],
+    ),
+    ("date", &["date", "tanggal"]),
+    ("channel", &["channel", "kanal", "saluran"]),
+    ("program", &["program", "namaprogram", "pelatihan"]),
+    ("start", &["start", "startdate", "mulai", "tanggalmulai"]),
+    ("end", &["end", "enddate", "selesai", "tanggalselesai"]),
+    ("hours", &["hours", "jam", "jumlahjam"]),
+    ("partner", &["partner", "mitra"]),
+    ("instructor", &["instructor", "instruktur"]),
+    ("capacity", &["capacity", "kapasitas"]),
+    ("scheme", &["scheme", "skema", "skemasertifikasi"]),
+];
+
+fn canonical(header: &str) -> Option<&'static str> {
+    let key: String = header
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    COLUMNS
+        .iter()
+        .find(|(_, names)| names.contains(&key.as_str()))
+        .map(|(c, _)| *c)
+}
+
+/// A table read from a file: headers as written, and rows of text cells.
+struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+fn excel_serial_to_date(serial: f64) -> String {
+    // Day 0 of Excel's 1900 system (with its leap-year bug) is 1899-12-30.
+    match time::Date::from_julian_day(2_415_019 + serial.floor() as i32) {
+        Ok(d) => format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()),
+        Err(_) => serial.to_string(),
+    }
+}
+
+fn cell_text(cell: &Data) -> String {
+    match cell {
+        Data::Empty => String::new(),
+        Data::String(s) => s.trim().to_string(),
+        Data::Int(n) => n.to_string(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        Data::Float(f) => f.to_string(),
+        Data::Bool(b) => b.to_string(),
+        Data::DateTime(dt) => excel_serial_to_date(dt.as_f64()),
+        Data::DateTimeIso(s) | Data::DurationIso(s) => s.chars().take(10).collect(),
+        Data::Error(e) => format!("#ERROR {e:?}"),
+    }
+}
+
+fn read_table(path: &Path) -> Result<Table, ImportError> {
+    let file = path.display().to_string();
+    let unreadable = |reason: String| ImportError::Unreadable {
+        file: file.clone(),
+        reason,
+    };
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    let mut rows: Vec<Vec<String>> = match ext.as_str() {
+        "csv" | "txt" => {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .trim(csv::Trim::All)
+                .from_path(path)
+                .map_err(|e| unreadable(e.to_string()))?;
+            let mut rows = Vec::new();
+            for record in reader.records() {
+                let record = record.map_err(|e| unreadable(e.to_string()))?;
+                rows.push(
+                    record
+                        .iter()
+                        .map(|s| s.trim_start_matches('\u{feff}').to_string())
+                        .collect(),
+                );
+            }
+            rows
+        }
+        "xlsx" | "xlsm" | "xls" | "ods" => {
+            let mut workbook =
+                calamine::open_workbook_auto(path).map_err(|e| unreadable(e.to_string()))?;
+            let range = workbook
+                .worksheet_range_at(0)
+                .ok_or_else(|| unreadable("the workbook has no sheet".into()))?
+                .map_err(|e| unreadable(e.to_string()))?;
+            range
+                .rows()
+                .map(|r| r.iter().map(cell_text).collect())
+                .collect()
+        }
+        other => {
+            return Err(unreadable(format!(
+                "'.{other}' files are not imported; use .csv or .xlsx"
+            )));
+        }
+    };
+    rows.retain(|r| r.iter().any(|c| !c.trim().is_empty()));
+    if rows.is_empty() {
+        return Err(unreadable("the file is empty".into()));
+    }
+    let headers = rows.remove(0);
+    Ok(Table { headers, rows })
+}
+
+/// Parses a whole number of rupiah or items: "150000", "150.000", "Rp 150.000", "150,000".
+pub fn parse_number(s: &str) -> Option<i64> {
+    let t: String = s
+        .trim()
+        .trim_start_matches("Rp")
+        .trim_start_matches("rp")
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    if let Ok(n) = t.parse::<i64>() {
+        return Some(n);
+    }
+    let negative = t.starts_with('-');
+    let digits = t.trim_start_matches('-');
+    let groups: Vec<&str> = digits.split(['.', ',']).collect();
+    if groups.len() > 1
+        && !groups[0].is_empty()
+        && groups[0].len() <= 3
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_digit()))
+    {
+        let n: i64 = groups.concat().parse().ok()?;
+        return Some(if negative { -n } else { n });
+    }
+    match t.parse::<f64>() {
+        Ok(f) if f.fract() == 0.0 => Some(f as i64),
+        _ => None,
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_lowercase().as_str() {
+        "" | "tidak" | "no" | "false" | "0" | "n" | "t" => Some(false),
+        "ya" | "yes" | "true" | "1" | "y" => Some(true),
+        _ => None,
+    }
+}
+
+/// Reads the cells of one row by canonical column name, collecting errors.
+struct RowReader<'a> {
+    row: usize,
+    cells: &'a [String],
+    columns: &'a HashMap<&'static str, (usize, String)>,
+    errors: &'a mut Vec<RowError>,
+}
+
+impl RowReader<'_> {
+    fn header(&self, column: &str) -> String {
+        self.columns
+            .get(column)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_else(|| column.to_string())
+    }
+    fn text(&self, column: &str) -> String {
+        self.columns
+            .get(column)
+            .and_then(|(i, _)| self.cells.get(*i))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    }
+    fn error(&mut self, column: &str, reason: impl Into<String>) {
+        let column = self.header(column);
+        self.errors.push(RowError {
+            row: self.row,
+            column,
+            reason: reason.into(),
+        });
+    }
+    fn number(&mut self, column: &str, default: Option<i64>) -> i64 {
+        let text = self.text(column);
+        if text.is_empty() {
+            if let Some(d) = default {
+                return d;
+            }
+            self.error(column, "is empty; a whole number is needed");
+            return 0;
+        }
+        match parse_number(&text) {
+            Some(n) => n,
+            None => {
+                self.error(column, format!("'{text}' is not a whole number"));
+                0
+            }
+        }
+    }
+    fn validation(&mut self, e: ValidationError) {
+        // Map the model's field names back to the file's headers.
+        let column = match e.field {
+            "price_idr" => "price",
+            "revenue_idr" => "revenue",
+            "product_id" => "product",
+            other => other,
+        };
+        self.error(column, e.reason);
+    }
+}
+
+fn columns_of(headers: &[String]) -> HashMap<&'static str, (usize, String)> {
+    let mut map = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        if let Some(c) = canonical(h) {
+            map.entry(c).or_insert((i, h.clone()));
+        }
+    }
+    map
+}
+
+fn detect(columns: &HashMap<&'static str, (usize, String)>) -> Option<Kind> {
+    let has = |c: &str| columns.contains_key(c);
+    if has("program") {
+        Some(Kind::Trainings)
+    } else if has("product") && has("quantity") {
+        Some(Kind::Sales)
+    } else if has("name") && has("price") {
+        Some(Kind::Products)
+    } else {
+        None
+    }
+}
+
+/// Imports a file into the UPT's document: every row or none.
+pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportReport, ImportError> {
+    let file = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let table = read_table(path)?;
+    let columns = columns_of(&table.headers);
+    let kind = detect(&columns).ok_or_else(|| ImportError::UnknownKind {
+        file: file.clone(),
+        headers: table.headers.join(", "),
+    })?;
+    let mut errors = Vec::new();
+    let rejected = |errors: Vec<RowError>| ImportError::Rejected {
+        file: file.clone(),
+        errors,
+    };
+    match kind {
+        Kind::Products => {
+            let cats = records::categories(store, false)?;
+            let cats: Vec<&str> = cats.iter().map(String::as_str).collect();
+            let mut products: Vec<Product> = Vec::new();
+            for (i, cells) in table.rows.iter().enumerate() {
+                let mut r = RowReader {
+                    row: i + 2,
+                    cells,
+                    columns: &columns,
+                    errors: &mut errors,
+                };
+                let nominated_text = r.text("nominated");
+                let nominated = parse_bool(&nominated_text).unwrap_or_else(|| {
+                    r.error(
+                        "nominated",
+                        format!("'{nominated_text}' is not ya/tidak (yes/no)"),
+                    );
+                    false
+                });
+                let unit = r.text("unit");
+                let new = records::NewProduct {
+                    name: r.text("name"),
+                    category: r.text("category").to_lowercase(),
+                    price_idr: r.number("price", None),
+                    unit: (!unit.is_empty()).then_some(unit),
+                    stock: r.number("stock", Some(0)),
+                    workshop: r.text("workshop"),
+                    description: r.text("description"),
+                    nominated,
+                };
+                let p = new.into_product();
+                if let Err(e) = p.validate(&cats) {
+                    r.validation(e);
+                }
+                products.push(p);
+            }
+            if !errors.is_empty() {
+                return Err(rejected(errors));
+            }
+            records::add_products(store, upt, &products)?;
+            Ok(ImportReport {
+                file,
+                kind,
+                rows: products.len(),
+                ids: products.into_iter().map(|p| p.id).collect(),
+            })
+        }
+        Kind::Sales => {
+            let mut sales: Vec<Sale> = Vec::new();
+            for (i, cells) in table.rows.iter().enumerate() {
+                let mut r = RowReader {
+                    row: i + 2,
+                    cells,
+                    columns: &columns,
+                    errors: &mut errors,
+                };
+                let product_text = r.text("product");
+                let product = match records::resolve_product(store, upt, &product_text) {
+                    Ok(id) => id,
+                    Err(_) => {
+                        r.error("product", format!("no product '{product_text}' at this UPT (give its id, or the first 6+ characters of it)"));
+                        String::new()
+                    }
+                };
+                let quantity = r.number("quantity", None);
+                let revenue = r.number("revenue", None);
+                let date = r.text("date");
+                let channel = r.text("channel");
+                let sale = records::new_sale(
+                    product,
+                    quantity,
+                    revenue,
+                    (!date.is_empty()).then_some(date),
+                    (!channel.is_empty()).then(|| channel.to_lowercase()),
+                );
+                if !sale.product_id.is_empty()
+                    && let Err(e) = sale.validate()
+                {
+                    r.validation(e);
+                }
+                sales.push(sale);
+            }
+            if !errors.is_empty() {
+                return Err(rejected(errors));
+            }
+            records::add_sales(store, upt, &sales)?;
+            Ok(ImportReport {
+                file,
+                kind,
+                rows: sales.len(),
+                ids: sales.into_iter().map(|s| s.id).collect(),
+            })
+        }
+        Kind::Trainings => {
+            let cats = records::categories(store, true)?;
+            let cats: Vec<&str> = cats.iter().map(String::as_str).collect();
+            let mut trainings: Vec<Training> = Vec::new();
+            for (i, cells) in table.rows.iter().enumerate() {
+                let mut r = RowReader {
+                    row: i + 2,
+                    cells,
+                    columns: &columns,
+                    errors: &mut errors,
+                };
+                let new = records::NewTraining {
+                    program: r.text("program"),
+                    category: r.text("category").to_lowercase(),
+                    start: r.text("start"),
+                    end: r.text("end"),
+                    hours: r.number("hours", Some(0)),
+                    partner: r.text("partner"),
+                    instructor: r.text("instructor"),
+                    capacity: r.number("capacity", Some(0)),
+                    scheme: r.text("scheme"),
+                };
+                let t = new.into_training();
+                if let Err(e) = t.validate(&cats) {
+                    r.validation(e);
+                }
+                trainings.push(t);
+            }
+            if !errors.is_empty() {
+                return Err(rejected(errors));
+            }
+            records::add_trainings(store, upt, &trainings)?;
+            Ok(ImportReport {
+                file,
+                kind,
+                rows: trainings.len(),
+                ids: trainings.into_iter().map(|t| t.id).collect(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_as_operators_write_them() {
+        assert_eq!(parse_number("150000"), Some(150_000));
+        assert_eq!(parse_number("150.000"), Some(150_000));
+        assert_eq!(parse_number("Rp 1.250.000"), Some(1_250_000));
+        assert_eq!(parse_number("-5"), Some(-5));
+        assert_eq!(parse_number("12,5"), None);
+        assert_eq!(parse_number("abc"), None);
+    }
+
+    #[test]
+    fn headers_in_either_language() {
+        assert_eq!(canonical("Nama Produk"), Some("name"));
+        assert_eq!(canonical("harga (Rp)"), Some("price"));
+        assert_eq!(canonical("Tanggal Mulai"), Some("start"));
+        assert_eq!(canonical("qty"), Some("quantity"));
+    }
+
+    #[test]
+    fn excel_dates() {
+        assert_eq!(excel_serial_to_date(45658.0), "2025-01-01");
+    }
+}

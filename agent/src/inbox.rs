@@ -1,0 +1,147 @@
+//! The inbox: spreadsheets dropped into `<data-dir>/inbox/` are imported, then moved to
+//! `inbox/imported/`, or to `inbox/rejected/` beside a `<file>.errors.txt` that names every
+//! bad row. A file is read only once its size and modification time have stopped changing
+//! (a copy from a USB stick may take a while).
+
+use crate::import::{self, ImportError, ImportReport};
+use karya_shared::Store;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// Whether a path in the inbox is a spreadsheet to import (not a temp or lock file).
+pub fn is_candidate(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if name.starts_with('.') || name.starts_with("~$") {
+        return false;
+    }
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_lowercase();
+    matches!(ext.as_str(), "csv" | "xlsx" | "xls" | "xlsm" | "ods") && path.is_file()
+}
+
+/// The candidates lying in the inbox now, oldest first.
+pub fn scan(inbox: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(inbox) else {
+        return vec![];
+    };
+    let mut files: Vec<(SystemTime, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| is_candidate(p))
+        .map(|p| {
+            (
+                std::fs::metadata(&p)
+                    .and_then(|m| m.modified())
+                    .unwrap_or(SystemTime::UNIX_EPOCH),
+                p,
+            )
+        })
+        .collect();
+    files.sort();
+    files.into_iter().map(|(_, p)| p).collect()
+}
+
+fn fingerprint(path: &Path) -> Option<(u64, SystemTime)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.len(), m.modified().ok()?))
+}
+
+/// Waits until the file has not changed for `settle`; false if it disappeared.
+pub async fn settled(path: &Path, settle: Duration) -> bool {
+    let mut last = fingerprint(path);
+    loop {
+        tokio::time::sleep(settle).await;
+        let now = fingerprint(path);
+        if now.is_none() {
+            return false;
+        }
+        if now == last {
+            return true;
+        }
+        last = now;
+    }
+}
+
+fn unique_target(dir: &Path, name: &str) -> PathBuf {
+    let target = dir.join(name);
+    if !target.exists() {
+        return target;
+    }
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    dir.join(format!("{stamp}-{name}"))
+}
+
+#[derive(Debug)]
+pub enum Processed {
+    Imported {
+        report: ImportReport,
+        moved_to: PathBuf,
+    },
+    Rejected {
+        error: String,
+        moved_to: PathBuf,
+        errors_file: PathBuf,
+    },
+    /// Could not be handled now (the database is busy or the disk full): left in place.
+    Deferred(String),
+}
+
+/// Imports one inbox file and moves it where the operator will look for it.
+pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Processed {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match import::import_file(store, upt, path) {
+        Ok(report) => {
+            let dir = inbox.join("imported");
+            let _ = std::fs::create_dir_all(&dir);
+            let target = unique_target(&dir, &name);
+            if let Err(e) = std::fs::rename(path, &target) {
+                tracing::error!(file = %path.display(), error = %e, "imported but could not move the file");
+            }
+            tracing::info!(file = %name, rows = report.rows, kind = ?report.kind, "inbox file imported");
+            Processed::Imported {
+                report,
+                moved_to: target,
+            }
+        }
+        Err(ImportError::Store(e)) => {
+            tracing::warn!(file = %name, error = %e, "inbox file left for later");
+            Processed::Deferred(e.to_string())
+        }
+        Err(e) => {
+            let dir = inbox.join("rejected");
+            let _ = std::fs::create_dir_all(&dir);
+            let target = unique_target(&dir, &name);
+            let errors_file = dir.join(format!(
+                "{}.errors.txt",
+                target
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default()
+            ));
+            let text = format!(
+                "Berkas {name} DITOLAK: tidak ada baris yang diimpor. Perbaiki baris di bawah ini lalu taruh lagi berkasnya di folder inbox.\n\
+                 File {name} was REJECTED: nothing was imported. Fix the rows below and drop the file into the inbox again.\n\n{e}\n"
+            );
+            if let Err(err) = std::fs::write(&errors_file, text) {
+                tracing::error!(file = %errors_file.display(), error = %err, "could not write the errors file");
+            }
+            if let Err(err) = std::fs::rename(path, &target) {
+                tracing::error!(file = %path.display(), error = %err, "could not move the rejected file");
+            }
+            tracing::warn!(file = %name, error = %e, "inbox file rejected");
+            Processed::Rejected {
+                error: e.to_string(),
+                moved_to: target,
+                errors_file,
+            }
+        }
+    }
+}

@@ -1,0 +1,315 @@
+//! What an operator records: products, stock, sales, trainings and participants, written to
+//! the UPT's document. Used by the command line and the inbox alike; every function works
+//! offline.
+
+use crate::identity;
+use karya_shared::model::*;
+use karya_shared::schema::{self, DocId, SchemaError};
+use karya_shared::{Store, StoreError};
+use rusqlite::params;
+
+fn upt_doc(upt: &str) -> DocId {
+    DocId::Upt(upt.to_string())
+}
+
+/// The product and training categories in force: the `national` document's, or the
+/// built-in lists before the first sync.
+pub fn categories(store: &mut Store, training: bool) -> Result<Vec<String>, StoreError> {
+    let national = store.doc(&DocId::National)?;
+    Ok(schema::categories(Some(national), training))
+}
+
+fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// Resolves a product id or a unique prefix of one (at least 6 characters).
+pub fn resolve_product(store: &Store, upt: &str, id: &str) -> Result<String, StoreError> {
+    let not_found = || {
+        StoreError::Schema(SchemaError::NotFound {
+            kind: "product",
+            id: id.to_string(),
+        })
+    };
+    if id.len() < 6 {
+        return Err(not_found());
+    }
+    let mut stmt = store.conn().prepare(
+        "SELECT id FROM products WHERE upt = ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 2",
+    )?;
+    let ids: Vec<String> = stmt
+        .query_map(params![upt, id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    match ids.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(not_found()),
+        _ => Err(ValidationError::new(
+            "id",
+            format!("'{id}' matches more than one product; give more of the id"),
+        )
+        .into()),
+    }
+}
+
+pub fn resolve_training(store: &Store, upt: &str, id: &str) -> Result<String, StoreError> {
+    let not_found = || {
+        StoreError::Schema(SchemaError::NotFound {
+            kind: "training",
+            id: id.to_string(),
+        })
+    };
+    if id.len() < 6 {
+        return Err(not_found());
+    }
+    let mut stmt = store.conn().prepare(
+        "SELECT id FROM trainings WHERE upt = ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 2",
+    )?;
+    let ids: Vec<String> = stmt
+        .query_map(params![upt, id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    match ids.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(not_found()),
+        _ => Err(ValidationError::new(
+            "id",
+            format!("'{id}' matches more than one training; give more of the id"),
+        )
+        .into()),
+    }
+}
+
+/// The fields of a new product as an operator gives them.
+#[derive(Debug, Clone, Default)]
+pub struct NewProduct {
+    pub name: String,
+    pub category: String,
+    pub price_idr: i64,
+    pub unit: Option<String>,
+    pub stock: i64,
+    pub workshop: String,
+    pub description: String,
+    pub nominated: bool,
+}
+
+impl NewProduct {
+    pub fn into_product(self) -> Product {
+        let now = now_rfc3339();
+        Product {
+            id: new_id(),
+            name: self.name.trim().to_string(),
+            category: self.category.trim().to_string(),
+            description: self.description,
+            price_idr: self.price_idr,
+            unit: self.unit.unwrap_or_else(|| "pcs".into()),
+            stock: self.stock,
+            workshop: self.workshop,
+            certifications: vec![],
+            nominated: self.nominated,
+            created_at: now.clone(),
+            updated_at: now,
+            deleted: false,
+        }
+    }
+}
+
+pub fn add_products(store: &mut Store, upt: &str, products: &[Product]) -> Result<(), StoreError> {
+    let cats = categories(store, false)?;
+    for p in products {
+        p.validate(&as_strs(&cats))?;
+    }
+    store.change(&upt_doc(upt), |d| {
+        products
+            .iter()
+            .try_for_each(|p| schema::insert_product(d, p))
+    })
+}
+
+pub fn add_product(store: &mut Store, upt: &str, new: NewProduct) -> Result<Product, StoreError> {
+    let p = new.into_product();
+    add_products(store, upt, std::slice::from_ref(&p))?;
+    Ok(p)
+}
+
+pub fn edit_product(
+    store: &mut Store,
+    upt: &str,
+    id: &str,
+    patch: &ProductPatch,
+) -> Result<String, StoreError> {
+    if patch.is_empty() {
+        return Err(ValidationError::new(
+            "edit",
+            "nothing to change; give at least one of --name, --price, ...",
+        )
+        .into());
+    }
+    let cats = categories(store, false)?;
+    patch.validate(&as_strs(&cats))?;
+    let id = resolve_product(store, upt, id)?;
+    store.change(&upt_doc(upt), |d| {
+        schema::edit_product(d, &id, patch, &now_rfc3339())
+    })?;
+    Ok(id)
+}
+
+pub fn remove_product(store: &mut Store, upt: &str, id: &str) -> Result<String, StoreError> {
+    let id = resolve_product(store, upt, id)?;
+    store.change(&upt_doc(upt), |d| {
+        schema::delete_product(d, &id, &now_rfc3339())
+    })?;
+    Ok(id)
+}
+
+pub fn add_stock(
+    store: &mut Store,
+    upt: &str,
+    id: &str,
+    delta: i64,
+) -> Result<(String, i64), StoreError> {
+    let id = resolve_product(store, upt, id)?;
+    let stock = store.change(&upt_doc(upt), |d| {
+        schema::add_stock(d, &id, delta, &now_rfc3339())
+    })?;
+    Ok((id, stock))
+}
+
+pub fn add_sales(store: &mut Store, upt: &str, sales: &[Sale]) -> Result<(), StoreError> {
+    for s in sales {
+        s.validate()?;
+    }
+    store.change(&upt_doc(upt), |d| {
+        sales.iter().try_for_each(|s| schema::insert_sale(d, s))
+    })
+}
+
+pub fn new_sale(
+    product_id: String,
+    quantity: i64,
+    revenue_idr: i64,
+    date: Option<String>,
+    channel: Option<String>,
+) -> Sale {
+    Sale {
+        id: new_id(),
+        product_id,
+        date: date.unwrap_or_else(today),
+        quantity,
+        revenue_idr,
+        channel: channel.unwrap_or_else(|| "toko".into()),
+        created_at: now_rfc3339(),
+    }
+}
+
+pub fn add_trainings(
+    store: &mut Store,
+    upt: &str,
+    trainings: &[Training],
+) -> Result<(), StoreError> {
+    let cats = categories(store, true)?;
+    for t in trainings {
+        t.validate(&as_strs(&cats))?;
+    }
+    store.change(&upt_doc(upt), |d| {
+        trainings
+            .iter()
+            .try_for_each(|t| schema::insert_training(d, t))
+    })
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewTraining {
+    pub program: String,
+    pub category: String,
+    pub start: String,
+    pub end: String,
+    pub hours: i64,
+    pub partner: String,
+    pub instructor: String,
+    pub capacity: i64,
+    pub scheme: String,
+}
+
+impl NewTraining {
+    pub fn into_training(self) -> Training {
+        let now = now_rfc3339();
+        Training {
+            id: new_id(),
+            program: self.program.trim().to_string(),
+            category: self.category.trim().to_string(),
+            partner: self.partner,
+            start_date: self.start.trim().to_string(),
+            end_date: self.end.trim().to_string(),
+            hours: self.hours,
+            instructor: self.instructor,
+            capacity: self.capacity,
+            scheme: self.scheme,
+            created_at: now.clone(),
+            updated_at: now,
+            deleted: false,
+        }
+    }
+}
+
+/// Enrols an inmate in a training: the name and registration number go to the local
+/// identity table; the document gets the pseudonym only.
+pub fn enroll(
+    store: &mut Store,
+    upt: &str,
+    training: &str,
+    reg_no: &str,
+    name: &str,
+) -> Result<String, StoreError> {
+    if reg_no.trim().is_empty() {
+        return Err(ValidationError::new("reg-no", "must not be empty").into());
+    }
+    if name.trim().is_empty() {
+        return Err(ValidationError::new("name", "must not be empty").into());
+    }
+    let training = resolve_training(store, upt, training)?;
+    let pseudonym = identity::remember(store, reg_no, name)?;
+    let p = Participant {
+        training_id: training,
+        pseudonym: pseudonym.clone(),
+        enrolled_at: today(),
+        hours_attended: 0,
+        status: "enrolled".into(),
+        certificate: String::new(),
+    };
+    p.validate()?;
+    store.change(&upt_doc(upt), |d| schema::upsert_participant(d, &p))?;
+    Ok(pseudonym)
+}
+
+/// Marks a participant as having completed a training.
+pub fn complete(
+    store: &mut Store,
+    upt: &str,
+    training: &str,
+    reg_no: &str,
+    certificate: Option<String>,
+) -> Result<String, StoreError> {
+    let training = resolve_training(store, upt, training)?;
+    let pseudonym = karya_shared::pseudonym::pseudonym(&identity::secret(store)?, reg_no);
+    let doc = upt_doc(upt);
+    let (existing, hours) = {
+        let d = store.doc(&doc)?;
+        (
+            schema::read_participant(d, &training, &pseudonym),
+            schema::read_training(d, &training).map(|(t, _)| t.hours),
+        )
+    };
+    let Some(mut p) = existing else {
+        return Err(ValidationError::new(
+            "reg-no",
+            format!("no participant with registration number {reg_no} in this training; enrol them first (training enroll)"),
+        )
+        .into());
+    };
+    p.status = "completed".into();
+    p.hours_attended = p.hours_attended.max(hours.unwrap_or(0));
+    if let Some(c) = certificate {
+        p.certificate = c;
+    }
+    store.change(&doc, |d| schema::upsert_participant(d, &p))?;
+    Ok(pseudonym)
+}

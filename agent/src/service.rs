@@ -1,0 +1,233 @@
+//! `karya-agent run`: the background service.
+//!
+//! One loop `select!`s over the sync timer, commands from the control API (`SyncNow`), inbox
+//! files that have settled, a local-change poll (CLI commands write the database directly),
+//! and shutdown. The timer is the one schedule: after a good sync the next is an interval
+//! away (or a debounce away when there are new local changes); after a failure it is a
+//! backoff away, doubling with jitter up to a cap, forever.
+
+use crate::client::{HubClient, SyncError, sync_once};
+use crate::config::{AgentConfig, Paths};
+use crate::status::{self, State, SyncStatus};
+use crate::{AgentError, identity, inbox};
+use karya_shared::session::Outcome;
+use karya_shared::{DocId, Store};
+use std::future::Future;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// What the control API asks of the service.
+#[derive(Debug)]
+pub enum Command {
+    SyncNow(oneshot::Sender<Result<Outcome, String>>),
+}
+
+pub fn open_store(paths: &Paths) -> Result<Store, AgentError> {
+    Ok(Store::open(&paths.db(), Some(identity::SCHEMA))?)
+}
+
+/// Holds `sync.lock` for the duration of a sync, so the service and a CLI `sync` never
+/// sync at once. Released when dropped (or when the process dies).
+pub struct SyncLock(#[allow(dead_code)] std::fs::File);
+
+impl SyncLock {
+    pub async fn acquire(paths: &Paths) -> Result<SyncLock, AgentError> {
+        let path = paths.sync_lock();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| AgentError::Io(format!("{}: {e}", path.display())))?;
+        tokio::task::spawn_blocking(move || file.lock().map(|()| SyncLock(file)))
+            .await
+            .map_err(|e| AgentError::Io(e.to_string()))?
+            .map_err(|e| AgentError::Io(format!("cannot lock {}: {e}", path.display())))
+    }
+}
+
+/// One sync under the lock, with the status updated for `status` to show. `retry_in` says
+/// when to try again after a failure (ignored on success).
+pub async fn sync_and_record(
+    paths: &Paths,
+    config: &AgentConfig,
+    store: &mut Store,
+    retry_in: impl FnOnce(u32) -> Duration,
+) -> Result<Outcome, SyncError> {
+    let _lock = SyncLock::acquire(paths)
+        .await
+        .map_err(|e| SyncError::Network {
+            url: String::new(),
+            reason: e.to_string(),
+        })?;
+    let mut st = SyncStatus::load(store)?;
+    let previous = st.state;
+    st.state = State::Syncing;
+    st.save(store)?;
+    let client = HubClient::new(&config.hub, &config.token, config.timing.request_timeout());
+    let started = std::time::Instant::now();
+    let result = sync_once(
+        store,
+        &client,
+        &config.peer_id,
+        DocId::for_agent(&config.upt),
+    )
+    .await;
+    // Reload: a CLI may have changed nothing here, but be exact about what we overwrite.
+    match &result {
+        Ok(outcome) => {
+            st.succeeded(outcome, config.timing.sync_interval());
+            tracing::info!(
+                round_trips = outcome.round_trips,
+                sent = outcome.bytes_sent,
+                received = outcome.bytes_received,
+                changes_received = outcome.changes_received,
+                refused = outcome.refused.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "sync done"
+            );
+            for r in &outcome.refused {
+                tracing::warn!(doc = %r.doc, reason = %r.reason, "hub refused a document");
+            }
+        }
+        Err(e) => {
+            if previous != State::Offline {
+                st.attempt = 0;
+            }
+            let delay = retry_in(st.attempt + 1);
+            st.failed(&e.to_string(), delay);
+            tracing::warn!(attempt = st.attempt, retry_in_s = delay.as_secs_f64(), error = %e, "sync failed");
+        }
+    }
+    st.save(store)?;
+    result
+}
+
+/// Runs the service until `shutdown` completes. Every write is committed when it is made, so
+/// stopping (or being killed) loses nothing.
+pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(), AgentError> {
+    let config = AgentConfig::load(&paths)?;
+    let timing = config.timing.clone();
+    let mut store = open_store(&paths)?;
+    std::fs::create_dir_all(paths.inbox()).map_err(|e| AgentError::Io(e.to_string()))?;
+
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<Command>(16);
+    let control = crate::control::start(&paths, cmd_tx).await?;
+    tracing::info!(upt = %config.upt, hub = %config.hub, control = %control.addr, "karya-agent running");
+
+    // Inbox: notify events (and a periodic rescan, in case an event was missed) feed paths to
+    // a settle task that hands back files that stopped changing.
+    let (ready_tx, mut ready_rx) = mpsc::channel::<std::path::PathBuf>(64);
+    let (seen_tx, mut seen_rx) = mpsc::unbounded_channel::<std::path::PathBuf>();
+    let _watcher = watch_inbox(&paths, seen_tx.clone());
+    for path in inbox::scan(&paths.inbox()) {
+        let _ = seen_tx.send(path);
+    }
+    let settle = timing.inbox_settle();
+    let settling = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+
+    let rng_jitter = || rand::random::<f64>();
+    let mut st = SyncStatus::load(&store)?;
+    // Sync soon after start: whatever was recorded while the service was down goes up.
+    let mut next_sync = Instant::now() + Duration::from_millis(200);
+    let mut poll = tokio::time::interval(Duration::from_millis(500));
+    poll.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut rescan = tokio::time::interval(Duration::from_secs(30));
+    rescan.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    tokio::pin!(shutdown);
+
+    loop {
+        let mut reply: Option<oneshot::Sender<Result<Outcome, String>>> = None;
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = tokio::time::sleep_until(next_sync) => {}
+            Some(cmd) = cmd_rx.recv() => {
+                let Command::SyncNow(tx) = cmd;
+                reply = Some(tx);
+            }
+            Some(path) = seen_rx.recv() => {
+                if inbox::is_candidate(&path) && settling.lock().expect("lock").insert(path.clone()) {
+                    let ready = ready_tx.clone();
+                    let settling = settling.clone();
+                    tokio::spawn(async move {
+                        if inbox::settled(&path, settle).await {
+                            let _ = ready.send(path.clone()).await;
+                        } else {
+                            settling.lock().expect("lock").remove(&path);
+                        }
+                    });
+                }
+                continue;
+            }
+            Some(path) = ready_rx.recv() => {
+                settling.lock().expect("lock").remove(&path);
+                if path.exists() {
+                    inbox::process(&mut store, &config.upt, &paths.inbox(), &path);
+                }
+                continue;
+            }
+            _ = rescan.tick() => {
+                for path in inbox::scan(&paths.inbox()) {
+                    let _ = seen_tx.send(path);
+                }
+                continue;
+            }
+            _ = poll.tick() => {
+                // Local changes (from the CLI or the inbox) bring the next sync forward to a
+                // debounce away, unless we are backing off from a failure.
+                if st.state != State::Offline
+                    && status::pending_changes(&mut store, &config.upt).unwrap_or(0) > 0
+                {
+                    next_sync = next_sync.min(Instant::now() + timing.debounce());
+                }
+                continue;
+            }
+        }
+        // A sync is due (timer) or asked for (control API).
+        let chosen = std::cell::Cell::new(timing.retry_initial());
+        let result = sync_and_record(&paths, &config, &mut store, |attempt| {
+            let delay = status::backoff(
+                attempt,
+                timing.retry_initial(),
+                timing.retry_max(),
+                rng_jitter(),
+            );
+            chosen.set(delay);
+            delay
+        })
+        .await;
+        st = SyncStatus::load(&store).unwrap_or_default();
+        next_sync = match &result {
+            Ok(_) => Instant::now() + timing.sync_interval(),
+            Err(_) => Instant::now() + chosen.get(),
+        };
+        if let Some(tx) = reply {
+            let _ = tx.send(result.map_err(|e| e.to_string()));
+        }
+    }
+    let _ = std::fs::remove_file(paths.control_info());
+    tracing::info!("karya-agent stopped");
+    Ok(())
+}
+
+fn watch_inbox(
+    paths: &Paths,
+    tx: mpsc::UnboundedSender<std::path::PathBuf>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::{RecursiveMode, Watcher};
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event {
+            for path in event.paths {
+                let _ = tx.send(path);
+            }
+        }
+    })
+    .map_err(|e| tracing::warn!(error = %e, "inbox watcher unavailable; rescanning every 30 s"))
+    .ok()?;
+    watcher
+        .watch(&paths.inbox(), RecursiveMode::NonRecursive)
+        .map_err(|e| tracing::warn!(error = %e, "cannot watch the inbox; rescanning every 30 s"))
+        .ok()?;
+    Some(watcher)
+}

@@ -1,0 +1,117 @@
+//! The agent's sync state, as operators read it in `karya-agent status`. The service keeps it
+//! in the database (`meta.sync_status`), so it survives restarts and a CLI can read it with no
+//! service running.
+
+use karya_shared::session::{HUB_PEER, Outcome, Refusal};
+use karya_shared::{DocId, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    #[default]
+    Idle,
+    Syncing,
+    /// The hub could not be reached (or refused the token): retrying with backoff.
+    Offline,
+    /// The last sync worked but the hub refused one or more documents.
+    Refused,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SyncStatus {
+    pub state: State,
+    pub last_success_at: Option<String>,
+    pub last_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    /// Failed attempts in a row.
+    pub attempt: u32,
+    pub next_attempt_at: Option<String>,
+    /// When the current offline period began.
+    pub offline_since: Option<String>,
+    pub refused: Vec<Refusal>,
+    pub last_outcome: Option<Outcome>,
+}
+
+const KEY: &str = "sync_status";
+
+impl SyncStatus {
+    pub fn load(store: &Store) -> Result<SyncStatus, StoreError> {
+        Ok(store
+            .meta(KEY)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default())
+    }
+
+    pub fn save(&self, store: &Store) -> Result<(), StoreError> {
+        store.set_meta(KEY, &serde_json::to_string(self).unwrap_or_default())
+    }
+
+    pub fn succeeded(&mut self, outcome: &Outcome, next: Duration) {
+        let now = karya_shared::model::now_rfc3339();
+        self.state = if outcome.refused.is_empty() {
+            State::Idle
+        } else {
+            State::Refused
+        };
+        self.last_success_at = Some(now.clone());
+        self.last_attempt_at = Some(now);
+        self.last_error = None;
+        self.attempt = 0;
+        self.offline_since = None;
+        self.refused = outcome.refused.clone();
+        self.last_outcome = Some(outcome.clone());
+        self.next_attempt_at = Some(in_rfc3339(next));
+    }
+
+    pub fn failed(&mut self, error: &str, retry_in: Duration) {
+        let now = karya_shared::model::now_rfc3339();
+        self.state = State::Offline;
+        self.attempt += 1;
+        self.last_error = Some(error.to_string());
+        self.offline_since.get_or_insert(now.clone());
+        self.last_attempt_at = Some(now);
+        self.next_attempt_at = Some(in_rfc3339(retry_in));
+    }
+}
+
+pub fn in_rfc3339(d: Duration) -> String {
+    let t = time::OffsetDateTime::now_utc() + d;
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Local changes the hub has not acknowledged yet.
+pub fn pending_changes(store: &mut Store, upt: &str) -> Result<usize, StoreError> {
+    store.unshared_changes(HUB_PEER, &DocId::Upt(upt.to_string()))
+}
+
+/// The delay before retry number `attempt` (1-based): doubling from `initial`, capped at
+/// `max`, then scaled by `jitter` in [0, 1) to between half and all of it, so that 627
+/// agents coming back after an outage do not all knock at once.
+pub fn backoff(attempt: u32, initial: Duration, max: Duration, jitter: f64) -> Duration {
+    let exp = attempt.saturating_sub(1).min(30);
+    let base = initial.saturating_mul(1u32 << exp).min(max);
+    base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_a_cap() {
+        let (i, m) = (Duration::from_secs(5), Duration::from_secs(600));
+        assert_eq!(backoff(1, i, m, 1.0), Duration::from_secs(5));
+        assert_eq!(backoff(2, i, m, 1.0), Duration::from_secs(10));
+        assert_eq!(backoff(4, i, m, 1.0), Duration::from_secs(40));
+        assert_eq!(backoff(4, i, m, 0.0), Duration::from_secs(20));
+        assert_eq!(
+            backoff(50, i, m, 1.0),
+            m,
+            "capped, and no overflow however long it is offline"
+        );
+        assert!(backoff(50, i, m, 0.0) >= m / 2);
+    }
+}
