@@ -1,0 +1,274 @@
+//! The real binaries as separate processes: a hub and agents, each in its own directory,
+//! killed when dropped.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn binary(name: &str) -> PathBuf {
+    let path = crate::bin(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace first (cargo test --workspace builds it)",
+        path.display()
+    );
+    path
+}
+
+/// A free loopback port (bound, then released), for a hub that starts later.
+pub fn free_addr() -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+pub struct HubProcess {
+    pub addr: SocketAddr,
+    pub db: PathBuf,
+    child: Option<Child>,
+}
+
+impl HubProcess {
+    pub fn hub_cmd(db: &Path) -> Command {
+        let mut c = Command::new(binary("karya-hub"));
+        c.arg("--db").arg(db);
+        c
+    }
+
+    /// Runs an admin command against the hub's database; returns stdout, panics on failure.
+    pub fn admin(db: &Path, args: &[&str]) -> String {
+        let out = Self::hub_cmd(db).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "karya-hub {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Starts `karya-hub serve` and waits until /healthz answers.
+    pub fn start(db: &Path, addr: SocketAddr) -> HubProcess {
+        let child = Self::hub_cmd(db)
+            .args(["serve", "--listen", &addr.to_string()])
+            .env("KARYA_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let hub = HubProcess {
+            addr,
+            db: db.to_path_buf(),
+            child: Some(child),
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "hub did not start on {addr}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        hub
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // SIGTERM: the graceful path an operator's systemd takes.
+            signal(&c, libc::SIGTERM);
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for HubProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Sends a signal through the `kill` command (the workspace has no unsafe code).
+fn signal(child: &Child, signal: i32) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.id().to_string())
+        .status();
+}
+
+/// Timings that make a test's agent quick: sync every second, retry from 200 ms up to 1 s.
+pub fn fast_env(c: &mut Command) -> &mut Command {
+    c.env("KARYA_SYNC_INTERVAL_SECS", "1")
+        .env("KARYA_DEBOUNCE_SECS", "0.2")
+        .env("KARYA_RETRY_INITIAL_SECS", "0.2")
+        .env("KARYA_RETRY_MAX_SECS", "1")
+        .env("KARYA_REQUEST_TIMEOUT_SECS", "5")
+        .env("KARYA_INBOX_SETTLE_SECS", "0.3")
+}
+
+pub struct AgentDir {
+    pub dir: PathBuf,
+    service: Option<Child>,
+}
+
+impl AgentDir {
+    pub fn init(dir: &Path, upt: &str, hub_url: &str, token: &str) -> AgentDir {
+        let a = AgentDir {
+            dir: dir.to_path_buf(),
+            service: None,
+        };
+        a.ok(&[
+            "init",
+            "--upt",
+            upt,
+            "--hub",
+            hub_url,
+            "--token",
+            token.trim(),
+        ]);
+        a
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(binary("karya-agent"));
+        c.arg("--data-dir").arg(&self.dir);
+        fast_env(&mut c);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "karya-agent {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&full)).unwrap()
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        self.json(&["status"])
+    }
+
+    pub fn start_service(&mut self) {
+        assert!(self.service.is_none());
+        let child = self
+            .cmd()
+            .arg("run")
+            .env("KARYA_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.service = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.dir.join("control.json").exists() {
+            assert!(Instant::now() < deadline, "agent service did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: no chance to clean up.
+    pub fn kill_service(&mut self) {
+        if let Some(mut c) = self.service.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns whether it exited with success.
+    pub fn stop_service(&mut self) -> bool {
+        let Some(mut c) = self.service.take() else {
+            return true;
+        };
+        signal(&c, libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = c.try_wait().unwrap() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Polls `status` until `pred` holds; returns the last status.
+    pub fn wait_status(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.status();
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; last status: {s}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for AgentDir {
+    fn drop(&mut self) {
+        self.kill_service();
+    }
+}
+
+/// GET with a bearer token, as JSON.
+pub fn get_json(url: &str, token: &str) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    })
+}
+
+pub fn get_text(url: &str, token: &str) -> String {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    })
+}

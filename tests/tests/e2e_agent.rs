@@ -1,0 +1,535 @@
+//! End-to-end: the real karya-hub and karya-agent binaries as separate processes on
+//! loopback, each with its own SQLite files, as an operator and the hub admin run them.
+
+use karya_tests::procs::{AgentDir, HubProcess, free_addr, get_json, get_text};
+use std::time::{Duration, Instant};
+
+fn setup_hub(
+    dir: &std::path::Path,
+    upts: &[(&str, &str, &str)],
+) -> (std::path::PathBuf, Vec<String>, String) {
+    let db = dir.join("hub.db");
+    let tokens = upts
+        .iter()
+        .map(|(code, kind, kanwil)| {
+            HubProcess::admin(
+                &db,
+                &[
+                    "upt",
+                    "add",
+                    code,
+                    "--name",
+                    &format!("UPT {code}"),
+                    "--type",
+                    kind,
+                    "--kanwil",
+                    kanwil,
+                ],
+            )
+        })
+        .collect();
+    let viewer = HubProcess::admin(
+        &db,
+        &[
+            "token",
+            "issue",
+            "--role",
+            "curator",
+            "--name",
+            "Kurator Pusat",
+        ],
+    );
+    (db, tokens, viewer.trim().to_string())
+}
+
+#[test]
+fn offline_round_converges_without_anyone_touching_the_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, tokens, curator) = setup_hub(
+        dir.path(),
+        &[
+            ("LAPAS-PATI", "lapas", "Jawa Tengah"),
+            ("LPP-TANGERANG", "lpp", "Banten"),
+        ],
+    );
+    let addr = free_addr();
+    let url = format!("http://{addr}");
+    let mut a = AgentDir::init(&dir.path().join("a"), "LAPAS-PATI", &url, &tokens[0]);
+    let mut b = AgentDir::init(&dir.path().join("b"), "LPP-TANGERANG", &url, &tokens[1]);
+    a.start_service();
+    b.start_service();
+
+    // The hub is down: operators keep working.
+    a.ok(&[
+        "product",
+        "add",
+        "--name",
+        "Meja jati",
+        "--category",
+        "furnitur",
+        "--price",
+        "1500000",
+        "--stock",
+        "2",
+    ]);
+    let t = a.ok(&[
+        "training",
+        "add",
+        "--program",
+        "Las listrik",
+        "--category",
+        "las",
+        "--start",
+        "2026-11-01",
+        "--end",
+        "2026-11-30",
+        "--hours",
+        "80",
+    ]);
+    a.ok(&[
+        "training",
+        "enroll",
+        t.trim(),
+        "--reg-no",
+        "B.I 123/2025",
+        "--name",
+        "Budi Santoso",
+    ]);
+    b.ok(&[
+        "product",
+        "add",
+        "--name",
+        "Mukena bordir",
+        "--category",
+        "fashion-batik",
+        "--price",
+        "350000",
+        "--stock",
+        "6",
+    ]);
+
+    let offline = a.wait_status("offline", Duration::from_secs(20), |s| {
+        s["state"] == "offline" && s["attempt"].as_u64() >= Some(2)
+    });
+    assert!(
+        offline["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach the hub"),
+        "{offline}"
+    );
+    assert!(
+        offline["pending_changes"].as_u64().unwrap() >= 3,
+        "{offline}"
+    );
+    assert!(offline["offline_since"].is_string() && offline["next_attempt_at"].is_string());
+    assert!(offline["last_success_at"].is_null());
+
+    // The hub comes up; nobody touches the agents.
+    let hub = HubProcess::start(&db, addr);
+    for agent in [&a, &b] {
+        let s = agent.wait_status("a successful sync", Duration::from_secs(30), |s| {
+            s["state"] == "idle" && s["pending_changes"] == 0 && s["last_success_at"].is_string()
+        });
+        assert!(
+            s["last_error"].is_null() && s["offline_since"].is_null(),
+            "{s}"
+        );
+    }
+    let products = get_json(&format!("{}/api/v1/products", hub.url()), &curator);
+    let names: Vec<&str> = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    let stats = get_json(&format!("{}/api/v1/stats", hub.url()), &curator);
+    assert_eq!(stats["national"]["participants"], 1);
+    assert_eq!(stats["national"]["trainings"], 1);
+
+    // SIGTERM stops the services cleanly.
+    assert!(a.stop_service(), "agent a exits cleanly on SIGTERM");
+    assert!(b.stop_service());
+    assert!(!dir.path().join("a/control.json").exists());
+}
+
+#[test]
+fn forced_sync_reports_figures_or_fails_fast_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, tokens, curator) = setup_hub(dir.path(), &[("LAPAS-KENDAL", "lapas", "Jawa Tengah")]);
+    let addr = free_addr();
+    let mut hub = HubProcess::start(&db, addr);
+    let mut a = AgentDir::init(
+        &dir.path().join("a"),
+        "LAPAS-KENDAL",
+        &hub.url(),
+        &tokens[0],
+    );
+    a.start_service();
+    let id = a.ok(&[
+        "product",
+        "add",
+        "--name",
+        "Sandal kulit",
+        "--category",
+        "kerajinan",
+        "--price",
+        "85000",
+    ]);
+
+    let out = a.ok(&["sync"]);
+    assert!(out.starts_with("sync ok: 3 documents"), "{out}");
+    assert!(
+        out.contains("round trip") && out.contains("KB sent") && out.contains(" s;"),
+        "{out}"
+    );
+    let v = a.json(&["sync"]);
+    assert_eq!(v["ok"], true);
+    assert!(v["outcome"]["bytes_sent"].as_u64().unwrap() > 0);
+
+    // HQ decides; a forced sync brings the decision down at once.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/api/v1/curation/{}", hub.url(), id.trim()))
+            .bearer_auth(&curator)
+            .json(&serde_json::json!({"status": "approved", "note": "Lolos kurasi"}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    a.ok(&["sync"]);
+    let shown = a.ok(&["product", "show", &id.trim()[..10]]);
+    assert!(
+        shown.contains("HQ curation: approved by Kurator Pusat"),
+        "{shown}"
+    );
+
+    // Hub down: the forced sync fails within seconds, says why, exits non-zero.
+    hub.stop();
+    let started = Instant::now();
+    let out = a.run(&["sync"]);
+    assert!(!out.status.success());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("sync failed") && err.contains("cannot reach the hub"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+
+    // And with no service running, `sync` syncs directly.
+    a.stop_service();
+    let hub = HubProcess::start(&db, addr);
+    a.ok(&[
+        "product",
+        "add",
+        "--name",
+        "Dompet kulit",
+        "--category",
+        "kerajinan",
+        "--price",
+        "60000",
+    ]);
+    let out = a.ok(&["sync"]);
+    assert!(out.starts_with("sync ok"), "{out}");
+    let products = get_json(
+        &format!("{}/api/v1/products?upt=LAPAS-KENDAL", hub.url()),
+        &curator,
+    );
+    assert_eq!(products.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn kill_9_during_a_burst_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, tokens, curator) = setup_hub(dir.path(), &[("RUTAN-SALEMBA", "rutan", "DKI Jakarta")]);
+    let hub = HubProcess::start(&db, free_addr());
+    let mut a = AgentDir::init(
+        &dir.path().join("a"),
+        "RUTAN-SALEMBA",
+        &hub.url(),
+        &tokens[0],
+    );
+    let mut acked = Vec::new();
+    for round in 0..3 {
+        a.start_service();
+        let kill_at = Instant::now() + Duration::from_millis(700 + 300 * round);
+        let mut i = 0;
+        // Writes and forced syncs interleave; the service is killed in the middle of them.
+        while Instant::now() < kill_at || i < 5 {
+            let out = a.run(&[
+                "product",
+                "add",
+                "--name",
+                &format!("Produk {round}-{i}"),
+                "--category",
+                "kerajinan",
+                "--price",
+                "1000",
+            ]);
+            if out.status.success() {
+                acked.push(String::from_utf8(out.stdout).unwrap().trim().to_string());
+            }
+            if i % 3 == 0 {
+                let _ = a.run(&["sync"]);
+            }
+            i += 1;
+        }
+        a.kill_service();
+    }
+    assert!(acked.len() >= 15, "{}", acked.len());
+    // Every acknowledged write is there locally after the crashes...
+    let local = a.json(&["product", "list"]);
+    let local_ids: Vec<&str> = local
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    for id in &acked {
+        assert!(
+            local_ids.contains(&id.as_str()),
+            "acknowledged {id} lost locally"
+        );
+    }
+    // ...and at the hub after the next sync.
+    a.start_service();
+    a.ok(&["sync"]);
+    let hub_products = get_json(
+        &format!("{}/api/v1/products?upt=RUTAN-SALEMBA", hub.url()),
+        &curator,
+    );
+    let hub_ids: Vec<&str> = hub_products
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    for id in &acked {
+        assert!(
+            hub_ids.contains(&id.as_str()),
+            "acknowledged {id} never reached the hub"
+        );
+    }
+    assert_eq!(a.status()["pending_changes"], 0);
+}
+
+#[test]
+fn inbox_imports_csv_and_xlsx_and_rejects_bad_files_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let a_dir = dir.path().join("a");
+    // No hub at all: the inbox works offline.
+    let mut a = AgentDir::init(&a_dir, "LAPAS-MATARAM", "http://127.0.0.1:9", "karya_x_y");
+    a.start_service();
+    let inbox = a_dir.join("inbox");
+
+    std::fs::write(
+        inbox.join("produk.csv"),
+        "nama,kategori,harga,satuan,stok,diusulkan\nTenun songket,fashion-batik,Rp 450.000,lembar,4,ya\nKopi Sasak,makanan-minuman,55000,bungkus,30,tidak\n",
+    )
+    .unwrap();
+
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in ["program", "category", "start", "end", "hours", "partner"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "Tata rias pengantin").unwrap();
+    ws.write_string(1, 1, "tata-rias").unwrap();
+    ws.write_string(1, 2, "2026-12-01").unwrap();
+    ws.write_string(1, 3, "2026-12-15").unwrap();
+    ws.write_number(1, 4, 40.0).unwrap();
+    ws.write_string(1, 5, "LKP Mataram").unwrap();
+    let xlsx = dir.path().join("pelatihan.xlsx");
+    wb.save(&xlsx).unwrap();
+    std::fs::copy(&xlsx, inbox.join("pelatihan.xlsx")).unwrap();
+
+    std::fs::write(
+        inbox.join("buruk.csv"),
+        "nama,kategori,harga,stok\nBaik,kerajinan,1000,1\n,kerajinan,1000,1\nMainan,mainan,abc,1\nKursi,furnitur,-5,2\n",
+    )
+    .unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !(inbox.join("imported/produk.csv").exists()
+        && inbox.join("imported/pelatihan.xlsx").exists()
+        && inbox.join("rejected/buruk.csv.errors.txt").exists())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "inbox files were not processed: {:?}",
+            std::fs::read_dir(&inbox).unwrap().collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let products = a.json(&["product", "list"]);
+    let names: Vec<&str> = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Kopi Sasak", "Tenun songket"],
+        "nothing of the bad file, all of the good one"
+    );
+    let songket = products
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Tenun songket")
+        .unwrap();
+    assert_eq!(songket["price_idr"], 450_000);
+    assert_eq!(songket["nominated"], true);
+    let trainings = a.json(&["training", "list"]);
+    assert_eq!(trainings[0]["program"], "Tata rias pengantin");
+    assert_eq!(trainings[0]["hours"], 40);
+
+    let errors = std::fs::read_to_string(inbox.join("rejected/buruk.csv.errors.txt")).unwrap();
+    assert!(
+        errors.contains("baris 3") && errors.contains("'nama'"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("baris 4") && errors.contains("'harga'") && errors.contains("'kategori'"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("baris 5") && errors.contains("negative"),
+        "{errors}"
+    );
+    assert!(!errors.contains("baris 2"), "row 2 is fine: {errors}");
+    assert!(inbox.join("rejected/buruk.csv").exists());
+
+    // The same from the command line.
+    let bad = dir.path().join("bad-sales.csv");
+    std::fs::write(&bad, "produk,jumlah,pendapatan\nnotaproduct,1,100\n").unwrap();
+    let out = a.run(&["import", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no product 'notaproduct'"));
+}
+
+#[test]
+fn no_name_or_registration_number_reaches_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, tokens, curator) = setup_hub(dir.path(), &[("LPKA-TANGERANG", "lpka", "Banten")]);
+    let hub = HubProcess::start(&db, free_addr());
+    let a = AgentDir::init(
+        &dir.path().join("a"),
+        "LPKA-TANGERANG",
+        &hub.url(),
+        &tokens[0],
+    );
+    let t = a.ok(&[
+        "training",
+        "add",
+        "--program",
+        "Barista",
+        "--category",
+        "barista",
+        "--start",
+        "2026-10-01",
+        "--end",
+        "2026-10-20",
+        "--hours",
+        "48",
+    ]);
+    let people = [
+        ("AN 0457/2025", "Rizky Pratama"),
+        ("AN 0458/2025", "Dimas Saputra"),
+    ];
+    for (reg, name) in people {
+        a.ok(&[
+            "training",
+            "enroll",
+            t.trim(),
+            "--reg-no",
+            reg,
+            "--name",
+            name,
+        ]);
+    }
+    a.ok(&[
+        "training",
+        "complete",
+        t.trim(),
+        "--reg-no",
+        people[0].0,
+        "--certificate",
+        "BNSP-77",
+    ]);
+    a.ok(&["sync"]);
+    // Locally the operator still sees who is who.
+    let shown = a.ok(&["training", "show", t.trim()]);
+    assert!(
+        shown.contains("Rizky Pratama (AN 0457/2025): completed"),
+        "{shown}"
+    );
+
+    let mut hub = hub;
+    let api: String = [
+        "/api/v1/products",
+        "/api/v1/trainings",
+        "/api/v1/stats",
+        "/api/v1/upts",
+        "/",
+    ]
+    .iter()
+    .map(|p| get_text(&format!("{}{p}", hub.url()), &curator))
+    .collect();
+    let stats = get_json(&format!("{}/api/v1/stats", hub.url()), &curator);
+    assert_eq!(stats["national"]["participants"], 2);
+    assert_eq!(stats["national"]["completions"], 1);
+    hub.stop();
+
+    let mut hub_bytes = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("hub.db")
+        {
+            hub_bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    assert!(hub_bytes.len() > 10_000);
+    for (reg, name) in people {
+        for needle in [
+            reg,
+            name,
+            &reg.to_uppercase(),
+            "0457/2025",
+            "Rizky",
+            "Dimas",
+        ] {
+            assert!(!api.contains(needle), "API response contains {needle}");
+            assert!(
+                !hub_bytes
+                    .windows(needle.len())
+                    .any(|w| w == needle.as_bytes()),
+                "the hub's database files contain {needle}"
+            );
+        }
+    }
+    // The agent's own database does hold them (locally, where they belong).
+    let mut local = std::fs::read(dir.path().join("a/agent.db")).unwrap();
+    local.extend(std::fs::read(dir.path().join("a/agent.db-wal")).unwrap_or_default());
+    assert!(local.windows(13).any(|w| w == b"Rizky Pratama"));
+}
