@@ -185,22 +185,23 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
             }
         }
         // A sync is due (timer) or asked for (control API).
-        let chosen = std::cell::Cell::new(timing.retry_initial());
-        let result = sync_and_record(&paths, &config, &mut store, |attempt| {
-            let delay = status::backoff(
-                attempt,
-                timing.retry_initial(),
-                timing.retry_max(),
-                rng_jitter(),
-            );
-            chosen.set(delay);
-            delay
-        })
-        .await;
+        // The delay is drawn once, so the status shows the retry time the loop keeps.
+        let attempt = if st.state == State::Offline {
+            st.attempt + 1
+        } else {
+            1
+        };
+        let delay = status::backoff(
+            attempt,
+            timing.retry_initial(),
+            timing.retry_max(),
+            rng_jitter(),
+        );
+        let result = sync_and_record(&paths, &config, &mut store, |_| delay).await;
         st = SyncStatus::load(&store).unwrap_or_default();
         next_sync = match &result {
             Ok(_) => Instant::now() + timing.sync_interval(),
-            Err(_) => Instant::now() + chosen.get(),
+            Err(_) => Instant::now() + delay,
         };
         if let Some(tx) = reply {
             let _ = tx.send(result.map_err(|e| e.to_string()));
