@@ -2,6 +2,7 @@
 //! a port-0 listener, paths to the real binaries, and the link proxy.
 
 pub mod procs;
+pub mod sim;
 pub mod proxy;
 
 use std::net::SocketAddr;

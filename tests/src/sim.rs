@@ -1,0 +1,501 @@
+//! The simulation benchmark behind `karya-sim`: the real hub (in its own process, started
+//! from this binary) over real HTTP on loopback, many simulated UPT replicas that use the
+//! agent's own sync code, and a counting, latency-adding proxy in between.
+
+use crate::proxy::{Link, Proxy};
+use karya_agent::client::{HubClient, sync_once};
+use karya_agent::records;
+use karya_shared::model::{Participant, ProductPatch, Sale, now_rfc3339, new_id};
+use karya_shared::schema::{self, DocId};
+use karya_shared::{Store, pseudonym};
+use serde::Serialize;
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Options {
+    /// Simulated UPTs.
+    #[arg(long, default_value_t = 627)]
+    pub upts: usize,
+    /// Records per UPT (a mix of products, sales, trainings and participants).
+    #[arg(long, default_value_t = 1000)]
+    pub records: usize,
+    /// Records each UPT edits in the steady-state round.
+    #[arg(long, default_value_t = 1)]
+    pub edits: usize,
+    /// Concurrent agents syncing at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Round trip of the slow link, in milliseconds.
+    #[arg(long, default_value_t = 600)]
+    pub slow_rtt_ms: u64,
+    /// Bandwidth of the slow link, in kbit/s.
+    #[arg(long, default_value_t = 64)]
+    pub slow_kbps: u64,
+    /// How long the idle-polling scenario runs, in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub idle_secs: f64,
+    /// Seconds the agent service idles before its RSS is read.
+    #[arg(long, default_value_t = 3.0)]
+    pub agent_idle_secs: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub upts: usize,
+    pub records_per_upt: usize,
+    pub bootstrap_generate_secs: f64,
+    pub bootstrap_secs: f64,
+    pub bootstrap_records_per_sec: f64,
+    pub hub_peak_rss_mib: f64,
+    pub steady_secs: f64,
+    pub steady_bytes_per_upt: f64,
+    pub steady_round_trips_per_upt: f64,
+    pub naive_full_upload_bytes_per_upt: f64,
+    pub naive_over_incremental: f64,
+    pub slow_incremental_secs: f64,
+    pub slow_incremental_floor_secs: f64,
+    pub slow_incremental_ratio: f64,
+    pub slow_incremental_bytes: u64,
+    pub slow_incremental_round_trips: u32,
+    pub slow_bootstrap_secs: f64,
+    pub slow_bootstrap_floor_secs: f64,
+    pub slow_bootstrap_ratio: f64,
+    pub slow_bootstrap_bytes: u64,
+    pub slow_bootstrap_round_trips: u32,
+    pub idle_syncs_per_sec: f64,
+    pub agent_idle_rss_mib: f64,
+    pub converged: bool,
+    pub hub_products: i64,
+    pub expected_products: i64,
+}
+
+/// One simulated UPT: its replica, as an agent keeps it.
+pub struct Replica {
+    pub upt: String,
+    pub store: Store,
+    pub peer: String,
+    pub products: Vec<String>,
+    pub token: String,
+}
+
+/// Records per change while generating: about one spreadsheet import or a few commands.
+const BATCH: usize = 10;
+
+fn upt_code(i: usize) -> String {
+    format!("SIM-{i:04}")
+}
+
+/// The record mix of one UPT: 30 % products, 50 % sales, 5 % trainings, 15 % enrolments.
+pub fn generate(upt: &str, records: usize, token: String) -> Replica {
+    let mut store = Store::open_in_memory(None).expect("in-memory store");
+    let doc = DocId::Upt(upt.to_string());
+    let n_products = (records * 30 / 100).max(1);
+    let n_trainings = (records * 5 / 100).max(1);
+    let n_participants = records * 15 / 100;
+    let n_sales = records.saturating_sub(n_products + n_trainings + n_participants);
+    let now = now_rfc3339();
+    let cats = karya_shared::model::product_category_slugs();
+    let mut products = Vec::with_capacity(n_products);
+    let secret = b"simulated-upt-secret";
+    // Records arrive the way operators make them: a command or a spreadsheet at a time, so
+    // the document has a history of many small changes, not one.
+    enum Rec {
+        Product(karya_shared::model::Product),
+        Sale(Sale),
+        Training(karya_shared::model::Training),
+        Participant(Participant),
+    }
+    let mut recs = Vec::with_capacity(records);
+    for i in 0..n_products {
+        let p = records::NewProduct {
+            name: format!("Produk {upt} {i}"),
+            category: cats[i % cats.len()].to_string(),
+            price_idr: 10_000 + (i as i64 % 50) * 5_000,
+            stock: (i as i64 % 40) + 1,
+            workshop: format!("Bengkel {}", i % 5),
+            nominated: i % 10 == 0,
+            ..Default::default()
+        }
+        .into_product();
+        products.push(p.id.clone());
+        recs.push(Rec::Product(p));
+    }
+    let mut trainings = Vec::new();
+    for i in 0..n_trainings {
+        let t = records::NewTraining {
+            program: format!("Pelatihan {i}"),
+            category: "menjahit".into(),
+            start: "2026-01-05".into(),
+            end: "2026-02-05".into(),
+            hours: 40,
+            partner: "BLK".into(),
+            capacity: 20,
+            ..Default::default()
+        }
+        .into_training();
+        trainings.push(t.id.clone());
+        recs.push(Rec::Training(t));
+    }
+    for i in 0..n_sales {
+        recs.push(Rec::Sale(Sale {
+            id: new_id(),
+            product_id: products[i % products.len()].clone(),
+            date: format!("2026-{:02}-{:02}", i % 12 + 1, i % 28 + 1),
+            quantity: (i as i64 % 5) + 1,
+            revenue_idr: ((i as i64 % 5) + 1) * 25_000,
+            channel: "toko".into(),
+            created_at: now.clone(),
+        }));
+    }
+    for i in 0..n_participants {
+        recs.push(Rec::Participant(Participant {
+            training_id: trainings[i % trainings.len()].clone(),
+            pseudonym: pseudonym::pseudonym(secret, &format!("{upt}-{i}")),
+            enrolled_at: "2026-01-05".into(),
+            hours_attended: (i as i64 % 40),
+            status: if i % 3 == 0 { "completed" } else { "enrolled" }.into(),
+            certificate: String::new(),
+        }));
+    }
+    for batch in recs.chunks(BATCH) {
+        store
+            .change(&doc, |d| {
+                for rec in batch {
+                    match rec {
+                        Rec::Product(p) => schema::insert_product(d, p)?,
+                        Rec::Sale(s) => schema::insert_sale(d, s)?,
+                        Rec::Training(t) => schema::insert_training(d, t)?,
+                        Rec::Participant(p) => schema::upsert_participant(d, p)?,
+                    }
+                }
+                Ok(())
+            })
+            .expect("generate records");
+    }
+    Replica { upt: upt.to_string(), store, peer: new_id(), products, token }
+}
+
+/// The hub in its own process (this binary with `--role hub`), so its memory is its own.
+pub struct HubChild {
+    pub addr: SocketAddr,
+    pub pid: u32,
+    child: Child,
+}
+
+impl HubChild {
+    pub fn start(exe: &Path, db: &Path) -> HubChild {
+        let mut child = Command::new(exe)
+            .args(["--role", "hub", "--db"])
+            .arg(db)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the hub process");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("hub prints its address");
+        let addr = line.trim().strip_prefix("LISTEN ").expect("LISTEN line").parse().expect("address");
+        HubChild { addr, pid: child.id(), child }
+    }
+
+    pub fn peak_rss_mib(&self) -> f64 {
+        proc_status_kib(self.pid, "VmHWM") as f64 / 1024.0
+    }
+
+    pub fn stop(mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.pid.to_string()).status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for HubChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn sync_all(replicas: &mut [Replica], url: &str, concurrency: usize) -> Vec<karya_shared::session::Outcome> {
+    let chunk = replicas.len().div_ceil(concurrency.max(1)).max(1);
+    let mut outcomes = Vec::new();
+    // Scoped borrows of disjoint chunks, each driven by its own future on this runtime.
+    let futures = replicas.chunks_mut(chunk).map(|group| {
+        let url = url.to_string();
+        async move {
+            let mut out = Vec::new();
+            for r in group.iter_mut() {
+                let client = HubClient::new(&url, &r.token, Duration::from_secs(300));
+                let docs = DocId::for_agent(&r.upt);
+                let o = sync_once(&mut r.store, &client, &r.peer, docs).await.expect("sync succeeds");
+                out.push(o);
+            }
+            out
+        }
+    });
+    for o in futures_join(futures).await {
+        outcomes.extend(o);
+    }
+    outcomes
+}
+
+/// Joins futures concurrently on the current task (they borrow the replicas, so they are not
+/// spawned).
+async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = (0..set.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in set.iter_mut().enumerate() {
+            if outputs[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => outputs[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("every future finished")).collect()
+}
+
+/// Registers the simulated UPTs at the hub and returns their agent tokens.
+fn register(db: &Path, upts: usize) -> Vec<String> {
+    let config = karya_hub::Config { db: db.to_path_buf(), ..Default::default() };
+    let mut store = karya_hub::open_store(&config).expect("hub db");
+    karya_hub::national::ensure_seeded(&mut store).expect("seed");
+    (0..upts)
+        .map(|i| {
+            let code = upt_code(i);
+            let upt = karya_shared::model::UptInfo {
+                code: code.clone(),
+                name: format!("Lapas Simulasi {i}"),
+                kind: "lapas".into(),
+                kanwil: format!("Kanwil {}", i % 33),
+            };
+            karya_hub::national::register_upt(&mut store, &upt).expect("register");
+            karya_hub::auth::issue(store.conn(), &karya_hub::auth::Role::Agent { upt: code.clone() }, &code)
+                .expect("token")
+                .1
+        })
+        .collect()
+}
+
+fn generate_all(upts: usize, records: usize, tokens: &[String]) -> Vec<Replica> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let per = upts.div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..upts)
+            .collect::<Vec<_>>()
+            .chunks(per)
+            .map(|ids| {
+                let ids = ids.to_vec();
+                s.spawn(move || ids.into_iter().map(|i| generate(&upt_code(i), records, tokens[i].clone())).collect::<Vec<_>>())
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("generator thread")).collect()
+    })
+}
+
+pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
+    let mut report = Report { upts: opts.upts, records_per_upt: opts.records, ..Default::default() };
+    let db = work.join("hub.db");
+    // One extra UPT for the slow-link bootstrap.
+    let tokens = register(&db, opts.upts + 1);
+    let hub = HubChild::start(exe, &db);
+    let proxy = Proxy::start(hub.addr, Link::default()).await.expect("proxy");
+
+    // 1. Bootstrap.
+    eprintln!("generating {} UPTs x {} records ...", opts.upts, opts.records);
+    let t = Instant::now();
+    let mut replicas = generate_all(opts.upts, opts.records, &tokens);
+    report.bootstrap_generate_secs = t.elapsed().as_secs_f64();
+    eprintln!("bootstrap: syncing into an empty hub ...");
+    let t = Instant::now();
+    sync_all(&mut replicas, &proxy.url(), opts.concurrency).await;
+    report.bootstrap_secs = t.elapsed().as_secs_f64();
+    report.bootstrap_records_per_sec = (opts.upts * opts.records) as f64 / report.bootstrap_secs;
+    report.hub_peak_rss_mib = hub.peak_rss_mib();
+
+    // 2. Steady state: k edits per UPT, then everyone syncs.
+    eprintln!("steady state ...");
+    let now = now_rfc3339();
+    for (i, r) in replicas.iter_mut().enumerate() {
+        let doc = DocId::Upt(r.upt.clone());
+        for k in 0..opts.edits {
+            let id = r.products[(i + k) % r.products.len()].clone();
+            let patch = ProductPatch { price_idr: Some(20_000 + k as i64), ..Default::default() };
+            r.store.change(&doc, |d| schema::edit_product(d, &id, &patch, &now)).expect("edit");
+        }
+    }
+    proxy.counters.reset();
+    let t = Instant::now();
+    let outcomes = sync_all(&mut replicas, &proxy.url(), opts.concurrency).await;
+    report.steady_secs = t.elapsed().as_secs_f64();
+    report.steady_bytes_per_upt = proxy.counters.total() as f64 / opts.upts as f64;
+    report.steady_round_trips_per_upt =
+        outcomes.iter().map(|o| o.round_trips as f64).sum::<f64>() / opts.upts.max(1) as f64;
+    // The naive way: upload the whole document (Automerge's compressed save) each time, with
+    // the same HTTP overhead as a sync request.
+    let headers = 250.0;
+    report.naive_full_upload_bytes_per_upt = replicas
+        .iter_mut()
+        .map(|r| r.store.doc(&DocId::Upt(r.upt.clone())).expect("doc").save().len() as f64 + headers)
+        .sum::<f64>()
+        / opts.upts.max(1) as f64;
+    report.naive_over_incremental = report.naive_full_upload_bytes_per_upt / report.steady_bytes_per_upt.max(1.0);
+
+    // 3. Slow link: one UPT behind a satellite-like proxy.
+    eprintln!("slow link ...");
+    let link = Link {
+        one_way_delay: Duration::from_millis(opts.slow_rtt_ms / 2),
+        bytes_per_sec: opts.slow_kbps * 1000 / 8,
+    };
+    let rtt = Duration::from_millis(opts.slow_rtt_ms).as_secs_f64();
+    let bw = link.bytes_per_sec as f64;
+    let slow = Proxy::start(hub.addr, link).await.expect("slow proxy");
+    {
+        let r = &mut replicas[0];
+        let doc = DocId::Upt(r.upt.clone());
+        let id = r.products[0].clone();
+        let patch = ProductPatch { price_idr: Some(77_000), ..Default::default() };
+        r.store.change(&doc, |d| schema::edit_product(d, &id, &patch, &now)).expect("edit");
+        let client = HubClient::new(&slow.url(), &r.token, Duration::from_secs(600));
+        let t = Instant::now();
+        let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt)).await.expect("slow sync");
+        report.slow_incremental_secs = t.elapsed().as_secs_f64();
+        report.slow_incremental_bytes = slow.counters.total();
+        report.slow_incremental_round_trips = o.round_trips;
+        report.slow_incremental_floor_secs = o.round_trips as f64 * rtt + report.slow_incremental_bytes as f64 / bw;
+        report.slow_incremental_ratio = report.slow_incremental_secs / report.slow_incremental_floor_secs;
+    }
+    {
+        let code = upt_code(opts.upts);
+        let mut r = generate(&code, 1000, tokens[opts.upts].clone());
+        slow.counters.reset();
+        let client = HubClient::new(&slow.url(), &r.token, Duration::from_secs(600));
+        let t = Instant::now();
+        let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt)).await.expect("slow bootstrap");
+        report.slow_bootstrap_secs = t.elapsed().as_secs_f64();
+        report.slow_bootstrap_bytes = slow.counters.total();
+        report.slow_bootstrap_round_trips = o.round_trips;
+        report.slow_bootstrap_floor_secs = o.round_trips as f64 * rtt + report.slow_bootstrap_bytes as f64 / bw;
+        report.slow_bootstrap_ratio = report.slow_bootstrap_secs / report.slow_bootstrap_floor_secs;
+        replicas.push(r);
+    }
+    drop(slow);
+
+    // 4. Idle polling: no-op syncs, straight to the hub, as fast as the hub answers.
+    eprintln!("idle polling ...");
+    let deadline = Instant::now() + Duration::from_secs_f64(opts.idle_secs);
+    let hub_url = format!("http://{}", hub.addr);
+    let n_pollers = opts.concurrency.min(replicas.len()).max(1);
+    let started = Instant::now();
+    let pollers = replicas.iter_mut().take(n_pollers).map(|r| {
+        let url = hub_url.clone();
+        async move {
+            let client = HubClient::new(&url, &r.token, Duration::from_secs(60));
+            let mut n = 0u64;
+            while Instant::now() < deadline {
+                let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt)).await.expect("no-op sync");
+                debug_assert_eq!(o.changes_received, 0);
+                n += 1;
+            }
+            n
+        }
+    });
+    let total: u64 = futures_join(pollers).await.into_iter().sum();
+    report.idle_syncs_per_sec = total as f64 / started.elapsed().as_secs_f64();
+
+    // 5. Agent service idle RSS: a real service (this binary, --role agent) in its own process.
+    report.agent_idle_rss_mib = agent_idle_rss(exe, work, &hub_url, &tokens[0], opts.agent_idle_secs);
+
+    // Convergence: the hub's copy of every UPT document equals the replica's.
+    hub.stop();
+    drop(proxy);
+    let mut hub_store = karya_hub::open_store(&karya_hub::Config { db: db.clone(), ..Default::default() }).expect("hub db");
+    hub_store.set_cache_capacity(4);
+    let mut converged = true;
+    let mut expected = 0i64;
+    for r in replicas.iter_mut() {
+        let doc = DocId::Upt(r.upt.clone());
+        let mut mine = r.store.heads(&doc).expect("heads");
+        let mut theirs = hub_store.heads(&doc).expect("heads");
+        mine.sort();
+        theirs.sort();
+        converged &= mine == theirs;
+        expected += r.products.len() as i64;
+    }
+    report.converged = converged;
+    report.expected_products = expected;
+    report.hub_products = hub_store.conn().query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0)).unwrap_or(-1);
+    report
+}
+
+fn agent_idle_rss(exe: &Path, work: &Path, hub_url: &str, token: &str, idle_secs: f64) -> f64 {
+    let dir = work.join("agent");
+    let init = Command::new(exe)
+        .args(["--role", "agent-init", "--data-dir"])
+        .arg(&dir)
+        .args(["--hub", hub_url, "--token", token, "--upt", &upt_code(0)])
+        .status();
+    if !matches!(init, Ok(s) if s.success()) {
+        return f64::NAN;
+    }
+    let Ok(mut child) = Command::new(exe).args(["--role", "agent", "--data-dir"]).arg(&dir).stderr(Stdio::null()).spawn()
+    else {
+        return f64::NAN;
+    };
+    std::thread::sleep(Duration::from_secs_f64(idle_secs));
+    let rss = proc_status_kib(child.id(), "VmRSS") as f64 / 1024.0;
+    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = child.wait();
+    rss
+}
+
+pub fn work_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new().prefix("karya-sim-").tempdir().expect("temp dir");
+    let path = dir.path().to_path_buf();
+    (dir, path)
+}
+
+pub fn print_table(r: &Report, opts: &Options) {
+    let ok = |b: bool| if b { "ok" } else { "MISSED" };
+    println!("karya-sim: {} UPTs x {} records, {} edit(s) per UPT, concurrency {}", r.upts, r.records_per_upt, opts.edits, opts.concurrency);
+    println!("{:<44} {:>14}  {:<22} ", "figure", "value", "target");
+    let rows: Vec<(String, String, String)> = vec![
+        ("bootstrap: time to get every doc on the hub".into(), format!("{:.1} s", r.bootstrap_secs), format!("< 60 s ({})", ok(r.bootstrap_secs < 60.0))),
+        ("bootstrap: records per second".into(), format!("{:.0}", r.bootstrap_records_per_sec), String::new()),
+        ("bootstrap: hub peak RSS".into(), format!("{:.0} MiB", r.hub_peak_rss_mib), format!("< 1024 MiB ({})", ok(r.hub_peak_rss_mib < 1024.0))),
+        ("steady: total time".into(), format!("{:.2} s", r.steady_secs), String::new()),
+        ("steady: bytes on the wire per UPT".into(), format!("{:.0} B", r.steady_bytes_per_upt), format!("<= 3000 B ({})", ok(r.steady_bytes_per_upt <= 3000.0))),
+        ("steady: HTTP round trips per UPT".into(), format!("{:.2}", r.steady_round_trips_per_upt), format!("<= 2 ({})", ok(r.steady_round_trips_per_upt <= 2.0))),
+        ("steady: naive full upload per UPT".into(), format!("{:.0} B", r.naive_full_upload_bytes_per_upt), String::new()),
+        ("steady: naive / incremental".into(), format!("{:.1}x", r.naive_over_incremental), format!(">= 20x ({})", ok(r.naive_over_incremental >= 20.0))),
+        ("slow link: incremental sync".into(), format!("{:.2} s", r.slow_incremental_secs), String::new()),
+        (format!("  floor ({} RT x RTT + {} B / bw)", r.slow_incremental_round_trips, r.slow_incremental_bytes), format!("{:.2} s", r.slow_incremental_floor_secs), String::new()),
+        ("  ratio to floor".into(), format!("{:.2}x", r.slow_incremental_ratio), format!("<= 1.5x ({})", ok(r.slow_incremental_ratio <= 1.5))),
+        ("slow link: bootstrap of 1,000 records".into(), format!("{:.2} s", r.slow_bootstrap_secs), String::new()),
+        (format!("  floor ({} RT x RTT + {} B / bw)", r.slow_bootstrap_round_trips, r.slow_bootstrap_bytes), format!("{:.2} s", r.slow_bootstrap_floor_secs), String::new()),
+        ("  ratio to floor".into(), format!("{:.2}x", r.slow_bootstrap_ratio), String::new()),
+        ("idle polling: no-op syncs per second".into(), format!("{:.0}", r.idle_syncs_per_sec), format!(">= 1000 ({})", ok(r.idle_syncs_per_sec >= 1000.0))),
+        ("agent service idle RSS".into(), format!("{:.1} MiB", r.agent_idle_rss_mib), format!("<= 30 MB ({})", ok(r.agent_idle_rss_mib * 1.048_576 <= 30.0))),
+        ("converged (hub heads = replica heads)".into(), r.converged.to_string(), String::new()),
+        ("products at the hub / expected".into(), format!("{} / {}", r.hub_products, r.expected_products), String::new()),
+    ];
+    for (a, b, c) in rows {
+        println!("{a:<44} {b:>14}  {c}");
+    }
+}
