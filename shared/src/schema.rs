@@ -156,71 +156,68 @@ fn scalar_to_json(v: &ScalarValue) -> serde_json::Value {
     }
 }
 
+/// A record's fields, read in one pass over its map (one lookup per field would scan the
+/// map again each time).
 struct Fields<'a> {
     doc: &'a AutoCommit,
     obj: ObjId,
+    values: std::collections::HashMap<String, ScalarValue>,
+    /// Fields that replicas set concurrently.
+    conflicted: Vec<String>,
 }
 
 impl Fields<'_> {
-    fn scalar(&self, field: &str) -> Option<ScalarValue> {
-        match self.doc.get(&self.obj, field) {
-            Ok(Some((Value::Scalar(s), _))) => Some(s.into_owned()),
-            _ => None,
-        }
-    }
     fn str(&self, field: &str) -> String {
-        self.scalar(field)
-            .and_then(|s| s.as_str().map(str::to_string))
-            .unwrap_or_default()
+        self.opt_str(field).unwrap_or_default()
     }
     fn opt_str(&self, field: &str) -> Option<String> {
-        self.scalar(field)
-            .and_then(|s| s.as_str().map(str::to_string))
+        self.values.get(field).and_then(|s| s.as_str().map(str::to_string))
     }
     fn i64(&self, field: &str) -> i64 {
-        self.scalar(field).and_then(|s| s.as_i64()).unwrap_or(0)
+        self.values.get(field).and_then(|s| s.as_i64()).unwrap_or(0)
     }
     fn bool(&self, field: &str) -> bool {
-        matches!(self.scalar(field), Some(ScalarValue::Boolean(true)))
+        matches!(self.values.get(field), Some(ScalarValue::Boolean(true)))
     }
-    /// The values of every field that replicas set concurrently.
+    /// The values of every listed field that replicas set concurrently, winner first.
     fn conflicts(&self, fields: &[&str]) -> Conflicts {
         let mut out = Conflicts::new();
-        for field in fields {
+        for field in fields.iter().filter(|f| self.conflicted.iter().any(|c| c == *f)) {
             let Ok(all) = self.doc.get_all(&self.obj, *field) else {
                 continue;
             };
-            if all.len() > 1 {
-                let winner = self
-                    .doc
-                    .get(&self.obj, *field)
-                    .ok()
-                    .flatten()
-                    .map(|(_, id)| id);
-                let mut values: Vec<(bool, serde_json::Value)> = all
-                    .iter()
-                    .map(|(v, id)| {
-                        let json = match v {
-                            Value::Scalar(s) => scalar_to_json(s),
-                            Value::Object(_) => serde_json::Value::Null,
-                        };
-                        (Some(id) != winner.as_ref(), json)
-                    })
-                    .collect();
-                // Winner first; the stable sort keeps the others in Automerge's order.
-                values.sort_by_key(|(loser, _)| *loser);
-                out.insert(
-                    field.to_string(),
-                    values.into_iter().map(|(_, v)| v).collect(),
-                );
-            }
+            let winner = self.doc.get(&self.obj, *field).ok().flatten().map(|(_, id)| id);
+            let mut values: Vec<(bool, serde_json::Value)> = all
+                .iter()
+                .map(|(v, id)| {
+                    let json = match v {
+                        Value::Scalar(s) => scalar_to_json(s),
+                        Value::Object(_) => serde_json::Value::Null,
+                    };
+                    (Some(id) != winner.as_ref(), json)
+                })
+                .collect();
+            // Winner first; the stable sort keeps the others in Automerge's order.
+            values.sort_by_key(|(loser, _)| *loser);
+            out.insert(field.to_string(), values.into_iter().map(|(_, v)| v).collect());
         }
         out
     }
 }
 
 fn fields<'a>(doc: &'a AutoCommit, key: &str) -> Option<Fields<'a>> {
-    record_obj(doc, key).map(|obj| Fields { doc, obj })
+    let obj = record_obj(doc, key)?;
+    let mut values = std::collections::HashMap::new();
+    let mut conflicted = Vec::new();
+    for item in doc.map_range(&obj, ..) {
+        if item.conflict {
+            conflicted.push(item.key.to_string());
+        }
+        if let Value::Scalar(s) = Value::from(item.value) {
+            values.insert(item.key.into_owned(), s.into_owned());
+        }
+    }
+    Some(Fields { doc, obj, values, conflicted })
 }
 
 /// Gets the map of a record, creating it when absent.
@@ -373,11 +370,10 @@ pub fn add_stock(
     now: &str,
 ) -> Result<i64, SchemaError> {
     let obj = product_obj(doc, id)?;
-    let current = Fields {
-        doc,
-        obj: obj.clone(),
-    }
-    .i64("stock");
+    let current = match doc.get(&obj, "stock")? {
+        Some((Value::Scalar(s), _)) => s.as_i64().unwrap_or(0),
+        _ => 0,
+    };
     if current + delta < 0 {
         return Err(ValidationError::new(
             "stock",

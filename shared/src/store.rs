@@ -13,6 +13,7 @@ use crate::materialize;
 use crate::schema::{DocId, RecordKey, SchemaError};
 use automerge::sync::{self, SyncDoc};
 use automerge::{
+    ReadDoc,
     ActorId, AutoCommit, AutomergeError, ChangeHash, PatchAction, Prop, ROOT,
     transaction::CommitOptions,
 };
@@ -319,10 +320,15 @@ impl Store {
             "SELECT seq, data FROM chunks WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
         )?;
         let mut rows = stmt.query(params![key, cached.last_seq])?;
+        let mut applied = false;
         while let Some(row) = rows.next()? {
             let data: Vec<u8> = row.get(1)?;
             cached.doc.load_incremental(&data).map_err(corrupt)?;
             cached.last_seq = row.get(0)?;
+            applied = true;
+        }
+        if applied {
+            cached.doc.update_diff_cursor();
         }
         Ok(cached)
     }
@@ -345,6 +351,9 @@ impl Store {
             None => AutoCommit::new(),
         };
         doc.set_actor(self.actor.clone());
+        // Index changes from here on, so the diff that keeps the materialized tables current
+        // costs what the change costs, not what the document costs.
+        doc.update_diff_cursor();
         Ok(Cached {
             doc,
             generation,
@@ -437,6 +446,7 @@ impl Store {
         }
         let chunk = cached.doc.save_after(before);
         let touched = touched_records(&mut cached.doc, before, &after);
+        cached.doc.update_diff_cursor();
         self.conn
             .prepare_cached("INSERT INTO chunks (doc_id, data) VALUES (?1, ?2)")?
             .execute(params![key, chunk])?;
@@ -601,10 +611,11 @@ impl Store {
                 return Ok(Received::Refused { new_changes });
             }
         }
+        let changes_before = doc.stats().num_changes;
         doc.sync()
             .receive_sync_message(state, message)
             .map_err(sync_error)?;
-        let new_changes = doc.get_changes(&before).len();
+        let new_changes = (doc.stats().num_changes - changes_before) as usize;
         self.persist_locked(id, key, &before, Some((peer, state)))?;
         Ok(Received::Applied { new_changes })
     }
