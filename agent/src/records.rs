@@ -23,20 +23,27 @@ fn as_strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
-/// Resolves a product id or a unique prefix of one (at least 6 characters).
-pub fn resolve_product(store: &Store, upt: &str, id: &str) -> Result<String, StoreError> {
+/// Resolves a record id, or a unique prefix of one (at least 6 characters), in one of the
+/// UPT's materialized tables.
+fn resolve(
+    store: &Store,
+    upt: &str,
+    kind: &'static str,
+    table: &str,
+    id: &str,
+) -> Result<String, StoreError> {
     let not_found = || {
         StoreError::Schema(SchemaError::NotFound {
-            kind: "product",
+            kind,
             id: id.to_string(),
         })
     };
     if id.len() < 6 {
         return Err(not_found());
     }
-    let mut stmt = store.conn().prepare(
-        "SELECT id FROM products WHERE upt = ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 2",
-    )?;
+    let mut stmt = store.conn().prepare_cached(&format!(
+        "SELECT id FROM {table} WHERE upt = ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 2"
+    ))?;
     let ids: Vec<String> = stmt
         .query_map(params![upt, id], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
@@ -45,37 +52,18 @@ pub fn resolve_product(store: &Store, upt: &str, id: &str) -> Result<String, Sto
         [] => Err(not_found()),
         _ => Err(ValidationError::new(
             "id",
-            format!("'{id}' matches more than one product; give more of the id"),
+            format!("'{id}' matches more than one {kind}; give more of the id"),
         )
         .into()),
     }
 }
 
+pub fn resolve_product(store: &Store, upt: &str, id: &str) -> Result<String, StoreError> {
+    resolve(store, upt, "product", "products", id)
+}
+
 pub fn resolve_training(store: &Store, upt: &str, id: &str) -> Result<String, StoreError> {
-    let not_found = || {
-        StoreError::Schema(SchemaError::NotFound {
-            kind: "training",
-            id: id.to_string(),
-        })
-    };
-    if id.len() < 6 {
-        return Err(not_found());
-    }
-    let mut stmt = store.conn().prepare(
-        "SELECT id FROM trainings WHERE upt = ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 2",
-    )?;
-    let ids: Vec<String> = stmt
-        .query_map(params![upt, id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    match ids.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(not_found()),
-        _ => Err(ValidationError::new(
-            "id",
-            format!("'{id}' matches more than one training; give more of the id"),
-        )
-        .into()),
-    }
+    resolve(store, upt, "training", "trainings", id)
 }
 
 /// The fields of a new product as an operator gives them.

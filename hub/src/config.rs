@@ -26,7 +26,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             db: PathBuf::from("./karya-hub.db"),
             max_body_bytes: 32 * 1024 * 1024,
-            cache_docs: 256,
+            cache_docs: 128,
             stale_after_hours: 72,
         }
     }
@@ -42,7 +42,7 @@ db = "./karya-hub.db"
 # Largest sync request body accepted, in bytes.
 max_body_bytes = 33554432
 # Documents kept loaded in memory; the rest load on demand.
-cache_docs = 256
+cache_docs = 128
 # Hours without a successful sync after which a UPT is shown as stale.
 stale_after_hours = 72
 "#;

@@ -171,7 +171,9 @@ impl Fields<'_> {
         self.opt_str(field).unwrap_or_default()
     }
     fn opt_str(&self, field: &str) -> Option<String> {
-        self.values.get(field).and_then(|s| s.as_str().map(str::to_string))
+        self.values
+            .get(field)
+            .and_then(|s| s.as_str().map(str::to_string))
     }
     fn i64(&self, field: &str) -> i64 {
         self.values.get(field).and_then(|s| s.as_i64()).unwrap_or(0)
@@ -182,11 +184,19 @@ impl Fields<'_> {
     /// The values of every listed field that replicas set concurrently, winner first.
     fn conflicts(&self, fields: &[&str]) -> Conflicts {
         let mut out = Conflicts::new();
-        for field in fields.iter().filter(|f| self.conflicted.iter().any(|c| c == *f)) {
+        for field in fields
+            .iter()
+            .filter(|f| self.conflicted.iter().any(|c| c == *f))
+        {
             let Ok(all) = self.doc.get_all(&self.obj, *field) else {
                 continue;
             };
-            let winner = self.doc.get(&self.obj, *field).ok().flatten().map(|(_, id)| id);
+            let winner = self
+                .doc
+                .get(&self.obj, *field)
+                .ok()
+                .flatten()
+                .map(|(_, id)| id);
             let mut values: Vec<(bool, serde_json::Value)> = all
                 .iter()
                 .map(|(v, id)| {
@@ -199,7 +209,10 @@ impl Fields<'_> {
                 .collect();
             // Winner first; the stable sort keeps the others in Automerge's order.
             values.sort_by_key(|(loser, _)| *loser);
-            out.insert(field.to_string(), values.into_iter().map(|(_, v)| v).collect());
+            out.insert(
+                field.to_string(),
+                values.into_iter().map(|(_, v)| v).collect(),
+            );
         }
         out
     }
@@ -217,7 +230,12 @@ fn fields<'a>(doc: &'a AutoCommit, key: &str) -> Option<Fields<'a>> {
             values.insert(item.key.into_owned(), s.into_owned());
         }
     }
-    Some(Fields { doc, obj, values, conflicted })
+    Some(Fields {
+        doc,
+        obj,
+        values,
+        conflicted,
+    })
 }
 
 /// Gets the map of a record, creating it when absent.

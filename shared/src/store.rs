@@ -13,8 +13,7 @@ use crate::materialize;
 use crate::schema::{DocId, RecordKey, SchemaError};
 use automerge::sync::{self, SyncDoc};
 use automerge::{
-    ReadDoc,
-    ActorId, AutoCommit, AutomergeError, ChangeHash, PatchAction, Prop, ROOT,
+    ActorId, AutoCommit, AutomergeError, ChangeHash, PatchAction, Prop, ROOT, ReadDoc,
     transaction::CommitOptions,
 };
 use rusqlite::{Connection, OptionalExtension, params};
@@ -445,7 +444,15 @@ impl Store {
             return Ok(());
         }
         let chunk = cached.doc.save_after(before);
-        let touched = touched_records(&mut cached.doc, before, &after);
+        // A document that was empty before: every record in it is new, and listing the root's
+        // keys is much cheaper than a diff of the whole document.
+        let touched: BTreeSet<RecordKey> = if before.is_empty() {
+            crate::schema::record_keys(&cached.doc)
+                .into_iter()
+                .collect()
+        } else {
+            touched_records(&mut cached.doc, before, &after)
+        };
         cached.doc.update_diff_cursor();
         self.conn
             .prepare_cached("INSERT INTO chunks (doc_id, data) VALUES (?1, ?2)")?

@@ -2,8 +2,8 @@
 //! a port-0 listener, paths to the real binaries, and the link proxy.
 
 pub mod procs;
-pub mod sim;
 pub mod proxy;
+pub mod sim;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -236,25 +236,7 @@ impl Drop for AgentDir {
     }
 }
 
-/// GET with a bearer token, as JSON.
-pub fn get_json(url: &str, token: &str) -> serde_json::Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        reqwest::Client::new()
-            .get(url)
-            .bearer_auth(token.trim())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    })
-}
-
+/// GET with a bearer token; the body as text.
 pub fn get_text(url: &str, token: &str) -> String {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -271,4 +253,9 @@ pub fn get_text(url: &str, token: &str) -> String {
             .await
             .unwrap()
     })
+}
+
+/// GET with a bearer token, as JSON.
+pub fn get_json(url: &str, token: &str) -> serde_json::Value {
+    serde_json::from_str(&get_text(url, token)).unwrap()
 }

@@ -5,7 +5,7 @@
 use crate::proxy::{Link, Proxy};
 use karya_agent::client::{HubClient, sync_once};
 use karya_agent::records;
-use karya_shared::model::{Participant, ProductPatch, Sale, now_rfc3339, new_id};
+use karya_shared::model::{Participant, ProductPatch, Sale, new_id, now_rfc3339};
 use karya_shared::schema::{self, DocId};
 use karya_shared::{Store, pseudonym};
 use serde::Serialize;
@@ -176,7 +176,13 @@ pub fn generate(upt: &str, records: usize, token: String) -> Replica {
             })
             .expect("generate records");
     }
-    Replica { upt: upt.to_string(), store, peer: new_id(), products, token }
+    Replica {
+        upt: upt.to_string(),
+        store,
+        peer: new_id(),
+        products,
+        token,
+    }
 }
 
 /// The hub in its own process (this binary with `--role hub`), so its memory is its own.
@@ -197,9 +203,20 @@ impl HubChild {
             .expect("start the hub process");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut line).expect("hub prints its address");
-        let addr = line.trim().strip_prefix("LISTEN ").expect("LISTEN line").parse().expect("address");
-        HubChild { addr, pid: child.id(), child }
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("hub prints its address");
+        let addr = line
+            .trim()
+            .strip_prefix("LISTEN ")
+            .expect("LISTEN line")
+            .parse()
+            .expect("address");
+        HubChild {
+            addr,
+            pid: child.id(),
+            child,
+        }
     }
 
     pub fn peak_rss_mib(&self) -> f64 {
@@ -207,7 +224,10 @@ impl HubChild {
     }
 
     pub fn stop(mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.pid.to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.pid.to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -227,7 +247,11 @@ pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-async fn sync_all(replicas: &mut [Replica], url: &str, concurrency: usize) -> Vec<karya_shared::session::Outcome> {
+async fn sync_all(
+    replicas: &mut [Replica],
+    url: &str,
+    concurrency: usize,
+) -> Vec<karya_shared::session::Outcome> {
     let chunk = replicas.len().div_ceil(concurrency.max(1)).max(1);
     let mut outcomes = Vec::new();
     // Scoped borrows of disjoint chunks, each driven by its own future on this runtime.
@@ -238,7 +262,9 @@ async fn sync_all(replicas: &mut [Replica], url: &str, concurrency: usize) -> Ve
             for r in group.iter_mut() {
                 let client = HubClient::new(&url, &r.token, Duration::from_secs(300));
                 let docs = DocId::for_agent(&r.upt);
-                let o = sync_once(&mut r.store, &client, &r.peer, docs).await.expect("sync succeeds");
+                let o = sync_once(&mut r.store, &client, &r.peer, docs)
+                    .await
+                    .expect("sync succeeds");
                 out.push(o);
             }
             out
@@ -265,15 +291,25 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
                 }
             }
         }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
     })
     .await;
-    outputs.into_iter().map(|o| o.expect("every future finished")).collect()
+    outputs
+        .into_iter()
+        .map(|o| o.expect("every future finished"))
+        .collect()
 }
 
 /// Registers the simulated UPTs at the hub and returns their agent tokens.
 fn register(db: &Path, upts: usize) -> Vec<String> {
-    let config = karya_hub::Config { db: db.to_path_buf(), ..Default::default() };
+    let config = karya_hub::Config {
+        db: db.to_path_buf(),
+        ..Default::default()
+    };
     let mut store = karya_hub::open_store(&config).expect("hub db");
     karya_hub::national::ensure_seeded(&mut store).expect("seed");
     (0..upts)
@@ -286,15 +322,21 @@ fn register(db: &Path, upts: usize) -> Vec<String> {
                 kanwil: format!("Kanwil {}", i % 33),
             };
             karya_hub::national::register_upt(&mut store, &upt).expect("register");
-            karya_hub::auth::issue(store.conn(), &karya_hub::auth::Role::Agent { upt: code.clone() }, &code)
-                .expect("token")
-                .1
+            karya_hub::auth::issue(
+                store.conn(),
+                &karya_hub::auth::Role::Agent { upt: code.clone() },
+                &code,
+            )
+            .expect("token")
+            .1
         })
         .collect()
 }
 
 fn generate_all(upts: usize, records: usize, tokens: &[String]) -> Vec<Replica> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
     let per = upts.div_ceil(threads).max(1);
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..upts)
@@ -302,23 +344,39 @@ fn generate_all(upts: usize, records: usize, tokens: &[String]) -> Vec<Replica> 
             .chunks(per)
             .map(|ids| {
                 let ids = ids.to_vec();
-                s.spawn(move || ids.into_iter().map(|i| generate(&upt_code(i), records, tokens[i].clone())).collect::<Vec<_>>())
+                s.spawn(move || {
+                    ids.into_iter()
+                        .map(|i| generate(&upt_code(i), records, tokens[i].clone()))
+                        .collect::<Vec<_>>()
+                })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("generator thread")).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("generator thread"))
+            .collect()
     })
 }
 
 pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
-    let mut report = Report { upts: opts.upts, records_per_upt: opts.records, ..Default::default() };
+    let mut report = Report {
+        upts: opts.upts,
+        records_per_upt: opts.records,
+        ..Default::default()
+    };
     let db = work.join("hub.db");
     // One extra UPT for the slow-link bootstrap.
     let tokens = register(&db, opts.upts + 1);
     let hub = HubChild::start(exe, &db);
-    let proxy = Proxy::start(hub.addr, Link::default()).await.expect("proxy");
+    let proxy = Proxy::start(hub.addr, Link::default())
+        .await
+        .expect("proxy");
 
     // 1. Bootstrap.
-    eprintln!("generating {} UPTs x {} records ...", opts.upts, opts.records);
+    eprintln!(
+        "generating {} UPTs x {} records ...",
+        opts.upts, opts.records
+    );
     let t = Instant::now();
     let mut replicas = generate_all(opts.upts, opts.records, &tokens);
     report.bootstrap_generate_secs = t.elapsed().as_secs_f64();
@@ -336,8 +394,13 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         let doc = DocId::Upt(r.upt.clone());
         for k in 0..opts.edits {
             let id = r.products[(i + k) % r.products.len()].clone();
-            let patch = ProductPatch { price_idr: Some(20_000 + k as i64), ..Default::default() };
-            r.store.change(&doc, |d| schema::edit_product(d, &id, &patch, &now)).expect("edit");
+            let patch = ProductPatch {
+                price_idr: Some(20_000 + k as i64),
+                ..Default::default()
+            };
+            r.store
+                .change(&doc, |d| schema::edit_product(d, &id, &patch, &now))
+                .expect("edit");
         }
     }
     proxy.counters.reset();
@@ -352,10 +415,18 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     let headers = 250.0;
     report.naive_full_upload_bytes_per_upt = replicas
         .iter_mut()
-        .map(|r| r.store.doc(&DocId::Upt(r.upt.clone())).expect("doc").save().len() as f64 + headers)
+        .map(|r| {
+            r.store
+                .doc(&DocId::Upt(r.upt.clone()))
+                .expect("doc")
+                .save()
+                .len() as f64
+                + headers
+        })
         .sum::<f64>()
         / opts.upts.max(1) as f64;
-    report.naive_over_incremental = report.naive_full_upload_bytes_per_upt / report.steady_bytes_per_upt.max(1.0);
+    report.naive_over_incremental =
+        report.naive_full_upload_bytes_per_upt / report.steady_bytes_per_upt.max(1.0);
 
     // 3. Slow link: one UPT behind a satellite-like proxy.
     eprintln!("slow link ...");
@@ -370,16 +441,25 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         let r = &mut replicas[0];
         let doc = DocId::Upt(r.upt.clone());
         let id = r.products[0].clone();
-        let patch = ProductPatch { price_idr: Some(77_000), ..Default::default() };
-        r.store.change(&doc, |d| schema::edit_product(d, &id, &patch, &now)).expect("edit");
+        let patch = ProductPatch {
+            price_idr: Some(77_000),
+            ..Default::default()
+        };
+        r.store
+            .change(&doc, |d| schema::edit_product(d, &id, &patch, &now))
+            .expect("edit");
         let client = HubClient::new(&slow.url(), &r.token, Duration::from_secs(600));
         let t = Instant::now();
-        let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt)).await.expect("slow sync");
+        let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt))
+            .await
+            .expect("slow sync");
         report.slow_incremental_secs = t.elapsed().as_secs_f64();
         report.slow_incremental_bytes = slow.counters.total();
         report.slow_incremental_round_trips = o.round_trips;
-        report.slow_incremental_floor_secs = o.round_trips as f64 * rtt + report.slow_incremental_bytes as f64 / bw;
-        report.slow_incremental_ratio = report.slow_incremental_secs / report.slow_incremental_floor_secs;
+        report.slow_incremental_floor_secs =
+            o.round_trips as f64 * rtt + report.slow_incremental_bytes as f64 / bw;
+        report.slow_incremental_ratio =
+            report.slow_incremental_secs / report.slow_incremental_floor_secs;
     }
     {
         let code = upt_code(opts.upts);
@@ -387,11 +467,14 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         slow.counters.reset();
         let client = HubClient::new(&slow.url(), &r.token, Duration::from_secs(600));
         let t = Instant::now();
-        let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt)).await.expect("slow bootstrap");
+        let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt))
+            .await
+            .expect("slow bootstrap");
         report.slow_bootstrap_secs = t.elapsed().as_secs_f64();
         report.slow_bootstrap_bytes = slow.counters.total();
         report.slow_bootstrap_round_trips = o.round_trips;
-        report.slow_bootstrap_floor_secs = o.round_trips as f64 * rtt + report.slow_bootstrap_bytes as f64 / bw;
+        report.slow_bootstrap_floor_secs =
+            o.round_trips as f64 * rtt + report.slow_bootstrap_bytes as f64 / bw;
         report.slow_bootstrap_ratio = report.slow_bootstrap_secs / report.slow_bootstrap_floor_secs;
         replicas.push(r);
     }
@@ -409,7 +492,9 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
             let client = HubClient::new(&url, &r.token, Duration::from_secs(60));
             let mut n = 0u64;
             while Instant::now() < deadline {
-                let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt)).await.expect("no-op sync");
+                let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt))
+                    .await
+                    .expect("no-op sync");
                 debug_assert_eq!(o.changes_received, 0);
                 n += 1;
             }
@@ -420,12 +505,17 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     report.idle_syncs_per_sec = total as f64 / started.elapsed().as_secs_f64();
 
     // 5. Agent service idle RSS: a real service (this binary, --role agent) in its own process.
-    report.agent_idle_rss_mib = agent_idle_rss(exe, work, &hub_url, &tokens[0], opts.agent_idle_secs);
+    report.agent_idle_rss_mib =
+        agent_idle_rss(exe, work, &hub_url, &tokens[0], opts.agent_idle_secs);
 
     // Convergence: the hub's copy of every UPT document equals the replica's.
     hub.stop();
     drop(proxy);
-    let mut hub_store = karya_hub::open_store(&karya_hub::Config { db: db.clone(), ..Default::default() }).expect("hub db");
+    let mut hub_store = karya_hub::open_store(&karya_hub::Config {
+        db: db.clone(),
+        ..Default::default()
+    })
+    .expect("hub db");
     hub_store.set_cache_capacity(4);
     let mut converged = true;
     let mut expected = 0i64;
@@ -440,7 +530,10 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     }
     report.converged = converged;
     report.expected_products = expected;
-    report.hub_products = hub_store.conn().query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0)).unwrap_or(-1);
+    report.hub_products = hub_store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))
+        .unwrap_or(-1);
     report
 }
 
@@ -454,46 +547,140 @@ fn agent_idle_rss(exe: &Path, work: &Path, hub_url: &str, token: &str, idle_secs
     if !matches!(init, Ok(s) if s.success()) {
         return f64::NAN;
     }
-    let Ok(mut child) = Command::new(exe).args(["--role", "agent", "--data-dir"]).arg(&dir).stderr(Stdio::null()).spawn()
+    let Ok(mut child) = Command::new(exe)
+        .args(["--role", "agent", "--data-dir"])
+        .arg(&dir)
+        .stderr(Stdio::null())
+        .spawn()
     else {
         return f64::NAN;
     };
     std::thread::sleep(Duration::from_secs_f64(idle_secs));
     let rss = proc_status_kib(child.id(), "VmRSS") as f64 / 1024.0;
-    let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
     let _ = child.wait();
     rss
 }
 
 pub fn work_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::Builder::new().prefix("karya-sim-").tempdir().expect("temp dir");
+    let dir = tempfile::Builder::new()
+        .prefix("karya-sim-")
+        .tempdir()
+        .expect("temp dir");
     let path = dir.path().to_path_buf();
     (dir, path)
 }
 
 pub fn print_table(r: &Report, opts: &Options) {
     let ok = |b: bool| if b { "ok" } else { "MISSED" };
-    println!("karya-sim: {} UPTs x {} records, {} edit(s) per UPT, concurrency {}", r.upts, r.records_per_upt, opts.edits, opts.concurrency);
+    println!(
+        "karya-sim: {} UPTs x {} records, {} edit(s) per UPT, concurrency {}",
+        r.upts, r.records_per_upt, opts.edits, opts.concurrency
+    );
     println!("{:<44} {:>14}  {:<22} ", "figure", "value", "target");
     let rows: Vec<(String, String, String)> = vec![
-        ("bootstrap: time to get every doc on the hub".into(), format!("{:.1} s", r.bootstrap_secs), format!("< 60 s ({})", ok(r.bootstrap_secs < 60.0))),
-        ("bootstrap: records per second".into(), format!("{:.0}", r.bootstrap_records_per_sec), String::new()),
-        ("bootstrap: hub peak RSS".into(), format!("{:.0} MiB", r.hub_peak_rss_mib), format!("< 1024 MiB ({})", ok(r.hub_peak_rss_mib < 1024.0))),
-        ("steady: total time".into(), format!("{:.2} s", r.steady_secs), String::new()),
-        ("steady: bytes on the wire per UPT".into(), format!("{:.0} B", r.steady_bytes_per_upt), format!("<= 3000 B ({})", ok(r.steady_bytes_per_upt <= 3000.0))),
-        ("steady: HTTP round trips per UPT".into(), format!("{:.2}", r.steady_round_trips_per_upt), format!("<= 2 ({})", ok(r.steady_round_trips_per_upt <= 2.0))),
-        ("steady: naive full upload per UPT".into(), format!("{:.0} B", r.naive_full_upload_bytes_per_upt), String::new()),
-        ("steady: naive / incremental".into(), format!("{:.1}x", r.naive_over_incremental), format!(">= 20x ({})", ok(r.naive_over_incremental >= 20.0))),
-        ("slow link: incremental sync".into(), format!("{:.2} s", r.slow_incremental_secs), String::new()),
-        (format!("  floor ({} RT x RTT + {} B / bw)", r.slow_incremental_round_trips, r.slow_incremental_bytes), format!("{:.2} s", r.slow_incremental_floor_secs), String::new()),
-        ("  ratio to floor".into(), format!("{:.2}x", r.slow_incremental_ratio), format!("<= 1.5x ({})", ok(r.slow_incremental_ratio <= 1.5))),
-        ("slow link: bootstrap of 1,000 records".into(), format!("{:.2} s", r.slow_bootstrap_secs), String::new()),
-        (format!("  floor ({} RT x RTT + {} B / bw)", r.slow_bootstrap_round_trips, r.slow_bootstrap_bytes), format!("{:.2} s", r.slow_bootstrap_floor_secs), String::new()),
-        ("  ratio to floor".into(), format!("{:.2}x", r.slow_bootstrap_ratio), String::new()),
-        ("idle polling: no-op syncs per second".into(), format!("{:.0}", r.idle_syncs_per_sec), format!(">= 1000 ({})", ok(r.idle_syncs_per_sec >= 1000.0))),
-        ("agent service idle RSS".into(), format!("{:.1} MiB", r.agent_idle_rss_mib), format!("<= 30 MB ({})", ok(r.agent_idle_rss_mib * 1.048_576 <= 30.0))),
-        ("converged (hub heads = replica heads)".into(), r.converged.to_string(), String::new()),
-        ("products at the hub / expected".into(), format!("{} / {}", r.hub_products, r.expected_products), String::new()),
+        (
+            "bootstrap: time to get every doc on the hub".into(),
+            format!("{:.1} s", r.bootstrap_secs),
+            format!("< 60 s ({})", ok(r.bootstrap_secs < 60.0)),
+        ),
+        (
+            "bootstrap: records per second".into(),
+            format!("{:.0}", r.bootstrap_records_per_sec),
+            String::new(),
+        ),
+        (
+            "bootstrap: hub peak RSS".into(),
+            format!("{:.0} MiB", r.hub_peak_rss_mib),
+            format!("< 1024 MiB ({})", ok(r.hub_peak_rss_mib < 1024.0)),
+        ),
+        (
+            "steady: total time".into(),
+            format!("{:.2} s", r.steady_secs),
+            String::new(),
+        ),
+        (
+            "steady: bytes on the wire per UPT".into(),
+            format!("{:.0} B", r.steady_bytes_per_upt),
+            format!("<= 3000 B ({})", ok(r.steady_bytes_per_upt <= 3000.0)),
+        ),
+        (
+            "steady: HTTP round trips per UPT".into(),
+            format!("{:.2}", r.steady_round_trips_per_upt),
+            format!("<= 2 ({})", ok(r.steady_round_trips_per_upt <= 2.0)),
+        ),
+        (
+            "steady: naive full upload per UPT".into(),
+            format!("{:.0} B", r.naive_full_upload_bytes_per_upt),
+            String::new(),
+        ),
+        (
+            "steady: naive / incremental".into(),
+            format!("{:.1}x", r.naive_over_incremental),
+            format!(">= 20x ({})", ok(r.naive_over_incremental >= 20.0)),
+        ),
+        (
+            "slow link: incremental sync".into(),
+            format!("{:.2} s", r.slow_incremental_secs),
+            String::new(),
+        ),
+        (
+            format!(
+                "  floor ({} RT x RTT + {} B / bw)",
+                r.slow_incremental_round_trips, r.slow_incremental_bytes
+            ),
+            format!("{:.2} s", r.slow_incremental_floor_secs),
+            String::new(),
+        ),
+        (
+            "  ratio to floor".into(),
+            format!("{:.2}x", r.slow_incremental_ratio),
+            format!("<= 1.5x ({})", ok(r.slow_incremental_ratio <= 1.5)),
+        ),
+        (
+            "slow link: bootstrap of 1,000 records".into(),
+            format!("{:.2} s", r.slow_bootstrap_secs),
+            String::new(),
+        ),
+        (
+            format!(
+                "  floor ({} RT x RTT + {} B / bw)",
+                r.slow_bootstrap_round_trips, r.slow_bootstrap_bytes
+            ),
+            format!("{:.2} s", r.slow_bootstrap_floor_secs),
+            String::new(),
+        ),
+        (
+            "  ratio to floor".into(),
+            format!("{:.2}x", r.slow_bootstrap_ratio),
+            String::new(),
+        ),
+        (
+            "idle polling: no-op syncs per second".into(),
+            format!("{:.0}", r.idle_syncs_per_sec),
+            format!(">= 1000 ({})", ok(r.idle_syncs_per_sec >= 1000.0)),
+        ),
+        (
+            "agent service idle RSS".into(),
+            format!("{:.1} MiB", r.agent_idle_rss_mib),
+            format!(
+                "<= 30 MB ({})",
+                ok(r.agent_idle_rss_mib * 1.048_576 <= 30.0)
+            ),
+        ),
+        (
+            "converged (hub heads = replica heads)".into(),
+            r.converged.to_string(),
+            String::new(),
+        ),
+        (
+            "products at the hub / expected".into(),
+            format!("{} / {}", r.hub_products, r.expected_products),
+            String::new(),
+        ),
     ];
     for (a, b, c) in rows {
         println!("{a:<44} {b:>14}  {c}");

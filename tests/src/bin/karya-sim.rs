@@ -37,11 +37,16 @@ fn main() -> anyhow::Result<()> {
     match args.role.as_deref() {
         Some("hub") => runtime.block_on(async {
             let db = args.db.ok_or_else(|| anyhow::anyhow!("--db"))?;
-            let config = karya_hub::Config { db, ..Default::default() };
+            let config = karya_hub::Config {
+                db,
+                ..Default::default()
+            };
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
             println!("LISTEN {}", listener.local_addr()?);
             karya_hub::serve(config, listener, async {
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal");
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .expect("signal");
                 term.recv().await;
             })
             .await
@@ -66,7 +71,9 @@ fn main() -> anyhow::Result<()> {
         Some("agent") => runtime.block_on(async {
             let dir = args.data_dir.ok_or_else(|| anyhow::anyhow!("--data-dir"))?;
             karya_agent::service::run(karya_agent::config::Paths::new(dir), async {
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal");
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                        .expect("signal");
                 term.recv().await;
             })
             .await?;
@@ -81,8 +88,14 @@ fn main() -> anyhow::Result<()> {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             }
-            anyhow::ensure!(report.converged, "the replicas did not converge with the hub");
-            anyhow::ensure!(report.hub_products == report.expected_products, "the hub lost products");
+            anyhow::ensure!(
+                report.converged,
+                "the replicas did not converge with the hub"
+            );
+            anyhow::ensure!(
+                report.hub_products == report.expected_products,
+                "the hub lost products"
+            );
             Ok(())
         }
     }

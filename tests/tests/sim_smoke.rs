@@ -1,0 +1,54 @@
+//! The simulation in a small configuration, as CI's smoke test: it must complete and
+//! converge. Timing is not asserted here (see docs/PERFORMANCE.md for the figures).
+
+use std::process::Command;
+
+#[test]
+fn small_simulation_completes_and_converges() {
+    let out = Command::new(env!("CARGO_BIN_EXE_karya-sim"))
+        .args([
+            "--upts",
+            "20",
+            "--records",
+            "100",
+            "--concurrency",
+            "4",
+            "--slow-rtt-ms",
+            "50",
+            "--slow-kbps",
+            "4000",
+            "--idle-secs",
+            "1",
+            "--agent-idle-secs",
+            "0.5",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "karya-sim failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("bootstrap: time to get every doc on the hub"),
+        "{stdout}"
+    );
+    let json_start = stdout.find("\n{").expect("JSON after the table");
+    let report: serde_json::Value = serde_json::from_str(&stdout[json_start..]).unwrap();
+    assert_eq!(report["converged"], true, "{report}");
+    assert_eq!(report["upts"], 20);
+    // 30 % of 100 records are products, for 20 UPTs plus the slow-link UPT's 1,000 records.
+    assert_eq!(report["expected_products"], 20 * 30 + 300);
+    assert_eq!(report["hub_products"], report["expected_products"]);
+    assert!(
+        report["steady_round_trips_per_upt"].as_f64().unwrap() <= 2.0,
+        "{report}"
+    );
+    assert!(report["idle_syncs_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(
+        report["agent_idle_rss_mib"].as_f64().unwrap() > 1.0,
+        "the agent service ran: {report}"
+    );
+}
