@@ -27,7 +27,7 @@
 use crate::schema::DocId;
 use crate::store::{Received, Store, StoreError, WritePolicy};
 use crate::wire::{self, Reply, Request, Response, WireError};
-use automerge::sync::{Message, State};
+use automerge::sync::{BloomFilter, Have, Message, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -82,7 +82,8 @@ impl SyncSession {
     pub fn new(store: &Store, peer_id: &str, docs: Vec<DocId>) -> Result<Self, StoreError> {
         let mut states = BTreeMap::new();
         for doc in docs {
-            let state = store.sync_state(HUB_PEER, &doc)?;
+            let mut state = store.sync_state(HUB_PEER, &doc)?;
+            assume_shared(&mut state);
             states.insert(doc, state);
         }
         let outcome = Outcome {
@@ -164,6 +165,23 @@ impl SyncSession {
     pub fn into_outcome(self) -> Outcome {
         self.outcome
     }
+}
+
+/// Starts optimistic: assumes the hub still has what both sides agreed on at the last sync
+/// (the persisted shared heads), so the first request already carries every change made
+/// since. An incremental sync is then one round trip instead of two; on a satellite link that
+/// is 600 ms saved each time. If the hub does not have those heads after all (restored from a
+/// backup, say), it answers with what it needs and the next round sends it.
+fn assume_shared(state: &mut State) {
+    if state.shared_heads.is_empty() {
+        return;
+    }
+    state.their_heads = Some(state.shared_heads.clone());
+    state.their_need = Some(Vec::new());
+    state.their_have = Some(vec![Have {
+        last_sync: state.shared_heads.clone(),
+        bloom: BloomFilter::default(),
+    }]);
 }
 
 /// Answers a request frame against `store` as a hub that lets everyone write everything:
