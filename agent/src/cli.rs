@@ -404,7 +404,7 @@ fn init(paths: &Paths, upt: &str, hub: &str, token: &str) -> Result<(), AgentErr
     Ok(())
 }
 
-/// Runs a command (all but `run`, which `main` drives with signals).
+/// Runs a command.
 pub async fn run(cli: Cli) -> Result<(), AgentError> {
     let paths = Paths::new(&cli.data_dir);
     let json = cli.json;
@@ -424,7 +424,8 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
     let upt = config.upt.clone();
     let doc = DocId::Upt(upt.clone());
     match cli.command {
-        Command::Init { .. } | Command::Run => unreachable!("handled by the caller"),
+        Command::Init { .. } => {}
+        Command::Run => service::run(paths.clone(), service::shutdown_signal()).await?,
         Command::Sync => sync_command(&paths, json).await?,
         Command::Status => {
             let running = control::running(&paths).is_some_and(|info| {

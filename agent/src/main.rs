@@ -1,6 +1,5 @@
 use clap::Parser;
 use karya_agent::cli::{Cli, Command};
-use karya_agent::config::Paths;
 
 fn main() {
     let cli = Cli::parse();
@@ -19,24 +18,8 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let result = runtime.block_on(async move {
-        if let Command::Run = cli.command {
-            karya_agent::service::run(Paths::new(&cli.data_dir), shutdown_signal()).await
-        } else {
-            karya_agent::cli::run(cli).await
-        }
-    });
-    if let Err(e) = result {
+    if let Err(e) = runtime.block_on(karya_agent::cli::run(cli)) {
         eprintln!("karya-agent: {e}");
         std::process::exit(1);
-    }
-}
-
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

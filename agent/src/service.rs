@@ -212,6 +212,22 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
     Ok(())
 }
 
+/// Completes on SIGTERM (systemd stopping the service) or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    match term {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
 fn watch_inbox(
     paths: &Paths,
     tx: mpsc::UnboundedSender<std::path::PathBuf>,

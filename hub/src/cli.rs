@@ -117,17 +117,52 @@ fn add_upt(store: &mut karya_shared::Store, upt: &UptInfo) -> anyhow::Result<Str
     Ok(token)
 }
 
-/// Runs every command but `serve` (which needs the async runtime; see `main.rs`).
-pub fn run_admin(cli: &Cli) -> anyhow::Result<()> {
-    let config = cli.resolve_config()?;
-    if let Command::Config(ConfigCommand::Example) = &cli.command {
-        print!("{}", config::EXAMPLE);
-        return Ok(());
+/// Completes on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Runs a command; `serve` runs until SIGTERM or SIGINT.
+pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    let mut config = cli.resolve_config()?;
+    match &cli.command {
+        Command::Config(ConfigCommand::Example) => {
+            print!("{}", config::EXAMPLE);
+            return Ok(());
+        }
+        Command::Serve { listen } => {
+            if let Some(addr) = listen {
+                config.listen = *addr;
+            }
+            let runtime = tokio::runtime::Runtime::new()?;
+            return runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(config.listen)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "cannot listen on {}: {e}; is another hub running there?",
+                            config.listen
+                        )
+                    })?;
+                crate::serve(config, listener, shutdown_signal()).await
+            });
+        }
+        _ => {}
     }
     let mut store = crate::open_store(&config)?;
     national::ensure_seeded(&mut store)?;
     match &cli.command {
-        Command::Serve { .. } | Command::Config(_) => unreachable!("handled by the caller"),
+        Command::Serve { .. } | Command::Config(_) => {}
         Command::Upt(UptCommand::Add {
             code,
             name,

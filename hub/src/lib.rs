@@ -27,7 +27,12 @@ pub struct AppState {
     store: Mutex<Store>,
     pub config: Config,
     pub metrics: metrics::Metrics,
+    /// When each UPT's sync status was last written (see `handlers::sync`).
+    status_written: Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
+
+/// A UPT's last-sync time is written at most this often when its syncs change nothing.
+const STATUS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl AppState {
     pub fn new(config: Config) -> Result<AppState, karya_shared::StoreError> {
@@ -37,7 +42,25 @@ impl AppState {
             store: Mutex::new(store),
             config,
             metrics: metrics::Metrics::default(),
+            status_written: Mutex::new(Default::default()),
         })
+    }
+
+    /// Whether the UPT's sync status should be written now even if the sync changed nothing;
+    /// marks it written.
+    pub fn status_due(&self, upt: &str) -> bool {
+        let mut written = self
+            .status_written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        match written.get(upt) {
+            Some(at) if now.duration_since(*at) < STATUS_EVERY => false,
+            _ => {
+                written.insert(upt.to_string(), now);
+                true
+            }
+        }
     }
 
     /// Runs `f` on the store on a blocking thread: SQLite and Automerge work is synchronous.

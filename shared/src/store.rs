@@ -619,11 +619,15 @@ impl Store {
             }
         }
         let changes_before = doc.stats().num_changes;
+        let shared_before = state.shared_heads.clone();
         doc.sync()
             .receive_sync_message(state, message)
             .map_err(sync_error)?;
         let new_changes = (doc.stats().num_changes - changes_before) as usize;
-        self.persist_locked(id, key, &before, Some((peer, state)))?;
+        // Only what is persisted of the state (the shared heads) decides whether to write it:
+        // a no-op sync then writes nothing, and costs no fsync.
+        let state_changed = state.shared_heads != shared_before;
+        self.persist_locked(id, key, &before, state_changed.then_some((peer, &*state)))?;
         Ok(Received::Applied { new_changes })
     }
 

@@ -533,3 +533,69 @@ fn no_name_or_registration_number_reaches_the_hub() {
     local.extend(std::fs::read(dir.path().join("a/agent.db-wal")).unwrap_or_default());
     assert!(local.windows(13).any(|w| w == b"Rizky Pratama"));
 }
+
+#[test]
+fn a_reinstalled_agent_gets_its_records_back_and_two_agents_of_one_upt_converge() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, tokens, _) = setup_hub(
+        dir.path(),
+        &[("LAPAS-MAKASSAR", "lapas", "Sulawesi Selatan")],
+    );
+    let hub = HubProcess::start(&db, free_addr());
+    let office = AgentDir::init(
+        &dir.path().join("office"),
+        "LAPAS-MAKASSAR",
+        &hub.url(),
+        &tokens[0],
+    );
+    let id = office.ok(&[
+        "product",
+        "add",
+        "--name",
+        "Perahu miniatur",
+        "--category",
+        "kerajinan",
+        "--price",
+        "400000",
+        "--stock",
+        "5",
+    ]);
+    office.ok(&["sync"]);
+
+    // The office PC's disk died: a new installation with a new token for the same UPT.
+    let token = HubProcess::admin(&db, &["upt", "token", "LAPAS-MAKASSAR"]);
+    let laptop = AgentDir::init(
+        &dir.path().join("laptop"),
+        "LAPAS-MAKASSAR",
+        &hub.url(),
+        &token,
+    );
+    assert_eq!(
+        laptop.json(&["product", "list"]).as_array().unwrap().len(),
+        0
+    );
+    let out = laptop.ok(&["sync"]);
+    assert!(out.contains("change(s) received"), "{out}");
+    let products = laptop.json(&["product", "list"]);
+    assert_eq!(products[0]["name"], "Perahu miniatur");
+
+    // Both now edit the same product while apart: stock changes add up, and the concurrent
+    // price edits are both visible as a conflict, not silently lost.
+    office.ok(&["stock", "add", id.trim(), "3"]);
+    office.ok(&["product", "edit", id.trim(), "--price", "450000"]);
+    laptop.ok(&["stock", "add", id.trim(), "-1"]);
+    laptop.ok(&["product", "edit", id.trim(), "--price", "425000"]);
+    for _ in 0..2 {
+        office.ok(&["sync"]);
+        laptop.ok(&["sync"]);
+    }
+    let a = office.json(&["product", "show", id.trim()]);
+    let b = laptop.json(&["product", "show", id.trim()]);
+    assert_eq!(a, b, "both installations show the same product");
+    assert_eq!(a["stock"], 7);
+    let prices = a["conflicts"]["price_idr"].as_array().unwrap();
+    assert_eq!(prices.len(), 2, "{a}");
+    assert!(prices.contains(&450_000.into()) && prices.contains(&425_000.into()));
+    let shown = office.ok(&["product", "show", id.trim()]);
+    assert!(shown.contains("CONFLICT on price_idr"), "{shown}");
+}

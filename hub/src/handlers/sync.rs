@@ -104,8 +104,9 @@ pub async fn sync(
     }
     let peer = format!("{upt}/{}", request.peer);
     let upt_for_store = upt.clone();
+    let status_due = state.status_due(&upt);
     let (frame, merged, refused) = state
-        .with_store(move |store| handle(store, &upt_for_store, &peer, request))
+        .with_store(move |store| handle(store, &upt_for_store, &peer, request, status_due))
         .await??;
     Metrics::add(&state.metrics.syncs, 1);
     Metrics::add(&state.metrics.changes_merged, merged as u64);
@@ -117,11 +118,16 @@ pub async fn sync(
 
 /// Handles every document of a batch; returns the reply frame, the changes merged and the
 /// number of documents refused.
+///
+/// The UPT's sync status is written when something happened (changes merged, a refusal) or
+/// when `status_due` says the last write is old enough: an idle agent polling often must not
+/// cost a disk flush per request.
 fn handle(
     store: &mut Store,
     upt: &str,
     peer: &str,
     request: Request,
+    status_due: bool,
 ) -> Result<(Vec<u8>, usize, usize), ApiError> {
     let mut replies = Vec::with_capacity(request.docs.len());
     let (mut merged, mut refused) = (0usize, 0usize);
@@ -156,6 +162,9 @@ fn handle(
             )?;
         }
         replies.push((name, reply));
+    }
+    if !(status_due || merged > 0 || refused > 0) {
+        return Ok((wire::Response { docs: replies }.encode(), merged, refused));
     }
     let now = karya_shared::model::now_rfc3339();
     store.conn().execute(
