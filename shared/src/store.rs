@@ -231,7 +231,7 @@ impl Store {
 
     fn init(mut conn: Connection, app: Option<AppSchema>) -> Result<Store> {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        set_wal(&conn)?;
         // FULL: a write is durable when the command that made it returns, power loss included.
         conn.pragma_update(None, "synchronous", "FULL")?;
         migrate(&mut conn)?;
@@ -639,6 +639,34 @@ impl Store {
             return Ok(doc.get_changes(&[]).len());
         }
         Ok(doc.get_changes(&shared).len())
+    }
+}
+
+/// Switches a database to WAL. Changing the journal mode does not wait on SQLite's busy
+/// handler, so two processes creating the same new file at once (the service and a CLI
+/// command) retry here for a while instead of failing.
+fn set_wal(conn: &Connection) -> Result<()> {
+    let mut tries = 0;
+    loop {
+        let mode: rusqlite::Result<String> =
+            conn.query_row("PRAGMA journal_mode", [], |r| r.get(0));
+        let result = match mode {
+            Ok(m) if m.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(_) => conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DatabaseBusy && tries < 100 =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 

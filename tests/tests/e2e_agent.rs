@@ -148,6 +148,32 @@ fn offline_round_converges_without_anyone_touching_the_agents() {
     assert_eq!(stats["national"]["participants"], 1);
     assert_eq!(stats["national"]["trainings"], 1);
 
+    // The hub restarts (an HQ maintenance window); the services ride it out.
+    let mut hub = hub;
+    hub.stop();
+    a.ok(&[
+        "product",
+        "add",
+        "--name",
+        "Kursi rotan",
+        "--category",
+        "furnitur",
+        "--price",
+        "650000",
+    ]);
+    a.wait_status("offline again", Duration::from_secs(20), |s| {
+        s["state"] == "offline"
+    });
+    let hub = HubProcess::start(&db, addr);
+    a.wait_status("back in sync", Duration::from_secs(30), |s| {
+        s["state"] == "idle" && s["pending_changes"] == 0
+    });
+    let products = get_json(
+        &format!("{}/api/v1/products?upt=LAPAS-PATI", hub.url()),
+        &curator,
+    );
+    assert_eq!(products.as_array().unwrap().len(), 2);
+
     // SIGTERM stops the services cleanly.
     assert!(a.stop_service(), "agent a exits cleanly on SIGTERM");
     assert!(b.stop_service());

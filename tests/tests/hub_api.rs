@@ -559,3 +559,90 @@ async fn a_hub_that_lost_data_still_gets_everything() {
         .unwrap();
     assert_eq!(n, 6);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
+    let hub = TestHub::start().await;
+    let token = hub.add_upt("LAPAS-POLEWALI", "lapas", "Sulawesi Barat");
+    let (_, viewer) = hub.issue(Role::Viewer, "Analis Ditjenpas");
+    let mut agent = Agent::new("LAPAS-POLEWALI", &hub.url(), &token);
+    agent.add_product("Tikar <pandan> & rotan");
+    let first = agent.sync().await;
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http.get(hub.url()).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("Masukkan token"));
+    let r = http
+        .post(format!("{}/login", hub.url()))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Token agen UPT tidak dapat membuka dasbor")
+    );
+
+    let r = http
+        .post(format!("{}/login", hub.url()))
+        .form(&[("token", viewer.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .get(hub.url())
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Dasbor Nasional") && page.contains("Analis Ditjenpas"),
+        "{page}"
+    );
+    assert!(page.contains("LAPAS-POLEWALI") && page.contains("Sulawesi Barat"));
+    assert!(
+        page.contains("Tikar &lt;pandan&gt; &amp; rotan"),
+        "names are escaped"
+    );
+    assert!(page.contains("Rp75.000"), "prices read the Indonesian way");
+
+    let health: serde_json::Value = reqwest::get(format!("{}/healthz", hub.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    let metrics = reqwest::get(format!("{}/metrics", hub.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!("karya_syncs_total {}", first.round_trips)),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("karya_upt_last_sync_timestamp_seconds{upt=\"LAPAS-POLEWALI\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("karya_sync_bytes_in_total"));
+}
