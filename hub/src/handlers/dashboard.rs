@@ -13,6 +13,7 @@ use karya_shared::views::{self, ProductFilter, ProductRow, Stats};
 use serde::Deserialize;
 use std::fmt::Write;
 use std::sync::Arc;
+use tracing::instrument;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -20,6 +21,14 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+/// "2026-11-27T23:18:27.88Z" as "2026-11-27 23:18 UTC".
+fn short_time(at: &str) -> String {
+    match at.get(..16) {
+        Some(head) if at.len() > 16 => format!("{} UTC", head.replace('T', " ")),
+        _ => at.to_string(),
+    }
 }
 
 fn rupiah(n: i64) -> String {
@@ -61,6 +70,7 @@ pub struct Login {
     token: String,
 }
 
+#[instrument(skip_all, err)]
 pub async fn login(
     State(state): State<Arc<AppState>>,
     Form(form): Form<Login>,
@@ -88,6 +98,7 @@ pub async fn login(
     }
 }
 
+#[instrument(skip_all, err)]
 pub async fn dashboard(
     State(state): State<Arc<AppState>>,
     principal: Result<Principal, ApiError>,
@@ -98,30 +109,47 @@ pub async fn dashboard(
         Err(_) => return Ok(login_page("Masukkan token untuk membuka dasbor.")),
     };
     let hours = state.config.stale_after_hours;
-    let (stats, upts, products, refusals) = state
-        .with_store(
-            move |s| -> rusqlite::Result<(Stats, Vec<UptRow>, Vec<ProductRow>, i64)> {
-                let conn = s.conn();
-                Ok((
-                    views::stats(conn)?,
-                    upt_rows(conn, hours)?,
-                    views::products(conn, &ProductFilter::default())?,
-                    conn.query_row("SELECT COUNT(*) FROM refusals", [], |r| r.get(0))?,
-                ))
-            },
-        )
+    let view = state
+        .with_store(move |s| -> rusqlite::Result<View> {
+            let conn = s.conn();
+            let mut stmt =
+                conn.prepare("SELECT slug, name FROM categories WHERE kind = 'product'")?;
+            let categories = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(View {
+                stats: views::stats(conn)?,
+                upts: upt_rows(conn, hours)?,
+                products: views::products(conn, &ProductFilter::default())?,
+                refusals: conn.query_row("SELECT COUNT(*) FROM refusals", [], |r| r.get(0))?,
+                categories,
+                stale_hours: hours,
+            })
+        })
         .await??;
-    Ok(render(&principal, &stats, &upts, &products, refusals, hours).into_response())
+    Ok(render(&principal, &view).into_response())
 }
 
-fn render(
-    principal: &Principal,
-    stats: &Stats,
-    upts: &[UptRow],
-    products: &[ProductRow],
+/// Everything the dashboard shows, read in one go.
+struct View {
+    stats: Stats,
+    upts: Vec<UptRow>,
+    products: Vec<ProductRow>,
     refusals: i64,
+    /// Category slug to the name people read.
+    categories: std::collections::HashMap<String, String>,
     stale_hours: i64,
-) -> Html<String> {
+}
+
+fn render(principal: &Principal, view: &View) -> Html<String> {
+    let View {
+        stats,
+        upts,
+        products,
+        refusals,
+        categories,
+        stale_hours,
+    } = view;
     let n = &stats.national;
     let stale = upts.iter().filter(|u| u.stale).count();
     let mut b = String::new();
@@ -166,8 +194,10 @@ fn render(
     b.push_str("</table><h2>UPT</h2><table><tr><th>Kode</th><th>Nama</th><th>Kanwil</th><th>Sinkron terakhir</th><th>Versi agen</th><th>Produk</th><th>Pelatihan</th></tr>");
     for u in upts {
         let last = match &u.last_sync_at {
-            Some(at) if u.stale => format!("<span class=stale>{} (usang)</span>", esc(at)),
-            Some(at) => format!("<span class=ok>{}</span>", esc(at)),
+            Some(at) if u.stale => {
+                format!("<span class=stale>{} (usang)</span>", esc(&short_time(at)))
+            }
+            Some(at) => format!("<span class=ok>{}</span>", esc(&short_time(at))),
             None => "<span class=stale>belum pernah</span>".into(),
         };
         let _ = write!(
@@ -188,7 +218,7 @@ fn render(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&p.upt),
             esc(&p.name),
-            esc(&p.category),
+            esc(categories.get(&p.category).unwrap_or(&p.category)),
             rupiah(p.price_idr),
             p.stock,
             if p.nominated { "ya" } else { "" },

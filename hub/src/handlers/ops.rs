@@ -8,7 +8,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::Arc;
+use tracing::instrument;
 
+#[instrument(skip_all, err)]
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, ApiError> {
     // A query through the store proves the database answers, not just the process.
     state
@@ -23,6 +25,7 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
     ))
 }
 
+#[instrument(skip_all, err)]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, ApiError> {
     let last = state
         .with_store(|store| -> rusqlite::Result<Vec<(String, i64)>> {

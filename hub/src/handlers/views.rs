@@ -12,6 +12,7 @@ use karya_shared::views::{self, ProductFilter};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use tracing::instrument;
 
 pub fn require_read(p: &Principal) -> Result<(), ApiError> {
     if p.role.can_read() {
@@ -71,6 +72,7 @@ pub fn upt_rows(conn: &Connection, stale_after_hours: i64) -> rusqlite::Result<V
     .collect()
 }
 
+#[instrument(skip_all, err)]
 pub async fn upts(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -96,6 +98,7 @@ fn blank_to_none(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
 }
 
+#[instrument(skip_all, err)]
 pub async fn products(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -167,6 +170,7 @@ pub fn products_csv(rows: &[views::ProductRow]) -> Result<Vec<u8>, csv::Error> {
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
 
+#[instrument(skip_all, err)]
 pub async fn product(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -191,6 +195,7 @@ pub struct TrainingQuery {
     pub category: Option<String>,
 }
 
+#[instrument(skip_all, err)]
 pub async fn trainings(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -205,6 +210,7 @@ pub async fn trainings(
     ))
 }
 
+#[instrument(skip_all, err)]
 pub async fn stats(
     State(state): State<Arc<AppState>>,
     principal: Principal,
