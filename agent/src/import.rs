@@ -7,7 +7,7 @@
 
 use crate::records;
 use calamine::{Data, Reader};
-use karya_shared::model::{Product, Sale, Training, ValidationError};
+use karya_shared::model::ValidationError;
 use karya_shared::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
@@ -320,6 +320,30 @@ fn detect(columns: &HashMap<&'static str, (usize, String)>) -> Option<Kind> {
     }
 }
 
+/// Reads every row with `build`, collecting each row's errors (every bad cell is reported,
+/// not only the first).
+fn read_rows<T>(
+    table: &Table,
+    columns: &HashMap<&'static str, (usize, String)>,
+    mut build: impl FnMut(&mut RowReader<'_>) -> T,
+) -> (Vec<T>, Vec<RowError>) {
+    let mut errors = Vec::new();
+    let items = table
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, cells)| {
+            build(&mut RowReader {
+                row: i + 2,
+                cells,
+                columns,
+                errors: &mut errors,
+            })
+        })
+        .collect();
+    (items, errors)
+}
+
 /// Imports a file into the UPT's document: every row or none.
 pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportReport, ImportError> {
     let file = path
@@ -332,23 +356,21 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
         file: file.clone(),
         headers: table.headers.join(", "),
     })?;
-    let mut errors = Vec::new();
-    let rejected = |errors: Vec<RowError>| ImportError::Rejected {
-        file: file.clone(),
-        errors,
+    let check = |errors: Vec<RowError>| {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ImportError::Rejected {
+                file: file.clone(),
+                errors,
+            })
+        }
     };
-    match kind {
+    let ids: Vec<String> = match kind {
         Kind::Products => {
             let cats = records::categories(store, false)?;
             let cats: Vec<&str> = cats.iter().map(String::as_str).collect();
-            let mut products: Vec<Product> = Vec::new();
-            for (i, cells) in table.rows.iter().enumerate() {
-                let mut r = RowReader {
-                    row: i + 2,
-                    cells,
-                    columns: &columns,
-                    errors: &mut errors,
-                };
+            let (products, errors) = read_rows(&table, &columns, |r| {
                 let nominated_text = r.text("nominated");
                 let nominated = parse_bool(&nominated_text).unwrap_or_else(|| {
                     r.error(
@@ -358,7 +380,7 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
                     false
                 });
                 let unit = r.text("unit");
-                let new = records::NewProduct {
+                let p = records::NewProduct {
                     name: r.text("name"),
                     category: r.text("category").to_lowercase(),
                     price_idr: r.number("price", None),
@@ -367,41 +389,27 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
                     workshop: r.text("workshop"),
                     description: r.text("description"),
                     nominated,
-                };
-                let p = new.into_product();
+                }
+                .into_product();
                 if let Err(e) = p.validate(&cats) {
                     r.validation(e);
                 }
-                products.push(p);
-            }
-            if !errors.is_empty() {
-                return Err(rejected(errors));
-            }
+                p
+            });
+            check(errors)?;
             records::add_products(store, upt, &products)?;
-            Ok(ImportReport {
-                file,
-                kind,
-                rows: products.len(),
-                ids: products.into_iter().map(|p| p.id).collect(),
-            })
+            products.into_iter().map(|p| p.id).collect()
         }
         Kind::Sales => {
-            let mut sales: Vec<Sale> = Vec::new();
-            for (i, cells) in table.rows.iter().enumerate() {
-                let mut r = RowReader {
-                    row: i + 2,
-                    cells,
-                    columns: &columns,
-                    errors: &mut errors,
-                };
+            let (sales, errors) = read_rows(&table, &columns, |r| {
                 let product_text = r.text("product");
-                let product = match records::resolve_product(store, upt, &product_text) {
-                    Ok(id) => id,
-                    Err(_) => {
-                        r.error("product", format!("no product '{product_text}' at this UPT (give its id, or the first 6+ characters of it)"));
-                        String::new()
-                    }
-                };
+                let product = records::resolve_product(store, upt, &product_text).unwrap_or_else(|_| {
+                    r.error(
+                        "product",
+                        format!("no product '{product_text}' at this UPT (give its id, or the first 6+ characters of it)"),
+                    );
+                    String::new()
+                });
                 let quantity = r.number("quantity", None);
                 let revenue = r.number("revenue", None);
                 let date = r.text("date");
@@ -418,31 +426,17 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
                 {
                     r.validation(e);
                 }
-                sales.push(sale);
-            }
-            if !errors.is_empty() {
-                return Err(rejected(errors));
-            }
+                sale
+            });
+            check(errors)?;
             records::add_sales(store, upt, &sales)?;
-            Ok(ImportReport {
-                file,
-                kind,
-                rows: sales.len(),
-                ids: sales.into_iter().map(|s| s.id).collect(),
-            })
+            sales.into_iter().map(|s| s.id).collect()
         }
         Kind::Trainings => {
             let cats = records::categories(store, true)?;
             let cats: Vec<&str> = cats.iter().map(String::as_str).collect();
-            let mut trainings: Vec<Training> = Vec::new();
-            for (i, cells) in table.rows.iter().enumerate() {
-                let mut r = RowReader {
-                    row: i + 2,
-                    cells,
-                    columns: &columns,
-                    errors: &mut errors,
-                };
-                let new = records::NewTraining {
+            let (trainings, errors) = read_rows(&table, &columns, |r| {
+                let t = records::NewTraining {
                     program: r.text("program"),
                     category: r.text("category").to_lowercase(),
                     start: r.text("start"),
@@ -452,25 +446,24 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
                     instructor: r.text("instructor"),
                     capacity: r.number("capacity", Some(0)),
                     scheme: r.text("scheme"),
-                };
-                let t = new.into_training();
+                }
+                .into_training();
                 if let Err(e) = t.validate(&cats) {
                     r.validation(e);
                 }
-                trainings.push(t);
-            }
-            if !errors.is_empty() {
-                return Err(rejected(errors));
-            }
+                t
+            });
+            check(errors)?;
             records::add_trainings(store, upt, &trainings)?;
-            Ok(ImportReport {
-                file,
-                kind,
-                rows: trainings.len(),
-                ids: trainings.into_iter().map(|t| t.id).collect(),
-            })
+            trainings.into_iter().map(|t| t.id).collect()
         }
-    }
+    };
+    Ok(ImportReport {
+        file,
+        kind,
+        rows: ids.len(),
+        ids,
+    })
 }
 
 #[cfg(test)]
