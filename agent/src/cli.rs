@@ -5,7 +5,7 @@ use crate::config::{AgentConfig, Paths, Timing};
 use crate::status::{self, SyncStatus};
 use crate::{AgentError, control, import, records, service};
 use clap::{Args, Parser, Subcommand};
-use karya_shared::model::{ProductPatch, validate_upt_code};
+use karya_shared::model::{Certification, ProductPatch, validate_upt_code};
 use karya_shared::session::Outcome;
 use karya_shared::{DocId, schema, views};
 use serde::Serialize;
@@ -45,7 +45,14 @@ pub enum Command {
         /// The UPT's agent token (from karya-hub upt add).
         #[arg(long, env = "KARYA_TOKEN", hide_env_values = true)]
         token: String,
+        /// The UPT's pseudonym secret, exported from its first agent (`secret export`), so a
+        /// second PC or a reinstall gives every inmate the same pseudonym. Default: a new one.
+        #[arg(long)]
+        pseudonym_secret_file: Option<PathBuf>,
     },
+    /// The UPT's pseudonym secret: it never leaves the UPT; keep the export offline.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Run the background service (sync, inbox, control API).
     Run,
     /// Sync now, through the running service or directly when none runs.
@@ -62,6 +69,12 @@ pub enum Command {
     Training(TrainingCommand),
     /// Import a CSV or XLSX file of products, sales or trainings (all rows or none).
     Import { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Write the secret to FILE (readable by its owner only), for `init --pseudonym-secret-file`.
+    Export { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +114,13 @@ pub struct ProductAdd {
     /// Propose it for the national catalogue.
     #[arg(long)]
     nominate: bool,
+    /// A certification, KIND:NUMBER[:VALID-UNTIL] (halal, pirt, bpom, haki, sni); repeatable.
+    #[arg(long = "cert", value_parser = parse_cert)]
+    certs: Vec<Certification>,
+}
+
+fn parse_cert(s: &str) -> Result<Certification, String> {
+    Certification::parse(s).map_err(|e| e.reason)
 }
 
 #[derive(Debug, Args)]
@@ -121,6 +141,9 @@ pub struct ProductEdit {
     /// true or false
     #[arg(long)]
     nominate: Option<bool>,
+    /// Replaces the certifications: KIND:NUMBER[:VALID-UNTIL]; repeatable.
+    #[arg(long = "cert", value_parser = parse_cert)]
+    certs: Vec<Certification>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -374,7 +397,13 @@ fn print_status(report: &StatusReport, json: bool) {
     }
 }
 
-fn init(paths: &Paths, upt: &str, hub: &str, token: &str) -> Result<(), AgentError> {
+fn init(
+    paths: &Paths,
+    upt: &str,
+    hub: &str,
+    token: &str,
+    secret_file: Option<&std::path::Path>,
+) -> Result<(), AgentError> {
     validate_upt_code(upt).map_err(|e| AgentError::Usage(e.to_string()))?;
     if !(hub.starts_with("http://") || hub.starts_with("https://")) {
         return Err(AgentError::Usage(format!(
@@ -397,8 +426,20 @@ fn init(paths: &Paths, upt: &str, hub: &str, token: &str) -> Result<(), AgentErr
         peer_id: karya_shared::model::new_id(),
         timing: Timing::default(),
     };
+    let secret = match secret_file {
+        Some(file) => Some(
+            std::fs::read_to_string(file)
+                .map_err(|e| AgentError::Usage(format!("cannot read {}: {e}", file.display())))?,
+        ),
+        None => None,
+    };
     let store = service::open_store(paths)?;
-    crate::identity::secret(&store)?;
+    match secret {
+        Some(hex) => crate::identity::set_secret(&store, hex.trim())?,
+        None => {
+            crate::identity::secret(&store)?;
+        }
+    }
     control::api_key(paths)?;
     config.save(paths)?;
     Ok(())
@@ -408,8 +449,14 @@ fn init(paths: &Paths, upt: &str, hub: &str, token: &str) -> Result<(), AgentErr
 pub async fn run(cli: Cli) -> Result<(), AgentError> {
     let paths = Paths::new(&cli.data_dir);
     let json = cli.json;
-    if let Command::Init { upt, hub, token } = &cli.command {
-        init(&paths, upt, hub, token)?;
+    if let Command::Init {
+        upt,
+        hub,
+        token,
+        pseudonym_secret_file,
+    } = &cli.command
+    {
+        init(&paths, upt, hub, token, pseudonym_secret_file.as_deref())?;
         if json {
             print_json(&serde_json::json!({ "upt": upt, "data_dir": paths.dir }));
         } else {
@@ -427,6 +474,15 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
         Command::Init { .. } => {}
         Command::Run => service::run(paths.clone(), service::shutdown_signal()).await?,
         Command::Sync => sync_command(&paths, json).await?,
+        Command::Secret(SecretCommand::Export { file }) => {
+            let store = service::open_store(&paths)?;
+            let secret = hex::encode(crate::identity::secret(&store)?);
+            crate::config::write_private(&file, &secret)?;
+            println!(
+                "pseudonym secret written to {} (owner-only); never send it to the hub",
+                file.display()
+            );
+        }
         Command::Status => {
             let running = control::running(&paths).is_some_and(|info| {
                 std::net::TcpStream::connect_timeout(
@@ -465,6 +521,7 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                             workshop: a.workshop,
                             description: a.description,
                             nominated: a.nominate,
+                            certifications: a.certs,
                         },
                     )?;
                     if json {
@@ -481,7 +538,7 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                         price_idr: e.price,
                         unit: e.unit,
                         workshop: e.workshop,
-                        certifications: None,
+                        certifications: (!e.certs.is_empty()).then_some(e.certs),
                         nominated: e.nominate,
                     };
                     let id = records::edit_product(&mut store, &upt, &e.id, &patch)?;
@@ -558,6 +615,17 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                             if row.nominated { "yes" } else { "no" },
                             if row.deleted { ", REMOVED" } else { "" }
                         );
+                        for c in &row.certifications {
+                            println!(
+                                "  certification: {} {}{}",
+                                c.kind,
+                                c.number,
+                                c.valid_until
+                                    .as_deref()
+                                    .map(|d| format!(", valid until {d}"))
+                                    .unwrap_or_default()
+                            );
+                        }
                         match &row.curation {
                             Some(c) => println!(
                                 "  HQ curation: {} by {} at {}{}",

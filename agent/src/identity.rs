@@ -28,6 +28,25 @@ pub fn secret(store: &Store) -> Result<Vec<u8>, karya_shared::StoreError> {
     Ok(hex::decode(hex).unwrap_or_default())
 }
 
+/// Sets the secret from another agent of the same UPT. Only on a new installation: once
+/// pseudonyms were made with one secret, changing it would split every participant in two.
+pub fn set_secret(store: &Store, hex_secret: &str) -> Result<(), crate::AgentError> {
+    let bytes = hex::decode(hex_secret).ok().filter(|b| b.len() == 32).ok_or_else(|| {
+        crate::AgentError::Usage("the pseudonym secret file must hold 64 hex digits (from karya-agent secret export)".into())
+    })?;
+    if store
+        .meta("pseudonym_secret")?
+        .is_some_and(|existing| existing != hex::encode(&bytes))
+    {
+        return Err(crate::AgentError::Usage(
+            "this installation already has a different pseudonym secret; use a new --data-dir"
+                .into(),
+        ));
+    }
+    store.set_meta("pseudonym_secret", &hex::encode(bytes))?;
+    Ok(())
+}
+
 /// Records (or updates) who a pseudonym stands for and returns the pseudonym.
 pub fn remember(
     store: &Store,

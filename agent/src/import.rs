@@ -7,7 +7,7 @@
 
 use crate::records;
 use calamine::{Data, Reader};
-use karya_shared::model::ValidationError;
+use karya_shared::model::{Certification, ValidationError};
 use karya_shared::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
@@ -78,6 +78,15 @@ const COLUMNS: &[(&str, &[&str])] = &[
     (
         "nominated",
         &["nominated", "nominate", "diusulkan", "nominasi", "usulan"],
+    ),
+    (
+        "certifications",
+        &[
+            "certifications",
+            "certification",
+            "sertifikasi",
+            "sertifikat",
+        ],
     ),
     ("product", &["product", "productid", "produk", "idproduk"]),
     ("quantity", &["quantity", "qty", "jumlah"]),
@@ -380,6 +389,18 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
                     false
                 });
                 let unit = r.text("unit");
+                let certs_text = r.text("certifications");
+                let certifications = certs_text
+                    .split(';')
+                    .filter(|c| !c.trim().is_empty())
+                    .filter_map(|c| match Certification::parse(c) {
+                        Ok(cert) => Some(cert),
+                        Err(e) => {
+                            r.validation(e);
+                            None
+                        }
+                    })
+                    .collect();
                 let p = records::NewProduct {
                     name: r.text("name"),
                     category: r.text("category").to_lowercase(),
@@ -389,6 +410,7 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
                     workshop: r.text("workshop"),
                     description: r.text("description"),
                     nominated,
+                    certifications,
                 }
                 .into_product();
                 if let Err(e) = p.validate(&cats) {

@@ -77,6 +77,7 @@ pub struct NewProduct {
     pub workshop: String,
     pub description: String,
     pub nominated: bool,
+    pub certifications: Vec<Certification>,
 }
 
 impl NewProduct {
@@ -91,7 +92,7 @@ impl NewProduct {
             unit: self.unit.unwrap_or_else(|| "pcs".into()),
             stock: self.stock,
             workshop: self.workshop,
-            certifications: vec![],
+            certifications: self.certifications,
             nominated: self.nominated,
             created_at: now.clone(),
             updated_at: now,

@@ -92,6 +92,45 @@ fn records_work_offline_and_errors_name_the_fix() {
     let out = agent(
         d,
         &[
+            "product",
+            "edit",
+            &id[..8],
+            "--cert",
+            "sni:SNI-7206:2029-06-30",
+            "--cert",
+            "haki:IDM000123",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = agent(d, &["product", "show", &id[..8]]);
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("certification: sni SNI-7206, valid until 2029-06-30"),
+        "{shown}"
+    );
+    assert!(shown.contains("certification: haki IDM000123"), "{shown}");
+    let out = agent(d, &["product", "edit", &id[..8], "--cert", "iso:9001"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("halal, pirt, bpom, haki, sni"));
+
+    // The committed template imports as it is.
+    let template = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/produk.csv");
+    let out = agent(d, &["import", template]);
+    assert!(out.status.success(), "{out:?}");
+    let out = agent(d, &["--json", "product", "list"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let keripik = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Keripik tempe")
+        .unwrap();
+    assert_eq!(keripik["certifications"].as_array().unwrap().len(), 2);
+    assert_eq!(keripik["certifications"][0]["kind"], "pirt");
+
+    let out = agent(
+        d,
+        &[
             "training",
             "add",
             "--program",
@@ -109,6 +148,7 @@ fn records_work_offline_and_errors_name_the_fix() {
 
     let out = agent(d, &["--json", "status"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["pending_changes"], 2, "{v}");
+    // add, stock -2, certifications, import: the refused commands left nothing.
+    assert_eq!(v["pending_changes"], 4, "{v}");
     assert_eq!(v["last_success_at"], serde_json::Value::Null);
 }

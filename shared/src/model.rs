@@ -217,6 +217,27 @@ pub fn product_category_slugs() -> Vec<&'static str> {
 }
 
 impl Certification {
+    /// Parses `KIND:NUMBER[:VALID-UNTIL]` (`halal:ID31110000123:2028-01-31`), as operators
+    /// write it on the command line and in spreadsheets.
+    pub fn parse(s: &str) -> Result<Certification, ValidationError> {
+        let mut parts = s.trim().splitn(3, ':');
+        let cert = Certification {
+            kind: parts.next().unwrap_or("").trim().to_lowercase(),
+            number: parts.next().unwrap_or("").trim().to_string(),
+            valid_until: parts
+                .next()
+                .map(|d| d.trim().to_string())
+                .filter(|d| !d.is_empty()),
+        };
+        cert.validate().map_err(|e| {
+            ValidationError::new(
+                "certifications",
+                format!("{e}; write KIND:NUMBER[:YYYY-MM-DD], e.g. halal:ID31110000123:2028-01-31"),
+            )
+        })?;
+        Ok(cert)
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         one_of("certifications.kind", &self.kind, CERTIFICATION_KINDS)?;
         non_empty("certifications.number", &self.number)?;

@@ -114,6 +114,14 @@ pub struct AgentDir {
 }
 
 impl AgentDir {
+    /// A data directory not initialised yet.
+    pub fn new(dir: &Path) -> AgentDir {
+        AgentDir {
+            dir: dir.to_path_buf(),
+            service: None,
+        }
+    }
+
     pub fn init(dir: &Path, upt: &str, hub_url: &str, token: &str) -> AgentDir {
         let a = AgentDir {
             dir: dir.to_path_buf(),

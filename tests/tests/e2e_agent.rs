@@ -588,14 +588,45 @@ fn a_reinstalled_agent_gets_its_records_back_and_two_agents_of_one_upt_converge(
     ]);
     office.ok(&["sync"]);
 
-    // The office PC's disk died: a new installation with a new token for the same UPT.
+    // The office PC's disk died: a new installation with a new token for the same UPT, and
+    // the UPT's pseudonym secret from the offline export.
+    let secret = dir.path().join("secret.hex");
+    office.ok(&["secret", "export", secret.to_str().unwrap()]);
+    let t = office.ok(&[
+        "training",
+        "add",
+        "--program",
+        "Ukir kayu",
+        "--category",
+        "lainnya",
+        "--start",
+        "2026-09-01",
+        "--end",
+        "2026-09-30",
+    ]);
+    office.ok(&[
+        "training",
+        "enroll",
+        t.trim(),
+        "--reg-no",
+        "BI 77/2024",
+        "--name",
+        "Andi",
+    ]);
+    office.ok(&["sync"]);
     let token = HubProcess::admin(&db, &["upt", "token", "LAPAS-MAKASSAR"]);
-    let laptop = AgentDir::init(
-        &dir.path().join("laptop"),
+    let laptop = AgentDir::new(&dir.path().join("laptop"));
+    laptop.ok(&[
+        "init",
+        "--upt",
         "LAPAS-MAKASSAR",
+        "--hub",
         &hub.url(),
-        &token,
-    );
+        "--token",
+        token.trim(),
+        "--pseudonym-secret-file",
+        secret.to_str().unwrap(),
+    ]);
     assert_eq!(
         laptop.json(&["product", "list"]).as_array().unwrap().len(),
         0
@@ -604,6 +635,19 @@ fn a_reinstalled_agent_gets_its_records_back_and_two_agents_of_one_upt_converge(
     assert!(out.contains("change(s) received"), "{out}");
     let products = laptop.json(&["product", "list"]);
     assert_eq!(products[0]["name"], "Perahu miniatur");
+    // Same secret, same pseudonym: completing the course on the laptop updates the same
+    // participant, not a second one.
+    laptop.ok(&["training", "complete", t.trim(), "--reg-no", "bi 77/2024"]);
+    laptop.ok(&["sync"]);
+    let trainings = laptop.json(&["training", "list"]);
+    assert_eq!(
+        (
+            trainings[0]["participants"].as_i64(),
+            trainings[0]["completed"].as_i64()
+        ),
+        (Some(1), Some(1)),
+        "{trainings}"
+    );
 
     // Both now edit the same product while apart: stock changes add up, and the concurrent
     // price edits are both visible as a conflict, not silently lost.
