@@ -102,7 +102,17 @@ impl SyncSession {
         let mut docs = Vec::new();
         for (doc, state) in self.states.iter_mut() {
             if let Some(msg) = store.generate_sync_message(doc, state)? {
-                docs.push((doc.to_string(), msg.encode()));
+                // After the first round, a message that carries no changes and asks for none,
+                // to a hub that already has exactly our heads, would only acknowledge what the
+                // hub just sent: not worth a satellite round trip. The next session's first
+                // message tells the hub anyway.
+                let ack_only = self.outcome.round_trips > 0
+                    && msg.changes.is_empty()
+                    && msg.need.is_empty()
+                    && state.their_heads.as_deref() == Some(msg.heads.as_slice());
+                if !ack_only {
+                    docs.push((doc.to_string(), msg.encode()));
+                }
             }
         }
         if docs.is_empty() {

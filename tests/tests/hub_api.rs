@@ -216,6 +216,10 @@ async fn a_curation_decision_reaches_the_upt() {
 
     let outcome = agent.sync().await;
     assert!(outcome.changes_received >= 1);
+    assert_eq!(
+        outcome.round_trips, 1,
+        "a decision comes down in one round trip: {outcome:?}"
+    );
     let (status, note, by): (String, String, String) = agent
         .store
         .conn()
