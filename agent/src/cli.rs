@@ -591,17 +591,8 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                 }
                 ProductCommand::Show { id } => {
                     let id = records::resolve_product(&store, &upt, &id)?;
-                    let row = views::products(
-                        store.conn(),
-                        &views::ProductFilter {
-                            upt: Some(upt.clone()),
-                            include_deleted: true,
-                            ..Default::default()
-                        },
-                    )?
-                    .into_iter()
-                    .find(|p| p.id == id)
-                    .ok_or_else(|| AgentError::Usage(format!("product {id} not found")))?;
+                    let row = views::product(store.conn(), &id)?
+                        .ok_or_else(|| AgentError::Usage(format!("product {id} not found")))?;
                     if json {
                         print_json(&row);
                     } else {
