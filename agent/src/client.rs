@@ -20,6 +20,8 @@ pub enum SyncError {
     Unauthorized { detail: String },
     #[error("the hub does not speak this agent's protocol: {detail}")]
     Protocol { detail: String },
+    #[error("cannot take the sync lock: {0}")]
+    Lock(String),
     #[error(transparent)]
     Session(#[from] SessionError),
     #[error(transparent)]
@@ -30,7 +32,7 @@ impl SyncError {
     /// Retrying will not help until someone acts (a new token, an upgrade).
     pub fn is_permanent(&self) -> bool {
         match self {
-            SyncError::Network { .. } => false,
+            SyncError::Network { .. } | SyncError::Lock(_) => false,
             SyncError::Server { status, .. } => {
                 (400..500).contains(status) && *status != 408 && *status != 429
             }

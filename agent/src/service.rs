@@ -57,10 +57,7 @@ pub async fn sync_and_record(
 ) -> Result<Outcome, SyncError> {
     let _lock = SyncLock::acquire(paths)
         .await
-        .map_err(|e| SyncError::Network {
-            url: String::new(),
-            reason: e.to_string(),
-        })?;
+        .map_err(|e| SyncError::Lock(e.to_string()))?;
     let mut st = SyncStatus::load(store)?;
     let previous = st.state;
     st.state = State::Syncing;
@@ -74,7 +71,6 @@ pub async fn sync_and_record(
         DocId::for_agent(&config.upt),
     )
     .await;
-    // Reload: a CLI may have changed nothing here, but be exact about what we overwrite.
     match &result {
         Ok(outcome) => {
             st.succeeded(outcome, config.timing.sync_interval());

@@ -1,7 +1,7 @@
 //! End-to-end: the real karya-hub and karya-agent binaries as separate processes on
 //! loopback, each with its own SQLite files, as an operator and the hub admin run them.
 
-use karya_tests::procs::{AgentDir, HubProcess, free_addr, get_json, get_text};
+use karya_tests::procs::{AgentDir, HubProcess, field_of_each, free_addr, get_json, get_text};
 use std::time::{Duration, Instant};
 
 fn setup_hub(
@@ -137,12 +137,7 @@ fn offline_round_converges_without_anyone_touching_the_agents() {
         );
     }
     let products = get_json(&format!("{}/api/v1/products", hub.url()), &curator);
-    let names: Vec<&str> = products
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let names = field_of_each(&products, "name");
     assert_eq!(names.len(), 2, "{names:?}");
     let stats = get_json(&format!("{}/api/v1/stats", hub.url()), &curator);
     assert_eq!(stats["national"]["participants"], 1);
@@ -317,17 +312,9 @@ fn kill_9_during_a_burst_loses_no_acknowledged_write() {
     assert!(acked.len() >= 15, "{}", acked.len());
     // Every acknowledged write is there locally after the crashes...
     let local = a.json(&["product", "list"]);
-    let local_ids: Vec<&str> = local
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap())
-        .collect();
+    let local_ids = field_of_each(&local, "id");
     for id in &acked {
-        assert!(
-            local_ids.contains(&id.as_str()),
-            "acknowledged {id} lost locally"
-        );
+        assert!(local_ids.contains(id), "acknowledged {id} lost locally");
     }
     // ...and at the hub after the next sync.
     a.start_service();
@@ -336,15 +323,10 @@ fn kill_9_during_a_burst_loses_no_acknowledged_write() {
         &format!("{}/api/v1/products?upt=RUTAN-SALEMBA", hub.url()),
         &curator,
     );
-    let hub_ids: Vec<&str> = hub_products
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap())
-        .collect();
+    let hub_ids = field_of_each(&hub_products, "id");
     for id in &acked {
         assert!(
-            hub_ids.contains(&id.as_str()),
+            hub_ids.contains(id),
             "acknowledged {id} never reached the hub"
         );
     }
@@ -403,12 +385,7 @@ fn inbox_imports_csv_and_xlsx_and_rejects_bad_files_whole() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let products = a.json(&["product", "list"]);
-    let names: Vec<&str> = products
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
+    let names = field_of_each(&products, "name");
     assert_eq!(
         names,
         ["Kopi Sasak", "Tenun songket"],
