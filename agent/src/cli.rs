@@ -558,7 +558,7 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                 }
                 ProductCommand::List => {
                     let rows = views::products(
-                        store.conn(),
+                        &store.conn(),
                         &views::ProductFilter {
                             upt: Some(upt.clone()),
                             ..Default::default()
@@ -591,7 +591,7 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                 }
                 ProductCommand::Show { id } => {
                     let id = records::resolve_product(&store, &upt, &id)?;
-                    let row = views::product(store.conn(), &id)?
+                    let row = views::product(&store.conn(), &id)?
                         .ok_or_else(|| AgentError::Usage(format!("product {id} not found")))?;
                     if json {
                         print_json(&row);
@@ -725,7 +725,7 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                     }
                 }
                 TrainingCommand::List => {
-                    let rows = views::trainings(store.conn(), Some(&upt), None)?;
+                    let rows = views::trainings(&store.conn(), Some(&upt), None)?;
                     if json {
                         print_json(&rows);
                     } else {
@@ -749,8 +749,10 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                 }
                 TrainingCommand::Show { id } => {
                     let id = records::resolve_training(&store, &upt, &id)?;
-                    let training = schema::read_training(store.doc(&doc)?, &id).map(|(t, _)| t);
-                    let participants = views::participants(store.conn(), &id)?;
+                    let training = store
+                        .with_doc(&doc, |d| schema::read_training(d, &id))?
+                        .map(|(t, _)| t);
+                    let participants = views::participants(&store.conn(), &id)?;
                     if json {
                         // Local view: names come from the local identity table and are shown
                         // on this machine only.

@@ -15,7 +15,12 @@ pub enum SyncError {
     #[error("cannot reach the hub at {url}: {reason}; the agent keeps working offline and retries")]
     Network { url: String, reason: String },
     #[error("the hub answered {status}: {detail}")]
-    Server { status: u16, detail: String },
+    Server {
+        status: u16,
+        detail: String,
+        /// The hub's Retry-After (a busy hub's 503): the earliest the next attempt may be.
+        retry_after: Option<Duration>,
+    },
     #[error("the hub refused the token: {detail}")]
     Unauthorized { detail: String },
     #[error("the hub does not speak this agent's protocol: {detail}")]
@@ -29,6 +34,14 @@ pub enum SyncError {
 }
 
 impl SyncError {
+    /// How long the hub asked us to wait before trying again, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SyncError::Server { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// Retrying will not help until someone acts (a new token, an upgrade).
     pub fn is_permanent(&self) -> bool {
         match self {
@@ -90,6 +103,13 @@ impl HubClient {
             .await
             .map_err(network)?;
         let status = response.status();
+        // Seconds only (the form karya-hub sends); an HTTP date is ignored.
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.min(24 * 3600)));
         let body = response.bytes().await.map_err(network)?;
         if status.is_success() {
             return Ok(body.to_vec());
@@ -105,7 +125,11 @@ impl HubClient {
         Err(match status.as_u16() {
             401 | 403 => SyncError::Unauthorized { detail },
             400 if error == "protocol_version" => SyncError::Protocol { detail },
-            s => SyncError::Server { status: s, detail },
+            s => SyncError::Server {
+                status: s,
+                detail,
+                retry_after,
+            },
         })
     }
 }

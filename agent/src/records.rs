@@ -15,8 +15,9 @@ fn upt_doc(upt: &str) -> DocId {
 /// The product and training categories in force: the `national` document's, or the
 /// built-in lists before the first sync.
 pub fn categories(store: &mut Store, training: bool) -> Result<Vec<String>, StoreError> {
-    let national = store.doc(&DocId::National)?;
-    Ok(schema::categories(Some(national), training))
+    store.with_doc(&DocId::National, |national| {
+        schema::categories(Some(national), training)
+    })
 }
 
 fn as_strs(v: &[String]) -> Vec<&str> {
@@ -41,7 +42,8 @@ fn resolve(
     if id.len() < 6 {
         return Err(not_found());
     }
-    let mut stmt = store.conn().prepare_cached(&format!(
+    let conn = store.conn();
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT id FROM {table} WHERE upt = ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 2"
     ))?;
     let ids: Vec<String> = stmt
@@ -280,13 +282,12 @@ pub fn complete(
     let training = resolve_training(store, upt, training)?;
     let pseudonym = karya_shared::pseudonym::pseudonym(&identity::secret(store)?, reg_no);
     let doc = upt_doc(upt);
-    let (existing, hours) = {
-        let d = store.doc(&doc)?;
+    let (existing, hours) = store.with_doc(&doc, |d| {
         (
             schema::read_participant(d, &training, &pseudonym),
             schema::read_training(d, &training).map(|(t, _)| t.hours),
         )
-    };
+    })?;
     let Some(mut p) = existing else {
         return Err(ValidationError::new(
             "reg-no",

@@ -91,7 +91,7 @@ pub async fn sync_and_record(
             if previous != State::Offline {
                 st.attempt = 0;
             }
-            let delay = retry_in(st.attempt + 1);
+            let delay = status::retry_delay(retry_in(st.attempt + 1), e);
             st.failed(&e.to_string(), delay);
             tracing::warn!(attempt = st.attempt, retry_in_s = delay.as_secs_f64(), error = %e, "sync failed");
         }
@@ -197,7 +197,7 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
         st = SyncStatus::load(&store).unwrap_or_default();
         next_sync = match &result {
             Ok(_) => Instant::now() + timing.sync_interval(),
-            Err(_) => Instant::now() + delay,
+            Err(e) => Instant::now() + status::retry_delay(delay, e),
         };
         if let Some(tx) = reply {
             let _ = tx.send(result.map_err(|e| e.to_string()));

@@ -96,9 +96,41 @@ pub fn backoff(attempt: u32, initial: Duration, max: Duration, jitter: f64) -> D
     base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
+/// The wait before the next attempt after a failure: the backoff, but never less than what
+/// the hub asked for with Retry-After.
+pub fn retry_delay(backoff: Duration, error: &crate::client::SyncError) -> Duration {
+    backoff.max(error.retry_after().unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_the_floor_of_the_next_attempt() {
+        let busy = crate::client::SyncError::Server {
+            status: 503,
+            detail: "busy".into(),
+            retry_after: Some(Duration::from_secs(30)),
+        };
+        assert_eq!(
+            retry_delay(Duration::from_secs(5), &busy),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            retry_delay(Duration::from_secs(90), &busy),
+            Duration::from_secs(90),
+            "a longer backoff stays"
+        );
+        let offline = crate::client::SyncError::Network {
+            url: "u".into(),
+            reason: "r".into(),
+        };
+        assert_eq!(
+            retry_delay(Duration::from_secs(5), &offline),
+            Duration::from_secs(5)
+        );
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_up_to_a_cap() {

@@ -1,9 +1,9 @@
 //! The `karya-hub` command line: the server and the admin's commands. The admin commands
 //! work directly on the database file, also while the server runs.
 
-use crate::auth::{self, Role};
+use crate::auth::Role;
 use crate::config::{self, Config};
-use crate::national;
+use crate::db::{Create, HubDb};
 use clap::{Parser, Subcommand};
 use karya_shared::model::UptInfo;
 use std::net::SocketAddr;
@@ -36,6 +36,11 @@ pub enum Command {
         /// Address to listen on (default 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Create the database if it is not there (a new hub). Without it, a missing
+        /// database is an error: a hub started from the wrong folder must not silently
+        /// serve an empty country.
+        #[arg(long)]
+        create: bool,
     },
     /// Register UPTs and their agent tokens.
     #[command(subcommand)]
@@ -62,8 +67,15 @@ pub enum UptCommand {
     },
     /// List registered UPTs with their last sync.
     List,
-    /// Register every UPT of a CSV file (code,name,type,kanwil) and print their tokens.
-    Import { file: PathBuf },
+    /// Register every UPT of a CSV file (code,name,type,kanwil) and print their tokens, all
+    /// or nothing.
+    Import {
+        file: PathBuf,
+        /// Change the details of UPTs already registered (no new token for them) instead of
+        /// refusing the file.
+        #[arg(long)]
+        update: bool,
+    },
     /// Issue a new agent token for a registered UPT (after a revocation or a lost token).
     Token { code: String },
 }
@@ -105,16 +117,40 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn add_upt(store: &mut karya_shared::Store, upt: &UptInfo) -> anyhow::Result<String> {
-    national::register_upt(store, upt)?;
-    let (_, token) = auth::issue(
-        store.conn(),
-        &Role::Agent {
-            upt: upt.code.clone(),
-        },
-        &format!("agent {}", upt.code),
-    )?;
-    Ok(token)
+/// The largest UPT file `upt import` reads (627 UPTs take about 60 KB).
+const MAX_IMPORT_BYTES: u64 = 4 * 1024 * 1024;
+
+fn read_upts(file: &std::path::Path) -> anyhow::Result<Vec<UptInfo>> {
+    let size = std::fs::metadata(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+        .len();
+    anyhow::ensure!(
+        size <= MAX_IMPORT_BYTES,
+        "{} is {size} bytes; a UPT file may have at most {MAX_IMPORT_BYTES} bytes",
+        file.display()
+    );
+    let mut reader = csv::Reader::from_path(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let mut upts = Vec::new();
+    for (i, row) in reader.deserialize::<UptInfo>().enumerate() {
+        let upt = row.map_err(|e| {
+            anyhow::anyhow!(
+                "{} row {}: {e}; columns are code,name,type,kanwil; nothing was registered",
+                file.display(),
+                i + 2
+            )
+        })?;
+        upt.validate().map_err(|e| {
+            anyhow::anyhow!(
+                "{} row {} ({}): {e}; nothing was registered",
+                file.display(),
+                i + 2,
+                upt.code
+            )
+        })?;
+        upts.push(upt);
+    }
+    Ok(upts)
 }
 
 /// Completes on SIGTERM or SIGINT.
@@ -140,10 +176,16 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             print!("{}", config::EXAMPLE);
             return Ok(());
         }
-        Command::Serve { listen } => {
+        Command::Serve { listen, create } => {
             if let Some(addr) = listen {
                 config.listen = *addr;
             }
+            let create = if *create {
+                Create::IfMissing
+            } else {
+                Create::No
+            };
+            let state = std::sync::Arc::new(crate::AppState::new(config.clone(), create)?);
             let runtime = tokio::runtime::Runtime::new()?;
             return runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(config.listen)
@@ -154,13 +196,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
                             config.listen
                         )
                     })?;
-                crate::serve(config, listener, shutdown_signal()).await
+                crate::serve_with(state, listener, shutdown_signal()).await
             });
         }
         _ => {}
     }
-    let mut store = crate::open_store(&config)?;
-    national::ensure_seeded(&mut store)?;
+    // The admin commands create a new hub's database (registering the first UPTs is how a
+    // hub starts); `serve` does not.
+    let db = HubDb::open(&config, Create::IfMissing)?;
     match &cli.command {
         Command::Serve { .. } | Command::Config(_) => {}
         Command::Upt(UptCommand::Add {
@@ -175,7 +218,11 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
                 kind: kind.clone(),
                 kanwil: kanwil.clone(),
             };
-            let token = add_upt(&mut store, &upt)?;
+            let token = db
+                .register_upts(std::slice::from_ref(&upt), false)?
+                .remove(0)
+                .1
+                .unwrap_or_default();
             if cli.json {
                 print_json(&serde_json::json!({ "upt": upt, "token": token }))?;
             } else {
@@ -185,48 +232,36 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
                 );
             }
         }
-        Command::Upt(UptCommand::Import { file }) => {
-            let mut reader = csv::Reader::from_path(file)
-                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-            let mut out = Vec::new();
-            for (i, row) in reader.deserialize::<UptInfo>().enumerate() {
-                let upt = row.map_err(|e| {
-                    anyhow::anyhow!(
-                        "{} row {}: {e}; columns are code,name,type,kanwil",
-                        file.display(),
-                        i + 2
-                    )
-                })?;
-                let token = add_upt(&mut store, &upt)?;
-                out.push(serde_json::json!({ "code": upt.code, "token": token }));
-            }
+        Command::Upt(UptCommand::Import { file, update }) => {
+            let upts = read_upts(file)?;
+            let registered = db.register_upts(&upts, *update)?;
             if cli.json {
+                let out: Vec<_> = registered
+                    .iter()
+                    .map(|(code, token)| serde_json::json!({ "code": code, "token": token }))
+                    .collect();
                 print_json(&out)?;
             } else {
-                for row in out {
-                    println!(
-                        "{},{}",
-                        row["code"].as_str().unwrap_or(""),
-                        row["token"].as_str().unwrap_or("")
-                    );
+                for (code, token) in &registered {
+                    match token {
+                        Some(token) => println!("{code},{token}"),
+                        None => eprintln!("{code}: details updated (its token is unchanged)"),
+                    }
                 }
             }
         }
         Command::Upt(UptCommand::Token { code }) => {
-            if !national::is_registered(&store, code)? {
+            if !db.is_registered(code)? {
                 anyhow::bail!(
                     "UPT {code} is not registered; register it with karya-hub upt add {code} ..."
                 );
             }
-            let (_, token) = auth::issue(
-                store.conn(),
-                &Role::Agent { upt: code.clone() },
-                &format!("agent {code}"),
-            )?;
+            let (_, token) =
+                db.issue_token(&Role::Agent { upt: code.clone() }, &format!("agent {code}"))?;
             println!("{token}");
         }
         Command::Upt(UptCommand::List) => {
-            let rows = crate::handlers::views::upt_rows(store.conn(), config.stale_after_hours)?;
+            let rows = db.upt_rows(config.stale_after_hours)?;
             if cli.json {
                 print_json(&rows)?;
             } else {
@@ -245,7 +280,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Token(TokenCommand::Issue { role, name }) => {
             let role = Role::parse(role, None).expect("clap checked the role");
-            let (id, token) = auth::issue(store.conn(), &role, name)?;
+            let (id, token) = db.issue_token(&role, name)?;
             if cli.json {
                 print_json(
                     &serde_json::json!({ "id": id, "role": role.name(), "name": name, "token": token }),
@@ -259,7 +294,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             }
         }
         Command::Token(TokenCommand::List) => {
-            let tokens = auth::list(store.conn())?;
+            let tokens = db.tokens()?;
             if cli.json {
                 print_json(&tokens)?;
             } else {
@@ -283,7 +318,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             }
         }
         Command::Token(TokenCommand::Revoke { id }) => {
-            if !auth::revoke(store.conn(), id)? {
+            if !db.revoke_token(id)? {
                 anyhow::bail!("no active token with id {id}; see karya-hub token list");
             }
             println!("token {id} revoked");

@@ -18,6 +18,18 @@ pub struct Config {
     pub cache_docs: usize,
     /// A UPT not synced for this long is shown as stale (KARYA_STALE_AFTER_HOURS).
     pub stale_after_hours: i64,
+    /// Read connections beside the writer: views, token checks and health never wait for a
+    /// write (KARYA_READ_CONNECTIONS).
+    pub read_connections: usize,
+    /// Syncs merged at once (KARYA_MAX_CONCURRENT_SYNCS).
+    pub max_concurrent_syncs: usize,
+    /// Syncs that may wait for a turn; past them (or after `sync_wait_secs`) a sync is
+    /// answered 503 with Retry-After at once, before its body is read (KARYA_MAX_QUEUED_SYNCS).
+    pub max_queued_syncs: usize,
+    /// How long an admitted sync waits for its turn (KARYA_SYNC_WAIT_SECS).
+    pub sync_wait_secs: u64,
+    /// What a 503 tells the agent to wait before it tries again (KARYA_RETRY_AFTER_SECS).
+    pub retry_after_secs: u64,
 }
 
 impl Default for Config {
@@ -28,6 +40,11 @@ impl Default for Config {
             max_body_bytes: 32 * 1024 * 1024,
             cache_docs: 128,
             stale_after_hours: 72,
+            read_connections: 4,
+            max_concurrent_syncs: 8,
+            max_queued_syncs: 64,
+            sync_wait_secs: 10,
+            retry_after_secs: 30,
         }
     }
 }
@@ -45,6 +62,14 @@ max_body_bytes = 33554432
 cache_docs = 128
 # Hours without a successful sync after which a UPT is shown as stale.
 stale_after_hours = 72
+# Read connections beside the writer, so views and health checks never wait for a sync.
+read_connections = 4
+# Syncs merged at once, and syncs that may wait for a turn (for up to sync_wait_secs).
+# Past that the hub answers 503 with Retry-After: retry_after_secs, and agents back off.
+max_concurrent_syncs = 8
+max_queued_syncs = 64
+sync_wait_secs = 10
+retry_after_secs = 30
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +134,21 @@ impl Config {
         }
         if let Some(v) = get("KARYA_STALE_AFTER_HOURS") {
             self.stale_after_hours = parse("KARYA_STALE_AFTER_HOURS", v)?;
+        }
+        if let Some(v) = get("KARYA_READ_CONNECTIONS") {
+            self.read_connections = parse("KARYA_READ_CONNECTIONS", v)?;
+        }
+        if let Some(v) = get("KARYA_MAX_CONCURRENT_SYNCS") {
+            self.max_concurrent_syncs = parse("KARYA_MAX_CONCURRENT_SYNCS", v)?;
+        }
+        if let Some(v) = get("KARYA_MAX_QUEUED_SYNCS") {
+            self.max_queued_syncs = parse("KARYA_MAX_QUEUED_SYNCS", v)?;
+        }
+        if let Some(v) = get("KARYA_SYNC_WAIT_SECS") {
+            self.sync_wait_secs = parse("KARYA_SYNC_WAIT_SECS", v)?;
+        }
+        if let Some(v) = get("KARYA_RETRY_AFTER_SECS") {
+            self.retry_after_secs = parse("KARYA_RETRY_AFTER_SECS", v)?;
         }
         Ok(())
     }

@@ -1,6 +1,19 @@
-//! The hub's own tables beside the replica store: tokens, per-UPT sync status, refusals.
+//! The hub's storage: the replica (documents and the national tables materialized from them)
+//! and the hub's own tables beside it (tokens, per-UPT sync status, refusals).
+//!
+//! This module is the only place in the hub that touches a database connection: handlers and
+//! commands call the functions here, so the SQL dialect stays in one place (with the store's
+//! backend) when a second engine comes.
 
-use karya_shared::store::AppSchema;
+use crate::auth::{Principal, Rejection, Role, TokenInfo};
+use crate::config::Config;
+use karya_shared::store::{AppSchema, StoreError};
+use karya_shared::views::{self, Page, ProductFilter, ProductRow, Stats, TrainingRow};
+use karya_shared::{Store, StoreError as E};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 pub const SCHEMA: AppSchema = AppSchema {
     name: "hub",
@@ -32,3 +45,458 @@ pub const SCHEMA: AppSchema = AppSchema {
         );
     "#],
 };
+
+pub type Result<T, Err = StoreError> = std::result::Result<T, Err>;
+
+/// The hub's database: the replica store plus the hub's tables.
+#[derive(Debug)]
+pub struct HubDb {
+    store: Store,
+}
+
+/// Whether `serve` may create a database that is not there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Create {
+    IfMissing,
+    No,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "there is no hub database at {0}; pass --db with the right path, or start a new hub with --create"
+    )]
+    Missing(std::path::PathBuf),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl HubDb {
+    /// Opens the hub's database; with `Create::No`, a missing file is an error instead of a
+    /// new, empty national hub.
+    pub fn open(config: &Config, create: Create) -> Result<HubDb, OpenError> {
+        if create == Create::No && !config.db.exists() {
+            return Err(OpenError::Missing(config.db.clone()));
+        }
+        let store = Store::open_pooled(&config.db, Some(SCHEMA), config.read_connections)?;
+        store.set_cache_capacity(config.cache_docs);
+        let db = HubDb { store };
+        crate::national::ensure_seeded(db.replica())?;
+        Ok(db)
+    }
+
+    /// The replica: documents, sync, local changes (curation decisions, the UPT registry).
+    pub fn replica(&self) -> &Store {
+        &self.store
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        Ok(self.store.backend().read(f)?)
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
+        Ok(f(&mut self.store.backend().writer())?)
+    }
+
+    // ---------- health ----------
+
+    /// A query on a read connection: the database answers.
+    pub fn ping(&self) -> Result<()> {
+        self.read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
+            .map(|_| ())
+    }
+
+    // ---------- tokens ----------
+
+    /// Issues a token and returns (id, token). The token is shown once; only its hash is kept.
+    pub fn issue_token(&self, role: &Role, name: &str) -> Result<(String, String)> {
+        self.write(|c| issue_token(c, role, name))
+    }
+
+    pub fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT id, role, name, upt, created_at, revoked_at FROM tokens ORDER BY created_at, id",
+            )?;
+            stmt.query_map([], |r| {
+                Ok(TokenInfo {
+                    id: r.get(0)?,
+                    role: r.get(1)?,
+                    name: r.get(2)?,
+                    upt: r.get(3)?,
+                    created_at: r.get(4)?,
+                    revoked_at: r.get(5)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    /// Revokes a token; false when there is no such (unrevoked) token.
+    pub fn revoke_token(&self, id: &str) -> Result<bool> {
+        self.write(|c| {
+            let n = c.execute(
+                "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, karya_shared::model::now_rfc3339()],
+            )?;
+            Ok(n > 0)
+        })
+    }
+
+    /// Checks a bearer token (on a read connection: never waits for a write).
+    pub fn verify_token(&self, token: &str) -> Result<Result<Principal, Rejection>> {
+        let Some(id) = token
+            .strip_prefix("karya_")
+            .and_then(|rest| rest.split_once('_'))
+            .map(|(id, _)| id)
+        else {
+            return Ok(Err(Rejection::Malformed));
+        };
+        type Row = (String, String, String, Option<String>, Option<String>);
+        let row: Option<Row> = self.read(|c| {
+            c.prepare_cached("SELECT hash, role, name, upt, revoked_at FROM tokens WHERE id = ?1")?
+                .query_row([id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()
+        })?;
+        let Some((stored, role, name, upt, revoked_at)) = row else {
+            return Ok(Err(Rejection::Unknown));
+        };
+        if !bool::from(stored.as_bytes().ct_eq(token_hash(token).as_bytes())) {
+            return Ok(Err(Rejection::Unknown));
+        }
+        if revoked_at.is_some() {
+            return Ok(Err(Rejection::Revoked { name }));
+        }
+        let Some(role) = Role::parse(&role, upt) else {
+            return Ok(Err(Rejection::Unknown));
+        };
+        Ok(Ok(Principal {
+            token_id: id.to_string(),
+            name,
+            role,
+        }))
+    }
+
+    // ---------- UPTs ----------
+
+    /// Registers UPTs in the `national` document and issues each an agent token, all or
+    /// nothing: every UPT is validated first, and a UPT already registered is an error unless
+    /// `update` (which changes its details and issues no token). Returns (code, new token).
+    pub fn register_upts(
+        &self,
+        upts: &[karya_shared::model::UptInfo],
+        update: bool,
+    ) -> Result<Vec<(String, Option<String>)>, RegisterError> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, upt) in upts.iter().enumerate() {
+            upt.validate().map_err(|e| RegisterError::Invalid {
+                index: i,
+                code: upt.code.clone(),
+                reason: e.to_string(),
+            })?;
+            if !seen.insert(upt.code.as_str()) {
+                return Err(RegisterError::Twice(upt.code.clone()));
+            }
+        }
+        let existing: Vec<String> = upts
+            .iter()
+            .filter(|u| self.is_registered(&u.code).unwrap_or(false))
+            .map(|u| u.code.clone())
+            .collect();
+        if !existing.is_empty() && !update {
+            return Err(RegisterError::Exists(existing));
+        }
+        // Tokens first, in one transaction, but only the hashes: if the document change below
+        // fails, the tokens are removed again and nobody has seen them.
+        let mut out = Vec::with_capacity(upts.len());
+        let mut issued_ids = Vec::new();
+        self.write(|c| {
+            let tx = c.transaction()?;
+            for upt in upts {
+                if existing.contains(&upt.code) {
+                    out.push((upt.code.clone(), None));
+                    continue;
+                }
+                let (id, token) = issue_token(
+                    &tx,
+                    &Role::Agent {
+                        upt: upt.code.clone(),
+                    },
+                    &format!("agent {}", upt.code),
+                )?;
+                issued_ids.push(id);
+                out.push((upt.code.clone(), Some(token)));
+            }
+            tx.commit()
+        })
+        .map_err(RegisterError::Store)?;
+        let registered = self.store.change(&karya_shared::DocId::National, |d| {
+            for upt in upts {
+                karya_shared::schema::put_upt(d, upt)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = registered {
+            let _ = self.write(|c| {
+                let tx = c.transaction()?;
+                for id in &issued_ids {
+                    tx.execute("DELETE FROM tokens WHERE id = ?1", [id])?;
+                }
+                tx.commit()
+            });
+            return Err(RegisterError::Store(e));
+        }
+        Ok(out)
+    }
+
+    pub fn is_registered(&self, code: &str) -> Result<bool> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM upts WHERE code = ?1)",
+                [code],
+                |r| r.get(0),
+            )
+        })
+    }
+
+    pub fn upt_rows(&self, stale_after_hours: i64) -> Result<Vec<UptRow>> {
+        self.read(|c| upt_rows(c, stale_after_hours))
+    }
+
+    /// Notes a sync in the UPT's status (`ok`: no document refused).
+    pub fn record_sync(&self, upt: &str, agent_version: &str, peer: &str, ok: bool) -> Result<()> {
+        let now = karya_shared::model::now_rfc3339();
+        self.write(|c| {
+            c.prepare_cached(
+                "INSERT INTO upt_status (upt, last_sync_at, last_attempt_at, last_agent_version, last_peer, syncs)
+                 VALUES (?1, CASE WHEN ?5 THEN ?2 END, ?2, ?3, ?4, 1)
+                 ON CONFLICT(upt) DO UPDATE SET last_sync_at = CASE WHEN ?5 THEN ?2 ELSE last_sync_at END,
+                   last_attempt_at = ?2, last_agent_version = ?3, last_peer = ?4, syncs = syncs + 1",
+            )?
+            .execute(params![upt, now, agent_version, peer, ok])
+            .map(|_| ())
+        })
+    }
+
+    /// Logs refused documents for the admin.
+    pub fn record_refusals(
+        &self,
+        upt: &str,
+        peer: &str,
+        refused: &[(String, String)],
+    ) -> Result<()> {
+        let now = karya_shared::model::now_rfc3339();
+        self.write(|c| {
+            let tx = c.transaction()?;
+            for (doc, reason) in refused {
+                tx.prepare_cached(
+                    "INSERT INTO refusals (at, upt, peer, doc, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![now, upt, peer, doc, reason])?;
+            }
+            tx.commit()
+        })
+    }
+
+    pub fn refusal_count(&self) -> Result<i64> {
+        self.read(|c| c.query_row("SELECT COUNT(*) FROM refusals", [], |r| r.get(0)))
+    }
+
+    /// (UPT, unix seconds) of each UPT's last successful sync.
+    pub fn last_syncs(&self) -> Result<Vec<(String, i64)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(
+                "SELECT upt, CAST(strftime('%s', last_sync_at) AS INTEGER) FROM upt_status
+                 WHERE last_sync_at IS NOT NULL ORDER BY upt",
+            )?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+    }
+
+    // ---------- national views ----------
+
+    pub fn products_page(
+        &self,
+        filter: &ProductFilter,
+        after: Option<&views::ProductCursor>,
+        limit: usize,
+    ) -> Result<Page<ProductRow, views::ProductCursor>> {
+        self.read(|c| views::products_page(c, filter, after, limit))
+    }
+
+    /// Every product that shares this id, in every UPT (ids are random: usually one).
+    pub fn products_by_id(&self, id: &str, upt: Option<&str>) -> Result<Vec<ProductRow>> {
+        self.read(|c| views::products_by_id(c, id, upt))
+    }
+
+    pub fn trainings_page(
+        &self,
+        upt: Option<&str>,
+        category: Option<&str>,
+        after: Option<&views::TrainingCursor>,
+        limit: usize,
+    ) -> Result<Page<TrainingRow, views::TrainingCursor>> {
+        self.read(|c| views::trainings_page(c, upt, category, after, limit))
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        self.read(views::stats)
+    }
+
+    /// Category slug to the name people read.
+    pub fn product_categories(&self) -> Result<std::collections::HashMap<String, String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT slug, name FROM categories WHERE kind = 'product'")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegisterError {
+    #[error("UPT number {} ({code}): {reason}; nothing was registered", .index + 1)]
+    Invalid {
+        index: usize,
+        code: String,
+        reason: String,
+    },
+    #[error("UPT {0} appears twice; nothing was registered")]
+    Twice(String),
+    #[error(
+        "already registered: {}; nothing was registered (use --update to change their details; no new token is issued)",
+        .0.join(", ")
+    )]
+    Exists(Vec<String>),
+    #[error(transparent)]
+    Store(#[from] E),
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn issue_token(conn: &Connection, role: &Role, name: &str) -> rusqlite::Result<(String, String)> {
+    let id = hex::encode(rand::random::<[u8; 6]>());
+    let secret = hex::encode(rand::random::<[u8; 24]>());
+    let token = format!("karya_{id}_{secret}");
+    let upt = match role {
+        Role::Agent { upt } => Some(upt.as_str()),
+        _ => None,
+    };
+    conn.execute(
+        "INSERT INTO tokens (id, hash, role, name, upt, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, token_hash(&token), role.name(), name, upt, karya_shared::model::now_rfc3339()],
+    )?;
+    Ok((id, token))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UptRow {
+    pub code: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub kanwil: String,
+    pub last_sync_at: Option<String>,
+    pub last_attempt_at: Option<String>,
+    pub last_agent_version: Option<String>,
+    /// No successful sync within the configured window (or never).
+    pub stale: bool,
+    pub products: i64,
+    pub sales: i64,
+    pub trainings: i64,
+    pub participants: i64,
+}
+
+fn upt_rows(conn: &Connection, stale_after_hours: i64) -> rusqlite::Result<Vec<UptRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT u.code, u.name, u.type, u.kanwil, s.last_sync_at, s.last_attempt_at, s.last_agent_version,
+           (s.last_sync_at IS NULL OR (julianday('now') - julianday(s.last_sync_at)) * 24.0 > ?1),
+           (SELECT COUNT(*) FROM products p WHERE p.upt = u.code AND p.deleted = 0),
+           (SELECT COUNT(*) FROM sales x WHERE x.upt = u.code),
+           (SELECT COUNT(*) FROM trainings t WHERE t.upt = u.code AND t.deleted = 0),
+           (SELECT COUNT(*) FROM participants x WHERE x.upt = u.code)
+         FROM upts u LEFT JOIN upt_status s ON s.upt = u.code ORDER BY u.kanwil, u.code",
+    )?;
+    stmt.query_map([stale_after_hours], |r| {
+        Ok(UptRow {
+            code: r.get(0)?,
+            name: r.get(1)?,
+            kind: r.get(2)?,
+            kanwil: r.get(3)?,
+            last_sync_at: r.get(4)?,
+            last_attempt_at: r.get(5)?,
+            last_agent_version: r.get(6)?,
+            stale: r.get(7)?,
+            products: r.get(8)?,
+            sales: r.get(9)?,
+            trainings: r.get(10)?,
+            participants: r.get(11)?,
+        })
+    })?
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> (tempfile::TempDir, HubDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            db: dir.path().join("hub.db"),
+            ..Config::default()
+        };
+        let db = HubDb::open(&config, Create::IfMissing).unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn issue_verify_revoke() {
+        let (_dir, db) = db();
+        let (id, token) = db
+            .issue_token(&Role::Curator, "Subdit Kegiatan Kerja")
+            .unwrap();
+        let p = db.verify_token(&token).unwrap().unwrap();
+        assert_eq!(p.role, Role::Curator);
+        let mut forged = token.clone();
+        forged.pop();
+        forged.push('x');
+        assert_eq!(
+            db.verify_token(&forged).unwrap().unwrap_err(),
+            Rejection::Unknown
+        );
+        assert_eq!(
+            db.verify_token("nonsense").unwrap().unwrap_err(),
+            Rejection::Malformed
+        );
+        assert!(db.revoke_token(&id).unwrap());
+        assert!(matches!(
+            db.verify_token(&token).unwrap(),
+            Err(Rejection::Revoked { .. })
+        ));
+        let stored: String = db
+            .read(|c| c.query_row("SELECT hash FROM tokens", [], |r| r.get(0)))
+            .unwrap();
+        assert!(
+            !stored.contains(&token[20..]),
+            "the token itself is never stored"
+        );
+    }
+
+    #[test]
+    fn serve_does_not_create_a_missing_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = Config {
+            db: dir.path().join("elsewhere.db"),
+            ..Config::default()
+        };
+        let err = HubDb::open(&config, Create::No).unwrap_err();
+        assert!(err.to_string().contains("--create"), "{err}");
+        assert!(!config.db.exists(), "nothing was created");
+    }
+}

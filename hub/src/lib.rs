@@ -15,31 +15,40 @@ pub mod metrics;
 pub mod national;
 pub mod router;
 
+use crate::db::{Create, HubDb};
 use crate::error::ApiError;
-use karya_shared::Store;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
 
 pub use config::Config;
 
 /// What every handler shares.
 pub struct AppState {
-    store: Mutex<Store>,
+    pub db: HubDb,
     pub config: Config,
     pub metrics: metrics::Metrics,
     /// When each UPT's sync status was last written (see `handlers::sync`).
     status_written: Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// Admission: a sync holds one of these from before its body is read until it is
+    /// answered; when none is left, the hub answers 503 at once.
+    pub sync_admission: Arc<Semaphore>,
+    /// Syncs merging at once; admitted syncs wait here (bounded by `sync_admission`).
+    pub sync_running: Arc<Semaphore>,
 }
 
 /// A UPT's last-sync time is written at most this often when its syncs change nothing.
 const STATUS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl AppState {
-    pub fn new(config: Config) -> Result<AppState, karya_shared::StoreError> {
-        let mut store = open_store(&config)?;
-        national::ensure_seeded(&mut store)?;
+    pub fn new(config: Config, create: Create) -> Result<AppState, db::OpenError> {
+        let db = HubDb::open(&config, create)?;
         Ok(AppState {
-            store: Mutex::new(store),
+            db,
+            sync_admission: Arc::new(Semaphore::new(
+                config.max_concurrent_syncs + config.max_queued_syncs,
+            )),
+            sync_running: Arc::new(Semaphore::new(config.max_concurrent_syncs.max(1))),
             config,
             metrics: metrics::Metrics::default(),
             status_written: Mutex::new(Default::default()),
@@ -49,10 +58,11 @@ impl AppState {
     /// Whether the UPT's sync status should be written now even if the sync changed nothing;
     /// marks it written.
     pub fn status_due(&self, upt: &str) -> bool {
-        let mut written = self
-            .status_written
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        // A map of timestamps: a panic elsewhere cannot leave it half-changed.
+        let mut written = self.status_written.lock().unwrap_or_else(|p| {
+            self.status_written.clear_poison();
+            p.into_inner()
+        });
         let now = std::time::Instant::now();
         match written.get(upt) {
             Some(at) if now.duration_since(*at) < STATUS_EVERY => false,
@@ -63,38 +73,43 @@ impl AppState {
         }
     }
 
-    /// Runs `f` on the store on a blocking thread: SQLite and Automerge work is synchronous.
-    pub async fn with_store<T: Send + 'static>(
+    /// Runs `f` on a blocking thread: SQLite and Automerge work is synchronous. Reads use the
+    /// read pool and never wait for a write; writes lock only the documents they touch.
+    pub async fn blocking<T: Send + 'static>(
         self: &Arc<Self>,
-        f: impl FnOnce(&mut Store) -> T + Send + 'static,
+        f: impl FnOnce(&HubDb) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let state = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut store = state
-                .store
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut store)
-        })
-        .await
-        .map_err(ApiError::internal)
+        tokio::task::spawn_blocking(move || f(&state.db))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "a blocking task failed");
+                ApiError::internal("internal error; the hub logged it")
+            })
     }
 }
 
-pub fn open_store(config: &Config) -> Result<Store, karya_shared::StoreError> {
-    let mut store = Store::open(&config.db, Some(db::SCHEMA))?;
-    store.set_cache_capacity(config.cache_docs);
-    Ok(store)
-}
-
 /// Serves the hub on `listener` until `shutdown` completes, then finishes the requests in
-/// flight and returns.
+/// flight and returns. The database must exist (see [`serve_with`] to create one).
 pub async fn serve(
     config: Config,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let state = Arc::new(AppState::new(config)?);
+    serve_with(
+        Arc::new(AppState::new(config, Create::IfMissing)?),
+        listener,
+        shutdown,
+    )
+    .await
+}
+
+/// Serves a prepared state (tests install fault hooks on it first).
+pub async fn serve_with(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let app = router::router(state);
     tracing::info!(addr = %listener.local_addr()?, "karya-hub listening");
     axum::serve(listener, app)

@@ -12,6 +12,12 @@ pub struct Metrics {
     pub bytes_in: AtomicU64,
     pub bytes_out: AtomicU64,
     pub curation_decisions: AtomicU64,
+    /// Syncs answered 503 by admission control.
+    pub sync_shed: AtomicU64,
+    /// Time admitted syncs waited for a turn, summed, in microseconds.
+    pub sync_wait_micros: AtomicU64,
+    /// Documents whose merge panicked (rolled back, refused with "internal error").
+    pub panics: AtomicU64,
 }
 
 impl Metrics {
@@ -53,6 +59,21 @@ impl Metrics {
                 "karya_curation_decisions_total",
                 "Curation decisions recorded.",
                 &self.curation_decisions,
+            ),
+            (
+                "karya_sync_shed_total",
+                "Syncs answered 503 with Retry-After because the hub was at its bound.",
+                &self.sync_shed,
+            ),
+            (
+                "karya_sync_wait_microseconds_total",
+                "Time admitted syncs waited for a turn, in microseconds.",
+                &self.sync_wait_micros,
+            ),
+            (
+                "karya_merge_panics_total",
+                "Documents whose merge panicked; each was rolled back and refused with 'internal error'.",
+                &self.panics,
             ),
         ];
         for (name, help, value) in counters {

@@ -5,12 +5,14 @@
 //!   `curation/<CODE>` and `national`;
 //! - [`store`]: the replica store (Automerge in SQLite) with materialized tables;
 //! - [`wire`]: the versioned sync frame; [`session`]: the client side of a sync;
+//!   [`server`]: the server side, with write authority;
 //! - [`pseudonym`]: participants' pseudonyms.
 
 pub mod materialize;
 pub mod model;
 pub mod pseudonym;
 pub mod schema;
+pub mod server;
 pub mod session;
 pub mod store;
 pub mod views;

@@ -6,27 +6,32 @@
 //! change and every sync state is persisted as it arrives, so an interrupted sync resumes
 //! where it stopped.
 //!
-//! A two-peer round without any HTTP, the hub's side played by [`serve_locally`]:
+//! A two-peer round without any HTTP, the hub's side played by the same server half the hub
+//! runs ([`crate::server::serve`]):
 //!
 //! ```
-//! use karya_shared::{DocId, Store, model, schema, session::{SyncSession, serve_locally}};
-//! let mut agent = Store::open_in_memory(None).unwrap();
-//! let mut hub = Store::open_in_memory(None).unwrap();
+//! use karya_shared::{DocId, Store, model, schema, wire};
+//! use karya_shared::server::{self, AgentAuthority};
+//! use karya_shared::session::SyncSession;
+//! let agent = Store::open_in_memory(None).unwrap();
+//! let hub = Store::open_in_memory(None).unwrap();
 //! let doc = DocId::Upt("LAPAS-PATI".into());
 //! agent.change(&doc, |d| schema::put_upt(d, &model::UptInfo {
 //!     code: "X".into(), name: "n".into(), kind: "lapas".into(), kanwil: "k".into() })).unwrap();
+//! let authority = AgentAuthority { upt: "LAPAS-PATI".into() };
 //! let mut session = SyncSession::new(&agent, "agent-1", vec![doc.clone()]).unwrap();
-//! while let Some(frame) = session.next_request(&mut agent).unwrap() {
-//!     let reply = serve_locally(&mut hub, &frame);
-//!     session.handle_response(&mut agent, &reply).unwrap();
+//! while let Some(frame) = session.next_request(&agent).unwrap() {
+//!     let request = wire::Request::decode(&frame).unwrap();
+//!     let served = server::serve(&hub, "LAPAS-PATI/agent-1", request, &authority).unwrap();
+//!     session.handle_response(&agent, &served.response.encode()).unwrap();
 //! }
 //! assert_eq!(agent.heads(&doc).unwrap(), hub.heads(&doc).unwrap());
 //! assert!(session.outcome().round_trips <= 2);
 //! ```
 
 use crate::schema::DocId;
-use crate::store::{Received, Store, StoreError, WritePolicy};
-use crate::wire::{self, Reply, Request, Response, WireError};
+use crate::store::{Backend, Received, Replica, StoreError, WritePolicy};
+use crate::wire::{Reply, Request, Response, WireError};
 use automerge::sync::{BloomFilter, Have, Message, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -79,7 +84,11 @@ pub struct SyncSession {
 
 impl SyncSession {
     /// Starts from the persisted sync state of every document.
-    pub fn new(store: &Store, peer_id: &str, docs: Vec<DocId>) -> Result<Self, StoreError> {
+    pub fn new<B: Backend>(
+        store: &Replica<B>,
+        peer_id: &str,
+        docs: Vec<DocId>,
+    ) -> Result<Self, StoreError> {
         let mut states = BTreeMap::new();
         for doc in docs {
             let mut state = store.sync_state(HUB_PEER, &doc)?;
@@ -98,7 +107,10 @@ impl SyncSession {
     }
 
     /// The next frame to send, or `None` when the documents are in sync.
-    pub fn next_request(&mut self, store: &mut Store) -> Result<Option<Vec<u8>>, SessionError> {
+    pub fn next_request<B: Backend>(
+        &mut self,
+        store: &Replica<B>,
+    ) -> Result<Option<Vec<u8>>, SessionError> {
         let mut docs = Vec::new();
         for (doc, state) in self.states.iter_mut() {
             if let Some(msg) = store.generate_sync_message(doc, state)? {
@@ -132,7 +144,11 @@ impl SyncSession {
         Ok(Some(frame))
     }
 
-    pub fn handle_response(&mut self, store: &mut Store, frame: &[u8]) -> Result<(), SessionError> {
+    pub fn handle_response<B: Backend>(
+        &mut self,
+        store: &Replica<B>,
+        frame: &[u8],
+    ) -> Result<(), SessionError> {
         self.outcome.bytes_received += frame.len() as u64;
         let response = Response::decode(frame)?;
         for (name, reply) in response.docs {
@@ -192,41 +208,4 @@ fn assume_shared(state: &mut State) {
         last_sync: state.shared_heads.clone(),
         bloom: BloomFilter::default(),
     }]);
-}
-
-/// Answers a request frame against `store` as a hub that lets everyone write everything:
-/// for tests and examples that need a hub without HTTP. The real hub adds authentication
-/// and write authority on top of the same store calls.
-pub fn serve_locally(store: &mut Store, frame: &[u8]) -> Vec<u8> {
-    let request = match wire::Request::decode(frame) {
-        Ok(r) => r,
-        Err(e) => {
-            return Response {
-                docs: vec![("error".into(), Reply::Refused(e.to_string()))],
-            }
-            .encode();
-        }
-    };
-    let mut docs = Vec::new();
-    for (name, bytes) in request.docs {
-        let reply = (|| {
-            let doc = DocId::parse(&name).ok_or("unknown document")?;
-            let msg = Message::decode(&bytes).map_err(|_| "bad message")?;
-            let mut state = store.sync_state(&request.peer, &doc).map_err(|_| "store")?;
-            store
-                .receive_sync_message(&doc, &request.peer, &mut state, msg, WritePolicy::MayWrite)
-                .map_err(|_| "store")?;
-            let reply = store
-                .generate_sync_message(&doc, &mut state)
-                .map_err(|_| "store")?;
-            Ok::<_, &str>(
-                reply
-                    .map(|m| Reply::Message(m.encode()))
-                    .unwrap_or(Reply::Nothing),
-            )
-        })()
-        .unwrap_or_else(|e: &str| Reply::Refused(e.to_string()));
-        docs.push((name, reply));
-    }
-    Response { docs }.encode()
 }

@@ -74,8 +74,61 @@ fn product_row(r: &Row<'_>) -> rusqlite::Result<ProductRow> {
 }
 
 pub fn products(conn: &Connection, f: &ProductFilter) -> rusqlite::Result<Vec<ProductRow>> {
-    let mut sql = format!("{PRODUCT_SELECT} WHERE 1=1");
     let mut args: Vec<Value> = Vec::new();
+    let mut sql = format!("{PRODUCT_SELECT}{}", product_where(f, &mut args));
+    sql.push_str(" ORDER BY p.upt, p.name, p.id");
+    let mut stmt = conn.prepare(&sql)?;
+    stmt.query_map(params_from_iter(args), product_row)?
+        .collect()
+}
+
+/// A product by id in a replica that holds one UPT's products (the agent's).
+pub fn product(conn: &Connection, id: &str) -> rusqlite::Result<Option<ProductRow>> {
+    Ok(products_by_id(conn, id, None)?.into_iter().next())
+}
+
+/// Every product with this id (in one UPT, if given), ordered by UPT. Ids are random, so
+/// usually one; a UPT that reuses another's id must not get "one of" them.
+pub fn products_by_id(
+    conn: &Connection,
+    id: &str,
+    upt: Option<&str>,
+) -> rusqlite::Result<Vec<ProductRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{PRODUCT_SELECT} WHERE p.id = ?1 AND (?2 IS NULL OR p.upt = ?2) ORDER BY p.upt"
+    ))?;
+    stmt.query_map(rusqlite::params![id, upt], product_row)?
+        .collect()
+}
+
+/// One page of a keyset-paginated list.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Page<T, C> {
+    pub items: Vec<T>,
+    /// How many items the whole filtered list holds.
+    pub total: i64,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<C>,
+}
+
+/// Where a page of products starts: after this (UPT, name, id), the list's order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProductCursor {
+    pub upt: String,
+    pub name: String,
+    pub id: String,
+}
+
+/// Where a page of trainings starts: after this (UPT, start date, id).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TrainingCursor {
+    pub upt: String,
+    pub start_date: String,
+    pub id: String,
+}
+
+fn product_where(f: &ProductFilter, args: &mut Vec<Value>) -> String {
+    let mut sql = String::from(" WHERE 1=1");
     if !f.include_deleted {
         sql.push_str(" AND p.deleted = 0");
     }
@@ -95,17 +148,54 @@ pub fn products(conn: &Connection, f: &ProductFilter) -> rusqlite::Result<Vec<Pr
             args.push(cur.clone().into());
         }
     }
-    sql.push_str(" ORDER BY p.upt, p.name, p.id");
-    let mut stmt = conn.prepare(&sql)?;
-    stmt.query_map(params_from_iter(args), product_row)?
-        .collect()
+    sql
 }
 
-/// A product by id (ids are random, so one UPT at most holds it).
-pub fn product(conn: &Connection, id: &str) -> rusqlite::Result<Option<ProductRow>> {
-    let mut stmt = conn.prepare(&format!("{PRODUCT_SELECT} WHERE p.id = ?1 LIMIT 1"))?;
-    let mut rows = stmt.query_map([id], product_row)?;
-    rows.next().transpose()
+/// One page of the filtered catalogue, in (UPT, name, id) order, starting after `after`.
+pub fn products_page(
+    conn: &Connection,
+    f: &ProductFilter,
+    after: Option<&ProductCursor>,
+    limit: usize,
+) -> rusqlite::Result<Page<ProductRow, ProductCursor>> {
+    let mut args = Vec::new();
+    let filter = product_where(f, &mut args);
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT COUNT(*) FROM products p LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id{filter}"
+        ))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    let mut sql = format!("{PRODUCT_SELECT}{filter}");
+    if let Some(a) = after {
+        sql.push_str(" AND (p.upt, p.name, p.id) > (?, ?, ?)");
+        args.extend([
+            a.upt.clone().into(),
+            a.name.clone().into(),
+            a.id.clone().into(),
+        ]);
+    }
+    sql.push_str(" ORDER BY p.upt, p.name, p.id LIMIT ?");
+    args.push(
+        i64::try_from(limit)
+            .unwrap_or(i64::MAX)
+            .saturating_add(1)
+            .into(),
+    );
+    let mut items = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(args), product_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|p| ProductCursor {
+            upt: p.upt.clone(),
+            name: p.name.clone(),
+            id: p.id.clone(),
+        })
+    } else {
+        None
+    };
+    Ok(Page { items, total, next })
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -131,43 +221,85 @@ pub fn trainings(
     upt: Option<&str>,
     category: Option<&str>,
 ) -> rusqlite::Result<Vec<TrainingRow>> {
+    Ok(trainings_page(conn, upt, category, None, usize::MAX / 2)?.items)
+}
+
+/// One page of trainings in (UPT, start date, id) order, starting after `after`.
+pub fn trainings_page(
+    conn: &Connection,
+    upt: Option<&str>,
+    category: Option<&str>,
+    after: Option<&TrainingCursor>,
+    limit: usize,
+) -> rusqlite::Result<Page<TrainingRow, TrainingCursor>> {
+    let mut filter = String::from(" WHERE t.deleted = 0");
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(upt) = upt {
+        filter.push_str(" AND t.upt = ?");
+        args.push(upt.to_string().into());
+    }
+    if let Some(cat) = category {
+        filter.push_str(" AND t.category = ?");
+        args.push(cat.to_string().into());
+    }
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM trainings t{filter}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
     let mut sql = String::from(
         "SELECT t.upt, t.id, t.program, t.category, t.partner, t.start_date, t.end_date, t.hours, t.instructor,
            t.capacity, t.scheme, t.conflicts,
            (SELECT COUNT(*) FROM participants p WHERE p.upt = t.upt AND p.training_id = t.id),
            (SELECT COUNT(*) FROM participants p WHERE p.upt = t.upt AND p.training_id = t.id AND p.status = 'completed')
-         FROM trainings t WHERE t.deleted = 0",
+         FROM trainings t",
     );
-    let mut args: Vec<Value> = Vec::new();
-    if let Some(upt) = upt {
-        sql.push_str(" AND t.upt = ?");
-        args.push(upt.to_string().into());
+    sql.push_str(&filter);
+    if let Some(a) = after {
+        sql.push_str(" AND (t.upt, t.start_date, t.id) > (?, ?, ?)");
+        args.extend([
+            a.upt.clone().into(),
+            a.start_date.clone().into(),
+            a.id.clone().into(),
+        ]);
     }
-    if let Some(cat) = category {
-        sql.push_str(" AND t.category = ?");
-        args.push(cat.to_string().into());
-    }
-    sql.push_str(" ORDER BY t.upt, t.start_date, t.id");
-    let mut stmt = conn.prepare(&sql)?;
-    stmt.query_map(params_from_iter(args), |r| {
-        Ok(TrainingRow {
-            upt: r.get(0)?,
-            id: r.get(1)?,
-            program: r.get(2)?,
-            category: r.get(3)?,
-            partner: r.get(4)?,
-            start_date: r.get(5)?,
-            end_date: r.get(6)?,
-            hours: r.get(7)?,
-            instructor: r.get(8)?,
-            capacity: r.get(9)?,
-            scheme: r.get(10)?,
-            conflicts: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
-            participants: r.get(12)?,
-            completed: r.get(13)?,
+    sql.push_str(" ORDER BY t.upt, t.start_date, t.id LIMIT ?");
+    args.push(
+        i64::try_from(limit)
+            .unwrap_or(i64::MAX)
+            .saturating_add(1)
+            .into(),
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut items = stmt
+        .query_map(params_from_iter(args), |r| {
+            Ok(TrainingRow {
+                upt: r.get(0)?,
+                id: r.get(1)?,
+                program: r.get(2)?,
+                category: r.get(3)?,
+                partner: r.get(4)?,
+                start_date: r.get(5)?,
+                end_date: r.get(6)?,
+                hours: r.get(7)?,
+                instructor: r.get(8)?,
+                capacity: r.get(9)?,
+                scheme: r.get(10)?,
+                conflicts: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
+                participants: r.get(12)?,
+                completed: r.get(13)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|t| TrainingCursor {
+            upt: t.upt.clone(),
+            start_date: t.start_date.clone(),
+            id: t.id.clone(),
         })
-    })?
-    .collect()
+    } else {
+        None
+    };
+    Ok(Page { items, total, next })
 }
 
 pub fn participants(conn: &Connection, training_id: &str) -> rusqlite::Result<Vec<Participant>> {

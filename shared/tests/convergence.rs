@@ -1,14 +1,16 @@
 //! Convergence: several replicas of one UPT (the office PC, the workshop laptop, ...) and the
-//! hub, random edits of every kind, random sync order; at the end every replica has the same
-//! heads, the same materialized tables, and every stock equals the sum of its increments.
+//! hub, random edits of every kind (the hub's curation decisions among them), random sync
+//! order; at the end every replica has the same heads, the same materialized tables, and every
+//! stock equals the sum of its increments. The hub's side is the hub's own server half
+//! ([`karya_shared::server::serve`]) with the write authority of an agent of the UPT.
 
 mod common;
 
-use karya_shared::materialize;
-use karya_shared::model::{Participant, ProductPatch, Sale, new_id, now_rfc3339};
+use karya_shared::model::{CurationDecision, Participant, ProductPatch, Sale, new_id, now_rfc3339};
 use karya_shared::schema::{self, DocId};
-use karya_shared::session::{SyncSession, serve_locally};
-use karya_shared::{Store, pseudonym};
+use karya_shared::server::{self, AgentAuthority};
+use karya_shared::session::SyncSession;
+use karya_shared::{Store, pseudonym, wire};
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -16,16 +18,56 @@ const REPLICAS: usize = 3;
 
 #[derive(Debug, Clone)]
 enum Op {
-    AddProduct { r: usize, price: i64, stock: i64 },
-    EditPrice { r: usize, pick: usize, price: i64 },
-    Rename { r: usize, pick: usize, n: u8 },
-    Delete { r: usize, pick: usize },
-    Stock { r: usize, pick: usize, delta: i64 },
-    Sale { r: usize, pick: usize, qty: i64 },
-    AddTraining { r: usize },
-    Enroll { r: usize, pick: usize, person: u8 },
-    Complete { r: usize, pick: usize, person: u8 },
-    Sync { r: usize },
+    AddProduct {
+        r: usize,
+        price: i64,
+        stock: i64,
+    },
+    EditPrice {
+        r: usize,
+        pick: usize,
+        price: i64,
+    },
+    Rename {
+        r: usize,
+        pick: usize,
+        n: u8,
+    },
+    Delete {
+        r: usize,
+        pick: usize,
+    },
+    Stock {
+        r: usize,
+        pick: usize,
+        delta: i64,
+    },
+    Sale {
+        r: usize,
+        pick: usize,
+        qty: i64,
+    },
+    AddTraining {
+        r: usize,
+    },
+    Enroll {
+        r: usize,
+        pick: usize,
+        person: u8,
+    },
+    Complete {
+        r: usize,
+        pick: usize,
+        person: u8,
+    },
+    /// An HQ curator decides on a product the hub has.
+    Decide {
+        pick: usize,
+        approve: bool,
+    },
+    Sync {
+        r: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -60,15 +102,23 @@ fn op() -> impl Strategy<Value = Op> {
             pick,
             person
         }),
+        (any::<usize>(), any::<bool>()).prop_map(|(pick, approve)| Op::Decide { pick, approve }),
         r.prop_map(|r| Op::Sync { r }),
     ]
 }
 
-fn sync(agent: &mut Store, hub: &mut Store, peer: &str, doc: &DocId) {
-    let mut session = SyncSession::new(agent, peer, vec![doc.clone()]).unwrap();
+const UPT: &str = "LAPAS-PATI";
+
+/// One agent sync of every document the UPT replicates, against the hub's server half.
+fn sync(agent: &Store, hub: &Store, peer: &str) {
+    let authority = AgentAuthority { upt: UPT.into() };
+    let mut session = SyncSession::new(agent, peer, DocId::for_agent(UPT)).unwrap();
     while let Some(frame) = session.next_request(agent).unwrap() {
-        let reply = serve_locally(hub, &frame);
-        session.handle_response(agent, &reply).unwrap();
+        let request = wire::Request::decode(&frame).unwrap();
+        let served = server::serve(hub, &format!("{UPT}/{peer}"), request, &authority).unwrap();
+        session
+            .handle_response(agent, &served.response.encode())
+            .unwrap();
     }
     assert!(session.outcome().refused.is_empty());
 }
@@ -82,8 +132,11 @@ fn ids(
     doc: &DocId,
     prefix: fn(&schema::RecordKey) -> Option<String>,
 ) -> Vec<String> {
-    let d = store.doc(doc).unwrap();
-    let mut v: Vec<String> = schema::record_keys(d).iter().filter_map(prefix).collect();
+    let mut v: Vec<String> = store
+        .with_doc(doc, |d| {
+            schema::record_keys(d).iter().filter_map(prefix).collect()
+        })
+        .unwrap();
     v.sort();
     v
 }
@@ -103,7 +156,8 @@ fn training_ids(store: &mut Store, doc: &DocId) -> Vec<String> {
 }
 
 fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let doc = DocId::Upt("LAPAS-PATI".into());
+    let doc = DocId::Upt(UPT.into());
+    let curation = DocId::Curation(UPT.into());
     let mut replicas: Vec<Store> = (0..REPLICAS)
         .map(|_| Store::open_in_memory(None).unwrap())
         .collect();
@@ -205,13 +259,26 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         .unwrap();
                 }
             }
-            Op::Sync { r } => sync(&mut replicas[r], &mut hub, &format!("agent-{r}"), &doc),
+            Op::Decide { pick: n, approve } => {
+                if let Some(id) = pick(&product_ids(&mut hub, &doc), n) {
+                    let decision = CurationDecision {
+                        product_id: id,
+                        status: if approve { "approved" } else { "rejected" }.into(),
+                        note: String::new(),
+                        decided_by: "kurator".into(),
+                        decided_at: now.clone(),
+                    };
+                    hub.change(&curation, |d| schema::put_decision(d, &decision))
+                        .unwrap();
+                }
+            }
+            Op::Sync { r } => sync(&replicas[r], &hub, &format!("agent-{r}")),
         }
     }
     // Everyone syncs twice, in turn: after that every replica has seen every change.
     for _ in 0..2 {
         for (r, replica) in replicas.iter_mut().enumerate() {
-            sync(replica, &mut hub, &format!("agent-{r}"), &doc);
+            sync(replica, &hub, &format!("agent-{r}"));
         }
     }
 
@@ -220,12 +287,21 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         h.sort();
         h
     };
-    let hub_tables = materialize::dump(hub.conn()).unwrap();
+    let hub_tables = hub.backend().dump_materialized().unwrap();
+    let mut hub_decisions = hub.heads(&curation).unwrap();
+    hub_decisions.sort();
     for replica in replicas.iter_mut() {
         let mut heads = replica.heads(&doc).unwrap();
         heads.sort();
         prop_assert_eq!(&heads, &hub_heads);
-        prop_assert_eq!(&materialize::dump(replica.conn()).unwrap(), &hub_tables);
+        let mut decisions = replica.heads(&curation).unwrap();
+        decisions.sort();
+        prop_assert_eq!(
+            &decisions,
+            &hub_decisions,
+            "the hub's decisions reached every replica"
+        );
+        prop_assert_eq!(&replica.backend().dump_materialized().unwrap(), &hub_tables);
     }
     let stock: HashMap<String, i64> = hub
         .conn()

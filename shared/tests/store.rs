@@ -2,7 +2,6 @@
 
 mod common;
 
-use karya_shared::materialize;
 use karya_shared::model::{ProductPatch, now_rfc3339};
 use karya_shared::schema::{self, DocId};
 use karya_shared::store::Store;
@@ -20,7 +19,7 @@ fn upt() -> DocId {
 fn compaction_keeps_heads_and_content_in_fewer_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let mut store = Store::open(&path, None).unwrap();
+    let store = Store::open(&path, None).unwrap();
     store.set_compact_after(1_000_000);
     let doc = upt();
     let mut ids = Vec::new();
@@ -32,7 +31,7 @@ fn compaction_keeps_heads_and_content_in_fewer_rows() {
         ids.push(p.id);
     }
     let heads = store.heads(&doc).unwrap();
-    let tables = materialize::dump(store.conn()).unwrap();
+    let tables = store.backend().dump_materialized().unwrap();
     let rows_before = store.stored_rows(&doc).unwrap();
     assert_eq!(rows_before, 120);
 
@@ -40,13 +39,13 @@ fn compaction_keeps_heads_and_content_in_fewer_rows() {
     assert_eq!(store.stored_rows(&doc).unwrap(), 1);
     drop(store);
 
-    let mut reopened = Store::open(&path, None).unwrap();
+    let reopened = Store::open(&path, None).unwrap();
     assert_eq!(reopened.heads(&doc).unwrap(), heads);
-    assert_eq!(materialize::dump(reopened.conn()).unwrap(), tables);
-    let d = reopened.doc(&doc).unwrap();
+    assert_eq!(reopened.backend().dump_materialized().unwrap(), tables);
+    let d = reopened.with_doc(&doc, |d| d.clone()).unwrap();
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(
-            schema::read_product(d, id).unwrap().0.name,
+            schema::read_product(&d, id).unwrap().0.name,
             format!("Produk {i}")
         );
     }
@@ -54,7 +53,7 @@ fn compaction_keeps_heads_and_content_in_fewer_rows() {
 
 #[test]
 fn a_failed_edit_leaves_nothing_behind() {
-    let mut store = Store::open_in_memory(None).unwrap();
+    let store = Store::open_in_memory(None).unwrap();
     let doc = upt();
     let p = common::product("Tas", 10, 2);
     store
@@ -91,7 +90,7 @@ proptest! {
     /// The tables kept current change by change equal a full re-read of the document.
     #[test]
     fn materialized_tables_equal_a_full_reread(edits in proptest::collection::vec((0u8..5, any::<usize>(), 0i64..500), 1..40)) {
-        let mut store = Store::open_in_memory(None).unwrap();
+        let store = Store::open_in_memory(None).unwrap();
         let doc = upt();
         let now = now_rfc3339();
         let mut products: Vec<String> = Vec::new();
@@ -132,9 +131,9 @@ proptest! {
                 _ => {}
             }
         }
-        let incremental = materialize::dump(store.conn()).unwrap();
+        let incremental = store.backend().dump_materialized().unwrap();
         store.rebuild_materialized(&doc).unwrap();
-        prop_assert_eq!(incremental, materialize::dump(store.conn()).unwrap());
+        prop_assert_eq!(incremental, store.backend().dump_materialized().unwrap());
     }
 }
 
@@ -151,7 +150,7 @@ fn crash_child_writer() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let mut store = Store::open(Path::new(&path), None).unwrap();
+    let store = Store::open(Path::new(&path), None).unwrap();
     let doc = upt();
     use std::io::Write;
     let mut out = std::io::stdout().lock();
@@ -219,14 +218,14 @@ fn crash_rounds(compact_every: u64) {
         let after = Duration::from_millis(20 + (round * 37) % 150 + rand::random::<u64>() % 40);
         let acked = run_and_kill(&db, compact_every, after);
         all_acked.extend(acked);
-        let mut store = Store::open(&db, None).unwrap();
+        let store = Store::open(&db, None).unwrap();
         let doc = upt();
         let d = store
-            .doc(&doc)
+            .with_doc(&doc, |d| d.clone())
             .unwrap_or_else(|e| panic!("round {round}: document does not load: {e}"));
         for id in &all_acked {
             assert!(
-                schema::read_product(d, id).is_some(),
+                schema::read_product(&d, id).is_some(),
                 "round {round}: acknowledged product {id} lost from the document"
             );
         }
@@ -275,10 +274,10 @@ fn two_handles_on_one_file_see_each_other() {
     let c = common::product("Sesudah pemadatan", 3, 3);
     cli.change(&doc, |d| schema::insert_product(d, &c)).unwrap();
     for store in [&mut service, &mut cli] {
-        let d = store.doc(&doc).unwrap();
+        let d = store.with_doc(&doc, |d| d.clone()).unwrap();
         for p in [&a, &b, &c] {
             assert!(
-                schema::read_product(d, &p.id).is_some(),
+                schema::read_product(&d, &p.id).is_some(),
                 "{} missing",
                 p.name
             );

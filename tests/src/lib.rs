@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 pub struct TestHub {
     pub addr: SocketAddr,
     pub db: PathBuf,
+    /// The running hub's state (its database, metrics, and the test-only fault hook).
+    pub state: std::sync::Arc<karya_hub::AppState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
@@ -28,17 +30,38 @@ impl TestHub {
 
     /// A hub on an existing database file (to restart one).
     pub async fn start_on(db: &Path) -> TestHub {
-        let config = karya_hub::Config {
+        Self::start_with(karya_hub::Config {
             db: db.to_path_buf(),
             ..karya_hub::Config::default()
-        };
+        })
+        .await
+    }
+
+    /// A hub with its own settings, in a temporary directory unless `config.db` says where.
+    pub async fn start_configured(config: karya_hub::Config) -> TestHub {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut hub = Self::start_with(karya_hub::Config {
+            db: dir.path().join("hub.db"),
+            ..config
+        })
+        .await;
+        hub._dir = Some(dir);
+        hub
+    }
+
+    async fn start_with(config: karya_hub::Config) -> TestHub {
+        let db = config.db.clone();
+        let state = std::sync::Arc::new(
+            karya_hub::AppState::new(config, karya_hub::db::Create::IfMissing).expect("hub state"),
+        );
+        let serving = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            karya_hub::serve(config, listener, async {
+            karya_hub::serve_with(serving, listener, async {
                 let _ = rx.await;
             })
             .await
@@ -46,7 +69,8 @@ impl TestHub {
         });
         TestHub {
             addr,
-            db: db.to_path_buf(),
+            db,
+            state,
             shutdown: Some(tx),
             task: Some(task),
             _dir: None,
@@ -57,36 +81,41 @@ impl TestHub {
         format!("http://{}", self.addr)
     }
 
-    /// Opens the hub's database the way the admin CLI does.
-    pub fn admin_store(&self) -> karya_shared::Store {
-        karya_hub::open_store(&karya_hub::Config {
-            db: self.db.clone(),
-            ..Default::default()
-        })
+    /// Opens the hub's database the way the admin CLI does (a second handle on the file).
+    pub fn admin_db(&self) -> karya_hub::db::HubDb {
+        karya_hub::db::HubDb::open(
+            &karya_hub::Config {
+                db: self.db.clone(),
+                ..Default::default()
+            },
+            karya_hub::db::Create::No,
+        )
         .expect("open hub db")
+    }
+
+    /// The hub's database file as a plain replica store, for tests that look inside it.
+    pub fn admin_store(&self) -> karya_shared::Store {
+        karya_shared::Store::open(&self.db, Some(karya_hub::db::SCHEMA)).expect("open hub db")
     }
 
     /// Registers a UPT and returns its agent token.
     pub fn add_upt(&self, code: &str, kind: &str, kanwil: &str) -> String {
-        let mut store = self.admin_store();
         let upt = karya_shared::model::UptInfo {
             code: code.into(),
             name: format!("UPT {code}"),
             kind: kind.into(),
             kanwil: kanwil.into(),
         };
-        karya_hub::national::register_upt(&mut store, &upt).expect("register");
-        let (_, token) = karya_hub::auth::issue(
-            store.conn(),
-            &karya_hub::auth::Role::Agent { upt: code.into() },
-            code,
-        )
-        .expect("token");
-        token
+        self.admin_db()
+            .register_upts(&[upt], false)
+            .expect("register")
+            .remove(0)
+            .1
+            .expect("a new UPT gets a token")
     }
 
     pub fn issue(&self, role: karya_hub::auth::Role, name: &str) -> (String, String) {
-        karya_hub::auth::issue(self.admin_store().conn(), &role, name).expect("token")
+        self.admin_db().issue_token(&role, name).expect("token")
     }
 
     /// Stops the hub and waits until it has.

@@ -268,10 +268,13 @@ pub fn get_json(url: &str, token: &str) -> serde_json::Value {
     serde_json::from_str(&get_text(url, token)).unwrap()
 }
 
-/// One string field of every item of a JSON array (names of products, ids, ...).
+/// One string field of every item of a JSON array, or of a page's `items` (names of
+/// products, ids, ...).
 pub fn field_of_each(list: &serde_json::Value, field: &str) -> Vec<String> {
-    list.as_array()
-        .expect("a JSON array")
+    list.get("items")
+        .unwrap_or(list)
+        .as_array()
+        .expect("a JSON array or a page of items")
         .iter()
         .map(|item| item[field].as_str().expect("a string field").to_string())
         .collect()

@@ -91,7 +91,7 @@ fn upt_code(i: usize) -> String {
 
 /// The record mix of one UPT: 30 % products, 50 % sales, 5 % trainings, 15 % enrolments.
 pub fn generate(upt: &str, records: usize, token: String) -> Replica {
-    let mut store = Store::open_in_memory(None).expect("in-memory store");
+    let store = Store::open_in_memory(None).expect("in-memory store");
     let doc = DocId::Upt(upt.to_string());
     let n_products = (records * 30 / 100).max(1);
     let n_trainings = (records * 5 / 100).max(1);
@@ -310,26 +310,19 @@ fn register(db: &Path, upts: usize) -> Vec<String> {
         db: db.to_path_buf(),
         ..Default::default()
     };
-    let mut store = karya_hub::open_store(&config).expect("hub db");
-    karya_hub::national::ensure_seeded(&mut store).expect("seed");
-    (0..upts)
-        .map(|i| {
-            let code = upt_code(i);
-            let upt = karya_shared::model::UptInfo {
-                code: code.clone(),
-                name: format!("Lapas Simulasi {i}"),
-                kind: "lapas".into(),
-                kanwil: format!("Kanwil {}", i % 33),
-            };
-            karya_hub::national::register_upt(&mut store, &upt).expect("register");
-            karya_hub::auth::issue(
-                store.conn(),
-                &karya_hub::auth::Role::Agent { upt: code.clone() },
-                &code,
-            )
-            .expect("token")
-            .1
+    let db = karya_hub::db::HubDb::open(&config, karya_hub::db::Create::IfMissing).expect("hub db");
+    let upts: Vec<_> = (0..upts)
+        .map(|i| karya_shared::model::UptInfo {
+            code: upt_code(i),
+            name: format!("Lapas Simulasi {i}"),
+            kind: "lapas".into(),
+            kanwil: format!("Kanwil {}", i % 33),
         })
+        .collect();
+    db.register_upts(&upts, false)
+        .expect("register")
+        .into_iter()
+        .map(|(_, token)| token.expect("a new UPT gets a token"))
         .collect()
 }
 
@@ -417,10 +410,8 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         .iter_mut()
         .map(|r| {
             r.store
-                .doc(&DocId::Upt(r.upt.clone()))
-                .expect("doc")
-                .save()
-                .len() as f64
+                .with_doc(&DocId::Upt(r.upt.clone()), |d| d.save().len())
+                .expect("doc") as f64
                 + headers
         })
         .sum::<f64>()
@@ -511,11 +502,15 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     // Convergence: the hub's copy of every UPT document equals the replica's.
     hub.stop();
     drop(proxy);
-    let mut hub_store = karya_hub::open_store(&karya_hub::Config {
-        db: db.clone(),
-        ..Default::default()
-    })
+    let hub_db = karya_hub::db::HubDb::open(
+        &karya_hub::Config {
+            db: db.clone(),
+            ..Default::default()
+        },
+        karya_hub::db::Create::No,
+    )
     .expect("hub db");
+    let hub_store = hub_db.replica();
     hub_store.set_cache_capacity(4);
     let mut converged = true;
     let mut expected = 0i64;
@@ -530,9 +525,9 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     }
     report.converged = converged;
     report.expected_products = expected;
-    report.hub_products = hub_store
-        .conn()
-        .query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))
+    report.hub_products = hub_db
+        .products_page(&Default::default(), None, 1)
+        .map(|p| p.total)
         .unwrap_or(-1);
     report
 }

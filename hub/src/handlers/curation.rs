@@ -1,17 +1,17 @@
-//! `POST /api/v1/curation/{product_id}`: an HQ curator's decision, written into the product's
+//! `POST /api/v1/curation/{product_id}[?upt=CODE]`: an HQ curator's decision, written into the product's
 //! `curation/<UPT>` document, from where it flows down to the UPT at its next sync.
 
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::handlers::views::one_product;
 use crate::metrics::Metrics;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use karya_shared::model::{CurationDecision, now_rfc3339};
 use karya_shared::schema::{self, DocId};
-use karya_shared::views;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracing::instrument;
@@ -34,6 +34,7 @@ pub async fn decide(
     State(state): State<Arc<AppState>>,
     principal: Principal,
     Path(product_id): Path<String>,
+    Query(at): Query<crate::handlers::views::ProductAt>,
     body: Result<Json<DecisionBody>, JsonRejection>,
 ) -> Result<Json<DecisionRecorded>, ApiError> {
     if !principal.role.can_curate() {
@@ -66,17 +67,17 @@ pub async fn decide(
     decision
         .validate()
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
+    let upt = at.upt.filter(|u| !u.trim().is_empty());
     let recorded = state
-        .with_store(move |store| -> Result<DecisionRecorded, ApiError> {
-            let product = views::product(store.conn(), &decision.product_id)?.ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "no product {} at the hub; has its UPT synced yet?",
-                    decision.product_id
-                ))
-            })?;
-            store.change(&DocId::Curation(product.upt.clone()), |d| {
-                schema::put_decision(d, &decision)
-            })?;
+        .blocking(move |db| -> Result<DecisionRecorded, ApiError> {
+            // The decision lands in the owning UPT's curation document, never in "one of"
+            // two UPTs that share an id.
+            let rows = db.products_by_id(&decision.product_id, upt.as_deref())?;
+            let product = one_product(rows, &decision.product_id, upt.as_deref())?;
+            db.replica()
+                .change(&DocId::Curation(product.upt.clone()), |d| {
+                    schema::put_decision(d, &decision)
+                })?;
             Ok(DecisionRecorded {
                 upt: product.upt,
                 decision,

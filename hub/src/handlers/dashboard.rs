@@ -2,14 +2,15 @@
 //! with a viewer, curator or admin token (kept in an HttpOnly cookie).
 
 use crate::AppState;
-use crate::auth::{self, Principal};
+use crate::auth::Principal;
+use crate::db::UptRow;
 use crate::error::ApiError;
-use crate::handlers::views::{UptRow, upt_rows};
+use crate::handlers::views::{decode_cursor, encode_cursor};
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use karya_shared::views::{self, ProductFilter, ProductRow, Stats};
+use karya_shared::views::{Page, ProductCursor, ProductFilter, ProductRow, Stats};
 use serde::Deserialize;
 use std::fmt::Write;
 use std::sync::Arc;
@@ -31,8 +32,9 @@ fn short_time(at: &str) -> String {
     }
 }
 
-fn rupiah(n: i64) -> String {
-    let digits = n.abs().to_string();
+/// 188400 as "188.400".
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -40,7 +42,15 @@ fn rupiah(n: i64) -> String {
         }
         out.push(c);
     }
-    format!("{}Rp{out}", if n < 0 { "-" } else { "" })
+    format!("{}{out}", if n < 0 { "-" } else { "" })
+}
+
+fn rupiah(n: i64) -> String {
+    let t = thousands(n);
+    match t.strip_prefix('-') {
+        Some(abs) => format!("-Rp{abs}"),
+        None => format!("Rp{t}"),
+    }
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:1rem 0}
@@ -77,9 +87,7 @@ pub async fn login(
 ) -> Result<Response, ApiError> {
     let token = form.token.trim().to_string();
     let check = token.clone();
-    let verdict = state
-        .with_store(move |s| auth::verify(s.conn(), &check))
-        .await??;
+    let verdict = state.blocking(move |db| db.verify_token(&check)).await??;
     match verdict {
         Ok(p) if p.role.can_read() => Ok((
             [(
@@ -102,6 +110,7 @@ pub async fn login(
 pub async fn dashboard(
     State(state): State<Arc<AppState>>,
     principal: Result<Principal, ApiError>,
+    Query(query): Query<DashboardQuery>,
 ) -> Result<Response, ApiError> {
     let principal = match principal {
         Ok(p) if p.role.can_read() => p,
@@ -109,20 +118,23 @@ pub async fn dashboard(
         Err(_) => return Ok(login_page("Masukkan token untuk membuka dasbor.")),
     };
     let hours = state.config.stale_after_hours;
+    let after: Option<ProductCursor> = query
+        .after
+        .filter(|a| !a.is_empty())
+        .map(|a| decode_cursor(&a))
+        .transpose()?;
     let view = state
-        .with_store(move |s| -> rusqlite::Result<View> {
-            let conn = s.conn();
-            let mut stmt =
-                conn.prepare("SELECT slug, name FROM categories WHERE kind = 'product'")?;
-            let categories = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?;
+        .blocking(move |db| -> Result<View, karya_shared::StoreError> {
             Ok(View {
-                stats: views::stats(conn)?,
-                upts: upt_rows(conn, hours)?,
-                products: views::products(conn, &ProductFilter::default())?,
-                refusals: conn.query_row("SELECT COUNT(*) FROM refusals", [], |r| r.get(0))?,
-                categories,
+                stats: db.stats()?,
+                upts: db.upt_rows(hours)?,
+                products: db.products_page(
+                    &ProductFilter::default(),
+                    after.as_ref(),
+                    DASHBOARD_PAGE,
+                )?,
+                refusals: db.refusal_count()?,
+                categories: db.product_categories()?,
                 stale_hours: hours,
             })
         })
@@ -130,11 +142,20 @@ pub async fn dashboard(
     Ok(render(&principal, &view).into_response())
 }
 
+/// Products on one page of the dashboard's catalogue.
+const DASHBOARD_PAGE: usize = 100;
+
+#[derive(Debug, Deserialize, Default)]
+pub struct DashboardQuery {
+    /// Where the catalogue's page starts (the "next" link).
+    after: Option<String>,
+}
+
 /// Everything the dashboard shows, read in one go.
 struct View {
     stats: Stats,
     upts: Vec<UptRow>,
-    products: Vec<ProductRow>,
+    products: Page<ProductRow, ProductCursor>,
     refusals: i64,
     /// Category slug to the name people read.
     categories: std::collections::HashMap<String, String>,
@@ -211,12 +232,18 @@ fn render(principal: &Principal, view: &View) -> Html<String> {
             u.trainings
         );
     }
-    b.push_str("</table><h2>Katalog produk</h2><p><a href=\"/api/v1/products?format=csv\">Unduh CSV</a></p><table><tr><th>UPT</th><th>Produk</th><th>Kategori</th><th>Harga</th><th>Stok</th><th>Diusulkan</th><th>Kurasi</th></tr>");
-    for p in products.iter().take(500) {
+    let _ = write!(
+        b,
+        "</table><h2>Katalog produk</h2><p>Menampilkan {} dari {} produk. <a href=\"/api/v1/products?format=csv\">Unduh CSV (semua)</a></p><table><tr><th>UPT</th><th>ID</th><th>Produk</th><th>Kategori</th><th>Harga</th><th>Stok</th><th>Diusulkan</th><th>Kurasi</th></tr>",
+        thousands(products.items.len() as i64),
+        thousands(products.total)
+    );
+    for p in &products.items {
         let _ = write!(
             b,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&p.upt),
+            esc(&p.id),
             esc(&p.name),
             esc(categories.get(&p.category).unwrap_or(&p.category)),
             rupiah(p.price_idr),
@@ -230,5 +257,12 @@ fn render(principal: &Principal, view: &View) -> Html<String> {
         );
     }
     b.push_str("</table>");
+    if let Some(next) = &products.next {
+        let _ = write!(
+            b,
+            "<p><a href=\"/?after={}\">Halaman berikutnya &rarr;</a></p>",
+            esc(&encode_cursor(next))
+        );
+    }
     page("Dasbor karya", &b)
 }

@@ -12,14 +12,9 @@ use tracing::instrument;
 
 #[instrument(skip_all, err)]
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, ApiError> {
-    // A query through the store proves the database answers, not just the process.
-    state
-        .with_store(|store| {
-            store
-                .conn()
-                .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-        })
-        .await??;
+    // A query on a read connection proves the database answers, not just the process; it
+    // never waits for a sync in progress.
+    state.blocking(|db| db.ping()).await??;
     Ok(Json(
         serde_json::json!({ "status": "ok", "version": karya_shared::VERSION }),
     ))
@@ -27,16 +22,7 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
 
 #[instrument(skip_all, err)]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, ApiError> {
-    let last = state
-        .with_store(|store| -> rusqlite::Result<Vec<(String, i64)>> {
-            let mut stmt = store.conn().prepare(
-                "SELECT upt, CAST(strftime('%s', last_sync_at) AS INTEGER) FROM upt_status
-                 WHERE last_sync_at IS NOT NULL ORDER BY upt",
-            )?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
-        })
-        .await??;
+    let last = state.blocking(|db| db.last_syncs()).await??;
     let body = state.metrics.render(&last);
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body))
 }

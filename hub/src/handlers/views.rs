@@ -1,18 +1,25 @@
 //! The national view: UPTs, products, trainings, statistics. Read from the materialized
-//! tables; no document is loaded to answer these.
+//! tables on the read pool; no document is loaded to answer these, and no read waits for a
+//! sync. Lists come in keyset pages (`limit`, `after`); the CSV export streams the whole
+//! filtered list a page at a time.
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::db::UptRow;
 use crate::error::ApiError;
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use karya_shared::views::{self, ProductFilter};
-use rusqlite::Connection;
+use karya_shared::views::{self, Page, ProductCursor, ProductFilter, TrainingCursor};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracing::instrument;
+
+/// Items per page unless `limit` says otherwise, and the most `limit` may ask.
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
 
 pub fn require_read(p: &Principal) -> Result<(), ApiError> {
     if p.role.can_read() {
@@ -25,53 +32,6 @@ pub fn require_read(p: &Principal) -> Result<(), ApiError> {
     ))
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct UptRow {
-    pub code: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub kanwil: String,
-    pub last_sync_at: Option<String>,
-    pub last_attempt_at: Option<String>,
-    pub last_agent_version: Option<String>,
-    /// No successful sync within the configured window (or never).
-    pub stale: bool,
-    pub products: i64,
-    pub sales: i64,
-    pub trainings: i64,
-    pub participants: i64,
-}
-
-pub fn upt_rows(conn: &Connection, stale_after_hours: i64) -> rusqlite::Result<Vec<UptRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT u.code, u.name, u.type, u.kanwil, s.last_sync_at, s.last_attempt_at, s.last_agent_version,
-           (s.last_sync_at IS NULL OR (julianday('now') - julianday(s.last_sync_at)) * 24.0 > ?1),
-           (SELECT COUNT(*) FROM products p WHERE p.upt = u.code AND p.deleted = 0),
-           (SELECT COUNT(*) FROM sales x WHERE x.upt = u.code),
-           (SELECT COUNT(*) FROM trainings t WHERE t.upt = u.code AND t.deleted = 0),
-           (SELECT COUNT(*) FROM participants x WHERE x.upt = u.code)
-         FROM upts u LEFT JOIN upt_status s ON s.upt = u.code ORDER BY u.kanwil, u.code",
-    )?;
-    stmt.query_map([stale_after_hours], |r| {
-        Ok(UptRow {
-            code: r.get(0)?,
-            name: r.get(1)?,
-            kind: r.get(2)?,
-            kanwil: r.get(3)?,
-            last_sync_at: r.get(4)?,
-            last_attempt_at: r.get(5)?,
-            last_agent_version: r.get(6)?,
-            stale: r.get(7)?,
-            products: r.get(8)?,
-            sales: r.get(9)?,
-            trainings: r.get(10)?,
-            participants: r.get(11)?,
-        })
-    })?
-    .collect()
-}
-
 #[instrument(skip_all, err)]
 pub async fn upts(
     State(state): State<Arc<AppState>>,
@@ -79,11 +39,7 @@ pub async fn upts(
 ) -> Result<Json<Vec<UptRow>>, ApiError> {
     require_read(&principal)?;
     let hours = state.config.stale_after_hours;
-    Ok(Json(
-        state
-            .with_store(move |s| upt_rows(s.conn(), hours))
-            .await??,
-    ))
+    Ok(Json(state.blocking(move |db| db.upt_rows(hours)).await??))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -92,10 +48,62 @@ pub struct ProductQuery {
     pub category: Option<String>,
     pub curation: Option<String>,
     pub format: Option<String>,
+    pub limit: Option<usize>,
+    pub after: Option<String>,
 }
 
 fn blank_to_none(v: Option<String>) -> Option<String> {
     v.filter(|s| !s.trim().is_empty())
+}
+
+/// A cursor as the API shows it: opaque, URL-safe (hex of its JSON).
+pub fn encode_cursor<C: Serialize>(cursor: &C) -> String {
+    hex::encode(serde_json::to_vec(cursor).unwrap_or_default())
+}
+
+pub fn decode_cursor<C: for<'de> Deserialize<'de>>(text: &str) -> Result<C, ApiError> {
+    hex::decode(text)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_cursor",
+                "'after' is not a cursor this hub gave out; use the 'next' value of the previous page",
+            )
+        })
+}
+
+pub fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        0 => Err(ApiError::bad_request(
+            "bad_limit",
+            format!("limit must be 1 to {MAX_LIMIT}"),
+        )),
+        n if n > MAX_LIMIT => Err(ApiError::bad_request(
+            "bad_limit",
+            format!(
+                "limit {n} is above the most a page holds ({MAX_LIMIT}); follow 'next' for more"
+            ),
+        )),
+        n => Ok(n),
+    }
+}
+
+/// A page as the API answers it.
+#[derive(Debug, Serialize)]
+pub struct PageBody<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    /// Pass as `after` for the next page; `null` on the last one.
+    pub next: Option<String>,
+}
+
+fn page_body<T, C: Serialize>(page: Page<T, C>) -> PageBody<T> {
+    PageBody {
+        next: page.next.as_ref().map(encode_cursor),
+        items: page.items,
+        total: page.total,
+    }
 }
 
 #[instrument(skip_all, err)]
@@ -111,25 +119,18 @@ pub async fn products(
         curation: blank_to_none(q.curation),
         include_deleted: false,
     };
-    let rows = state
-        .with_store(move |s| views::products(s.conn(), &filter))
-        .await??;
     match q.format.as_deref() {
-        None | Some("json") => Ok(Json(rows).into_response()),
-        Some("csv") => {
-            let csv = products_csv(&rows).map_err(ApiError::internal)?;
-            Ok((
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"produk-nasional.csv\"",
-                    ),
-                ],
-                csv,
-            )
-                .into_response())
+        None | Some("json") => {
+            let limit = page_limit(q.limit)?;
+            let after: Option<ProductCursor> = blank_to_none(q.after)
+                .map(|a| decode_cursor(&a))
+                .transpose()?;
+            let page = state
+                .blocking(move |db| db.products_page(&filter, after.as_ref(), limit))
+                .await??;
+            Ok(Json(page_body(page)).into_response())
         }
+        Some("csv") => Ok(products_csv_stream(state, filter)),
         Some(other) => Err(ApiError::bad_request(
             "bad_format",
             format!("format '{other}' is not known; use json or csv"),
@@ -137,21 +138,72 @@ pub async fn products(
     }
 }
 
-pub fn products_csv(rows: &[views::ProductRow]) -> Result<Vec<u8>, csv::Error> {
+/// The whole filtered catalogue as CSV, read and sent a page at a time: memory stays at one
+/// page whatever the size of the country.
+fn products_csv_stream(state: Arc<AppState>, filter: ProductFilter) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
+    tokio::task::spawn_blocking(move || {
+        let mut after: Option<ProductCursor> = None;
+        let mut first = true;
+        loop {
+            let page = match state.db.products_page(&filter, after.as_ref(), MAX_LIMIT) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "CSV export stopped");
+                    let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                    return;
+                }
+            };
+            let chunk = match products_csv(&page.items, first) {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                    return;
+                }
+            };
+            first = false;
+            if tx.blocking_send(Ok(chunk)).is_err() {
+                return; // the client went away
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return,
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"produk-nasional.csv\"",
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+pub fn products_csv(rows: &[views::ProductRow], header_row: bool) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "upt",
-        "id",
-        "name",
-        "category",
-        "price_idr",
-        "unit",
-        "stock",
-        "workshop",
-        "nominated",
-        "curation",
-        "updated_at",
-    ])?;
+    if header_row {
+        w.write_record([
+            "upt",
+            "id",
+            "name",
+            "category",
+            "price_idr",
+            "unit",
+            "stock",
+            "workshop",
+            "nominated",
+            "curation",
+            "updated_at",
+        ])?;
+    }
     for p in rows {
         w.write_record([
             p.upt.as_str(),
@@ -170,29 +222,61 @@ pub fn products_csv(rows: &[views::ProductRow]) -> Result<Vec<u8>, csv::Error> {
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }
 
+#[derive(Debug, Deserialize, Default)]
+pub struct ProductAt {
+    /// The owning UPT, when the id alone names products in several UPTs.
+    pub upt: Option<String>,
+}
+
+/// The one product at (UPT, id); with no UPT given, the one product with that id, or 409
+/// naming the UPTs that share it.
+pub fn one_product(
+    mut rows: Vec<views::ProductRow>,
+    id: &str,
+    upt: Option<&str>,
+) -> Result<views::ProductRow, ApiError> {
+    match rows.len() {
+        0 => Err(ApiError::not_found(match upt {
+            Some(u) => format!("no product {id} of UPT {u} at the hub; has its UPT synced yet?"),
+            None => format!("no product {id} at the hub; has its UPT synced yet?"),
+        })),
+        1 => Ok(rows.remove(0)),
+        _ => {
+            let upts: Vec<&str> = rows.iter().map(|p| p.upt.as_str()).collect();
+            Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "ambiguous_product",
+                format!(
+                    "product id {id} exists in several UPTs ({}); add ?upt=CODE to say which",
+                    upts.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
 #[instrument(skip_all, err)]
 pub async fn product(
     State(state): State<Arc<AppState>>,
     principal: Principal,
     Path(id): Path<String>,
+    Query(at): Query<ProductAt>,
 ) -> Result<Json<views::ProductRow>, ApiError> {
     require_read(&principal)?;
-    let lookup = id.clone();
-    state
-        .with_store(move |s| views::product(s.conn(), &lookup))
-        .await??
-        .map(Json)
-        .ok_or_else(|| {
-            ApiError::not_found(format!(
-                "no product {id} at the hub; has its UPT synced yet?"
-            ))
-        })
+    let upt = blank_to_none(at.upt);
+    let (lookup, scope) = (id.clone(), upt.clone());
+    let rows = state
+        .blocking(move |db| db.products_by_id(&lookup, scope.as_deref()))
+        .await??;
+    one_product(rows, &id, upt.as_deref()).map(Json)
 }
 
 #[derive(Debug, Deserialize)]
 pub struct TrainingQuery {
     pub upt: Option<String>,
     pub category: Option<String>,
+    pub limit: Option<usize>,
+    pub after: Option<String>,
 }
 
 #[instrument(skip_all, err)]
@@ -200,14 +284,19 @@ pub async fn trainings(
     State(state): State<Arc<AppState>>,
     principal: Principal,
     Query(q): Query<TrainingQuery>,
-) -> Result<Json<Vec<views::TrainingRow>>, ApiError> {
+) -> Result<Json<PageBody<views::TrainingRow>>, ApiError> {
     require_read(&principal)?;
+    let limit = page_limit(q.limit)?;
+    let after: Option<TrainingCursor> = blank_to_none(q.after)
+        .map(|a| decode_cursor(&a))
+        .transpose()?;
     let (upt, category) = (blank_to_none(q.upt), blank_to_none(q.category));
-    Ok(Json(
-        state
-            .with_store(move |s| views::trainings(s.conn(), upt.as_deref(), category.as_deref()))
-            .await??,
-    ))
+    let page = state
+        .blocking(move |db| {
+            db.trainings_page(upt.as_deref(), category.as_deref(), after.as_ref(), limit)
+        })
+        .await??;
+    Ok(Json(page_body(page)))
 }
 
 #[instrument(skip_all, err)]
@@ -216,5 +305,5 @@ pub async fn stats(
     principal: Principal,
 ) -> Result<Json<views::Stats>, ApiError> {
     require_read(&principal)?;
-    Ok(Json(state.with_store(|s| views::stats(s.conn())).await??))
+    Ok(Json(state.blocking(|db| db.stats()).await??))
 }

@@ -70,8 +70,7 @@ async fn main() -> anyhow::Result<()> {
     let picks = ["LAPAS-CIPINANG", "LPKA-TANGERANG", "LAPAS-KEROBOKAN"];
     let mut tokens = Vec::new();
     {
-        let mut store = karya_hub::open_store(&hub_config)?;
-        karya_hub::national::ensure_seeded(&mut store)?;
+        let db = karya_hub::db::HubDb::open(&hub_config, karya_hub::db::Create::IfMissing)?;
         for (code, name, kind, kanwil) in sample_upts()
             .into_iter()
             .filter(|u| picks.contains(&u.0.as_str()))
@@ -82,20 +81,16 @@ async fn main() -> anyhow::Result<()> {
                 kind,
                 kanwil,
             };
-            karya_hub::national::register_upt(&mut store, &upt)?;
-            let (_, token) = karya_hub::auth::issue(
-                store.conn(),
-                &karya_hub::auth::Role::Agent { upt: code.clone() },
-                &code,
-            )?;
+            let token = db
+                .register_upts(std::slice::from_ref(&upt), false)?
+                .remove(0)
+                .1
+                .unwrap_or_default();
             println!("   {code:<16} {name}");
             tokens.push((code, token));
         }
-        let (_, curator) = karya_hub::auth::issue(
-            store.conn(),
-            &karya_hub::auth::Role::Curator,
-            "Kurator Subdit Giatja",
-        )?;
+        let (_, curator) =
+            db.issue_token(&karya_hub::auth::Role::Curator, "Kurator Subdit Giatja")?;
         tokens.push(("curator".into(), curator));
     }
     let curator = tokens.pop().map(|(_, t)| t).unwrap_or_default();
@@ -300,13 +295,14 @@ async fn main() -> anyhow::Result<()> {
 
     // --- The national view ---------------------------------------------------------------
     step("The national table (GET /api/v1/products)");
-    let products: Vec<serde_json::Value> = http
+    let page: serde_json::Value = http
         .get(format!("{hub_url}/api/v1/products"))
         .bearer_auth(&curator)
         .send()
         .await?
         .json()
         .await?;
+    let products = page["items"].as_array().cloned().unwrap_or_default();
     println!(
         "   {:<16} {:<26} {:<16} {:>12} {:>6}  CURATION",
         "UPT", "PRODUCT", "CATEGORY", "PRICE (Rp)", "STOCK"

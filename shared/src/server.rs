@@ -1,0 +1,187 @@
+//! The server half of a sync: answers one request frame against a replica, document by
+//! document, under a [`WriteAuthority`] that says what the peer may see and write.
+//!
+//! The hub's `POST /api/v1/sync` is glue around [`serve`] (authentication, admission, the
+//! refusal log); the property tests drive the very same function, authority included.
+//!
+//! A document the peer may not write, or may not even see, is refused with a reason while
+//! the others sync normally. A refusal is whole: the message is received into a fork,
+//! inspected, and dropped. A panic while one document is merged refuses that document with
+//! "internal error"; the others are served.
+
+use crate::schema::DocId;
+use crate::store::{Backend, Exchange, Received, Replica, StoreError, WritePolicy};
+use crate::wire::{Reply, Request, Response};
+use automerge::sync::Message;
+use std::collections::HashSet;
+
+/// Who may do what, for one authenticated peer.
+pub trait WriteAuthority {
+    /// What the peer may do with `doc`: `None` means it may not even see it.
+    fn policy(&self, doc: &DocId) -> Option<WritePolicy>;
+    /// Who may write `doc`, for a refusal's reason.
+    fn writers_of(&self, doc: &DocId) -> String;
+    /// The documents the peer may sync, for a refusal's reason.
+    fn allowed(&self) -> String;
+}
+
+/// The hub's rule for an agent of one UPT: it writes `upt/<CODE>`, reads `curation/<CODE>`
+/// and `national`, and sees nothing else.
+#[derive(Debug, Clone)]
+pub struct AgentAuthority {
+    pub upt: String,
+}
+
+impl WriteAuthority for AgentAuthority {
+    fn policy(&self, doc: &DocId) -> Option<WritePolicy> {
+        match doc {
+            DocId::Upt(c) if *c == self.upt => Some(WritePolicy::MayWrite),
+            DocId::Curation(c) if *c == self.upt => Some(WritePolicy::ReadOnly),
+            DocId::National => Some(WritePolicy::ReadOnly),
+            _ => None,
+        }
+    }
+
+    fn writers_of(&self, doc: &DocId) -> String {
+        match doc {
+            DocId::Upt(c) => format!("the agents of {c}"),
+            DocId::Curation(_) => "HQ curators (through the hub)".into(),
+            DocId::National => "the hub admin".into(),
+        }
+    }
+
+    fn allowed(&self) -> String {
+        let c = &self.upt;
+        format!("UPT {c} may sync upt/{c}, curation/{c} and national only")
+    }
+}
+
+/// Why a whole frame was refused (nothing of it was looked at).
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("the frame names document '{0}' twice; a frame names each document once")]
+    Duplicate(String),
+}
+
+/// What serving one request did.
+#[derive(Debug, Default)]
+pub struct Served {
+    pub response: Response,
+    /// Changes merged, over every document.
+    pub merged: usize,
+    /// (document, reason) of each document refused.
+    pub refused: Vec<(String, String)>,
+    /// (document, panic message) of each document whose merge panicked (also in `refused`).
+    pub panicked: Vec<(String, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Answers `request` from `peer` against `replica`. Errors of the backend itself (a full
+/// disk) fail the request; the documents answered before it stay stored, and the peer's next
+/// sync goes on from there.
+pub fn serve<B: Backend>(
+    replica: &Replica<B>,
+    peer: &str,
+    request: Request,
+    authority: &dyn WriteAuthority,
+) -> Result<Served, ServeError> {
+    let mut seen = HashSet::with_capacity(request.docs.len());
+    for (name, _) in &request.docs {
+        if !seen.insert(name.as_str()) {
+            return Err(FrameError::Duplicate(name.clone()).into());
+        }
+    }
+    let mut served = Served::default();
+    let mut replies = Vec::with_capacity(request.docs.len());
+    for (name, bytes) in request.docs {
+        let reply = match serve_doc(replica, peer, &name, &bytes, authority) {
+            Ok(DocOutcome::Reply(reply, merged)) => {
+                served.merged += merged;
+                reply
+            }
+            Ok(DocOutcome::Refused(reason)) => Reply::Refused(reason),
+            Err(StoreError::Panicked { doc, message }) => {
+                served.panicked.push((doc, message));
+                Reply::Refused(format!(
+                    "internal error while merging {name}; nothing of it was merged, the hub logged it, and the next sync tries again"
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Reply::Refused(reason) = &reply {
+            served.refused.push((name.clone(), reason.clone()));
+        }
+        replies.push((name, reply));
+    }
+    served.response = Response { docs: replies };
+    Ok(served)
+}
+
+enum DocOutcome {
+    Reply(Reply, usize),
+    Refused(String),
+}
+
+fn serve_doc<B: Backend>(
+    replica: &Replica<B>,
+    peer: &str,
+    name: &str,
+    bytes: &[u8],
+    authority: &dyn WriteAuthority,
+) -> Result<DocOutcome, StoreError> {
+    let Some(doc) = DocId::parse(name) else {
+        return Ok(DocOutcome::Refused(format!(
+            "'{name}' is not a karya document; nothing of it was merged"
+        )));
+    };
+    let Some(policy) = authority.policy(&doc) else {
+        return Ok(DocOutcome::Refused(format!(
+            "{} may not sync {doc}: {}; nothing of it was merged",
+            peer,
+            authority.allowed()
+        )));
+    };
+    let message = if bytes.is_empty() {
+        None
+    } else {
+        match Message::decode(bytes) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                return Ok(DocOutcome::Refused(format!(
+                    "the sync message for {doc} is malformed ({e}); nothing of it was merged"
+                )));
+            }
+        }
+    };
+    let Exchange { received, reply } = match replica.exchange(&doc, peer, message, policy) {
+        Ok(x) => x,
+        Err(StoreError::Sync { source, .. }) => {
+            return Ok(DocOutcome::Refused(format!(
+                "the sync message for {doc} could not be applied ({source}); nothing of it was merged"
+            )));
+        }
+        Err(e) => return Err(e),
+    };
+    let merged = match received {
+        Some(Received::Refused { new_changes }) => {
+            return Ok(DocOutcome::Refused(format!(
+                "{new_changes} change(s) to {doc} refused: only {} may write it; nothing of it was merged",
+                authority.writers_of(&doc)
+            )));
+        }
+        Some(Received::Applied { new_changes }) => new_changes,
+        None => 0,
+    };
+    let reply = match reply {
+        Some(m) => Reply::Message(m.encode()),
+        None => Reply::Nothing,
+    };
+    Ok(DocOutcome::Reply(reply, merged))
+}

@@ -1,0 +1,841 @@
+//! The replica: Automerge documents over a storage backend, on the agent and on the hub alike.
+//!
+//! ```text
+//!   hub handlers / agent commands
+//!              │
+//!         [`Replica`]        cache of loaded documents, one lock per document,
+//!              │             change / receive / generate / compact, touched records,
+//!              │             the read-only check, panic isolation
+//!         [`Backend`]        documents (snapshot + chunks), sync states, materialized rows,
+//!              │             one transaction per write, optimistic version check
+//!      SQLite ([`sqlite`])   (PostgreSQL plugs in here)
+//! ```
+//!
+//! Per document the backend keeps a snapshot plus the incremental chunks appended at each
+//! change; compaction folds them into a new snapshot. Every write (a local change or a
+//! received sync message) appends its chunk, updates the materialized rows of exactly the
+//! records it touched, and saves the sync state, in one backend transaction: when a write
+//! returns, it is stored; when it fails, nothing of it is, and the in-memory copy is dropped.
+//!
+//! Concurrency: each document has its own lock, so writes to different documents run in
+//! parallel (the Automerge work, which is most of the cost, happens outside the backend's
+//! transaction). A write carries the version of the stored document it was made on; if
+//! another process wrote the document meanwhile (the agent's CLI beside its service, a second
+//! hub process), the backend refuses it, and the replica reloads the document and makes the
+//! write again on top of the other one.
+//!
+//! Isolation: a panic while a document is changed (Automerge has known panics on some sync
+//! messages) is caught; that document's in-memory copy is dropped (the backend transaction
+//! never began, or rolled back), the error says which document, and every other document and
+//! every later request is served.
+
+pub mod sqlite;
+
+use crate::materialize::{self, RowOp};
+use crate::schema::{DocId, RecordKey, SchemaError};
+use automerge::sync::{self, SyncDoc};
+use automerge::{
+    ActorId, AutoCommit, AutomergeError, ChangeHash, PatchAction, Prop, ROOT, ReadDoc,
+    transaction::{CommitOptions, Transactable},
+};
+use std::collections::{BTreeSet, HashMap};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+pub use sqlite::{AppSchema, SqliteBackend};
+
+/// The replica store on SQLite: what the agent uses, and the hub's default.
+pub type Store = Replica<SqliteBackend>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the disk is full ({0}); free some space and try again; nothing was written")]
+    DiskFull(String),
+    #[error("database: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error(
+        "document {doc} could not be loaded ({source}); restore the data directory from a backup or re-initialise and sync from the hub"
+    )]
+    Corrupt {
+        doc: String,
+        source: Box<AutomergeError>,
+    },
+    #[error("sync message for {doc} could not be applied: {source}")]
+    Sync {
+        doc: String,
+        source: Box<AutomergeError>,
+    },
+    #[error(
+        "internal error while changing {doc} ({message}); nothing of it was stored, and the document was reloaded"
+    )]
+    Panicked { doc: String, message: String },
+    #[error(
+        "document {doc} kept changing under this write (another process writing it); nothing was written; try again"
+    )]
+    Contended { doc: String },
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error(
+        "the database {what} has schema version {found}, newer than this build of karya knows ({known}); upgrade karya"
+    )]
+    TooNew {
+        what: &'static str,
+        found: i64,
+        known: i64,
+    },
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && f.code == rusqlite::ErrorCode::DiskFull
+        {
+            return StoreError::DiskFull(e.to_string());
+        }
+        StoreError::Sqlite(e)
+    }
+}
+
+impl From<crate::model::ValidationError> for StoreError {
+    fn from(e: crate::model::ValidationError) -> Self {
+        StoreError::Schema(SchemaError::Invalid(e))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What receiving a sync message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// Applied; the number of new changes it brought (0 for a pure heads exchange).
+    Applied { new_changes: usize },
+    /// The sender may not write this document and the message carried changes new to us:
+    /// nothing of it was merged and the sync state is unchanged.
+    Refused { new_changes: usize },
+}
+
+/// Whether a peer may add changes to a document. Automerge itself authenticates nothing, so
+/// the hub decides this from the authenticated HTTP peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WritePolicy {
+    MayWrite,
+    ReadOnly,
+}
+
+// ---------- the backend seam ----------
+
+/// Where a stored document stands: the generation (bumped by each compaction) and the last
+/// chunk appended since. Two equal versions mean the same stored bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DocVersion {
+    pub generation: i64,
+    pub last_seq: i64,
+}
+
+/// A stored document as loaded: the snapshot and every chunk after it, read consistently.
+#[derive(Debug, Default)]
+pub struct StoredDoc {
+    pub snapshot: Option<Vec<u8>>,
+    pub generation: i64,
+    /// (sequence number, bytes), in order.
+    pub chunks: Vec<(i64, Vec<u8>)>,
+}
+
+/// One write of one document, made atomically by the backend.
+#[derive(Debug)]
+pub struct DocWrite<'a> {
+    pub doc: &'a str,
+    /// The stored version the change was made on; the backend refuses the chunk if the stored
+    /// document has moved since ([`Commit::Conflict`]).
+    pub base: DocVersion,
+    /// The new changes, as an incremental save; `None` when only the sync state moved.
+    pub chunk: Option<&'a [u8]>,
+    /// The materialized rows of the records the chunk touched.
+    pub rows: &'a [RowOp],
+    /// (peer, encoded state) to save with it.
+    pub sync_state: Option<(&'a str, &'a [u8])>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Stored; the document's new version and, when a chunk was written, its chunk count.
+    Done {
+        version: DocVersion,
+        n_chunks: Option<i64>,
+    },
+    /// The stored document moved since `base`; nothing was written.
+    Conflict,
+}
+
+/// What a storage engine provides to a [`Replica`]. Every method is one transaction; SQL
+/// dialect stays behind this trait.
+pub trait Backend: Send + Sync {
+    /// The stored version of a document (the default for one never stored).
+    fn version(&self, doc: &str) -> Result<DocVersion>;
+    /// The snapshot and chunks of a document, read in one consistent view.
+    fn load(&self, doc: &str) -> Result<StoredDoc>;
+    /// Chunks appended after `after_seq`, in order.
+    fn chunks_after(&self, doc: &str, after_seq: i64) -> Result<Vec<(i64, Vec<u8>)>>;
+    /// Writes a chunk with its rows and sync state, all or nothing.
+    fn commit(&self, write: &DocWrite<'_>) -> Result<Commit>;
+    /// Replaces the snapshot and drops the chunks if the document is still at `base`;
+    /// `None` when it moved.
+    fn compact(&self, doc: &str, base: DocVersion, snapshot: &[u8]) -> Result<Option<DocVersion>>;
+    /// Replaces every materialized row that came from a document.
+    fn replace_rows(&self, id: &DocId, rows: &[RowOp]) -> Result<()>;
+    fn sync_state(&self, peer: &str, doc: &str) -> Result<Option<Vec<u8>>>;
+    fn save_sync_state(&self, peer: &str, doc: &str, state: &[u8]) -> Result<()>;
+    fn doc_ids(&self) -> Result<Vec<String>>;
+    /// Stored rows of a document (1 for a snapshot, if any, plus its chunks).
+    fn stored_rows(&self, doc: &str) -> Result<i64>;
+    fn meta(&self, key: &str) -> Result<Option<String>>;
+    fn set_meta(&self, key: &str, value: &str) -> Result<()>;
+    /// Stores `value` under `key` unless one is there; returns the value stored. Two
+    /// processes starting at once agree on one value.
+    fn meta_init(&self, key: &str, value: &str) -> Result<String>;
+}
+
+// ---------- the replica ----------
+
+/// A loaded document and the stored version it equals.
+struct Cached {
+    doc: AutoCommit,
+    version: DocVersion,
+}
+
+/// One document's lock; `None` inside when it is not loaded (or was dropped after a failure).
+type Slot = Mutex<Option<Cached>>;
+
+/// Loaded documents, least recently used evicted first. An entry in use (its lock held or
+/// waited for) is never evicted, so one document never has two locks.
+struct DocCache {
+    capacity: usize,
+    tick: u64,
+    slots: HashMap<String, (Arc<Slot>, u64)>,
+}
+
+impl DocCache {
+    fn slot(&mut self, key: &str) -> Arc<Slot> {
+        self.tick += 1;
+        let tick = self.tick;
+        if let Some((slot, used)) = self.slots.get_mut(key) {
+            *used = tick;
+            return slot.clone();
+        }
+        let slot = Arc::new(Mutex::new(None));
+        self.slots.insert(key.to_string(), (slot.clone(), tick));
+        while self.slots.len() > self.capacity {
+            let victim = self
+                .slots
+                .iter()
+                .filter(|(k, (s, _))| k.as_str() != key && Arc::strong_count(s) == 1)
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(k, _)| k.clone());
+            match victim {
+                Some(k) => {
+                    self.slots.remove(&k);
+                }
+                // Every other document is in use: go over the capacity for now.
+                None => break,
+            }
+        }
+        slot
+    }
+}
+
+/// A test-only fault: called with the document inside every received change, before it is
+/// stored. A hook that panics stands in for an Automerge panic.
+pub type FaultHook = Arc<dyn Fn(&DocId) + Send + Sync>;
+
+pub struct Replica<B> {
+    backend: B,
+    actor: ActorId,
+    cache: Mutex<DocCache>,
+    /// A document is compacted once this many incremental chunks have piled up.
+    compact_after: AtomicI64,
+    cache_capacity: AtomicUsize,
+    fault: RwLock<Option<FaultHook>>,
+}
+
+impl<B> std::fmt::Debug for Replica<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replica")
+            .field("actor", &self.actor.to_hex_string())
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a sync exchange on one document did (see [`Replica::exchange`]).
+#[derive(Debug)]
+pub struct Exchange {
+    /// What receiving the peer's message did (`None` when it sent none).
+    pub received: Option<Received>,
+    /// The message to send back, if there is anything to say.
+    pub reply: Option<sync::Message>,
+}
+
+impl<B: Backend> Replica<B> {
+    /// A replica over `backend`, with its actor id stored in the backend.
+    pub fn new(backend: B) -> Result<Replica<B>> {
+        let hex = backend.meta_init("actor", &ActorId::random().to_hex_string())?;
+        let actor = ActorId::from(hex::decode(hex).unwrap_or_default());
+        Ok(Replica {
+            backend,
+            actor,
+            cache: Mutex::new(DocCache {
+                capacity: 64,
+                tick: 0,
+                slots: HashMap::new(),
+            }),
+            compact_after: AtomicI64::new(256),
+            cache_capacity: AtomicUsize::new(64),
+            fault: RwLock::new(None),
+        })
+    }
+
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    /// How many documents stay loaded in memory.
+    pub fn set_cache_capacity(&self, capacity: usize) {
+        let capacity = capacity.max(1);
+        self.cache_capacity.store(capacity, Ordering::Relaxed);
+        lock_plain(&self.cache).capacity = capacity;
+    }
+
+    pub fn set_compact_after(&self, chunks: i64) {
+        self.compact_after.store(chunks.max(1), Ordering::Relaxed);
+    }
+
+    #[doc(hidden)]
+    /// Installs a test-only fault hook (see [`FaultHook`]).
+    pub fn set_fault_hook(&self, hook: Option<FaultHook>) {
+        *self.fault.write().unwrap_or_else(|p| p.into_inner()) = hook;
+    }
+
+    pub fn actor(&self) -> &ActorId {
+        &self.actor
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.backend.meta(key)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.backend.set_meta(key, value)
+    }
+
+    /// The ids of the documents this replica holds.
+    pub fn doc_ids(&self) -> Result<Vec<DocId>> {
+        Ok(self
+            .backend
+            .doc_ids()?
+            .iter()
+            .filter_map(|s| DocId::parse(s))
+            .collect())
+    }
+
+    /// Whether a document is loaded in memory now (for tests of eviction).
+    pub fn is_loaded(&self, id: &DocId) -> bool {
+        let key = id.to_string();
+        let slot = lock_plain(&self.cache)
+            .slots
+            .get(&key)
+            .map(|(s, _)| s.clone());
+        slot.is_some_and(|s| lock_slot(&s).is_some())
+    }
+
+    /// Runs `f` with the document's lock held; a panic inside drops the in-memory copy and
+    /// becomes [`StoreError::Panicked`].
+    fn with_slot<T>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&mut Option<Cached>) -> Result<T>,
+    ) -> Result<T> {
+        let slot = lock_plain(&self.cache).slot(key);
+        let mut guard = lock_slot(&slot);
+        match catch_unwind(AssertUnwindSafe(|| f(&mut guard))) {
+            Ok(result) => {
+                if result.is_err() {
+                    // The copy in memory may hold what the backend does not.
+                    *guard = None;
+                }
+                result
+            }
+            Err(panic) => {
+                *guard = None;
+                Err(StoreError::Panicked {
+                    doc: key.to_string(),
+                    message: panic_message(&panic),
+                })
+            }
+        }
+    }
+
+    /// Brings the loaded copy up to date with the backend (loading it if needed). Cheap when
+    /// nothing changed: one indexed query.
+    fn fresh<'a>(&self, key: &str, slot: &'a mut Option<Cached>) -> Result<&'a mut Cached> {
+        let stored = self.backend.version(key)?;
+        let reload = match slot {
+            Some(c) => {
+                c.version.generation != stored.generation || c.version.last_seq > stored.last_seq
+            }
+            None => true,
+        };
+        if reload {
+            *slot = None;
+            let loaded = self.backend.load(key)?;
+            let corrupt = |source| StoreError::Corrupt {
+                doc: key.to_string(),
+                source: Box::new(source),
+            };
+            let mut doc = match &loaded.snapshot {
+                Some(bytes) => AutoCommit::load(bytes).map_err(corrupt)?,
+                None => AutoCommit::new(),
+            };
+            let mut last_seq = 0;
+            for (seq, data) in &loaded.chunks {
+                doc.load_incremental(data).map_err(corrupt)?;
+                last_seq = *seq;
+            }
+            doc.set_actor(self.actor.clone());
+            // Index changes from here on, so the diff that keeps the materialized tables
+            // current costs what the change costs, not what the document costs.
+            doc.update_diff_cursor();
+            *slot = Some(Cached {
+                doc,
+                version: DocVersion {
+                    generation: loaded.generation,
+                    last_seq,
+                },
+            });
+        }
+        let cached = slot.as_mut().expect("loaded above");
+        if cached.version.last_seq < stored.last_seq {
+            let corrupt = |source| StoreError::Corrupt {
+                doc: key.to_string(),
+                source: Box::new(source),
+            };
+            let chunks = self.backend.chunks_after(key, cached.version.last_seq)?;
+            for (seq, data) in &chunks {
+                cached.doc.load_incremental(data).map_err(corrupt)?;
+                cached.version.last_seq = *seq;
+            }
+            if !chunks.is_empty() {
+                cached.doc.update_diff_cursor();
+            }
+        }
+        Ok(cached)
+    }
+
+    /// Reads the document, current with the backend. (`&mut` because some of Automerge's
+    /// reads need it; anything `f` changes without committing is rolled back. Changes go
+    /// through [`Replica::change`].)
+    pub fn with_doc<T>(&self, id: &DocId, f: impl FnOnce(&mut AutoCommit) -> T) -> Result<T> {
+        let key = id.to_string();
+        self.with_slot(&key, |slot| {
+            let doc = &mut self.fresh(&key, slot)?.doc;
+            let value = f(doc);
+            if doc.pending_ops() > 0 {
+                doc.rollback();
+            }
+            Ok(value)
+        })
+    }
+
+    pub fn heads(&self, id: &DocId) -> Result<Vec<ChangeHash>> {
+        self.with_doc(id, |d| d.get_heads())
+    }
+
+    /// Makes a local change. `f` edits the document; if it fails, or storing fails, the
+    /// document is left as it was, in memory and in the backend. If another process wrote the
+    /// document meanwhile, `f` runs again on top of that write.
+    pub fn change<T>(
+        &self,
+        id: &DocId,
+        mut f: impl FnMut(&mut AutoCommit) -> Result<T, SchemaError>,
+    ) -> Result<T> {
+        let key = id.to_string();
+        let (value, n_chunks) = self.with_slot(&key, |slot| {
+            for _ in 0..MAX_ATTEMPTS {
+                let cached = self.fresh(&key, slot)?;
+                let before = cached.doc.get_heads();
+                let value = match f(&mut cached.doc) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        cached.doc.rollback();
+                        return Err(e.into());
+                    }
+                };
+                let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                cached
+                    .doc
+                    .commit_with(CommitOptions::default().with_time(now));
+                match self.persist(id, cached, &before, None)? {
+                    Some(n_chunks) => return Ok((value, n_chunks)),
+                    None => *slot = None,
+                }
+            }
+            Err(StoreError::Contended { doc: key.clone() })
+        })?;
+        self.maybe_compact(id, n_chunks);
+        Ok(value)
+    }
+
+    /// Appends everything after `before` as a chunk, with the materialized rows of the records
+    /// it touched and the sync state, in one backend transaction. `Some(chunk count)` when
+    /// stored (`None` inside when no chunk was needed), `None` on a version conflict.
+    fn persist(
+        &self,
+        id: &DocId,
+        cached: &mut Cached,
+        before: &[ChangeHash],
+        sync_state: Option<(&str, &sync::State)>,
+    ) -> Result<Option<Option<i64>>> {
+        let key = id.to_string();
+        let after = cached.doc.get_heads();
+        let encoded_state = sync_state.map(|(peer, s)| (peer, s.encode()));
+        let sync_state = encoded_state
+            .as_ref()
+            .map(|(peer, bytes)| (*peer, bytes.as_slice()));
+        if after.as_slice() == before {
+            if sync_state.is_none() {
+                return Ok(Some(None));
+            }
+            let write = DocWrite {
+                doc: &key,
+                base: cached.version,
+                chunk: None,
+                rows: &[],
+                sync_state,
+            };
+            return match self.backend.commit(&write)? {
+                Commit::Done { .. } => Ok(Some(None)),
+                Commit::Conflict => Ok(None),
+            };
+        }
+        let chunk = cached.doc.save_after(before);
+        // A document that was empty before: every record in it is new, and listing the root's
+        // keys is much cheaper than a diff of the whole document.
+        let touched: BTreeSet<RecordKey> = if before.is_empty() {
+            crate::schema::record_keys(&cached.doc)
+                .into_iter()
+                .collect()
+        } else {
+            touched_records(&mut cached.doc, before, &after)
+        };
+        cached.doc.update_diff_cursor();
+        let rows = materialize::row_ops(id, &cached.doc, &touched);
+        let write = DocWrite {
+            doc: &key,
+            base: cached.version,
+            chunk: Some(&chunk),
+            rows: &rows,
+            sync_state,
+        };
+        match self.backend.commit(&write)? {
+            Commit::Done { version, n_chunks } => {
+                cached.version = version;
+                Ok(Some(n_chunks))
+            }
+            Commit::Conflict => Ok(None),
+        }
+    }
+
+    /// Compacts after a write once enough chunks piled up. A write that was stored is never
+    /// reported as failed because the compaction after it failed: that is logged, and the
+    /// next write tries again.
+    fn maybe_compact(&self, id: &DocId, n_chunks: Option<i64>) {
+        if n_chunks.is_some_and(|n| n >= self.compact_after.load(Ordering::Relaxed))
+            && let Err(e) = self.compact(id)
+        {
+            tracing::warn!(doc = %id, error = %e, "compaction failed; the write itself is stored, and compaction is retried after the next write");
+        }
+    }
+
+    /// Folds the snapshot and every chunk of a document into a new snapshot, atomically.
+    pub fn compact(&self, id: &DocId) -> Result<()> {
+        let key = id.to_string();
+        self.with_slot(&key, |slot| {
+            let cached = self.fresh(&key, slot)?;
+            let snapshot = cached.doc.save();
+            match self.backend.compact(&key, cached.version, &snapshot)? {
+                Some(version) => cached.version = version,
+                // Someone wrote meanwhile: the next write compacts.
+                None => *slot = None,
+            }
+            Ok(())
+        })
+    }
+
+    /// Rows stored for a document (1 snapshot row, if any, plus its chunks).
+    pub fn stored_rows(&self, id: &DocId) -> Result<i64> {
+        self.backend.stored_rows(&id.to_string())
+    }
+
+    /// Re-reads a whole document into the materialized tables. The incremental path keeps them
+    /// current; this repairs them (after a schema migration, say) and checks them in tests.
+    pub fn rebuild_materialized(&self, id: &DocId) -> Result<()> {
+        let key = id.to_string();
+        self.with_slot(&key, |slot| {
+            let cached = self.fresh(&key, slot)?;
+            let keys = crate::schema::record_keys(&cached.doc);
+            let rows = materialize::row_ops(id, &cached.doc, &keys);
+            self.backend.replace_rows(id, &rows)
+        })
+    }
+
+    // ---------- sync ----------
+
+    /// The stored sync state with `peer` for a document, or a fresh one.
+    pub fn sync_state(&self, peer: &str, id: &DocId) -> Result<sync::State> {
+        Ok(self
+            .backend
+            .sync_state(peer, &id.to_string())?
+            .and_then(|b| sync::State::decode(&b).ok())
+            .unwrap_or_default())
+    }
+
+    pub fn save_sync_state(&self, peer: &str, id: &DocId, state: &sync::State) -> Result<()> {
+        self.backend
+            .save_sync_state(peer, &id.to_string(), &state.encode())
+    }
+
+    pub fn generate_sync_message(
+        &self,
+        id: &DocId,
+        state: &mut sync::State,
+    ) -> Result<Option<sync::Message>> {
+        let key = id.to_string();
+        self.with_slot(&key, |slot| {
+            Ok(self
+                .fresh(&key, slot)?
+                .doc
+                .sync()
+                .generate_sync_message(state))
+        })
+    }
+
+    /// Applies a peer's sync message, storing the new changes, the materialized rows and the
+    /// sync state with `peer` in one transaction. Under [`WritePolicy::ReadOnly`] a message
+    /// that carries changes we do not have yet is refused whole: it is received into a fork,
+    /// inspected, and dropped, and the sync state is left as it was.
+    pub fn receive_sync_message(
+        &self,
+        id: &DocId,
+        peer: &str,
+        state: &mut sync::State,
+        message: sync::Message,
+        policy: WritePolicy,
+    ) -> Result<Received> {
+        Ok(self
+            .exchange_with(id, peer, state, Some(message), policy, false)?
+            .received
+            .expect("a message was given"))
+    }
+
+    /// One document's part of a sync round, under one lock: receive the peer's message (if
+    /// any), then generate the reply, with the sync state with `peer` loaded and saved here.
+    pub fn exchange(
+        &self,
+        id: &DocId,
+        peer: &str,
+        message: Option<sync::Message>,
+        policy: WritePolicy,
+    ) -> Result<Exchange> {
+        let mut state = self.sync_state(peer, id)?;
+        self.exchange_with(id, peer, &mut state, message, policy, true)
+    }
+
+    fn exchange_with(
+        &self,
+        id: &DocId,
+        peer: &str,
+        state: &mut sync::State,
+        message: Option<sync::Message>,
+        policy: WritePolicy,
+        reply: bool,
+    ) -> Result<Exchange> {
+        let key = id.to_string();
+        let fault = self.fault.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let (exchange, n_chunks) = self.with_slot(&key, |slot| {
+            let mut n_chunks = None;
+            let mut received = None;
+            if let Some(message) = message {
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    let mut try_state = state.clone();
+                    match self.receive_once(
+                        id,
+                        slot,
+                        peer,
+                        &mut try_state,
+                        message.clone(),
+                        policy,
+                        fault.as_ref(),
+                    )? {
+                        Some((r, n)) => {
+                            *state = try_state;
+                            received = Some(r);
+                            n_chunks = n;
+                            break;
+                        }
+                        None if attempt < MAX_ATTEMPTS => *slot = None,
+                        None => return Err(StoreError::Contended { doc: key.clone() }),
+                    }
+                }
+            }
+            let reply = if reply {
+                let cached = self.fresh(&key, slot)?;
+                cached.doc.sync().generate_sync_message(state)
+            } else {
+                None
+            };
+            Ok((Exchange { received, reply }, n_chunks))
+        })?;
+        self.maybe_compact(id, n_chunks);
+        Ok(exchange)
+    }
+
+    /// `None` on a version conflict (the caller reloads and tries again).
+    #[allow(clippy::too_many_arguments)]
+    fn receive_once(
+        &self,
+        id: &DocId,
+        slot: &mut Option<Cached>,
+        peer: &str,
+        state: &mut sync::State,
+        message: sync::Message,
+        policy: WritePolicy,
+        fault: Option<&FaultHook>,
+    ) -> Result<Option<(Received, Option<i64>)>> {
+        let key = id.to_string();
+        let sync_error = |source| StoreError::Sync {
+            doc: key.clone(),
+            source: Box::new(source),
+        };
+        let cached = self.fresh(&key, slot)?;
+        let doc = &mut cached.doc;
+        let before = doc.get_heads();
+        if policy == WritePolicy::ReadOnly && !message.changes.is_empty() {
+            let mut fork = doc.fork();
+            let mut probe = state.clone();
+            fork.sync()
+                .receive_sync_message(&mut probe, message.clone())
+                .map_err(sync_error)?;
+            let known: BTreeSet<ChangeHash> =
+                doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+            let new_changes = fork
+                .get_changes(&[])
+                .iter()
+                .filter(|c| !known.contains(&c.hash()))
+                .count();
+            if new_changes > 0 {
+                return Ok(Some((Received::Refused { new_changes }, None)));
+            }
+        }
+        let changes_before = doc.stats().num_changes;
+        let shared_before = state.shared_heads.clone();
+        doc.sync()
+            .receive_sync_message(state, message)
+            .map_err(sync_error)?;
+        let new_changes = (doc.stats().num_changes - changes_before) as usize;
+        if new_changes > 0
+            && let Some(hook) = fault
+        {
+            hook(id);
+        }
+        // Only what is stored of the state (the shared heads) decides whether to write it: a
+        // no-op sync then writes nothing, and costs no fsync.
+        let state_changed = state.shared_heads != shared_before;
+        Ok(self
+            .persist(
+                id,
+                cached,
+                &before,
+                state_changed.then_some((peer, &*state)),
+            )?
+            .map(|n| (Received::Applied { new_changes }, n)))
+    }
+
+    /// Changes in a document that `peer` has not acknowledged yet (as of the last sync).
+    pub fn unshared_changes(&self, peer: &str, id: &DocId) -> Result<usize> {
+        let shared = self.sync_state(peer, id)?.shared_heads;
+        self.with_doc(id, |doc| {
+            if shared.iter().any(|h| doc.get_change_by_hash(h).is_none()) {
+                return doc.get_changes(&[]).len();
+            }
+            doc.get_changes(&shared).len()
+        })
+    }
+}
+
+/// How often a write is made again after other processes' writes got in first.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Takes a document's lock. A lock poisoned by a panic elsewhere is not trusted: the copy in
+/// memory is dropped and reloaded from the backend at its next use.
+fn lock_slot(slot: &Slot) -> MutexGuard<'_, Option<Cached>> {
+    slot.lock().unwrap_or_else(|poisoned| {
+        let mut guard = poisoned.into_inner();
+        *guard = None;
+        slot.clear_poison();
+        guard
+    })
+}
+
+/// Takes a lock whose data a panic cannot leave half-changed (the cache map: every change to
+/// it is one insert or remove).
+fn lock_plain<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| {
+        m.clear_poison();
+        poisoned.into_inner()
+    })
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".into()
+    }
+}
+
+/// The record keys that changed between two sets of heads, read off Automerge's diff, so the
+/// materialized tables are updated for those records only.
+fn touched_records(
+    doc: &mut AutoCommit,
+    before: &[ChangeHash],
+    after: &[ChangeHash],
+) -> BTreeSet<RecordKey> {
+    let mut keys = BTreeSet::new();
+    for patch in doc.diff(before, after) {
+        let root_key = match patch.path.first() {
+            Some((_, Prop::Map(k))) => Some(k.clone()),
+            Some(_) => None,
+            None if patch.obj == ROOT => match &patch.action {
+                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
+                    Some(key.clone())
+                }
+                PatchAction::Conflict {
+                    prop: Prop::Map(key),
+                } => Some(key.clone()),
+                PatchAction::Increment {
+                    prop: Prop::Map(key),
+                    ..
+                } => Some(key.clone()),
+                _ => None,
+            },
+            None => None,
+        };
+        if let Some(key) = root_key.as_deref().and_then(RecordKey::parse) {
+            keys.insert(key);
+        }
+    }
+    keys
+}

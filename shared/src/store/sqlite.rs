@@ -1,0 +1,703 @@
+//! The SQLite backend: one writer connection (SQLite serialises writers anyway) and a small
+//! pool of read connections, so that reads (views, token checks, health) never wait for a
+//! write. WAL mode; `synchronous = FULL`, so a write is durable when it returns. Every write
+//! is a transaction guard: dropped without a commit (an error, a panic), it rolls back.
+
+use super::{Backend, Commit, DocVersion, DocWrite, Result, StoreError, StoredDoc};
+use crate::materialize::RowOp;
+use crate::schema::DocId;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use std::path::Path;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// The schema of the shared tables; each entry migrates from the version before it.
+const MIGRATIONS: &[&str] = &[
+    // 1: documents, sync state, materialized tables.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE docs (
+        doc_id TEXT PRIMARY KEY,
+        snapshot BLOB,
+        n_chunks INTEGER NOT NULL DEFAULT 0,
+        generation INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE chunks (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc_id TEXT NOT NULL,
+        data BLOB NOT NULL
+    );
+    CREATE INDEX chunks_doc ON chunks(doc_id, seq);
+    CREATE TABLE sync_states (
+        peer TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        state BLOB NOT NULL,
+        PRIMARY KEY (peer, doc_id)
+    );
+    CREATE TABLE products (
+        upt TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, category TEXT NOT NULL,
+        description TEXT NOT NULL, price_idr INTEGER NOT NULL, unit TEXT NOT NULL,
+        stock INTEGER NOT NULL, workshop TEXT NOT NULL, certifications TEXT NOT NULL,
+        nominated INTEGER NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        deleted INTEGER NOT NULL, conflicts TEXT NOT NULL,
+        PRIMARY KEY (upt, id)
+    );
+    CREATE INDEX products_id ON products(id);
+    CREATE TABLE sales (
+        upt TEXT NOT NULL, id TEXT NOT NULL, product_id TEXT NOT NULL, date TEXT NOT NULL,
+        quantity INTEGER NOT NULL, revenue_idr INTEGER NOT NULL, channel TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (upt, id)
+    );
+    CREATE TABLE trainings (
+        upt TEXT NOT NULL, id TEXT NOT NULL, program TEXT NOT NULL, category TEXT NOT NULL,
+        partner TEXT NOT NULL, start_date TEXT NOT NULL, end_date TEXT NOT NULL,
+        hours INTEGER NOT NULL, instructor TEXT NOT NULL, capacity INTEGER NOT NULL,
+        scheme TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        deleted INTEGER NOT NULL, conflicts TEXT NOT NULL,
+        PRIMARY KEY (upt, id)
+    );
+    CREATE TABLE participants (
+        upt TEXT NOT NULL, training_id TEXT NOT NULL, pseudonym TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL, hours_attended INTEGER NOT NULL, status TEXT NOT NULL,
+        certificate TEXT NOT NULL,
+        PRIMARY KEY (upt, training_id, pseudonym)
+    );
+    CREATE TABLE curation (
+        upt TEXT NOT NULL, product_id TEXT NOT NULL, status TEXT NOT NULL, note TEXT NOT NULL,
+        decided_by TEXT NOT NULL, decided_at TEXT NOT NULL,
+        PRIMARY KEY (upt, product_id)
+    );
+    CREATE TABLE upts (code TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, kanwil TEXT NOT NULL);
+    CREATE TABLE categories (kind TEXT NOT NULL, slug TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (kind, slug));
+    "#,
+    // 2: keyset pages over the national catalogue (ordered by UPT, name, id; by UPT,
+    // start date, id).
+    r#"
+    CREATE INDEX products_page ON products(deleted, upt, name, id);
+    CREATE INDEX trainings_page ON trainings(deleted, upt, start_date, id);
+    "#,
+];
+
+/// The application's own tables (the agent's identities, the hub's tokens), migrated like the
+/// shared ones, with their version kept under `meta.<name>_schema`.
+#[derive(Debug, Clone, Copy)]
+pub struct AppSchema {
+    pub name: &'static str,
+    pub migrations: &'static [&'static str],
+}
+
+/// Read connections, handed out one at a time.
+struct ReadPool {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+pub struct SqliteBackend {
+    writer: Mutex<Connection>,
+    /// `None` for an in-memory database (reads go to the writer) or when no pool was asked.
+    readers: Option<ReadPool>,
+}
+
+impl std::fmt::Debug for SqliteBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteBackend").finish_non_exhaustive()
+    }
+}
+
+impl SqliteBackend {
+    /// Opens (creating if needed) the database at `path`, with `readers` read connections
+    /// beside the writer (0: reads use the writer, as the agent's commands do).
+    pub fn open(path: &Path, app: Option<AppSchema>, readers: usize) -> Result<SqliteBackend> {
+        let writer = Connection::open(path)?;
+        init(&writer)?;
+        let mut writer = writer;
+        migrate(&mut writer)?;
+        if let Some(app) = app {
+            migrate_app(&mut writer, app)?;
+        }
+        let readers = if readers == 0 {
+            None
+        } else {
+            let mut idle = Vec::with_capacity(readers);
+            for _ in 0..readers {
+                let conn = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                conn.busy_timeout(Duration::from_secs(10))?;
+                conn.pragma_update(None, "query_only", true)?;
+                idle.push(conn);
+            }
+            Some(ReadPool {
+                idle: Mutex::new(idle),
+                returned: Condvar::new(),
+            })
+        };
+        Ok(SqliteBackend {
+            writer: Mutex::new(writer),
+            readers,
+        })
+    }
+
+    pub fn open_in_memory(app: Option<AppSchema>) -> Result<SqliteBackend> {
+        let mut writer = Connection::open_in_memory()?;
+        init(&writer)?;
+        migrate(&mut writer)?;
+        if let Some(app) = app {
+            migrate_app(&mut writer, app)?;
+        }
+        Ok(SqliteBackend {
+            writer: Mutex::new(writer),
+            readers: None,
+        })
+    }
+
+    /// The writer connection, for the application's own tables. A connection whose holder
+    /// panicked is checked: a transaction it left open is rolled back before anyone uses it.
+    pub fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(|poisoned| {
+            let conn = poisoned.into_inner();
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            self.writer.clear_poison();
+            conn
+        })
+    }
+
+    /// Runs `f` on a read connection (the writer when there is no pool). Reads see every
+    /// committed write and never wait for one in progress (WAL).
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> T) -> T {
+        let Some(pool) = &self.readers else {
+            return f(&self.writer());
+        };
+        let conn = {
+            let mut idle = pool.idle.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                if let Some(conn) = idle.pop() {
+                    break conn;
+                }
+                idle = pool.returned.wait(idle).unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        // Give the connection back even if `f` panics.
+        struct Return<'a>(&'a ReadPool, Option<Connection>);
+        impl Drop for Return<'_> {
+            fn drop(&mut self) {
+                if let Some(conn) = self.1.take() {
+                    if !conn.is_autocommit() {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                    self.0
+                        .idle
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(conn);
+                    self.0.returned.notify_one();
+                }
+            }
+        }
+        let held = Return(pool, Some(conn));
+        f(held.1.as_ref().expect("held until drop"))
+    }
+
+    /// Every materialized row, as text, in a stable order: for comparing two stores' tables.
+    pub fn dump_materialized(&self) -> Result<Vec<String>> {
+        self.read(|conn| {
+            let mut out = Vec::new();
+            for (table, order) in [
+                ("products", "upt, id"),
+                ("sales", "upt, id"),
+                ("trainings", "upt, id"),
+                ("participants", "upt, training_id, pseudonym"),
+                ("curation", "upt, product_id"),
+                ("upts", "code"),
+                ("categories", "kind, slug"),
+            ] {
+                let mut stmt = conn.prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))?;
+                let n = stmt.column_count();
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    let mut line = format!("{table}:");
+                    for i in 0..n {
+                        let v: rusqlite::types::Value = row.get(i)?;
+                        line.push_str(&format!(" {v:?}"));
+                    }
+                    out.push(line);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+fn init(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(10))?;
+    set_wal(conn)?;
+    // FULL: a write is durable when the command that made it returns, power loss included.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+fn version_of(conn: &Connection, doc: &str) -> Result<DocVersion> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT generation, COALESCE((SELECT MAX(seq) FROM chunks WHERE doc_id = ?1), 0)
+             FROM docs WHERE doc_id = ?1",
+        )?
+        .query_row([doc], |r| {
+            Ok(DocVersion {
+                generation: r.get(0)?,
+                last_seq: r.get(1)?,
+            })
+        })
+        .optional()?
+        .unwrap_or_default())
+}
+
+fn chunks_after(conn: &Connection, doc: &str, after: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, data FROM chunks WHERE doc_id = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let rows = stmt
+        .query_map(params![doc, after], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+impl Backend for SqliteBackend {
+    fn version(&self, doc: &str) -> Result<DocVersion> {
+        self.read(|c| version_of(c, doc))
+    }
+
+    fn load(&self, doc: &str) -> Result<StoredDoc> {
+        self.read(|c| {
+            // One read transaction: the snapshot and the chunks after it belong together.
+            let tx = c.unchecked_transaction()?;
+            let row: Option<(Option<Vec<u8>>, i64)> = tx
+                .prepare_cached("SELECT snapshot, generation FROM docs WHERE doc_id = ?1")?
+                .query_row([doc], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let chunks = chunks_after(&tx, doc, 0)?;
+            let (snapshot, generation) = row.unwrap_or((None, 0));
+            Ok(StoredDoc {
+                snapshot,
+                generation,
+                chunks,
+            })
+        })
+    }
+
+    fn chunks_after(&self, doc: &str, after_seq: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+        self.read(|c| chunks_after(c, doc, after_seq))
+    }
+
+    fn commit(&self, w: &DocWrite<'_>) -> Result<Commit> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut done = Commit::Done {
+            version: w.base,
+            n_chunks: None,
+        };
+        if let Some(chunk) = w.chunk {
+            if version_of(&tx, w.doc)? != w.base {
+                return Ok(Commit::Conflict);
+            }
+            tx.prepare_cached("INSERT INTO chunks (doc_id, data) VALUES (?1, ?2)")?
+                .execute(params![w.doc, chunk])?;
+            let seq = tx.last_insert_rowid();
+            let n_chunks: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO docs (doc_id, n_chunks, updated_at) VALUES (?1, 1, ?2)
+                     ON CONFLICT(doc_id) DO UPDATE SET n_chunks = n_chunks + 1, updated_at = ?2
+                     RETURNING n_chunks",
+                )?
+                .query_row(params![w.doc, crate::model::now_rfc3339()], |r| r.get(0))?;
+            for row in w.rows {
+                apply_row(&tx, row)?;
+            }
+            done = Commit::Done {
+                version: DocVersion {
+                    generation: w.base.generation,
+                    last_seq: seq,
+                },
+                n_chunks: Some(n_chunks),
+            };
+        }
+        if let Some((peer, state)) = w.sync_state {
+            save_sync_state(&tx, peer, w.doc, state)?;
+        }
+        tx.commit()?;
+        Ok(done)
+    }
+
+    fn compact(&self, doc: &str, base: DocVersion, snapshot: &[u8]) -> Result<Option<DocVersion>> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if version_of(&tx, doc)? != base {
+            return Ok(None);
+        }
+        let generation = base.generation + 1;
+        tx.execute(
+            "INSERT INTO docs (doc_id, snapshot, n_chunks, generation, updated_at) VALUES (?1, ?2, 0, ?3, ?4)
+             ON CONFLICT(doc_id) DO UPDATE SET snapshot = ?2, n_chunks = 0, generation = ?3, updated_at = ?4",
+            params![doc, snapshot, generation, crate::model::now_rfc3339()],
+        )?;
+        tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [doc])?;
+        tx.commit()?;
+        Ok(Some(DocVersion {
+            generation,
+            last_seq: 0,
+        }))
+    }
+
+    fn replace_rows(&self, id: &DocId, rows: &[RowOp]) -> Result<()> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        match id {
+            DocId::Upt(upt) => {
+                for table in ["products", "sales", "trainings", "participants"] {
+                    tx.execute(&format!("DELETE FROM {table} WHERE upt = ?1"), [upt])?;
+                }
+            }
+            DocId::Curation(upt) => {
+                tx.execute("DELETE FROM curation WHERE upt = ?1", [upt])?;
+            }
+            DocId::National => {
+                tx.execute_batch("DELETE FROM upts; DELETE FROM categories;")?;
+            }
+        }
+        for row in rows {
+            apply_row(&tx, row)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn sync_state(&self, peer: &str, doc: &str) -> Result<Option<Vec<u8>>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT state FROM sync_states WHERE peer = ?1 AND doc_id = ?2")?
+                    .query_row(params![peer, doc], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+    }
+
+    fn save_sync_state(&self, peer: &str, doc: &str, state: &[u8]) -> Result<()> {
+        save_sync_state(&self.writer(), peer, doc, state)
+    }
+
+    fn doc_ids(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            let mut stmt = c.prepare("SELECT doc_id FROM docs ORDER BY doc_id")?;
+            let ids = stmt
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(ids)
+        })
+    }
+
+    fn stored_rows(&self, doc: &str) -> Result<i64> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT (SELECT COUNT(*) FROM docs WHERE doc_id = ?1 AND snapshot IS NOT NULL)
+                      + (SELECT COUNT(*) FROM chunks WHERE doc_id = ?1)",
+                [doc],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| meta_get(c, key))
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        meta_set(&self.writer(), key, value)
+    }
+
+    fn meta_init(&self, key: &str, value: &str) -> Result<String> {
+        let conn = self.writer();
+        // INSERT OR IGNORE then read back: two processes starting at once agree on one value.
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+            params![key, value],
+        )?;
+        Ok(meta_get(&conn, key)?.unwrap_or_default())
+    }
+}
+
+/// Writes one record's row (or deletes it).
+fn apply_row(conn: &Connection, op: &RowOp) -> rusqlite::Result<()> {
+    match op {
+        RowOp::Product { upt, id, row } => match row {
+            Some((p, conflicts)) => {
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO products (upt, id, name, category, description, price_idr, unit, stock,
+                       workshop, certifications, nominated, created_at, updated_at, deleted, conflicts)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                )?
+                .execute(params![
+                    upt,
+                    p.id,
+                    p.name,
+                    p.category,
+                    p.description,
+                    p.price_idr,
+                    p.unit,
+                    p.stock,
+                    p.workshop,
+                    json(&p.certifications),
+                    p.nominated,
+                    p.created_at,
+                    p.updated_at,
+                    p.deleted,
+                    json(conflicts),
+                ])?;
+            }
+            None => {
+                conn.prepare_cached("DELETE FROM products WHERE upt = ?1 AND id = ?2")?
+                    .execute(params![upt, id])?;
+            }
+        },
+        RowOp::Sale { upt, id, row } => match row {
+            Some(s) => {
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO sales (upt, id, product_id, date, quantity, revenue_idr, channel, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )?
+                .execute(params![upt, s.id, s.product_id, s.date, s.quantity, s.revenue_idr, s.channel, s.created_at])?;
+            }
+            None => {
+                conn.prepare_cached("DELETE FROM sales WHERE upt = ?1 AND id = ?2")?
+                    .execute(params![upt, id])?;
+            }
+        },
+        RowOp::Training { upt, id, row } => match row {
+            Some((t, conflicts)) => {
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO trainings (upt, id, program, category, partner, start_date, end_date,
+                       hours, instructor, capacity, scheme, created_at, updated_at, deleted, conflicts)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                )?
+                .execute(params![
+                    upt,
+                    t.id,
+                    t.program,
+                    t.category,
+                    t.partner,
+                    t.start_date,
+                    t.end_date,
+                    t.hours,
+                    t.instructor,
+                    t.capacity,
+                    t.scheme,
+                    t.created_at,
+                    t.updated_at,
+                    t.deleted,
+                    json(conflicts),
+                ])?;
+            }
+            None => {
+                conn.prepare_cached("DELETE FROM trainings WHERE upt = ?1 AND id = ?2")?
+                    .execute(params![upt, id])?;
+            }
+        },
+        RowOp::Participant {
+            upt,
+            training_id,
+            pseudonym,
+            row,
+        } => match row {
+            Some(p) => {
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO participants (upt, training_id, pseudonym, enrolled_at, hours_attended,
+                       status, certificate) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    upt,
+                    p.training_id,
+                    p.pseudonym,
+                    p.enrolled_at,
+                    p.hours_attended,
+                    p.status,
+                    p.certificate
+                ])?;
+            }
+            None => {
+                conn.prepare_cached(
+                    "DELETE FROM participants WHERE upt = ?1 AND training_id = ?2 AND pseudonym = ?3",
+                )?
+                .execute(params![upt, training_id, pseudonym])?;
+            }
+        },
+        RowOp::Decision {
+            upt,
+            product_id,
+            row,
+        } => match row {
+            Some(d) => {
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO curation (upt, product_id, status, note, decided_by, decided_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![upt, d.product_id, d.status, d.note, d.decided_by, d.decided_at])?;
+            }
+            None => {
+                conn.prepare_cached("DELETE FROM curation WHERE upt = ?1 AND product_id = ?2")?
+                    .execute(params![upt, product_id])?;
+            }
+        },
+        RowOp::Upt { code, row } => match row {
+            Some(u) => {
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO upts (code, name, type, kanwil) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![u.code, u.name, u.kind, u.kanwil])?;
+            }
+            None => {
+                conn.prepare_cached("DELETE FROM upts WHERE code = ?1")?
+                    .execute([code])?;
+            }
+        },
+        RowOp::Category { kind, slug, name } => match name {
+            Some(name) => {
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO categories (kind, slug, name) VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![kind, slug, name])?;
+            }
+            None => {
+                conn.prepare_cached("DELETE FROM categories WHERE kind = ?1 AND slug = ?2")?
+                    .execute(params![kind, slug])?;
+            }
+        },
+    }
+    Ok(())
+}
+
+/// A value stored as JSON text in a column.
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// Switches a database to WAL. Changing the journal mode does not wait on SQLite's busy
+/// handler, so two processes creating the same new file at once (the service and a CLI
+/// command) retry here for a while instead of failing.
+fn set_wal(conn: &Connection) -> Result<()> {
+    let mut tries = 0;
+    loop {
+        let mode: rusqlite::Result<String> =
+            conn.query_row("PRAGMA journal_mode", [], |r| r.get(0));
+        let result = match mode {
+            Ok(m) if m.eq_ignore_ascii_case("wal") || m.eq_ignore_ascii_case("memory") => {
+                return Ok(());
+            }
+            Ok(_) => conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0))
+                .map(|_| ()),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => return Ok(()),
+            Err(rusqlite::Error::SqliteFailure(f, _))
+                if f.code == rusqlite::ErrorCode::DatabaseBusy && tries < 100 =>
+            {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn save_sync_state(conn: &Connection, peer: &str, doc: &str, state: &[u8]) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sync_states (peer, doc_id, state) VALUES (?1, ?2, ?3)
+         ON CONFLICT(peer, doc_id) DO UPDATE SET state = ?3",
+    )?
+    .execute(params![peer, doc, state])?;
+    Ok(())
+}
+
+fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+fn meta_set(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// Applies pending migrations under the write lock, re-reading the version inside it, so two
+/// processes opening a new file at once (the service and a CLI command) do not both migrate.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::TooNew {
+            what: "store",
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn migrate_app(conn: &mut Connection, app: AppSchema) -> Result<()> {
+    let key = format!("{}_schema", app.name);
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = meta_get(&tx, &key)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let known = app.migrations.len() as i64;
+    if version > known {
+        return Err(StoreError::TooNew {
+            what: app.name,
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in app.migrations.iter().enumerate().skip(version as usize) {
+        tx.execute_batch(sql)?;
+        meta_set(&tx, &key, &(i + 1).to_string())?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+impl super::Replica<SqliteBackend> {
+    /// Opens (creating if needed) the store at `path`; reads share the writer connection.
+    pub fn open(path: &Path, app: Option<AppSchema>) -> Result<Self> {
+        Self::new(SqliteBackend::open(path, app, 0)?)
+    }
+
+    /// Opens the store at `path` with a pool of `readers` read connections (the hub).
+    pub fn open_pooled(path: &Path, app: Option<AppSchema>, readers: usize) -> Result<Self> {
+        Self::new(SqliteBackend::open(path, app, readers)?)
+    }
+
+    pub fn open_in_memory(app: Option<AppSchema>) -> Result<Self> {
+        Self::new(SqliteBackend::open_in_memory(app)?)
+    }
+
+    /// The writer connection, for the agent's own tables (identities, status).
+    pub fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.backend().writer()
+    }
+}
