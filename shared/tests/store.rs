@@ -285,3 +285,185 @@ fn two_handles_on_one_file_see_each_other() {
     }
     assert_eq!(service.heads(&doc).unwrap(), cli.heads(&doc).unwrap());
 }
+
+/// The SQLite backend with compaction that always fails (a full disk at the wrong moment).
+struct CompactionFails(karya_shared::store::SqliteBackend);
+
+impl karya_shared::store::Backend for CompactionFails {
+    fn version(&self, doc: &str) -> karya_shared::store::Result<karya_shared::store::DocVersion> {
+        self.0.version(doc)
+    }
+    fn load(&self, doc: &str) -> karya_shared::store::Result<karya_shared::store::StoredDoc> {
+        self.0.load(doc)
+    }
+    fn chunks_after(
+        &self,
+        doc: &str,
+        after: i64,
+    ) -> karya_shared::store::Result<Vec<(i64, Vec<u8>)>> {
+        self.0.chunks_after(doc, after)
+    }
+    fn commit(
+        &self,
+        w: &karya_shared::store::DocWrite<'_>,
+    ) -> karya_shared::store::Result<karya_shared::store::Commit> {
+        self.0.commit(w)
+    }
+    fn compact(
+        &self,
+        _: &str,
+        _: karya_shared::store::DocVersion,
+        _: &[u8],
+    ) -> karya_shared::store::Result<Option<karya_shared::store::DocVersion>> {
+        Err(karya_shared::StoreError::DiskFull("injected".into()))
+    }
+    fn replace_rows(
+        &self,
+        id: &DocId,
+        rows: &[karya_shared::materialize::RowOp],
+    ) -> karya_shared::store::Result<()> {
+        self.0.replace_rows(id, rows)
+    }
+    fn sync_state(&self, peer: &str, doc: &str) -> karya_shared::store::Result<Option<Vec<u8>>> {
+        self.0.sync_state(peer, doc)
+    }
+    fn save_sync_state(&self, peer: &str, doc: &str, s: &[u8]) -> karya_shared::store::Result<()> {
+        self.0.save_sync_state(peer, doc, s)
+    }
+    fn doc_ids(&self) -> karya_shared::store::Result<Vec<String>> {
+        self.0.doc_ids()
+    }
+    fn stored_rows(&self, doc: &str) -> karya_shared::store::Result<i64> {
+        self.0.stored_rows(doc)
+    }
+    fn meta(&self, key: &str) -> karya_shared::store::Result<Option<String>> {
+        self.0.meta(key)
+    }
+    fn set_meta(&self, key: &str, value: &str) -> karya_shared::store::Result<()> {
+        self.0.set_meta(key, value)
+    }
+    fn meta_init(&self, key: &str, value: &str) -> karya_shared::store::Result<String> {
+        self.0.meta_init(key, value)
+    }
+}
+
+#[test]
+fn a_stored_write_is_not_reported_failed_when_the_compaction_after_it_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend =
+        karya_shared::store::SqliteBackend::open(&dir.path().join("a.db"), None, 0).unwrap();
+    let store = karya_shared::store::Replica::new(CompactionFails(backend)).unwrap();
+    store.set_compact_after(1);
+    let doc = upt();
+    let p = common::product("Kursi jati", 1, 1);
+    // Every write triggers a compaction here, and every compaction fails.
+    store
+        .change(&doc, |d| schema::insert_product(d, &p))
+        .expect("the write is stored; the failed compaction after it is not its failure");
+    let q = common::product("Meja jati", 2, 2);
+    store
+        .change(&doc, |d| schema::insert_product(d, &q))
+        .unwrap();
+    assert_eq!(
+        store.stored_rows(&doc).unwrap(),
+        2,
+        "two chunks, no snapshot"
+    );
+    let names: Vec<String> = store
+        .with_doc(&doc, |d| {
+            [&p.id, &q.id]
+                .iter()
+                .map(|id| schema::read_product(d, id).unwrap().0.name)
+                .collect()
+        })
+        .unwrap();
+    assert_eq!(names, ["Kursi jati", "Meja jati"]);
+}
+
+#[test]
+fn a_panic_inside_a_change_leaves_the_document_as_stored_and_usable() {
+    let store = Store::open_in_memory(None).unwrap();
+    let doc = upt();
+    let p = common::product("Kursi jati", 1, 1);
+    store
+        .change(&doc, |d| schema::insert_product(d, &p))
+        .unwrap();
+    let err = store
+        .change(&doc, |d| -> Result<(), schema::SchemaError> {
+            let q = common::product("Setengah jadi", 1, 1);
+            schema::insert_product(d, &q)?;
+            panic!("injected fault in the middle of a change")
+        })
+        .unwrap_err();
+    assert!(
+        matches!(err, karya_shared::StoreError::Panicked { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&doc.to_string()), "{err}");
+    assert!(!store.is_loaded(&doc), "the half-changed copy was dropped");
+    // The next write works on the stored document: the half-made product is not there.
+    let r = common::product("Meja jati", 2, 2);
+    store
+        .change(&doc, |d| schema::insert_product(d, &r))
+        .unwrap();
+    let n = store
+        .with_doc(&doc, |d| {
+            schema::record_keys(d)
+                .iter()
+                .filter(|k| matches!(k, schema::RecordKey::Product(_)))
+                .count()
+        })
+        .unwrap();
+    assert_eq!(n, 2);
+    let rows: i64 = store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 2);
+}
+
+#[test]
+fn two_processes_writing_one_document_at_once_lose_nothing() {
+    // Two handles on one file stand for the service and a CLI command: each write is made
+    // on the stored version or made again on top of the other's.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.db");
+    drop(Store::open(&path, None).unwrap());
+    let doc = upt();
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let path = path.clone();
+            let doc = doc.clone();
+            std::thread::spawn(move || {
+                let store = Store::open(&path, None).unwrap();
+                (0..40)
+                    .map(|i| {
+                        let p = common::product(&format!("Produk {w}-{i}"), 1, 1);
+                        store
+                            .change(&doc, |d| schema::insert_product(d, &p))
+                            .unwrap();
+                        p.id
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let ids: Vec<String> = writers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let store = Store::open(&path, None).unwrap();
+    let missing: Vec<&String> = store
+        .with_doc(&doc, |d| {
+            ids.iter()
+                .filter(|id| schema::read_product(d, id).is_none())
+                .collect()
+        })
+        .unwrap();
+    assert!(missing.is_empty(), "lost: {missing:?}");
+    let rows: i64 = store
+        .conn()
+        .query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 80);
+}

@@ -3,78 +3,14 @@
 use karya_agent::client::{HubClient, SyncError, sync_once};
 use karya_hub::auth::Role;
 use karya_shared::Store;
-use karya_shared::model::{Product, ProductPatch, UptInfo, new_id, now_rfc3339};
+use karya_shared::model::{ProductPatch, UptInfo, now_rfc3339};
 use karya_shared::schema::{self, DocId};
 use karya_tests::TestHub;
 use karya_tests::procs::field_of_each;
 use karya_tests::proxy::{Link, Proxy};
 use std::time::Duration;
 
-fn product(name: &str) -> Product {
-    let now = now_rfc3339();
-    Product {
-        id: new_id(),
-        name: name.into(),
-        category: "kerajinan".into(),
-        description: "Anyaman bambu".into(),
-        price_idr: 75_000,
-        unit: "pcs".into(),
-        stock: 10,
-        workshop: "Bengkel anyaman".into(),
-        certifications: vec![],
-        nominated: true,
-        created_at: now.clone(),
-        updated_at: now,
-        deleted: false,
-    }
-}
-
-struct Agent {
-    upt: String,
-    store: Store,
-    client: HubClient,
-    peer: String,
-}
-
-impl Agent {
-    fn new(upt: &str, url: &str, token: &str) -> Agent {
-        Agent {
-            upt: upt.into(),
-            store: Store::open_in_memory(None).unwrap(),
-            client: HubClient::new(url, token, Duration::from_secs(10)),
-            peer: new_id(),
-        }
-    }
-    fn docs(&self) -> Vec<DocId> {
-        DocId::for_agent(&self.upt)
-    }
-    async fn sync(&mut self) -> karya_shared::session::Outcome {
-        let docs = self.docs();
-        sync_once(&mut self.store, &self.client, &self.peer, docs)
-            .await
-            .expect("sync succeeds")
-    }
-    fn add_product(&mut self, name: &str) -> String {
-        let p = product(name);
-        self.store
-            .change(&DocId::Upt(self.upt.clone()), |d| {
-                schema::insert_product(d, &p)
-            })
-            .unwrap();
-        p.id
-    }
-}
-
-async fn get_json(url: &str, token: &str) -> (u16, serde_json::Value) {
-    let r = reqwest::Client::new()
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(serde_json::Value::Null))
-}
+use karya_tests::memagent::{Agent, get_json, product};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_upts_sync_and_hq_sees_both() {

@@ -459,7 +459,7 @@ impl<B: Backend> Replica<B> {
     ) -> Result<T> {
         let key = id.to_string();
         let (value, n_chunks) = self.with_slot(&key, |slot| {
-            for _ in 0..MAX_ATTEMPTS {
+            for attempt in 0..MAX_ATTEMPTS {
                 let cached = self.fresh(&key, slot)?;
                 let before = cached.doc.get_heads();
                 let value = match f(&mut cached.doc) {
@@ -477,6 +477,7 @@ impl<B: Backend> Replica<B> {
                     Some(n_chunks) => return Ok((value, n_chunks)),
                     None => *slot = None,
                 }
+                contention_pause(attempt);
             }
             Err(StoreError::Contended { doc: key.clone() })
         })?;
@@ -683,7 +684,10 @@ impl<B: Backend> Replica<B> {
                             n_chunks = n;
                             break;
                         }
-                        None if attempt < MAX_ATTEMPTS => *slot = None,
+                        None if attempt < MAX_ATTEMPTS => {
+                            *slot = None;
+                            contention_pause(attempt);
+                        }
                         None => return Err(StoreError::Contended { doc: key.clone() }),
                     }
                 }
@@ -774,7 +778,15 @@ impl<B: Backend> Replica<B> {
 }
 
 /// How often a write is made again after other processes' writes got in first.
-const MAX_ATTEMPTS: usize = 5;
+const MAX_ATTEMPTS: usize = 40;
+
+/// A short random pause after losing a race to another process, growing with the attempts,
+/// so that two writers of one document take turns instead of colliding again.
+fn contention_pause(attempt: usize) {
+    let cap_ms = (1u64 << attempt.min(6)).min(50);
+    let ms = 1 + rand::random::<u64>() % cap_ms;
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
 
 /// Takes a document's lock. A lock poisoned by a panic elsewhere is not trusted: the copy in
 /// memory is dropped and reloaded from the backend at its next use.

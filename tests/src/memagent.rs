@@ -1,0 +1,74 @@
+//! An agent replica in memory that syncs through the agent's own client, and small HTTP
+//! helpers: for the hub's integration tests.
+
+use karya_agent::client::{HubClient, sync_once};
+use karya_shared::Store;
+use karya_shared::model::{Product, new_id, now_rfc3339};
+use karya_shared::schema::{self, DocId};
+use std::time::Duration;
+
+pub fn product(name: &str) -> Product {
+    let now = now_rfc3339();
+    Product {
+        id: new_id(),
+        name: name.into(),
+        category: "kerajinan".into(),
+        description: "Anyaman bambu".into(),
+        price_idr: 75_000,
+        unit: "pcs".into(),
+        stock: 10,
+        workshop: "Bengkel anyaman".into(),
+        certifications: vec![],
+        nominated: true,
+        created_at: now.clone(),
+        updated_at: now,
+        deleted: false,
+    }
+}
+
+pub struct Agent {
+    pub upt: String,
+    pub store: Store,
+    pub client: HubClient,
+    pub peer: String,
+}
+
+impl Agent {
+    pub fn new(upt: &str, url: &str, token: &str) -> Agent {
+        Agent {
+            upt: upt.into(),
+            store: Store::open_in_memory(None).unwrap(),
+            client: HubClient::new(url, token, Duration::from_secs(10)),
+            peer: new_id(),
+        }
+    }
+    pub fn docs(&self) -> Vec<DocId> {
+        DocId::for_agent(&self.upt)
+    }
+    pub async fn sync(&mut self) -> karya_shared::session::Outcome {
+        let docs = self.docs();
+        sync_once(&mut self.store, &self.client, &self.peer, docs)
+            .await
+            .expect("sync succeeds")
+    }
+    pub fn add_product(&mut self, name: &str) -> String {
+        let p = product(name);
+        self.store
+            .change(&DocId::Upt(self.upt.clone()), |d| {
+                schema::insert_product(d, &p)
+            })
+            .unwrap();
+        p.id
+    }
+}
+
+pub async fn get_json(url: &str, token: &str) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
