@@ -358,19 +358,23 @@ pub struct Stats {
 /// National figures, per UPT and per Kanwil. A UPT that has records but is not (yet) in the
 /// registry is counted under Kanwil "(tidak terdaftar)".
 pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
-    let mut stmt = conn.prepare(
-        "WITH codes AS (
-            SELECT code AS upt FROM upts UNION SELECT upt FROM products UNION SELECT upt FROM trainings
-         )
+    // One grouped pass over each table (on covering indexes), not a subquery per UPT and
+    // figure: the national figures are read often, while the country's records stream in.
+    let mut stmt = conn.prepare_cached(
+        "WITH p AS (SELECT upt, COUNT(*) AS n, COALESCE(SUM(stock), 0) AS stock
+                    FROM products WHERE deleted = 0 GROUP BY upt),
+              s AS (SELECT upt, COUNT(*) AS n, COALESCE(SUM(revenue_idr), 0) AS revenue
+                    FROM sales GROUP BY upt),
+              t AS (SELECT upt, COUNT(*) AS n FROM trainings WHERE deleted = 0 GROUP BY upt),
+              q AS (SELECT upt, COUNT(*) AS n, SUM(status = 'completed') AS done
+                    FROM participants GROUP BY upt),
+              codes AS (SELECT code AS upt FROM upts UNION SELECT upt FROM p UNION SELECT upt FROM t)
          SELECT c.upt, COALESCE(u.name, c.upt), COALESCE(u.kanwil, '(tidak terdaftar)'),
-           (SELECT COUNT(*) FROM products p WHERE p.upt = c.upt AND p.deleted = 0),
-           (SELECT COALESCE(SUM(stock), 0) FROM products p WHERE p.upt = c.upt AND p.deleted = 0),
-           (SELECT COUNT(*) FROM sales s WHERE s.upt = c.upt),
-           (SELECT COALESCE(SUM(revenue_idr), 0) FROM sales s WHERE s.upt = c.upt),
-           (SELECT COUNT(*) FROM trainings t WHERE t.upt = c.upt AND t.deleted = 0),
-           (SELECT COUNT(*) FROM participants p WHERE p.upt = c.upt),
-           (SELECT COUNT(*) FROM participants p WHERE p.upt = c.upt AND p.status = 'completed')
+           COALESCE(p.n, 0), COALESCE(p.stock, 0), COALESCE(s.n, 0), COALESCE(s.revenue, 0),
+           COALESCE(t.n, 0), COALESCE(q.n, 0), COALESCE(q.done, 0)
          FROM codes c LEFT JOIN upts u ON u.code = c.upt
+           LEFT JOIN p ON p.upt = c.upt LEFT JOIN s ON s.upt = c.upt
+           LEFT JOIN t ON t.upt = c.upt LEFT JOIN q ON q.upt = c.upt
          ORDER BY c.upt",
     )?;
     let per_upt: Vec<UptFigures> = stmt

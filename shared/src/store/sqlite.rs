@@ -78,6 +78,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX products_page ON products(deleted, upt, name, id);
     CREATE INDEX trainings_page ON trainings(deleted, upt, start_date, id);
     "#,
+    // 3: covering indexes for the national figures (one grouped pass per table).
+    r#"
+    CREATE INDEX products_stats ON products(deleted, upt, stock);
+    CREATE INDEX sales_stats ON sales(upt, revenue_idr);
+    CREATE INDEX participants_stats ON participants(upt, status);
+    "#,
 ];
 
 /// The application's own tables (the agent's identities, the hub's tokens), migrated like the
