@@ -69,6 +69,12 @@ pub enum Command {
     Training(TrainingCommand),
     /// Import a CSV or XLSX file of products, sales or trainings (all rows or none).
     Import { file: PathBuf },
+    /// Database schema upgrades. `--check` says what starting this version would migrate,
+    /// without changing anything.
+    Migrate {
+        #[arg(long, required = true)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -370,12 +376,18 @@ fn print_status(report: &StatusReport, json: bool) {
         }
     );
     println!("State:           {state}");
+    let zone = karya_shared::localtime::Zone::from_env();
+    let local = |at: &str| karya_shared::localtime::format(at, zone);
     println!(
         "Last success:    {}",
-        report.last_success_at.as_deref().unwrap_or("never")
+        report
+            .last_success_at
+            .as_deref()
+            .map(local)
+            .unwrap_or_else(|| "never".into())
     );
     if let Some(since) = &report.offline_since {
-        println!("Offline since:   {since}");
+        println!("Offline since:   {}", local(since));
     }
     println!(
         "Last error:      {}",
@@ -390,7 +402,8 @@ fn print_status(report: &StatusReport, json: bool) {
         report
             .next_attempt_at
             .as_deref()
-            .unwrap_or("- (service not running; run karya-agent sync)")
+            .map(local)
+            .unwrap_or_else(|| "- (service not running; run karya-agent sync)".into())
     );
     for r in &report.refused {
         println!("Refused:         {}: {}", r.doc, r.reason);
@@ -446,6 +459,49 @@ fn init(
 }
 
 /// Runs a command.
+/// `migrate --check`: what starting this version would migrate in the agent's database,
+/// without changing it.
+fn migrate_check(paths: &Paths, json: bool) -> Result<(), AgentError> {
+    let db = paths.db();
+    if !db.exists() {
+        return Err(AgentError::Usage(format!(
+            "there is no agent database at {}; check --data-dir (or KARYA_DATA_DIR)",
+            db.display()
+        )));
+    }
+    let states = karya_shared::store::sqlite::inspect(&db, crate::identity::SCHEMA)?;
+    if json {
+        print_json(&states);
+    } else {
+        println!("{}:", db.display());
+        for s in &states {
+            if s.too_new() {
+                println!(
+                    "  {} schema {}: NEWER than this build knows ({}); use the newer karya-agent",
+                    s.name, s.found, s.known
+                );
+            } else if s.pending.is_empty() {
+                println!("  {} schema {}: current, nothing to do", s.name, s.found);
+            } else {
+                println!(
+                    "  {} schema {} -> {}: the next start applies:",
+                    s.name, s.found, s.known
+                );
+                for p in &s.pending {
+                    println!("    {p}");
+                }
+            }
+        }
+    }
+    match states.iter().find(|s| s.too_new()) {
+        Some(s) => Err(AgentError::Usage(format!(
+            "the database's {} schema ({}) is newer than this karya-agent knows ({}); install the newer karya-agent",
+            s.name, s.found, s.known
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub async fn run(cli: Cli) -> Result<(), AgentError> {
     let paths = Paths::new(&cli.data_dir);
     let json = cli.json;
@@ -467,11 +523,14 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
         }
         return Ok(());
     }
+    if let Command::Migrate { .. } = &cli.command {
+        return migrate_check(&paths, json);
+    }
     let config = AgentConfig::load(&paths)?;
     let upt = config.upt.clone();
     let doc = DocId::Upt(upt.clone());
     match cli.command {
-        Command::Init { .. } => {}
+        Command::Init { .. } | Command::Migrate { .. } => {}
         Command::Run => service::run(paths.clone(), service::shutdown_signal()).await?,
         Command::Sync => sync_command(&paths, json).await?,
         Command::Secret(SecretCommand::Export { file }) => {

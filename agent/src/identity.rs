@@ -8,7 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 pub const SCHEMA: AppSchema = AppSchema {
     name: "agent",
-    migrations: &[r#"
+    migrations: &[r#"-- local identities behind the pseudonyms (never synced)
         CREATE TABLE identities (
             pseudonym TEXT PRIMARY KEY,
             reg_no TEXT NOT NULL,

@@ -10,13 +10,7 @@ fn main() {
     } else {
         "error"
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KARYA_LOG")
-                .unwrap_or_else(|_| default_filter.into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    karya_shared::logging::init(default_filter);
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     if let Err(e) = runtime.block_on(karya_agent::cli::run(cli)) {
         eprintln!("karya-agent: {e}");

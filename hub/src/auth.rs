@@ -74,7 +74,11 @@ pub struct TokenInfo {
 pub enum Rejection {
     Malformed,
     Unknown,
-    Revoked { name: String },
+    /// A revoked token; `upt` is the UPT of an agent token.
+    Revoked {
+        name: String,
+        upt: Option<String>,
+    },
 }
 
 /// The token of a request: the `Authorization: Bearer` header, or for the dashboard in a
@@ -114,9 +118,14 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             ));
         };
         let verdict = state.blocking(move |db| db.verify_token(&token)).await??;
+        match &verdict {
+            Err(Rejection::Revoked { upt, .. }) => state.metrics.token_failed(upt.as_deref()),
+            Err(_) => state.metrics.token_failed(None),
+            Ok(_) => {}
+        }
         match verdict {
             Ok(p) => Ok(p),
-            Err(Rejection::Revoked { name }) => Err(unauthorized(format!(
+            Err(Rejection::Revoked { name, .. }) => Err(unauthorized(format!(
                 "the token '{name}' was revoked; ask the hub admin for a new one (karya-hub upt token CODE, or karya-hub token issue)"
             ))),
             Err(_) => Err(unauthorized(

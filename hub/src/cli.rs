@@ -51,6 +51,12 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Database schema upgrades. `--check` says what starting this version would migrate,
+    /// without changing anything.
+    Migrate {
+        #[arg(long, required = true)]
+        check: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -153,6 +159,47 @@ fn read_upts(file: &std::path::Path) -> anyhow::Result<Vec<UptInfo>> {
     Ok(upts)
 }
 
+/// Prints what an upgrade would do to each schema of a database; an error when the database
+/// is newer than this build (the same check refuses to start on it).
+pub fn print_schema_check(
+    db: &std::path::Path,
+    states: &[karya_shared::store::sqlite::SchemaState],
+    json: bool,
+) -> anyhow::Result<()> {
+    if json {
+        print_json(&states)?;
+    } else {
+        println!("{}:", db.display());
+        for s in states {
+            if s.too_new() {
+                println!(
+                    "  {} schema {}: NEWER than this build knows ({}); use the newer karya",
+                    s.name, s.found, s.known
+                );
+            } else if s.pending.is_empty() {
+                println!("  {} schema {}: current, nothing to do", s.name, s.found);
+            } else {
+                println!(
+                    "  {} schema {} -> {}: starting this version applies, in one transaction each:",
+                    s.name, s.found, s.known
+                );
+                for p in &s.pending {
+                    println!("    {p}");
+                }
+            }
+        }
+    }
+    if let Some(s) = states.iter().find(|s| s.too_new()) {
+        anyhow::bail!(
+            "the database's {} schema ({}) is newer than this build of karya knows ({}); upgrade karya instead",
+            s.name,
+            s.found,
+            s.known
+        );
+    }
+    Ok(())
+}
+
 /// Completes on SIGTERM or SIGINT.
 pub async fn shutdown_signal() {
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -175,6 +222,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Example) => {
             print!("{}", config::EXAMPLE);
             return Ok(());
+        }
+        Command::Migrate { .. } => {
+            anyhow::ensure!(
+                config.db.exists(),
+                "there is no hub database at {}; pass --db with the right path",
+                config.db.display()
+            );
+            let states = karya_shared::store::sqlite::inspect(&config.db, crate::db::SCHEMA)?;
+            return print_schema_check(&config.db, &states, cli.json);
         }
         Command::Serve { listen, create } => {
             if let Some(addr) = listen {
@@ -205,7 +261,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     // hub starts); `serve` does not.
     let db = HubDb::open(&config, Create::IfMissing)?;
     match &cli.command {
-        Command::Serve { .. } | Command::Config(_) => {}
+        Command::Serve { .. } | Command::Config(_) | Command::Migrate { .. } => {}
         Command::Upt(UptCommand::Add {
             code,
             name,
@@ -270,7 +326,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
                     "CODE", "TYPE", "KANWIL", "LAST SYNC", "PRODUCTS"
                 );
                 for u in rows {
-                    let last = u.last_sync_at.unwrap_or_else(|| "never".into());
+                    let last = u
+                        .last_sync_at
+                        .map(|at| karya_shared::localtime::format(&at, config.zone()))
+                        .unwrap_or_else(|| "never".into());
                     println!(
                         "{:<20} {:<8} {:<24} {:<26} {:>8}",
                         u.code, u.kind, u.kanwil, last, u.products
@@ -305,7 +364,12 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
                 for t in tokens {
                     let status = t
                         .revoked_at
-                        .map(|at| format!("revoked {at}"))
+                        .map(|at| {
+                            format!(
+                                "revoked {}",
+                                karya_shared::localtime::format(&at, config.zone())
+                            )
+                        })
                         .unwrap_or_else(|| "active".into());
                     println!(
                         "{:<14} {:<8} {:<28} {:<20} {status}",

@@ -30,6 +30,11 @@ pub struct Config {
     pub sync_wait_secs: u64,
     /// What a 503 tells the agent to wait before it tries again (KARYA_RETRY_AFTER_SECS).
     pub retry_after_secs: u64,
+    /// Below this much free disk the hub reports itself not ready (KARYA_MIN_FREE_BYTES).
+    pub min_free_bytes: u64,
+    /// The time zone people read times in: Asia/Jakarta (WIB), Asia/Makassar (WITA) or
+    /// Asia/Jayapura (WIT) (KARYA_TIME_ZONE). The API keeps RFC 3339 UTC.
+    pub time_zone: String,
 }
 
 impl Default for Config {
@@ -45,6 +50,8 @@ impl Default for Config {
             max_queued_syncs: 64,
             sync_wait_secs: 10,
             retry_after_secs: 30,
+            min_free_bytes: 256 * 1024 * 1024,
+            time_zone: "Asia/Jakarta".into(),
         }
     }
 }
@@ -70,6 +77,11 @@ max_concurrent_syncs = 8
 max_queued_syncs = 64
 sync_wait_secs = 10
 retry_after_secs = 30
+# /readyz reports not ready below this much free disk (bytes).
+min_free_bytes = 268435456
+# Times shown to people (dashboard, CLI): Asia/Jakarta (WIB), Asia/Makassar (WITA) or
+# Asia/Jayapura (WIT). The API keeps RFC 3339 UTC.
+time_zone = "Asia/Jakarta"
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +93,7 @@ pub enum ConfigError {
     },
     #[error("config file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
-    #[error("environment variable {name}={value} is not valid: {message}")]
+    #[error("setting {name}={value} is not valid: {message}")]
     Env {
         name: &'static str,
         value: String,
@@ -90,6 +102,12 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The time zone times are shown in (checked when the configuration is loaded).
+    pub fn zone(&self) -> karya_shared::localtime::Zone {
+        karya_shared::localtime::Zone::parse(&self.time_zone)
+            .unwrap_or(karya_shared::localtime::Zone::Wib)
+    }
+
     /// Defaults, then `file` (if given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let mut config = match file {
@@ -106,6 +124,13 @@ impl Config {
             None => Config::default(),
         };
         config.apply_env(|name| std::env::var(name).ok())?;
+        if karya_shared::localtime::Zone::parse(&config.time_zone).is_none() {
+            return Err(ConfigError::Env {
+                name: "time_zone",
+                value: config.time_zone.clone(),
+                message: "not an Indonesian time zone; use Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)".into(),
+            });
+        }
         Ok(config)
     }
 
@@ -149,6 +174,12 @@ impl Config {
         }
         if let Some(v) = get("KARYA_RETRY_AFTER_SECS") {
             self.retry_after_secs = parse("KARYA_RETRY_AFTER_SECS", v)?;
+        }
+        if let Some(v) = get("KARYA_MIN_FREE_BYTES") {
+            self.min_free_bytes = parse("KARYA_MIN_FREE_BYTES", v)?;
+        }
+        if let Some(v) = get("KARYA_TIME_ZONE") {
+            self.time_zone = v;
         }
         Ok(())
     }

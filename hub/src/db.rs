@@ -167,7 +167,7 @@ impl HubDb {
             return Ok(Err(Rejection::Unknown));
         }
         if revoked_at.is_some() {
-            return Ok(Err(Rejection::Revoked { name }));
+            return Ok(Err(Rejection::Revoked { name, upt }));
         }
         let Some(role) = Role::parse(&role, upt) else {
             return Ok(Err(Rejection::Unknown));
@@ -285,18 +285,31 @@ impl HubDb {
         &self,
         upt: &str,
         peer: &str,
-        refused: &[(String, String)],
+        refused: &[karya_shared::server::Refused],
     ) -> Result<()> {
         let now = karya_shared::model::now_rfc3339();
         self.write(|c| {
             let tx = c.transaction()?;
-            for (doc, reason) in refused {
+            for r in refused {
                 tx.prepare_cached(
                     "INSERT INTO refusals (at, upt, peer, doc, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
-                .execute(params![now, upt, peer, doc, reason])?;
+                .execute(params![now, upt, peer, r.doc, r.reason])?;
             }
             tx.commit()
+        })
+    }
+
+    /// Registered UPTs without a successful sync in the last `hours` (or ever).
+    pub fn stale_upts(&self, hours: i64) -> Result<i64> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM upts u LEFT JOIN upt_status s ON s.upt = u.code
+                 WHERE s.last_sync_at IS NULL
+                    OR (julianday('now') - julianday(s.last_sync_at)) * 24.0 > ?1",
+                [hours],
+                |r| r.get(0),
+            )
         })
     }
 

@@ -51,7 +51,18 @@ impl std::fmt::Display for ApiError {
 impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
+    /// Logs at the level the error means: a client's mistake is INFO (or WARN for auth), a
+    /// hub that cannot serve is ERROR, because then the operator must act.
     fn into_response(self) -> Response {
+        let (status, error, detail) = (self.status.as_u16(), self.error, &self.detail);
+        match self.status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS => {
+                tracing::warn!(status, error, detail, "request refused")
+            }
+            s if s.is_client_error() => tracing::info!(status, error, detail, "bad request"),
+            StatusCode::SERVICE_UNAVAILABLE => tracing::warn!(status, error, detail, "busy"),
+            _ => tracing::error!(status, error, detail, "request failed"),
+        }
         let body = serde_json::json!({ "error": self.error, "detail": self.detail });
         (self.status, Json(body)).into_response()
     }

@@ -35,6 +35,15 @@ pub struct AppState {
     pub sync_admission: Arc<Semaphore>,
     /// Syncs merging at once; admitted syncs wait here (bounded by `sync_admission`).
     pub sync_running: Arc<Semaphore>,
+    /// When a write last failed for a full disk (cleared by the next write that succeeds).
+    disk_full_at: Mutex<Option<std::time::Instant>>,
+}
+
+/// Why the hub is not ready to take syncs, for `/readyz`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Readiness {
+    pub ready: bool,
+    pub problems: Vec<String>,
 }
 
 /// A UPT's last-sync time is written at most this often when its syncs change nothing.
@@ -52,9 +61,82 @@ impl AppState {
             config,
             metrics: metrics::Metrics::default(),
             status_written: Mutex::new(Default::default()),
+            disk_full_at: Mutex::new(None),
         })
     }
 
+    pub fn note_disk_full(&self) {
+        *self.disk_full_at.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(std::time::Instant::now());
+    }
+
+    pub fn note_write_ok(&self) {
+        let mut at = self.disk_full_at.lock().unwrap_or_else(|p| p.into_inner());
+        if at.is_some() {
+            *at = None;
+        }
+    }
+
+    /// Ready to take syncs: the database file is writable, the disk has room, no write failed
+    /// for a full disk since the last one that succeeded, and admission control is not
+    /// shedding. Touches no database connection, so it answers at once during a storm.
+    pub fn readiness(&self) -> Readiness {
+        let mut problems = Vec::new();
+        if let Err(e) = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.config.db)
+        {
+            problems.push(format!(
+                "the database {} is not writable: {e}",
+                self.config.db.display()
+            ));
+        }
+        match disk_free(&self.config.db) {
+            Some(free) if free < self.config.min_free_bytes => problems.push(format!(
+                "the disk holding the database has {free} bytes free, under min_free_bytes ({})",
+                self.config.min_free_bytes
+            )),
+            _ => {}
+        }
+        if self
+            .disk_full_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        {
+            problems.push("the last write failed: the disk is full".into());
+        }
+        if self.sync_admission.available_permits() == 0 {
+            problems.push("shedding load: every sync slot and queue place is taken".into());
+        }
+        Readiness {
+            ready: problems.is_empty(),
+            problems,
+        }
+    }
+}
+
+/// Free bytes on the file system holding `path` (its folder, for a file).
+pub fn disk_free(path: &std::path::Path) -> Option<u64> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    fs4::available_space(dir).ok()
+}
+
+/// Bytes of the database and its write-ahead log.
+pub fn database_bytes(path: &std::path::Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    [path.to_path_buf(), std::path::PathBuf::from(wal)]
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+impl AppState {
     /// Whether the UPT's sync status should be written now even if the sync changed nothing;
     /// marks it written.
     pub fn status_due(&self, upt: &str) -> bool {

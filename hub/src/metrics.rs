@@ -1,97 +1,267 @@
-//! Counters for `GET /metrics` (Prometheus text format).
+//! `GET /metrics`, with the Prometheus client crate (`prometheus-client`, OpenMetrics text).
+//!
+//! What an on-call person looks at first: sync duration and bytes per outcome, the wait for a
+//! turn, documents loaded from disk against the cache, refusals by reason, failed token
+//! attempts per UPT, stale UPTs, each UPT's last successful sync age, the database's size and
+//! the disk's free space. Example alert rules and a Grafana dashboard are in `hub/dist/`.
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 
-#[derive(Debug, Default)]
+/// How a sync request ended (the `outcome` label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncOutcome {
+    /// Served, every document synced.
+    Ok,
+    /// Served, some document refused.
+    Refused,
+    /// Rejected whole (a bad frame, a wrong content type, a token that may not sync).
+    Rejected,
+    /// Shed by admission control (503).
+    Busy,
+    /// The hub could not serve it (5xx).
+    Error,
+}
+
+impl SyncOutcome {
+    fn label(self) -> &'static str {
+        match self {
+            SyncOutcome::Ok => "ok",
+            SyncOutcome::Refused => "refused",
+            SyncOutcome::Rejected => "rejected",
+            SyncOutcome::Busy => "busy",
+            SyncOutcome::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UptLabel {
+    pub upt: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    pub from: &'static str,
+}
+
 pub struct Metrics {
-    pub syncs: AtomicU64,
-    pub sync_rejected: AtomicU64,
-    pub refusals: AtomicU64,
-    pub changes_merged: AtomicU64,
-    pub bytes_in: AtomicU64,
-    pub bytes_out: AtomicU64,
-    pub curation_decisions: AtomicU64,
-    /// Syncs answered 503 by admission control.
-    pub sync_shed: AtomicU64,
-    /// Time admitted syncs waited for a turn, summed, in microseconds.
-    pub sync_wait_micros: AtomicU64,
-    /// Documents whose merge panicked (rolled back, refused with "internal error").
-    pub panics: AtomicU64,
+    registry: Registry,
+    pub sync_duration: Family<OutcomeLabel, Histogram>,
+    pub sync_bytes_in: Family<OutcomeLabel, Histogram>,
+    pub sync_bytes_out: Family<OutcomeLabel, Histogram>,
+    /// Seconds an admitted sync waited for its turn.
+    pub sync_wait: Histogram,
+    pub changes_merged: Counter,
+    pub refusals: Family<ReasonLabel, Counter>,
+    pub panics: Counter,
+    pub curation_decisions: Counter,
+    pub token_failures: Family<UptLabel, Counter>,
+    docs_loaded: Family<SourceLabel, Counter>,
+    stale_upts: Gauge,
+    last_sync_age: Family<UptLabel, Gauge<f64, AtomicU64>>,
+    db_bytes: Gauge,
+    disk_free_bytes: Gauge,
+    /// Replica load/hit counts already added to `docs_loaded`.
+    seen_loads: Mutex<(u64, u64)>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let seconds = || Histogram::new(exponential_buckets(0.002, 2.5, 12));
+        let bytes = || Histogram::new(exponential_buckets(256.0, 4.0, 10));
+        let m = Metrics {
+            registry: Registry::default(),
+            sync_duration: Family::new_with_constructor(seconds),
+            sync_bytes_in: Family::new_with_constructor(bytes),
+            sync_bytes_out: Family::new_with_constructor(bytes),
+            sync_wait: seconds(),
+            changes_merged: Counter::default(),
+            refusals: Family::default(),
+            panics: Counter::default(),
+            curation_decisions: Counter::default(),
+            token_failures: Family::default(),
+            docs_loaded: Family::default(),
+            stale_upts: Gauge::default(),
+            last_sync_age: Family::default(),
+            db_bytes: Gauge::default(),
+            disk_free_bytes: Gauge::default(),
+            seen_loads: Mutex::new((0, 0)),
+        };
+        let mut m = m;
+        let r = &mut m.registry;
+        r.register(
+            "karya_sync_duration_seconds",
+            "Time to answer a sync request, by outcome",
+            m.sync_duration.clone(),
+        );
+        r.register(
+            "karya_sync_request_bytes",
+            "Sync request body size, by outcome",
+            m.sync_bytes_in.clone(),
+        );
+        r.register(
+            "karya_sync_response_bytes",
+            "Sync response body size, by outcome",
+            m.sync_bytes_out.clone(),
+        );
+        r.register(
+            "karya_sync_wait_seconds",
+            "Time an admitted sync waited for its turn",
+            m.sync_wait.clone(),
+        );
+        r.register(
+            "karya_changes_merged",
+            "Automerge changes merged from agents",
+            m.changes_merged.clone(),
+        );
+        r.register(
+            "karya_refusals",
+            "Documents refused, by reason",
+            m.refusals.clone(),
+        );
+        r.register(
+            "karya_merge_panics",
+            "Documents whose merge panicked; each was rolled back and refused with 'internal error'",
+            m.panics.clone(),
+        );
+        r.register(
+            "karya_curation_decisions",
+            "Curation decisions recorded",
+            m.curation_decisions.clone(),
+        );
+        r.register(
+            "karya_token_failures",
+            "Requests with a revoked or unknown token, by UPT (\"unknown\" when the token names none)",
+            m.token_failures.clone(),
+        );
+        r.register(
+            "karya_documents_loaded",
+            "Documents used by the hub, from the cache or loaded from the database",
+            m.docs_loaded.clone(),
+        );
+        r.register(
+            "karya_upts_stale",
+            "Registered UPTs without a successful sync within the staleness threshold",
+            m.stale_upts.clone(),
+        );
+        r.register(
+            "karya_upt_last_sync_age_seconds",
+            "Seconds since each UPT's last successful sync",
+            m.last_sync_age.clone(),
+        );
+        r.register(
+            "karya_database_bytes",
+            "Size of the hub's database files (with the write-ahead log)",
+            m.db_bytes.clone(),
+        );
+        r.register(
+            "karya_disk_free_bytes",
+            "Free space on the disk that holds the database",
+            m.disk_free_bytes.clone(),
+        );
+        m
+    }
+}
+
+/// What the scrape reads from the database and the disk.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// (UPT, unix seconds) of each UPT's last successful sync.
+    pub last_syncs: Vec<(String, i64)>,
+    pub stale_upts: i64,
+    pub db_bytes: u64,
+    pub disk_free_bytes: Option<u64>,
+    /// Documents loaded from the database and served from the cache, since start.
+    pub docs_from_disk: u64,
+    pub docs_from_cache: u64,
 }
 
 impl Metrics {
-    pub fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Relaxed);
+    pub fn sync_served(&self, outcome: SyncOutcome, seconds: f64, bytes_in: u64, bytes_out: u64) {
+        let label = OutcomeLabel {
+            outcome: outcome.label(),
+        };
+        self.sync_duration.get_or_create(&label).observe(seconds);
+        self.sync_bytes_in
+            .get_or_create(&label)
+            .observe(bytes_in as f64);
+        self.sync_bytes_out
+            .get_or_create(&label)
+            .observe(bytes_out as f64);
     }
 
-    /// The text exposition; `last_sync` is (UPT, unix seconds) of each UPT's last good sync.
-    pub fn render(&self, last_sync: &[(String, i64)]) -> String {
-        let mut out = String::new();
-        let counters = [
-            ("karya_syncs_total", "Sync requests served.", &self.syncs),
-            (
-                "karya_sync_rejected_total",
-                "Sync requests rejected whole (bad frame, auth, size).",
-                &self.sync_rejected,
-            ),
-            (
-                "karya_refusals_total",
-                "Documents refused because the sender may not write them.",
-                &self.refusals,
-            ),
-            (
-                "karya_changes_merged_total",
-                "Automerge changes merged from agents.",
-                &self.changes_merged,
-            ),
-            (
-                "karya_sync_bytes_in_total",
-                "Sync request body bytes received.",
-                &self.bytes_in,
-            ),
-            (
-                "karya_sync_bytes_out_total",
-                "Sync response body bytes sent.",
-                &self.bytes_out,
-            ),
-            (
-                "karya_curation_decisions_total",
-                "Curation decisions recorded.",
-                &self.curation_decisions,
-            ),
-            (
-                "karya_sync_shed_total",
-                "Syncs answered 503 with Retry-After because the hub was at its bound.",
-                &self.sync_shed,
-            ),
-            (
-                "karya_sync_wait_microseconds_total",
-                "Time admitted syncs waited for a turn, in microseconds.",
-                &self.sync_wait_micros,
-            ),
-            (
-                "karya_merge_panics_total",
-                "Documents whose merge panicked; each was rolled back and refused with 'internal error'.",
-                &self.panics,
-            ),
-        ];
-        for (name, help, value) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
-                value.load(Relaxed)
+    pub fn refused(&self, reason: &str) {
+        self.refusals
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn token_failed(&self, upt: Option<&str>) {
+        self.token_failures
+            .get_or_create(&UptLabel {
+                upt: upt.unwrap_or("unknown").to_string(),
+            })
+            .inc();
+    }
+
+    /// The text exposition, with the gauges set from `snap`.
+    pub fn render(&self, snap: &Snapshot) -> String {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.last_sync_age.clear();
+        for (upt, at) in &snap.last_syncs {
+            self.last_sync_age
+                .get_or_create(&UptLabel { upt: upt.clone() })
+                .set((now - at).max(0) as f64);
+        }
+        self.stale_upts.set(snap.stale_upts);
+        self.db_bytes
+            .set(i64::try_from(snap.db_bytes).unwrap_or(i64::MAX));
+        if let Some(free) = snap.disk_free_bytes {
+            self.disk_free_bytes
+                .set(i64::try_from(free).unwrap_or(i64::MAX));
+        }
+        {
+            let mut seen = self.seen_loads.lock().unwrap_or_else(|p| p.into_inner());
+            let (disk, cache) = *seen;
+            self.docs_loaded
+                .get_or_create(&SourceLabel { from: "disk" })
+                .inc_by(snap.docs_from_disk.saturating_sub(disk));
+            self.docs_loaded
+                .get_or_create(&SourceLabel { from: "cache" })
+                .inc_by(snap.docs_from_cache.saturating_sub(cache));
+            *seen = (
+                snap.docs_from_disk.max(disk),
+                snap.docs_from_cache.max(cache),
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP karya_upt_last_sync_timestamp_seconds Unix time of each UPT's last successful sync.\n# TYPE karya_upt_last_sync_timestamp_seconds gauge"
-        );
-        for (upt, at) in last_sync {
-            let _ = writeln!(
-                out,
-                "karya_upt_last_sync_timestamp_seconds{{upt=\"{upt}\"}} {at}"
-            );
+        let mut out = String::new();
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "encoding /metrics failed");
         }
         out
     }

@@ -29,6 +29,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/", get(dashboard::dashboard))
         .route("/login", post(dashboard::login))
         .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .fallback(|| async {
             crate::error::ApiError::not_found("no such route; the API lives under /api/v1")

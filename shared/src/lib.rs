@@ -8,6 +8,8 @@
 //!   [`server`]: the server side, with write authority;
 //! - [`pseudonym`]: participants' pseudonyms.
 
+pub mod localtime;
+pub mod logging;
 pub mod materialize;
 pub mod model;
 pub mod pseudonym;

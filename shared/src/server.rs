@@ -69,10 +69,20 @@ pub struct Served {
     pub response: Response,
     /// Changes merged, over every document.
     pub merged: usize,
-    /// (document, reason) of each document refused.
-    pub refused: Vec<(String, String)>,
+    /// Each document refused.
+    pub refused: Vec<Refused>,
     /// (document, panic message) of each document whose merge panicked (also in `refused`).
     pub panicked: Vec<(String, String)>,
+}
+
+/// A document refused, why (for the peer) and the kind of reason (for metrics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub doc: String,
+    pub reason: String,
+    /// `unknown_document`, `not_visible`, `malformed`, `not_applicable`, `not_writer` or
+    /// `internal_error`.
+    pub kind: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -106,18 +116,28 @@ pub fn serve<B: Backend>(
                 served.merged += merged;
                 reply
             }
-            Ok(DocOutcome::Refused(reason)) => Reply::Refused(reason),
+            Ok(DocOutcome::Refused(kind, reason)) => {
+                served.refused.push(Refused {
+                    doc: name.clone(),
+                    reason: reason.clone(),
+                    kind,
+                });
+                Reply::Refused(reason)
+            }
             Err(StoreError::Panicked { doc, message }) => {
                 served.panicked.push((doc, message));
-                Reply::Refused(format!(
+                let reason = format!(
                     "internal error while merging {name}; nothing of it was merged, the hub logged it, and the next sync tries again"
-                ))
+                );
+                served.refused.push(Refused {
+                    doc: name.clone(),
+                    reason: reason.clone(),
+                    kind: "internal_error",
+                });
+                Reply::Refused(reason)
             }
             Err(e) => return Err(e.into()),
         };
-        if let Reply::Refused(reason) = &reply {
-            served.refused.push((name.clone(), reason.clone()));
-        }
         replies.push((name, reply));
     }
     served.response = Response { docs: replies };
@@ -126,7 +146,8 @@ pub fn serve<B: Backend>(
 
 enum DocOutcome {
     Reply(Reply, usize),
-    Refused(String),
+    /// The kind of reason, and the reason.
+    Refused(&'static str, String),
 }
 
 fn serve_doc<B: Backend>(
@@ -137,16 +158,19 @@ fn serve_doc<B: Backend>(
     authority: &dyn WriteAuthority,
 ) -> Result<DocOutcome, StoreError> {
     let Some(doc) = DocId::parse(name) else {
-        return Ok(DocOutcome::Refused(format!(
-            "'{name}' is not a karya document; nothing of it was merged"
-        )));
+        return Ok(DocOutcome::Refused(
+            "unknown_document",
+            format!("'{name}' is not a karya document; nothing of it was merged"),
+        ));
     };
     let Some(policy) = authority.policy(&doc) else {
-        return Ok(DocOutcome::Refused(format!(
-            "{} may not sync {doc}: {}; nothing of it was merged",
-            peer,
-            authority.allowed()
-        )));
+        return Ok(DocOutcome::Refused(
+            "not_visible",
+            format!(
+                "{peer} may not sync {doc}: {}; nothing of it was merged",
+                authority.allowed()
+            ),
+        ));
     };
     let message = if bytes.is_empty() {
         None
@@ -154,27 +178,36 @@ fn serve_doc<B: Backend>(
         match Message::decode(bytes) {
             Ok(m) => Some(m),
             Err(e) => {
-                return Ok(DocOutcome::Refused(format!(
-                    "the sync message for {doc} is malformed ({e}); nothing of it was merged"
-                )));
+                return Ok(DocOutcome::Refused(
+                    "malformed",
+                    format!(
+                        "the sync message for {doc} is malformed ({e}); nothing of it was merged"
+                    ),
+                ));
             }
         }
     };
     let Exchange { received, reply } = match replica.exchange(&doc, peer, message, policy) {
         Ok(x) => x,
         Err(StoreError::Sync { source, .. }) => {
-            return Ok(DocOutcome::Refused(format!(
-                "the sync message for {doc} could not be applied ({source}); nothing of it was merged"
-            )));
+            return Ok(DocOutcome::Refused(
+                "not_applicable",
+                format!(
+                    "the sync message for {doc} could not be applied ({source}); nothing of it was merged"
+                ),
+            ));
         }
         Err(e) => return Err(e),
     };
     let merged = match received {
         Some(Received::Refused { new_changes }) => {
-            return Ok(DocOutcome::Refused(format!(
-                "{new_changes} change(s) to {doc} refused: only {} may write it; nothing of it was merged",
-                authority.writers_of(&doc)
-            )));
+            return Ok(DocOutcome::Refused(
+                "not_writer",
+                format!(
+                    "{new_changes} change(s) to {doc} refused: only {} may write it; nothing of it was merged",
+                    authority.writers_of(&doc)
+                ),
+            ));
         }
         Some(Received::Applied { new_changes }) => new_changes,
         None => 0,

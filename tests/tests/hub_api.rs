@@ -10,7 +10,7 @@ use karya_tests::procs::field_of_each;
 use karya_tests::proxy::{Link, Proxy};
 use std::time::Duration;
 
-use karya_tests::memagent::{Agent, get_json, product};
+use karya_tests::memagent::{Agent, get_json, product, sample_sum, scrape};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_upts_sync_and_hq_sees_both() {
@@ -282,13 +282,18 @@ async fn writes_outside_a_peers_authority_are_refused_whole() {
         assert!(again.round_trips <= 3, "{again:?}");
         assert_eq!(again.refused.len(), 3);
     }
-    let metrics = reqwest::get(format!("{}/metrics", hub.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(metrics.contains("karya_refusals_total 9"), "{metrics}");
+    let m = scrape(&hub.url()).await;
+    assert_eq!(sample_sum(&m, "karya_refusals_total", &[]), 9.0);
+    assert_eq!(
+        sample_sum(&m, "karya_refusals_total", &[("reason", "not_writer")]),
+        6.0,
+        "curation/* and national written by an agent"
+    );
+    assert_eq!(
+        sample_sum(&m, "karya_refusals_total", &[("reason", "not_visible")]),
+        3.0,
+        "another UPT's document"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -377,6 +382,13 @@ async fn bad_tokens_and_bad_bodies_get_4xx_and_the_hub_keeps_serving() {
     assert!(matches!(err, SyncError::Unauthorized { .. }), "{err}");
     assert!(err.is_permanent());
     assert!(err.to_string().contains("revoked"), "{err}");
+    // HQ sees which UPT keeps failing on its token.
+    let m = scrape(&hub.url()).await;
+    assert_eq!(
+        sample_sum(&m, "karya_token_failures_total", &[("upt", "LAPAS-KUPANG")]),
+        1.0
+    );
+    assert!(sample_sum(&m, "karya_token_failures_total", &[("upt", "unknown")]) >= 1.0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -564,19 +576,24 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
         .await
         .unwrap();
     assert_eq!(health["status"], "ok");
-    let metrics = reqwest::get(format!("{}/metrics", hub.url()))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains(&format!("karya_syncs_total {}", first.round_trips)),
-        "{metrics}"
+    let m = scrape(&hub.url()).await;
+    assert_eq!(
+        sample_sum(
+            &m,
+            "karya_sync_duration_seconds_count",
+            &[("outcome", "ok")]
+        ),
+        first.round_trips as f64
     );
-    assert!(
-        metrics.contains("karya_upt_last_sync_timestamp_seconds{upt=\"LAPAS-POLEWALI\"}"),
-        "{metrics}"
+    let age = sample_sum(
+        &m,
+        "karya_upt_last_sync_age_seconds",
+        &[("upt", "LAPAS-POLEWALI")],
     );
-    assert!(metrics.contains("karya_sync_bytes_in_total"));
+    assert!((0.0..60.0).contains(&age), "last sync age {age}");
+    assert!(sample_sum(&m, "karya_sync_request_bytes_sum", &[]) > 0.0);
+    assert!(sample_sum(&m, "karya_database_bytes", &[]) > 0.0);
+    assert!(sample_sum(&m, "karya_disk_free_bytes", &[]) > 0.0);
+    assert_eq!(sample_sum(&m, "karya_upts_stale", &[]), 0.0);
+    assert!(sample_sum(&m, "karya_documents_loaded_total", &[("from", "cache")]) > 0.0);
 }

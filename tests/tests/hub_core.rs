@@ -132,7 +132,21 @@ async fn a_hub_at_its_bound_answers_503_with_retry_after_and_the_agent_waits_tha
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
-    assert_eq!(metric(&metrics(&hub).await, "karya_sync_shed_total"), 1.0);
+    assert_eq!(
+        metric(
+            &metrics(&hub).await,
+            "karya_sync_duration_seconds_count{outcome=\"busy\"}"
+        ),
+        1.0
+    );
+    // ... and the hub says it is shedding, so a balancer can send agents elsewhere.
+    let ready = reqwest::get(format!("{}/readyz", hub.url())).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert!(
+        body["problems"][0].as_str().unwrap().contains("shedding"),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,7 +5,6 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::handlers::views::one_product;
-use crate::metrics::Metrics;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
@@ -29,7 +28,7 @@ pub struct DecisionRecorded {
     pub decision: CurationDecision,
 }
 
-#[instrument(skip_all, err, fields(product = %product_id))]
+#[instrument(skip_all, fields(product = %product_id))]
 pub async fn decide(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -84,7 +83,7 @@ pub async fn decide(
             })
         })
         .await??;
-    Metrics::add(&state.metrics.curation_decisions, 1);
+    state.metrics.curation_decisions.inc();
     tracing::info!(upt = %recorded.upt, status = %recorded.decision.status, by = %recorded.decision.decided_by, "curation decision");
     Ok(Json(recorded))
 }

@@ -10,6 +10,7 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use karya_shared::localtime;
 use karya_shared::views::{Page, ProductCursor, ProductFilter, ProductRow, Stats};
 use serde::Deserialize;
 use std::fmt::Write;
@@ -22,14 +23,6 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
-}
-
-/// "2026-11-27T23:18:27.88Z" as "2026-11-27 23:18 UTC".
-fn short_time(at: &str) -> String {
-    match at.get(..16) {
-        Some(head) if at.len() > 16 => format!("{} UTC", head.replace('T', " ")),
-        _ => at.to_string(),
-    }
 }
 
 /// 188400 as "188.400".
@@ -80,7 +73,7 @@ pub struct Login {
     token: String,
 }
 
-#[instrument(skip_all, err)]
+#[instrument(skip_all)]
 pub async fn login(
     State(state): State<Arc<AppState>>,
     Form(form): Form<Login>,
@@ -106,7 +99,7 @@ pub async fn login(
     }
 }
 
-#[instrument(skip_all, err)]
+#[instrument(skip_all)]
 pub async fn dashboard(
     State(state): State<Arc<AppState>>,
     principal: Result<Principal, ApiError>,
@@ -139,7 +132,7 @@ pub async fn dashboard(
             })
         })
         .await??;
-    Ok(render(&principal, &view).into_response())
+    Ok(render(&principal, &view, state.config.zone()).into_response())
 }
 
 /// Products on one page of the dashboard's catalogue.
@@ -162,7 +155,8 @@ struct View {
     stale_hours: i64,
 }
 
-fn render(principal: &Principal, view: &View) -> Html<String> {
+fn render(principal: &Principal, view: &View, zone: localtime::Zone) -> Html<String> {
+    let zone = &zone;
     let View {
         stats,
         upts,
@@ -216,9 +210,15 @@ fn render(principal: &Principal, view: &View) -> Html<String> {
     for u in upts {
         let last = match &u.last_sync_at {
             Some(at) if u.stale => {
-                format!("<span class=stale>{} (usang)</span>", esc(&short_time(at)))
+                format!(
+                    "<span class=stale>{} (usang)</span>",
+                    esc(&localtime::format(at, *zone))
+                )
             }
-            Some(at) => format!("<span class=ok>{}</span>", esc(&short_time(at))),
+            Some(at) => format!(
+                "<span class=ok>{}</span>",
+                esc(&localtime::format(at, *zone))
+            ),
             None => "<span class=stale>belum pernah</span>".into(),
         };
         let _ = write!(

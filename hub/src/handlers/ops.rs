@@ -3,14 +3,15 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::metrics::Snapshot;
 use axum::Json;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use tracing::instrument;
 
-#[instrument(skip_all, err)]
+#[instrument(skip_all)]
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, ApiError> {
     // A query on a read connection proves the database answers, not just the process; it
     // never waits for a sync in progress.
@@ -20,9 +21,40 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
     ))
 }
 
-#[instrument(skip_all, err)]
+/// Ready to take syncs (see [`AppState::readiness`]): 200, or 503 with the problems. For a
+/// load balancer or an orchestrator; touches no database connection.
+pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let r = state.readiness();
+    let status = if r.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(r)).into_response()
+}
+
+#[instrument(skip_all)]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, ApiError> {
-    let last = state.blocking(|db| db.last_syncs()).await??;
-    let body = state.metrics.render(&last);
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body))
+    let hours = state.config.stale_after_hours;
+    let db_path = state.config.db.clone();
+    let mut snap = state
+        .blocking(move |db| -> Result<Snapshot, karya_shared::StoreError> {
+            Ok(Snapshot {
+                last_syncs: db.last_syncs()?,
+                stale_upts: db.stale_upts(hours)?,
+                db_bytes: crate::database_bytes(&db_path),
+                disk_free_bytes: crate::disk_free(&db_path),
+                ..Snapshot::default()
+            })
+        })
+        .await??;
+    (snap.docs_from_disk, snap.docs_from_cache) = state.db.replica().cache_counts();
+    let body = state.metrics.render(&snap);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    ))
 }

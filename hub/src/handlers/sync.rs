@@ -9,7 +9,7 @@
 use crate::AppState;
 use crate::auth::{Principal, Role};
 use crate::error::ApiError;
-use crate::metrics::Metrics;
+use crate::metrics::SyncOutcome;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -20,17 +20,56 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::instrument;
 
-#[instrument(skip_all, err, fields(upt))]
+/// What one request came to, for the metrics.
+struct Ended {
+    outcome: SyncOutcome,
+    bytes_in: u64,
+    response: Response,
+}
+
+#[instrument(skip_all, fields(upt))]
 pub async fn sync(
     State(state): State<Arc<AppState>>,
     principal: Principal,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiError> {
-    let reject = |e: ApiError| {
-        Metrics::add(&state.metrics.sync_rejected, 1);
-        e
+) -> Response {
+    let started = std::time::Instant::now();
+    let ended = match handle(&state, principal, headers, body).await {
+        Ok(ended) => ended,
+        Err((e, bytes_in)) => Ended {
+            outcome: if e.status.is_server_error() {
+                SyncOutcome::Error
+            } else {
+                SyncOutcome::Rejected
+            },
+            bytes_in,
+            response: e.into_response(),
+        },
     };
+    let bytes_out = ended
+        .response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    state.metrics.sync_served(
+        ended.outcome,
+        started.elapsed().as_secs_f64(),
+        ended.bytes_in,
+        bytes_out,
+    );
+    ended.response
+}
+
+async fn handle(
+    state: &Arc<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Ended, (ApiError, u64)> {
+    let reject = |e: ApiError| (e, 0u64);
     let Role::Agent { upt } = principal.role else {
         return Err(reject(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -43,6 +82,16 @@ pub async fn sync(
         )));
     };
     tracing::Span::current().record("upt", upt.as_str());
+    let reject = |e: ApiError| {
+        tracing::info!(
+            upt,
+            status = e.status.as_u16(),
+            error = e.error,
+            detail = e.detail,
+            "sync rejected"
+        );
+        (e, 0u64)
+    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -58,9 +107,13 @@ pub async fn sync(
         )));
     }
     // Admission before the body is read: a storm of syncs must not pile up bodies in memory.
+    let shed = |why: &str| Ended {
+        outcome: SyncOutcome::Busy,
+        bytes_in: 0,
+        response: busy(state, why),
+    };
     let Ok(_admitted) = state.sync_admission.clone().try_acquire_owned() else {
-        Metrics::add(&state.metrics.sync_shed, 1);
-        return Ok(busy(&state, "too many syncs are waiting"));
+        return Ok(shed("too many syncs are waiting"));
     };
     let waited = std::time::Instant::now();
     let running = tokio::time::timeout(
@@ -69,13 +122,12 @@ pub async fn sync(
     )
     .await;
     let Ok(Ok(_running)) = running else {
-        Metrics::add(&state.metrics.sync_shed, 1);
-        return Ok(busy(&state, "no turn came free in time"));
+        return Ok(shed("no turn came free in time"));
     };
-    Metrics::add(
-        &state.metrics.sync_wait_micros,
-        waited.elapsed().as_micros() as u64,
-    );
+    state
+        .metrics
+        .sync_wait
+        .observe(waited.elapsed().as_secs_f64());
     let limit = state.config.max_body_bytes;
     let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
         let too_large = std::error::Error::source(&e)
@@ -93,7 +145,8 @@ pub async fn sync(
             )
         })
     })?;
-    Metrics::add(&state.metrics.bytes_in, body.len() as u64);
+    let bytes_in = body.len() as u64;
+    let fail = |e: ApiError| (e, bytes_in);
     let status_due = state.status_due(&upt);
     let outcome = state
         .blocking(move |db| -> Result<_, ApiError> {
@@ -123,8 +176,8 @@ pub async fn sync(
             for (doc, message) in &served.panicked {
                 tracing::error!(upt, peer, doc, panic = %message, "merging a document panicked; it was rolled back and dropped from the cache");
             }
-            for (doc, reason) in &served.refused {
-                tracing::warn!(upt, peer, doc, %reason, "sync refused");
+            for r in &served.refused {
+                tracing::warn!(upt, peer, doc = r.doc, reason = r.reason, "document refused");
             }
             if !served.refused.is_empty() {
                 db.record_refusals(&upt, &peer, &served.refused)?;
@@ -137,21 +190,36 @@ pub async fn sync(
             }
             Ok(served)
         })
-        .await?
-        .map_err(reject)?;
+        .await
+        .map_err(fail)?
+        .map_err(|e| {
+            if matches!(e.error, "disk_full") {
+                state.note_disk_full();
+            }
+            fail(e)
+        })?;
+    state.note_write_ok();
     let frame = outcome.response.encode();
-    Metrics::add(&state.metrics.syncs, 1);
-    Metrics::add(&state.metrics.changes_merged, outcome.merged as u64);
-    Metrics::add(&state.metrics.refusals, outcome.refused.len() as u64);
-    Metrics::add(&state.metrics.panics, outcome.panicked.len() as u64);
-    Metrics::add(&state.metrics.bytes_out, frame.len() as u64);
+    state.metrics.changes_merged.inc_by(outcome.merged as u64);
+    state.metrics.panics.inc_by(outcome.panicked.len() as u64);
+    for r in &outcome.refused {
+        state.metrics.refused(r.kind);
+    }
     tracing::debug!(
         merged = outcome.merged,
         refused = outcome.refused.len(),
         bytes = frame.len(),
         "sync served"
     );
-    Ok(([(header::CONTENT_TYPE, wire::CONTENT_TYPE)], frame).into_response())
+    Ok(Ended {
+        outcome: if outcome.refused.is_empty() {
+            SyncOutcome::Ok
+        } else {
+            SyncOutcome::Refused
+        },
+        bytes_in,
+        response: ([(header::CONTENT_TYPE, wire::CONTENT_TYPE)], frame).into_response(),
+    })
 }
 
 /// 503 with Retry-After: the agent waits at least that long before its next attempt.

@@ -32,7 +32,7 @@ pub fn require_read(p: &Principal) -> Result<(), ApiError> {
     ))
 }
 
-#[instrument(skip_all, err)]
+#[instrument(skip_all)]
 pub async fn upts(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -106,7 +106,7 @@ fn page_body<T, C: Serialize>(page: Page<T, C>) -> PageBody<T> {
     }
 }
 
-#[instrument(skip_all, err)]
+#[instrument(skip_all)]
 pub async fn products(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -255,7 +255,7 @@ pub fn one_product(
     }
 }
 
-#[instrument(skip_all, err)]
+#[instrument(skip_all)]
 pub async fn product(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -279,7 +279,7 @@ pub struct TrainingQuery {
     pub after: Option<String>,
 }
 
-#[instrument(skip_all, err)]
+#[instrument(skip_all)]
 pub async fn trainings(
     State(state): State<Arc<AppState>>,
     principal: Principal,
@@ -299,7 +299,7 @@ pub async fn trainings(
     Ok(Json(page_body(page)))
 }
 
-#[instrument(skip_all, err)]
+#[instrument(skip_all)]
 pub async fn stats(
     State(state): State<Arc<AppState>>,
     principal: Principal,

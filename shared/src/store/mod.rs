@@ -40,7 +40,7 @@ use automerge::{
 };
 use std::collections::{BTreeSet, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 pub use sqlite::{AppSchema, SqliteBackend};
@@ -256,6 +256,9 @@ pub struct Replica<B> {
     compact_after: AtomicI64,
     cache_capacity: AtomicUsize,
     fault: RwLock<Option<FaultHook>>,
+    /// Documents loaded from the backend, and uses served by the loaded copy (for metrics).
+    loads: AtomicU64,
+    hits: AtomicU64,
 }
 
 impl<B> std::fmt::Debug for Replica<B> {
@@ -291,11 +294,22 @@ impl<B: Backend> Replica<B> {
             compact_after: AtomicI64::new(256),
             cache_capacity: AtomicUsize::new(64),
             fault: RwLock::new(None),
+            loads: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
         })
     }
 
     pub fn backend(&self) -> &B {
         &self.backend
+    }
+
+    /// (documents loaded from the backend, uses served by a loaded copy) since this replica
+    /// was opened.
+    pub fn cache_counts(&self) -> (u64, u64) {
+        (
+            self.loads.load(Ordering::Relaxed),
+            self.hits.load(Ordering::Relaxed),
+        )
     }
 
     /// How many documents stay loaded in memory.
@@ -386,6 +400,7 @@ impl<B: Backend> Replica<B> {
         };
         if reload {
             *slot = None;
+            self.loads.fetch_add(1, Ordering::Relaxed);
             let loaded = self.backend.load(key)?;
             let corrupt = |source| StoreError::Corrupt {
                 doc: key.to_string(),
@@ -411,6 +426,9 @@ impl<B: Backend> Replica<B> {
                     last_seq,
                 },
             });
+        }
+        if !reload {
+            self.hits.fetch_add(1, Ordering::Relaxed);
         }
         let cached = slot.as_mut().expect("loaded above");
         if cached.version.last_seq < stored.last_seq {

@@ -12,9 +12,9 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The schema of the shared tables; each entry migrates from the version before it.
+/// Each starts with a `-- ` line that says what it does (shown by `migrate --check`).
 const MIGRATIONS: &[&str] = &[
-    // 1: documents, sync state, materialized tables.
-    r#"
+    r#"-- documents, sync states, materialized tables
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE docs (
         doc_id TEXT PRIMARY KEY,
@@ -72,14 +72,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE upts (code TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, kanwil TEXT NOT NULL);
     CREATE TABLE categories (kind TEXT NOT NULL, slug TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (kind, slug));
     "#,
-    // 2: keyset pages over the national catalogue (ordered by UPT, name, id; by UPT,
-    // start date, id).
-    r#"
+    r#"-- indexes for keyset pages of products (UPT, name, id) and trainings (UPT, start, id)
     CREATE INDEX products_page ON products(deleted, upt, name, id);
     CREATE INDEX trainings_page ON trainings(deleted, upt, start_date, id);
     "#,
-    // 3: covering indexes for the national figures (one grouped pass per table).
-    r#"
+    r#"-- covering indexes for the national figures (one grouped pass per table)
     CREATE INDEX products_stats ON products(deleted, upt, stock);
     CREATE INDEX sales_stats ON sales(upt, revenue_idr);
     CREATE INDEX participants_stats ON participants(upt, status);
@@ -685,6 +682,64 @@ fn migrate_app(conn: &mut Connection, app: AppSchema) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Where one schema of a database stands against this build.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SchemaState {
+    pub name: &'static str,
+    pub found: i64,
+    pub known: i64,
+    /// What each pending migration does, in order.
+    pub pending: Vec<String>,
+}
+
+impl SchemaState {
+    fn new(name: &'static str, found: i64, migrations: &[&str]) -> SchemaState {
+        SchemaState {
+            name,
+            found,
+            known: migrations.len() as i64,
+            pending: migrations
+                .iter()
+                .enumerate()
+                .skip(found.max(0) as usize)
+                .map(|(i, sql)| format!("{}: {}", i + 1, describe(sql)))
+                .collect(),
+        }
+    }
+
+    pub fn too_new(&self) -> bool {
+        self.found > self.known
+    }
+}
+
+fn describe(sql: &str) -> &str {
+    sql.lines()
+        .find_map(|l| l.trim().strip_prefix("-- "))
+        .unwrap_or("(no description)")
+}
+
+/// What opening the database at `path` would migrate, without changing it (read-only).
+pub fn inspect(path: &Path, app: AppSchema) -> Result<Vec<SchemaState>> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let store: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let has_meta: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
+        [],
+        |r| r.get(0),
+    )?;
+    let app_version = if has_meta {
+        meta_get(&conn, &format!("{}_schema", app.name))?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    Ok(vec![
+        SchemaState::new("store", store, MIGRATIONS),
+        SchemaState::new(app.name, app_version, app.migrations),
+    ])
 }
 
 impl super::Replica<SqliteBackend> {
