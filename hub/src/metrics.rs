@@ -110,6 +110,33 @@ impl Default for Metrics {
             disk_free_bytes: Gauge::default(),
             seen_loads: Mutex::new((0, 0)),
         };
+        // Every known label value starts at zero, so dashboards and alerts see the series
+        // before the first event (Prometheus' advice for known label sets).
+        for outcome in [
+            SyncOutcome::Ok,
+            SyncOutcome::Refused,
+            SyncOutcome::Rejected,
+            SyncOutcome::Busy,
+            SyncOutcome::Error,
+        ] {
+            let label = OutcomeLabel {
+                outcome: outcome.label(),
+            };
+            let _ = m.sync_duration.get_or_create(&label);
+            let _ = m.sync_bytes_in.get_or_create(&label);
+            let _ = m.sync_bytes_out.get_or_create(&label);
+        }
+        for reason in karya_shared::server::REFUSAL_KINDS {
+            let _ = m.refusals.get_or_create(&ReasonLabel {
+                reason: reason.to_string(),
+            });
+        }
+        let _ = m.token_failures.get_or_create(&UptLabel {
+            upt: "unknown".into(),
+        });
+        for from in ["disk", "cache"] {
+            let _ = m.docs_loaded.get_or_create(&SourceLabel { from });
+        }
         let mut m = m;
         let r = &mut m.registry;
         r.register(

@@ -75,6 +75,16 @@ pub struct Served {
     pub panicked: Vec<(String, String)>,
 }
 
+/// Every kind of refusal reason (see [`Refused::kind`]).
+pub const REFUSAL_KINDS: [&str; 6] = [
+    "unknown_document",
+    "not_visible",
+    "malformed",
+    "not_applicable",
+    "not_writer",
+    "internal_error",
+];
+
 /// A document refused, why (for the peer) and the kind of reason (for metrics).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {

@@ -40,6 +40,9 @@ impl TestHub {
 
     /// A hub with its own settings, in a temporary directory unless `config.db` says where.
     pub async fn start_configured(config: karya_hub::Config) -> TestHub {
+        if config.db != karya_hub::Config::default().db {
+            return Self::start_with(config).await;
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let mut hub = Self::start_with(karya_hub::Config {
             db: dir.path().join("hub.db"),

@@ -1,0 +1,244 @@
+//! Running the hub at HQ: what the operations team reads (logs, readiness) behaves as they
+//! expect, with the real binary where it matters.
+
+use karya_hub::auth::Role;
+use karya_tests::TestHub;
+use karya_tests::memagent::Agent;
+use karya_tests::procs::{HubProcess, free_addr};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs `karya-hub serve` with `env`, makes a few requests (one with a bad token, one bad
+/// query, one good), stops it with SIGTERM and returns what it logged.
+fn serve_and_log(env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hub.db");
+    HubProcess::admin(
+        &db,
+        &[
+            "upt",
+            "add",
+            "LAPAS-PATI",
+            "--name",
+            "Lapas Pati",
+            "--type",
+            "lapas",
+            "--kanwil",
+            "Jawa Tengah",
+        ],
+    );
+    let viewer = HubProcess::admin(&db, &["token", "issue", "--role", "viewer", "--name", "v"]);
+    let log = dir.path().join("hub.log");
+    let addr = free_addr();
+    let mut cmd = Command::new(karya_tests::bin("karya-hub"));
+    cmd.arg("--db")
+        .arg(&db)
+        .args(["serve", "--listen", &addr.to_string()])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let base = format!("http://{addr}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let get = |path: &str, token: &str| {
+        let mut r = ureq_like(&format!("{base}{path}"), token);
+        while r.is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            r = ureq_like(&format!("{base}{path}"), token);
+        }
+        r.unwrap()
+    };
+    assert_eq!(get("/healthz", ""), 200);
+    assert_eq!(get("/api/v1/stats", "karya_nope_nope"), 401);
+    assert_eq!(get("/api/v1/products?limit=0", viewer.trim()), 400);
+    assert_eq!(get("/api/v1/stats", viewer.trim()), 200);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    std::fs::read_to_string(log).unwrap()
+}
+
+/// A GET with a blocking client; the status code.
+fn ureq_like(url: &str, token: &str) -> Result<u16, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| e.to_string())
+    })
+}
+
+#[test]
+fn logs_are_plain_off_a_terminal_and_json_on_request_with_levels_that_mean_something() {
+    let plain = serve_and_log(&[("KARYA_LOG", "info")]);
+    assert!(
+        !plain.contains('\u{1b}'),
+        "no colour codes in a log file:\n{plain}"
+    );
+    assert!(plain.contains("karya-hub listening"), "{plain}");
+
+    let json = serve_and_log(&[("KARYA_LOG", "info"), ("KARYA_LOG_FORMAT", "json")]);
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines.len() >= 3, "{json}");
+    let with_status = |status: u64| {
+        lines
+            .iter()
+            .find(|l| l["fields"]["status"] == status)
+            .unwrap_or_else(|| panic!("no line for {status}:\n{json}"))
+    };
+    assert_eq!(
+        with_status(401)["level"],
+        "WARN",
+        "a refused token is a warning"
+    );
+    assert_eq!(
+        with_status(400)["level"],
+        "INFO",
+        "a client's bad query is not an error"
+    );
+    assert!(
+        lines.iter().all(|l| l["level"] != "ERROR"),
+        "nothing here needs the operator:\n{json}"
+    );
+}
+
+/// A small file system of its own (tmpfs), unmounted on drop.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs as root and must be able to mount a tmpfs for the full-disk test"
+            );
+            eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
+            return None;
+        }
+        Some(SmallDisk(dir.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+async fn readyz(hub: &TestHub) -> (u16, serde_json::Value) {
+    let r = reqwest::get(format!("{}/readyz", hub.url())).await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_turns_unready_on_a_full_disk_and_ready_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(_disk) = SmallDisk::mount(dir.path(), "24m") else {
+        return;
+    };
+    let hub = TestHub::start_configured(karya_hub::Config {
+        db: dir.path().join("hub.db"),
+        min_free_bytes: 4 * 1024 * 1024,
+        ..Default::default()
+    })
+    .await;
+    let token = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    let (_, viewer) = hub.issue(Role::Viewer, "v");
+    let (status, body) = readyz(&hub).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Something else fills the disk.
+    let free = karya_hub::disk_free(&dir.path().join("hub.db")).unwrap();
+    let fill = dir.path().join("fill");
+    std::fs::write(&fill, vec![0u8; (free - 1024 * 1024) as usize]).unwrap();
+    let (status, body) = readyz(&hub).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["problems"][0].as_str().unwrap().contains("free"),
+        "{body}"
+    );
+    // Health (the process) and reads stay up meanwhile.
+    let health = reqwest::get(format!("{}/healthz", hub.url()))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let stats = reqwest::Client::new()
+        .get(format!("{}/api/v1/stats", hub.url()))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stats.status(), 200);
+
+    // Space comes back: ready again, and syncs work.
+    std::fs::remove_file(&fill).unwrap();
+    let (status, body) = readyz(&hub).await;
+    assert_eq!(status, 200, "{body}");
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &token);
+    a.add_product("Batik tulis");
+    assert!(a.sync().await.refused.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_alert_rules_and_the_dashboard_use_metrics_the_hub_exposes() {
+    let hub = TestHub::start().await;
+    // One UPT that synced (its last-sync age is a series of its own).
+    let token = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    Agent::new("LAPAS-PATI", &hub.url(), &token).sync().await;
+    let text = reqwest::get(format!("{}/metrics", hub.url()))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let families: std::collections::HashSet<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_string)
+        .collect();
+    assert!(families.len() >= 10, "{families:?}");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../hub/dist");
+    for file in ["karya-alerts.yml", "karya-grafana.json"] {
+        let body = std::fs::read_to_string(root.join(file)).unwrap();
+        if file.ends_with(".json") {
+            serde_json::from_str::<serde_json::Value>(&body).expect("the dashboard is JSON");
+        }
+        let mut used = 0;
+        for word in body.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if !word.starts_with("karya_") {
+                continue;
+            }
+            let base = ["_bucket", "_count", "_sum", "_total"]
+                .iter()
+                .find_map(|s| word.strip_suffix(s))
+                .unwrap_or(word);
+            assert!(
+                families.contains(base),
+                "{file} uses {word}, which /metrics does not expose"
+            );
+            used += 1;
+        }
+        assert!(used >= 5, "{file} uses only {used} karya metrics");
+    }
+}
