@@ -54,6 +54,8 @@ pub struct Report {
     /// During the bootstrap, readers loop on these (one request every 50 ms each).
     pub storm_healthz_p50_ms: f64,
     pub storm_healthz_p99_ms: f64,
+    pub storm_readyz_p50_ms: f64,
+    pub storm_readyz_p99_ms: f64,
     pub storm_stats_p50_ms: f64,
     pub storm_stats_p99_ms: f64,
     pub storm_products_p50_ms: f64,
@@ -589,7 +591,7 @@ fn agent_idle_rss(exe: &Path, work: &Path, hub_url: &str, token: &str, idle_secs
     rss
 }
 
-/// Readers during the bootstrap: a monitor on /healthz, a dashboard on /api/v1/stats and a
+/// Readers during the bootstrap: monitors on /healthz and /readyz, a dashboard on /api/v1/stats and a
 /// curator paging the catalogue, each one request every 50 ms, latencies recorded.
 struct Storm {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -599,33 +601,38 @@ struct Storm {
 impl Storm {
     fn start(base: &str, token: &str) -> Storm {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let tasks = ["/healthz", "/api/v1/stats", "/api/v1/products?limit=100"]
-            .into_iter()
-            .map(|path| {
-                let url = format!("{base}{path}");
-                let token = token.to_string();
-                let stop = stop.clone();
-                tokio::spawn(async move {
-                    let http = reqwest::Client::builder()
-                        .timeout(Duration::from_secs(30))
-                        .build()
-                        .expect("client");
-                    let (mut lat, mut failures) = (Vec::new(), 0);
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        let t = Instant::now();
-                        match http.get(&url).bearer_auth(&token).send().await {
-                            Ok(r) if r.status().is_success() => {
-                                let _ = r.bytes().await;
-                                lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                            }
-                            _ => failures += 1,
+        let tasks = [
+            "/healthz",
+            "/readyz",
+            "/api/v1/stats",
+            "/api/v1/products?limit=100",
+        ]
+        .into_iter()
+        .map(|path| {
+            let url = format!("{base}{path}");
+            let token = token.to_string();
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let http = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .expect("client");
+                let (mut lat, mut failures) = (Vec::new(), 0);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t = Instant::now();
+                    match http.get(&url).bearer_auth(&token).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            let _ = r.bytes().await;
+                            lat.push(t.elapsed().as_secs_f64() * 1000.0);
                         }
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        _ => failures += 1,
                     }
-                    (url, lat, failures)
-                })
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                (url, lat, failures)
             })
-            .collect();
+        })
+        .collect();
         Storm { stop, tasks }
     }
 
@@ -644,6 +651,8 @@ impl Storm {
             report.storm_failures += failures;
             if url.ends_with("/healthz") {
                 (report.storm_healthz_p50_ms, report.storm_healthz_p99_ms) = (p50, p99);
+            } else if url.ends_with("/readyz") {
+                (report.storm_readyz_p50_ms, report.storm_readyz_p99_ms) = (p50, p99);
             } else if url.contains("/stats") {
                 (report.storm_stats_p50_ms, report.storm_stats_p99_ms) = (p50, p99);
             } else {
@@ -716,6 +725,14 @@ pub fn print_table(r: &Report, opts: &Options) {
                 r.storm_healthz_p50_ms, r.storm_healthz_p99_ms
             ),
             format!("p99 <= 50 ms ({})", ok(r.storm_healthz_p99_ms <= 50.0)),
+        ),
+        (
+            "storm: /readyz p50 / p99".into(),
+            format!(
+                "{:.1} / {:.1} ms",
+                r.storm_readyz_p50_ms, r.storm_readyz_p99_ms
+            ),
+            format!("p99 <= 50 ms ({})", ok(r.storm_readyz_p99_ms <= 50.0)),
         ),
         (
             "storm: products page p50 / p99".into(),
