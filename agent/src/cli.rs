@@ -681,7 +681,10 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                                 "  HQ curation: {} by {} at {}{}",
                                 c.status,
                                 c.decided_by,
-                                c.decided_at,
+                                karya_shared::localtime::format(
+                                    &c.decided_at,
+                                    karya_shared::localtime::Zone::from_env()
+                                ),
                                 if c.note.is_empty() {
                                     String::new()
                                 } else {

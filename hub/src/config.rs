@@ -14,6 +14,9 @@ pub struct Config {
     pub db: PathBuf,
     /// Largest sync body accepted, in bytes (KARYA_MAX_BODY_BYTES).
     pub max_body_bytes: usize,
+    /// Largest sync body once inflated, in bytes (KARYA_MAX_INFLATED_BYTES); a body that
+    /// inflates past it, or more than 100-fold (bodies under 1 MiB inflated always pass), is refused with 413 while inflating.
+    pub max_inflated_bytes: u64,
     /// Documents kept loaded in memory (KARYA_CACHE_DOCS).
     pub cache_docs: usize,
     /// A UPT not synced for this long is shown as stale (KARYA_STALE_AFTER_HOURS).
@@ -43,6 +46,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             db: PathBuf::from("./karya-hub.db"),
             max_body_bytes: 32 * 1024 * 1024,
+            max_inflated_bytes: 64 * 1024 * 1024,
             cache_docs: 128,
             stale_after_hours: 72,
             read_connections: 4,
@@ -65,6 +69,8 @@ listen = "127.0.0.1:8080"
 db = "./karya-hub.db"
 # Largest sync request body accepted, in bytes.
 max_body_bytes = 33554432
+# Largest sync body once inflated (a body inflating past it, or more than 100-fold (bodies under 1 MiB inflated always pass), is refused).
+max_inflated_bytes = 67108864
 # Documents kept loaded in memory; the rest load on demand.
 cache_docs = 128
 # Hours without a successful sync after which a UPT is shown as stale.
@@ -153,6 +159,9 @@ impl Config {
         }
         if let Some(v) = get("KARYA_MAX_BODY_BYTES") {
             self.max_body_bytes = parse("KARYA_MAX_BODY_BYTES", v)?;
+        }
+        if let Some(v) = get("KARYA_MAX_INFLATED_BYTES") {
+            self.max_inflated_bytes = parse("KARYA_MAX_INFLATED_BYTES", v)?;
         }
         if let Some(v) = get("KARYA_CACHE_DOCS") {
             self.cache_docs = parse("KARYA_CACHE_DOCS", v)?;

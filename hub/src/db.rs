@@ -17,7 +17,8 @@ use subtle::ConstantTimeEq;
 
 pub const SCHEMA: AppSchema = AppSchema {
     name: "hub",
-    migrations: &[r#"
+    migrations: &[
+        r#"-- tokens, per-UPT sync status, refusals
         CREATE TABLE tokens (
             id TEXT PRIMARY KEY,
             hash TEXT NOT NULL,
@@ -43,7 +44,25 @@ pub const SCHEMA: AppSchema = AppSchema {
             doc TEXT NOT NULL,
             reason TEXT NOT NULL
         );
-    "#],
+    "#,
+        r#"-- refusals counted once per (UPT, document, kind) instead of a row per attempt
+        CREATE TABLE refusal_counts (
+            upt TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            last_reason TEXT NOT NULL,
+            last_peer TEXT NOT NULL,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (upt, doc, kind)
+        );
+        INSERT INTO refusal_counts (upt, doc, kind, last_reason, last_peer, first_at, last_at, count)
+            SELECT COALESCE(upt, ''), doc, 'earlier', MAX(reason), MAX(peer), MIN(at), MAX(at), COUNT(*)
+            FROM refusals GROUP BY COALESCE(upt, ''), doc;
+        DROP TABLE refusals;
+    "#,
+    ],
 };
 
 pub type Result<T, Err = StoreError> = std::result::Result<T, Err>;
@@ -80,6 +99,10 @@ impl HubDb {
         }
         let store = Store::open_pooled(&config.db, Some(SCHEMA), config.read_connections)?;
         store.set_cache_capacity(config.cache_docs);
+        // Every record an agent's change produces is checked against the record model before
+        // it is merged: the hub never stores what the agent would have refused.
+        let catalogue = Catalogue::open(&config.db)?;
+        store.set_row_check(Some(std::sync::Arc::new(move |row| catalogue.check(row))));
         let db = HubDb { store };
         crate::national::ensure_seeded(db.replica())?;
         Ok(db)
@@ -292,9 +315,12 @@ impl HubDb {
             let tx = c.transaction()?;
             for r in refused {
                 tx.prepare_cached(
-                    "INSERT INTO refusals (at, upt, peer, doc, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO refusal_counts (upt, doc, kind, last_reason, last_peer, first_at, last_at, count)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1)
+                     ON CONFLICT(upt, doc, kind) DO UPDATE SET last_reason = ?4, last_peer = ?5,
+                       last_at = ?6, count = count + 1",
                 )?
-                .execute(params![now, upt, peer, r.doc, r.reason])?;
+                .execute(params![upt, r.doc, r.kind, r.reason, peer, now])?;
             }
             tx.commit()
         })
@@ -313,8 +339,15 @@ impl HubDb {
         })
     }
 
+    /// Refused document syncs, every attempt counted.
     pub fn refusal_count(&self) -> Result<i64> {
-        self.read(|c| c.query_row("SELECT COUNT(*) FROM refusals", [], |r| r.get(0)))
+        self.read(|c| {
+            c.query_row(
+                "SELECT COALESCE(SUM(count), 0) FROM refusal_counts",
+                [],
+                |r| r.get(0),
+            )
+        })
     }
 
     /// (UPT, unix seconds) of each UPT's last successful sync.
@@ -366,6 +399,62 @@ impl HubDb {
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect()
         })
+    }
+}
+
+/// The categories in force, for checking merged records: read from the `national`
+/// document's materialized table on a connection of its own, again at most every 30 s.
+struct Catalogue {
+    conn: std::sync::Mutex<Connection>,
+    cached: std::sync::Mutex<Option<CachedSlugs>>,
+}
+
+/// When read, product category slugs, training category slugs.
+type CachedSlugs = (std::time::Instant, Vec<String>, Vec<String>);
+
+impl Catalogue {
+    fn open(path: &std::path::Path) -> Result<Catalogue> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        Ok(Catalogue {
+            conn: std::sync::Mutex::new(conn),
+            cached: std::sync::Mutex::new(None),
+        })
+    }
+
+    fn slugs(&self) -> (Vec<String>, Vec<String>) {
+        let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, p, t)) = cached.as_ref()
+            && at.elapsed() < std::time::Duration::from_secs(30)
+        {
+            return (p.clone(), t.clone());
+        }
+        let read = |kind: &str| -> Vec<String> {
+            let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            conn.prepare_cached("SELECT slug FROM categories WHERE kind = ?1")
+                .and_then(|mut s| s.query_map([kind], |r| r.get(0))?.collect())
+                .unwrap_or_default()
+        };
+        let (mut p, mut t) = (read("product"), read("training"));
+        // Before the national document is materialized: the built-in catalogue.
+        if p.is_empty() {
+            p = karya_shared::schema::categories(None, false);
+        }
+        if t.is_empty() {
+            t = karya_shared::schema::categories(None, true);
+        }
+        *cached = Some((std::time::Instant::now(), p.clone(), t.clone()));
+        (p, t)
+    }
+
+    fn check(&self, row: &karya_shared::materialize::RowOp) -> Result<(), String> {
+        let (p, t) = self.slugs();
+        let p: Vec<&str> = p.iter().map(String::as_str).collect();
+        let t: Vec<&str> = t.iter().map(String::as_str).collect();
+        karya_shared::materialize::check_row(row, &p, &t).map_err(|e| e.to_string())
     }
 }
 

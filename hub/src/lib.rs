@@ -37,7 +37,12 @@ pub struct AppState {
     pub sync_running: Arc<Semaphore>,
     /// When a write last failed for a full disk (cleared by the next write that succeeds).
     disk_full_at: Mutex<Option<std::time::Instant>>,
+    /// Repeating log lines: key to (last logged, suppressed since).
+    log_limit: Mutex<std::collections::HashMap<String, (std::time::Instant, u64)>>,
 }
+
+/// A repeating log line is written at most this often per key.
+const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Why the hub is not ready to take syncs, for `/readyz`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -62,7 +67,36 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             status_written: Mutex::new(Default::default()),
             disk_full_at: Mutex::new(None),
+            log_limit: Mutex::new(Default::default()),
         })
+    }
+
+    /// Whether a line with this key may be logged now; `Some(n)`: yes, and `n` were
+    /// suppressed since the last one.
+    pub fn log_allowed(&self, key: &str) -> Option<u64> {
+        let mut seen = self.log_limit.lock().unwrap_or_else(|p| {
+            self.log_limit.clear_poison();
+            p.into_inner()
+        });
+        if seen.len() > 10_000 {
+            seen.clear();
+        }
+        let now = std::time::Instant::now();
+        match seen.get_mut(key) {
+            Some((at, suppressed)) if now.duration_since(*at) < LOG_EVERY => {
+                *suppressed += 1;
+                None
+            }
+            Some((at, suppressed)) => {
+                let n = *suppressed;
+                (*at, *suppressed) = (now, 0);
+                Some(n)
+            }
+            None => {
+                seen.insert(key.to_string(), (now, 0));
+                Some(0)
+            }
+        }
     }
 
     pub fn note_disk_full(&self) {

@@ -116,3 +116,41 @@ pub fn row_ops<'a>(
         .filter_map(|k| row_op(id, doc, k))
         .collect()
 }
+
+/// Checks a row a peer's change produced against the record model, for a hub that merges what
+/// agents send: `categories` and `training_categories` are the catalogue in force. Rows that
+/// go away (`None`) are always fine.
+pub fn check_row(
+    op: &RowOp,
+    categories: &[&str],
+    training_categories: &[&str],
+) -> Result<(), crate::model::ValidationError> {
+    match op {
+        RowOp::Product {
+            row: Some((p, _)), ..
+        } => p.validate_stored(categories),
+        RowOp::Sale { row: Some(s), .. } => s.validate(),
+        RowOp::Training {
+            row: Some((t, _)), ..
+        } => t.validate(training_categories),
+        RowOp::Participant { row: Some(p), .. } => p.validate(),
+        RowOp::Decision { row: Some(d), .. } => d.validate(),
+        RowOp::Upt { row: Some(u), .. } => u.validate(),
+        _ => Ok(()),
+    }
+}
+
+/// The record a row belongs to, for a message to people (`product 3f2a...`).
+pub fn describe(op: &RowOp) -> String {
+    match op {
+        RowOp::Product { id, .. } => format!("product {id}"),
+        RowOp::Sale { id, .. } => format!("sale {id}"),
+        RowOp::Training { id, .. } => format!("training {id}"),
+        RowOp::Participant { training_id, .. } => {
+            format!("a participant of training {training_id}")
+        }
+        RowOp::Decision { product_id, .. } => format!("the decision on product {product_id}"),
+        RowOp::Upt { code, .. } => format!("UPT {code}"),
+        RowOp::Category { slug, .. } => format!("category {slug}"),
+    }
+}

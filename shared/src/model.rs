@@ -181,6 +181,39 @@ fn non_empty(field: &'static str, value: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+/// Realistic upper bounds of the record model, checked at the agent and again at the hub, so
+/// that national sums cannot overflow and one typo cannot dwarf the country's figures.
+pub const MAX_PRICE_IDR: i64 = 10_000_000_000;
+pub const MAX_STOCK: i64 = 10_000_000;
+pub const MAX_QUANTITY: i64 = 1_000_000;
+pub const MAX_REVENUE_IDR: i64 = 1_000_000_000_000;
+pub const MAX_HOURS: i64 = 10_000;
+pub const MAX_CAPACITY: i64 = 100_000;
+/// Characters of a name, program, unit, workshop, note ...; of a description.
+pub const MAX_TEXT: usize = 200;
+pub const MAX_LONG_TEXT: usize = 5_000;
+
+fn at_most(field: &'static str, value: i64, max: i64) -> Result<(), ValidationError> {
+    if value > max {
+        return Err(ValidationError::new(
+            field,
+            format!("{value} is more than the most allowed ({max})"),
+        ));
+    }
+    Ok(())
+}
+
+fn text_at_most(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
+    let n = value.chars().count();
+    if n > max {
+        return Err(ValidationError::new(
+            field,
+            format!("is {n} characters long; at most {max}"),
+        ));
+    }
+    Ok(())
+}
+
 fn not_negative(field: &'static str, value: i64) -> Result<(), ValidationError> {
     if value < 0 {
         return Err(ValidationError::new(
@@ -251,11 +284,26 @@ impl Certification {
 impl Product {
     /// `categories` is the catalogue in force (the `national` document's, which HQ may extend).
     pub fn validate(&self, categories: &[&str]) -> Result<(), ValidationError> {
+        not_negative("stock", self.stock)?;
+        self.validate_stored(categories)
+    }
+
+    /// The rules for a product as replicas hold it: as [`Product::validate`], except that
+    /// the stock may have gone below zero (two PCs each sold the last piece while offline).
+    pub fn validate_stored(&self, categories: &[&str]) -> Result<(), ValidationError> {
         non_empty("name", &self.name)?;
+        text_at_most("name", &self.name, MAX_TEXT)?;
+        text_at_most("description", &self.description, MAX_LONG_TEXT)?;
+        text_at_most("unit", &self.unit, MAX_TEXT)?;
+        text_at_most("workshop", &self.workshop, MAX_TEXT)?;
         one_of("category", &self.category, categories)?;
         not_negative("price_idr", self.price_idr)?;
-        not_negative("stock", self.stock)?;
+        at_most("price_idr", self.price_idr, MAX_PRICE_IDR)?;
+        at_most("stock", self.stock.saturating_abs(), MAX_STOCK)?;
         non_empty("unit", &self.unit)?;
+        if self.certifications.len() > 20 {
+            return Err(ValidationError::new("certifications", "at most 20"));
+        }
         self.certifications
             .iter()
             .try_for_each(Certification::validate)
@@ -272,6 +320,7 @@ impl ProductPatch {
         }
         if let Some(price) = self.price_idr {
             not_negative("price_idr", price)?;
+            at_most("price_idr", price, MAX_PRICE_IDR)?;
         }
         if let Some(unit) = &self.unit {
             non_empty("unit", unit)?;
@@ -293,7 +342,9 @@ impl Sale {
                 format!("must be at least 1 (got {})", self.quantity),
             ));
         }
+        at_most("quantity", self.quantity, MAX_QUANTITY)?;
         not_negative("revenue_idr", self.revenue_idr)?;
+        at_most("revenue_idr", self.revenue_idr, MAX_REVENUE_IDR)?;
         one_of("channel", &self.channel, SALE_CHANNELS)
     }
 }
@@ -314,8 +365,14 @@ impl Training {
                 ),
             ));
         }
+        text_at_most("program", &self.program, MAX_TEXT)?;
+        text_at_most("partner", &self.partner, MAX_TEXT)?;
+        text_at_most("instructor", &self.instructor, MAX_TEXT)?;
+        text_at_most("scheme", &self.scheme, MAX_TEXT)?;
         not_negative("hours", self.hours)?;
-        not_negative("capacity", self.capacity)
+        at_most("hours", self.hours, MAX_HOURS)?;
+        not_negative("capacity", self.capacity)?;
+        at_most("capacity", self.capacity, MAX_CAPACITY)
     }
 }
 
@@ -329,6 +386,8 @@ impl Participant {
             ));
         }
         not_negative("hours_attended", self.hours_attended)?;
+        at_most("hours_attended", self.hours_attended, MAX_HOURS)?;
+        text_at_most("certificate", &self.certificate, MAX_TEXT)?;
         one_of("status", &self.status, PARTICIPANT_STATUSES)
     }
 }

@@ -61,6 +61,10 @@ impl WriteAuthority for AgentAuthority {
 pub enum FrameError {
     #[error("the frame names document '{0}' twice; a frame names each document once")]
     Duplicate(String),
+    #[error(
+        "the frame names '{0}', which is not a karya document (upt/CODE, curation/CODE or national)"
+    )]
+    UnknownDocument(String),
 }
 
 /// What serving one request did.
@@ -77,11 +81,11 @@ pub struct Served {
 
 /// Every kind of refusal reason (see [`Refused::kind`]).
 pub const REFUSAL_KINDS: [&str; 6] = [
-    "unknown_document",
     "not_visible",
     "malformed",
     "not_applicable",
     "not_writer",
+    "invalid_record",
     "internal_error",
 ];
 
@@ -112,8 +116,14 @@ pub fn serve<B: Backend>(
     request: Request,
     authority: &dyn WriteAuthority,
 ) -> Result<Served, ServeError> {
+    // A frame that repeats a document or names one that cannot exist is refused whole and
+    // at once: answering each entry would let one small frame cost a write, a log line and
+    // a reply entry per repetition.
     let mut seen = HashSet::with_capacity(request.docs.len());
     for (name, _) in &request.docs {
+        if DocId::parse(name).is_none() {
+            return Err(FrameError::UnknownDocument(name.clone()).into());
+        }
         if !seen.insert(name.as_str()) {
             return Err(FrameError::Duplicate(name.clone()).into());
         }
@@ -168,8 +178,9 @@ fn serve_doc<B: Backend>(
     authority: &dyn WriteAuthority,
 ) -> Result<DocOutcome, StoreError> {
     let Some(doc) = DocId::parse(name) else {
+        // `serve` refused such a frame whole already; kept for callers of this function.
         return Ok(DocOutcome::Refused(
-            "unknown_document",
+            "not_visible",
             format!("'{name}' is not a karya document; nothing of it was merged"),
         ));
     };
@@ -199,6 +210,14 @@ fn serve_doc<B: Backend>(
     };
     let Exchange { received, reply } = match replica.exchange(&doc, peer, message, policy) {
         Ok(x) => x,
+        Err(StoreError::Invalid { reason, .. }) => {
+            return Ok(DocOutcome::Refused(
+                "invalid_record",
+                format!(
+                    "{doc} refused: {reason}; nothing of it was merged. Correct the record at the UPT (karya-agent product edit ...) and sync again"
+                ),
+            ));
+        }
         Err(StoreError::Sync { source, .. }) => {
             return Ok(DocOutcome::Refused(
                 "not_applicable",

@@ -361,9 +361,11 @@ pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
     // One grouped pass over each table (on covering indexes), not a subquery per UPT and
     // figure: the national figures are read often, while the country's records stream in.
     let mut stmt = conn.prepare_cached(
-        "WITH p AS (SELECT upt, COUNT(*) AS n, COALESCE(SUM(stock), 0) AS stock
+        // TOTAL (a float) never overflows where SUM would fail the query; the cast back
+        // saturates. The model's bounds keep real sums far below either limit.
+        "WITH p AS (SELECT upt, COUNT(*) AS n, CAST(TOTAL(stock) AS INTEGER) AS stock
                     FROM products WHERE deleted = 0 GROUP BY upt),
-              s AS (SELECT upt, COUNT(*) AS n, COALESCE(SUM(revenue_idr), 0) AS revenue
+              s AS (SELECT upt, COUNT(*) AS n, CAST(TOTAL(revenue_idr) AS INTEGER) AS revenue
                     FROM sales GROUP BY upt),
               t AS (SELECT upt, COUNT(*) AS n FROM trainings WHERE deleted = 0 GROUP BY upt),
               q AS (SELECT upt, COUNT(*) AS n, SUM(status = 'completed') AS done
@@ -407,13 +409,14 @@ pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
             });
         k.upts += 1;
         for f in [&mut k.figures, &mut national] {
-            f.products += u.figures.products;
-            f.stock += u.figures.stock;
-            f.sales += u.figures.sales;
-            f.revenue_idr += u.figures.revenue_idr;
-            f.trainings += u.figures.trainings;
-            f.participants += u.figures.participants;
-            f.completions += u.figures.completions;
+            let u = &u.figures;
+            f.products = f.products.saturating_add(u.products);
+            f.stock = f.stock.saturating_add(u.stock);
+            f.sales = f.sales.saturating_add(u.sales);
+            f.revenue_idr = f.revenue_idr.saturating_add(u.revenue_idr);
+            f.trainings = f.trainings.saturating_add(u.trainings);
+            f.participants = f.participants.saturating_add(u.participants);
+            f.completions = f.completions.saturating_add(u.completions);
         }
     }
     Ok(Stats {

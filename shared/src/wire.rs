@@ -23,6 +23,41 @@ const COMPRESS_ABOVE: usize = 256;
 /// Refuse to inflate a body past this, whatever its compressed size.
 pub const MAX_INFLATED: u64 = 256 * 1024 * 1024;
 
+/// What a decoder accepts from the other side. Every length on the wire is checked against
+/// these while decoding, before anything is allocated for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest inflated body.
+    pub max_inflated: u64,
+    /// Largest inflated / compressed ratio (deflate bombs inflate a thousandfold and more;
+    /// sync frames about fivefold at most).
+    pub max_ratio: u64,
+    /// Documents in one frame (an agent syncs three).
+    pub max_docs: usize,
+    /// Bytes of the peer id.
+    pub max_peer: usize,
+    /// Bytes of the agent version string.
+    pub max_version: usize,
+    /// Bytes of a document name.
+    pub max_doc_name: usize,
+    /// Bytes of a refusal reason (in a reply).
+    pub max_reason: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_inflated: 64 * 1024 * 1024,
+            max_ratio: 100,
+            max_docs: 16,
+            max_peer: 128,
+            max_version: 64,
+            max_doc_name: 64,
+            max_reason: 4096,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
     #[error("not a karya sync frame (bad magic bytes)")]
@@ -35,6 +70,8 @@ pub enum WireError {
     Malformed(&'static str),
     #[error("sync frame could not be decompressed: {0}")]
     Compression(String),
+    #[error("sync frame too large: {what} is over the limit of {limit}")]
+    TooLarge { what: &'static str, limit: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,15 +127,28 @@ impl<'a> Reader<'a> {
         self.0 = rest;
         Ok(b)
     }
-    fn str(&mut self) -> Result<String, WireError> {
-        String::from_utf8(self.bytes()?.to_vec())
-            .map_err(|_| WireError::Malformed("text is not UTF-8"))
+    /// A string of at most `max` bytes; `what` names it in the error.
+    fn str(&mut self, what: &'static str, max: usize) -> Result<String, WireError> {
+        let b = self.bytes()?;
+        if b.len() > max {
+            return Err(WireError::TooLarge {
+                what,
+                limit: max as u64,
+            });
+        }
+        String::from_utf8(b.to_vec()).map_err(|_| WireError::Malformed("text is not UTF-8"))
     }
-    fn count(&mut self) -> Result<usize, WireError> {
+    fn count(&mut self, max: usize) -> Result<usize, WireError> {
         let n = self.u32()? as usize;
         // Each entry takes at least 8 bytes: a count larger than that is a lie.
         if n > self.0.len() / 8 + 1 {
             return Err(WireError::Malformed("entry count past the end"));
+        }
+        if n > max {
+            return Err(WireError::TooLarge {
+                what: "the number of documents",
+                limit: max as u64,
+            });
         }
         Ok(n)
     }
@@ -131,7 +181,7 @@ fn seal(body: Vec<u8>) -> Vec<u8> {
     out
 }
 
-fn open(frame: &[u8]) -> Result<Vec<u8>, WireError> {
+fn open(frame: &[u8], limits: &Limits) -> Result<Vec<u8>, WireError> {
     if frame.len() < 6 || &frame[..4] != MAGIC {
         return Err(WireError::BadMagic);
     }
@@ -143,11 +193,27 @@ fn open(frame: &[u8]) -> Result<Vec<u8>, WireError> {
     if flags & FLAG_DEFLATE == 0 {
         return Ok(body.to_vec());
     }
+    // Inflate as a stream and stop at the cap: a bomb is refused after reading at most the
+    // cap, not after filling memory with it.
+    let cap = limits
+        .max_inflated
+        .min(
+            (body.len() as u64)
+                .saturating_mul(limits.max_ratio)
+                .max(1024 * 1024),
+        )
+        .min(MAX_INFLATED);
     let mut out = Vec::new();
     DeflateDecoder::new(body)
-        .take(MAX_INFLATED)
+        .take(cap + 1)
         .read_to_end(&mut out)
         .map_err(|e| WireError::Compression(e.to_string()))?;
+    if out.len() as u64 > cap {
+        return Err(WireError::TooLarge {
+            what: "the inflated body (a compressed body inflating this far is refused)",
+            limit: cap,
+        });
+    }
     Ok(out)
 }
 
@@ -165,14 +231,18 @@ impl Request {
     }
 
     pub fn decode(frame: &[u8]) -> Result<Request, WireError> {
-        let body = open(frame)?;
+        Self::decode_with(frame, &Limits::default())
+    }
+
+    pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Request, WireError> {
+        let body = open(frame, limits)?;
         let mut r = Reader(&body);
-        let peer = r.str()?;
-        let agent_version = r.str()?;
-        let n = r.count()?;
+        let peer = r.str("the peer id", limits.max_peer)?;
+        let agent_version = r.str("the agent version", limits.max_version)?;
+        let n = r.count(limits.max_docs)?;
         let mut docs = Vec::with_capacity(n);
         for _ in 0..n {
-            let doc = r.str()?;
+            let doc = r.str("a document name", limits.max_doc_name)?;
             let msg = r.bytes()?.to_vec();
             docs.push((doc, msg));
         }
@@ -210,18 +280,25 @@ impl Response {
     }
 
     pub fn decode(frame: &[u8]) -> Result<Response, WireError> {
-        let body = open(frame)?;
+        Self::decode_with(frame, &Limits::default())
+    }
+
+    pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Response, WireError> {
+        let body = open(frame, limits)?;
         let mut r = Reader(&body);
-        let n = r.count()?;
+        let n = r.count(limits.max_docs)?;
         let mut docs = Vec::with_capacity(n);
         for _ in 0..n {
-            let doc = r.str()?;
+            let doc = r.str("a document name", limits.max_doc_name)?;
             let status = r.u8()?;
             let payload = r.bytes()?;
             let reply = match status {
                 0 => Reply::Message(payload.to_vec()),
                 1 => Reply::Nothing,
-                2 => Reply::Refused(String::from_utf8_lossy(payload).into_owned()),
+                2 => {
+                    let end = payload.len().min(limits.max_reason);
+                    Reply::Refused(String::from_utf8_lossy(&payload[..end]).into_owned())
+                }
                 _ => return Err(WireError::Malformed("unknown reply status")),
             };
             docs.push((doc, reply));
@@ -271,6 +348,60 @@ mod tests {
         let err = Request::decode(&frame).unwrap_err();
         assert_eq!(err, WireError::Version { got: 9 });
         assert!(err.to_string().contains("upgrade"));
+    }
+
+    #[test]
+    fn a_deflate_bomb_is_refused_while_inflating() {
+        // 64 MB of zeros deflate to about 64 KB: a ratio no sync frame has.
+        let mut enc = DeflateEncoder::new(Vec::new(), Compression::best());
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..64 {
+            enc.write_all(&zeros).unwrap();
+        }
+        let mut frame = b"KRYA\x01\x01".to_vec();
+        frame.extend_from_slice(&enc.finish().unwrap());
+        assert!(frame.len() < 200_000, "{}", frame.len());
+        let err = Request::decode(&frame).unwrap_err();
+        assert!(matches!(err, WireError::TooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("inflated body"), "{err}");
+    }
+
+    #[test]
+    fn strings_and_counts_from_the_wire_have_limits() {
+        let long_version = Request {
+            peer: "p".into(),
+            agent_version: "x".repeat(200_000),
+            docs: vec![],
+        }
+        .encode();
+        let err = Request::decode(&long_version).unwrap_err();
+        assert_eq!(
+            err,
+            WireError::TooLarge {
+                what: "the agent version",
+                limit: 64
+            }
+        );
+        let many = Request {
+            peer: "p".into(),
+            agent_version: "v".into(),
+            docs: (0..100).map(|i| (format!("upt/X{i}"), vec![])).collect(),
+        }
+        .encode();
+        assert!(matches!(
+            Request::decode(&many).unwrap_err(),
+            WireError::TooLarge {
+                what: "the number of documents",
+                ..
+            }
+        ));
+        let long_peer = Request {
+            peer: "p".repeat(129),
+            agent_version: "v".into(),
+            docs: vec![],
+        }
+        .encode();
+        assert!(Request::decode(&long_peer).is_err());
     }
 
     proptest! {

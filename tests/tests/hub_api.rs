@@ -268,11 +268,13 @@ async fn writes_outside_a_peers_authority_are_refused_whole() {
         })
         .unwrap();
     assert_eq!(fake, 0);
-    let logged: i64 = hub_store
+    let (kept, logged): (i64, i64) = hub_store
         .conn()
-        .query_row("SELECT COUNT(*) FROM refusals", [], |r| r.get(0))
+        .query_row("SELECT COUNT(*), SUM(count) FROM refusal_counts", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .unwrap();
-    assert_eq!(logged, 3);
+    assert_eq!((kept, logged), (3, 3));
 
     // The next syncs finish (no loop on the refused change) and keep refusing it.
     for _ in 0..2 {
@@ -282,6 +284,15 @@ async fn writes_outside_a_peers_authority_are_refused_whole() {
         assert!(again.round_trips <= 3, "{again:?}");
         assert_eq!(again.refused.len(), 3);
     }
+    // Three refused documents, three attempts each: three rows that count, not nine rows.
+    let (kept, logged): (i64, i64) = hub
+        .admin_store()
+        .conn()
+        .query_row("SELECT COUNT(*), SUM(count) FROM refusal_counts", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((kept, logged), (3, 9));
     let m = scrape(&hub.url()).await;
     assert_eq!(sample_sum(&m, "karya_refusals_total", &[]), 9.0);
     assert_eq!(

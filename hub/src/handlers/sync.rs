@@ -148,12 +148,22 @@ async fn handle(
     let bytes_in = body.len() as u64;
     let fail = |e: ApiError| (e, bytes_in);
     let status_due = state.status_due(&upt);
+    let limits = wire::Limits {
+        max_inflated: state.config.max_inflated_bytes,
+        ..wire::Limits::default()
+    };
+    let logs = state.clone();
     let outcome = state
         .blocking(move |db| -> Result<_, ApiError> {
-            let request = Request::decode(&body).map_err(|e| match e {
+            let request = Request::decode_with(&body, &limits).map_err(|e| match e {
                 WireError::Version { .. } => {
                     ApiError::bad_request("protocol_version", e.to_string())
                 }
+                WireError::TooLarge { .. } => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("{e}; nothing was merged"),
+                ),
                 other => ApiError::bad_request("bad_frame", format!("{other}; nothing was merged")),
             })?;
             if request.peer.is_empty() || request.peer.len() > 128 {
@@ -177,7 +187,13 @@ async fn handle(
                 tracing::error!(upt, peer, doc, panic = %message, "merging a document panicked; it was rolled back and dropped from the cache");
             }
             for r in &served.refused {
-                tracing::warn!(upt, peer, doc = r.doc, reason = r.reason, "document refused");
+                // One line per (UPT, document, kind) a minute: an agent that repeats a refused
+                // change every few seconds must not flood the log.
+                if let Some(suppressed) =
+                    logs.log_allowed(&format!("{upt}\u{0}{}\u{0}{}", r.doc, r.kind))
+                {
+                    tracing::warn!(upt, peer, doc = r.doc, kind = r.kind, reason = r.reason, suppressed, "document refused");
+                }
             }
             if !served.refused.is_empty() {
                 db.record_refusals(&upt, &peer, &served.refused)?;

@@ -187,6 +187,16 @@ fn products_csv_stream(state: Arc<AppState>, filter: ProductFilter) -> Response 
         .into_response()
 }
 
+/// A cell as a spreadsheet may safely open it: text that starts like a formula (`=`, `+`,
+/// `-`, `@`, or a tab or carriage return) is prefixed with `'`, so Excel shows it as text and
+/// never runs it.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
 pub fn products_csv(rows: &[views::ProductRow], header_row: bool) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     if header_row {
@@ -208,12 +218,12 @@ pub fn products_csv(rows: &[views::ProductRow], header_row: bool) -> Result<Vec<
         w.write_record([
             p.upt.as_str(),
             &p.id,
-            &p.name,
-            &p.category,
+            &neutralise(&p.name),
+            &neutralise(&p.category),
             &p.price_idr.to_string(),
-            &p.unit,
+            &neutralise(&p.unit),
             &p.stock.to_string(),
-            &p.workshop,
+            &neutralise(&p.workshop),
             if p.nominated { "ya" } else { "tidak" },
             p.curation.as_ref().map(|c| c.status.as_str()).unwrap_or(""),
             &p.updated_at,

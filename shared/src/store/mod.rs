@@ -70,6 +70,8 @@ pub enum StoreError {
         "internal error while changing {doc} ({message}); nothing of it was stored, and the document was reloaded"
     )]
     Panicked { doc: String, message: String },
+    #[error("{reason}; nothing of {doc} was merged")]
+    Invalid { doc: String, reason: String },
     #[error(
         "document {doc} kept changing under this write (another process writing it); nothing was written; try again"
     )]
@@ -248,6 +250,10 @@ impl DocCache {
 /// stored. A hook that panics stands in for an Automerge panic.
 pub type FaultHook = Arc<dyn Fn(&DocId) + Send + Sync>;
 
+/// Checks each row a received change produces (the hub: the record model's rules); an error
+/// refuses the whole message, and says which record broke which rule.
+pub type RowCheck = Arc<dyn Fn(&RowOp) -> Result<(), String> + Send + Sync>;
+
 pub struct Replica<B> {
     backend: B,
     actor: ActorId,
@@ -256,6 +262,7 @@ pub struct Replica<B> {
     compact_after: AtomicI64,
     cache_capacity: AtomicUsize,
     fault: RwLock<Option<FaultHook>>,
+    row_check: RwLock<Option<RowCheck>>,
     /// Documents loaded from the backend, and uses served by the loaded copy (for metrics).
     loads: AtomicU64,
     hits: AtomicU64,
@@ -294,6 +301,7 @@ impl<B: Backend> Replica<B> {
             compact_after: AtomicI64::new(256),
             cache_capacity: AtomicUsize::new(64),
             fault: RwLock::new(None),
+            row_check: RwLock::new(None),
             loads: AtomicU64::new(0),
             hits: AtomicU64::new(0),
         })
@@ -327,6 +335,12 @@ impl<B: Backend> Replica<B> {
     /// Installs a test-only fault hook (see [`FaultHook`]).
     pub fn set_fault_hook(&self, hook: Option<FaultHook>) {
         *self.fault.write().unwrap_or_else(|p| p.into_inner()) = hook;
+    }
+
+    /// Checks every row that a received change produces before it is stored (see
+    /// [`RowCheck`]). Local changes are checked by their callers.
+    pub fn set_row_check(&self, check: Option<RowCheck>) {
+        *self.row_check.write().unwrap_or_else(|p| p.into_inner()) = check;
     }
 
     pub fn actor(&self) -> &ActorId {
@@ -491,7 +505,7 @@ impl<B: Backend> Replica<B> {
                 cached
                     .doc
                     .commit_with(CommitOptions::default().with_time(now));
-                match self.persist(id, cached, &before, None)? {
+                match self.persist(id, cached, &before, None, false)? {
                     Some(n_chunks) => return Ok((value, n_chunks)),
                     None => *slot = None,
                 }
@@ -512,6 +526,7 @@ impl<B: Backend> Replica<B> {
         cached: &mut Cached,
         before: &[ChangeHash],
         sync_state: Option<(&str, &sync::State)>,
+        received: bool,
     ) -> Result<Option<Option<i64>>> {
         let key = id.to_string();
         let after = cached.doc.get_heads();
@@ -543,10 +558,27 @@ impl<B: Backend> Replica<B> {
                 .into_iter()
                 .collect()
         } else {
-            touched_records(&mut cached.doc, before, &after)
+            let mut keys = touched_records(&mut cached.doc, before, &after);
+            keys.extend(written_records(&mut cached.doc, before));
+            keys
         };
         cached.doc.update_diff_cursor();
         let rows = materialize::row_ops(id, &cached.doc, &touched);
+        if received {
+            let check = self
+                .row_check
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            if let Some(check) = check {
+                for row in &rows {
+                    check(row).map_err(|reason| StoreError::Invalid {
+                        doc: key.clone(),
+                        reason: format!("{}: {reason}", materialize::describe(row)),
+                    })?;
+                }
+            }
+        }
         let write = DocWrite {
             doc: &key,
             base: cached.version,
@@ -779,6 +811,7 @@ impl<B: Backend> Replica<B> {
                 cached,
                 &before,
                 state_changed.then_some((peer, &*state)),
+                true,
             )?
             .map(|n| (Received::Applied { new_changes }, n)))
     }
@@ -833,6 +866,41 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         s.clone()
     } else {
         "panic".into()
+    }
+}
+
+/// The records that the changes after `before` write to, read off their operations. The diff
+/// misses one case this sees: a write that only supersedes a losing concurrent value leaves
+/// the visible value as it was (no patch), yet the record's conflicts change, and its row
+/// must be written again (found by the convergence property test).
+fn written_records(doc: &mut AutoCommit, before: &[ChangeHash]) -> BTreeSet<RecordKey> {
+    let mut keys = BTreeSet::new();
+    let mut records: HashMap<String, Option<RecordKey>> = HashMap::new();
+    for change in doc.get_changes(before) {
+        for op in change.decode().operations {
+            let key = match &op.obj {
+                automerge::legacy::ObjectId::Root => match &op.key {
+                    automerge::legacy::Key::Map(k) => RecordKey::parse(k),
+                    _ => None,
+                },
+                obj => records
+                    .entry(obj.to_string())
+                    .or_insert_with_key(|id| record_of(doc, id))
+                    .clone(),
+            };
+            keys.extend(key);
+        }
+    }
+    keys
+}
+
+/// The record (root key) an object lives under.
+fn record_of(doc: &AutoCommit, obj: &str) -> Option<RecordKey> {
+    let id = doc.import_obj(obj).ok()?;
+    let root = doc.parents(&id).ok()?.last()?;
+    match root.prop {
+        Prop::Map(key) => RecordKey::parse(&key),
+        Prop::Seq(_) => None,
     }
 }
 

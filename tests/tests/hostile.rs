@@ -1,0 +1,239 @@
+//! Hostile input at the hub, as an insider with one UPT's agent token would send it: frames
+//! built to amplify or bloat, deflate bombs, and records the agent's own checks would have
+//! refused (a tampered agent writes straight into its replica). Each is refused with a clear
+//! answer, nothing of it is stored, and the hub keeps serving.
+
+use karya_hub::auth::Role;
+use karya_shared::model::{Participant, Training, new_id, now_rfc3339};
+use karya_shared::schema::{self, DocId};
+use karya_shared::wire;
+use karya_tests::TestHub;
+use karya_tests::memagent::{Agent, get_json, product, sample_sum, scrape};
+use std::io::Write;
+
+async fn post_frame(hub: &TestHub, token: &str, frame: Vec<u8>) -> (u16, serde_json::Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/sync", hub.url()))
+        .bearer_auth(token)
+        .header("content-type", wire::CONTENT_TYPE)
+        .body(frame)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+fn frame(version: &str, docs: Vec<(String, Vec<u8>)>) -> Vec<u8> {
+    wire::Request {
+        peer: "p1".into(),
+        agent_version: version.into(),
+        docs,
+    }
+    .encode()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn frames_built_to_amplify_or_bloat_are_refused_whole_and_at_once() {
+    let hub = TestHub::start().await;
+    let token = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    let other = "upt/RUTAN-KUDUS".to_string();
+
+    // The same refused document named over and over: one 400, not a write per entry.
+    let (status, body) = post_frame(
+        &hub,
+        &token,
+        frame("0.1", (0..10).map(|_| (other.clone(), vec![])).collect()),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("twice"), "{body}");
+    let (status, body) = post_frame(
+        &hub,
+        &token,
+        frame(
+            "0.1",
+            (0..5000).map(|i| (format!("x{i}"), vec![])).collect(),
+        ),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("number of documents"),
+        "{body}"
+    );
+    let (status, body) = post_frame(
+        &hub,
+        &token,
+        frame("0.1", vec![("nonsense".into(), vec![])]),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not a karya document"),
+        "{body}"
+    );
+    let refusals: i64 = hub
+        .admin_store()
+        .conn()
+        .query_row("SELECT COUNT(*) FROM refusal_counts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(refusals, 0, "nothing was written for frames refused whole");
+
+    // A 200 KB version string is never stored (nor served to every dashboard after it).
+    let (status, body) = post_frame(
+        &hub,
+        &token,
+        frame(
+            &"v".repeat(200_000),
+            vec![("upt/LAPAS-PATI".into(), vec![])],
+        ),
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("agent version"),
+        "{body}"
+    );
+
+    // A deflate bomb: 1 MB on the wire that would inflate to hundreds of MB.
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..256 {
+        enc.write_all(&zeros).unwrap();
+    }
+    let mut bomb = b"KRYA\x01\x01".to_vec();
+    bomb.extend_from_slice(&enc.finish().unwrap());
+    let (status, body) = post_frame(&hub, &token, bomb).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("inflated"),
+        "{body}"
+    );
+
+    // The hub serves on, and the agent's real sync works.
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &token);
+    a.add_product("Batik tulis");
+    assert!(a.sync().await.refused.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_that_break_the_model_are_refused_whole_with_the_reason() {
+    let hub = TestHub::start().await;
+    let token = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    let (_, viewer) = hub.issue(Role::Viewer, "v");
+    let doc = DocId::Upt("LAPAS-PATI".into());
+    let cases: Vec<(&str, Box<dyn Fn(&mut karya_shared::model::Product)>)> = vec![
+        ("price_idr", Box::new(|p| p.price_idr = -5)),
+        ("price_idr", Box::new(|p| p.price_idr = i64::MAX)),
+        ("category", Box::new(|p| p.category = "senjata".into())),
+        ("name", Box::new(|p| p.name = "x".repeat(1_000_000))),
+        ("stock", Box::new(|p| p.stock = i64::MAX / 2)),
+    ];
+    for (field, spoil) in cases {
+        // A tampered agent: writes straight into its replica, skipping the CLI's checks.
+        let mut a = Agent::new("LAPAS-PATI", &hub.url(), &token);
+        let mut p = product("Produk rusak");
+        spoil(&mut p);
+        a.store
+            .change(&doc, |d| schema::insert_product(d, &p))
+            .unwrap();
+        let outcome = a.sync().await;
+        assert_eq!(outcome.refused.len(), 1, "{field}: {outcome:?}");
+        let reason = &outcome.refused[0].reason;
+        assert!(
+            reason.contains(field) && reason.contains("nothing of it was merged"),
+            "{field}: {reason}"
+        );
+    }
+    // A "pseudonym" that is a plaintext name.
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &token);
+    let now = now_rfc3339();
+    let t = Training {
+        id: new_id(),
+        program: "Menjahit".into(),
+        category: "menjahit".into(),
+        partner: String::new(),
+        start_date: "2026-12-01".into(),
+        end_date: "2026-12-02".into(),
+        hours: 10,
+        instructor: String::new(),
+        capacity: 10,
+        scheme: String::new(),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        deleted: false,
+    };
+    let leak = Participant {
+        training_id: t.id.clone(),
+        pseudonym: "Budi Santoso".into(),
+        enrolled_at: now,
+        hours_attended: 0,
+        status: "enrolled".into(),
+        certificate: String::new(),
+    };
+    a.store
+        .change(&doc, |d| {
+            schema::insert_training(d, &t)?;
+            schema::upsert_participant(d, &leak)
+        })
+        .unwrap();
+    let outcome = a.sync().await;
+    assert_eq!(outcome.refused.len(), 1, "{outcome:?}");
+    assert!(
+        outcome.refused[0].reason.contains("pseudonym"),
+        "{outcome:?}"
+    );
+
+    // Nothing of it reached HQ; the figures answer; the refusals are counted by reason.
+    let (status, stats) = get_json(&format!("{}/api/v1/stats", hub.url()), &viewer).await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(stats["national"]["products"], 0);
+    assert_eq!(stats["national"]["participants"], 0);
+    let m = scrape(&hub.url()).await;
+    assert_eq!(
+        sample_sum(&m, "karya_refusals_total", &[("reason", "invalid_record")]),
+        6.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_csv_export_neutralises_formulas() {
+    let hub = TestHub::start().await;
+    let token = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    let (_, viewer) = hub.issue(Role::Viewer, "v");
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &token);
+    a.add_product("=HYPERLINK(\"http://evil.example\",\"klik\")");
+    a.add_product("@SUM(A1:A9)");
+    a.add_product("Batik -tulis");
+    a.sync().await;
+    let csv = reqwest::Client::new()
+        .get(format!("{}/api/v1/products?format=csv", hub.url()))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let names: Vec<String> = reader
+        .records()
+        .map(|r| r.unwrap()[2].to_string())
+        .collect();
+    assert!(
+        names.contains(&"'=HYPERLINK(\"http://evil.example\",\"klik\")".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&"'@SUM(A1:A9)".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"Batik -tulis".to_string()),
+        "ordinary text is left alone: {names:?}"
+    );
+}
