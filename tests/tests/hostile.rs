@@ -129,7 +129,8 @@ async fn records_that_break_the_model_are_refused_whole_with_the_reason() {
     let token = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
     let (_, viewer) = hub.issue(Role::Viewer, "v");
     let doc = DocId::Upt("LAPAS-PATI".into());
-    let cases: Vec<(&str, Box<dyn Fn(&mut karya_shared::model::Product)>)> = vec![
+    type Spoil = Box<dyn Fn(&mut karya_shared::model::Product)>;
+    let cases: Vec<(&str, Spoil)> = vec![
         ("price_idr", Box::new(|p| p.price_idr = -5)),
         ("price_idr", Box::new(|p| p.price_idr = i64::MAX)),
         ("category", Box::new(|p| p.category = "senjata".into())),
