@@ -125,6 +125,7 @@ fn canonical(header: &str) -> Option<&'static str> {
 }
 
 /// A table read from a file: headers as written, and rows of text cells.
+#[derive(Debug)]
 struct Table {
     headers: Vec<String>,
     rows: Vec<Vec<String>>,
@@ -152,12 +153,89 @@ fn cell_text(cell: &Data) -> String {
     }
 }
 
+/// Limits of one import file (documented in the README): larger files are refused before
+/// anything is allocated for their contents, with the way to split them.
+pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
+pub const MAX_ROWS: usize = 10_000;
+pub const MAX_COLUMNS: usize = 60;
+/// What an XLSX's parts may inflate to, in all (its shared strings are read whole).
+const MAX_XLSX_INFLATED: u64 = 200 * 1024 * 1024;
+
+fn too_many_rows() -> String {
+    format!(
+        "the sheet has more than {MAX_ROWS} rows; split it into files of at most {MAX_ROWS} rows (each file is imported whole or not at all)"
+    )
+}
+
+fn too_many_columns(n: usize) -> String {
+    format!("a row has {n} columns; a template has at most {MAX_COLUMNS}")
+}
+
+/// The first sheet of an XLSX, read cell by cell: the sheet's declared dimension (which a
+/// crafted file sets to a million rows and thousands of columns) is never used to allocate,
+/// and rows and columns are checked as they come.
+fn read_xlsx(path: &Path) -> Result<Vec<Vec<String>>, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    {
+        let mut zip = zip::ZipArchive::new(std::io::BufReader::new(&file))
+            .map_err(|e| format!("not an XLSX file ({e})"))?;
+        let mut inflated = 0u64;
+        for i in 0..zip.len() {
+            let entry = zip.by_index_raw(i).map_err(|e| e.to_string())?;
+            inflated = inflated.saturating_add(entry.size());
+        }
+        if inflated > MAX_XLSX_INFLATED {
+            return Err(format!(
+                "the workbook unpacks to {inflated} bytes; at most {MAX_XLSX_INFLATED} (save only the data sheet, or split the file)"
+            ));
+        }
+    }
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook(path).map_err(|e: calamine::XlsxError| e.to_string())?;
+    let sheet = workbook
+        .sheet_names()
+        .first()
+        .cloned()
+        .ok_or("the workbook has no sheet")?;
+    let mut cells = workbook
+        .worksheet_cells_reader(&sheet)
+        .map_err(|e| e.to_string())?;
+    let mut rows: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
+    while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+        let (row, col) = cell.get_position();
+        let value = Data::from(cell.get_value().clone());
+        if value == Data::Empty {
+            continue;
+        }
+        if col as usize >= MAX_COLUMNS {
+            return Err(too_many_columns(col as usize + 1));
+        }
+        if !rows.contains_key(&row) && rows.len() > MAX_ROWS {
+            return Err(too_many_rows());
+        }
+        let cells = rows.entry(row).or_default();
+        if cells.len() <= col as usize {
+            cells.resize(col as usize + 1, String::new());
+        }
+        cells[col as usize] = cell_text(&value);
+    }
+    Ok(rows.into_values().collect())
+}
+
 fn read_table(path: &Path) -> Result<Table, ImportError> {
     let file = path.display().to_string();
     let unreadable = |reason: String| ImportError::Unreadable {
         file: file.clone(),
         reason,
     };
+    let size = std::fs::symlink_metadata(path)
+        .map_err(|e| unreadable(e.to_string()))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(unreadable(format!(
+            "the file is {size} bytes; at most {MAX_FILE_BYTES} (split it into files of at most {MAX_ROWS} rows)"
+        )));
+    }
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
@@ -174,6 +252,12 @@ fn read_table(path: &Path) -> Result<Table, ImportError> {
             let mut rows = Vec::new();
             for record in reader.records() {
                 let record = record.map_err(|e| unreadable(e.to_string()))?;
+                if rows.len() > MAX_ROWS {
+                    return Err(unreadable(too_many_rows()));
+                }
+                if record.len() > MAX_COLUMNS {
+                    return Err(unreadable(too_many_columns(record.len())));
+                }
                 rows.push(
                     record
                         .iter()
@@ -183,13 +267,20 @@ fn read_table(path: &Path) -> Result<Table, ImportError> {
             }
             rows
         }
-        "xlsx" | "xlsm" | "xls" | "ods" => {
+        "xlsx" | "xlsm" => read_xlsx(path).map_err(unreadable)?,
+        "xls" | "ods" => {
             let mut workbook =
                 calamine::open_workbook_auto(path).map_err(|e| unreadable(e.to_string()))?;
             let range = workbook
                 .worksheet_range_at(0)
                 .ok_or_else(|| unreadable("the workbook has no sheet".into()))?
                 .map_err(|e| unreadable(e.to_string()))?;
+            if range.height() > MAX_ROWS + 1 {
+                return Err(unreadable(too_many_rows()));
+            }
+            if range.width() > MAX_COLUMNS {
+                return Err(unreadable(too_many_columns(range.width())));
+            }
             range
                 .rows()
                 .map(|r| r.iter().map(cell_text).collect())
@@ -513,5 +604,84 @@ mod tests {
     #[test]
     fn excel_dates() {
         assert_eq!(excel_serial_to_date(45658.0), "2025-01-01");
+    }
+}
+
+#[cfg(test)]
+mod limits {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// A small XLSX of products, then rewritten so its sheet declares `dimension`.
+    fn xlsx_declaring(dir: &Path, dimension: &str) -> std::path::PathBuf {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in ["nama", "kategori", "harga", "stok"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        ws.write_string(1, 0, "Kursi jati").unwrap();
+        ws.write_string(1, 1, "furnitur").unwrap();
+        ws.write_number(1, 2, 1_850_000.0).unwrap();
+        ws.write_number(1, 3, 2.0).unwrap();
+        let plain = dir.join("plain.xlsx");
+        wb.save(&plain).unwrap();
+        let mut zin = zip::ZipArchive::new(std::fs::File::open(&plain).unwrap()).unwrap();
+        let out = dir.join("produk.xlsx");
+        let mut zout = zip::ZipWriter::new(std::fs::File::create(&out).unwrap());
+        for i in 0..zin.len() {
+            let mut entry = zin.by_index(i).unwrap();
+            let name = entry.name().to_string();
+            let mut body = String::new();
+            entry.read_to_string(&mut body).unwrap();
+            if name.ends_with("sheet1.xml") {
+                let start = body.find("<dimension ref=\"").unwrap() + 16;
+                let end = start + body[start..].find('"').unwrap();
+                body.replace_range(start..end, dimension);
+            }
+            zout.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            zout.write_all(body.as_bytes()).unwrap();
+        }
+        zout.finish().unwrap();
+        out
+    }
+
+    #[test]
+    fn a_sheet_declaring_a_huge_dimension_is_read_by_its_cells() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = xlsx_declaring(dir.path(), "A1:XFD1048576");
+        assert!(std::fs::metadata(&path).unwrap().len() < 10_000);
+        // The old reader allocated the declared 17 billion cells and aborted the process.
+        let table = read_table(&path).unwrap();
+        assert_eq!(table.headers, ["nama", "kategori", "harga", "stok"]);
+        assert_eq!(table.rows, [["Kursi jati", "furnitur", "1850000", "2"]]);
+    }
+
+    #[test]
+    fn too_many_rows_columns_or_bytes_are_refused_with_the_way_to_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("produk.csv");
+        let mut f = std::fs::File::create(&csv).unwrap();
+        writeln!(f, "nama,kategori,harga,stok").unwrap();
+        for i in 0..(MAX_ROWS + 5) {
+            writeln!(f, "Produk {i},kerajinan,1000,1").unwrap();
+        }
+        drop(f);
+        let err = read_table(&csv).unwrap_err().to_string();
+        assert!(
+            err.contains("split it into files of at most 10000 rows"),
+            "{err}"
+        );
+
+        let wide = dir.path().join("lebar.csv");
+        std::fs::write(&wide, format!("{}\n", vec!["x"; MAX_COLUMNS + 1].join(","))).unwrap();
+        let err = read_table(&wide).unwrap_err().to_string();
+        assert!(err.contains("columns"), "{err}");
+
+        let big = dir.path().join("besar.csv");
+        let f = std::fs::File::create(&big).unwrap();
+        f.set_len(MAX_FILE_BYTES + 1).unwrap();
+        let err = read_table(&big).unwrap_err().to_string();
+        assert!(err.contains("at most 20971520"), "{err}");
     }
 }

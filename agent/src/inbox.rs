@@ -97,7 +97,27 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    match import::import_file(store, upt, path) {
+    // A link could point at any file the service can read (its key, its token): refused.
+    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    let result = if is_link {
+        Err(import::ImportError::Unreadable {
+            file: name.clone(),
+            reason: "it is a link, not a file; copy the file itself into the inbox".into(),
+        })
+    } else {
+        // A panic while reading a crafted file must not take the service down (and, left
+        // in the inbox, down again at every start): it rejects the file instead.
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            import::import_file(store, upt, path)
+        }))
+        .unwrap_or_else(|_| {
+            Err(import::ImportError::Unreadable {
+                file: name.clone(),
+                reason: "reading it failed inside karya-agent (internal error); send the file to HQ support".into(),
+            })
+        })
+    };
+    match result {
         Ok(report) => {
             let dir = inbox.join("imported");
             let _ = std::fs::create_dir_all(&dir);

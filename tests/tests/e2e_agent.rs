@@ -374,10 +374,14 @@ fn inbox_imports_csv_and_xlsx_and_rejects_bad_files_whole() {
     )
     .unwrap();
 
+    // A link to the agent's own configuration (its token): refused, never read.
+    std::os::unix::fs::symlink(a_dir.join("agent.toml"), inbox.join("tautan.csv")).unwrap();
+
     let deadline = Instant::now() + Duration::from_secs(20);
     while !(inbox.join("imported/produk.csv").exists()
         && inbox.join("imported/pelatihan.xlsx").exists()
-        && inbox.join("rejected/buruk.csv.errors.txt").exists())
+        && inbox.join("rejected/buruk.csv.errors.txt").exists()
+        && inbox.join("rejected/tautan.csv.errors.txt").exists())
     {
         assert!(
             Instant::now() < deadline,
@@ -405,6 +409,12 @@ fn inbox_imports_csv_and_xlsx_and_rejects_bad_files_whole() {
     assert_eq!(trainings[0]["program"], "Tata rias pengantin");
     assert_eq!(trainings[0]["hours"], 40);
 
+    let link = std::fs::read_to_string(inbox.join("rejected/tautan.csv.errors.txt")).unwrap();
+    assert!(link.contains("a link, not a file"), "{link}");
+    assert!(
+        !link.contains("karya_x_y"),
+        "the token never reaches an errors file"
+    );
     let errors = std::fs::read_to_string(inbox.join("rejected/buruk.csv.errors.txt")).unwrap();
     assert!(
         errors.contains("baris 3") && errors.contains("'nama'"),
