@@ -459,6 +459,20 @@ fn init(
 }
 
 /// Runs a command.
+/// Text from the hub as a terminal may show it: control characters (escape sequences that
+/// could recolour, retitle or rewrite the operator's terminal) are shown escaped.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// `migrate --check`: what starting this version would migrate in the agent's database,
 /// without changing it.
 fn migrate_check(paths: &Paths, json: bool) -> Result<(), AgentError> {
@@ -679,8 +693,8 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                         match &row.curation {
                             Some(c) => println!(
                                 "  HQ curation: {} by {} at {}{}",
-                                c.status,
-                                c.decided_by,
+                                printable(&c.status),
+                                printable(&c.decided_by),
                                 karya_shared::localtime::format(
                                     &c.decided_at,
                                     karya_shared::localtime::Zone::from_env()
@@ -688,7 +702,7 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                                 if c.note.is_empty() {
                                     String::new()
                                 } else {
-                                    format!(" — {}", c.note)
+                                    format!(" — {}", printable(&c.note))
                                 }
                             ),
                             None => println!("  HQ curation: none yet"),

@@ -58,6 +58,9 @@ impl SyncError {
     }
 }
 
+/// The largest hub reply the agent reads (a first sync of a large UPT is a few MB).
+pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
+
 #[derive(Debug, Clone)]
 pub struct HubClient {
     http: reqwest::Client,
@@ -110,9 +113,24 @@ impl HubClient {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(|s| Duration::from_secs(s.min(24 * 3600)));
-        let body = response.bytes().await.map_err(network)?;
+        // Read the reply a chunk at a time, up to a bound: a hub (or anything pretending to
+        // be one) cannot make the agent hold more than this in memory.
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(network)? {
+            if body.len() + chunk.len() > MAX_REPLY_BYTES {
+                return Err(SyncError::Server {
+                    status: status.as_u16(),
+                    detail: format!(
+                        "the hub's reply is larger than {MAX_REPLY_BYTES} bytes; not read"
+                    ),
+                    retry_after: None,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
         if status.is_success() {
-            return Ok(body.to_vec());
+            return Ok(body);
         }
         let detail = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()

@@ -103,6 +103,14 @@ fn token_of(parts: &Parts) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
+/// The address a request came from (the TCP peer; behind a reverse proxy, the proxy).
+pub fn source_of(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
 impl FromRequestParts<Arc<AppState>> for Principal {
     type Rejection = ApiError;
 
@@ -117,11 +125,16 @@ impl FromRequestParts<Arc<AppState>> for Principal {
                 "no token: send 'Authorization: Bearer <token>' (the hub admin issues tokens with karya-hub token issue or upt add)".into(),
             ));
         };
+        let source = source_of(parts);
+        state.auth_allowed(source)?;
         let verdict = state.blocking(move |db| db.verify_token(&token)).await??;
         match &verdict {
             Err(Rejection::Revoked { upt, .. }) => state.metrics.token_failed(upt.as_deref()),
             Err(_) => state.metrics.token_failed(None),
             Ok(_) => {}
+        }
+        if verdict.is_err() {
+            state.auth_failed(source);
         }
         match verdict {
             Ok(p) => Ok(p),

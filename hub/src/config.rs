@@ -33,6 +33,15 @@ pub struct Config {
     pub sync_wait_secs: u64,
     /// What a 503 tells the agent to wait before it tries again (KARYA_RETRY_AFTER_SECS).
     pub retry_after_secs: u64,
+    /// Open connections at most; past it new ones wait in the kernel's queue until one
+    /// closes (KARYA_MAX_CONNECTIONS).
+    pub max_connections: usize,
+    /// A client must send a request's headers within this many seconds, also between
+    /// requests on a kept-alive connection (KARYA_HEADER_TIMEOUT_SECS).
+    pub header_timeout_secs: u64,
+    /// A request body must arrive within this many seconds (sized for a large sync over a
+    /// thin link) (KARYA_BODY_TIMEOUT_SECS).
+    pub body_timeout_secs: u64,
     /// Below this much free disk the hub reports itself not ready (KARYA_MIN_FREE_BYTES).
     pub min_free_bytes: u64,
     /// The time zone people read times in: Asia/Jakarta (WIB), Asia/Makassar (WITA) or
@@ -54,6 +63,9 @@ impl Default for Config {
             max_queued_syncs: 64,
             sync_wait_secs: 10,
             retry_after_secs: 30,
+            max_connections: 2048,
+            header_timeout_secs: 10,
+            body_timeout_secs: 600,
             min_free_bytes: 256 * 1024 * 1024,
             time_zone: "Asia/Jakarta".into(),
         }
@@ -83,6 +95,11 @@ max_concurrent_syncs = 8
 max_queued_syncs = 64
 sync_wait_secs = 10
 retry_after_secs = 30
+# Slow or idle clients: open connections at most, seconds to send a request's headers (also
+# between requests on a kept-alive connection), seconds to send a request body.
+max_connections = 2048
+header_timeout_secs = 10
+body_timeout_secs = 600
 # /readyz reports not ready below this much free disk (bytes).
 min_free_bytes = 268435456
 # Times shown to people (dashboard, CLI): Asia/Jakarta (WIB), Asia/Makassar (WITA) or
@@ -183,6 +200,15 @@ impl Config {
         }
         if let Some(v) = get("KARYA_RETRY_AFTER_SECS") {
             self.retry_after_secs = parse("KARYA_RETRY_AFTER_SECS", v)?;
+        }
+        if let Some(v) = get("KARYA_MAX_CONNECTIONS") {
+            self.max_connections = parse("KARYA_MAX_CONNECTIONS", v)?;
+        }
+        if let Some(v) = get("KARYA_HEADER_TIMEOUT_SECS") {
+            self.header_timeout_secs = parse("KARYA_HEADER_TIMEOUT_SECS", v)?;
+        }
+        if let Some(v) = get("KARYA_BODY_TIMEOUT_SECS") {
+            self.body_timeout_secs = parse("KARYA_BODY_TIMEOUT_SECS", v)?;
         }
         if let Some(v) = get("KARYA_MIN_FREE_BYTES") {
             self.min_free_bytes = parse("KARYA_MIN_FREE_BYTES", v)?;

@@ -39,7 +39,13 @@ pub struct AppState {
     disk_full_at: Mutex<Option<std::time::Instant>>,
     /// Repeating log lines: key to (last logged, suppressed since).
     log_limit: Mutex<std::collections::HashMap<String, (std::time::Instant, u64)>>,
+    /// Failed token checks per source address: (window start, failures in it).
+    auth_failures: Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
 }
+
+/// Failed token checks one address may make per window before it is answered 429.
+const AUTH_FAILURES_ALLOWED: u32 = 20;
+const AUTH_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A repeating log line is written at most this often per key.
 const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
@@ -68,7 +74,41 @@ impl AppState {
             status_written: Mutex::new(Default::default()),
             disk_full_at: Mutex::new(None),
             log_limit: Mutex::new(Default::default()),
+            auth_failures: Mutex::new(Default::default()),
         })
+    }
+
+    /// 429 for an address that failed too many token checks in the current window (token
+    /// guessing, or a misconfigured script): checked before the token is looked at.
+    pub fn auth_allowed(&self, source: Option<std::net::IpAddr>) -> Result<(), ApiError> {
+        let Some(ip) = source else { return Ok(()) };
+        let failures = self.auth_failures.lock().unwrap_or_else(|p| p.into_inner());
+        match failures.get(&ip) {
+            Some((since, n)) if since.elapsed() < AUTH_WINDOW && *n >= AUTH_FAILURES_ALLOWED => {
+                let wait = AUTH_WINDOW.saturating_sub(since.elapsed()).as_secs() + 1;
+                Err(ApiError::new(
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_failures",
+                    format!(
+                        "{n} failed token checks from {ip} within a minute; wait {wait} s and check the token"
+                    ),
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    pub fn auth_failed(&self, source: Option<std::net::IpAddr>) {
+        let Some(ip) = source else { return };
+        let mut failures = self.auth_failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() > 10_000 {
+            failures.retain(|_, (since, _)| since.elapsed() < AUTH_WINDOW);
+        }
+        let entry = failures.entry(ip).or_insert((std::time::Instant::now(), 0));
+        if entry.0.elapsed() >= AUTH_WINDOW {
+            *entry = (std::time::Instant::now(), 0);
+        }
+        entry.1 += 1;
     }
 
     /// Whether a line with this key may be logged now; `Some(n)`: yes, and `n` were
@@ -221,16 +261,73 @@ pub async fn serve(
 }
 
 /// Serves a prepared state (tests install fault hooks on it first).
+///
+/// The accept loop is hyper's own server with the limits a public service needs: at most
+/// `max_connections` open (past it, new ones wait in the kernel's queue), request headers
+/// within `header_timeout_secs` (a client that connects and says nothing is dropped), and each
+/// connection's peer address is handed to the handlers (for per-source rate limits).
 pub async fn serve_with(
     state: Arc<AppState>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+    let connections = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
+    let header_timeout = std::time::Duration::from_secs(state.config.header_timeout_secs.max(1));
     let app = router::router(state);
     tracing::info!(addr = %listener.local_addr()?, "karya-hub listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    // HTTP/1.1 only (agents, browsers and reverse proxies speak it to the hub): its header
+    // timer runs from the moment a connection waits for a request, including the first, so
+    // a connection that says nothing is closed.
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            permit = connections.clone().acquire_owned() => permit?,
+        };
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let svc = app.clone().map_request(
+            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req
+            },
+        );
+        let svc = hyper_util::service::TowerToHyperService::new(svc);
+        // No upgrades (websockets) are served: a plain connection shuts down gracefully.
+        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    // Finish the requests in flight (a sync's merge is committed or not at all either way).
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
+            tracing::warn!("connections still open after 30 s; stopping anyway");
+        }
+    }
     tracing::info!("karya-hub stopped");
     Ok(())
 }

@@ -4,12 +4,15 @@ use crate::AppState;
 use crate::handlers::{curation, dashboard, ops, sync, views};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, header};
 use axum::routing::{get, post};
 use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub fn router(state: Arc<AppState>) -> Router {
     let limit = state.config.max_body_bytes;
+    let body_timeout = state.config.body_timeout_secs.max(1);
     let api = Router::new()
         .route(
             "/sync",
@@ -26,8 +29,27 @@ pub fn router(state: Arc<AppState>) -> Router {
         );
     Router::new()
         .nest("/api/v1", api)
-        .route("/", get(dashboard::dashboard))
-        .route("/login", post(dashboard::login))
+        .merge(
+            Router::new()
+                .route("/", get(dashboard::dashboard))
+                .route("/login", post(dashboard::login))
+                // Pages: nothing but this hub's own resources, never inside another site's
+                // frame (clickjacking), forms post only here.
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(
+                        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+                    ),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::X_FRAME_OPTIONS,
+                    HeaderValue::from_static("DENY"),
+                ))
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                )),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -35,5 +57,12 @@ pub fn router(state: Arc<AppState>) -> Router {
             crate::error::ApiError::not_found("no such route; the API lives under /api/v1")
         })
         .layer(TraceLayer::new_for_http())
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            std::time::Duration::from_secs(body_timeout),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .with_state(state)
 }

@@ -238,3 +238,79 @@ async fn the_csv_export_neutralises_formulas() {
         "ordinary text is left alone: {names:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_and_slow_connections_are_dropped_and_health_stays_reachable() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hub = TestHub::start_configured(karya_hub::Config {
+        max_connections: 20,
+        header_timeout_secs: 1,
+        ..Default::default()
+    })
+    .await;
+    // More idle connections than the hub takes, and one that sends half a request forever.
+    let mut idle = Vec::new();
+    for _ in 0..40 {
+        idle.push(tokio::net::TcpStream::connect(hub.addr).await.unwrap());
+    }
+    let mut slow = tokio::net::TcpStream::connect(hub.addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let health = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .get(format!("{}/healthz", hub.url()))
+        .send()
+        .await
+        .expect("health answers despite the idle connections");
+    assert_eq!(health.status(), 200);
+    assert!(started.elapsed() < std::time::Duration::from_secs(8));
+    // The idle ones were closed by the hub (read sees the end, or a reset).
+    let mut buf = [0u8; 64];
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(5), idle[0].read(&mut buf))
+        .await
+        .expect("the hub closed an idle connection");
+    assert!(
+        !matches!(closed, Ok(n) if n > 0),
+        "an idle connection got data instead of being closed"
+    );
+    drop(idle);
+    drop(slow);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn token_guessing_gets_429_and_pages_forbid_framing() {
+    let hub = TestHub::start().await;
+    let (_, viewer) = hub.issue(Role::Viewer, "v");
+    let http = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..25 {
+        let r = http
+            .get(format!("{}/api/v1/stats", hub.url()))
+            .bearer_auth(format!("karya_{i:012}_guess"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 401), "{statuses:?}");
+    assert_eq!(statuses[24], 429, "{statuses:?}");
+    // Even the right token waits out the window from that address.
+    let r = http
+        .get(format!("{}/api/v1/stats", hub.url()))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("wait"), "{body}");
+
+    let page = http.get(format!("{}/", hub.url())).send().await.unwrap();
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+}

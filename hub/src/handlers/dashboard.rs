@@ -76,11 +76,21 @@ pub struct Login {
 #[instrument(skip_all)]
 pub async fn login(
     State(state): State<Arc<AppState>>,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     Form(form): Form<Login>,
 ) -> Result<Response, ApiError> {
+    let source = connect.map(|c| c.0.0.ip());
+    if state.auth_allowed(source).is_err() {
+        return Ok(login_page(
+            "Terlalu banyak percobaan masuk yang gagal dari alamat ini. Tunggu satu menit lalu coba lagi.",
+        ));
+    }
     let token = form.token.trim().to_string();
     let check = token.clone();
     let verdict = state.blocking(move |db| db.verify_token(&check)).await??;
+    if !matches!(verdict, Ok(ref p) if p.role.can_read()) {
+        state.auth_failed(source);
+    }
     match verdict {
         Ok(p) if p.role.can_read() => Ok((
             [(
