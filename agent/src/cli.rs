@@ -875,3 +875,24 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn text_from_the_hub_cannot_drive_the_terminal() {
+        let note = "Bagus\u{1b}]0;pwned\u{7}\u{1b}[2J lanjut";
+        let shown = super::printable(note);
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{7}'),
+            "{shown}"
+        );
+        assert!(
+            shown.starts_with("Bagus\\u{1b}]0;pwned") && shown.ends_with(" lanjut"),
+            "{shown}"
+        );
+        assert_eq!(
+            super::printable("Layak pameran — Rp275.000"),
+            "Layak pameran — Rp275.000"
+        );
+    }
+}
