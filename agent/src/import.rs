@@ -657,6 +657,62 @@ mod limits {
         assert_eq!(table.rows, [["Kursi jati", "furnitur", "1850000", "2"]]);
     }
 
+    fn mutate(mut bytes: Vec<u8>, edits: &[(usize, u8, u8)]) -> Vec<u8> {
+        for &(at, byte, op) in edits {
+            let i = at % (bytes.len() + 1);
+            match op {
+                0 if i < bytes.len() => bytes[i] = byte,
+                1 => bytes.insert(i, byte),
+                _ if i < bytes.len() => {
+                    bytes.remove(i);
+                }
+                _ => {}
+            }
+        }
+        bytes
+    }
+
+    fn cases(default: u32) -> proptest::test_runner::Config {
+        proptest::test_runner::Config::with_cases(
+            std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default),
+        )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(cases(1000))]
+        /// Mutated CSV files: an error or a table, never a panic. More cases:
+        /// PROPTEST_CASES=100000.
+        #[test]
+        fn mutated_csv_never_panics(
+            edits in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>(), 0u8..3), 1..12),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("produk.csv");
+            let good = "nama;kategori;harga;stok\nKursi jati;furnitur;Rp 1.850.000;2\n\u{feff}Batik;fashion-batik;275000;8\n";
+            std::fs::write(&path, mutate(good.as_bytes().to_vec(), &edits)).unwrap();
+            let _ = read_table(&path);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(cases(200))]
+        /// Mutated XLSX files (inside the zip's compressed bytes too): an error or a table,
+        /// never a panic.
+        #[test]
+        fn mutated_xlsx_never_panics(
+            edits in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>(), 0u8..3), 1..6),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let good = std::fs::read(xlsx_declaring(dir.path(), "A1:D2")).unwrap();
+            let path = dir.path().join("mutasi.xlsx");
+            std::fs::write(&path, mutate(good, &edits)).unwrap();
+            let _ = read_table(&path);
+        }
+    }
+
     #[test]
     fn too_many_rows_columns_or_bytes_are_refused_with_the_way_to_split() {
         let dir = tempfile::tempdir().unwrap();

@@ -97,6 +97,8 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    // As logs and error reports show it: control characters escaped, at most 120 characters.
+    let shown: String = name.escape_debug().take(120).collect();
     // A link could point at any file the service can read (its key, its token): refused.
     let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     let result = if is_link {
@@ -123,16 +125,16 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
             let _ = std::fs::create_dir_all(&dir);
             let target = unique_target(&dir, &name);
             if let Err(e) = std::fs::rename(path, &target) {
-                tracing::error!(file = %path.display(), error = %e, "imported but could not move the file");
+                tracing::error!(file = %shown, error = %e, "imported but could not move the file");
             }
-            tracing::info!(file = %name, rows = report.rows, kind = ?report.kind, "inbox file imported");
+            tracing::info!(file = %shown, rows = report.rows, kind = ?report.kind, "inbox file imported");
             Processed::Imported {
                 report,
                 moved_to: target,
             }
         }
         Err(ImportError::Store(e)) => {
-            tracing::warn!(file = %name, error = %e, "inbox file left for later");
+            tracing::warn!(file = %shown, error = %e, "inbox file left for later");
             Processed::Deferred(e.to_string())
         }
         Err(e) => {
@@ -147,16 +149,16 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
                     .unwrap_or_default()
             ));
             let text = format!(
-                "Berkas {name} DITOLAK: tidak ada baris yang diimpor. Perbaiki baris di bawah ini lalu taruh lagi berkasnya di folder inbox.\n\
-                 File {name} was REJECTED: nothing was imported. Fix the rows below and drop the file into the inbox again.\n\n{e}\n"
+                "Berkas {shown} DITOLAK: tidak ada baris yang diimpor. Perbaiki baris di bawah ini lalu taruh lagi berkasnya di folder inbox.\n\
+                 File {shown} was REJECTED: nothing was imported. Fix the rows below and drop the file into the inbox again.\n\n{e}\n"
             );
             if let Err(err) = std::fs::write(&errors_file, text) {
                 tracing::error!(file = %errors_file.display(), error = %err, "could not write the errors file");
             }
             if let Err(err) = std::fs::rename(path, &target) {
-                tracing::error!(file = %path.display(), error = %err, "could not move the rejected file");
+                tracing::error!(file = %shown, error = %err, "could not move the rejected file");
             }
-            tracing::warn!(file = %name, error = %e, "inbox file rejected");
+            tracing::warn!(file = %shown, error = %e, "inbox file rejected");
             Processed::Rejected {
                 error: e.to_string(),
                 moved_to: target,

@@ -405,6 +405,9 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
+        ))]
         #[test]
         fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
             let _ = Request::decode(&bytes);
@@ -412,6 +415,37 @@ mod tests {
             let mut framed = b"KRYA\x01\x00".to_vec();
             framed.extend_from_slice(&bytes);
             let _ = Request::decode(&framed);
+        }
+
+        /// Mutations of valid frames (a byte changed, inserted or removed; plain and deflated)
+        /// never panic and never decode past the limits. More cases: PROPTEST_CASES=100000.
+        #[test]
+        fn mutated_frames_never_panic(
+            size in 0usize..2000,
+            edits in proptest::collection::vec((any::<usize>(), any::<u8>(), 0u8..3), 1..8),
+        ) {
+            let frame = Request {
+                peer: "peer-1".into(),
+                agent_version: "0.1.0".into(),
+                docs: vec![("upt/LAPAS-PATI".into(), (0..size).map(|i| (i % 251) as u8).collect()),
+                           ("national".into(), vec![])],
+            }
+            .encode();
+            let mut bytes = frame.clone();
+            for (at, byte, op) in edits {
+                let i = at % (bytes.len() + 1);
+                match op {
+                    0 if i < bytes.len() => bytes[i] = byte,
+                    1 => bytes.insert(i, byte),
+                    _ if i < bytes.len() => { bytes.remove(i); }
+                    _ => {}
+                }
+            }
+            if let Ok(r) = Request::decode(&bytes) {
+                prop_assert!(r.docs.len() <= Limits::default().max_docs);
+                prop_assert!(r.agent_version.len() <= 64 && r.peer.len() <= 128);
+            }
+            let _ = Response::decode(&bytes);
         }
 
         #[test]
