@@ -158,6 +158,8 @@ fn cell_text(cell: &Data) -> String {
 pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
 pub const MAX_ROWS: usize = 10_000;
 pub const MAX_COLUMNS: usize = 60;
+const DAMAGED: &str = "the workbook is damaged and could not be read; open it in Excel, save it again (or export it as CSV), and retry";
+
 /// What an XLSX's parts may inflate to, in all (its shared strings are read whole).
 const MAX_XLSX_INFLATED: u64 = 200 * 1024 * 1024;
 
@@ -267,14 +269,21 @@ fn read_table(path: &Path) -> Result<Table, ImportError> {
             }
             rows
         }
-        "xlsx" | "xlsm" => read_xlsx(path).map_err(unreadable)?,
+        // calamine panics on some damaged workbooks (a shared-string index past the table,
+        // found by the property test below): a damaged file is an error, never a crash.
+        "xlsx" | "xlsm" => std::panic::catch_unwind(|| read_xlsx(path))
+            .unwrap_or_else(|_| Err(DAMAGED.to_string()))
+            .map_err(unreadable)?,
         "xls" | "ods" => {
-            let mut workbook =
-                calamine::open_workbook_auto(path).map_err(|e| unreadable(e.to_string()))?;
-            let range = workbook
-                .worksheet_range_at(0)
-                .ok_or_else(|| unreadable("the workbook has no sheet".into()))?
-                .map_err(|e| unreadable(e.to_string()))?;
+            let range = std::panic::catch_unwind(|| {
+                let mut workbook = calamine::open_workbook_auto(path).map_err(|e| e.to_string())?;
+                workbook
+                    .worksheet_range_at(0)
+                    .ok_or_else(|| "the workbook has no sheet".to_string())?
+                    .map_err(|e| e.to_string())
+            })
+            .unwrap_or_else(|_| Err(DAMAGED.to_string()))
+            .map_err(unreadable)?;
             if range.height() > MAX_ROWS + 1 {
                 return Err(unreadable(too_many_rows()));
             }
@@ -711,6 +720,32 @@ mod limits {
             std::fs::write(&path, mutate(good, &edits)).unwrap();
             let _ = read_table(&path);
         }
+    }
+
+    /// The crasher the property test found, kept: a cell naming a shared string that does not
+    /// exist made calamine panic.
+    #[test]
+    fn a_cell_naming_a_missing_shared_string_is_an_error_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = xlsx_declaring(dir.path(), "A1:D2");
+        let mut zin = zip::ZipArchive::new(std::fs::File::open(&good).unwrap()).unwrap();
+        let bad = dir.path().join("rusak.xlsx");
+        let mut zout = zip::ZipWriter::new(std::fs::File::create(&bad).unwrap());
+        for i in 0..zin.len() {
+            let mut entry = zin.by_index(i).unwrap();
+            let name = entry.name().to_string();
+            let mut body = String::new();
+            entry.read_to_string(&mut body).unwrap();
+            if name.ends_with("sheet1.xml") {
+                body = body.replace("<v>0</v>", "<v>999</v>");
+            }
+            zout.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            zout.write_all(body.as_bytes()).unwrap();
+        }
+        zout.finish().unwrap();
+        let err = read_table(&bad).unwrap_err().to_string();
+        assert!(err.contains("damaged"), "{err}");
     }
 
     #[test]

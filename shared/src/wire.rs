@@ -449,10 +449,10 @@ mod tests {
         }
 
         #[test]
-        fn truncation_is_an_error(cut in 0usize..60) {
+        fn truncation_is_an_error(cut in 0usize..1000) {
             let frame = Request { peer: "peer".into(), agent_version: "0.1".into(),
                 docs: vec![("upt/X".into(), vec![1,2,3,4,5])] }.encode();
-            prop_assume!(cut < frame.len());
+            let cut = cut % frame.len();
             prop_assert!(Request::decode(&frame[..cut]).is_err());
         }
     }
