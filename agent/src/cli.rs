@@ -49,6 +49,13 @@ pub enum Command {
         /// second PC or a reinstall gives every inmate the same pseudonym. Default: a new one.
         #[arg(long)]
         pseudonym_secret_file: Option<PathBuf>,
+        /// PEM file of the CA that signed the hub's certificate (HQ's private CA); the
+        /// system's roots are trusted too.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
+        /// Accept a plain http:// hub outside this machine (tokens travel in clear).
+        #[arg(long)]
+        insecure_http: bool,
     },
     /// The UPT's pseudonym secret: it never leaves the UPT; keep the export offline.
     #[command(subcommand)]
@@ -416,6 +423,8 @@ fn init(
     hub: &str,
     token: &str,
     secret_file: Option<&std::path::Path>,
+    ca_file: Option<&std::path::Path>,
+    insecure_http: bool,
 ) -> Result<(), AgentError> {
     validate_upt_code(upt).map_err(|e| AgentError::Usage(e.to_string()))?;
     if !(hub.starts_with("http://") || hub.starts_with("https://")) {
@@ -432,13 +441,25 @@ fn init(
     }
     std::fs::create_dir_all(paths.inbox())
         .map_err(|e| AgentError::Io(format!("{}: {e}", paths.dir.display())))?;
+    let ca_file = match ca_file {
+        Some(file) => {
+            crate::client::read_ca(file).map_err(AgentError::Usage)?;
+            Some(std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf()))
+        }
+        None => None,
+    };
     let config = AgentConfig {
         upt: upt.to_string(),
         hub: hub.trim_end_matches('/').to_string(),
         token: token.trim().to_string(),
         peer_id: karya_shared::model::new_id(),
+        ca_file,
+        insecure_http,
         timing: Timing::default(),
     };
+    if let Some(warning) = config.plain_http_warning() {
+        eprintln!("{warning}");
+    }
     let secret = match secret_file {
         Some(file) => Some(
             std::fs::read_to_string(file)
@@ -524,9 +545,19 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
         hub,
         token,
         pseudonym_secret_file,
+        ca_file,
+        insecure_http,
     } = &cli.command
     {
-        init(&paths, upt, hub, token, pseudonym_secret_file.as_deref())?;
+        init(
+            &paths,
+            upt,
+            hub,
+            token,
+            pseudonym_secret_file.as_deref(),
+            ca_file.as_deref(),
+            *insecure_http,
+        )?;
         if json {
             print_json(&serde_json::json!({ "upt": upt, "data_dir": paths.dir }));
         } else {

@@ -27,6 +27,8 @@ pub enum SyncError {
     Protocol { detail: String },
     #[error("cannot take the sync lock: {0}")]
     Lock(String),
+    #[error("the agent's settings are not usable: {0}")]
+    Config(String),
     #[error(transparent)]
     Session(#[from] SessionError),
     #[error(transparent)]
@@ -49,7 +51,9 @@ impl SyncError {
             SyncError::Server { status, .. } => {
                 (400..500).contains(status) && *status != 408 && *status != 429
             }
-            SyncError::Unauthorized { .. } | SyncError::Protocol { .. } => true,
+            SyncError::Unauthorized { .. } | SyncError::Protocol { .. } | SyncError::Config(_) => {
+                true
+            }
             SyncError::Session(SessionError::TooManyRounds) => false,
             SyncError::Session(_) => true,
             SyncError::Store(StoreError::DiskFull(_)) => false,
@@ -68,13 +72,51 @@ pub struct HubClient {
     token: String,
 }
 
+/// Reads a PEM CA certificate (bounded: a CA file is a few KB).
+pub fn read_ca(file: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let meta =
+        std::fs::metadata(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    if meta.len() > 1024 * 1024 {
+        return Err(format!(
+            "{} is not a CA certificate (over 1 MB)",
+            file.display()
+        ));
+    }
+    let pem = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let not_pem = |why: String| {
+        format!(
+            "{} is not a PEM certificate ({why}); ask HQ for the CA certificate (-----BEGIN CERTIFICATE-----)",
+            file.display()
+        )
+    };
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| not_pem(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(not_pem("no certificate in it".into()));
+    }
+    Ok(certs)
+}
+
 impl HubClient {
     /// `base` is the hub's URL (http://hub.example:8080); the token is the UPT's agent token.
     pub fn new(base: &str, token: &str, timeout: Duration) -> HubClient {
-        let http = reqwest::Client::builder()
+        Self::with_ca(base, token, timeout, None)
+    }
+
+    /// As [`HubClient::new`], also trusting `ca` (HQ's private CA).
+    pub fn with_ca(
+        base: &str,
+        token: &str,
+        timeout: Duration,
+        ca: Option<Vec<reqwest::Certificate>>,
+    ) -> HubClient {
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("karya-agent/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("karya-agent/", env!("CARGO_PKG_VERSION")));
+        for cert in ca.into_iter().flatten() {
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
             .build()
             .expect("an HTTP client with default TLS settings builds");
         HubClient {
@@ -90,6 +132,10 @@ impl HubClient {
             url: self.url.clone(),
             reason: if e.is_timeout() {
                 "timed out".into()
+            } else if let Some(cert) = certificate_problem(&e) {
+                format!(
+                    "the hub's TLS certificate is not trusted ({cert}); if HQ uses its own CA, give its certificate: karya-agent init --ca-file FILE (or ca_file in agent.toml)"
+                )
             } else if e.is_connect() {
                 "connection failed".into()
             } else {
@@ -150,6 +196,19 @@ impl HubClient {
             },
         })
     }
+}
+
+/// The certificate error inside a request error, if that is what failed.
+fn certificate_problem(e: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if text.to_lowercase().contains("certificate") {
+            return Some(text);
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// Syncs `docs` with the hub until neither side has anything to send.

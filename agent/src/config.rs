@@ -51,8 +51,45 @@ pub struct AgentConfig {
     pub token: String,
     /// This installation's id: the hub keeps sync state per peer.
     pub peer_id: String,
+    /// A PEM file of the CA that signed the hub's certificate, when HQ uses a private CA
+    /// (trusted beside the system's and the built-in roots).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
+    /// The operator accepted plain HTTP to a hub outside this machine (tokens in clear).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_http: bool,
     #[serde(default)]
     pub timing: Timing,
+}
+
+impl AgentConfig {
+    /// A warning when the hub is plain HTTP on another machine: the token and every frame
+    /// cross the network in clear. `None` for https, loopback, or when the operator said so.
+    pub fn plain_http_warning(&self) -> Option<String> {
+        plain_http_warning(&self.hub, self.insecure_http)
+    }
+}
+
+pub fn plain_http_warning(hub: &str, accepted: bool) -> Option<String> {
+    let rest = hub.strip_prefix("http://")?;
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let host = host
+        .rsplit_once(':')
+        .filter(|(h, p)| !h.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        .map(|(h, _)| h)
+        .unwrap_or(host)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let loopback = host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback || accepted {
+        return None;
+    }
+    Some(format!(
+        "PERINGATAN / WARNING: the hub {hub} is plain HTTP: the UPT's token and every record cross the network unencrypted and can be replayed. Use https:// (put the hub behind TLS), or confirm with --insecure-http."
+    ))
 }
 
 /// Never print the token.

@@ -62,7 +62,16 @@ pub async fn sync_and_record(
     let previous = st.state;
     st.state = State::Syncing;
     st.save(store)?;
-    let client = HubClient::new(&config.hub, &config.token, config.timing.request_timeout());
+    let ca = match &config.ca_file {
+        Some(file) => Some(crate::client::read_ca(file).map_err(SyncError::Config)?),
+        None => None,
+    };
+    let client = HubClient::with_ca(
+        &config.hub,
+        &config.token,
+        config.timing.request_timeout(),
+        ca,
+    );
     let started = std::time::Instant::now();
     let result = sync_once(
         store,
@@ -111,6 +120,9 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<Command>(16);
     let control = crate::control::start(&paths, cmd_tx).await?;
     tracing::info!(upt = %config.upt, hub = %config.hub, control = %control.addr, "karya-agent running");
+    if let Some(warning) = config.plain_http_warning() {
+        tracing::warn!("{warning}");
+    }
 
     // Inbox: notify events (and a periodic rescan, in case an event was missed) feed paths to
     // a settle task that hands back files that stopped changing.

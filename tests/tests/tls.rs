@@ -1,0 +1,204 @@
+//! The agent and TLS as a UPT meets it: a hub behind HQ's private CA, and plain HTTP.
+
+use std::process::{Command, Stdio};
+
+fn agent(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(karya_tests::bin("karya-agent"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("KARYA_LOG", "error")
+        .env("KARYA_REQUEST_TIMEOUT_SECS", "5")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_untrusted_certificate_is_named_and_a_private_ca_can_be_trusted() {
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "CI machines have openssl");
+        eprintln!("SKIPPED: no openssl to play a TLS hub");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let (ca, ca_key) = (path("hq-ca.pem"), path("hq-ca.key"));
+    let (cert, key, csr, ext) = (
+        path("hub.pem"),
+        path("hub.key"),
+        path("hub.csr"),
+        path("ext.cnf"),
+    );
+    std::fs::write(
+        &ext,
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    let openssl = |args: &[&str]| {
+        let ok = Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(ok.success(), "openssl {args:?}");
+    };
+    // HQ's private CA, and the hub's certificate signed by it.
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-keyout",
+        "hq-ca.key",
+        "-out",
+        "hq-ca.pem",
+        "-subj",
+        "/CN=Ditjen PAS test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "hub.key",
+        "-out",
+        "hub.csr",
+        "-subj",
+        "/CN=karya-hub-test",
+    ]);
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "hub.csr",
+        "-CA",
+        "hq-ca.pem",
+        "-CAkey",
+        "hq-ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        "hub.pem",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    assert!(cert.exists() && key.exists() && csr.exists() && ca_key.exists());
+    let addr = karya_tests::procs::free_addr();
+    // A TLS endpoint with a certificate only HQ's CA vouches for (it answers with a web page,
+    // not a sync frame: enough to see whether the handshake was trusted).
+    let mut server = Command::new("openssl")
+        .args(["s_server", "-quiet", "-www", "-accept"])
+        .arg(addr.to_string())
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let hub = format!("https://{addr}");
+
+    let plain = dir.path().join("a");
+    let out = agent(
+        &plain,
+        &[
+            "init",
+            "--upt",
+            "LAPAS-PATI",
+            "--hub",
+            &hub,
+            "--token",
+            "karya_a_b",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = agent(&plain, &["sync"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("TLS certificate is not trusted") && err.contains("--ca-file"),
+        "{err}"
+    );
+
+    let trusted = dir.path().join("b");
+    let out = agent(
+        &trusted,
+        &[
+            "init",
+            "--upt",
+            "LAPAS-PATI",
+            "--hub",
+            &hub,
+            "--token",
+            "karya_a_b",
+            "--ca-file",
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let out = agent(&trusted, &["sync"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("certificate"),
+        "the private CA is trusted; what fails now is the page not being a hub: {err}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let out = agent(
+        &dir.path().join("c"),
+        &[
+            "init",
+            "--upt",
+            "LAPAS-PATI",
+            "--ca-file",
+            "/etc/hostname",
+            "--hub",
+            &hub,
+            "--token",
+            "t",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a PEM certificate"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn plain_http_to_another_machine_is_warned_about_unless_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = |name: &str, hub: &str, extra: &[&str]| {
+        let mut args = vec!["init", "--upt", "LAPAS-PATI", "--hub", hub, "--token", "t"];
+        args.extend_from_slice(extra);
+        agent(&dir.path().join(name), &args)
+    };
+    let out = init("a", "http://10.20.30.40:8080", &[]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plain HTTP") && err.contains("--insecure-http"),
+        "{err}"
+    );
+    let out = init("b", "http://10.20.30.40:8080", &["--insecure-http"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("plain HTTP"));
+    let out = init("c", "http://127.0.0.1:8080", &[]);
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("plain HTTP"),
+        "loopback is fine"
+    );
+}
