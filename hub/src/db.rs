@@ -406,11 +406,14 @@ impl HubDb {
 /// document's materialized table on a connection of its own, again at most every 30 s.
 struct Catalogue {
     conn: std::sync::Mutex<Connection>,
-    cached: std::sync::Mutex<Option<CachedSlugs>>,
+    cached: std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Slugs>)>>,
 }
 
-/// When read, product category slugs, training category slugs.
-type CachedSlugs = (std::time::Instant, Vec<String>, Vec<String>);
+/// Product category slugs, training category slugs.
+struct Slugs {
+    products: Vec<String>,
+    trainings: Vec<String>,
+}
 
 impl Catalogue {
     fn open(path: &std::path::Path) -> Result<Catalogue> {
@@ -425,12 +428,14 @@ impl Catalogue {
         })
     }
 
-    fn slugs(&self) -> (Vec<String>, Vec<String>) {
+    /// The slugs in force; shared, so that checking a bootstrap's half a million rows copies
+    /// nothing.
+    fn slugs(&self) -> std::sync::Arc<Slugs> {
         let mut cached = self.cached.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((at, p, t)) = cached.as_ref()
+        if let Some((at, slugs)) = cached.as_ref()
             && at.elapsed() < std::time::Duration::from_secs(30)
         {
-            return (p.clone(), t.clone());
+            return slugs.clone();
         }
         let read = |kind: &str| -> Vec<String> {
             let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
@@ -438,22 +443,34 @@ impl Catalogue {
                 .and_then(|mut s| s.query_map([kind], |r| r.get(0))?.collect())
                 .unwrap_or_default()
         };
-        let (mut p, mut t) = (read("product"), read("training"));
+        let (mut products, mut trainings) = (read("product"), read("training"));
         // Before the national document is materialized: the built-in catalogue.
-        if p.is_empty() {
-            p = karya_shared::schema::categories(None, false);
+        if products.is_empty() {
+            products = karya_shared::schema::categories(None, false);
         }
-        if t.is_empty() {
-            t = karya_shared::schema::categories(None, true);
+        if trainings.is_empty() {
+            trainings = karya_shared::schema::categories(None, true);
         }
-        *cached = Some((std::time::Instant::now(), p.clone(), t.clone()));
-        (p, t)
+        let slugs = std::sync::Arc::new(Slugs {
+            products,
+            trainings,
+        });
+        *cached = Some((std::time::Instant::now(), slugs.clone()));
+        slugs
     }
 
     fn check(&self, row: &karya_shared::materialize::RowOp) -> Result<(), String> {
-        let (p, t) = self.slugs();
-        let p: Vec<&str> = p.iter().map(String::as_str).collect();
-        let t: Vec<&str> = t.iter().map(String::as_str).collect();
+        use karya_shared::materialize::RowOp;
+        // Only rows that name a category need the catalogue.
+        if !matches!(
+            row,
+            RowOp::Product { row: Some(_), .. } | RowOp::Training { row: Some(_), .. }
+        ) {
+            return karya_shared::materialize::check_row(row, &[], &[]).map_err(|e| e.to_string());
+        }
+        let slugs = self.slugs();
+        let p: Vec<&str> = slugs.products.iter().map(String::as_str).collect();
+        let t: Vec<&str> = slugs.trainings.iter().map(String::as_str).collect();
         karya_shared::materialize::check_row(row, &p, &t).map_err(|e| e.to_string())
     }
 }
