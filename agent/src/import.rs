@@ -634,25 +634,33 @@ mod limits {
         ws.write_number(1, 3, 2.0).unwrap();
         let plain = dir.join("plain.xlsx");
         wb.save(&plain).unwrap();
-        let mut zin = zip::ZipArchive::new(std::fs::File::open(&plain).unwrap()).unwrap();
         let out = dir.join("produk.xlsx");
-        let mut zout = zip::ZipWriter::new(std::fs::File::create(&out).unwrap());
+        rewrite_sheet(&plain, &out, |mut sheet| {
+            let start = sheet.find("<dimension ref=\"").unwrap() + 16;
+            let end = start + sheet[start..].find('"').unwrap();
+            sheet.replace_range(start..end, dimension);
+            sheet
+        });
+        out
+    }
+
+    /// Copies an XLSX with its first sheet's XML passed through `edit`.
+    fn rewrite_sheet(from: &Path, to: &Path, edit: impl Fn(String) -> String) {
+        let mut zin = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+        let mut zout = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
         for i in 0..zin.len() {
             let mut entry = zin.by_index(i).unwrap();
             let name = entry.name().to_string();
             let mut body = String::new();
             entry.read_to_string(&mut body).unwrap();
             if name.ends_with("sheet1.xml") {
-                let start = body.find("<dimension ref=\"").unwrap() + 16;
-                let end = start + body[start..].find('"').unwrap();
-                body.replace_range(start..end, dimension);
+                body = edit(body);
             }
             zout.start_file(name, zip::write::SimpleFileOptions::default())
                 .unwrap();
             zout.write_all(body.as_bytes()).unwrap();
         }
         zout.finish().unwrap();
-        out
     }
 
     #[test]
@@ -728,22 +736,8 @@ mod limits {
     fn a_cell_naming_a_missing_shared_string_is_an_error_not_a_crash() {
         let dir = tempfile::tempdir().unwrap();
         let good = xlsx_declaring(dir.path(), "A1:D2");
-        let mut zin = zip::ZipArchive::new(std::fs::File::open(&good).unwrap()).unwrap();
         let bad = dir.path().join("rusak.xlsx");
-        let mut zout = zip::ZipWriter::new(std::fs::File::create(&bad).unwrap());
-        for i in 0..zin.len() {
-            let mut entry = zin.by_index(i).unwrap();
-            let name = entry.name().to_string();
-            let mut body = String::new();
-            entry.read_to_string(&mut body).unwrap();
-            if name.ends_with("sheet1.xml") {
-                body = body.replace("<v>0</v>", "<v>999</v>");
-            }
-            zout.start_file(name, zip::write::SimpleFileOptions::default())
-                .unwrap();
-            zout.write_all(body.as_bytes()).unwrap();
-        }
-        zout.finish().unwrap();
+        rewrite_sheet(&good, &bad, |sheet| sheet.replace("<v>0</v>", "<v>999</v>"));
         let err = read_table(&bad).unwrap_err().to_string();
         assert!(err.contains("damaged"), "{err}");
     }

@@ -142,6 +142,7 @@ proptest! {
 /// The child side of the crash tests: writes products in a loop and prints `ACK <id>` after
 /// each write returned. Does nothing unless the parent set KARYA_CRASH_DB.
 #[test]
+#[ignore = "the child process of the crash tests, which run it with --ignored"]
 fn crash_child_writer() {
     let Ok(path) = std::env::var("KARYA_CRASH_DB") else {
         return;
@@ -178,6 +179,7 @@ fn run_and_kill(db: &Path, compact_every: u64, after: Duration) -> Vec<String> {
         .args([
             "crash_child_writer",
             "--exact",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])

@@ -73,6 +73,19 @@ pub async fn get_json(url: &str, token: &str) -> (u16, serde_json::Value) {
     (status, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
+/// GET with a bearer token; the body as text.
+pub async fn get_body(url: &str, token: &str) -> String {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 /// `GET /metrics`, parsed with a Prometheus text-format parser (a scrape that does not parse
 /// fails the test).
 pub async fn scrape(base: &str) -> prometheus_parse::Scrape {

@@ -244,6 +244,23 @@ impl Drop for AgentDir {
     }
 }
 
+/// GET with a bearer token; the status code, or why the request failed.
+pub fn get_status(url: &str, token: &str) -> Result<u16, String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .map_err(|e| e.to_string())
+    })
+}
+
 /// GET with a bearer token; the body as text.
 pub fn get_text(url: &str, token: &str) -> String {
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -8,7 +8,7 @@ use karya_shared::model::{Participant, Training, new_id, now_rfc3339};
 use karya_shared::schema::{self, DocId};
 use karya_shared::wire;
 use karya_tests::TestHub;
-use karya_tests::memagent::{Agent, get_json, product, sample_sum, scrape};
+use karya_tests::memagent::{Agent, get_body, get_json, product, sample_sum, scrape};
 use std::io::Write;
 
 async fn post_frame(hub: &TestHub, token: &str, frame: Vec<u8>) -> (u16, serde_json::Value) {
@@ -214,15 +214,11 @@ async fn the_csv_export_neutralises_formulas() {
     a.add_product("@SUM(A1:A9)");
     a.add_product("Batik -tulis");
     a.sync().await;
-    let csv = reqwest::Client::new()
-        .get(format!("{}/api/v1/products?format=csv", hub.url()))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = get_body(
+        &format!("{}/api/v1/products?format=csv", hub.url()),
+        &viewer,
+    )
+    .await;
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let names: Vec<String> = reader
         .records()

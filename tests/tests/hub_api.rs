@@ -10,7 +10,7 @@ use karya_tests::procs::field_of_each;
 use karya_tests::proxy::{Link, Proxy};
 use std::time::Duration;
 
-use karya_tests::memagent::{Agent, get_json, product, sample_sum, scrape};
+use karya_tests::memagent::{Agent, get_body, get_json, product, sample_sum, scrape};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_upts_sync_and_hq_sees_both() {
@@ -96,15 +96,11 @@ async fn two_upts_sync_and_hq_sees_both() {
         "{upts}"
     );
 
-    let csv = reqwest::Client::new()
-        .get(format!("{}/api/v1/products?format=csv", hub.url()))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = get_body(
+        &format!("{}/api/v1/products?format=csv", hub.url()),
+        &viewer,
+    )
+    .await;
     assert!(csv.starts_with("upt,id,name"), "{csv}");
     assert_eq!(csv.lines().count(), 4);
 }

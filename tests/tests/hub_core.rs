@@ -7,7 +7,7 @@ use karya_hub::auth::Role;
 use karya_shared::model::{CurationDecision, Training, new_id, now_rfc3339};
 use karya_shared::schema::{self, DocId};
 use karya_tests::TestHub;
-use karya_tests::memagent::{Agent, get_json, product};
+use karya_tests::memagent::{Agent, get_body, get_json, product};
 use karya_tests::procs::field_of_each;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -283,15 +283,11 @@ async fn lists_come_in_keyset_pages_and_the_csv_streams_everything() {
     assert_eq!(field_of_each(&t2, "program"), ["Menjahit 2"]);
     assert!(t2["next"].is_null());
 
-    let csv = reqwest::Client::new()
-        .get(format!("{}/api/v1/products?format=csv", hub.url()))
-        .bearer_auth(&viewer)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = get_body(
+        &format!("{}/api/v1/products?format=csv", hub.url()),
+        &viewer,
+    )
+    .await;
     assert!(csv.starts_with("upt,id,name"), "{}", &csv[..80]);
     assert_eq!(csv.lines().count(), 1051, "a header and every product");
     assert_eq!(

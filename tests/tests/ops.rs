@@ -4,7 +4,7 @@
 use karya_hub::auth::Role;
 use karya_tests::TestHub;
 use karya_tests::memagent::Agent;
-use karya_tests::procs::{HubProcess, free_addr};
+use karya_tests::procs::{HubProcess, free_addr, get_status};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,10 +44,10 @@ fn serve_and_log(env: &[(&str, &str)]) -> String {
     let base = format!("http://{addr}");
     let deadline = Instant::now() + Duration::from_secs(20);
     let get = |path: &str, token: &str| {
-        let mut r = ureq_like(&format!("{base}{path}"), token);
+        let mut r = get_status(&format!("{base}{path}"), token);
         while r.is_err() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
-            r = ureq_like(&format!("{base}{path}"), token);
+            r = get_status(&format!("{base}{path}"), token);
         }
         r.unwrap()
     };
@@ -60,23 +60,6 @@ fn serve_and_log(env: &[(&str, &str)]) -> String {
         .status();
     let _ = child.wait();
     std::fs::read_to_string(log).unwrap()
-}
-
-/// A GET with a blocking client; the status code.
-fn ureq_like(url: &str, token: &str) -> Result<u16, String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        reqwest::Client::new()
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-            .map_err(|e| e.to_string())
-    })
 }
 
 #[test]

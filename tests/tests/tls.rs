@@ -111,10 +111,8 @@ fn an_untrusted_certificate_is_named_and_a_private_ca_can_be_trusted() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     let hub = format!("https://{addr}");
 
-    let plain = dir.path().join("a");
-    let out = agent(
-        &plain,
-        &[
+    let init = |dir: &std::path::Path, extra: &[&str]| {
+        let mut args = vec![
             "init",
             "--upt",
             "LAPAS-PATI",
@@ -122,8 +120,12 @@ fn an_untrusted_certificate_is_named_and_a_private_ca_can_be_trusted() {
             &hub,
             "--token",
             "karya_a_b",
-        ],
-    );
+        ];
+        args.extend_from_slice(extra);
+        agent(dir, &args)
+    };
+    let plain = dir.path().join("a");
+    let out = init(&plain, &[]);
     assert!(out.status.success(), "{out:?}");
     let out = agent(&plain, &["sync"]);
     assert!(!out.status.success());
@@ -134,20 +136,7 @@ fn an_untrusted_certificate_is_named_and_a_private_ca_can_be_trusted() {
     );
 
     let trusted = dir.path().join("b");
-    let out = agent(
-        &trusted,
-        &[
-            "init",
-            "--upt",
-            "LAPAS-PATI",
-            "--hub",
-            &hub,
-            "--token",
-            "karya_a_b",
-            "--ca-file",
-            ca.to_str().unwrap(),
-        ],
-    );
+    let out = init(&trusted, &["--ca-file", ca.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
     let out = agent(&trusted, &["sync"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -158,20 +147,7 @@ fn an_untrusted_certificate_is_named_and_a_private_ca_can_be_trusted() {
     let _ = server.kill();
     let _ = server.wait();
 
-    let out = agent(
-        &dir.path().join("c"),
-        &[
-            "init",
-            "--upt",
-            "LAPAS-PATI",
-            "--ca-file",
-            "/etc/hostname",
-            "--hub",
-            &hub,
-            "--token",
-            "t",
-        ],
-    );
+    let out = init(&dir.path().join("c"), &["--ca-file", "/etc/hostname"]);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not a PEM certificate"),

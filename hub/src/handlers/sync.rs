@@ -81,17 +81,9 @@ async fn handle(
             ),
         )));
     };
+    // The error's own log line (ApiError::into_response) is written inside this span, which
+    // names the UPT from here on.
     tracing::Span::current().record("upt", upt.as_str());
-    let reject = |e: ApiError| {
-        tracing::info!(
-            upt,
-            status = e.status.as_u16(),
-            error = e.error,
-            detail = e.detail,
-            "sync rejected"
-        );
-        (e, 0u64)
-    };
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

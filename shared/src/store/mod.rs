@@ -40,7 +40,7 @@ use automerge::{
 };
 use std::collections::{BTreeSet, HashMap};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 pub use sqlite::{AppSchema, SqliteBackend};
@@ -260,7 +260,6 @@ pub struct Replica<B> {
     cache: Mutex<DocCache>,
     /// A document is compacted once this many incremental chunks have piled up.
     compact_after: AtomicI64,
-    cache_capacity: AtomicUsize,
     fault: RwLock<Option<FaultHook>>,
     row_check: RwLock<Option<RowCheck>>,
     /// Documents loaded from the backend, and uses served by the loaded copy (for metrics).
@@ -299,7 +298,6 @@ impl<B: Backend> Replica<B> {
                 slots: HashMap::new(),
             }),
             compact_after: AtomicI64::new(256),
-            cache_capacity: AtomicUsize::new(64),
             fault: RwLock::new(None),
             row_check: RwLock::new(None),
             loads: AtomicU64::new(0),
@@ -323,7 +321,6 @@ impl<B: Backend> Replica<B> {
     /// How many documents stay loaded in memory.
     pub fn set_cache_capacity(&self, capacity: usize) {
         let capacity = capacity.max(1);
-        self.cache_capacity.store(capacity, Ordering::Relaxed);
         lock_plain(&self.cache).capacity = capacity;
     }
 
@@ -743,7 +740,12 @@ impl<B: Backend> Replica<B> {
                 }
             }
             let reply = if reply {
-                let cached = self.fresh(&key, slot)?;
+                // After a receive under this lock the copy equals the stored document: no
+                // second look at the backend.
+                let cached = match slot {
+                    Some(cached) if received.is_some() => cached,
+                    _ => self.fresh(&key, slot)?,
+                };
                 cached.doc.sync().generate_sync_message(state)
             } else {
                 None
