@@ -74,11 +74,36 @@ pub struct TokenInfo {
 pub enum Rejection {
     Malformed,
     Unknown,
+    /// A known token id with the wrong secret; `upt` is the UPT of an agent token's id.
+    Mismatch {
+        token_id: String,
+        upt: Option<String>,
+    },
     /// A revoked token; `upt` is the UPT of an agent token.
     Revoked {
+        token_id: String,
         name: String,
         upt: Option<String>,
     },
+}
+
+impl Rejection {
+    /// The UPT whose agent token this was, the token's id and why it failed, for the count
+    /// per UPT.
+    fn of_upt(&self) -> Option<(&str, &str, &'static str)> {
+        match self {
+            Rejection::Revoked {
+                token_id,
+                upt: Some(upt),
+                ..
+            } => Some((upt, token_id, "revoked")),
+            Rejection::Mismatch {
+                token_id,
+                upt: Some(upt),
+            } => Some((upt, token_id, "wrong secret")),
+            _ => None,
+        }
+    }
 }
 
 /// The token of a request: the `Authorization: Bearer` header, or for the dashboard in a
@@ -128,13 +153,24 @@ impl FromRequestParts<Arc<AppState>> for Principal {
         let source = source_of(parts);
         state.auth_allowed(source)?;
         let verdict = state.blocking(move |db| db.verify_token(&token)).await??;
-        match &verdict {
-            Err(Rejection::Revoked { upt, .. }) => state.metrics.token_failed(upt.as_deref()),
-            Err(_) => state.metrics.token_failed(None),
-            Ok(_) => {}
-        }
-        if verdict.is_err() {
+        if let Err(rejection) = &verdict {
+            let of_upt = rejection.of_upt();
+            state.metrics.token_failed(of_upt.map(|(upt, _, _)| upt));
             state.auth_failed(source);
+            if let Some((upt, id, reason)) = of_upt {
+                // Counted for the UPT list without delaying the answer; the per-source rate
+                // limit above bounds how often this writes.
+                let (upt, id) = (upt.to_string(), id.to_string());
+                let state = state.clone();
+                tokio::spawn(async move {
+                    let counted = state
+                        .blocking(move |db| db.record_token_failure(&upt, &id, reason))
+                        .await;
+                    if let Ok(Err(e)) = counted {
+                        tracing::warn!(error = %e, "a refused token attempt could not be counted");
+                    }
+                });
+            }
         }
         match verdict {
             Ok(p) => Ok(p),

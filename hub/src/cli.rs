@@ -51,6 +51,20 @@ pub enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// The audit: every change the hub stored (from an agent or made at the hub), oldest
+    /// first, with its document, UPT, hash, origin, token and time.
+    Audit {
+        /// Only the changes to this UPT's documents (its own, and curators' decisions on it).
+        #[arg(long)]
+        upt: Option<String>,
+        /// From this date (2026-11-01: midnight in the hub's time zone) or time
+        /// (2026-11-01T08:00:00+07:00).
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
     /// Database schema upgrades. `--check` says what starting this version would migrate,
     /// without changing anything.
     Migrate {
@@ -262,6 +276,49 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     let db = HubDb::open(&config, Create::IfMissing)?;
     match &cli.command {
         Command::Serve { .. } | Command::Config(_) | Command::Migrate { .. } => {}
+        Command::Audit { upt, since, limit } => {
+            let query = crate::db::AuditQuery {
+                upt: upt.clone(),
+                since: since
+                    .as_deref()
+                    .map(|s| crate::audit::parse_since(s, config.zone()))
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
+                after: 0,
+                limit: (*limit).max(1),
+            };
+            let page = db.audit(&query)?;
+            if cli.json {
+                print_json(&page)?;
+            } else {
+                println!(
+                    "{:<24} {:<22} {:<64} {:<30} TOKEN",
+                    "STORED", "DOCUMENT", "CHANGE", "FROM"
+                );
+                for e in &page.items {
+                    let token = match (&e.token_name, e.token.is_empty()) {
+                        (_, true) => "(at the hub)".to_string(),
+                        (Some(name), false) => format!("{} ({name})", e.token),
+                        (None, false) => format!("{} (no longer known)", e.token),
+                    };
+                    println!(
+                        "{:<24} {:<22} {:<64} {:<30} {token}",
+                        karya_shared::localtime::format(&e.at, config.zone()),
+                        e.doc,
+                        e.hash,
+                        e.peer
+                    );
+                }
+                if page.items.is_empty() {
+                    eprintln!("no change stored matches");
+                } else if page.next.is_some() {
+                    eprintln!(
+                        "the first {} shown; there are more: raise --limit or give a later --since",
+                        page.items.len()
+                    );
+                }
+            }
+        }
         Command::Upt(UptCommand::Add {
             code,
             name,
@@ -322,17 +379,25 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
                 print_json(&rows)?;
             } else {
                 println!(
-                    "{:<20} {:<8} {:<24} {:<26} {:>8}",
-                    "CODE", "TYPE", "KANWIL", "LAST SYNC", "PRODUCTS"
+                    "{:<20} {:<8} {:<24} {:<26} {:>8} {:>13}",
+                    "CODE", "TYPE", "KANWIL", "LAST SYNC", "PRODUCTS", "TOKEN REFUSED"
                 );
                 for u in rows {
                     let last = u
                         .last_sync_at
                         .map(|at| karya_shared::localtime::format(&at, config.zone()))
                         .unwrap_or_else(|| "never".into());
+                    let refused = match &u.last_token_failure_at {
+                        Some(at) => format!(
+                            "{} (last {})",
+                            u.token_failures,
+                            karya_shared::localtime::format(at, config.zone())
+                        ),
+                        None => "0".into(),
+                    };
                     println!(
-                        "{:<20} {:<8} {:<24} {:<26} {:>8}",
-                        u.code, u.kind, u.kanwil, last, u.products
+                        "{:<20} {:<8} {:<24} {:<26} {:>8} {:>13}",
+                        u.code, u.kind, u.kanwil, last, u.products, refused
                     );
                 }
             }

@@ -62,6 +62,16 @@ pub const SCHEMA: AppSchema = AppSchema {
             FROM refusals GROUP BY COALESCE(upt, ''), doc;
         DROP TABLE refusals;
     "#,
+        r#"-- refused token attempts per UPT (a revoked or wrong token of the UPT's agent)
+        CREATE TABLE token_failures (
+            upt TEXT PRIMARY KEY,
+            count INTEGER NOT NULL,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            last_reason TEXT NOT NULL,
+            last_token TEXT NOT NULL
+        );
+    "#,
     ],
 };
 
@@ -99,6 +109,9 @@ impl HubDb {
         }
         let store = Store::open_pooled(&config.db, Some(SCHEMA), config.read_connections)?;
         store.set_cache_capacity(config.cache_docs);
+        // Every change the hub stores, received or its own, is entered in the change log
+        // (the audit) in the transaction that stores it.
+        store.set_change_log(true);
         // Every record an agent's change produces is checked against the record model before
         // it is merged: the hub never stores what the agent would have refused.
         let catalogue = Catalogue::open(&config.db)?;
@@ -187,10 +200,17 @@ impl HubDb {
             return Ok(Err(Rejection::Unknown));
         };
         if !bool::from(stored.as_bytes().ct_eq(token_hash(token).as_bytes())) {
-            return Ok(Err(Rejection::Unknown));
+            return Ok(Err(Rejection::Mismatch {
+                token_id: id.to_string(),
+                upt,
+            }));
         }
         if revoked_at.is_some() {
-            return Ok(Err(Rejection::Revoked { name, upt }));
+            return Ok(Err(Rejection::Revoked {
+                token_id: id.to_string(),
+                name,
+                upt,
+            }));
         }
         let Some(role) = Role::parse(&role, upt) else {
             return Ok(Err(Rejection::Unknown));
@@ -200,6 +220,58 @@ impl HubDb {
             name,
             role,
         }))
+    }
+
+    /// Counts a refused token attempt against the UPT whose agent token it names (revoked,
+    /// or the right id with a wrong secret), so HQ sees a UPT that keeps failing.
+    pub fn record_token_failure(&self, upt: &str, token_id: &str, reason: &str) -> Result<()> {
+        let now = karya_shared::model::now_rfc3339();
+        self.write(|c| {
+            c.prepare_cached(
+                "INSERT INTO token_failures (upt, count, first_at, last_at, last_reason, last_token)
+                 VALUES (?1, 1, ?2, ?2, ?3, ?4)
+                 ON CONFLICT(upt) DO UPDATE SET count = count + 1, last_at = ?2,
+                   last_reason = ?3, last_token = ?4",
+            )?
+            .execute(params![upt, now, reason, token_id])
+            .map(|_| ())
+        })
+    }
+
+    // ---------- the audit ----------
+
+    /// A page of the change log, oldest first: every change the hub stored, with its
+    /// document, UPT, origin and the name of the token it came with.
+    pub fn audit(&self, q: &AuditQuery) -> Result<AuditPage> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT l.seq, l.at, l.doc, l.upt, l.hash, l.peer, l.token, t.name
+                 FROM change_log l LEFT JOIN tokens t ON t.id = l.token
+                 WHERE (?1 IS NULL OR l.upt = ?1) AND (?2 IS NULL OR l.at >= ?2) AND l.seq > ?3
+                 ORDER BY l.seq LIMIT ?4",
+            )?;
+            let mut items = stmt
+                .query_map(params![q.upt, q.since, q.after, q.limit as i64 + 1], |r| {
+                    Ok(AuditEntry {
+                        seq: r.get(0)?,
+                        at: r.get(1)?,
+                        doc: r.get(2)?,
+                        upt: r.get(3)?,
+                        hash: r.get(4)?,
+                        peer: r.get(5)?,
+                        token: r.get(6)?,
+                        token_name: r.get(7)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let next = if items.len() > q.limit {
+                items.truncate(q.limit);
+                items.last().map(|e| e.seq)
+            } else {
+                None
+            };
+            Ok(AuditPage { items, next })
+        })
     }
 
     // ---------- UPTs ----------
@@ -513,6 +585,42 @@ fn issue_token(conn: &Connection, role: &Role, name: &str) -> rusqlite::Result<(
     Ok((id, token))
 }
 
+/// Which part of the change log to show.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub upt: Option<String>,
+    /// UTC, `YYYY-MM-DDTHH:MM:SS` (see [`crate::audit::parse_since`]).
+    pub since: Option<String>,
+    /// The `seq` of the last entry already shown (0: from the start).
+    pub after: i64,
+    pub limit: usize,
+}
+
+/// One change the hub stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub seq: i64,
+    /// When the hub stored it (UTC).
+    pub at: String,
+    pub doc: String,
+    /// The UPT the document belongs to (`""` for `national`).
+    pub upt: String,
+    /// The change's hash, as Automerge names it.
+    pub hash: String,
+    /// `UPT/agent-peer` for a change an agent sent, `local` for the hub's own.
+    pub peer: String,
+    /// The id of the token it came with (`""` for a command run at the hub).
+    pub token: String,
+    pub token_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    /// The `seq` to pass as `after` for the next page; `None` on the last one.
+    pub next: Option<i64>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct UptRow {
     pub code: String,
@@ -525,6 +633,9 @@ pub struct UptRow {
     pub last_agent_version: Option<String>,
     /// No successful sync within the configured window (or never).
     pub stale: bool,
+    /// Refused attempts with a token of this UPT's agent (revoked, or a wrong secret).
+    pub token_failures: i64,
+    pub last_token_failure_at: Option<String>,
     pub products: i64,
     pub sales: i64,
     pub trainings: i64,
@@ -538,8 +649,11 @@ fn upt_rows(conn: &Connection, stale_after_hours: i64) -> rusqlite::Result<Vec<U
            (SELECT COUNT(*) FROM products p WHERE p.upt = u.code AND p.deleted = 0),
            (SELECT COUNT(*) FROM sales x WHERE x.upt = u.code),
            (SELECT COUNT(*) FROM trainings t WHERE t.upt = u.code AND t.deleted = 0),
-           (SELECT COUNT(*) FROM participants x WHERE x.upt = u.code)
-         FROM upts u LEFT JOIN upt_status s ON s.upt = u.code ORDER BY u.kanwil, u.code",
+           (SELECT COUNT(*) FROM participants x WHERE x.upt = u.code),
+           COALESCE(f.count, 0), f.last_at
+         FROM upts u LEFT JOIN upt_status s ON s.upt = u.code
+           LEFT JOIN token_failures f ON f.upt = u.code
+         ORDER BY u.kanwil, u.code",
     )?;
     stmt.query_map([stale_after_hours], |r| {
         Ok(UptRow {
@@ -555,6 +669,8 @@ fn upt_rows(conn: &Connection, stale_after_hours: i64) -> rusqlite::Result<Vec<U
             sales: r.get(9)?,
             trainings: r.get(10)?,
             participants: r.get(11)?,
+            token_failures: r.get(12)?,
+            last_token_failure_at: r.get(13)?,
         })
     })?
     .collect()
@@ -587,7 +703,11 @@ mod tests {
         forged.push('x');
         assert_eq!(
             db.verify_token(&forged).unwrap().unwrap_err(),
-            Rejection::Unknown
+            Rejection::Mismatch {
+                token_id: id.clone(),
+                upt: None
+            },
+            "a wrong secret is told apart from an unknown id (for the count per UPT), not to the caller"
         );
         assert_eq!(
             db.verify_token("nonsense").unwrap().unwrap_err(),

@@ -5,6 +5,7 @@
 //! `127.0.0.1:0`) until the shutdown future completes. The admin commands ([`cli`]) work on
 //! the same database file, beside a running server.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

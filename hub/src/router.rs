@@ -23,6 +23,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/products/{id}", get(views::product))
         .route("/trainings", get(views::trainings))
         .route("/stats", get(views::stats))
+        .route("/audit", get(views::audit))
         .route(
             "/curation/{product_id}",
             post(curation::decide).layer(DefaultBodyLimit::max(64 * 1024)),

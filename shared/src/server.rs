@@ -10,7 +10,7 @@
 //! "internal error"; the others are served.
 
 use crate::schema::DocId;
-use crate::store::{Backend, Exchange, Received, Replica, StoreError, WritePolicy};
+use crate::store::{Backend, Exchange, Origin, Received, Replica, StoreError, WritePolicy};
 use crate::wire::{Reply, Request, Response};
 use automerge::sync::Message;
 use std::collections::HashSet;
@@ -107,12 +107,12 @@ pub enum ServeError {
     Store(#[from] StoreError),
 }
 
-/// Answers `request` from `peer` against `replica`. Errors of the backend itself (a full
+/// Answers `request` from `origin` (the peer, and the token it sent) against `replica`. Errors of the backend itself (a full
 /// disk) fail the request; the documents answered before it stay stored, and the peer's next
 /// sync goes on from there.
 pub fn serve<B: Backend>(
     replica: &Replica<B>,
-    peer: &str,
+    origin: Origin<'_>,
     request: Request,
     authority: &dyn WriteAuthority,
 ) -> Result<Served, ServeError> {
@@ -131,7 +131,7 @@ pub fn serve<B: Backend>(
     let mut served = Served::default();
     let mut replies = Vec::with_capacity(request.docs.len());
     for (name, bytes) in request.docs {
-        let reply = match serve_doc(replica, peer, &name, &bytes, authority) {
+        let reply = match serve_doc(replica, origin, &name, &bytes, authority) {
             Ok(DocOutcome::Reply(reply, merged)) => {
                 served.merged += merged;
                 reply
@@ -172,7 +172,7 @@ enum DocOutcome {
 
 fn serve_doc<B: Backend>(
     replica: &Replica<B>,
-    peer: &str,
+    origin: Origin<'_>,
     name: &str,
     bytes: &[u8],
     authority: &dyn WriteAuthority,
@@ -188,7 +188,8 @@ fn serve_doc<B: Backend>(
         return Ok(DocOutcome::Refused(
             "not_visible",
             format!(
-                "{peer} may not sync {doc}: {}; nothing of it was merged",
+                "{} may not sync {doc}: {}; nothing of it was merged",
+                origin.peer,
                 authority.allowed()
             ),
         ));
@@ -208,7 +209,7 @@ fn serve_doc<B: Backend>(
             }
         }
     };
-    let Exchange { received, reply } = match replica.exchange(&doc, peer, message, policy) {
+    let Exchange { received, reply } = match replica.exchange(&doc, origin, message, policy) {
         Ok(x) => x,
         Err(StoreError::Invalid { reason, .. }) => {
             return Ok(DocOutcome::Refused(

@@ -13,6 +13,7 @@
 //! use karya_shared::{DocId, Store, model, schema, wire};
 //! use karya_shared::server::{self, AgentAuthority};
 //! use karya_shared::session::SyncSession;
+//! use karya_shared::store::Origin;
 //! let agent = Store::open_in_memory(None).unwrap();
 //! let hub = Store::open_in_memory(None).unwrap();
 //! let doc = DocId::Upt("LAPAS-PATI".into());
@@ -22,7 +23,7 @@
 //! let mut session = SyncSession::new(&agent, "agent-1", vec![doc.clone()]).unwrap();
 //! while let Some(frame) = session.next_request(&agent).unwrap() {
 //!     let request = wire::Request::decode(&frame).unwrap();
-//!     let served = server::serve(&hub, "LAPAS-PATI/agent-1", request, &authority).unwrap();
+//!     let served = server::serve(&hub, Origin { peer: "LAPAS-PATI/agent-1", token: "t1" }, request, &authority).unwrap();
 //!     session.handle_response(&agent, &served.response.encode()).unwrap();
 //! }
 //! assert_eq!(agent.heads(&doc).unwrap(), hub.heads(&doc).unwrap());

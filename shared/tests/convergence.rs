@@ -10,6 +10,7 @@ use karya_shared::model::{CurationDecision, Participant, ProductPatch, Sale, new
 use karya_shared::schema::{self, DocId};
 use karya_shared::server::{self, AgentAuthority};
 use karya_shared::session::SyncSession;
+use karya_shared::store::Origin;
 use karya_shared::{Store, pseudonym, wire};
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -115,7 +116,16 @@ fn sync(agent: &Store, hub: &Store, peer: &str) {
     let mut session = SyncSession::new(agent, peer, DocId::for_agent(UPT)).unwrap();
     while let Some(frame) = session.next_request(agent).unwrap() {
         let request = wire::Request::decode(&frame).unwrap();
-        let served = server::serve(hub, &format!("{UPT}/{peer}"), request, &authority).unwrap();
+        let served = server::serve(
+            hub,
+            Origin {
+                peer: &format!("{UPT}/{peer}"),
+                token: peer,
+            },
+            request,
+            &authority,
+        )
+        .unwrap();
         session
             .handle_response(agent, &served.response.encode())
             .unwrap();
@@ -162,6 +172,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .map(|_| Store::open_in_memory(None).unwrap())
         .collect();
     let mut hub = Store::open_in_memory(None).unwrap();
+    hub.set_change_log(true);
     let secret = b"upt-secret";
     // product id -> sum of every increment that was acknowledged, initial stock included.
     let mut expected_stock: HashMap<String, i64> = HashMap::new();
@@ -312,6 +323,46 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
         .collect::<Result<_, _>>()
         .unwrap();
     prop_assert_eq!(stock, expected_stock);
+
+    // The hub's change log holds every change it has, once, with where it came from: the
+    // agents' changes with the peer and token that first brought them, the curators' own.
+    let logged: Vec<(String, String, String, String, String)> = hub
+        .conn()
+        .prepare("SELECT doc, upt, hash, peer, token FROM change_log ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for id in [&doc, &curation] {
+        let mut stored: Vec<String> = hub
+            .with_doc(id, |d| {
+                d.get_changes(&[])
+                    .iter()
+                    .map(|c| c.hash().to_string())
+                    .collect()
+            })
+            .unwrap();
+        stored.sort();
+        let mut in_log: Vec<String> = logged
+            .iter()
+            .filter(|l| l.0 == id.to_string())
+            .map(|l| l.2.clone())
+            .collect();
+        in_log.sort();
+        prop_assert_eq!(in_log, stored, "every change of {} logged once", id);
+    }
+    for (d, upt, _, peer, token) in &logged {
+        prop_assert_eq!(upt, UPT);
+        if *d == curation.to_string() {
+            prop_assert_eq!((peer.as_str(), token.as_str()), ("local", ""));
+        } else {
+            prop_assert_eq!(peer, &format!("{UPT}/{token}"));
+            prop_assert!(token.starts_with("agent-"));
+        }
+    }
     Ok(())
 }
 

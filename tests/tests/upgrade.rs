@@ -62,7 +62,11 @@ fn every_earlier_release_upgrades_and_keeps_working() {
             "{release}: {said}"
         );
         assert!(
-            said.contains("hub schema 1 -> 2") && said.contains("refusals counted once"),
+            said.contains(&format!(
+                "hub schema 1 -> {}",
+                karya_hub::db::SCHEMA.migrations.len()
+            )) && said.contains("refusals counted once")
+                && said.contains("change log"),
             "{release}: {said}"
         );
         assert_eq!(user_version(&db), before, "--check changed nothing");
@@ -117,6 +121,11 @@ fn every_earlier_release_upgrades_and_keeps_working() {
             out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("sync ok"),
             "{out:?}"
         );
+        // The audit reads an upgraded database (it holds what was stored since the upgrade).
+        let out = run("karya-hub", &["--db", db_arg, "--json", "audit"]);
+        assert!(out.status.success(), "{out:?}");
+        let log: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(log["items"].is_array(), "{log}");
         let out = run(
             "karya-agent",
             &["--data-dir", agent_arg, "--json", "training", "list"],

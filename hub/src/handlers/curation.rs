@@ -11,6 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use karya_shared::model::{CurationDecision, now_rfc3339};
 use karya_shared::schema::{self, DocId};
+use karya_shared::store::Origin;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tracing::instrument;
@@ -67,14 +68,20 @@ pub async fn decide(
         .validate()
         .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
     let upt = at.upt.filter(|u| !u.trim().is_empty());
+    let token_id = principal.token_id.clone();
     let recorded = state
         .blocking(move |db| -> Result<DecisionRecorded, ApiError> {
             // The decision lands in the owning UPT's curation document, never in "one of"
             // two UPTs that share an id.
             let rows = db.products_by_id(&decision.product_id, upt.as_deref())?;
             let product = one_product(rows, &decision.product_id, upt.as_deref())?;
+            // Entered in the audit under the curator's token.
+            let origin = Origin {
+                peer: "curator",
+                token: &token_id,
+            };
             db.replica()
-                .change(&DocId::Curation(product.upt.clone()), |d| {
+                .change_as(&DocId::Curation(product.upt.clone()), origin, |d| {
                     schema::put_decision(d, &decision)
                 })?;
             Ok(DecisionRecorded {

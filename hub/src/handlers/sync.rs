@@ -15,6 +15,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use karya_shared::server::{self, AgentAuthority, ServeError};
+use karya_shared::store::Origin;
 use karya_shared::wire::{self, Request, WireError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,6 +71,7 @@ async fn handle(
     body: Body,
 ) -> Result<Ended, (ApiError, u64)> {
     let reject = |e: ApiError| (e, 0u64);
+    let token_id = principal.token_id.clone();
     let Role::Agent { upt } = principal.role else {
         return Err(reject(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -167,7 +169,11 @@ async fn handle(
             let peer = format!("{upt}/{}", request.peer);
             let agent_version = request.agent_version.clone();
             let authority = AgentAuthority { upt: upt.clone() };
-            let served = server::serve(db.replica(), &peer, request, &authority).map_err(
+            let origin = Origin {
+                peer: &peer,
+                token: &token_id,
+            };
+            let served = server::serve(db.replica(), origin, request, &authority).map_err(
                 |e| match e {
                     ServeError::Frame(f) => {
                         ApiError::bad_request("bad_frame", format!("{f}; nothing was merged"))

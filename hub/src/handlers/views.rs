@@ -317,3 +317,38 @@ pub async fn stats(
     require_read(&principal)?;
     Ok(Json(state.blocking(|db| db.stats()).await??))
 }
+
+#[derive(Debug, Deserialize)]
+pub struct AuditParams {
+    pub upt: Option<String>,
+    pub since: Option<String>,
+    pub limit: Option<usize>,
+    pub after: Option<i64>,
+}
+
+/// `GET /api/v1/audit`: the change log, for admins only, oldest first, in keyset pages
+/// (`after` is the `next` of the previous page).
+#[instrument(skip_all)]
+pub async fn audit(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    Query(q): Query<AuditParams>,
+) -> Result<Json<crate::db::AuditPage>, ApiError> {
+    if principal.role != crate::auth::Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the audit is for the hub admin; use an admin token (karya-hub token issue --role admin --name NAME)",
+        ));
+    }
+    let query = crate::db::AuditQuery {
+        upt: blank_to_none(q.upt),
+        since: blank_to_none(q.since)
+            .map(|s| crate::audit::parse_since(&s, state.config.zone()))
+            .transpose()
+            .map_err(|e| ApiError::bad_request("bad_since", e))?,
+        after: q.after.unwrap_or(0).max(0),
+        limit: page_limit(q.limit)?,
+    };
+    Ok(Json(state.blocking(move |db| db.audit(&query)).await??))
+}

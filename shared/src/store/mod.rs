@@ -157,6 +157,35 @@ pub struct DocWrite<'a> {
     pub rows: &'a [RowOp],
     /// (peer, encoded state) to save with it.
     pub sync_state: Option<(&'a str, &'a [u8])>,
+    /// The changes the chunk carries, to be entered in the change log with the same
+    /// transaction (empty when the replica keeps no log).
+    pub log: Option<LogEntry<'a>>,
+}
+
+/// Where a write came from: the peer whose sync state it moves (or [`Origin::LOCAL`]) and the
+/// id of the token it was sent with (never the token itself; empty for the hub's own writes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Origin<'a> {
+    pub peer: &'a str,
+    pub token: &'a str,
+}
+
+impl Origin<'static> {
+    /// A change made here (a command, a curator's decision through a handler that names no
+    /// token).
+    pub const LOCAL: Origin<'static> = Origin {
+        peer: "local",
+        token: "",
+    };
+}
+
+/// The change-log entries of one write: every new change's hash, with its origin.
+#[derive(Debug)]
+pub struct LogEntry<'a> {
+    /// The UPT the document belongs to (`""` for `national`).
+    pub upt: &'a str,
+    pub hashes: Vec<String>,
+    pub origin: Origin<'a>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -262,6 +291,8 @@ pub struct Replica<B> {
     compact_after: AtomicI64,
     fault: RwLock<Option<FaultHook>>,
     row_check: RwLock<Option<RowCheck>>,
+    /// Whether every stored change is entered in the change log (the hub's audit).
+    log_changes: std::sync::atomic::AtomicBool,
     /// Documents loaded from the backend, and uses served by the loaded copy (for metrics).
     loads: AtomicU64,
     hits: AtomicU64,
@@ -300,6 +331,7 @@ impl<B: Backend> Replica<B> {
             compact_after: AtomicI64::new(256),
             fault: RwLock::new(None),
             row_check: RwLock::new(None),
+            log_changes: std::sync::atomic::AtomicBool::new(false),
             loads: AtomicU64::new(0),
             hits: AtomicU64::new(0),
         })
@@ -322,6 +354,12 @@ impl<B: Backend> Replica<B> {
     pub fn set_cache_capacity(&self, capacity: usize) {
         let capacity = capacity.max(1);
         lock_plain(&self.cache).capacity = capacity;
+    }
+
+    /// Enters every change stored from now on in the change log, with its origin, in the
+    /// transaction that stores it (the hub's audit; the agent keeps none).
+    pub fn set_change_log(&self, on: bool) {
+        self.log_changes.store(on, Ordering::Relaxed);
     }
 
     pub fn set_compact_after(&self, chunks: i64) {
@@ -484,6 +522,16 @@ impl<B: Backend> Replica<B> {
     pub fn change<T>(
         &self,
         id: &DocId,
+        f: impl FnMut(&mut AutoCommit) -> Result<T, SchemaError>,
+    ) -> Result<T> {
+        self.change_as(id, Origin::LOCAL, f)
+    }
+
+    /// [`Replica::change`], entered in the change log under `origin` (a curator's token).
+    pub fn change_as<T>(
+        &self,
+        id: &DocId,
+        origin: Origin<'_>,
         mut f: impl FnMut(&mut AutoCommit) -> Result<T, SchemaError>,
     ) -> Result<T> {
         let key = id.to_string();
@@ -502,7 +550,7 @@ impl<B: Backend> Replica<B> {
                 cached
                     .doc
                     .commit_with(CommitOptions::default().with_time(now));
-                match self.persist(id, cached, &before, None, false)? {
+                match self.persist(id, cached, &before, None, false, origin)? {
                     Some(n_chunks) => return Ok((value, n_chunks)),
                     None => *slot = None,
                 }
@@ -524,6 +572,7 @@ impl<B: Backend> Replica<B> {
         before: &[ChangeHash],
         sync_state: Option<(&str, &sync::State)>,
         received: bool,
+        origin: Origin<'_>,
     ) -> Result<Option<Option<i64>>> {
         let key = id.to_string();
         let after = cached.doc.get_heads();
@@ -541,6 +590,7 @@ impl<B: Backend> Replica<B> {
                 chunk: None,
                 rows: &[],
                 sync_state,
+                log: None,
             };
             return match self.backend.commit(&write)? {
                 Commit::Done { .. } => Ok(Some(None)),
@@ -576,12 +626,23 @@ impl<B: Backend> Replica<B> {
                 }
             }
         }
+        let log = self.log_changes.load(Ordering::Relaxed).then(|| LogEntry {
+            upt: id.upt().unwrap_or(""),
+            hashes: cached
+                .doc
+                .get_changes(before)
+                .iter()
+                .map(|c| c.hash().to_string())
+                .collect(),
+            origin,
+        });
         let write = DocWrite {
             doc: &key,
             base: cached.version,
             chunk: Some(&chunk),
             rows: &rows,
             sync_state,
+            log,
         };
         match self.backend.commit(&write)? {
             Commit::Done { version, n_chunks } => {
@@ -678,29 +739,32 @@ impl<B: Backend> Replica<B> {
         message: sync::Message,
         policy: WritePolicy,
     ) -> Result<Received> {
+        let origin = Origin { peer, token: "" };
         Ok(self
-            .exchange_with(id, peer, state, Some(message), policy, false)?
+            .exchange_with(id, origin, state, Some(message), policy, false)?
             .received
             .expect("a message was given"))
     }
 
     /// One document's part of a sync round, under one lock: receive the peer's message (if
     /// any), then generate the reply, with the sync state with `peer` loaded and saved here.
+    /// The sync state is the one with `origin.peer`; the changes received are logged under
+    /// `origin` (see [`Replica::set_change_log`]).
     pub fn exchange(
         &self,
         id: &DocId,
-        peer: &str,
+        origin: Origin<'_>,
         message: Option<sync::Message>,
         policy: WritePolicy,
     ) -> Result<Exchange> {
-        let mut state = self.sync_state(peer, id)?;
-        self.exchange_with(id, peer, &mut state, message, policy, true)
+        let mut state = self.sync_state(origin.peer, id)?;
+        self.exchange_with(id, origin, &mut state, message, policy, true)
     }
 
     fn exchange_with(
         &self,
         id: &DocId,
-        peer: &str,
+        origin: Origin<'_>,
         state: &mut sync::State,
         message: Option<sync::Message>,
         policy: WritePolicy,
@@ -719,7 +783,7 @@ impl<B: Backend> Replica<B> {
                     match self.receive_once(
                         id,
                         slot,
-                        peer,
+                        origin,
                         &mut try_state,
                         message.clone(),
                         policy,
@@ -762,7 +826,7 @@ impl<B: Backend> Replica<B> {
         &self,
         id: &DocId,
         slot: &mut Option<Cached>,
-        peer: &str,
+        origin: Origin<'_>,
         state: &mut sync::State,
         message: sync::Message,
         policy: WritePolicy,
@@ -812,8 +876,9 @@ impl<B: Backend> Replica<B> {
                 id,
                 cached,
                 &before,
-                state_changed.then_some((peer, &*state)),
+                state_changed.then_some((origin.peer, &*state)),
                 true,
+                origin,
             )?
             .map(|n| (Received::Applied { new_changes }, n)))
     }

@@ -81,6 +81,19 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX sales_stats ON sales(upt, revenue_idr);
     CREATE INDEX participants_stats ON participants(upt, status);
     "#,
+    r#"-- the change log: every change stored, with its document, UPT, origin and time (audit)
+    CREATE TABLE change_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        upt TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        token TEXT NOT NULL
+    );
+    CREATE INDEX change_log_upt ON change_log(upt, seq);
+    CREATE INDEX change_log_at ON change_log(at);
+    "#,
 ];
 
 /// The application's own tables (the agent's identities, the hub's tokens), migrated like the
@@ -320,6 +333,23 @@ impl Backend for SqliteBackend {
                 .query_row(params![w.doc, crate::model::now_rfc3339()], |r| r.get(0))?;
             for row in w.rows {
                 apply_row(&tx, row)?;
+            }
+            if let Some(log) = &w.log {
+                let at = crate::model::now_rfc3339();
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO change_log (at, doc, upt, hash, peer, token)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?;
+                for hash in &log.hashes {
+                    insert.execute(params![
+                        at,
+                        w.doc,
+                        log.upt,
+                        hash,
+                        log.origin.peer,
+                        log.origin.token
+                    ])?;
+                }
             }
             done = Commit::Done {
                 version: DocVersion {
