@@ -306,6 +306,8 @@ async fn sync_command(paths: &Paths, json: bool) -> Result<(), AgentError> {
     if let Some(info) = control::running(paths) {
         let key = control::api_key(paths)?;
         let http = reqwest::Client::builder()
+            // The running service's control endpoint, on loopback over plain HTTP.
+            .tls_built_in_native_certs(false)
             .timeout(config.timing.request_timeout() * karya_shared::session::MAX_ROUNDS)
             .build()
             .map_err(|e| AgentError::Io(e.to_string()))?;

@@ -112,7 +112,9 @@ impl HubClient {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("karya-agent/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("karya-agent/", env!("CARGO_PKG_VERSION")))
+            // The system's roots are read (and kept in memory) only for a hub on HTTPS.
+            .tls_built_in_native_certs(base.trim_start().starts_with("https://"));
         for cert in ca.into_iter().flatten() {
             builder = builder.add_root_certificate(cert);
         }

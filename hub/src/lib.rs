@@ -332,3 +332,21 @@ pub async fn serve_with(
     tracing::info!("karya-hub stopped");
     Ok(())
 }
+
+/// Caps glibc's malloc at two arenas, unless the admin set `MALLOC_ARENA_MAX` (glibc reads
+/// that itself). By default every thread that allocates may get an arena of its own (up to
+/// eight per core); with merges spread over the blocking pool's threads, memory freed after a
+/// merge stays resident in many arenas. In the storm benchmark (627 UPTs bootstrapping) the
+/// hub's peak RSS was 136 MiB with the default and 84 MiB with two arenas. Call it first
+/// thing in `main`, before any thread starts.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt sets one allocator parameter and is called before other threads
+        // exist; M_ARENA_MAX is a valid parameter on glibc.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}

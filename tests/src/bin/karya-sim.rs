@@ -33,6 +33,10 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.role.as_deref() == Some("hub") {
+        // As `karya-hub` itself does.
+        karya_hub::limit_malloc_arenas();
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     match args.role.as_deref() {
         Some("hub") => runtime.block_on(async {
