@@ -62,6 +62,8 @@ impl SyncError {
     }
 }
 
+const TIMED_OUT: &str = "timed out";
+
 /// The largest hub reply the agent reads (a first sync of a large UPT is a few MB).
 pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 
@@ -70,6 +72,24 @@ pub struct HubClient {
     http: reqwest::Client,
     url: String,
     token: String,
+    timeout: Duration,
+    /// The upload rate measured on this link, shared by the clones of this client.
+    link: std::sync::Arc<std::sync::Mutex<LinkEstimate>>,
+}
+
+/// The upload rate assumed before one was measured: the thinnest link karya plans for.
+pub const ASSUMED_RATE: f64 = 2048.0;
+/// The smallest and the largest part of an upload (bytes of changes in one request).
+pub const MIN_PART: usize = 4 * 1024;
+pub const MAX_PART: usize = 8 * 1024 * 1024;
+/// Requests smaller than this say more about the round trip than about the bandwidth, and
+/// are not used to measure it.
+const MEASURE_FROM: usize = 8 * 1024;
+
+/// What the agent knows of its link's upload rate, in bytes per second.
+#[derive(Debug, Default)]
+struct LinkEstimate {
+    rate: Option<f64>,
 }
 
 /// Reads a PEM CA certificate (bounded: a CA file is a few KB).
@@ -125,15 +145,78 @@ impl HubClient {
             http,
             url: format!("{}/api/v1/sync", base.trim_end_matches('/')),
             token: token.to_string(),
+            timeout,
+            link: Default::default(),
         }
+    }
+
+    /// How many bytes of changes the next request may carry: what the measured (or assumed)
+    /// upload rate sends in half the request timeout, so that each part of a long upload
+    /// finishes in time and is acknowledged before the next.
+    pub fn upload_budget(&self) -> usize {
+        let rate = self.link_rate();
+        let bytes = rate * self.timeout.as_secs_f64() / 2.0;
+        (bytes as usize).clamp(MIN_PART, MAX_PART)
+    }
+
+    /// The upload rate measured so far (bytes per second), to keep for the next session.
+    pub fn measured_rate(&self) -> Option<f64> {
+        self.link.lock().unwrap_or_else(|p| p.into_inner()).rate
+    }
+
+    /// Starts from a rate measured in an earlier session.
+    pub fn set_rate(&self, rate: f64) {
+        if rate.is_finite() && rate > 0.0 {
+            self.link.lock().unwrap_or_else(|p| p.into_inner()).rate = Some(rate);
+        }
+    }
+
+    fn link_rate(&self) -> f64 {
+        self.link
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .rate
+            .unwrap_or(ASSUMED_RATE)
+    }
+
+    /// A request of `bytes` took `elapsed` (the reply read): a sample of the upload rate.
+    fn measured(&self, bytes: usize, elapsed: Duration) {
+        if bytes < MEASURE_FROM {
+            return;
+        }
+        let sample = bytes as f64 / elapsed.as_secs_f64().max(0.001);
+        let mut link = self.link.lock().unwrap_or_else(|p| p.into_inner());
+        // Half old, half new: one odd request moves the estimate, but does not decide it.
+        link.rate = Some(match link.rate {
+            Some(old) => (old + sample) / 2.0,
+            None => sample,
+        });
+    }
+
+    /// A request timed out: the link is slower than thought; halve what the next part sends.
+    fn timed_out(&self) {
+        let rate = self.link_rate();
+        self.link.lock().unwrap_or_else(|p| p.into_inner()).rate = Some(rate / 2.0);
     }
 
     /// One HTTP round trip: posts a frame, returns the reply frame.
     pub async fn exchange(&self, frame: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+        let started = std::time::Instant::now();
+        let sent = frame.len();
+        let result = self.exchange_inner(frame).await;
+        match &result {
+            Ok(_) => self.measured(sent, started.elapsed()),
+            Err(SyncError::Network { reason, .. }) if reason == TIMED_OUT => self.timed_out(),
+            Err(_) => {}
+        }
+        result
+    }
+
+    async fn exchange_inner(&self, frame: Vec<u8>) -> Result<Vec<u8>, SyncError> {
         let network = |e: reqwest::Error| SyncError::Network {
             url: self.url.clone(),
             reason: if e.is_timeout() {
-                "timed out".into()
+                TIMED_OUT.into()
             } else if let Some(cert) = certificate_problem(&e) {
                 format!(
                     "the hub's TLS certificate is not trusted ({cert}); if HQ uses its own CA, give its certificate: karya-agent init --ca-file FILE (or ca_file in agent.toml)"
@@ -221,7 +304,12 @@ pub async fn sync_once(
     docs: Vec<DocId>,
 ) -> Result<Outcome, SyncError> {
     let mut session = SyncSession::new(store, peer_id, docs)?;
-    while let Some(frame) = session.next_request(store)? {
+    loop {
+        // Sized from the link as measured so far (it may change within the session).
+        session.set_budget(client.upload_budget());
+        let Some(frame) = session.next_request(store)? else {
+            break;
+        };
         let reply = client.exchange(frame).await?;
         session.handle_response(store, &reply)?;
     }

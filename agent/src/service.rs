@@ -72,6 +72,13 @@ pub async fn sync_and_record(
         config.timing.request_timeout(),
         ca,
     );
+    // The link's upload rate as the last sessions measured it sizes the parts of an upload.
+    let kept_rate = store
+        .meta(LINK_RATE_KEY)?
+        .and_then(|v| v.parse::<f64>().ok());
+    if let Some(rate) = kept_rate {
+        client.set_rate(rate);
+    }
     let started = std::time::Instant::now();
     let result = sync_once(
         store,
@@ -80,6 +87,14 @@ pub async fn sync_and_record(
         DocId::for_agent(&config.upt),
     )
     .await;
+    if let Some(rate) = client.measured_rate()
+        && kept_rate.is_none_or(|k| (rate - k).abs() > k * 0.1)
+    {
+        // Written only when it moved by a tenth: idle polls measure nothing and write nothing.
+        if let Err(e) = store.set_meta(LINK_RATE_KEY, &format!("{rate:.0}")) {
+            tracing::warn!(error = %e, "the measured link rate could not be kept");
+        }
+    }
     match &result {
         Ok(outcome) => {
             st.succeeded(outcome, config.timing.sync_interval());
@@ -256,3 +271,6 @@ fn watch_inbox(
         .ok()?;
     Some(watcher)
 }
+
+/// Where the agent keeps its link's measured upload rate (bytes per second) between sessions.
+const LINK_RATE_KEY: &str = "link_upload_rate";

@@ -81,7 +81,19 @@ pub struct SyncSession {
     peer_id: String,
     states: BTreeMap<DocId, State>,
     outcome: Outcome,
+    /// Most bytes of changes one request carries (`None`: no bound).
+    budget: Option<usize>,
+    /// Round trips whose request was cut to the budget: an upload in parts, making progress,
+    /// so they do not count towards [`MAX_ROUNDS`].
+    cut_rounds: u32,
+    /// Bytes of changes per byte of frame, as the last part compressed (frames are deflated):
+    /// the budget is on the wire, the cut is made in changes.
+    compression: f64,
 }
+
+/// A session in parts never runs longer than this many round trips (a 600 KB backlog in
+/// 20 KB parts is 30).
+pub const MAX_PARTS: u32 = 2_000;
 
 impl SyncSession {
     /// Starts from the persisted sync state of every document.
@@ -104,7 +116,22 @@ impl SyncSession {
             peer_id: peer_id.to_string(),
             states,
             outcome,
+            budget: None,
+            cut_rounds: 0,
+            compression: 1.0,
         })
+    }
+
+    /// Bounds the changes one request carries to `bytes` (at least one change each): the rest
+    /// goes in the next requests of the session, each part acknowledged before the next.
+    pub fn with_budget(mut self, bytes: usize) -> Self {
+        self.budget = Some(bytes.max(1));
+        self
+    }
+
+    /// As [`SyncSession::with_budget`], between requests.
+    pub fn set_budget(&mut self, bytes: usize) {
+        self.budget = Some(bytes.max(1));
     }
 
     /// The next frame to send, or `None` when the documents are in sync.
@@ -113,8 +140,26 @@ impl SyncSession {
         store: &Replica<B>,
     ) -> Result<Option<Vec<u8>>, SessionError> {
         let mut docs = Vec::new();
+        let mut used = 0usize;
+        let mut cut = false;
         for (doc, state) in self.states.iter_mut() {
-            if let Some(msg) = store.generate_sync_message(doc, state)? {
+            let msg = match self.budget {
+                None => store.generate_sync_message(doc, state)?,
+                Some(budget) => {
+                    let budget = (budget as f64 * self.compression) as usize;
+                    let (msg, was_cut) = store.generate_bounded_sync_message(
+                        doc,
+                        state,
+                        budget.saturating_sub(used).max(1),
+                    )?;
+                    cut |= was_cut;
+                    used += msg
+                        .as_ref()
+                        .map_or(0, |m| m.changes.iter().map(<[u8]>::len).sum());
+                    msg
+                }
+            };
+            if let Some(msg) = msg {
                 // After the first round, a message that carries no changes and asks for none,
                 // to a hub that already has exactly our heads, would only acknowledge what the
                 // hub just sent: not worth a satellite round trip. The next session's first
@@ -131,7 +176,9 @@ impl SyncSession {
         if docs.is_empty() {
             return Ok(None);
         }
-        if self.outcome.round_trips >= MAX_ROUNDS {
+        if self.outcome.round_trips - self.cut_rounds >= MAX_ROUNDS
+            || self.outcome.round_trips >= MAX_PARTS
+        {
             return Err(SessionError::TooManyRounds);
         }
         self.outcome.round_trips += 1;
@@ -141,6 +188,12 @@ impl SyncSession {
             docs,
         }
         .encode();
+        if cut {
+            self.cut_rounds += 1;
+            // Learn how well the changes compress, so the next part fills its budget on the
+            // wire (changes of one import deflate to a fifth).
+            self.compression = (used as f64 / frame.len().max(1) as f64).clamp(1.0, 20.0);
+        }
         self.outcome.bytes_sent += frame.len() as u64;
         Ok(Some(frame))
     }

@@ -41,6 +41,15 @@ pub struct Options {
     /// Seconds the agent service idles before its RSS is read.
     #[arg(long, default_value_t = 3.0)]
     pub agent_idle_secs: f64,
+    /// Offline backlogs drained over the thin link, in KB (comma-separated; empty: none).
+    #[arg(long, default_value = "60,600", value_delimiter = ',')]
+    pub backlog_kb: Vec<u64>,
+    /// Bandwidth of the thin link the backlogs drain over, in bytes per second.
+    #[arg(long, default_value_t = 2048)]
+    pub thin_bytes_per_sec: u64,
+    /// The agent's request timeout on the thin link, in seconds.
+    #[arg(long, default_value_t = 20)]
+    pub thin_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -81,6 +90,8 @@ pub struct Report {
     pub slow_bootstrap_ratio: f64,
     pub slow_bootstrap_bytes: u64,
     pub slow_bootstrap_round_trips: u32,
+    /// Offline backlogs drained over the thin link (see [`Options::backlog_kb`]).
+    pub backlogs: Vec<BacklogRun>,
     pub idle_syncs_per_sec: f64,
     pub agent_idle_rss_mib: f64,
     /// The part of it that is the agent's own memory (anonymous pages): the rest is the
@@ -506,6 +517,29 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     }
     drop(slow);
 
+    // 5. Offline backlogs over a thin link with a short request timeout: each must drain in
+    // parts, never sending a part twice.
+    for (i, kb) in opts.backlog_kb.iter().enumerate() {
+        eprintln!(
+            "backlog of {kb} KB over {} B/s ...",
+            opts.thin_bytes_per_sec
+        );
+        let pick = (1 + i).min(replicas.len() - 1);
+        let r = &mut replicas[pick];
+        let backlog = make_backlog(r, (*kb * 1000) as usize);
+        let run = drain_backlog(
+            r,
+            hub.addr,
+            backlog,
+            opts.thin_bytes_per_sec,
+            Duration::from_millis(opts.slow_rtt_ms),
+            Duration::from_secs(opts.thin_timeout_secs),
+            Duration::from_secs_f64(backlog as f64 / opts.thin_bytes_per_sec as f64 * 3.0 + 60.0),
+        )
+        .await;
+        report.backlogs.push(run);
+    }
+
     // 4. Idle polling: no-op syncs, straight to the hub, as fast as the hub answers.
     eprintln!("idle polling ...");
     let deadline = Instant::now() + Duration::from_secs_f64(opts.idle_secs);
@@ -724,7 +758,7 @@ pub fn print_table(r: &Report, opts: &Options) {
         r.upts, r.records_per_upt, opts.edits, opts.concurrency
     );
     println!("{:<44} {:>14}  {:<22} ", "figure", "value", "target");
-    let rows: Vec<(String, String, String)> = vec![
+    let mut rows: Vec<(String, String, String)> = vec![
         (
             "bootstrap: time to get every doc on the hub".into(),
             format!("{:.1} s", r.bootstrap_secs),
@@ -879,7 +913,154 @@ pub fn print_table(r: &Report, opts: &Options) {
             String::new(),
         ),
     ];
+    let at = rows
+        .iter()
+        .position(|(a, _, _)| a.starts_with("idle polling"))
+        .unwrap_or(rows.len());
+    for (i, b) in r.backlogs.iter().enumerate() {
+        let kb = b.backlog_bytes as f64 / 1000.0;
+        let more = [
+            (
+                format!("backlog {kb:.0} KB, thin link: time"),
+                format!("{:.1} s", b.secs),
+                format!(
+                    "{} attempt(s), {} failed, {} round trips",
+                    b.attempts, b.failed, b.round_trips
+                ),
+            ),
+            (
+                "  ratio to floor (backlog / bandwidth)".into(),
+                format!("{:.2}x", b.ratio),
+                format!("<= 1.3x ({})", ok(b.converged && b.ratio <= 1.3)),
+            ),
+            (
+                "  bytes sent / backlog".into(),
+                format!("{:.2}x", b.bytes_ratio),
+                format!("<= 1.2x ({})", ok(b.bytes_ratio <= 1.2)),
+            ),
+        ];
+        for (j, row) in more.into_iter().enumerate() {
+            rows.insert(at + i * 3 + j, row);
+        }
+    }
     for (a, b, c) in rows {
         println!("{a:<44} {b:>14}  {c}");
     }
+}
+
+/// What draining one offline backlog over a thin link took.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BacklogRun {
+    /// The frame one unbounded request would carry (compressed, as on the wire).
+    pub backlog_bytes: u64,
+    pub secs: f64,
+    /// backlog ÷ bandwidth: the least any protocol could take.
+    pub floor_secs: f64,
+    pub ratio: f64,
+    /// Bytes the agent sent (HTTP headers included), over the backlog.
+    pub bytes_up: u64,
+    pub bytes_ratio: f64,
+    /// Sync attempts (sessions), and how many of them failed (timed out).
+    pub attempts: u32,
+    pub failed: u32,
+    pub round_trips: u32,
+    pub converged: bool,
+}
+
+/// The size of the first request an unbounded sync of `r` would send now.
+fn unbounded_request_bytes(r: &Replica) -> usize {
+    let mut session =
+        karya_shared::session::SyncSession::new(&r.store, &r.peer, DocId::for_agent(&r.upt))
+            .expect("session");
+    session
+        .next_request(&r.store)
+        .expect("request")
+        .map_or(0, |f| f.len())
+}
+
+/// Adds products offline, ten to a change (an import), until an unbounded sync would send
+/// at least `target` bytes; returns that size.
+pub fn make_backlog(r: &mut Replica, target: usize) -> usize {
+    let doc = DocId::Upt(r.upt.clone());
+    let now = now_rfc3339();
+    let mut n = 0;
+    loop {
+        let size = unbounded_request_bytes(r);
+        if size >= target {
+            return size;
+        }
+        for _ in 0..5 {
+            let batch: Vec<karya_shared::model::Product> = (0..BATCH)
+                .map(|i| {
+                    n += 1;
+                    karya_shared::model::Product {
+                        id: new_id(),
+                        name: format!("Produk tertunda {n} {i}"),
+                        category: "kerajinan".into(),
+                        description: format!("Dibuat saat jaringan putus, nomor {n}"),
+                        price_idr: 10_000 + n as i64 * 250,
+                        unit: "pcs".into(),
+                        stock: (n % 40) as i64,
+                        workshop: "Bengkel kayu".into(),
+                        certifications: vec![],
+                        nominated: false,
+                        created_at: now.clone(),
+                        updated_at: now.clone(),
+                        deleted: false,
+                    }
+                })
+                .collect();
+            r.store
+                .change(&doc, |d| {
+                    for p in &batch {
+                        schema::insert_product(d, p)?;
+                    }
+                    Ok(())
+                })
+                .expect("backlog change");
+            r.products.extend(batch.into_iter().map(|p| p.id));
+        }
+    }
+}
+
+/// Drains `r`'s offline backlog through a link of `bytes_per_sec` and `rtt`, with requests
+/// that time out after `timeout`, retrying at once after a failure (as the service would,
+/// without its back-off), until a sync succeeds or `give_up` passes.
+pub async fn drain_backlog(
+    r: &mut Replica,
+    hub: SocketAddr,
+    backlog_bytes: usize,
+    bytes_per_sec: u64,
+    rtt: Duration,
+    timeout: Duration,
+    give_up: Duration,
+) -> BacklogRun {
+    let link = Link {
+        one_way_delay: rtt / 2,
+        bytes_per_sec,
+    };
+    let proxy = Proxy::start(hub, link).await.expect("thin proxy");
+    let client = HubClient::new(&proxy.url(), &r.token, timeout);
+    let started = Instant::now();
+    let mut run = BacklogRun {
+        backlog_bytes: backlog_bytes as u64,
+        ..BacklogRun::default()
+    };
+    while started.elapsed() < give_up {
+        run.attempts += 1;
+        match sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt)).await {
+            Ok(o) => {
+                run.round_trips += o.round_trips;
+                run.converged = true;
+                break;
+            }
+            Err(_) => run.failed += 1,
+        }
+    }
+    run.secs = started.elapsed().as_secs_f64();
+    run.bytes_up = proxy.counters.up.load(std::sync::atomic::Ordering::Relaxed);
+    run.floor_secs = backlog_bytes as f64 / bytes_per_sec as f64;
+    run.ratio = run.secs / run.floor_secs;
+    run.bytes_ratio = run.bytes_up as f64 / backlog_bytes.max(1) as f64;
+    run
 }

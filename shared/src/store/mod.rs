@@ -727,6 +727,59 @@ impl<B: Backend> Replica<B> {
         })
     }
 
+    /// As [`Replica::generate_sync_message`], with at most `budget` bytes of changes in the
+    /// message (always at least one change, so an upload progresses): when Automerge would
+    /// send more, the message carries instead the oldest changes the peer has not been sent
+    /// and is not known to have (causal order, so each part applies on its own), and the
+    /// rest stay unsent in the state for the next message. `.1` is true when the message was
+    /// cut. A long upload over a thin link then goes in requests that each finish within the
+    /// request timeout, and each part the peer acknowledged is never sent again.
+    pub fn generate_bounded_sync_message(
+        &self,
+        id: &DocId,
+        state: &mut sync::State,
+        budget: usize,
+    ) -> Result<(Option<sync::Message>, bool)> {
+        let key = id.to_string();
+        self.with_slot(&key, |slot| {
+            let doc = &mut self.fresh(&key, slot)?.doc;
+            let sent_before = state.sent_hashes.clone();
+            let Some(mut message) = doc.sync().generate_sync_message(state) else {
+                return Ok((None, false));
+            };
+            // Every change the peer is not known to have and was not sent yet, oldest first.
+            let pending: Vec<automerge::Change> = doc
+                .get_changes(&state.shared_heads)
+                .into_iter()
+                .filter(|c| !sent_before.contains(&c.hash()))
+                .collect();
+            let pending_bytes: usize = pending.iter().map(|c| c.raw_bytes().len()).sum();
+            let bytes: usize = message.changes.iter().map(<[u8]>::len).sum();
+            if bytes <= budget && pending_bytes <= budget {
+                return Ok((Some(message), false));
+            }
+            // More than one part: send the next part in causal order, whatever Automerge
+            // picked (after a part, it asks only for the newest heads, whose history the peer
+            // still lacks, and the upload would go a few changes per round trip).
+            let mut chosen = Vec::new();
+            let mut hashes = Vec::new();
+            let mut size = 0;
+            for change in &pending {
+                let raw = change.raw_bytes();
+                if !chosen.is_empty() && size + raw.len() > budget {
+                    break;
+                }
+                size += raw.len();
+                chosen.push(raw.to_vec());
+                hashes.push(change.hash());
+            }
+            state.sent_hashes = sent_before;
+            state.sent_hashes.extend(hashes);
+            message.changes = chosen.into();
+            Ok((Some(message), true))
+        })
+    }
+
     /// Applies a peer's sync message, storing the new changes, the materialized rows and the
     /// sync state with `peer` in one transaction. Under [`WritePolicy::ReadOnly`] a message
     /// that carries changes we do not have yet is refused whole: it is received into a fork,

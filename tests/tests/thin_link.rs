@@ -1,0 +1,75 @@
+//! A big offline backlog over a thin link with a short request timeout: the upload goes in
+//! parts sized from the link, each acknowledged before the next, so it converges instead of
+//! timing out and starting over forever.
+
+use karya_agent::client::{HubClient, sync_once};
+use karya_hub::auth::Role;
+use karya_shared::DocId;
+use karya_tests::TestHub;
+use karya_tests::sim::{drain_backlog, generate, make_backlog};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backlog_larger_than_one_timeout_drains_in_parts_and_decisions_come_down() {
+    let hub = TestHub::start().await;
+    let token = hub.add_upt("LAPAS-AMBON", "lapas", "Maluku");
+    let (_, curator) = hub.issue(Role::Curator, "Subdit Kegiatan Kerja");
+    let mut r = generate("LAPAS-AMBON", 100, token.clone());
+    // First sync on a good day.
+    let client = HubClient::new(&hub.url(), &token, Duration::from_secs(10));
+    sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt))
+        .await
+        .unwrap();
+    // HQ decides on a product while the UPT is offline.
+    let product = r.products[0].clone();
+    let decided = reqwest::Client::new()
+        .post(format!("{}/api/v1/curation/{product}", hub.url()))
+        .bearer_auth(&curator)
+        .json(&serde_json::json!({"status": "approved"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(decided.status(), 200);
+
+    // A week offline: an unbounded request would carry 24 KB, 12 s at 2 KB/s, and every
+    // request times out after 6 s.
+    let backlog = make_backlog(&mut r, 24_000);
+    assert!(backlog >= 24_000);
+    let run = drain_backlog(
+        &mut r,
+        hub.addr,
+        backlog,
+        2048,
+        Duration::from_millis(200),
+        Duration::from_secs(6),
+        Duration::from_secs(90),
+    )
+    .await;
+    assert!(run.converged, "{run:?}");
+    assert_eq!(run.failed, 0, "no part timed out: {run:?}");
+    assert!(run.round_trips >= 3, "it went in parts: {run:?}");
+    assert!(
+        run.bytes_ratio <= 1.3,
+        "no part was sent twice (bytes sent {} for a backlog of {}): {run:?}",
+        run.bytes_up,
+        run.backlog_bytes
+    );
+
+    // Everything is at the hub, and the decision reached the UPT.
+    let doc = DocId::Upt("LAPAS-AMBON".into());
+    let mut mine = r.store.heads(&doc).unwrap();
+    let mut theirs = hub.admin_store().heads(&doc).unwrap();
+    mine.sort();
+    theirs.sort();
+    assert_eq!(mine, theirs);
+    let status: String = r
+        .store
+        .conn()
+        .query_row(
+            "SELECT status FROM curation WHERE product_id = ?1",
+            [&product],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(status, "approved");
+}
