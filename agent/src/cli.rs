@@ -256,11 +256,17 @@ pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusRepor
     let mut store = service::open_store(paths)?;
     let st = SyncStatus::load(&store)?;
     let pending = status::pending_changes(&mut store, &config.upt)?;
+    // A stored "syncing" that nobody is doing is what a crash during a sync leaves behind.
+    let state = if st.state == status::State::Syncing && !service::SyncLock::is_held(paths) {
+        status::State::Interrupted
+    } else {
+        st.state
+    };
     Ok(StatusReport {
         upt: config.upt,
         hub: config.hub,
         service_running,
-        state: st.state,
+        state,
         last_success_at: st.last_success_at,
         last_error: st.last_error,
         pending_changes: pending,
@@ -372,6 +378,7 @@ fn print_status(report: &StatusReport, json: bool) {
     }
     let state = match report.state {
         status::State::Offline => format!("offline (attempt {})", report.attempt),
+        status::State::Interrupted => "interrupted: the last sync stopped part-way (the service or the command ended during it); nothing the hub acknowledged is lost, and the next sync goes on from there".into(),
         other => format!("{other:?}").to_lowercase(),
     };
     println!("UPT:             {}", report.upt);
@@ -771,7 +778,7 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
             let mut store = service::open_store(&paths)?;
             let product = records::resolve_product(&store, &upt, &id)?;
             let sale = records::new_sale(product, qty, revenue, date, channel);
-            records::add_sales(&mut store, &upt, std::slice::from_ref(&sale))?;
+            records::add_sales(&mut store, &upt, std::slice::from_ref(&sale), &[])?;
             if json {
                 print_json(&sale)
             } else {
@@ -804,7 +811,7 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                         scheme,
                     }
                     .into_training();
-                    records::add_trainings(&mut store, &upt, std::slice::from_ref(&t))?;
+                    records::add_trainings(&mut store, &upt, std::slice::from_ref(&t), &[])?;
                     if json {
                         print_json(&t)
                     } else {

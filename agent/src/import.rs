@@ -48,6 +48,10 @@ pub enum ImportError {
     UnknownKind { file: String, headers: String },
     #[error("{file}: {} bad row(s), nothing was imported:\n{}", errors.len(), errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     Rejected { file: String, errors: Vec<RowError> },
+    #[error(
+        "{file} was imported already ({earlier}); the same file is not imported twice. To add its rows again, change the file (new rows) and import it again"
+    )]
+    AlreadyImported { file: String, earlier: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -453,6 +457,23 @@ fn read_rows<T>(
     (items, errors)
 }
 
+/// SHA-256 of a file's bytes, read in blocks (the file was size-checked by [`read_table`]).
+fn content_hash(path: &Path) -> Result<String, String> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
 /// Imports a file into the UPT's document: every row or none.
 pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportReport, ImportError> {
     let file = path
@@ -460,6 +481,35 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let table = read_table(path)?;
+    // A file is imported once: its content hash is stored in the import's own transaction,
+    // so a crash between the import and moving the file cannot import it again.
+    let hash = content_hash(path).map_err(|reason| ImportError::Unreadable {
+        file: file.clone(),
+        reason,
+    })?;
+    let key = format!("import:{hash}");
+    if let Some(earlier) = store.meta(&key)? {
+        let earlier = serde_json::from_str::<serde_json::Value>(&earlier)
+            .ok()
+            .map(|v| {
+                format!(
+                    "as {} on {}, {} row(s)",
+                    v["file"].as_str().unwrap_or("?"),
+                    karya_shared::localtime::format(
+                        v["at"].as_str().unwrap_or(""),
+                        karya_shared::localtime::Zone::from_env()
+                    ),
+                    v["rows"]
+                )
+            })
+            .unwrap_or(earlier);
+        return Err(ImportError::AlreadyImported { file, earlier });
+    }
+    let note = vec![(
+        key,
+        serde_json::json!({ "file": file, "at": karya_shared::model::now_rfc3339(), "rows": table.rows.len() })
+            .to_string(),
+    )];
     let columns = columns_of(&table.headers);
     let kind = detect(&columns).ok_or_else(|| ImportError::UnknownKind {
         file: file.clone(),
@@ -519,7 +569,7 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
                 p
             });
             check(errors)?;
-            records::add_products(store, upt, &products)?;
+            records::add_products(store, upt, &products, &note)?;
             products.into_iter().map(|p| p.id).collect()
         }
         Kind::Sales => {
@@ -551,7 +601,7 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
                 sale
             });
             check(errors)?;
-            records::add_sales(store, upt, &sales)?;
+            records::add_sales(store, upt, &sales, &note)?;
             sales.into_iter().map(|s| s.id).collect()
         }
         Kind::Trainings => {
@@ -576,7 +626,7 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
                 t
             });
             check(errors)?;
-            records::add_trainings(store, upt, &trainings)?;
+            records::add_trainings(store, upt, &trainings, &note)?;
             trainings.into_iter().map(|t| t.id).collect()
         }
     };

@@ -87,6 +87,9 @@ pub enum Processed {
         moved_to: PathBuf,
         errors_file: PathBuf,
     },
+    /// The same file (same content) was imported before, perhaps by a service that died
+    /// before it could move the file: not imported again, moved to `imported/`.
+    AlreadyImported { earlier: String, moved_to: PathBuf },
     /// Could not be handled now (the database is busy or the disk full): left in place.
     Deferred(String),
 }
@@ -133,6 +136,19 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
                 moved_to: target,
             }
         }
+        Err(ImportError::AlreadyImported { earlier, .. }) => {
+            let dir = inbox.join("imported");
+            let _ = std::fs::create_dir_all(&dir);
+            let target = unique_target(&dir, &name);
+            if let Err(e) = std::fs::rename(path, &target) {
+                tracing::error!(file = %shown, error = %e, "could not move the file");
+            }
+            tracing::info!(file = %shown, earlier = %earlier, "inbox file imported before; not imported again");
+            Processed::AlreadyImported {
+                earlier,
+                moved_to: target,
+            }
+        }
         Err(ImportError::Store(e)) => {
             tracing::warn!(file = %shown, error = %e, "inbox file left for later");
             Processed::Deferred(e.to_string())
@@ -165,5 +181,57 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
                 errors_file,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn products(store: &Store) -> i64 {
+        store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_file_imported_just_before_a_crash_is_not_imported_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir_all(&inbox).unwrap();
+        let mut store = Store::open(&dir.path().join("agent.db"), None).unwrap();
+        let csv = "nama,kategori,harga,stok\nKursi jati,furnitur,1850000,2\nMeja rotan,furnitur,950000,1\n";
+        let file = inbox.join("produk-minggu-ini.csv");
+        std::fs::write(&file, csv).unwrap();
+
+        // The service imported the file and was killed before it could move it: the rows
+        // and the file's hash were stored together; the file is still in the inbox.
+        import::import_file(&mut store, "LAPAS-PATI", &file).unwrap();
+        assert_eq!(products(&store), 2);
+
+        // Started again, the service finds the file and does not import it twice.
+        match process(&mut store, "LAPAS-PATI", &inbox, &file) {
+            Processed::AlreadyImported { earlier, moved_to } => {
+                assert!(earlier.contains("produk-minggu-ini.csv"), "{earlier}");
+                assert!(earlier.contains("2 row(s)"), "{earlier}");
+                assert!(moved_to.starts_with(inbox.join("imported")));
+                assert!(moved_to.exists() && !file.exists());
+            }
+            other => panic!("expected AlreadyImported, got {other:?}"),
+        }
+        assert_eq!(products(&store), 2);
+
+        // The same content under another name is the same import; a changed file is new.
+        let again = inbox.join("salinan.csv");
+        std::fs::write(&again, csv).unwrap();
+        let e = import::import_file(&mut store, "LAPAS-PATI", &again).unwrap_err();
+        assert!(e.to_string().contains("imported already"), "{e}");
+        std::fs::write(&again, format!("{csv}Lemari jati,furnitur,2500000,1\n")).unwrap();
+        assert!(matches!(
+            process(&mut store, "LAPAS-PATI", &inbox, &again),
+            Processed::Imported { .. }
+        ));
+        assert_eq!(products(&store), 5);
     }
 }

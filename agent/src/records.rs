@@ -103,12 +103,19 @@ impl NewProduct {
     }
 }
 
-pub fn add_products(store: &mut Store, upt: &str, products: &[Product]) -> Result<(), StoreError> {
+/// Adds products in one change; `note` (key, value) pairs are stored in `meta` in the same
+/// transaction (an import's file hash).
+pub fn add_products(
+    store: &mut Store,
+    upt: &str,
+    products: &[Product],
+    note: &[(String, String)],
+) -> Result<(), StoreError> {
     let cats = categories(store, false)?;
     for p in products {
         p.validate(&as_strs(&cats))?;
     }
-    store.change(&upt_doc(upt), |d| {
+    store.change_noting(&upt_doc(upt), note, |d| {
         products
             .iter()
             .try_for_each(|p| schema::insert_product(d, p))
@@ -117,7 +124,7 @@ pub fn add_products(store: &mut Store, upt: &str, products: &[Product]) -> Resul
 
 pub fn add_product(store: &mut Store, upt: &str, new: NewProduct) -> Result<Product, StoreError> {
     let p = new.into_product();
-    add_products(store, upt, std::slice::from_ref(&p))?;
+    add_products(store, upt, std::slice::from_ref(&p), &[])?;
     Ok(p)
 }
 
@@ -164,11 +171,17 @@ pub fn add_stock(
     Ok((id, stock))
 }
 
-pub fn add_sales(store: &mut Store, upt: &str, sales: &[Sale]) -> Result<(), StoreError> {
+/// Adds sales in one change (`note` as for [`add_products`]).
+pub fn add_sales(
+    store: &mut Store,
+    upt: &str,
+    sales: &[Sale],
+    note: &[(String, String)],
+) -> Result<(), StoreError> {
     for s in sales {
         s.validate()?;
     }
-    store.change(&upt_doc(upt), |d| {
+    store.change_noting(&upt_doc(upt), note, |d| {
         sales.iter().try_for_each(|s| schema::insert_sale(d, s))
     })
 }
@@ -195,12 +208,13 @@ pub fn add_trainings(
     store: &mut Store,
     upt: &str,
     trainings: &[Training],
+    note: &[(String, String)],
 ) -> Result<(), StoreError> {
     let cats = categories(store, true)?;
     for t in trainings {
         t.validate(&as_strs(&cats))?;
     }
-    store.change(&upt_doc(upt), |d| {
+    store.change_noting(&upt_doc(upt), note, |d| {
         trainings
             .iter()
             .try_for_each(|t| schema::insert_training(d, t))

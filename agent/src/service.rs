@@ -32,6 +32,20 @@ pub fn open_store(paths: &Paths) -> Result<Store, AgentError> {
 pub struct SyncLock(#[allow(dead_code)] std::fs::File);
 
 impl SyncLock {
+    /// Whether a sync runs now (this process or another holds the lock).
+    pub fn is_held(paths: &Paths) -> bool {
+        let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(paths.sync_lock())
+        else {
+            // No lock file can be made (a read-only directory): no sync runs here either.
+            return false;
+        };
+        matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+    }
+
     pub async fn acquire(paths: &Paths) -> Result<SyncLock, AgentError> {
         let path = paths.sync_lock();
         let file = std::fs::OpenOptions::new()

@@ -17,6 +17,10 @@ pub enum State {
     Offline,
     /// The last sync worked but the hub refused one or more documents.
     Refused,
+    /// Shown, never stored: the stored state says `syncing`, but nobody holds the sync lock
+    /// (the service or command died during the sync). Nothing acknowledged was lost; the
+    /// next sync goes on from there.
+    Interrupted,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

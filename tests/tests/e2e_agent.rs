@@ -658,3 +658,57 @@ fn a_reinstalled_agent_gets_its_records_back_and_two_agents_of_one_upt_converge(
     let shown = office.ok(&["product", "show", id.trim()]);
     assert!(shown.contains("CONFLICT on price_idr"), "{shown}");
 }
+
+#[test]
+fn a_service_killed_during_a_sync_shows_as_interrupted_then_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, tokens, _) = setup_hub(dir.path(), &[("RUTAN-BOYOLALI", "rutan", "Jawa Tengah")]);
+    let hub = HubProcess::start(&db, free_addr());
+    // A link with a 3 s round trip: a sync is long enough to be killed in the middle of.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let link = karya_tests::proxy::Link {
+        one_way_delay: Duration::from_millis(1500),
+        bytes_per_sec: 0,
+    };
+    let proxy = rt
+        .block_on(karya_tests::proxy::Proxy::start(hub.addr, link))
+        .unwrap();
+    let mut a = AgentDir::init(
+        &dir.path().join("a"),
+        "RUTAN-BOYOLALI",
+        &proxy.url(),
+        &tokens[0],
+    );
+    a.ok(&[
+        "product",
+        "add",
+        "--name",
+        "Keset sabut",
+        "--category",
+        "kerajinan",
+        "--price",
+        "35000",
+    ]);
+    a.start_service();
+    a.wait_status("a sync under way", Duration::from_secs(20), |s| {
+        s["state"] == "syncing"
+    });
+    a.kill_service();
+
+    // What is true: no service, no sync; the change not yet acknowledged is still pending.
+    let s = a.status();
+    assert_eq!(s["state"], "interrupted", "{s}");
+    assert_eq!(s["service_running"], false, "{s}");
+    let text = a.ok(&["status"]);
+    assert!(text.contains("interrupted"), "{text}");
+    assert!(text.contains("not running"), "{text}");
+
+    // Started again, it goes on and finishes.
+    a.start_service();
+    let s = a.wait_status("the sync to finish", Duration::from_secs(60), |s| {
+        s["state"] == "idle" && s["pending_changes"] == 0
+    });
+    assert!(s["last_success_at"].is_string(), "{s}");
+    drop(proxy);
+    drop(hub);
+}

@@ -160,6 +160,10 @@ pub struct DocWrite<'a> {
     /// The changes the chunk carries, to be entered in the change log with the same
     /// transaction (empty when the replica keeps no log).
     pub log: Option<LogEntry<'a>>,
+    /// (key, value) pairs stored in `meta` with the chunk, in its transaction (an imported
+    /// file's content hash, so a crash between the import and moving the file cannot
+    /// import it twice).
+    pub meta: &'a [(String, String)],
 }
 
 /// Where a write came from: the peer whose sync state it moves (or [`Origin::LOCAL`]) and the
@@ -177,6 +181,14 @@ impl Origin<'static> {
         peer: "local",
         token: "",
     };
+}
+
+/// What a write carries besides the document: where it came from (for the change log) and
+/// `meta` rows stored in its transaction.
+#[derive(Debug, Clone, Copy)]
+struct Extras<'a> {
+    origin: Origin<'a>,
+    meta: &'a [(String, String)],
 }
 
 /// The change-log entries of one write: every new change's hash, with its origin.
@@ -532,6 +544,27 @@ impl<B: Backend> Replica<B> {
         &self,
         id: &DocId,
         origin: Origin<'_>,
+        f: impl FnMut(&mut AutoCommit) -> Result<T, SchemaError>,
+    ) -> Result<T> {
+        self.change_with(id, origin, &[], f)
+    }
+
+    /// [`Replica::change`], storing `meta` (key, value) pairs in the same transaction as the
+    /// change: both are stored, or neither.
+    pub fn change_noting<T>(
+        &self,
+        id: &DocId,
+        meta: &[(String, String)],
+        f: impl FnMut(&mut AutoCommit) -> Result<T, SchemaError>,
+    ) -> Result<T> {
+        self.change_with(id, Origin::LOCAL, meta, f)
+    }
+
+    fn change_with<T>(
+        &self,
+        id: &DocId,
+        origin: Origin<'_>,
+        meta: &[(String, String)],
         mut f: impl FnMut(&mut AutoCommit) -> Result<T, SchemaError>,
     ) -> Result<T> {
         let key = id.to_string();
@@ -550,7 +583,7 @@ impl<B: Backend> Replica<B> {
                 cached
                     .doc
                     .commit_with(CommitOptions::default().with_time(now));
-                match self.persist(id, cached, &before, None, false, origin)? {
+                match self.persist(id, cached, &before, None, false, Extras { origin, meta })? {
                     Some(n_chunks) => return Ok((value, n_chunks)),
                     None => *slot = None,
                 }
@@ -572,8 +605,9 @@ impl<B: Backend> Replica<B> {
         before: &[ChangeHash],
         sync_state: Option<(&str, &sync::State)>,
         received: bool,
-        origin: Origin<'_>,
+        extras: Extras<'_>,
     ) -> Result<Option<Option<i64>>> {
+        let Extras { origin, meta } = extras;
         let key = id.to_string();
         let after = cached.doc.get_heads();
         let encoded_state = sync_state.map(|(peer, s)| (peer, s.encode()));
@@ -591,6 +625,7 @@ impl<B: Backend> Replica<B> {
                 rows: &[],
                 sync_state,
                 log: None,
+                meta: &[],
             };
             return match self.backend.commit(&write)? {
                 Commit::Done { .. } => Ok(Some(None)),
@@ -643,6 +678,7 @@ impl<B: Backend> Replica<B> {
             rows: &rows,
             sync_state,
             log,
+            meta,
         };
         match self.backend.commit(&write)? {
             Commit::Done { version, n_chunks } => {
@@ -931,7 +967,7 @@ impl<B: Backend> Replica<B> {
                 &before,
                 state_changed.then_some((origin.peer, &*state)),
                 true,
-                origin,
+                Extras { origin, meta: &[] },
             )?
             .map(|n| (Received::Applied { new_changes }, n)))
     }

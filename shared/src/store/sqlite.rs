@@ -334,6 +334,9 @@ impl Backend for SqliteBackend {
             for row in w.rows {
                 apply_row(&tx, row)?;
             }
+            for (key, value) in w.meta {
+                meta_set(&tx, key, value)?;
+            }
             if let Some(log) = &w.log {
                 let at = crate::model::now_rfc3339();
                 let mut insert = tx.prepare_cached(

@@ -173,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
             None,
             Some("pameran".into()),
         );
-        records::add_sales(&mut store, code, &[sale])?;
+        records::add_sales(&mut store, code, &[sale], &[])?;
         let training = records::NewTraining {
             program: "Pelatihan menjahit dasar".into(),
             category: "menjahit".into(),
@@ -184,7 +184,7 @@ async fn main() -> anyhow::Result<()> {
             ..Default::default()
         }
         .into_training();
-        records::add_trainings(&mut store, code, std::slice::from_ref(&training))?;
+        records::add_trainings(&mut store, code, std::slice::from_ref(&training), &[])?;
         for n in 1..=3 {
             let reg = format!("{}-{n:03}/2026", &code[..4]);
             records::enroll(
