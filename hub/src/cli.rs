@@ -65,6 +65,12 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },
+    /// A consistent copy of the hub's database while it runs (to restore: stop the hub, put
+    /// the copy in the database's place, start it).
+    Backup {
+        /// The file to write; it must not exist yet.
+        file: std::path::PathBuf,
+    },
     /// Database schema upgrades. `--check` says what starting this version would migrate,
     /// without changing anything.
     Migrate {
@@ -246,6 +252,37 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             let states = karya_shared::store::sqlite::inspect(&config.db, crate::db::SCHEMA)?;
             return print_schema_check(&config.db, &states, cli.json);
         }
+        Command::Backup { file } => {
+            anyhow::ensure!(
+                config.db.exists(),
+                "there is no hub database at {}; pass --db with the right path",
+                config.db.display()
+            );
+            anyhow::ensure!(
+                !file.exists(),
+                "{} exists already; give a new file name (a backup never overwrites)",
+                file.display()
+            );
+            let db = HubDb::open(&config, Create::No)?;
+            db.backup(file).map_err(|e| {
+                anyhow::anyhow!(
+                    "the backup to {} failed ({e}); nothing of the hub changed. Check that the folder exists and has room",
+                    file.display()
+                )
+            })?;
+            let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+            if cli.json {
+                print_json(&serde_json::json!({ "file": file, "bytes": size }))?;
+            } else {
+                println!(
+                    "backup written to {} ({:.1} MB); to restore it: stop the hub, copy it over {}, start the hub",
+                    file.display(),
+                    size as f64 / 1e6,
+                    config.db.display()
+                );
+            }
+            return Ok(());
+        }
         Command::Serve { listen, create } => {
             if let Some(addr) = listen {
                 config.listen = *addr;
@@ -275,7 +312,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     // hub starts); `serve` does not.
     let db = HubDb::open(&config, Create::IfMissing)?;
     match &cli.command {
-        Command::Serve { .. } | Command::Config(_) | Command::Migrate { .. } => {}
+        Command::Serve { .. }
+        | Command::Config(_)
+        | Command::Migrate { .. }
+        | Command::Backup { .. } => {}
         Command::Audit { upt, since, limit } => {
             let query = crate::db::AuditQuery {
                 upt: upt.clone(),

@@ -134,6 +134,15 @@ impl HubDb {
         Ok(f(&mut self.store.backend().writer())?)
     }
 
+    // ---------- backup ----------
+
+    /// Writes a consistent copy of the whole database to `to` (SQLite's `VACUUM INTO`: one
+    /// read transaction, so syncs and curators go on meanwhile). `to` must not exist.
+    pub fn backup(&self, to: &std::path::Path) -> Result<()> {
+        let target = to.to_string_lossy().into_owned();
+        self.write(|c| c.execute("VACUUM INTO ?1", [target]).map(|_| ()))
+    }
+
     // ---------- health ----------
 
     /// A query on a read connection: the database answers.

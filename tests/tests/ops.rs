@@ -225,3 +225,83 @@ async fn the_alert_rules_and_the_dashboard_use_metrics_the_hub_exposes() {
         assert!(used >= 5, "{file} uses only {used} karya metrics");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_taken_while_the_hub_serves_restores_to_a_working_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hub.db");
+    let token = HubProcess::admin(
+        &db,
+        &[
+            "upt",
+            "add",
+            "LAPAS-PATI",
+            "--name",
+            "Lapas Pati",
+            "--type",
+            "lapas",
+            "--kanwil",
+            "Jawa Tengah",
+        ],
+    )
+    .trim()
+    .to_string();
+    let viewer = HubProcess::admin(
+        &db,
+        &["token", "issue", "--role", "viewer", "--name", "Analis"],
+    )
+    .trim()
+    .to_string();
+    let mut hub = HubProcess::start(&db, free_addr());
+    let mut agent = Agent::new("LAPAS-PATI", &hub.url(), &token);
+    agent.add_product("Batik tulis");
+    agent.add_product("Kursi jati");
+    agent.sync().await;
+
+    // Taken while the hub serves, with a sync running beside it.
+    let backup = dir.path().join("hub-2026-12-01.db");
+    let busy = {
+        let mut a = Agent::new("LAPAS-PATI", &hub.url(), &token);
+        tokio::spawn(async move {
+            for i in 0..20 {
+                a.add_product(&format!("Produk {i}"));
+                a.sync().await;
+            }
+        })
+    };
+    let out = HubProcess::admin(&db, &["backup", backup.to_str().unwrap()]);
+    assert!(out.contains("to restore it"), "{out}");
+    busy.await.unwrap();
+    // A backup never overwrites.
+    let again = HubProcess::hub_cmd(&db)
+        .args(["backup", backup.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("exists already"),
+        "{again:?}"
+    );
+    hub.stop();
+
+    // Restored in another place: a working hub with what was there at the backup.
+    let restored_dir = tempfile::tempdir().unwrap();
+    let restored = restored_dir.path().join("hub.db");
+    std::fs::copy(&backup, &restored).unwrap();
+    let check = HubProcess::admin(&restored, &["migrate", "--check"]);
+    assert!(check.contains("current, nothing to do"), "{check}");
+    let mut hub = HubProcess::start(&restored, free_addr());
+    let (status, products) = karya_tests::memagent::get_json(
+        &format!("{}/api/v1/products?upt=LAPAS-PATI&limit=1000", hub.url()),
+        &viewer,
+    )
+    .await;
+    assert_eq!(status, 200, "{products}");
+    let names = karya_tests::procs::field_of_each(&products, "name");
+    assert!(
+        names.iter().any(|n| n == "Batik tulis") && names.iter().any(|n| n == "Kursi jati"),
+        "{names:?}"
+    );
+    assert!(names.len() >= 2 && names.len() <= 22, "{names:?}");
+    hub.stop();
+}
