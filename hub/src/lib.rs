@@ -156,6 +156,19 @@ impl AppState {
     /// for a full disk since the last one that succeeded, and admission control is not
     /// shedding. Touches no database connection, so it answers at once during a storm.
     pub fn readiness(&self) -> Readiness {
+        let mut problems = self.storage_problems();
+        if self.sync_admission.available_permits() == 0 {
+            problems.push("shedding load: every sync slot and queue place is taken".into());
+        }
+        Readiness {
+            ready: problems.is_empty(),
+            problems,
+        }
+    }
+
+    /// What keeps the hub from storing a write: the database not writable, the disk under
+    /// `min_free_bytes`, or a write that failed for a full disk since the last good one.
+    pub fn storage_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
         if let Err(e) = std::fs::OpenOptions::new()
             .append(true)
@@ -181,13 +194,7 @@ impl AppState {
         {
             problems.push("the last write failed: the disk is full".into());
         }
-        if self.sync_admission.available_permits() == 0 {
-            problems.push("shedding load: every sync slot and queue place is taken".into());
-        }
-        Readiness {
-            ready: problems.is_empty(),
-            problems,
-        }
+        problems
     }
 }
 

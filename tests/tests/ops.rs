@@ -160,11 +160,17 @@ async fn readyz_turns_unready_on_a_full_disk_and_ready_again() {
         body["problems"][0].as_str().unwrap().contains("free"),
         "{body}"
     );
-    // Health (the process) and reads stay up meanwhile.
+    // Health (the process) and reads stay up meanwhile; health says it is degraded, and why.
     let health = reqwest::get(format!("{}/healthz", hub.url()))
         .await
         .unwrap();
     assert_eq!(health.status(), 200);
+    let health: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(health["status"], "degraded", "{health}");
+    assert!(
+        health["problems"][0].as_str().unwrap().contains("free"),
+        "{health}"
+    );
     let stats = reqwest::Client::new()
         .get(format!("{}/api/v1/stats", hub.url()))
         .bearer_auth(&viewer)
@@ -177,6 +183,13 @@ async fn readyz_turns_unready_on_a_full_disk_and_ready_again() {
     std::fs::remove_file(&fill).unwrap();
     let (status, body) = readyz(&hub).await;
     assert_eq!(status, 200, "{body}");
+    let health: serde_json::Value = reqwest::get(format!("{}/healthz", hub.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok", "{health}");
     let mut a = Agent::new("LAPAS-PATI", &hub.url(), &token);
     a.add_product("Batik tulis");
     assert!(a.sync().await.refused.is_empty());

@@ -16,8 +16,16 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
     // A query on a read connection proves the database answers, not just the process; it
     // never waits for a sync in progress.
     state.blocking(|db| db.ping()).await??;
+    // Alive and answering, but unable to store a sync (a full disk): "degraded", with why.
+    // Still 200: restarting the process would not free the disk (`/readyz` answers 503).
+    let problems = state.storage_problems();
+    let status = if problems.is_empty() {
+        "ok"
+    } else {
+        "degraded"
+    };
     Ok(Json(
-        serde_json::json!({ "status": "ok", "version": karya_shared::VERSION }),
+        serde_json::json!({ "status": status, "problems": problems, "version": karya_shared::VERSION }),
     ))
 }
 
