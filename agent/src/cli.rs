@@ -249,6 +249,8 @@ pub struct StatusReport {
     pub attempt: u32,
     pub offline_since: Option<String>,
     pub refused: Vec<karya_shared::session::Refusal>,
+    /// This PC's clock minus the hub's, in seconds, at the last reply.
+    pub clock_skew_secs: Option<i64>,
 }
 
 pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusReport, AgentError> {
@@ -278,6 +280,7 @@ pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusRepor
         attempt: st.attempt,
         offline_since: st.offline_since,
         refused: st.refused,
+        clock_skew_secs: st.clock_skew_secs,
     })
 }
 
@@ -404,6 +407,16 @@ fn print_status(report: &StatusReport, json: bool) {
     );
     if let Some(since) = &report.offline_since {
         println!("Offline since:   {}", local(since));
+    }
+    if let Some(skew) = report
+        .clock_skew_secs
+        .filter(|s| s.abs() > crate::client::MAX_CLOCK_SKEW_SECS)
+    {
+        let minutes = skew.abs() / 60;
+        let way = if skew > 0 { "ahead of" } else { "behind" };
+        println!(
+            "Clock:           WARNING: this PC's clock is {minutes} minutes {way} the hub's; set the date and time (Windows: Settings > Time & language), or new records get the wrong dates"
+        );
     }
     println!(
         "Last error:      {}",

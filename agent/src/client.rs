@@ -75,6 +75,21 @@ pub struct HubClient {
     timeout: Duration,
     /// The upload rate measured on this link, shared by the clones of this client.
     link: std::sync::Arc<std::sync::Mutex<LinkEstimate>>,
+    /// This PC's clock minus the hub's (its `Date` header), in seconds, at the last reply.
+    skew: std::sync::Arc<std::sync::Mutex<Option<i64>>>,
+}
+
+/// A clock further than this from the hub's is worth telling the operator about.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 300;
+
+/// An HTTP date (`Tue, 01 Dec 2026 23:20:16 GMT`) as Unix seconds.
+pub fn parse_http_date(text: &str) -> Option<i64> {
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(text.trim(), &format)
+        .ok()
+        .map(|t| t.assume_utc().unix_timestamp())
 }
 
 /// The upload rate assumed before one was measured: the thinnest link karya plans for.
@@ -147,7 +162,13 @@ impl HubClient {
             token: token.to_string(),
             timeout,
             link: Default::default(),
+            skew: Default::default(),
         }
+    }
+
+    /// This PC's clock minus the hub's, in seconds, as of the last reply (`None` before one).
+    pub fn clock_skew(&self) -> Option<i64> {
+        *self.skew.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// How many bytes of changes the next request may carry: what the measured (or assumed)
@@ -237,6 +258,15 @@ impl HubClient {
             .await
             .map_err(network)?;
         let status = response.status();
+        if let Some(hub_now) = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_http_date)
+        {
+            let here = time::OffsetDateTime::now_utc().unix_timestamp();
+            *self.skew.lock().unwrap_or_else(|p| p.into_inner()) = Some(here - hub_now);
+        }
         // Seconds only (the form karya-hub sends); an HTTP date is ignored.
         let retry_after = response
             .headers()

@@ -109,6 +109,19 @@ pub async fn sync_and_record(
             tracing::warn!(error = %e, "the measured link rate could not be kept");
         }
     }
+    if let Some(skew) = client.clock_skew() {
+        if skew.abs() > crate::client::MAX_CLOCK_SKEW_SECS
+            && st
+                .clock_skew_secs
+                .is_none_or(|s| s.abs() <= crate::client::MAX_CLOCK_SKEW_SECS)
+        {
+            tracing::warn!(
+                skew_secs = skew,
+                "this PC's clock differs from the hub's by more than 5 minutes; set the clock, or new records get the wrong dates"
+            );
+        }
+        st.clock_skew_secs = Some(skew);
+    }
     match &result {
         Ok(outcome) => {
             st.succeeded(outcome, config.timing.sync_interval());

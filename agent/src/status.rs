@@ -36,6 +36,9 @@ pub struct SyncStatus {
     pub offline_since: Option<String>,
     pub refused: Vec<Refusal>,
     pub last_outcome: Option<Outcome>,
+    /// This PC's clock minus the hub's, in seconds, at the last reply from the hub.
+    #[serde(default)]
+    pub clock_skew_secs: Option<i64>,
 }
 
 const KEY: &str = "sync_status";
