@@ -25,6 +25,19 @@ pub struct ProductRow {
     pub conflicts: Conflicts,
     /// HQ's decision on it, if any.
     pub curation: Option<CurationDecision>,
+    /// Created more than a day after the hub's time: the UPT PC's clock is wrong.
+    pub future_dated: bool,
+}
+
+/// The hub's time plus one day, as RFC 3339: a record stamped later than this was stamped by
+/// a clock that is off (a UPT PC's), not by the future.
+pub fn future_cutoff() -> (String, String) {
+    let t = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let date = format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day());
+    let rfc = t
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    (date, rfc)
 }
 
 #[derive(Debug, Clone, Default)]
@@ -55,6 +68,7 @@ fn product_row(r: &Row<'_>) -> rusqlite::Result<ProductRow> {
         workshop: r.get(8)?,
         certifications: serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default(),
         nominated: r.get(10)?,
+        future_dated: r.get::<_, String>(11)?.as_str() > future_cutoff().1.as_str(),
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
         deleted: r.get(13)?,
@@ -329,6 +343,9 @@ pub struct Figures {
     pub trainings: i64,
     pub participants: i64,
     pub completions: i64,
+    /// Sales dated more than a day after the hub's date (a UPT PC's clock is off): not in
+    /// `sales` or `revenue_idr` until their date is corrected.
+    pub future_dated_sales: i64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -365,7 +382,9 @@ pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
         // saturates. The model's bounds keep real sums far below either limit.
         "WITH p AS (SELECT upt, COUNT(*) AS n, CAST(TOTAL(stock) AS INTEGER) AS stock
                     FROM products WHERE deleted = 0 GROUP BY upt),
-              s AS (SELECT upt, COUNT(*) AS n, CAST(TOTAL(revenue_idr) AS INTEGER) AS revenue
+              s AS (SELECT upt, SUM(date <= ?1) AS n,
+                           CAST(TOTAL(CASE WHEN date <= ?1 THEN revenue_idr END) AS INTEGER) AS revenue,
+                           SUM(date > ?1) AS future
                     FROM sales GROUP BY upt),
               t AS (SELECT upt, COUNT(*) AS n FROM trainings WHERE deleted = 0 GROUP BY upt),
               q AS (SELECT upt, COUNT(*) AS n, SUM(status = 'completed') AS done
@@ -373,14 +392,14 @@ pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
               codes AS (SELECT code AS upt FROM upts UNION SELECT upt FROM p UNION SELECT upt FROM t)
          SELECT c.upt, COALESCE(u.name, c.upt), COALESCE(u.kanwil, '(tidak terdaftar)'),
            COALESCE(p.n, 0), COALESCE(p.stock, 0), COALESCE(s.n, 0), COALESCE(s.revenue, 0),
-           COALESCE(t.n, 0), COALESCE(q.n, 0), COALESCE(q.done, 0)
+           COALESCE(t.n, 0), COALESCE(q.n, 0), COALESCE(q.done, 0), COALESCE(s.future, 0)
          FROM codes c LEFT JOIN upts u ON u.code = c.upt
            LEFT JOIN p ON p.upt = c.upt LEFT JOIN s ON s.upt = c.upt
            LEFT JOIN t ON t.upt = c.upt LEFT JOIN q ON q.upt = c.upt
          ORDER BY c.upt",
     )?;
     let per_upt: Vec<UptFigures> = stmt
-        .query_map([], |r| {
+        .query_map([future_cutoff().0], |r| {
             Ok(UptFigures {
                 upt: r.get(0)?,
                 name: r.get(1)?,
@@ -393,6 +412,7 @@ pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
                     trainings: r.get(7)?,
                     participants: r.get(8)?,
                     completions: r.get(9)?,
+                    future_dated_sales: r.get(10)?,
                 },
             })
         })?
@@ -417,6 +437,7 @@ pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
             f.trainings = f.trainings.saturating_add(u.trainings);
             f.participants = f.participants.saturating_add(u.participants);
             f.completions = f.completions.saturating_add(u.completions);
+            f.future_dated_sales = f.future_dated_sales.saturating_add(u.future_dated_sales);
         }
     }
     Ok(Stats {

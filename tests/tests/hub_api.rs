@@ -604,3 +604,57 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
     assert_eq!(sample_sum(&m, "karya_upts_stale", &[]), 0.0);
     assert!(sample_sum(&m, "karya_documents_loaded_total", &[("from", "cache")]) > 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_dated_in_the_future_by_a_wrong_clock_are_flagged_not_counted() {
+    let hub = TestHub::start().await;
+    let token = hub.add_upt("LAPAS-NABIRE", "lapas", "Papua Tengah");
+    let (_, viewer) = hub.issue(Role::Viewer, "analis");
+    let mut agent = Agent::new("LAPAS-NABIRE", &hub.url(), &token);
+    let doc = DocId::Upt("LAPAS-NABIRE".into());
+    let now = time::OffsetDateTime::now_utc();
+    let date = |t: time::OffsetDateTime| {
+        format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+    };
+    // A PC whose clock ran ten days ahead stamped one product and one sale.
+    let mut ahead = product("Tas anyaman");
+    ahead.created_at = (now + time::Duration::days(10))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let id = ahead.id.clone();
+    agent
+        .store
+        .change(&doc, |d| schema::insert_product(d, &ahead))
+        .unwrap();
+    let normal = agent.add_product("Sandal jepit");
+    for (days, revenue) in [(0, 50_000), (10, 900_000)] {
+        let sale = karya_shared::model::Sale {
+            id: karya_shared::model::new_id(),
+            product_id: normal.clone(),
+            date: date(now + time::Duration::days(days)),
+            quantity: 1,
+            revenue_idr: revenue,
+            channel: "toko".into(),
+            created_at: now_rfc3339(),
+        };
+        agent
+            .store
+            .change(&doc, |d| schema::insert_sale(d, &sale))
+            .unwrap();
+    }
+    assert!(agent.sync().await.refused.is_empty());
+
+    let (_, stats) = get_json(&format!("{}/api/v1/stats", hub.url()), &viewer).await;
+    assert_eq!(stats["national"]["sales"], 1, "{stats}");
+    assert_eq!(stats["national"]["revenue_idr"], 50_000, "{stats}");
+    assert_eq!(stats["national"]["future_dated_sales"], 1, "{stats}");
+    let (_, p) = get_json(&format!("{}/api/v1/products/{id}", hub.url()), &viewer).await;
+    assert_eq!(p["future_dated"], true, "{p}");
+    let (_, p) = get_json(&format!("{}/api/v1/products/{normal}", hub.url()), &viewer).await;
+    assert_eq!(p["future_dated"], false, "{p}");
+    let page = get_body(&format!("{}/", hub.url()), &viewer).await;
+    assert!(
+        page.contains("1 penjualan bertanggal lebih dari sehari setelah hari ini"),
+        "{page}"
+    );
+}

@@ -200,6 +200,13 @@ fn render(principal: &Principal, view: &View, zone: localtime::Zone) -> Html<Str
         n.participants,
         n.completions,
     );
+    if n.future_dated_sales > 0 {
+        let _ = write!(
+            b,
+            "<p class=stale>{} penjualan bertanggal lebih dari sehari setelah hari ini (jam komputer UPT salah) tidak dihitung dalam penjualan dan pendapatan.</p>",
+            n.future_dated_sales
+        );
+    }
     b.push_str("<h2>Per Kanwil</h2><table><tr><th>Kanwil</th><th>UPT</th><th>Produk</th><th>Stok</th><th>Pendapatan</th><th>Pelatihan</th><th>Peserta</th><th>Lulus</th></tr>");
     for k in &stats.per_kanwil {
         let f = &k.figures;
