@@ -66,6 +66,16 @@ pub enum Command {
     Sync,
     /// Show the sync state.
     Status,
+    /// Fetch one document again, whole, from the hub, dropping this PC's copy: for a document
+    /// the hub keeps refusing (`national`, `curation`; `upt` with --force, which loses local
+    /// changes not yet on the hub). Then syncs.
+    Repair {
+        /// `national`, `curation` or `upt`.
+        doc: String,
+        /// Allow repairing `upt` although it holds changes the hub does not have yet.
+        #[arg(long)]
+        force: bool,
+    },
     #[command(subcommand)]
     Product(ProductCommand),
     #[command(subcommand)]
@@ -600,6 +610,34 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
         Command::Init { .. } | Command::Migrate { .. } => {}
         Command::Run => service::run(paths.clone(), service::shutdown_signal()).await?,
         Command::Sync => sync_command(&paths, json).await?,
+        Command::Repair { doc, force } => {
+            let id = match doc.as_str() {
+                "national" => DocId::National,
+                "curation" => DocId::Curation(upt.clone()),
+                "upt" => DocId::Upt(upt.clone()),
+                other => {
+                    return Err(AgentError::Usage(format!(
+                        "'{other}' is not a document of this UPT; repair national, curation or upt"
+                    )));
+                }
+            };
+            {
+                // Not while a sync runs: the service's sync would write the copy back.
+                let _lock = service::SyncLock::acquire(&paths).await?;
+                let mut store = service::open_store(&paths)?;
+                if matches!(id, DocId::Upt(_)) {
+                    let pending = status::pending_changes(&mut store, &upt)?;
+                    if pending > 0 && !force {
+                        return Err(AgentError::Usage(format!(
+                            "{id} holds {pending} change(s) the hub does not have yet; repairing it loses them. Sync first, or repair with --force"
+                        )));
+                    }
+                }
+                store.forget(&id)?;
+                eprintln!("{id}: this PC's copy dropped; fetching it again from the hub");
+            }
+            sync_command(&paths, json).await?;
+        }
         Command::Secret(SecretCommand::Export { file }) => {
             let store = service::open_store(&paths)?;
             let secret = hex::encode(crate::identity::secret(&store)?);

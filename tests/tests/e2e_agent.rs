@@ -712,3 +712,78 @@ fn a_service_killed_during_a_sync_shows_as_interrupted_then_recovers() {
     drop(proxy);
     drop(hub);
 }
+
+#[test]
+fn repair_fetches_a_refused_document_again_from_the_hub() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, tokens, _) = setup_hub(dir.path(), &[("LAPAS-PATI", "lapas", "Jawa Tengah")]);
+    let hub = HubProcess::start(&db, free_addr());
+    let a = AgentDir::init(&dir.path().join("a"), "LAPAS-PATI", &hub.url(), &tokens[0]);
+    a.ok(&["sync"]);
+
+    // Someone edited this PC's copy of the national registry (only HQ may write it).
+    {
+        let store = karya_shared::Store::open(
+            &dir.path().join("a").join("agent.db"),
+            Some(karya_agent::identity::SCHEMA),
+        )
+        .unwrap();
+        store
+            .change(&karya_shared::DocId::National, |d| {
+                karya_shared::schema::put_upt(
+                    d,
+                    &karya_shared::model::UptInfo {
+                        code: "LAPAS-PALSU".into(),
+                        name: "Lapas Palsu".into(),
+                        kind: "lapas".into(),
+                        kanwil: "Jawa Tengah".into(),
+                    },
+                )
+            })
+            .unwrap();
+    }
+    let out = a.run(&["sync"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("refused by the hub: national"), "{said}");
+
+    // upt holds a change the hub does not have: not dropped without --force.
+    a.ok(&[
+        "product",
+        "add",
+        "--name",
+        "Keset sabut",
+        "--category",
+        "kerajinan",
+        "--price",
+        "35000",
+    ]);
+    let out = a.run(&["repair", "upt"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--force"),
+        "{out:?}"
+    );
+
+    // The repair drops the copy, fetches HQ's, and the sync goes through.
+    let out = a.ok(&["repair", "national"]);
+    assert!(out.starts_with("sync ok"), "{out}");
+    let s = a.status();
+    assert_eq!(s["refused"].as_array().unwrap().len(), 0, "{s}");
+    assert_eq!(s["pending_changes"], 0, "{s}");
+    let store = karya_shared::Store::open(
+        &dir.path().join("a").join("agent.db"),
+        Some(karya_agent::identity::SCHEMA),
+    )
+    .unwrap();
+    let codes: Vec<String> = store
+        .conn()
+        .prepare("SELECT code FROM upts ORDER BY code")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(codes, ["LAPAS-PATI"]);
+    drop(hub);
+}

@@ -227,6 +227,9 @@ pub trait Backend: Send + Sync {
     fn compact(&self, doc: &str, base: DocVersion, snapshot: &[u8]) -> Result<Option<DocVersion>>;
     /// Replaces every materialized row that came from a document.
     fn replace_rows(&self, id: &DocId, rows: &[RowOp]) -> Result<()>;
+    /// Drops a document whole (its bytes, its rows and every sync state about it), in one
+    /// transaction: the next sync fetches it again from the peer.
+    fn forget(&self, id: &DocId) -> Result<()>;
     fn sync_state(&self, peer: &str, doc: &str) -> Result<Option<Vec<u8>>>;
     fn save_sync_state(&self, peer: &str, doc: &str, state: &[u8]) -> Result<()>;
     fn doc_ids(&self) -> Result<Vec<String>>;
@@ -712,6 +715,17 @@ impl<B: Backend> Replica<B> {
                 None => *slot = None,
             }
             Ok(())
+        })
+    }
+
+    /// Drops a document here (see [`Backend::forget`]) so the next sync brings it back whole
+    /// from the hub: the repair of a copy the hub refuses (tampered with, or ahead of a hub
+    /// restored from a backup). What only this copy held is gone.
+    pub fn forget(&self, id: &DocId) -> Result<()> {
+        let key = id.to_string();
+        self.with_slot(&key, |slot| {
+            *slot = None;
+            self.backend.forget(id)
         })
     }
 

@@ -396,22 +396,22 @@ impl Backend for SqliteBackend {
     fn replace_rows(&self, id: &DocId, rows: &[RowOp]) -> Result<()> {
         let mut conn = self.writer();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        match id {
-            DocId::Upt(upt) => {
-                for table in ["products", "sales", "trainings", "participants"] {
-                    tx.execute(&format!("DELETE FROM {table} WHERE upt = ?1"), [upt])?;
-                }
-            }
-            DocId::Curation(upt) => {
-                tx.execute("DELETE FROM curation WHERE upt = ?1", [upt])?;
-            }
-            DocId::National => {
-                tx.execute_batch("DELETE FROM upts; DELETE FROM categories;")?;
-            }
-        }
+        delete_rows(&tx, id)?;
         for row in rows {
             apply_row(&tx, row)?;
         }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn forget(&self, id: &DocId) -> Result<()> {
+        let key = id.to_string();
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        delete_rows(&tx, id)?;
+        tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&key])?;
+        tx.execute("DELETE FROM docs WHERE doc_id = ?1", [&key])?;
+        tx.execute("DELETE FROM sync_states WHERE doc_id = ?1", [&key])?;
         tx.commit()?;
         Ok(())
     }
@@ -471,6 +471,24 @@ impl Backend for SqliteBackend {
 }
 
 /// Writes one record's row (or deletes it).
+/// Deletes every materialized row that came from a document.
+fn delete_rows(tx: &Connection, id: &DocId) -> rusqlite::Result<()> {
+    match id {
+        DocId::Upt(upt) => {
+            for table in ["products", "sales", "trainings", "participants"] {
+                tx.execute(&format!("DELETE FROM {table} WHERE upt = ?1"), [upt])?;
+            }
+        }
+        DocId::Curation(upt) => {
+            tx.execute("DELETE FROM curation WHERE upt = ?1", [upt])?;
+        }
+        DocId::National => {
+            tx.execute_batch("DELETE FROM upts; DELETE FROM categories;")?;
+        }
+    }
+    Ok(())
+}
+
 fn apply_row(conn: &Connection, op: &RowOp) -> rusqlite::Result<()> {
     match op {
         RowOp::Product { upt, id, row } => match row {
