@@ -326,6 +326,9 @@ impl karya_shared::store::Backend for CompactionFails {
     ) -> karya_shared::store::Result<()> {
         self.0.replace_rows(id, rows)
     }
+    fn forget(&self, id: &DocId) -> karya_shared::store::Result<()> {
+        self.0.forget(id)
+    }
     fn sync_state(&self, peer: &str, doc: &str) -> karya_shared::store::Result<Option<Vec<u8>>> {
         self.0.sync_state(peer, doc)
     }
