@@ -46,6 +46,26 @@ impl HubProcess {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Registers a UPT with the admin CLI (named "UPT CODE"); returns its agent token.
+    pub fn add_upt(db: &Path, code: &str, kind: &str, kanwil: &str) -> String {
+        let name = format!("UPT {code}");
+        Self::admin(
+            db,
+            &[
+                "upt", "add", code, "--name", &name, "--type", kind, "--kanwil", kanwil,
+            ],
+        )
+        .trim()
+        .to_string()
+    }
+
+    /// Issues a curator, admin or viewer token with the admin CLI; returns it.
+    pub fn issue(db: &Path, role: &str, name: &str) -> String {
+        Self::admin(db, &["token", "issue", "--role", role, "--name", name])
+            .trim()
+            .to_string()
+    }
+
     /// Starts `karya-hub serve` and waits until /healthz answers.
     pub fn start(db: &Path, addr: SocketAddr) -> HubProcess {
         let child = Self::hub_cmd(db)
@@ -165,6 +185,22 @@ impl AgentDir {
         let mut full = vec!["--json"];
         full.extend_from_slice(args);
         serde_json::from_str(&self.ok(&full)).unwrap()
+    }
+
+    /// Adds a product with the CLI (category kerajinan); returns its id.
+    pub fn add_product(&self, name: &str, price: &str) -> String {
+        self.ok(&[
+            "product",
+            "add",
+            "--name",
+            name,
+            "--category",
+            "kerajinan",
+            "--price",
+            price,
+        ])
+        .trim()
+        .to_string()
     }
 
     pub fn status(&self) -> serde_json::Value {

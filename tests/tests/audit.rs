@@ -36,39 +36,10 @@ fn hashes(agent: &Agent, doc: &DocId) -> Vec<String> {
 async fn every_stored_change_is_in_the_audit_with_its_upt_token_and_time() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hub.db");
-    let add = |code: &str, kind: &str| {
-        admin(
-            &db,
-            &[
-                "upt",
-                "add",
-                code,
-                "--name",
-                code,
-                "--type",
-                kind,
-                "--kanwil",
-                "Jawa Tengah",
-            ],
-        )
-    };
-    let pati = add("LAPAS-PATI", "lapas");
-    let kutoarjo = add("LPKA-KUTOARJO", "lpka");
-    let admin_token = admin(
-        &db,
-        &["token", "issue", "--role", "admin", "--name", "Admin Pusat"],
-    );
-    let curator = admin(
-        &db,
-        &[
-            "token",
-            "issue",
-            "--role",
-            "curator",
-            "--name",
-            "Subdit Kegiatan Kerja",
-        ],
-    );
+    let pati = HubProcess::add_upt(&db, "LAPAS-PATI", "lapas", "Jawa Tengah");
+    let kutoarjo = HubProcess::add_upt(&db, "LPKA-KUTOARJO", "lpka", "Jawa Tengah");
+    let admin_token = HubProcess::issue(&db, "admin", "Admin Pusat");
+    let curator = HubProcess::issue(&db, "curator", "Subdit Kegiatan Kerja");
     let mut hub = HubProcess::start(&db, free_addr());
     let url = hub.url();
 
@@ -209,38 +180,9 @@ async fn every_stored_change_is_in_the_audit_with_its_upt_token_and_time() {
 async fn a_upt_failing_on_a_revoked_token_is_shown_to_hq() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hub.db");
-    let token = admin(
-        &db,
-        &[
-            "upt",
-            "add",
-            "RUTAN-SOLO",
-            "--name",
-            "Rutan Solo",
-            "--type",
-            "rutan",
-            "--kanwil",
-            "Jawa Tengah",
-        ],
-    );
-    admin(
-        &db,
-        &[
-            "upt",
-            "add",
-            "LAPAS-PATI",
-            "--name",
-            "Lapas Pati",
-            "--type",
-            "lapas",
-            "--kanwil",
-            "Jawa Tengah",
-        ],
-    );
-    let viewer = admin(
-        &db,
-        &["token", "issue", "--role", "viewer", "--name", "Analis"],
-    );
+    let token = HubProcess::add_upt(&db, "RUTAN-SOLO", "rutan", "Jawa Tengah");
+    HubProcess::add_upt(&db, "LAPAS-PATI", "lapas", "Jawa Tengah");
+    let viewer = HubProcess::issue(&db, "viewer", "Analis");
     let mut hub = HubProcess::start(&db, free_addr());
     let url = hub.url();
     let mut agent = Agent::new("RUTAN-SOLO", &url, &token);

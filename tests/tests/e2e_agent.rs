@@ -679,16 +679,7 @@ fn a_service_killed_during_a_sync_shows_as_interrupted_then_recovers() {
         &proxy.url(),
         &tokens[0],
     );
-    a.ok(&[
-        "product",
-        "add",
-        "--name",
-        "Keset sabut",
-        "--category",
-        "kerajinan",
-        "--price",
-        "35000",
-    ]);
+    a.add_product("Keset sabut", "35000");
     a.start_service();
     a.wait_status("a sync under way", Duration::from_secs(20), |s| {
         s["state"] == "syncing"
@@ -748,16 +739,7 @@ fn repair_fetches_a_refused_document_again_from_the_hub() {
     assert!(said.contains("refused by the hub: national"), "{said}");
 
     // upt holds a change the hub does not have: not dropped without --force.
-    a.ok(&[
-        "product",
-        "add",
-        "--name",
-        "Keset sabut",
-        "--category",
-        "kerajinan",
-        "--price",
-        "35000",
-    ]);
+    a.add_product("Keset sabut", "35000");
     let out = a.run(&["repair", "upt"]);
     assert!(!out.status.success());
     assert!(

@@ -243,28 +243,8 @@ async fn the_alert_rules_and_the_dashboard_use_metrics_the_hub_exposes() {
 async fn a_backup_taken_while_the_hub_serves_restores_to_a_working_hub() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hub.db");
-    let token = HubProcess::admin(
-        &db,
-        &[
-            "upt",
-            "add",
-            "LAPAS-PATI",
-            "--name",
-            "Lapas Pati",
-            "--type",
-            "lapas",
-            "--kanwil",
-            "Jawa Tengah",
-        ],
-    )
-    .trim()
-    .to_string();
-    let viewer = HubProcess::admin(
-        &db,
-        &["token", "issue", "--role", "viewer", "--name", "Analis"],
-    )
-    .trim()
-    .to_string();
+    let token = HubProcess::add_upt(&db, "LAPAS-PATI", "lapas", "Jawa Tengah");
+    let viewer = HubProcess::issue(&db, "viewer", "Analis");
     let mut hub = HubProcess::start(&db, free_addr());
     let mut agent = Agent::new("LAPAS-PATI", &hub.url(), &token);
     agent.add_product("Batik tulis");
