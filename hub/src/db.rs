@@ -107,7 +107,10 @@ impl HubDb {
         if create == Create::No && !config.db.exists() {
             return Err(OpenError::Missing(config.db.clone()));
         }
-        let store = Store::open_pooled(&config.db, Some(SCHEMA), config.read_connections)?;
+        let mut store = Store::open_pooled(&config.db, Some(SCHEMA), config.read_connections)?;
+        // A new actor per start (and per admin command): never a sequence number used before,
+        // even after the database was restored from a backup.
+        store.renew_actor();
         store.set_cache_capacity(config.cache_docs);
         // Every change the hub stores, received or its own, is entered in the change log
         // (the audit) in the transaction that stores it.
@@ -697,6 +700,39 @@ mod tests {
         };
         let db = HubDb::open(&config, Create::IfMissing).unwrap();
         (dir, db)
+    }
+
+    /// A hub restored from a backup must not write again under sequence numbers its lost
+    /// changes used: each start writes under an actor of its own.
+    #[test]
+    fn every_start_writes_under_a_new_actor() {
+        let (dir, db) = db();
+        let upt = |code: &str| karya_shared::model::UptInfo {
+            code: code.into(),
+            name: code.into(),
+            kind: "lapas".into(),
+            kanwil: "Bali".into(),
+        };
+        db.register_upts(&[upt("LAPAS-A")], false).unwrap();
+        let first = db.replica().actor().clone();
+        drop(db);
+        let config = Config {
+            db: dir.path().join("hub.db"),
+            ..Config::default()
+        };
+        let db = HubDb::open(&config, Create::No).unwrap();
+        assert_ne!(db.replica().actor(), &first);
+        db.register_upts(&[upt("LAPAS-B")], false).unwrap();
+        let actors: std::collections::HashSet<automerge::ActorId> = db
+            .replica()
+            .with_doc(&karya_shared::DocId::National, |d| {
+                d.get_changes(&[])
+                    .iter()
+                    .map(|c| c.actor_id().clone())
+                    .collect()
+            })
+            .unwrap();
+        assert!(actors.contains(&first) && actors.contains(db.replica().actor()));
     }
 
     #[test]

@@ -769,3 +769,71 @@ fn repair_fetches_a_refused_document_again_from_the_hub() {
     assert_eq!(codes, ["LAPAS-PATI"]);
     drop(hub);
 }
+
+/// Posts a curation decision with a blocking client.
+fn decide(hub_url: &str, token: &str, product: &str, status: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let code = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{hub_url}/api/v1/curation/{product}"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "status": status }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(code, 200);
+}
+
+#[test]
+fn after_a_restore_repair_brings_an_agent_back_to_hqs_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, tokens, curator) = setup_hub(dir.path(), &[("LAPAS-PATI", "lapas", "Jawa Tengah")]);
+    let addr = free_addr();
+    let mut hub = HubProcess::start(&db, addr);
+    let a = AgentDir::init(&dir.path().join("a"), "LAPAS-PATI", &hub.url(), &tokens[0]);
+    let product = a.add_product("Keset sabut", "35000");
+    a.ok(&["sync"]);
+
+    // The nightly backup; then HQ approves, and the UPT receives it.
+    let backup = dir.path().join("backup.db");
+    HubProcess::admin(&db, &["backup", backup.to_str().unwrap()]);
+    decide(&hub.url(), &curator, &product, "approved");
+    a.ok(&["sync"]);
+
+    // The hub's disk dies; the admin restores last night's backup.
+    hub.stop();
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
+    }
+    std::fs::copy(&backup, &db).unwrap();
+    let hub = HubProcess::start(&db, addr);
+    // HQ decides again (the approval was lost with the disk).
+    decide(&hub.url(), &curator, &product, "featured");
+
+    // The agent still holds the lost approval: its curation copy is refused (only HQ writes
+    // it), never broken by a reused sequence number; its own records still sync.
+    let out = a.run(&["sync"]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!said.contains("duplicate seq"), "{said}");
+    assert!(
+        said.contains("refused by the hub: curation/LAPAS-PATI"),
+        "{said}"
+    );
+    // The repair takes HQ's copy back.
+    let out = a.ok(&["repair", "curation"]);
+    assert!(out.starts_with("sync ok"), "{out}");
+    let shown = a.ok(&["product", "show", &product]);
+    assert!(shown.contains("featured"), "{shown}");
+    assert_eq!(a.status()["refused"].as_array().unwrap().len(), 0);
+    drop(hub);
+}

@@ -393,6 +393,15 @@ impl<B: Backend> Replica<B> {
         *self.row_check.write().unwrap_or_else(|p| p.into_inner()) = check;
     }
 
+    /// Writes from now on under a new, random actor id instead of the stored one. The hub
+    /// does this at every start: a hub restored from a backup must never write again under
+    /// sequence numbers its lost changes already used ("duplicate seq" at every agent).
+    pub fn renew_actor(&mut self) {
+        self.actor = ActorId::random();
+        // Documents loaded before write as the old actor: drop them.
+        lock_plain(&self.cache).slots.clear();
+    }
+
     pub fn actor(&self) -> &ActorId {
         &self.actor
     }
