@@ -16,6 +16,18 @@ pub struct Link {
     pub bytes_per_sec: u64,
 }
 
+/// Faults the proxy injects, per connection, in thousandths. Which connections is fixed (a
+/// scrambled sequence that starts with a fault), so a test always meets them; where a cut
+/// falls is random.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// Connections closed as soon as they are accepted.
+    pub drop_per_mille: u32,
+    /// Connections cut part-way, in one direction picked at random (a request or a reply
+    /// truncated after a random number of bytes, up to 2 KB), then closed both ways.
+    pub truncate_per_mille: u32,
+}
+
 #[derive(Debug, Default)]
 pub struct Counters {
     pub up: AtomicU64,
@@ -48,14 +60,32 @@ impl Drop for Proxy {
 
 impl Proxy {
     pub async fn start(target: SocketAddr, link: Link) -> std::io::Result<Proxy> {
+        Self::start_faulty(target, link, Faults::default()).await
+    }
+
+    /// As [`Proxy::start`], dropping and truncating connections as `faults` says.
+    pub async fn start_faulty(
+        target: SocketAddr,
+        link: Link,
+        faults: Faults,
+    ) -> std::io::Result<Proxy> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
         let c = counters.clone();
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                c.connections.fetch_add(1, Relaxed);
+                let n = c.connections.fetch_add(1, Relaxed);
                 let c = c.clone();
+                let roll = (n.wrapping_mul(7919) % 1000) as u32;
+                if roll < faults.drop_per_mille {
+                    drop(client);
+                    continue;
+                }
+                // Some(true): the request is cut; Some(false): the reply.
+                let cut = (roll < faults.drop_per_mille + faults.truncate_per_mille)
+                    .then(|| rand::random::<bool>());
+                let cut_after = rand::random::<u64>() % 2048;
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(target).await else {
                         return;
@@ -64,9 +94,19 @@ impl Proxy {
                     let _ = server.set_nodelay(true);
                     let (cr, cw) = client.into_split();
                     let (sr, sw) = server.into_split();
-                    let up = pipe(cr, sw, link, c.clone(), true);
-                    let down = pipe(sr, cw, link, c, false);
-                    let _ = tokio::join!(up, down);
+                    let limit = |up: bool| (cut == Some(up)).then_some(cut_after);
+                    let up = pipe(cr, sw, link, c.clone(), true, limit(true));
+                    let down = pipe(sr, cw, link, c, false, limit(false));
+                    if cut.is_some() {
+                        // The cut direction ends early; the other is dropped with it, so
+                        // both peers see the connection go.
+                        tokio::select! {
+                            _ = up => {}
+                            _ = down => {}
+                        }
+                    } else {
+                        let _ = tokio::join!(up, down);
+                    }
                 });
             }
         });
@@ -91,6 +131,7 @@ async fn pipe(
     link: Link,
     counters: Arc<Counters>,
     up: bool,
+    limit: Option<u64>,
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
     let writer = tokio::spawn(async move {
@@ -105,11 +146,17 @@ async fn pipe(
     let mut buf = vec![0u8; 16 * 1024];
     // When the (serialised) link is next free to carry a byte.
     let mut link_free = tokio::time::Instant::now();
+    let mut passed = 0u64;
     loop {
-        let n = match from.read(&mut buf).await {
+        let mut n = match from.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
+        let cut_here = limit.is_some_and(|l| passed + n as u64 >= l);
+        if let Some(l) = limit {
+            n = n.min(l.saturating_sub(passed) as usize);
+        }
+        passed += n as u64;
         let counter = if up { &counters.up } else { &counters.down };
         counter.fetch_add(n as u64, Relaxed);
         let now = tokio::time::Instant::now();
@@ -124,6 +171,9 @@ async fn pipe(
             .send((link_free + link.one_way_delay, buf[..n].to_vec()))
             .is_err()
         {
+            break;
+        }
+        if cut_here {
             break;
         }
     }
