@@ -84,7 +84,7 @@ impl Proxy {
                 }
                 // Some(true): the request is cut; Some(false): the reply.
                 let cut = (roll < faults.drop_per_mille + faults.truncate_per_mille)
-                    .then(|| rand::random::<bool>());
+                    .then(rand::random::<bool>);
                 let cut_after = rand::random::<u64>() % 2048;
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(target).await else {
