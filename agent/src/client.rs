@@ -216,8 +216,8 @@ impl HubClient {
 
     /// A request timed out: the link is slower than thought; halve what the next part sends.
     fn timed_out(&self) {
-        let rate = self.link_rate();
-        self.link.lock().unwrap_or_else(|p| p.into_inner()).rate = Some(rate / 2.0);
+        let mut link = self.link.lock().unwrap_or_else(|p| p.into_inner());
+        link.rate = Some(link.rate.unwrap_or(ASSUMED_RATE) / 2.0);
     }
 
     /// One HTTP round trip: posts a frame, returns the reply frame.

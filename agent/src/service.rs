@@ -32,14 +32,17 @@ pub fn open_store(paths: &Paths) -> Result<Store, AgentError> {
 pub struct SyncLock(#[allow(dead_code)] std::fs::File);
 
 impl SyncLock {
-    /// Whether a sync runs now (this process or another holds the lock).
-    pub fn is_held(paths: &Paths) -> bool {
-        let Ok(file) = std::fs::OpenOptions::new()
+    fn open(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(paths.sync_lock())
-        else {
+            .open(path)
+    }
+
+    /// Whether a sync runs now (this process or another holds the lock).
+    pub fn is_held(paths: &Paths) -> bool {
+        let Ok(file) = Self::open(&paths.sync_lock()) else {
             // No lock file can be made (a read-only directory): no sync runs here either.
             return false;
         };
@@ -48,12 +51,8 @@ impl SyncLock {
 
     pub async fn acquire(paths: &Paths) -> Result<SyncLock, AgentError> {
         let path = paths.sync_lock();
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| AgentError::Io(format!("{}: {e}", path.display())))?;
+        let file =
+            Self::open(&path).map_err(|e| AgentError::Io(format!("{}: {e}", path.display())))?;
         tokio::task::spawn_blocking(move || file.lock().map(|()| SyncLock(file)))
             .await
             .map_err(|e| AgentError::Io(e.to_string()))?

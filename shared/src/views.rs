@@ -54,7 +54,12 @@ const PRODUCT_SELECT: &str =
     c.status, c.note, c.decided_by, c.decided_at
     FROM products p LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id";
 
-fn product_row(r: &Row<'_>) -> rusqlite::Result<ProductRow> {
+/// Reads a product row; `cutoff` is [`future_cutoff`]'s time, taken once per query.
+fn product_row(cutoff: &str) -> impl Fn(&Row<'_>) -> rusqlite::Result<ProductRow> + '_ {
+    move |r| product_row_at(r, cutoff)
+}
+
+fn product_row_at(r: &Row<'_>, cutoff: &str) -> rusqlite::Result<ProductRow> {
     let id: String = r.get(1)?;
     let status: Option<String> = r.get(15)?;
     Ok(ProductRow {
@@ -68,7 +73,7 @@ fn product_row(r: &Row<'_>) -> rusqlite::Result<ProductRow> {
         workshop: r.get(8)?,
         certifications: serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default(),
         nominated: r.get(10)?,
-        future_dated: r.get::<_, String>(11)?.as_str() > future_cutoff().1.as_str(),
+        future_dated: r.get::<_, String>(11)?.as_str() > cutoff,
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
         deleted: r.get(13)?,
@@ -92,7 +97,7 @@ pub fn products(conn: &Connection, f: &ProductFilter) -> rusqlite::Result<Vec<Pr
     let mut sql = format!("{PRODUCT_SELECT}{}", product_where(f, &mut args));
     sql.push_str(" ORDER BY p.upt, p.name, p.id");
     let mut stmt = conn.prepare(&sql)?;
-    stmt.query_map(params_from_iter(args), product_row)?
+    stmt.query_map(params_from_iter(args), product_row(&future_cutoff().1))?
         .collect()
 }
 
@@ -111,7 +116,7 @@ pub fn products_by_id(
     let mut stmt = conn.prepare_cached(&format!(
         "{PRODUCT_SELECT} WHERE p.id = ?1 AND (?2 IS NULL OR p.upt = ?2) ORDER BY p.upt"
     ))?;
-    stmt.query_map(rusqlite::params![id, upt], product_row)?
+    stmt.query_map(rusqlite::params![id, upt], product_row(&future_cutoff().1))?
         .collect()
 }
 
@@ -197,7 +202,7 @@ pub fn products_page(
     );
     let mut items = conn
         .prepare_cached(&sql)?
-        .query_map(params_from_iter(args), product_row)?
+        .query_map(params_from_iter(args), product_row(&future_cutoff().1))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let next = if items.len() > limit {
         items.truncate(limit);

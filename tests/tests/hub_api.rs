@@ -576,12 +576,7 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
     );
     assert!(page.contains("Rp75.000"), "prices read the Indonesian way");
 
-    let health: serde_json::Value = reqwest::get(format!("{}/healthz", hub.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, health) = karya_tests::memagent::get_json(&format!("{}/healthz", hub.url()), "").await;
     assert_eq!(health["status"], "ok");
     let m = scrape(&hub.url()).await;
     assert_eq!(

@@ -183,12 +183,7 @@ async fn readyz_turns_unready_on_a_full_disk_and_ready_again() {
     std::fs::remove_file(&fill).unwrap();
     let (status, body) = readyz(&hub).await;
     assert_eq!(status, 200, "{body}");
-    let health: serde_json::Value = reqwest::get(format!("{}/healthz", hub.url()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, health) = karya_tests::memagent::get_json(&format!("{}/healthz", hub.url()), "").await;
     assert_eq!(health["status"], "ok", "{health}");
     let mut a = Agent::new("LAPAS-PATI", &hub.url(), &token);
     a.add_product("Batik tulis");
