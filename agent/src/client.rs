@@ -147,7 +147,8 @@ impl HubClient {
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("karya-agent/", env!("CARGO_PKG_VERSION")))
+            // No User-Agent: the agent's version is in every frame, and an idle poll over a
+            // satellite link is a few hundred bytes, headers included.
             // The system's roots are read (and kept in memory) only for a hub on HTTPS.
             .tls_built_in_native_certs(base.trim_start().starts_with("https://"));
         for cert in ca.into_iter().flatten() {
@@ -333,7 +334,30 @@ pub async fn sync_once(
     peer_id: &str,
     docs: Vec<DocId>,
 ) -> Result<Outcome, SyncError> {
+    let polls = store.meta(HUB_POLLS_KEY)?.as_deref() == Some("1");
+    match sync_session(store, client, peer_id, docs.clone(), polls).await {
+        // A hub that said it takes polls and now refuses one as malformed was replaced by an
+        // older release: stop polling it, and sync in full.
+        Err(SyncError::Server { status: 400, .. }) if polls => {
+            store.set_meta(HUB_POLLS_KEY, "0")?;
+            sync_session(store, client, peer_id, docs, false).await
+        }
+        other => other,
+    }
+}
+
+/// The agent's meta key that remembers whether the hub accepts polls ("1" or "0").
+pub const HUB_POLLS_KEY: &str = "hub_accepts_polls";
+
+async fn sync_session(
+    store: &mut Store,
+    client: &HubClient,
+    peer_id: &str,
+    docs: Vec<DocId>,
+    mut polls: bool,
+) -> Result<Outcome, SyncError> {
     let mut session = SyncSession::new(store, peer_id, docs)?;
+    session.allow_poll(polls);
     loop {
         // Sized from the link as measured so far (it may change within the session).
         session.set_budget(client.upload_budget());
@@ -342,6 +366,12 @@ pub async fn sync_once(
         };
         let reply = client.exchange(frame).await?;
         session.handle_response(store, &reply)?;
+        if let Some(accepts) = session.hub_accepts_polls()
+            && accepts != polls
+        {
+            store.set_meta(HUB_POLLS_KEY, if accepts { "1" } else { "0" })?;
+            polls = accepts;
+        }
     }
     Ok(session.into_outcome())
 }

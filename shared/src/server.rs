@@ -11,7 +11,7 @@
 
 use crate::schema::DocId;
 use crate::store::{Backend, Exchange, Origin, Received, Replica, StoreError, WritePolicy};
-use crate::wire::{Reply, Request, Response};
+use crate::wire::{Poll, Reply, Request, Response, heads_digest};
 use automerge::sync::Message;
 use std::collections::HashSet;
 
@@ -23,6 +23,8 @@ pub trait WriteAuthority {
     fn writers_of(&self, doc: &DocId) -> String;
     /// The documents the peer may sync, for a refusal's reason.
     fn allowed(&self) -> String;
+    /// The documents the peer syncs, in the order its polls digest them.
+    fn docs(&self) -> Vec<DocId>;
 }
 
 /// The hub's rule for an agent of one UPT: it writes `upt/<CODE>`, reads `curation/<CODE>`
@@ -53,6 +55,10 @@ impl WriteAuthority for AgentAuthority {
     fn allowed(&self) -> String {
         let c = &self.upt;
         format!("UPT {c} may sync upt/{c}, curation/{c} and national only")
+    }
+
+    fn docs(&self) -> Vec<DocId> {
+        DocId::for_agent(&self.upt)
     }
 }
 
@@ -160,8 +166,48 @@ pub fn serve<B: Backend>(
         };
         replies.push((name, reply));
     }
-    served.response = Response { docs: replies };
+    served.response = Response {
+        docs: replies,
+        accepts_polls: true,
+    };
     Ok(served)
+}
+
+/// Answers a poll: `None` when this replica's heads give the poll's digest (nothing to do on
+/// either side; the hub answers 204), else a reply with what the peer lacks of each of its
+/// documents, as if it had offered the heads both sides agreed on at their last sync. A
+/// peer that has moved on since (restored from a backup, say) answers with what it needs,
+/// and the session goes on as usual.
+pub fn serve_poll<B: Backend>(
+    replica: &Replica<B>,
+    origin: Origin<'_>,
+    poll: &Poll,
+    authority: &dyn WriteAuthority,
+) -> Result<Option<Response>, StoreError> {
+    let docs = authority.docs();
+    let mut heads = Vec::with_capacity(docs.len());
+    for doc in &docs {
+        heads.push((doc.to_string(), replica.heads(doc)?));
+    }
+    if heads_digest(heads.iter().map(|(n, h)| (n.clone(), h.as_slice()))) == poll.digest {
+        for (doc, (_, h)) in docs.iter().zip(&heads) {
+            replica.mark_shared(origin.peer, doc, h)?;
+        }
+        return Ok(None);
+    }
+    let mut replies = Vec::with_capacity(docs.len());
+    for doc in &docs {
+        let policy = authority.policy(doc).unwrap_or(WritePolicy::ReadOnly);
+        let reply = match replica.answer_poll(doc, origin, policy)? {
+            Some(m) => Reply::Message(m.encode()),
+            None => Reply::Nothing,
+        };
+        replies.push((doc.to_string(), reply));
+    }
+    Ok(Some(Response {
+        docs: replies,
+        accepts_polls: true,
+    }))
 }
 
 enum DocOutcome {

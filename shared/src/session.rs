@@ -33,7 +33,7 @@
 use crate::schema::DocId;
 use crate::store::{Backend, Received, Replica, StoreError, WritePolicy};
 use crate::wire::{Reply, Request, Response, WireError};
-use automerge::sync::{BloomFilter, Have, Message, State};
+use automerge::sync::{Message, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -89,6 +89,14 @@ pub struct SyncSession {
     /// Bytes of changes per byte of frame, as the last part compressed (frames are deflated):
     /// the budget is on the wire, the cut is made in changes.
     compression: f64,
+    /// The hub accepts polls: when nothing here is new, the first request is a poll.
+    may_poll: bool,
+    /// The last request was a poll.
+    polled: bool,
+    /// A poll was answered "in sync": nothing more to say.
+    settled: bool,
+    /// Whether the hub's last reply said it accepts polls.
+    hub_polls: Option<bool>,
 }
 
 /// A session in parts never runs longer than this many round trips (a 600 KB backlog in
@@ -105,7 +113,7 @@ impl SyncSession {
         let mut states = BTreeMap::new();
         for doc in docs {
             let mut state = store.sync_state(HUB_PEER, &doc)?;
-            assume_shared(&mut state);
+            crate::store::assume_shared(&mut state);
             states.insert(doc, state);
         }
         let outcome = Outcome {
@@ -119,7 +127,60 @@ impl SyncSession {
             budget: None,
             cut_rounds: 0,
             compression: 1.0,
+            may_poll: false,
+            polled: false,
+            settled: false,
+            hub_polls: None,
         })
+    }
+
+    /// The hub accepts polls (its replies said so): a session with nothing new to send
+    /// starts with a poll, a few dozen bytes, instead of a message per document.
+    pub fn allow_poll(&mut self, yes: bool) {
+        self.may_poll = yes;
+    }
+
+    /// Whether the hub's last reply said it accepts polls (`None` before a reply).
+    pub fn hub_accepts_polls(&self) -> Option<bool> {
+        self.hub_polls
+    }
+
+    /// Whether the last request sent was a poll.
+    pub fn polled(&self) -> bool {
+        self.polled
+    }
+
+    /// A poll, if one says all there is to say: nothing here that the hub has not
+    /// acknowledged (every document's heads are the heads shared at the last sync), after a
+    /// sync that agreed on something.
+    fn poll<B: Backend>(&self, store: &Replica<B>) -> Result<Option<Vec<u8>>, StoreError> {
+        if !self.may_poll || self.outcome.round_trips > 0 {
+            return Ok(None);
+        }
+        if self.states.values().all(|s| s.shared_heads.is_empty()) {
+            return Ok(None);
+        }
+        let mut heads = Vec::with_capacity(self.states.len());
+        for (doc, state) in &self.states {
+            let mut mine = store.heads(doc)?;
+            let mut shared = state.shared_heads.clone();
+            mine.sort();
+            shared.sort();
+            if mine != shared {
+                return Ok(None);
+            }
+            heads.push((doc.to_string(), mine));
+        }
+        let digest =
+            crate::wire::heads_digest(heads.iter().map(|(n, h)| (n.clone(), h.as_slice())));
+        Ok(Some(
+            crate::wire::Poll {
+                peer: self.peer_id.clone(),
+                agent_version: crate::VERSION.into(),
+                digest,
+            }
+            .encode(),
+        ))
     }
 
     /// Bounds the changes one request carries to `bytes` (at least one change each): the rest
@@ -139,6 +200,16 @@ impl SyncSession {
         &mut self,
         store: &Replica<B>,
     ) -> Result<Option<Vec<u8>>, SessionError> {
+        if self.settled {
+            return Ok(None);
+        }
+        if let Some(frame) = self.poll(store)? {
+            self.polled = true;
+            self.outcome.round_trips += 1;
+            self.outcome.bytes_sent += frame.len() as u64;
+            return Ok(Some(frame));
+        }
+        self.polled = false;
         let mut docs = Vec::new();
         let mut used = 0usize;
         let mut cut = false;
@@ -160,12 +231,12 @@ impl SyncSession {
                 }
             };
             if let Some(msg) = msg {
-                // After the first round, a message that carries no changes and asks for none,
-                // to a hub that already has exactly our heads, would only acknowledge what the
-                // hub just sent: not worth a satellite round trip. The next session's first
-                // message tells the hub anyway.
+                // After the first round, a message that asks for nothing, to a hub that
+                // already has exactly our heads (so has every change we could send: heads
+                // name the whole history; an empty document's save is one such "change"),
+                // would only acknowledge what the hub just sent: not worth a satellite round
+                // trip. The next session's first message tells the hub anyway.
                 let ack_only = self.outcome.round_trips > 0
-                    && msg.changes.is_empty()
                     && msg.need.is_empty()
                     && state.their_heads.as_deref() == Some(msg.heads.as_slice());
                 if !ack_only {
@@ -204,7 +275,13 @@ impl SyncSession {
         frame: &[u8],
     ) -> Result<(), SessionError> {
         self.outcome.bytes_received += frame.len() as u64;
+        if self.polled && frame.is_empty() {
+            // 204: the hub has exactly our heads.
+            self.settled = true;
+            return Ok(());
+        }
         let response = Response::decode(frame)?;
+        self.hub_polls = Some(response.accepts_polls);
         for (name, reply) in response.docs {
             let Some(doc) = DocId::parse(&name).filter(|d| self.states.contains_key(d)) else {
                 // Not one of ours: ignore rather than store what we did not ask for.
@@ -245,21 +322,4 @@ impl SyncSession {
     pub fn into_outcome(self) -> Outcome {
         self.outcome
     }
-}
-
-/// Starts optimistic: assumes the hub still has what both sides agreed on at the last sync
-/// (the persisted shared heads), so the first request already carries every change made
-/// since. An incremental sync is then one round trip instead of two; on a satellite link that
-/// is 600 ms saved each time. If the hub does not have those heads after all (restored from a
-/// backup, say), it answers with what it needs and the next round sends it.
-fn assume_shared(state: &mut State) {
-    if state.shared_heads.is_empty() {
-        return;
-    }
-    state.their_heads = Some(state.shared_heads.clone());
-    state.their_need = Some(Vec::new());
-    state.their_have = Some(vec![Have {
-        last_sync: state.shared_heads.clone(),
-        bloom: BloomFilter::default(),
-    }]);
 }

@@ -10,6 +10,17 @@
 //! An empty `message` in a request means "I replicate this document and have nothing to say
 //! yet". Reply status 0 carries a sync message, 1 means nothing to send, 2 means the
 //! document was refused and the payload is the reason (UTF-8).
+//!
+//! A poll (flags bit 1) is what an agent with nothing new sends instead of a request:
+//!
+//! ```text
+//! poll    = peer:str agent_version:str digest:16 bytes
+//! ```
+//! The digest ([`heads_digest`]) covers the heads of every document the agent syncs. A hub
+//! whose heads give the same digest answers `204 No Content` (nothing on either side); any
+//! other hub answers with a reply frame, as for a request that offered the heads both sides
+//! agreed on at the last sync. A reply's flags bit 1 says the hub accepts polls: an agent
+//! polls only a hub that said so.
 
 use flate2::{Compression, read::DeflateDecoder, write::DeflateEncoder};
 use std::io::{Read, Write};
@@ -18,6 +29,10 @@ pub const MAGIC: &[u8; 4] = b"KRYA";
 pub const PROTOCOL_VERSION: u8 = 1;
 pub const CONTENT_TYPE: &str = "application/x-karya-sync";
 const FLAG_DEFLATE: u8 = 1;
+/// On a request: the body is a [`Poll`]. On a reply: the hub accepts polls.
+const FLAG_POLL: u8 = 2;
+/// Bytes of a poll's digest.
+pub const DIGEST_LEN: usize = 16;
 /// Bodies smaller than this are sent as they are: deflate would not pay for its header.
 const COMPRESS_ABOVE: usize = 256;
 /// Refuse to inflate a body past this, whatever its compressed size.
@@ -92,6 +107,51 @@ pub enum Reply {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Response {
     pub docs: Vec<(String, Reply)>,
+    /// The answering hub accepts [`Poll`]s.
+    pub accepts_polls: bool,
+}
+
+/// "I have nothing new; do you?": an agent's request when its documents hold nothing the hub
+/// has not acknowledged. A few dozen bytes instead of a message per document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Poll {
+    pub peer: String,
+    pub agent_version: String,
+    pub digest: [u8; DIGEST_LEN],
+}
+
+/// What an agent sent: a request, or a poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Request(Request),
+    Poll(Poll),
+}
+
+/// The digest of a set of documents' heads, as a poll carries it: SHA-256 over each
+/// document's name and its heads, documents and heads in sorted order, cut to
+/// [`DIGEST_LEN`] bytes (a chance collision would cost one missed poll, never data: the next
+/// change on either side changes the digest).
+pub fn heads_digest<'a>(
+    docs: impl IntoIterator<Item = (String, &'a [automerge::ChangeHash])>,
+) -> [u8; DIGEST_LEN] {
+    use sha2::{Digest, Sha256};
+    let mut docs: Vec<_> = docs.into_iter().collect();
+    docs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut h = Sha256::new();
+    for (name, heads) in docs {
+        let mut heads = heads.to_vec();
+        heads.sort();
+        h.update((name.len() as u32).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((heads.len() as u32).to_le_bytes());
+        for head in heads {
+            h.update(head.0);
+        }
+    }
+    let full = h.finalize();
+    let mut out = [0u8; DIGEST_LEN];
+    out.copy_from_slice(&full[..DIGEST_LEN]);
+    out
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
@@ -161,7 +221,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn seal(body: Vec<u8>) -> Vec<u8> {
+/// Frames `body` with the given flags (and [`FLAG_DEFLATE`] when deflating pays).
+fn seal(body: Vec<u8>, flags: u8) -> Vec<u8> {
     let mut out = Vec::with_capacity(body.len() / 2 + 6);
     out.extend_from_slice(MAGIC);
     out.push(PROTOCOL_VERSION);
@@ -171,17 +232,18 @@ fn seal(body: Vec<u8>) -> Vec<u8> {
         if let Ok(c) = compressed
             && c.len() < body.len()
         {
-            out.push(FLAG_DEFLATE);
+            out.push(flags | FLAG_DEFLATE);
             out.extend_from_slice(&c);
             return out;
         }
     }
-    out.push(0);
+    out.push(flags);
     out.extend_from_slice(&body);
     out
 }
 
-fn open(frame: &[u8], limits: &Limits) -> Result<Vec<u8>, WireError> {
+/// The flags of a frame and its (inflated) body.
+fn open(frame: &[u8], limits: &Limits) -> Result<(u8, Vec<u8>), WireError> {
     if frame.len() < 6 || &frame[..4] != MAGIC {
         return Err(WireError::BadMagic);
     }
@@ -191,7 +253,7 @@ fn open(frame: &[u8], limits: &Limits) -> Result<Vec<u8>, WireError> {
     let flags = frame[5];
     let body = &frame[6..];
     if flags & FLAG_DEFLATE == 0 {
-        return Ok(body.to_vec());
+        return Ok((flags, body.to_vec()));
     }
     // Inflate as a stream and stop at the cap: a bomb is refused after reading at most the
     // cap, not after filling memory with it.
@@ -214,7 +276,7 @@ fn open(frame: &[u8], limits: &Limits) -> Result<Vec<u8>, WireError> {
             limit: cap,
         });
     }
-    Ok(out)
+    Ok((flags, out))
 }
 
 impl Request {
@@ -227,16 +289,23 @@ impl Request {
             put_bytes(&mut body, doc.as_bytes());
             put_bytes(&mut body, msg);
         }
-        seal(body)
+        seal(body, 0)
     }
 
     pub fn decode(frame: &[u8]) -> Result<Request, WireError> {
         Self::decode_with(frame, &Limits::default())
     }
 
+    /// A request frame (a poll is an error here: see [`Incoming::decode_with`]).
     pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Request, WireError> {
-        let body = open(frame, limits)?;
-        let mut r = Reader(&body);
+        match Incoming::decode_with(frame, limits)? {
+            Incoming::Request(r) => Ok(r),
+            Incoming::Poll(_) => Err(WireError::Malformed("a poll where a request was expected")),
+        }
+    }
+
+    fn decode_body(body: &[u8], limits: &Limits) -> Result<Request, WireError> {
+        let mut r = Reader(body);
         let peer = r.str("the peer id", limits.max_peer)?;
         let agent_version = r.str("the agent version", limits.max_version)?;
         let n = r.count(limits.max_docs)?;
@@ -252,6 +321,41 @@ impl Request {
             agent_version,
             docs,
         })
+    }
+}
+
+impl Poll {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.peer.len() + self.agent_version.len() + 24);
+        put_bytes(&mut body, self.peer.as_bytes());
+        put_bytes(&mut body, self.agent_version.as_bytes());
+        body.extend_from_slice(&self.digest);
+        seal(body, FLAG_POLL)
+    }
+
+    fn decode_body(body: &[u8], limits: &Limits) -> Result<Poll, WireError> {
+        let mut r = Reader(body);
+        let peer = r.str("the peer id", limits.max_peer)?;
+        let agent_version = r.str("the agent version", limits.max_version)?;
+        let digest =
+            r.0.try_into()
+                .map_err(|_| WireError::Malformed("a poll's digest is 16 bytes"))?;
+        Ok(Poll {
+            peer,
+            agent_version,
+            digest,
+        })
+    }
+}
+
+impl Incoming {
+    pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Incoming, WireError> {
+        let (flags, body) = open(frame, limits)?;
+        if flags & FLAG_POLL != 0 {
+            Poll::decode_body(&body, limits).map(Incoming::Poll)
+        } else {
+            Request::decode_body(&body, limits).map(Incoming::Request)
+        }
     }
 }
 
@@ -276,7 +380,7 @@ impl Response {
                 }
             }
         }
-        seal(body)
+        seal(body, if self.accepts_polls { FLAG_POLL } else { 0 })
     }
 
     pub fn decode(frame: &[u8]) -> Result<Response, WireError> {
@@ -284,7 +388,7 @@ impl Response {
     }
 
     pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Response, WireError> {
-        let body = open(frame, limits)?;
+        let (flags, body) = open(frame, limits)?;
         let mut r = Reader(&body);
         let n = r.count(limits.max_docs)?;
         let mut docs = Vec::with_capacity(n);
@@ -304,7 +408,10 @@ impl Response {
             docs.push((doc, reply));
         }
         r.finish()?;
-        Ok(Response { docs })
+        Ok(Response {
+            docs,
+            accepts_polls: flags & FLAG_POLL != 0,
+        })
     }
 }
 
@@ -332,8 +439,51 @@ mod tests {
                 ("national".into(), Reply::Nothing),
                 ("curation/A".into(), Reply::Refused("no".into())),
             ],
+            accepts_polls: true,
         };
         assert_eq!(Response::decode(&resp.encode()).unwrap(), resp);
+    }
+
+    #[test]
+    fn a_poll_is_small_and_told_apart_from_a_request() {
+        let poll = Poll {
+            peer: "0123456789abcdef0123456789abcdef".into(),
+            agent_version: "0.6.0".into(),
+            digest: [7; DIGEST_LEN],
+        };
+        let frame = poll.encode();
+        assert!(frame.len() <= 70, "{}", frame.len());
+        assert_eq!(
+            Incoming::decode_with(&frame, &Limits::default()).unwrap(),
+            Incoming::Poll(poll)
+        );
+        assert!(Request::decode(&frame).is_err());
+        // A digest of the wrong length is malformed.
+        let mut short = frame.clone();
+        short.pop();
+        assert!(Incoming::decode_with(&short, &Limits::default()).is_err());
+    }
+
+    #[test]
+    fn the_digest_covers_names_and_heads_in_any_order() {
+        let a = automerge::ChangeHash([1; 32]);
+        let b = automerge::ChangeHash([2; 32]);
+        let d1 = heads_digest([("upt/A".to_string(), &[a, b][..])]);
+        let d2 = heads_digest([("upt/A".to_string(), &[b, a][..])]);
+        let d3 = heads_digest([("upt/B".to_string(), &[a, b][..])]);
+        let d4 = heads_digest([("upt/A".to_string(), &[a][..])]);
+        assert_eq!(d1, d2);
+        assert_ne!(d1, d3);
+        assert_ne!(d1, d4);
+        let both = heads_digest([
+            ("upt/A".to_string(), &[a][..]),
+            ("national".into(), &[b][..]),
+        ]);
+        let swapped = heads_digest([
+            ("national".to_string(), &[b][..]),
+            ("upt/A".into(), &[a][..]),
+        ]);
+        assert_eq!(both, swapped);
     }
 
     #[test]

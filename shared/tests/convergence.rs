@@ -110,25 +110,28 @@ fn op() -> impl Strategy<Value = Op> {
 
 const UPT: &str = "LAPAS-PATI";
 
-/// One agent sync of every document the UPT replicates, against the hub's server half.
+/// One agent sync of every document the UPT replicates, against the hub's server half
+/// (polls included: a session with nothing new starts with one).
 fn sync(agent: &Store, hub: &Store, peer: &str) {
     let authority = AgentAuthority { upt: UPT.into() };
     let mut session = SyncSession::new(agent, peer, DocId::for_agent(UPT)).unwrap();
+    session.allow_poll(true);
+    let origin = Origin {
+        peer: &format!("{UPT}/{peer}"),
+        token: peer,
+    };
     while let Some(frame) = session.next_request(agent).unwrap() {
-        let request = wire::Request::decode(&frame).unwrap();
-        let served = server::serve(
-            hub,
-            Origin {
-                peer: &format!("{UPT}/{peer}"),
-                token: peer,
-            },
-            request,
-            &authority,
-        )
-        .unwrap();
-        session
-            .handle_response(agent, &served.response.encode())
-            .unwrap();
+        let reply = match wire::Incoming::decode_with(&frame, &wire::Limits::default()).unwrap() {
+            wire::Incoming::Request(request) => server::serve(hub, origin, request, &authority)
+                .unwrap()
+                .response
+                .encode(),
+            wire::Incoming::Poll(poll) => server::serve_poll(hub, origin, &poll, &authority)
+                .unwrap()
+                .map(|r| r.encode())
+                .unwrap_or_default(),
+        };
+        session.handle_response(agent, &reply).unwrap();
     }
     assert!(session.outcome().refused.is_empty());
 }

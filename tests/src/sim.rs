@@ -78,6 +78,10 @@ pub struct Report {
     pub steady_secs: f64,
     pub steady_bytes_per_upt: f64,
     pub steady_round_trips_per_upt: f64,
+    /// An idle poll after the steady state (nothing new on either side): bytes on the wire
+    /// per UPT, HTTP headers included, and round trips.
+    pub idle_poll_bytes_per_upt: f64,
+    pub idle_poll_round_trips_per_upt: f64,
     pub naive_full_upload_bytes_per_upt: f64,
     pub naive_over_incremental: f64,
     pub slow_incremental_secs: f64,
@@ -448,6 +452,12 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     report.steady_secs = t.elapsed().as_secs_f64();
     report.steady_bytes_per_upt = proxy.counters.total() as f64 / opts.upts as f64;
     report.steady_round_trips_per_upt =
+        outcomes.iter().map(|o| o.round_trips as f64).sum::<f64>() / opts.upts.max(1) as f64;
+    // An idle poll: everyone syncs again with nothing new anywhere.
+    proxy.counters.reset();
+    let outcomes = sync_all(&mut replicas, &proxy.url(), opts.concurrency).await;
+    report.idle_poll_bytes_per_upt = proxy.counters.total() as f64 / opts.upts as f64;
+    report.idle_poll_round_trips_per_upt =
         outcomes.iter().map(|o| o.round_trips as f64).sum::<f64>() / opts.upts.max(1) as f64;
     // The naive way: upload the whole document (Automerge's compressed save) each time, with
     // the same HTTP overhead as a sync request.
@@ -839,6 +849,16 @@ pub fn print_table(r: &Report, opts: &Options) {
             "steady: HTTP round trips per UPT".into(),
             format!("{:.2}", r.steady_round_trips_per_upt),
             format!("<= 2 ({})", ok(r.steady_round_trips_per_upt <= 2.0)),
+        ),
+        (
+            "idle poll: bytes on the wire per UPT".into(),
+            format!("{:.0} B", r.idle_poll_bytes_per_upt),
+            format!("<= 400 B ({})", ok(r.idle_poll_bytes_per_upt <= 400.0)),
+        ),
+        (
+            "idle poll: HTTP round trips per UPT".into(),
+            format!("{:.2}", r.idle_poll_round_trips_per_upt),
+            format!("<= 1 ({})", ok(r.idle_poll_round_trips_per_upt <= 1.0)),
         ),
         (
             "steady: naive full upload per UPT".into(),

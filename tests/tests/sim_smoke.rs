@@ -63,6 +63,12 @@ fn small_simulation_completes_and_converges() {
         "{report}"
     );
     assert!(report["idle_syncs_per_sec"].as_f64().unwrap() > 0.0);
+    // An idle poll is one round trip of at most 400 bytes, headers included.
+    assert_eq!(report["idle_poll_round_trips_per_upt"], 1.0, "{report}");
+    assert!(
+        report["idle_poll_bytes_per_upt"].as_f64().unwrap() <= 400.0,
+        "{report}"
+    );
     assert!(
         report["agent_idle_rss_mib"].as_f64().unwrap() > 1.0,
         "the agent service ran: {report}"

@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use karya_shared::server::{self, AgentAuthority, ServeError};
 use karya_shared::store::Origin;
-use karya_shared::wire::{self, Request, WireError};
+use karya_shared::wire::{self, Incoming, WireError};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::instrument;
@@ -149,7 +149,7 @@ async fn handle(
     let logs = state.clone();
     let outcome = state
         .blocking(move |db| -> Result<_, ApiError> {
-            let request = Request::decode_with(&body, &limits).map_err(|e| match e {
+            let incoming = Incoming::decode_with(&body, &limits).map_err(|e| match e {
                 WireError::Version { .. } => {
                     ApiError::bad_request("protocol_version", e.to_string())
                 }
@@ -160,27 +160,50 @@ async fn handle(
                 ),
                 other => ApiError::bad_request("bad_frame", format!("{other}; nothing was merged")),
             })?;
-            if request.peer.is_empty() || request.peer.len() > 128 {
+            let (peer, agent_version) = match &incoming {
+                Incoming::Request(r) => (&r.peer, &r.agent_version),
+                Incoming::Poll(p) => (&p.peer, &p.agent_version),
+            };
+            if peer.is_empty() || peer.len() > 128 {
                 return Err(ApiError::bad_request(
                     "bad_frame",
                     "the peer id must be 1 to 128 bytes",
                 ));
             }
-            let peer = format!("{upt}/{}", request.peer);
-            let agent_version = request.agent_version.clone();
+            let peer = format!("{upt}/{peer}");
+            let agent_version = agent_version.clone();
             let authority = AgentAuthority { upt: upt.clone() };
             let origin = Origin {
                 peer: &peer,
                 token: &token_id,
             };
-            let served = server::serve(db.replica(), origin, request, &authority).map_err(
-                |e| match e {
-                    ServeError::Frame(f) => {
-                        ApiError::bad_request("bad_frame", format!("{f}; nothing was merged"))
+            let served = match incoming {
+                Incoming::Request(request) => {
+                    server::serve(db.replica(), origin, request, &authority).map_err(|e| {
+                        match e {
+                            ServeError::Frame(f) => ApiError::bad_request(
+                                "bad_frame",
+                                format!("{f}; nothing was merged"),
+                            ),
+                            ServeError::Store(s) => s.into(),
+                        }
+                    })?
+                }
+                Incoming::Poll(poll) => {
+                    match server::serve_poll(db.replica(), origin, &poll, &authority)? {
+                        Some(response) => server::Served {
+                            response,
+                            ..Default::default()
+                        },
+                        None => {
+                            if status_due {
+                                db.record_sync(&upt, &agent_version, &peer, true)?;
+                            }
+                            return Ok(None);
+                        }
                     }
-                    ServeError::Store(s) => s.into(),
-                },
-            )?;
+                }
+            };
             for (doc, message) in &served.panicked {
                 tracing::error!(upt, peer, doc, panic = %message, "merging a document panicked; it was rolled back and dropped from the cache");
             }
@@ -202,7 +225,7 @@ async fn handle(
             if status_due || served.merged > 0 || !served.refused.is_empty() {
                 db.record_sync(&upt, &agent_version, &peer, served.refused.is_empty())?;
             }
-            Ok(served)
+            Ok(Some(served))
         })
         .await
         .map_err(fail)?
@@ -213,6 +236,15 @@ async fn handle(
             fail(e)
         })?;
     state.note_write_ok();
+    let Some(outcome) = outcome else {
+        // A poll whose digest matched: nothing to do on either side, and nothing to say
+        // beyond the status line (the agent reads the hub's clock from `Date`).
+        return Ok(Ended {
+            outcome: SyncOutcome::Ok,
+            bytes_in,
+            response: StatusCode::NO_CONTENT.into_response(),
+        });
+    };
     let frame = outcome.response.encode();
     state.metrics.changes_merged.inc_by(outcome.merged as u64);
     state.metrics.panics.inc_by(outcome.panicked.len() as u64);

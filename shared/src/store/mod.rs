@@ -771,6 +771,22 @@ impl<B: Backend> Replica<B> {
             .save_sync_state(peer, &id.to_string(), &state.encode())
     }
 
+    /// `peer` is known to have exactly `heads` of `id` (its poll's digest matched): its stored
+    /// sync state says so from now on, so that an answer to a later poll starts from there.
+    /// Written only when it changes.
+    pub fn mark_shared(&self, peer: &str, id: &DocId, heads: &[ChangeHash]) -> Result<()> {
+        let mut state = self.sync_state(peer, id)?;
+        let mut known = state.shared_heads.clone();
+        let mut now = heads.to_vec();
+        known.sort();
+        now.sort();
+        if known == now {
+            return Ok(());
+        }
+        state.shared_heads = now;
+        self.save_sync_state(peer, id, &state)
+    }
+
     pub fn generate_sync_message(
         &self,
         id: &DocId,
@@ -862,6 +878,32 @@ impl<B: Backend> Replica<B> {
     /// any), then generate the reply, with the sync state with `peer` loaded and saved here.
     /// The sync state is the one with `origin.peer`; the changes received are logged under
     /// `origin` (see [`Replica::set_change_log`]).
+    /// The hub's answer to a poll from `origin` whose digest differs: what `origin` lacks of
+    /// `id`, assuming it still has what both agreed on at their last sync (see
+    /// [`assume_shared`]); for a document the peer only reads, nothing agreed on means it
+    /// has nothing (a UPT's first curation decision comes down in the same round trip).
+    /// Nothing is received; the sync state is not changed.
+    pub fn answer_poll(
+        &self,
+        id: &DocId,
+        origin: Origin<'_>,
+        policy: WritePolicy,
+    ) -> Result<Option<sync::Message>> {
+        let mut state = self.sync_state(origin.peer, id)?;
+        if state.shared_heads.is_empty() && policy == WritePolicy::ReadOnly {
+            state.their_heads = Some(Vec::new());
+            state.their_need = Some(Vec::new());
+            state.their_have = Some(vec![sync::Have {
+                last_sync: Vec::new(),
+                bloom: sync::BloomFilter::default(),
+            }]);
+        }
+        assume_shared(&mut state);
+        Ok(self
+            .exchange_with(id, origin, &mut state, None, WritePolicy::ReadOnly, true)?
+            .reply)
+    }
+
     pub fn exchange(
         &self,
         id: &DocId,
@@ -1115,4 +1157,21 @@ fn touched_records(
         }
     }
     keys
+}
+
+/// Starts optimistic: assumes the peer still has what both sides agreed on at the last sync
+/// (the persisted shared heads), so the first message already carries every change made
+/// since. An incremental sync is then one round trip instead of two; on a satellite link that
+/// is 600 ms saved each time. If the peer does not have those heads after all (restored from
+/// a backup, say), it answers with what it needs and the next round sends it.
+pub fn assume_shared(state: &mut sync::State) {
+    if state.shared_heads.is_empty() {
+        return;
+    }
+    state.their_heads = Some(state.shared_heads.clone());
+    state.their_need = Some(Vec::new());
+    state.their_have = Some(vec![sync::Have {
+        last_sync: state.shared_heads.clone(),
+        bloom: sync::BloomFilter::default(),
+    }]);
 }
