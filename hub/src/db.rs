@@ -9,6 +9,7 @@ use crate::auth::{Principal, Rejection, Role, TokenInfo};
 use crate::config::Config;
 use karya_shared::store::{AppSchema, StoreError};
 use karya_shared::views::{self, Page, ProductFilter, ProductRow, Stats, TrainingRow};
+use karya_shared::vouch::HeadsKey;
 use karya_shared::{Store, StoreError as E};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -81,7 +82,11 @@ pub type Result<T, Err = StoreError> = std::result::Result<T, Err>;
 #[derive(Debug)]
 pub struct HubDb {
     store: Store,
+    heads_key: HeadsKey,
 }
+
+/// The meta key of the hub's vouch key (see [`karya_shared::vouch`]).
+const HEADS_KEY: &str = "hub_heads_key";
 
 /// Whether `serve` may create a database that is not there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +103,10 @@ pub enum OpenError {
     Missing(std::path::PathBuf),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "the hub's vouch key in the database cannot be used ({0}); restore the database from a backup"
+    )]
+    Key(String),
 }
 
 impl HubDb {
@@ -119,9 +128,30 @@ impl HubDb {
         // it is merged: the hub never stores what the agent would have refused.
         let catalogue = Catalogue::open(&config.db)?;
         store.set_row_check(Some(std::sync::Arc::new(move |row| catalogue.check(row))));
-        let db = HubDb { store };
+        // The key the hub vouches for its own documents with: made once, kept in the
+        // database (so in every backup); the first process to store one wins.
+        let made = HeadsKey::generate().to_hex();
+        store
+            .backend()
+            .writer()
+            .execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
+                [HEADS_KEY, made.as_str()],
+            )
+            .map_err(|e| OpenError::Key(e.to_string()))?;
+        let heads_key = store
+            .meta(HEADS_KEY)?
+            .as_deref()
+            .and_then(HeadsKey::from_hex)
+            .ok_or_else(|| OpenError::Key(format!("meta.{HEADS_KEY} is not a 32-byte hex key")))?;
+        let db = HubDb { store, heads_key };
         crate::national::ensure_seeded(db.replica())?;
         Ok(db)
+    }
+
+    /// The key this hub vouches for its own documents with.
+    pub fn heads_key(&self) -> &HeadsKey {
+        &self.heads_key
     }
 
     /// The replica: documents, sync, local changes (curation decisions, the UPT registry).

@@ -18,6 +18,7 @@ pub mod server;
 pub mod session;
 pub mod store;
 pub mod views;
+pub mod vouch;
 pub mod wire;
 
 pub use schema::DocId;

@@ -11,6 +11,7 @@
 
 use crate::schema::DocId;
 use crate::store::{Backend, Exchange, Origin, Received, Replica, StoreError, WritePolicy};
+use crate::vouch::{HeadsKey, Vouch};
 use crate::wire::{Poll, Reply, Request, Response, heads_digest};
 use automerge::sync::Message;
 use std::collections::HashSet;
@@ -23,8 +24,11 @@ pub trait WriteAuthority {
     fn writers_of(&self, doc: &DocId) -> String;
     /// The documents the peer may sync, for a refusal's reason.
     fn allowed(&self) -> String;
-    /// The documents the peer syncs, in the order its polls digest them.
+    /// The documents the peer syncs (its polls digest their heads).
     fn docs(&self) -> Vec<DocId>;
+    /// The key this hub vouches for its own documents with (see [`crate::vouch`]); `None`:
+    /// no vouches are given, none taken.
+    fn key(&self) -> Option<&HeadsKey>;
 }
 
 /// The hub's rule for an agent of one UPT: it writes `upt/<CODE>`, reads `curation/<CODE>`
@@ -32,6 +36,7 @@ pub trait WriteAuthority {
 #[derive(Debug, Clone)]
 pub struct AgentAuthority {
     pub upt: String,
+    pub key: Option<HeadsKey>,
 }
 
 impl WriteAuthority for AgentAuthority {
@@ -59,6 +64,10 @@ impl WriteAuthority for AgentAuthority {
 
     fn docs(&self) -> Vec<DocId> {
         DocId::for_agent(&self.upt)
+    }
+
+    fn key(&self) -> Option<&HeadsKey> {
+        self.key.as_ref()
     }
 }
 
@@ -136,8 +145,22 @@ pub fn serve<B: Backend>(
     }
     let mut served = Served::default();
     let mut replies = Vec::with_capacity(request.docs.len());
+    let give_vouches = request.vouches.is_some();
+    let taken = taken_vouches(request.vouches.unwrap_or_default(), authority);
+    let mut vouches = Vec::new();
     for (name, bytes) in request.docs {
-        let reply = match serve_doc(replica, origin, &name, &bytes, authority) {
+        let vouched = taken
+            .iter()
+            .find(|(d, _)| *d == name)
+            .map(|(_, h)| h.as_slice());
+        let outcome = serve_doc(replica, origin, &name, &bytes, authority, vouched);
+        if give_vouches
+            && let Ok(DocOutcome::Reply(Reply::Message(m), _)) = &outcome
+            && let Some(v) = vouch_for(&name, m, authority)
+        {
+            vouches.push((name.clone(), v));
+        }
+        let reply = match outcome {
             Ok(DocOutcome::Reply(reply, merged)) => {
                 served.merged += merged;
                 reply
@@ -169,8 +192,42 @@ pub fn serve<B: Backend>(
     served.response = Response {
         docs: replies,
         accepts_polls: true,
+        vouches: give_vouches.then_some(vouches),
     };
     Ok(served)
+}
+
+/// The heads of each vouch in a request that this hub gave (a forged or foreign vouch is
+/// dropped, and the changes it came with are refused as any other agent's write).
+fn taken_vouches(
+    vouches: Vec<(String, Vec<u8>)>,
+    authority: &dyn WriteAuthority,
+) -> Vec<(String, Vec<automerge::ChangeHash>)> {
+    let Some(key) = authority.key() else {
+        return Vec::new();
+    };
+    vouches
+        .into_iter()
+        .filter_map(|(doc, bytes)| {
+            let v = Vouch::decode(&bytes)?;
+            key.verify(&doc, &v).then_some((doc, v.heads))
+        })
+        .collect()
+}
+
+/// A vouch for the heads a reply message carries, when it carries changes of a document the
+/// peer only reads (those the hub wrote).
+fn vouch_for(doc: &str, message: &[u8], authority: &dyn WriteAuthority) -> Option<Vec<u8>> {
+    let key = authority.key()?;
+    let id = DocId::parse(doc)?;
+    if authority.policy(&id) != Some(WritePolicy::ReadOnly) {
+        return None;
+    }
+    let m = Message::decode(message).ok()?;
+    if m.changes.is_empty() || m.heads.is_empty() {
+        return None;
+    }
+    Some(key.vouch(doc, &m.heads).encode())
 }
 
 /// Answers a poll: `None` when this replica's heads give the poll's digest (nothing to do on
@@ -196,17 +253,26 @@ pub fn serve_poll<B: Backend>(
         return Ok(None);
     }
     let mut replies = Vec::with_capacity(docs.len());
+    let mut vouches = Vec::new();
     for doc in &docs {
+        let name = doc.to_string();
         let policy = authority.policy(doc).unwrap_or(WritePolicy::ReadOnly);
         let reply = match replica.answer_poll(doc, origin, policy)? {
-            Some(m) => Reply::Message(m.encode()),
+            Some(m) => {
+                let m = m.encode();
+                if let Some(v) = vouch_for(&name, &m, authority) {
+                    vouches.push((name.clone(), v));
+                }
+                Reply::Message(m)
+            }
             None => Reply::Nothing,
         };
-        replies.push((doc.to_string(), reply));
+        replies.push((name, reply));
     }
     Ok(Some(Response {
         docs: replies,
         accepts_polls: true,
+        vouches: Some(vouches),
     }))
 }
 
@@ -222,6 +288,7 @@ fn serve_doc<B: Backend>(
     name: &str,
     bytes: &[u8],
     authority: &dyn WriteAuthority,
+    vouched: Option<&[automerge::ChangeHash]>,
 ) -> Result<DocOutcome, StoreError> {
     let Some(doc) = DocId::parse(name) else {
         // `serve` refused such a frame whole already; kept for callers of this function.
@@ -255,7 +322,9 @@ fn serve_doc<B: Backend>(
             }
         }
     };
-    let Exchange { received, reply } = match replica.exchange(&doc, origin, message, policy) {
+    let Exchange { received, reply } = match replica
+        .exchange(&doc, origin, message, policy, vouched)
+    {
         Ok(x) => x,
         Err(StoreError::Invalid { reason, .. }) => {
             return Ok(DocOutcome::Refused(

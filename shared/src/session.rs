@@ -19,7 +19,7 @@
 //! let doc = DocId::Upt("LAPAS-PATI".into());
 //! agent.change(&doc, |d| schema::put_upt(d, &model::UptInfo {
 //!     code: "X".into(), name: "n".into(), kind: "lapas".into(), kanwil: "k".into() })).unwrap();
-//! let authority = AgentAuthority { upt: "LAPAS-PATI".into() };
+//! let authority = AgentAuthority { upt: "LAPAS-PATI".into(), key: None };
 //! let mut session = SyncSession::new(&agent, "agent-1", vec![doc.clone()]).unwrap();
 //! while let Some(frame) = session.next_request(&agent).unwrap() {
 //!     let request = wire::Request::decode(&frame).unwrap();
@@ -32,10 +32,16 @@
 
 use crate::schema::DocId;
 use crate::store::{Backend, Received, Replica, StoreError, WritePolicy};
+use crate::vouch::Vouch;
 use crate::wire::{Reply, Request, Response, WireError};
 use automerge::sync::{Message, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// The meta key of the hub's newest usable vouch for a document.
+pub fn vouch_key(doc: &str) -> String {
+    format!("vouch/{doc}")
+}
 
 /// The name under which an agent keeps its sync state with the hub.
 pub const HUB_PEER: &str = "hub";
@@ -135,7 +141,9 @@ impl SyncSession {
     }
 
     /// The hub accepts polls (its replies said so): a session with nothing new to send
-    /// starts with a poll, a few dozen bytes, instead of a message per document.
+    /// starts with a poll, a few dozen bytes, instead of a message per document; and
+    /// requests carry vouches (see [`crate::vouch`]), so a hub put back from a backup takes
+    /// back its own changes that it lost.
     pub fn allow_poll(&mut self, yes: bool) {
         self.may_poll = yes;
     }
@@ -253,10 +261,16 @@ impl SyncSession {
             return Err(SessionError::TooManyRounds);
         }
         self.outcome.round_trips += 1;
+        let vouches = if self.may_poll {
+            Some(self.vouches_for(store, &docs)?)
+        } else {
+            None
+        };
         let frame = Request {
             peer: self.peer_id.clone(),
             agent_version: crate::VERSION.into(),
             docs,
+            vouches,
         }
         .encode();
         if cut {
@@ -267,6 +281,74 @@ impl SyncSession {
         }
         self.outcome.bytes_sent += frame.len() as u64;
         Ok(Some(frame))
+    }
+
+    /// The hub's vouches kept here for the documents of `docs` that the hub writes and whose
+    /// message carries changes (the hub lacks some of its own: it was put back from a backup).
+    fn vouches_for<B: Backend>(
+        &self,
+        store: &Replica<B>,
+        docs: &[(String, Vec<u8>)],
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for (name, bytes) in docs {
+            if name.starts_with("upt/") {
+                continue;
+            }
+            let carries_changes = Message::decode(bytes).is_ok_and(|m| !m.changes.is_empty());
+            if !carries_changes {
+                continue;
+            }
+            if let Some(v) = store
+                .meta(&vouch_key(name))?
+                .and_then(|h| hex::decode(h).ok())
+            {
+                out.push((name.clone(), v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Keeps each vouch of a reply whose heads are all here now and whose history holds the
+    /// heads of the vouch kept so far (a hub put back from a backup vouches for less than
+    /// the agent holds: the vouch that covers more is the one that lets it take its changes
+    /// back).
+    fn keep_vouches<B: Backend>(
+        &self,
+        store: &Replica<B>,
+        vouches: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        for (name, bytes) in vouches {
+            let Some(doc) = DocId::parse(&name).filter(|d| self.states.contains_key(d)) else {
+                continue;
+            };
+            let Some(v) = Vouch::decode(&bytes) else {
+                continue;
+            };
+            let text = hex::encode(&bytes);
+            let kept = store.meta(&vouch_key(&name))?;
+            if kept.as_deref() == Some(text.as_str()) {
+                continue;
+            }
+            let kept = kept
+                .and_then(|h| hex::decode(h).ok())
+                .and_then(|b| Vouch::decode(&b));
+            let better = store.with_doc(&doc, |d| {
+                if !v.heads.iter().all(|h| d.get_change_by_hash(h).is_some()) {
+                    return false;
+                }
+                let Some(kept) = &kept else {
+                    return true;
+                };
+                let outside: std::collections::HashSet<_> =
+                    d.get_changes(&v.heads).iter().map(|c| c.hash()).collect();
+                kept.heads.iter().all(|h| !outside.contains(h))
+            })?;
+            if better {
+                store.set_meta(&vouch_key(&name), &text)?;
+            }
+        }
+        Ok(())
     }
 
     pub fn handle_response<B: Backend>(
@@ -311,6 +393,9 @@ impl SyncSession {
                     }
                 }
             }
+        }
+        if let Some(vouches) = response.vouches {
+            self.keep_vouches(store, vouches)?;
         }
         Ok(())
     }

@@ -21,6 +21,10 @@
 //! other hub answers with a reply frame, as for a request that offered the heads both sides
 //! agreed on at the last sync. A reply's flags bit 1 says the hub accepts polls: an agent
 //! polls only a hub that said so.
+//!
+//! Flags bit 2 on a request or a reply: after the documents comes a list of vouches
+//! (see [`crate::vouch`]), `count:u32 (doc:str vouch:bytes)*`. An agent adds it only for a hub
+//! that accepts polls; the hub adds it to its reply only when the request (or poll) had it.
 
 use flate2::{Compression, read::DeflateDecoder, write::DeflateEncoder};
 use std::io::{Read, Write};
@@ -31,6 +35,8 @@ pub const CONTENT_TYPE: &str = "application/x-karya-sync";
 const FLAG_DEFLATE: u8 = 1;
 /// On a request: the body is a [`Poll`]. On a reply: the hub accepts polls.
 const FLAG_POLL: u8 = 2;
+/// A list of vouches follows the documents.
+const FLAG_VOUCHES: u8 = 4;
 /// Bytes of a poll's digest.
 pub const DIGEST_LEN: usize = 16;
 /// Bodies smaller than this are sent as they are: deflate would not pay for its header.
@@ -95,6 +101,8 @@ pub struct Request {
     pub peer: String,
     pub agent_version: String,
     pub docs: Vec<(String, Vec<u8>)>,
+    /// `Some` (maybe empty) when the frame has a vouch list: (document, encoded vouch).
+    pub vouches: Option<Vec<(String, Vec<u8>)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +117,8 @@ pub struct Response {
     pub docs: Vec<(String, Reply)>,
     /// The answering hub accepts [`Poll`]s.
     pub accepts_polls: bool,
+    /// As in [`Request::vouches`].
+    pub vouches: Option<Vec<(String, Vec<u8>)>>,
 }
 
 /// "I have nothing new; do you?": an agent's request when its documents hold nothing the hub
@@ -118,6 +128,31 @@ pub struct Poll {
     pub peer: String,
     pub agent_version: String,
     pub digest: [u8; DIGEST_LEN],
+}
+
+fn put_vouches(body: &mut Vec<u8>, vouches: &[(String, Vec<u8>)]) {
+    body.extend_from_slice(&(vouches.len() as u32).to_le_bytes());
+    for (doc, v) in vouches {
+        put_bytes(body, doc.as_bytes());
+        put_bytes(body, v);
+    }
+}
+
+fn read_vouches(r: &mut Reader<'_>, limits: &Limits) -> Result<Vec<(String, Vec<u8>)>, WireError> {
+    let n = r.count(limits.max_docs)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let doc = r.str("a document name", limits.max_doc_name)?;
+        let v = r.bytes()?;
+        if v.len() > crate::vouch::MAX_VOUCH_BYTES {
+            return Err(WireError::TooLarge {
+                what: "a vouch",
+                limit: crate::vouch::MAX_VOUCH_BYTES as u64,
+            });
+        }
+        out.push((doc, v.to_vec()));
+    }
+    Ok(out)
 }
 
 /// What an agent sent: a request, or a poll.
@@ -289,7 +324,12 @@ impl Request {
             put_bytes(&mut body, doc.as_bytes());
             put_bytes(&mut body, msg);
         }
-        seal(body, 0)
+        let mut flags = 0;
+        if let Some(v) = &self.vouches {
+            put_vouches(&mut body, v);
+            flags |= FLAG_VOUCHES;
+        }
+        seal(body, flags)
     }
 
     pub fn decode(frame: &[u8]) -> Result<Request, WireError> {
@@ -304,7 +344,7 @@ impl Request {
         }
     }
 
-    fn decode_body(body: &[u8], limits: &Limits) -> Result<Request, WireError> {
+    fn decode_body(body: &[u8], flags: u8, limits: &Limits) -> Result<Request, WireError> {
         let mut r = Reader(body);
         let peer = r.str("the peer id", limits.max_peer)?;
         let agent_version = r.str("the agent version", limits.max_version)?;
@@ -315,11 +355,17 @@ impl Request {
             let msg = r.bytes()?.to_vec();
             docs.push((doc, msg));
         }
+        let vouches = if flags & FLAG_VOUCHES != 0 {
+            Some(read_vouches(&mut r, limits)?)
+        } else {
+            None
+        };
         r.finish()?;
         Ok(Request {
             peer,
             agent_version,
             docs,
+            vouches,
         })
     }
 }
@@ -354,7 +400,7 @@ impl Incoming {
         if flags & FLAG_POLL != 0 {
             Poll::decode_body(&body, limits).map(Incoming::Poll)
         } else {
-            Request::decode_body(&body, limits).map(Incoming::Request)
+            Request::decode_body(&body, flags, limits).map(Incoming::Request)
         }
     }
 }
@@ -380,7 +426,12 @@ impl Response {
                 }
             }
         }
-        seal(body, if self.accepts_polls { FLAG_POLL } else { 0 })
+        let mut flags = if self.accepts_polls { FLAG_POLL } else { 0 };
+        if let Some(v) = &self.vouches {
+            put_vouches(&mut body, v);
+            flags |= FLAG_VOUCHES;
+        }
+        seal(body, flags)
     }
 
     pub fn decode(frame: &[u8]) -> Result<Response, WireError> {
@@ -407,10 +458,16 @@ impl Response {
             };
             docs.push((doc, reply));
         }
+        let vouches = if flags & FLAG_VOUCHES != 0 {
+            Some(read_vouches(&mut r, limits)?)
+        } else {
+            None
+        };
         r.finish()?;
         Ok(Response {
             docs,
             accepts_polls: flags & FLAG_POLL != 0,
+            vouches,
         })
     }
 }
@@ -430,6 +487,7 @@ mod tests {
                     ("upt/LAPAS-PATI".into(), vec![7u8; size]),
                     ("national".into(), vec![]),
                 ],
+                vouches: (size > 0).then(|| vec![("national".into(), vec![9u8; 64])]),
             };
             assert_eq!(Request::decode(&req.encode()).unwrap(), req);
         }
@@ -440,6 +498,7 @@ mod tests {
                 ("curation/A".into(), Reply::Refused("no".into())),
             ],
             accepts_polls: true,
+            vouches: Some(vec![("curation/A".into(), vec![1u8; 96])]),
         };
         assert_eq!(Response::decode(&resp.encode()).unwrap(), resp);
     }
@@ -492,6 +551,7 @@ mod tests {
             peer: "p".into(),
             agent_version: "v".into(),
             docs: vec![],
+            vouches: None,
         }
         .encode();
         frame[4] = 9;
@@ -522,6 +582,7 @@ mod tests {
             peer: "p".into(),
             agent_version: "x".repeat(200_000),
             docs: vec![],
+            vouches: None,
         }
         .encode();
         let err = Request::decode(&long_version).unwrap_err();
@@ -536,6 +597,7 @@ mod tests {
             peer: "p".into(),
             agent_version: "v".into(),
             docs: (0..100).map(|i| (format!("upt/X{i}"), vec![])).collect(),
+            vouches: None,
         }
         .encode();
         assert!(matches!(
@@ -549,6 +611,7 @@ mod tests {
             peer: "p".repeat(129),
             agent_version: "v".into(),
             docs: vec![],
+            vouches: None,
         }
         .encode();
         assert!(Request::decode(&long_peer).is_err());
@@ -579,6 +642,7 @@ mod tests {
                 agent_version: "0.1.0".into(),
                 docs: vec![("upt/LAPAS-PATI".into(), (0..size).map(|i| (i % 251) as u8).collect()),
                            ("national".into(), vec![])],
+                vouches: None,
             }
             .encode();
             let mut bytes = frame.clone();
@@ -601,7 +665,7 @@ mod tests {
         #[test]
         fn truncation_is_an_error(cut in 0usize..1000) {
             let frame = Request { peer: "peer".into(), agent_version: "0.1".into(),
-                docs: vec![("upt/X".into(), vec![1,2,3,4,5])] }.encode();
+                docs: vec![("upt/X".into(), vec![1,2,3,4,5])], vouches: None }.encode();
             let cut = cut % frame.len();
             prop_assert!(Request::decode(&frame[..cut]).is_err());
         }

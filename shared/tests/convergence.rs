@@ -110,10 +110,17 @@ fn op() -> impl Strategy<Value = Op> {
 
 const UPT: &str = "LAPAS-PATI";
 
+/// The hub's vouch key, one for the whole test run.
+static HUB_KEY: std::sync::LazyLock<karya_shared::vouch::HeadsKey> =
+    std::sync::LazyLock::new(karya_shared::vouch::HeadsKey::generate);
+
 /// One agent sync of every document the UPT replicates, against the hub's server half
 /// (polls included: a session with nothing new starts with one).
 fn sync(agent: &Store, hub: &Store, peer: &str) {
-    let authority = AgentAuthority { upt: UPT.into() };
+    let authority = AgentAuthority {
+        upt: UPT.into(),
+        key: Some(HUB_KEY.clone()),
+    };
     let mut session = SyncSession::new(agent, peer, DocId::for_agent(UPT)).unwrap();
     session.allow_poll(true);
     let origin = Origin {

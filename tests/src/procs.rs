@@ -72,7 +72,12 @@ impl HubProcess {
             .args(["serve", "--listen", &addr.to_string()])
             .env("KARYA_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // KARYA_TEST_HUB_STDERR=1 shows the hub's log while debugging a test.
+            .stderr(if std::env::var_os("KARYA_TEST_HUB_STDERR").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .unwrap();
         let hub = HubProcess {
@@ -214,7 +219,12 @@ impl AgentDir {
             .arg("run")
             .env("KARYA_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // KARYA_TEST_HUB_STDERR=1 shows the hub's log while debugging a test.
+            .stderr(if std::env::var_os("KARYA_TEST_HUB_STDERR").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .unwrap();
         self.service = Some(child);

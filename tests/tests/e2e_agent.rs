@@ -791,49 +791,88 @@ fn decide(hub_url: &str, token: &str, product: &str, status: &str) {
 }
 
 #[test]
-fn after_a_restore_repair_brings_an_agent_back_to_hqs_decisions() {
+fn a_hub_restored_from_a_backup_takes_back_what_it_lost_from_the_agents() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, tokens, curator) = setup_hub(dir.path(), &[("LAPAS-PATI", "lapas", "Jawa Tengah")]);
+    let (db, tokens, curator) = setup_hub(
+        dir.path(),
+        &[
+            ("LAPAS-PATI", "lapas", "Jawa Tengah"),
+            ("RUTAN-KUDUS", "rutan", "Jawa Tengah"),
+        ],
+    );
     let addr = free_addr();
     let mut hub = HubProcess::start(&db, addr);
     let a = AgentDir::init(&dir.path().join("a"), "LAPAS-PATI", &hub.url(), &tokens[0]);
-    let product = a.add_product("Keset sabut", "35000");
+    let b = AgentDir::init(&dir.path().join("b"), "RUTAN-KUDUS", &hub.url(), &tokens[1]);
+    let pa = a.add_product("Keset sabut", "35000");
+    let pb = b.add_product("Meja jati", "1850000");
     a.ok(&["sync"]);
+    b.ok(&["sync"]);
 
-    // The nightly backup; then HQ approves, and the UPT receives it.
+    // The nightly backup; then HQ decides on both products and registers a new UPT, and
+    // both agents receive all of it.
     let backup = dir.path().join("backup.db");
     HubProcess::admin(&db, &["backup", backup.to_str().unwrap()]);
-    decide(&hub.url(), &curator, &product, "approved");
+    decide(&hub.url(), &curator, &pa, "approved");
+    decide(&hub.url(), &curator, &pb, "featured");
+    HubProcess::add_upt(&db, "LPKA-KUTOARJO", "lpka", "Jawa Tengah");
     a.ok(&["sync"]);
+    b.ok(&["sync"]);
 
-    // The hub's disk dies; the admin restores last night's backup.
+    // The hub's disk dies; the admin restores last night's backup. HQ's later decisions and
+    // the new UPT are gone from the hub, and live only at the UPTs.
     hub.stop();
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", db.display()));
     }
     std::fs::copy(&backup, &db).unwrap();
     let hub = HubProcess::start(&db, addr);
-    // HQ decides again (the approval was lost with the disk).
-    decide(&hub.url(), &curator, &product, "featured");
+    let admin = HubProcess::issue(&db, "admin", "pusdatin");
+    let product = |id: &str| get_json(&format!("{}/api/v1/products/{id}", hub.url()), &admin);
+    assert!(product(&pa)["curation"].is_null(), "the restore lost it");
 
-    // The agent still holds the lost approval: its curation copy is refused (only HQ writes
-    // it), never broken by a reused sequence number; its own records still sync.
-    let out = a.run(&["sync"]);
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!said.contains("duplicate seq"), "{said}");
+    // The agents sync as always (nobody re-initialises anything): the hub checks its own
+    // vouches and takes its lost changes back.
+    for agent in [&a, &b] {
+        let out = agent.run(&["sync"]);
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success(), "{said}");
+        assert!(!said.contains("refused"), "{said}");
+        assert!(!said.contains("duplicate seq"), "{said}");
+        assert_eq!(agent.status()["refused"].as_array().unwrap().len(), 0);
+    }
+    assert_eq!(product(&pa)["curation"]["status"], "approved");
+    assert_eq!(product(&pb)["curation"]["status"], "featured");
+    let upts = get_json(&format!("{}/api/v1/upts", hub.url()), &admin);
     assert!(
-        said.contains("refused by the hub: curation/LAPAS-PATI"),
-        "{said}"
+        field_of_each(&upts, "code").contains(&"LPKA-KUTOARJO".to_string()),
+        "{upts}"
     );
-    // The repair takes HQ's copy back.
-    let out = a.ok(&["repair", "curation"]);
-    assert!(out.starts_with("sync ok"), "{out}");
-    let shown = a.ok(&["product", "show", &product]);
+
+    // New work after the restore flows both ways, under the hub's new actor.
+    decide(&hub.url(), &curator, &pa, "featured");
+    a.ok(&["sync"]);
+    let shown = a.ok(&["product", "show", &pa]);
     assert!(shown.contains("featured"), "{shown}");
-    assert_eq!(a.status()["refused"].as_array().unwrap().len(), 0);
+    // The hub's copy and each agent's copy of `national` agree.
+    b.ok(&["sync"]);
+    let hub_store = karya_shared::Store::open(&db, None).unwrap();
+    let national = hub_store.heads(&karya_shared::DocId::National).unwrap();
     drop(hub);
+    for agent in ["a", "b"] {
+        let store = karya_shared::Store::open(
+            &dir.path().join(agent).join("agent.db"),
+            Some(karya_agent::identity::SCHEMA),
+        )
+        .unwrap();
+        let mut mine = store.heads(&karya_shared::DocId::National).unwrap();
+        let mut theirs = national.clone();
+        mine.sort();
+        theirs.sort();
+        assert_eq!(mine, theirs, "agent {agent}");
+    }
 }

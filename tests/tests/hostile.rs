@@ -29,6 +29,7 @@ fn frame(version: &str, docs: Vec<(String, Vec<u8>)>) -> Vec<u8> {
         peer: "p1".into(),
         agent_version: version.into(),
         docs,
+        vouches: None,
     }
     .encode()
 }

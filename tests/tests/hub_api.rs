@@ -324,6 +324,7 @@ async fn bad_tokens_and_bad_bodies_get_4xx_and_the_hub_keeps_serving() {
         peer: "p".into(),
         agent_version: "t".into(),
         docs: vec![],
+        vouches: None,
     }
     .encode();
 

@@ -172,7 +172,10 @@ async fn handle(
             }
             let peer = format!("{upt}/{peer}");
             let agent_version = agent_version.clone();
-            let authority = AgentAuthority { upt: upt.clone() };
+            let authority = AgentAuthority {
+                upt: upt.clone(),
+                key: Some(db.heads_key().clone()),
+            };
             let origin = Origin {
                 peer: &peer,
                 token: &token_id,

@@ -869,15 +869,11 @@ impl<B: Backend> Replica<B> {
     ) -> Result<Received> {
         let origin = Origin { peer, token: "" };
         Ok(self
-            .exchange_with(id, origin, state, Some(message), policy, false)?
+            .exchange_with(id, origin, state, Some(message), policy, None, false)?
             .received
             .expect("a message was given"))
     }
 
-    /// One document's part of a sync round, under one lock: receive the peer's message (if
-    /// any), then generate the reply, with the sync state with `peer` loaded and saved here.
-    /// The sync state is the one with `origin.peer`; the changes received are logged under
-    /// `origin` (see [`Replica::set_change_log`]).
     /// The hub's answer to a poll from `origin` whose digest differs: what `origin` lacks of
     /// `id`, assuming it still has what both agreed on at their last sync (see
     /// [`assume_shared`]); for a document the peer only reads, nothing agreed on means it
@@ -900,21 +896,40 @@ impl<B: Backend> Replica<B> {
         }
         assume_shared(&mut state);
         Ok(self
-            .exchange_with(id, origin, &mut state, None, WritePolicy::ReadOnly, true)?
+            .exchange_with(
+                id,
+                origin,
+                &mut state,
+                None,
+                WritePolicy::ReadOnly,
+                None,
+                true,
+            )?
             .reply)
     }
 
+    /// One document's part of a sync round, under one lock: receive the peer's message (if
+    /// any), then generate the reply, with the sync state with `peer` loaded and saved here.
+    /// The sync state is the one with `origin.peer`; the changes received are logged under
+    /// `origin` (see [`Replica::set_change_log`]).
+    ///
+    /// Under [`WritePolicy::ReadOnly`], changes new here are refused, unless `vouched` names
+    /// heads this replica vouched for (see [`crate::vouch`]; the caller checked the MAC) and
+    /// every new change lies in their history: then they are merged (a restored hub taking
+    /// back its own changes).
     pub fn exchange(
         &self,
         id: &DocId,
         origin: Origin<'_>,
         message: Option<sync::Message>,
         policy: WritePolicy,
+        vouched: Option<&[ChangeHash]>,
     ) -> Result<Exchange> {
         let mut state = self.sync_state(origin.peer, id)?;
-        self.exchange_with(id, origin, &mut state, message, policy, true)
+        self.exchange_with(id, origin, &mut state, message, policy, vouched, true)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn exchange_with(
         &self,
         id: &DocId,
@@ -922,6 +937,7 @@ impl<B: Backend> Replica<B> {
         state: &mut sync::State,
         message: Option<sync::Message>,
         policy: WritePolicy,
+        vouched: Option<&[ChangeHash]>,
         reply: bool,
     ) -> Result<Exchange> {
         let key = id.to_string();
@@ -941,6 +957,7 @@ impl<B: Backend> Replica<B> {
                         &mut try_state,
                         message.clone(),
                         policy,
+                        vouched,
                         fault.as_ref(),
                     )? {
                         Some((r, n)) => {
@@ -984,6 +1001,7 @@ impl<B: Backend> Replica<B> {
         state: &mut sync::State,
         message: sync::Message,
         policy: WritePolicy,
+        vouched: Option<&[ChangeHash]>,
         fault: Option<&FaultHook>,
     ) -> Result<Option<(Received, Option<i64>)>> {
         let key = id.to_string();
@@ -1002,13 +1020,31 @@ impl<B: Backend> Replica<B> {
                 .map_err(sync_error)?;
             let known: BTreeSet<ChangeHash> =
                 doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
-            let new_changes = fork
+            let new: BTreeSet<ChangeHash> = fork
                 .get_changes(&[])
                 .iter()
-                .filter(|c| !known.contains(&c.hash()))
-                .count();
-            if new_changes > 0 {
-                return Ok(Some((Received::Refused { new_changes }, None)));
+                .map(|c| c.hash())
+                .filter(|h| !known.contains(h))
+                .collect();
+            // Taken back only when all of the vouched history is here and holds every new
+            // change: whatever lies outside it (or a history cut short) is not the writer's.
+            let taken_back = match vouched {
+                Some(heads) if !new.is_empty() => {
+                    heads.iter().all(|h| fork.get_change_by_hash(h).is_some())
+                        && fork
+                            .get_changes(heads)
+                            .iter()
+                            .all(|c| !new.contains(&c.hash()))
+                }
+                _ => false,
+            };
+            if !new.is_empty() && !taken_back {
+                return Ok(Some((
+                    Received::Refused {
+                        new_changes: new.len(),
+                    },
+                    None,
+                )));
             }
         }
         let changes_before = doc.stats().num_changes;
