@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use karya_shared::model::{Certification, ProductPatch, validate_upt_code};
 use karya_shared::session::Outcome;
 use karya_shared::{DocId, schema, views};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -246,7 +246,7 @@ fn print_json(v: &impl Serialize) {
 }
 
 /// What `status` shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatusReport {
     pub upt: String,
     pub hub: String,
@@ -261,19 +261,35 @@ pub struct StatusReport {
     pub refused: Vec<karya_shared::session::Refusal>,
     /// This PC's clock minus the hub's, in seconds, at the last reply.
     pub clock_skew_secs: Option<i64>,
+    /// Why nothing can be written here now (a full disk, a read-only data directory).
+    #[serde(default)]
+    pub storage_problem: Option<String>,
 }
 
 pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusReport, AgentError> {
     let config = AgentConfig::load(paths)?;
-    let mut store = service::open_store(paths)?;
+    let read_only = service::read_only(paths);
+    let mut store = if read_only.is_some() {
+        karya_shared::Store::open_read_only(&paths.db())?
+    } else {
+        service::open_store(paths)?
+    };
     let st = SyncStatus::load(&store)?;
     let pending = status::pending_changes(&mut store, &config.upt)?;
     // A stored "syncing" that nobody is doing is what a crash during a sync leaves behind.
-    let state = if st.state == status::State::Syncing && !service::SyncLock::is_held(paths) {
+    let state = if read_only.is_some() {
+        status::State::ReadOnly
+    } else if st.state == status::State::Syncing && !service::SyncLock::is_held(paths) {
         status::State::Interrupted
     } else {
         st.state
     };
+    let storage_problem = read_only.map(|why| {
+        format!(
+            "the data directory {} is read-only ({why}): nothing can be recorded or synced until it is writable again",
+            paths.dir.display()
+        )
+    });
     Ok(StatusReport {
         upt: config.upt,
         hub: config.hub,
@@ -291,6 +307,7 @@ pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusRepor
         offline_since: st.offline_since,
         refused: st.refused,
         clock_skew_secs: st.clock_skew_secs,
+        storage_problem,
     })
 }
 
@@ -317,6 +334,27 @@ fn print_outcome(outcome: &Outcome, elapsed: std::time::Duration, json: bool) {
     for r in &outcome.refused {
         println!("refused by the hub: {}: {}", r.doc, r.reason);
     }
+}
+
+/// The running service's own status report, if a service answers.
+async fn service_status(paths: &Paths) -> Option<StatusReport> {
+    let info = control::running(paths)?;
+    let key = control::api_key(paths).ok()?;
+    let http = reqwest::Client::builder()
+        .tls_built_in_native_certs(false)
+        .timeout(std::time::Duration::from_secs(5))
+        .build()
+        .ok()?;
+    let resp = http
+        .get(format!("http://{}/v1/status", info.addr))
+        .header(control::KEY_HEADER, key)
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.json().await.ok()
 }
 
 async fn sync_command(paths: &Paths, json: bool) -> Result<(), AgentError> {
@@ -392,6 +430,8 @@ fn print_status(report: &StatusReport, json: bool) {
     let state = match report.state {
         status::State::Offline => format!("offline (attempt {})", report.attempt),
         status::State::Interrupted => "interrupted: the last sync stopped part-way (the service or the command ended during it); nothing the hub acknowledged is lost, and the next sync goes on from there".into(),
+        status::State::DiskFull => "disk full: the service cannot write its data; free space on this disk, and it recovers by itself".into(),
+        status::State::ReadOnly => "read-only: the data directory cannot be written; showing what is stored".into(),
         other => format!("{other:?}").to_lowercase(),
     };
     println!("UPT:             {}", report.upt);
@@ -405,6 +445,9 @@ fn print_status(report: &StatusReport, json: bool) {
         }
     );
     println!("State:           {state}");
+    if let Some(problem) = &report.storage_problem {
+        println!("Storage:         {problem}");
+    }
     let zone = karya_shared::localtime::Zone::from_env();
     let local = |at: &str| karya_shared::localtime::format(at, zone);
     println!(
@@ -648,14 +691,13 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
             );
         }
         Command::Status => {
-            let running = control::running(&paths).is_some_and(|info| {
-                std::net::TcpStream::connect_timeout(
-                    &info.addr,
-                    std::time::Duration::from_millis(500),
-                )
-                .is_ok()
-            });
-            print_status(&status_report(&paths, running)?, json);
+            // The running service knows what its database may not hold (a full disk):
+            // ask it first, and read the database when no service answers.
+            let report = match service_status(&paths).await {
+                Some(report) => report,
+                None => status_report(&paths, false)?,
+            };
+            print_status(&report, json);
         }
         Command::Import { file } => {
             let mut store = service::open_store(&paths)?;
@@ -670,7 +712,11 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
             }
         }
         Command::Product(cmd) => {
-            let mut store = service::open_store(&paths)?;
+            let mut store = if matches!(cmd, ProductCommand::List | ProductCommand::Show { .. }) {
+                service::open_store_to_read(&paths)?
+            } else {
+                service::open_store(&paths)?
+            };
             match cmd {
                 ProductCommand::Add(a) => {
                     let p = records::add_product(
@@ -837,7 +883,11 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
             }
         }
         Command::Training(cmd) => {
-            let mut store = service::open_store(&paths)?;
+            let mut store = if matches!(cmd, TrainingCommand::List | TrainingCommand::Show { .. }) {
+                service::open_store_to_read(&paths)?
+            } else {
+                service::open_store(&paths)?
+            };
             match cmd {
                 TrainingCommand::Add {
                     program,

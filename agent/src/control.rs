@@ -24,6 +24,7 @@ struct ControlState {
     key: String,
     commands: mpsc::Sender<Command>,
     paths: Paths,
+    live: crate::service::Live,
 }
 
 /// The API key, made on first use.
@@ -95,12 +96,18 @@ async fn status(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, (StatusCode, Json<serde_json::Value>)> {
     authorised(&state, &headers)?;
-    let report = crate::cli::status_report(&state.paths, true).map_err(|e| {
+    let mut report = crate::cli::status_report(&state.paths, true).map_err(|e| {
         (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(serde_json::json!({"error": "internal", "detail": e.to_string()})),
         )
     })?;
+    if let Some(problem) = state.live.storage_problem() {
+        // The stored status could not be written: what the service saw is the truth.
+        report.state = crate::status::State::DiskFull;
+        report.last_error = Some(problem.clone());
+        report.storage_problem = Some(problem);
+    }
     Ok(Json(serde_json::to_value(report).unwrap_or_default()))
 }
 
@@ -108,6 +115,7 @@ async fn status(
 pub async fn start(
     paths: &Paths,
     commands: mpsc::Sender<Command>,
+    live: crate::service::Live,
 ) -> Result<ControlInfo, crate::AgentError> {
     let key = api_key(paths)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -123,6 +131,7 @@ pub async fn start(
         key,
         commands,
         paths: paths.clone(),
+        live,
     });
     let app = axum::Router::new()
         .route("/v1/sync", post(sync_now))

@@ -26,6 +26,10 @@ pub enum AgentError {
     Usage(String),
     #[error("{0}")]
     Io(String),
+    #[error(
+        "the data directory {dir} is read-only ({why}); karya-agent can show what it holds (status, product list) but records nothing until it is writable again: remount the disk read-write or give the service's user write access"
+    )]
+    ReadOnly { dir: String, why: String },
 }
 
 impl From<rusqlite::Error> for AgentError {

@@ -11,7 +11,7 @@ use crate::config::{AgentConfig, Paths};
 use crate::status::{self, State, SyncStatus};
 use crate::{AgentError, identity, inbox};
 use karya_shared::session::Outcome;
-use karya_shared::{DocId, Store};
+use karya_shared::{DocId, Store, StoreError};
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -24,7 +24,51 @@ pub enum Command {
 }
 
 pub fn open_store(paths: &Paths) -> Result<Store, AgentError> {
-    Ok(Store::open(&paths.db(), Some(identity::SCHEMA))?)
+    Store::open(&paths.db(), Some(identity::SCHEMA)).map_err(|e| match read_only(paths) {
+        Some(why) => AgentError::ReadOnly {
+            dir: paths.dir.display().to_string(),
+            why,
+        },
+        None => e.into(),
+    })
+}
+
+/// Opens the store to show what it holds: on a read-only data directory, read-only, after
+/// saying so on stderr.
+pub fn open_store_to_read(paths: &Paths) -> Result<Store, AgentError> {
+    match open_store(paths) {
+        Err(e @ AgentError::ReadOnly { .. }) => {
+            eprintln!("karya-agent: {e}");
+            Ok(Store::open_read_only(&paths.db())?)
+        }
+        other => other,
+    }
+}
+
+/// Why nothing can be written in the data directory, if it cannot (a read-only disk or
+/// folder): found by making and removing a probe file.
+pub fn read_only(paths: &Paths) -> Option<String> {
+    let probe = paths.dir.join(".karya-write-check");
+    match std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            Some(e.to_string())
+        }
+        Err(_) => None,
+    }
 }
 
 /// Holds `sync.lock` for the duration of a sync, so the service and a CLI `sync` never
@@ -74,7 +118,42 @@ pub async fn sync_and_record(
     let mut st = SyncStatus::load(store)?;
     let previous = st.state;
     st.state = State::Syncing;
-    st.save(store)?;
+    let result = match st.save(store) {
+        // A full disk shows here first: no sync is tried, and the failure is recorded (if
+        // anything can be) and logged below like any other.
+        Err(e) => Err(SyncError::Store(e)),
+        Ok(()) => sync_with_hub(config, store, &mut st).await,
+    };
+    match &result {
+        Ok(outcome) => st.succeeded(outcome, config.timing.sync_interval()),
+        Err(e) => {
+            if previous != State::Offline {
+                st.attempt = 0;
+            }
+            let delay = status::retry_delay(retry_in(st.attempt + 1), e);
+            st.failed(&e.to_string(), delay);
+            if matches!(e, SyncError::Store(StoreError::DiskFull(_))) {
+                tracing::error!(attempt = st.attempt, retry_in_s = delay.as_secs_f64(), error = %e, "sync failed: the disk is full; the agent retries by itself once space is freed");
+            } else {
+                tracing::warn!(attempt = st.attempt, retry_in_s = delay.as_secs_f64(), error = %e, "sync failed");
+            }
+        }
+    }
+    if let Err(e) = st.save(store) {
+        tracing::error!(error = %e, "the sync status could not be recorded");
+        if result.is_ok() {
+            return Err(SyncError::Store(e));
+        }
+    }
+    result
+}
+
+/// The sync itself, with what it learns of the link and the hub's clock kept in `st`.
+async fn sync_with_hub(
+    config: &AgentConfig,
+    store: &mut Store,
+    st: &mut SyncStatus,
+) -> Result<Outcome, SyncError> {
     let ca = match &config.ca_file {
         Some(file) => Some(crate::client::read_ca(file).map_err(SyncError::Config)?),
         None => None,
@@ -121,33 +200,37 @@ pub async fn sync_and_record(
         }
         st.clock_skew_secs = Some(skew);
     }
-    match &result {
-        Ok(outcome) => {
-            st.succeeded(outcome, config.timing.sync_interval());
-            tracing::info!(
-                round_trips = outcome.round_trips,
-                sent = outcome.bytes_sent,
-                received = outcome.bytes_received,
-                changes_received = outcome.changes_received,
-                refused = outcome.refused.len(),
-                ms = started.elapsed().as_millis() as u64,
-                "sync done"
-            );
-            for r in &outcome.refused {
-                tracing::warn!(doc = %r.doc, reason = %r.reason, "hub refused a document");
-            }
-        }
-        Err(e) => {
-            if previous != State::Offline {
-                st.attempt = 0;
-            }
-            let delay = status::retry_delay(retry_in(st.attempt + 1), e);
-            st.failed(&e.to_string(), delay);
-            tracing::warn!(attempt = st.attempt, retry_in_s = delay.as_secs_f64(), error = %e, "sync failed");
+    if let Ok(outcome) = &result {
+        tracing::info!(
+            round_trips = outcome.round_trips,
+            sent = outcome.bytes_sent,
+            received = outcome.bytes_received,
+            changes_received = outcome.changes_received,
+            refused = outcome.refused.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "sync done"
+        );
+        for r in &outcome.refused {
+            tracing::warn!(doc = %r.doc, reason = %r.reason, "hub refused a document");
         }
     }
-    st.save(store)?;
     result
+}
+
+/// What the running service knows that its database may not hold: the disk it writes to
+/// is full (or read-only), so the status it records is stale. `status` asks the service.
+#[derive(Debug, Clone, Default)]
+pub struct Live(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl Live {
+    pub fn set(&self, problem: Option<String>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = problem;
+    }
+
+    /// Why the service cannot write its data, if it cannot.
+    pub fn storage_problem(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// Runs the service until `shutdown` completes. Every write is committed when it is made, so
@@ -159,7 +242,8 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
     std::fs::create_dir_all(paths.inbox()).map_err(|e| AgentError::Io(e.to_string()))?;
 
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<Command>(16);
-    let control = crate::control::start(&paths, cmd_tx).await?;
+    let live = Live::default();
+    let control = crate::control::start(&paths, cmd_tx, live.clone()).await?;
     tracing::info!(upt = %config.upt, hub = %config.hub, control = %control.addr, "karya-agent running");
     if let Some(warning) = config.plain_http_warning() {
         tracing::warn!("{warning}");
@@ -247,6 +331,12 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
             rng_jitter(),
         );
         let result = sync_and_record(&paths, &config, &mut store, |_| delay).await;
+        live.set(match &result {
+            Err(SyncError::Store(e @ (StoreError::DiskFull(_) | StoreError::ReadOnly(_)))) => {
+                Some(e.to_string())
+            }
+            _ => None,
+        });
         st = SyncStatus::load(&store).unwrap_or_default();
         next_sync = match &result {
             Ok(_) => Instant::now() + timing.sync_interval(),

@@ -21,6 +21,14 @@ pub enum State {
     /// (the service or command died during the sync). Nothing acknowledged was lost; the
     /// next sync goes on from there.
     Interrupted,
+    /// Shown, never stored: the running service cannot write its database (the disk is
+    /// full); it retries by itself and recovers once space is freed.
+    #[serde(rename = "disk_full")]
+    DiskFull,
+    /// Shown, never stored: the data directory is read-only; what is stored can be shown,
+    /// nothing recorded.
+    #[serde(rename = "read_only")]
+    ReadOnly,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

@@ -72,12 +72,7 @@ impl HubProcess {
             .args(["serve", "--listen", &addr.to_string()])
             .env("KARYA_LOG", "warn")
             .stdout(Stdio::null())
-            // KARYA_TEST_HUB_STDERR=1 shows the hub's log while debugging a test.
-            .stderr(if std::env::var_os("KARYA_TEST_HUB_STDERR").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
+            .stderr(test_stderr())
             .spawn()
             .unwrap();
         let hub = HubProcess {
@@ -121,6 +116,74 @@ fn signal(child: &Child, signal: i32) {
         .arg(format!("-{signal}"))
         .arg(child.id().to_string())
         .status();
+}
+
+/// Where the hub's and agents' logs go in tests: nowhere, unless KARYA_TEST_STDERR is set
+/// (to read them while debugging a test).
+fn test_stderr() -> Stdio {
+    if std::env::var_os("KARYA_TEST_STDERR").is_some() {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    }
+}
+
+/// A small file system of its own (tmpfs), unmounted on drop: for full-disk and read-only
+/// tests. `None` (with a note) where tmpfs cannot be mounted; in CI (which runs as root)
+/// that fails the test instead.
+pub struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    pub fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs as root and must be able to mount a tmpfs for the disk tests"
+            );
+            eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
+            return None;
+        }
+        Some(SmallDisk(dir.to_path_buf()))
+    }
+
+    /// Remounts it read-only (`false`) or read-write (`true`).
+    pub fn set_writable(&self, writable: bool) {
+        let opts = if writable { "remount,rw" } else { "remount,ro" };
+        let ok = Command::new("mount")
+            .args(["-o", opts])
+            .arg(&self.0)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mount -o {opts} {}", self.0.display());
+    }
+
+    /// Fills it up with a file `name` until the disk says it is full.
+    pub fn fill(&self, name: &str) -> PathBuf {
+        use std::io::Write;
+        let path = self.0.join(name);
+        let mut f = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        loop {
+            if f.write_all(&block).is_err() {
+                break;
+            }
+        }
+        // What a 64 KB block did not fit, byte by byte.
+        while f.write_all(&[0]).is_ok() {}
+        let _ = f.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
 }
 
 /// Timings that make a test's agent quick: sync every second, retry from 200 ms up to 1 s.
@@ -213,18 +276,23 @@ impl AgentDir {
     }
 
     pub fn start_service(&mut self) {
+        self.start_service_with(test_stderr());
+    }
+
+    /// As [`AgentDir::start_service`], its log (warnings and errors) going to `log`.
+    pub fn start_service_logging_to(&mut self, log: &Path) {
+        let file = std::fs::File::create(log).unwrap();
+        self.start_service_with(Stdio::from(file));
+    }
+
+    fn start_service_with(&mut self, stderr: Stdio) {
         assert!(self.service.is_none());
         let child = self
             .cmd()
             .arg("run")
             .env("KARYA_LOG", "warn")
             .stdout(Stdio::null())
-            // KARYA_TEST_HUB_STDERR=1 shows the hub's log while debugging a test.
-            .stderr(if std::env::var_os("KARYA_TEST_HUB_STDERR").is_some() {
-                Stdio::inherit()
-            } else {
-                Stdio::null()
-            })
+            .stderr(stderr)
             .spawn()
             .unwrap();
         self.service = Some(child);

@@ -4,8 +4,8 @@
 use karya_hub::auth::Role;
 use karya_tests::TestHub;
 use karya_tests::memagent::Agent;
-use karya_tests::procs::{HubProcess, free_addr, get_status};
-use std::path::{Path, PathBuf};
+use karya_tests::procs::{HubProcess, SmallDisk, free_addr, get_status};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -98,34 +98,6 @@ fn logs_are_plain_off_a_terminal_and_json_on_request_with_levels_that_mean_somet
         lines.iter().all(|l| l["level"] != "ERROR"),
         "nothing here needs the operator:\n{json}"
     );
-}
-
-/// A small file system of its own (tmpfs), unmounted on drop.
-struct SmallDisk(PathBuf);
-
-impl SmallDisk {
-    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI runs as root and must be able to mount a tmpfs for the full-disk test"
-            );
-            eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
-            return None;
-        }
-        Some(SmallDisk(dir.to_path_buf()))
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
 }
 
 async fn readyz(hub: &TestHub) -> (u16, serde_json::Value) {

@@ -52,6 +52,10 @@ pub type Store = Replica<SqliteBackend>;
 pub enum StoreError {
     #[error("the disk is full ({0}); free some space and try again; nothing was written")]
     DiskFull(String),
+    #[error(
+        "the data is on a read-only disk or folder ({0}); what is stored can be shown, nothing can be recorded until it is writable again"
+    )]
+    ReadOnly(String),
     #[error("database: {0}")]
     Sqlite(rusqlite::Error),
     #[error(
@@ -94,6 +98,11 @@ impl From<rusqlite::Error> for StoreError {
             && f.code == rusqlite::ErrorCode::DiskFull
         {
             return StoreError::DiskFull(e.to_string());
+        }
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && f.code == rusqlite::ErrorCode::ReadOnly
+        {
+            return StoreError::ReadOnly(e.to_string());
         }
         StoreError::Sqlite(e)
     }
@@ -335,7 +344,17 @@ impl<B: Backend> Replica<B> {
     pub fn new(backend: B) -> Result<Replica<B>> {
         let hex = backend.meta_init("actor", &ActorId::random().to_hex_string())?;
         let actor = ActorId::from(hex::decode(hex).unwrap_or_default());
-        Ok(Replica {
+        Ok(Self::with_actor(backend, actor))
+    }
+
+    /// A replica over a backend that is only read (a read-only disk): its actor never
+    /// writes, so it is not stored.
+    pub fn new_read_only(backend: B) -> Replica<B> {
+        Self::with_actor(backend, ActorId::random())
+    }
+
+    fn with_actor(backend: B, actor: ActorId) -> Replica<B> {
+        Replica {
             backend,
             actor,
             cache: Mutex::new(DocCache {
@@ -349,7 +368,7 @@ impl<B: Backend> Replica<B> {
             log_changes: std::sync::atomic::AtomicBool::new(false),
             loads: AtomicU64::new(0),
             hits: AtomicU64::new(0),
-        })
+        }
     }
 
     pub fn backend(&self) -> &B {

@@ -161,6 +161,48 @@ impl SqliteBackend {
         })
     }
 
+    /// Opens the database at `path` for reading only, changing nothing on disk (a data
+    /// directory on a read-only disk): no migration, no WAL files made. When SQLite cannot
+    /// set up its shared memory there, the file is read as immutable (what a checkpoint left
+    /// in it; a crash's un-checkpointed tail is not seen).
+    pub fn open_read_only(path: &Path) -> Result<SqliteBackend> {
+        let plain = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|c| {
+            c.query_row("SELECT COUNT(*) FROM meta", [], |r| r.get::<_, i64>(0))?;
+            Ok(c)
+        });
+        let conn = match plain {
+            Ok(c) => c,
+            Err(_) => {
+                let mut uri = url_path(path);
+                uri.push_str("?immutable=1");
+                Connection::open_with_flags(
+                    &uri,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_URI
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?
+            }
+        };
+        conn.pragma_update(None, "query_only", true)?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if found > known {
+            return Err(StoreError::TooNew {
+                what: "store",
+                found,
+                known,
+            });
+        }
+        Ok(SqliteBackend {
+            writer: Mutex::new(conn),
+            readers: None,
+        })
+    }
+
     pub fn open_in_memory(app: Option<AppSchema>) -> Result<SqliteBackend> {
         let mut writer = Connection::open_in_memory()?;
         init(&writer)?;
@@ -812,8 +854,27 @@ impl super::Replica<SqliteBackend> {
         Self::new(SqliteBackend::open_in_memory(app)?)
     }
 
+    /// Opens the store at `path` to read only (see [`SqliteBackend::open_read_only`]):
+    /// every write fails with [`StoreError::ReadOnly`].
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        Ok(Self::new_read_only(SqliteBackend::open_read_only(path)?))
+    }
+
     /// The writer connection, for the agent's own tables (identities, status).
     pub fn conn(&self) -> MutexGuard<'_, Connection> {
         self.backend().writer()
     }
+}
+
+/// `path` as a `file:` URI path (percent-encoding what a URI reserves).
+fn url_path(path: &Path) -> String {
+    let mut out = String::from("file:");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
