@@ -50,6 +50,9 @@ pub struct Options {
     /// The agent's request timeout on the thin link, in seconds.
     #[arg(long, default_value_t = 20)]
     pub thin_timeout_secs: u64,
+    /// SIGKILLs of the hub while agents add records and sync (its own database; 0: none).
+    #[arg(long, default_value_t = 100)]
+    pub hub_kills: usize,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -105,6 +108,23 @@ pub struct Report {
     pub converged: bool,
     pub hub_products: i64,
     pub expected_products: i64,
+    /// The hub SIGKILLed during syncs (see [`Options::hub_kills`]).
+    pub kills: Option<KillRun>,
+}
+
+/// The hub killed again and again while agents add products and sync.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KillRun {
+    pub kills: usize,
+    pub secs: f64,
+    /// Products whose sync the hub acknowledged (an OK reply after they were stored).
+    pub acknowledged: usize,
+    /// Of those, missing from the hub's database after the last kill (must be 0).
+    pub lost: usize,
+    /// `PRAGMA integrity_check` after the last kill.
+    pub integrity_ok: bool,
+    /// Every agent's products at the hub after one more sync each, with the hub up.
+    pub converged: bool,
 }
 
 /// One simulated UPT: its replica, as an agent keeps it.
@@ -228,8 +248,13 @@ pub struct HubChild {
 
 impl HubChild {
     pub fn start(exe: &Path, db: &Path) -> HubChild {
+        Self::start_on(exe, db, "127.0.0.1:0")
+    }
+
+    /// A hub listening on `listen` (a fixed address, to restart it where agents know it).
+    pub fn start_on(exe: &Path, db: &Path, listen: &str) -> HubChild {
         let mut child = Command::new(exe)
-            .args(["--role", "hub", "--db"])
+            .args(["--role", "hub", "--listen", listen, "--db"])
             .arg(db)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -255,6 +280,12 @@ impl HubChild {
 
     pub fn peak_rss_mib(&self) -> f64 {
         proc_status_kib(self.pid, "VmHWM") as f64 / 1024.0
+    }
+
+    /// SIGKILL, and waits for the process to be gone.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn stop(mut self) {
@@ -574,7 +605,13 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     let total: u64 = futures_join(pollers).await.into_iter().sum();
     report.idle_syncs_per_sec = total as f64 / started.elapsed().as_secs_f64();
 
-    // 5. Agent service idle RSS: a real service (this binary, --role agent) in its own process.
+    // 5. Hub kills: its own database, so the figures above are not touched.
+    if opts.hub_kills > 0 {
+        eprintln!("killing the hub {} times during syncs ...", opts.hub_kills);
+        report.kills = Some(hub_kills(exe, work, opts.hub_kills).await);
+    }
+
+    // 6. Agent service idle RSS: a real service (this binary, --role agent) in its own process.
     (report.agent_idle_rss_mib, report.agent_idle_anon_mib) =
         agent_idle_rss(exe, work, &hub_url, &tokens[0], opts.agent_idle_secs);
 
@@ -609,6 +646,121 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         .map(|p| p.total)
         .unwrap_or(-1);
     report
+}
+
+/// SIGKILLs the hub `kills` times while five agents add a product and sync, over and over;
+/// then checks what the hub acknowledged against its database.
+async fn hub_kills(exe: &Path, work: &Path, kills: usize) -> KillRun {
+    use std::collections::BTreeSet;
+    use std::sync::{Arc, Mutex, atomic::AtomicBool, atomic::Ordering::Relaxed};
+    let db = work.join("kills.db");
+    let (tokens, _) = register(&db, 5);
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let url = format!("http://{addr}");
+    let started = Instant::now();
+    let mut hub = Some(HubChild::start_on(exe, &db, &addr));
+    let acknowledged: Arc<Mutex<BTreeSet<String>>> = Default::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let mut r = generate(&upt_code(i), 10, token.clone());
+        let (url, acknowledged, stop) = (url.clone(), acknowledged.clone(), stop.clone());
+        workers.push(tokio::spawn(async move {
+            let client = HubClient::new(&url, &r.token, Duration::from_secs(5));
+            let doc = DocId::Upt(r.upt.clone());
+            let mut pending = r.products.clone();
+            while !stop.load(Relaxed) {
+                let p = crate::memagent::product("Produk");
+                r.store
+                    .change(&doc, |d| schema::insert_product(d, &p))
+                    .expect("add");
+                pending.push(p.id);
+                let docs = DocId::for_agent(&r.upt);
+                if sync_once(&mut r.store, &client, &r.peer, docs)
+                    .await
+                    .is_ok()
+                {
+                    acknowledged.lock().expect("lock").extend(pending.drain(..));
+                } else {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            r
+        }));
+    }
+    for i in 0..kills {
+        tokio::time::sleep(Duration::from_millis(80 + (i as u64 * 37) % 150)).await;
+        if let Some(h) = hub.take() {
+            h.kill();
+        }
+        hub = Some(HubChild::start_on(exe, &db, &addr));
+    }
+    stop.store(true, Relaxed);
+    let mut replicas = Vec::new();
+    for w in workers {
+        replicas.push(w.await.expect("worker"));
+    }
+    if let Some(h) = hub.take() {
+        h.kill();
+    }
+    let mut run = KillRun {
+        kills,
+        secs: started.elapsed().as_secs_f64(),
+        ..Default::default()
+    };
+    let acknowledged = acknowledged.lock().expect("lock").clone();
+    run.acknowledged = acknowledged.len();
+    {
+        let store = Store::open(&db, None).expect("open");
+        let conn = store.conn();
+        run.integrity_ok = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
+            .is_ok_and(|c| c == "ok");
+        let at_hub: BTreeSet<String> = conn
+            .prepare("SELECT id FROM products")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>())
+            .unwrap_or_default();
+        run.lost = acknowledged.difference(&at_hub).count();
+    }
+    let hub = HubChild::start_on(exe, &db, &addr);
+    for r in replicas.iter_mut() {
+        let client = HubClient::new(&url, &r.token, Duration::from_secs(60));
+        let docs = DocId::for_agent(&r.upt);
+        if sync_once(&mut r.store, &client, &r.peer, docs)
+            .await
+            .is_err()
+        {
+            run.converged = false;
+            hub.stop();
+            return run;
+        }
+    }
+    hub.stop();
+    let store = Store::open(&db, None).expect("open");
+    let conn = store.conn();
+    run.converged = replicas.iter().all(|r| {
+        let mine: i64 = r
+            .store
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM products WHERE upt = ?1",
+                [&r.upt],
+                |x| x.get(0),
+            )
+            .unwrap_or(-1);
+        let theirs: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM products WHERE upt = ?1",
+                [&r.upt],
+                |x| x.get(0),
+            )
+            .unwrap_or(-2);
+        mine == theirs
+    });
+    run
 }
 
 /// (VmRSS, RssAnon) of an idle agent service, in MiB.
@@ -962,6 +1114,22 @@ pub fn print_table(r: &Report, opts: &Options) {
         for (j, row) in more.into_iter().enumerate() {
             rows.insert(at + i * 3 + j, row);
         }
+    }
+    if let Some(k) = &r.kills {
+        rows.push((
+            format!("hub SIGKILLed during syncs ({}x): lost", k.kills),
+            format!("{} of {}", k.lost, k.acknowledged),
+            format!(
+                "= 0 ({}); {:.0} s",
+                ok(k.lost == 0 && k.acknowledged > 0),
+                k.secs
+            ),
+        ));
+        rows.push((
+            "  database checks clean, then converges".into(),
+            format!("{} / {}", k.integrity_ok, k.converged),
+            ok(k.integrity_ok && k.converged).into(),
+        ));
     }
     for (a, b, c) in rows {
         println!("{a:<44} {b:>14}  {c}");

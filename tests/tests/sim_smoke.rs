@@ -27,6 +27,8 @@ fn small_simulation_completes_and_converges() {
             "8192",
             "--thin-timeout-secs",
             "2",
+            "--hub-kills",
+            "5",
             "--json",
         ])
         .output()
@@ -63,6 +65,13 @@ fn small_simulation_completes_and_converges() {
         "{report}"
     );
     assert!(report["idle_syncs_per_sec"].as_f64().unwrap() > 0.0);
+    // The hub killed during syncs: nothing it acknowledged is lost.
+    let kills = &report["kills"];
+    assert_eq!(kills["kills"], 5, "{report}");
+    assert_eq!(kills["lost"], 0, "{report}");
+    assert!(kills["acknowledged"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(kills["integrity_ok"], true, "{report}");
+    assert_eq!(kills["converged"], true, "{report}");
     // An idle poll is one round trip of at most 400 bytes, headers included.
     assert_eq!(report["idle_poll_round_trips_per_upt"], 1.0, "{report}");
     assert!(

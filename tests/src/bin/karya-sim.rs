@@ -21,6 +21,8 @@ struct Args {
     role: Option<String>,
     #[arg(long, hide = true)]
     db: Option<std::path::PathBuf>,
+    #[arg(long, hide = true, default_value = "127.0.0.1:0")]
+    listen: String,
     #[arg(long, hide = true)]
     data_dir: Option<std::path::PathBuf>,
     #[arg(long, hide = true)]
@@ -45,7 +47,7 @@ fn main() -> anyhow::Result<()> {
                 db,
                 ..Default::default()
             };
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let listener = tokio::net::TcpListener::bind(&args.listen).await?;
             println!("LISTEN {}", listener.local_addr()?);
             karya_hub::serve(config, listener, async {
                 let mut term =
