@@ -1,5 +1,5 @@
 //! Faults on the wire: agents of several UPTs (two PCs each) edit and sync through a proxy
-//! that drops 15 % of connections and cuts another 15 % part-way (requests and replies);
+//! that drops 20 % of connections and cuts another 20 % part-way (requests and replies);
 //! every write stored at a UPT reaches the hub and everything converges.
 
 use karya_agent::client::sync_once;
@@ -30,8 +30,8 @@ async fn sync_until_ok(a: &mut Agent) -> u32 {
 async fn agents_converge_through_dropped_and_truncated_connections() {
     let hub = TestHub::start().await;
     let faults = Faults {
-        drop_per_mille: 150,
-        truncate_per_mille: 150,
+        drop_per_mille: 200,
+        truncate_per_mille: 200,
     };
     let proxy = Proxy::start_faulty(hub.addr, Link::default(), faults)
         .await
