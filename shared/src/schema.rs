@@ -144,6 +144,25 @@ fn record_obj(doc: &AutoCommit, key: &str) -> Option<ObjId> {
     }
 }
 
+/// Every map at a record's key, the winner first. Two replicas that create the same record
+/// offline (two PCs of one UPT enrolling the same inmate) make two maps under one key;
+/// Automerge shows one, and the other's fields would vanish. Reads take the fields of all of
+/// them (a field set in several is a conflict), and writes go to every one that has the field.
+fn record_objs(doc: &AutoCommit, key: &str) -> Vec<ObjId> {
+    let Some(winner) = record_obj(doc, key) else {
+        return Vec::new();
+    };
+    let mut objs = vec![winner.clone()];
+    if let Ok(all) = doc.get_all(ROOT, key) {
+        for (v, id) in all {
+            if matches!(v, Value::Object(ObjType::Map)) && id != winner {
+                objs.push(id);
+            }
+        }
+    }
+    objs
+}
+
 fn scalar_to_json(v: &ScalarValue) -> serde_json::Value {
     match v {
         ScalarValue::Str(s) => serde_json::Value::String(s.to_string()),
@@ -157,10 +176,10 @@ fn scalar_to_json(v: &ScalarValue) -> serde_json::Value {
 }
 
 /// A record's fields, read in one pass over its map (one lookup per field would scan the
-/// map again each time).
+/// map again each time); over every map at its key (see [`record_objs`]), the winner first.
 struct Fields<'a> {
     doc: &'a AutoCommit,
-    obj: ObjId,
+    objs: Vec<ObjId>,
     values: std::collections::HashMap<String, ScalarValue>,
     /// Fields that replicas set concurrently.
     conflicted: Vec<String>,
@@ -181,6 +200,26 @@ impl Fields<'_> {
     fn bool(&self, field: &str) -> bool {
         matches!(self.values.get(field), Some(ScalarValue::Boolean(true)))
     }
+    /// Every value of `field` that replicas set concurrently, the shown one first.
+    fn all(&self, field: &str) -> Vec<ScalarValue> {
+        let mut out: Vec<ScalarValue> = Vec::new();
+        let shown = self.values.get(field);
+        out.extend(shown.cloned());
+        for obj in &self.objs {
+            let Ok(all) = self.doc.get_all(obj, field) else {
+                continue;
+            };
+            for (v, _) in all {
+                if let Value::Scalar(s) = v
+                    && !out.contains(&s)
+                {
+                    out.push(s.into_owned());
+                }
+            }
+        }
+        out
+    }
+
     /// The values of every listed field that replicas set concurrently, winner first.
     fn conflicts(&self, fields: &[&str]) -> Conflicts {
         let mut out = Conflicts::new();
@@ -188,62 +227,91 @@ impl Fields<'_> {
             .iter()
             .filter(|f| self.conflicted.iter().any(|c| c == *f))
         {
-            let Ok(all) = self.doc.get_all(&self.obj, *field) else {
-                continue;
-            };
-            let winner = self
-                .doc
-                .get(&self.obj, *field)
-                .ok()
-                .flatten()
-                .map(|(_, id)| id);
-            let mut values: Vec<(bool, serde_json::Value)> = all
-                .iter()
-                .map(|(v, id)| {
-                    let json = match v {
-                        Value::Scalar(s) => scalar_to_json(s),
-                        Value::Object(_) => serde_json::Value::Null,
-                    };
-                    (Some(id) != winner.as_ref(), json)
-                })
-                .collect();
-            // Winner first; the stable sort keeps the others in Automerge's order.
-            values.sort_by_key(|(loser, _)| *loser);
-            out.insert(
-                field.to_string(),
-                values.into_iter().map(|(_, v)| v).collect(),
-            );
+            let values = self.all(field);
+            if values.len() > 1 {
+                out.insert(
+                    field.to_string(),
+                    values.iter().map(scalar_to_json).collect(),
+                );
+            }
         }
         out
     }
 }
 
 fn fields<'a>(doc: &'a AutoCommit, key: &str) -> Option<Fields<'a>> {
-    let obj = record_obj(doc, key)?;
-    let mut values = std::collections::HashMap::new();
+    let objs = record_objs(doc, key);
+    if objs.is_empty() {
+        return None;
+    }
+    let mut values: std::collections::HashMap<String, ScalarValue> =
+        std::collections::HashMap::new();
     let mut conflicted = Vec::new();
-    for item in doc.map_range(&obj, ..) {
-        if item.conflict {
-            conflicted.push(item.key.to_string());
-        }
-        if let Value::Scalar(s) = Value::from(item.value) {
-            values.insert(item.key.into_owned(), s.into_owned());
+    for obj in &objs {
+        for item in doc.map_range(obj, ..) {
+            let key = item.key.to_string();
+            let Value::Scalar(s) = Value::from(item.value) else {
+                continue;
+            };
+            let s = s.into_owned();
+            match values.get(&key) {
+                // A map after the winner: its value shows only where the winner has none.
+                Some(shown) => {
+                    if *shown != s && !conflicted.contains(&key) {
+                        conflicted.push(key);
+                    }
+                }
+                None => {
+                    if item.conflict {
+                        conflicted.push(key.clone());
+                    }
+                    values.insert(key, s);
+                }
+            }
         }
     }
     Some(Fields {
         doc,
-        obj,
+        objs,
         values,
         conflicted,
     })
 }
 
-/// Gets the map of a record, creating it when absent.
-fn ensure_map(doc: &mut AutoCommit, key: &str) -> Result<ObjId, SchemaError> {
-    match record_obj(doc, key) {
-        Some(id) => Ok(id),
-        None => Ok(doc.put_object(ROOT, key, ObjType::Map)?),
+/// Every value of a record's field that is visible at this replica: the one shown first,
+/// then those set concurrently (a conflict), across every map at the record's key. What a
+/// replica wrote and nobody overwrote after seeing it is always among them.
+pub fn visible_values(doc: &AutoCommit, key: &str, field: &str) -> Vec<serde_json::Value> {
+    fields(doc, key)
+        .map(|f| f.all(field).iter().map(scalar_to_json).collect())
+        .unwrap_or_default()
+}
+
+/// The maps of a record (see [`record_objs`]), creating one when there is none.
+fn ensure_maps(doc: &mut AutoCommit, key: &str) -> Result<Vec<ObjId>, SchemaError> {
+    let objs = record_objs(doc, key);
+    if !objs.is_empty() {
+        return Ok(objs);
     }
+    Ok(vec![doc.put_object(ROOT, key, ObjType::Map)?])
+}
+
+/// Writes a field of a record that may have several maps: into the first (the winner), and
+/// into every other that holds a different value, so a write settles a conflict everywhere.
+fn put_all_if_changed(
+    doc: &mut AutoCommit,
+    objs: &[ObjId],
+    field: &str,
+    value: impl Into<ScalarValue>,
+) -> Result<(), SchemaError> {
+    let value = value.into();
+    for (i, obj) in objs.iter().enumerate() {
+        let present = doc.get(obj, field)?.is_some();
+        if i == 0 || present {
+            put_if_changed(doc, obj, field, value.clone())?;
+        }
+    }
+    Ok(())
 }
 
 /// Writes a scalar only when it differs, so that an edit of one field does not touch (and
@@ -498,13 +566,36 @@ pub fn read_participant(
     }
     .key();
     let f = fields(doc, &key)?;
+    // Concurrent enrolments of one inmate on two PCs are one enrolment: what either side
+    // recorded survives (a completion is never undone by the other side's enrolment).
+    let strs = |field: &str| -> Vec<String> {
+        f.all(field)
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    let rank = |s: &str| match s {
+        "completed" => 2,
+        "dropped" => 1,
+        _ => 0,
+    };
+    let status = strs("status")
+        .into_iter()
+        .max_by_key(|s| rank(s))
+        .unwrap_or_default();
     Some(Participant {
         training_id: training_id.into(),
         pseudonym: pseudonym.into(),
-        enrolled_at: f.str("enrolled_at"),
-        hours_attended: f.i64("hours_attended"),
-        status: f.str("status"),
-        certificate: f.str("certificate"),
+        enrolled_at: strs("enrolled_at").into_iter().min().unwrap_or_default(),
+        hours_attended: f
+            .all("hours_attended")
+            .iter()
+            .filter_map(ScalarValue::as_i64)
+            .max()
+            .unwrap_or(0),
+        status,
+        certificate: strs("certificate").into_iter().next().unwrap_or_default(),
     })
 }
 
@@ -521,11 +612,11 @@ pub fn upsert_participant(doc: &mut AutoCommit, p: &Participant) -> Result<(), S
         pseudonym: p.pseudonym.clone(),
     }
     .key();
-    let obj = ensure_map(doc, &key)?;
-    put_if_changed(doc, &obj, "enrolled_at", p.enrolled_at.as_str())?;
-    put_if_changed(doc, &obj, "hours_attended", p.hours_attended)?;
-    put_if_changed(doc, &obj, "status", p.status.as_str())?;
-    put_if_changed(doc, &obj, "certificate", p.certificate.as_str())?;
+    let objs = ensure_maps(doc, &key)?;
+    put_all_if_changed(doc, &objs, "enrolled_at", p.enrolled_at.as_str())?;
+    put_all_if_changed(doc, &objs, "hours_attended", p.hours_attended)?;
+    put_all_if_changed(doc, &objs, "status", p.status.as_str())?;
+    put_all_if_changed(doc, &objs, "certificate", p.certificate.as_str())?;
     Ok(())
 }
 
@@ -543,11 +634,11 @@ pub fn read_decision(doc: &AutoCommit, product_id: &str) -> Option<CurationDecis
 }
 
 pub fn put_decision(doc: &mut AutoCommit, d: &CurationDecision) -> Result<(), SchemaError> {
-    let obj = ensure_map(doc, &RecordKey::Decision(d.product_id.clone()).key())?;
-    put_if_changed(doc, &obj, "status", d.status.as_str())?;
-    put_if_changed(doc, &obj, "note", d.note.as_str())?;
-    doc.put(&obj, "decided_by", d.decided_by.as_str())?;
-    doc.put(&obj, "decided_at", d.decided_at.as_str())?;
+    let objs = ensure_maps(doc, &RecordKey::Decision(d.product_id.clone()).key())?;
+    put_all_if_changed(doc, &objs, "status", d.status.as_str())?;
+    put_all_if_changed(doc, &objs, "note", d.note.as_str())?;
+    put_all_if_changed(doc, &objs, "decided_by", d.decided_by.as_str())?;
+    put_all_if_changed(doc, &objs, "decided_at", d.decided_at.as_str())?;
     Ok(())
 }
 
@@ -564,10 +655,10 @@ pub fn read_upt(doc: &AutoCommit, code: &str) -> Option<UptInfo> {
 }
 
 pub fn put_upt(doc: &mut AutoCommit, u: &UptInfo) -> Result<(), SchemaError> {
-    let obj = ensure_map(doc, &RecordKey::Upt(u.code.clone()).key())?;
-    put_if_changed(doc, &obj, "name", u.name.as_str())?;
-    put_if_changed(doc, &obj, "type", u.kind.as_str())?;
-    put_if_changed(doc, &obj, "kanwil", u.kanwil.as_str())?;
+    let objs = ensure_maps(doc, &RecordKey::Upt(u.code.clone()).key())?;
+    put_all_if_changed(doc, &objs, "name", u.name.as_str())?;
+    put_all_if_changed(doc, &objs, "type", u.kind.as_str())?;
+    put_all_if_changed(doc, &objs, "kanwil", u.kanwil.as_str())?;
     Ok(())
 }
 
@@ -576,8 +667,8 @@ pub fn read_category(doc: &AutoCommit, key: &RecordKey) -> Option<String> {
 }
 
 pub fn put_category(doc: &mut AutoCommit, key: &RecordKey, name: &str) -> Result<(), SchemaError> {
-    let obj = ensure_map(doc, &key.key())?;
-    put_if_changed(doc, &obj, "name", name)
+    let objs = ensure_maps(doc, &key.key())?;
+    put_all_if_changed(doc, &objs, "name", name)
 }
 
 /// Seeds a new `national` document with the categories that ship with karya.

@@ -8,10 +8,7 @@ mod common;
 
 use karya_shared::model::{CurationDecision, Participant, ProductPatch, Sale, new_id, now_rfc3339};
 use karya_shared::schema::{self, DocId};
-use karya_shared::server::{self, AgentAuthority};
-use karya_shared::session::SyncSession;
-use karya_shared::store::Origin;
-use karya_shared::{Store, pseudonym, wire};
+use karya_shared::{Store, pseudonym};
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -115,32 +112,10 @@ static HUB_KEY: std::sync::LazyLock<karya_shared::vouch::HeadsKey> =
     std::sync::LazyLock::new(karya_shared::vouch::HeadsKey::generate);
 
 /// One agent sync of every document the UPT replicates, against the hub's server half
-/// (polls included: a session with nothing new starts with one).
+/// (polls and vouches included: a session with nothing new starts with one).
 fn sync(agent: &Store, hub: &Store, peer: &str) {
-    let authority = AgentAuthority {
-        upt: UPT.into(),
-        key: Some(HUB_KEY.clone()),
-    };
-    let mut session = SyncSession::new(agent, peer, DocId::for_agent(UPT)).unwrap();
-    session.allow_poll(true);
-    let origin = Origin {
-        peer: &format!("{UPT}/{peer}"),
-        token: peer,
-    };
-    while let Some(frame) = session.next_request(agent).unwrap() {
-        let reply = match wire::Incoming::decode_with(&frame, &wire::Limits::default()).unwrap() {
-            wire::Incoming::Request(request) => server::serve(hub, origin, request, &authority)
-                .unwrap()
-                .response
-                .encode(),
-            wire::Incoming::Poll(poll) => server::serve_poll(hub, origin, &poll, &authority)
-                .unwrap()
-                .map(|r| r.encode())
-                .unwrap_or_default(),
-        };
-        session.handle_response(agent, &reply).unwrap();
-    }
-    assert!(session.outcome().refused.is_empty());
+    let o = common::sync_with_hub(agent, hub, UPT, peer, Some(&HUB_KEY));
+    assert!(o.refused.is_empty());
 }
 
 fn pick(ids: &[String], n: usize) -> Option<String> {

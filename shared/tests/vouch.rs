@@ -1,13 +1,13 @@
 //! A hub put back from a backup takes back its own changes from an agent, on its vouch, and
 //! nothing else: not an agent's own change, not a forged vouch, not another hub's.
 
+mod common;
+
+use karya_shared::Store;
 use karya_shared::model::UptInfo;
 use karya_shared::schema::{self, DocId};
-use karya_shared::server::{self, AgentAuthority};
-use karya_shared::session::{Outcome, SyncSession, vouch_key};
-use karya_shared::store::Origin;
+use karya_shared::session::{Outcome, vouch_key};
 use karya_shared::vouch::HeadsKey;
-use karya_shared::{Store, wire};
 
 const UPT: &str = "LAPAS-PATI";
 
@@ -22,30 +22,7 @@ fn upt(code: &str) -> UptInfo {
 
 /// One agent sync against `hub`'s server half, polls and vouches on.
 fn sync(agent: &Store, hub: &Store, key: &HeadsKey) -> Outcome {
-    let authority = AgentAuthority {
-        upt: UPT.into(),
-        key: Some(key.clone()),
-    };
-    let mut session = SyncSession::new(agent, "pc-1", DocId::for_agent(UPT)).unwrap();
-    session.allow_poll(true);
-    let origin = Origin {
-        peer: "LAPAS-PATI/pc-1",
-        token: "t",
-    };
-    while let Some(frame) = session.next_request(agent).unwrap() {
-        let reply = match wire::Incoming::decode_with(&frame, &wire::Limits::default()).unwrap() {
-            wire::Incoming::Request(r) => server::serve(hub, origin, r, &authority)
-                .unwrap()
-                .response
-                .encode(),
-            wire::Incoming::Poll(p) => server::serve_poll(hub, origin, &p, &authority)
-                .unwrap()
-                .map(|r| r.encode())
-                .unwrap_or_default(),
-        };
-        session.handle_response(agent, &reply).unwrap();
-    }
-    session.into_outcome()
+    common::sync_with_hub(agent, hub, UPT, "pc-1", Some(key))
 }
 
 fn upts(store: &Store) -> Vec<String> {

@@ -40,3 +40,43 @@ pub fn training(program: &str) -> Training {
         deleted: false,
     }
 }
+
+/// One agent sync of every document of `upt`, against `hub`'s server half, as the hub runs
+/// it (polls and vouches included when `key` is given).
+pub fn sync_with_hub(
+    agent: &karya_shared::Store,
+    hub: &karya_shared::Store,
+    upt: &str,
+    peer: &str,
+    key: Option<&karya_shared::vouch::HeadsKey>,
+) -> karya_shared::session::Outcome {
+    use karya_shared::server::{self, AgentAuthority};
+    use karya_shared::wire::{self, Incoming};
+    let authority = AgentAuthority {
+        upt: upt.into(),
+        key: key.cloned(),
+    };
+    let docs = karya_shared::DocId::for_agent(upt);
+    let mut session = karya_shared::session::SyncSession::new(agent, peer, docs).unwrap();
+    session.allow_poll(key.is_some());
+    // The token id is the peer's name here (the change log records both).
+    let full = format!("{upt}/{peer}");
+    let origin = karya_shared::store::Origin {
+        peer: &full,
+        token: peer,
+    };
+    while let Some(frame) = session.next_request(agent).unwrap() {
+        let reply = match Incoming::decode_with(&frame, &wire::Limits::default()).unwrap() {
+            Incoming::Request(r) => server::serve(hub, origin, r, &authority)
+                .unwrap()
+                .response
+                .encode(),
+            Incoming::Poll(p) => server::serve_poll(hub, origin, &p, &authority)
+                .unwrap()
+                .map(|r| r.encode())
+                .unwrap_or_default(),
+        };
+        session.handle_response(agent, &reply).unwrap();
+    }
+    session.into_outcome()
+}
