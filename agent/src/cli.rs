@@ -115,6 +115,27 @@ pub enum ProductCommand {
     Show {
         id: String,
     },
+    /// The product's photos (JPEG, PNG or WebP in; stored cleaned and small, sent to HQ after
+    /// the records).
+    #[command(subcommand)]
+    Photo(PhotoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PhotoCommand {
+    /// Add photos to a product, in order (the first photo of a product is its cover).
+    Add {
+        id: String,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// A caption for the photos added.
+        #[arg(long, default_value = "")]
+        caption: String,
+    },
+    /// Remove a photo from a product (by its hash, or the start of it).
+    Rm { id: String, hash: String },
+    /// List a product's photos.
+    List { id: String },
 }
 
 #[derive(Debug, Args)]
@@ -712,7 +733,12 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
             }
         }
         Command::Product(cmd) => {
-            let mut store = if matches!(cmd, ProductCommand::List | ProductCommand::Show { .. }) {
+            let mut store = if matches!(
+                cmd,
+                ProductCommand::List
+                    | ProductCommand::Show { .. }
+                    | ProductCommand::Photo(PhotoCommand::List { .. })
+            ) {
                 service::open_store_to_read(&paths)?
             } else {
                 service::open_store(&paths)?
@@ -749,6 +775,7 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                         unit: e.unit,
                         workshop: e.workshop,
                         certifications: (!e.certs.is_empty()).then_some(e.certs),
+                        photos: None,
                         nominated: e.nominate,
                     };
                     let id = records::edit_product(&mut store, &upt, &e.id, &patch)?;
@@ -799,6 +826,61 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                         }
                     }
                 }
+                ProductCommand::Photo(PhotoCommand::Add { id, files, caption }) => {
+                    let photos =
+                        records::add_photos(&mut store, &paths.dir, &upt, &id, &files, &caption)?;
+                    if json {
+                        print_json(&photos);
+                    } else {
+                        for p in &photos {
+                            println!(
+                                "{}  {}x{} px, {}  (thumbnail {})",
+                                p.hash,
+                                p.width,
+                                p.height,
+                                kb(p.size),
+                                kb(p.thumb_size)
+                            );
+                        }
+                    }
+                }
+                ProductCommand::Photo(PhotoCommand::Rm { id, hash }) => {
+                    let gone = records::remove_photo(&mut store, &upt, &id, &hash)?;
+                    if json {
+                        print_json(&gone);
+                    } else {
+                        println!("{} removed", gone.hash);
+                    }
+                }
+                ProductCommand::Photo(PhotoCommand::List { id }) => {
+                    let id = records::resolve_product(&store, &upt, &id)?;
+                    let row = views::product(&store.conn(), &id)?
+                        .ok_or_else(|| AgentError::Usage(format!("product {id} not found")))?;
+                    if json {
+                        print_json(&row.photos);
+                    } else {
+                        for (i, p) in row.photos.iter().enumerate() {
+                            println!(
+                                "{}. {}  {}x{} px, {}{}",
+                                i + 1,
+                                p.hash,
+                                p.width,
+                                p.height,
+                                kb(p.size),
+                                if p.caption.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!("  \"{}\"", printable(&p.caption))
+                                }
+                            );
+                        }
+                        if row.photos.is_empty() {
+                            println!(
+                                "no photos; add one with: karya-agent product photo add {id} FILE"
+                            );
+                        }
+                    }
+                }
                 ProductCommand::Show { id } => {
                     let id = records::resolve_product(&store, &upt, &id)?;
                     let row = views::product(&store.conn(), &id)?
@@ -816,6 +898,9 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                             if row.nominated { "yes" } else { "no" },
                             if row.deleted { ", REMOVED" } else { "" }
                         );
+                        if !row.photos.is_empty() {
+                            println!("  photos: {}", row.photos.len());
+                        }
                         for c in &row.certifications {
                             println!(
                                 "  certification: {} {}{}",

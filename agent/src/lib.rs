@@ -8,6 +8,7 @@ pub mod control;
 pub mod identity;
 pub mod import;
 pub mod inbox;
+pub mod photos;
 pub mod records;
 pub mod service;
 pub mod status;
@@ -20,6 +21,8 @@ pub enum AgentError {
     Store(#[from] karya_shared::StoreError),
     #[error(transparent)]
     Import(#[from] import::ImportError),
+    #[error(transparent)]
+    Photo(#[from] photos::PhotoError),
     #[error("sync failed: {0}")]
     SyncFailed(String),
     #[error("{0}")]

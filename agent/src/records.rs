@@ -95,6 +95,7 @@ impl NewProduct {
             stock: self.stock,
             workshop: self.workshop,
             certifications: self.certifications,
+            photos: vec![],
             nominated: self.nominated,
             created_at: now.clone(),
             updated_at: now,
@@ -148,6 +149,86 @@ pub fn edit_product(
         schema::edit_product(d, &id, patch, &now_rfc3339())
     })?;
     Ok(id)
+}
+
+/// Adds photos to a product: each file is cleaned and shrunk (see [`crate::photos`]) and
+/// stored before the record names it. All files or none: one that cannot be read stops
+/// the command before the record changes.
+pub fn add_photos(
+    store: &mut Store,
+    data_dir: &std::path::Path,
+    upt: &str,
+    id: &str,
+    files: &[std::path::PathBuf],
+    caption: &str,
+) -> Result<Vec<Photo>, crate::AgentError> {
+    let id = resolve_product(store, upt, id)?;
+    let mut added = Vec::with_capacity(files.len());
+    for file in files {
+        added.push(crate::photos::add(data_dir, file, caption)?);
+    }
+    let current = current_photos(store, upt, &id)?;
+    let mut photos = current.clone();
+    for p in &added {
+        if !photos.iter().any(|q| q.hash == p.hash) {
+            photos.push(p.clone());
+        }
+    }
+    let patch = ProductPatch {
+        photos: Some(photos),
+        ..Default::default()
+    };
+    patch.validate(&[]).map_err(StoreError::from)?;
+    store.change(&upt_doc(upt), |d| {
+        schema::edit_product(d, &id, &patch, &now_rfc3339())
+    })?;
+    Ok(added)
+}
+
+/// Removes one photo (by its hash or a unique start of it) from a product; the blob stays
+/// until nothing names it.
+pub fn remove_photo(
+    store: &mut Store,
+    upt: &str,
+    id: &str,
+    hash: &str,
+) -> Result<Photo, crate::AgentError> {
+    let id = resolve_product(store, upt, id)?;
+    let mut photos = current_photos(store, upt, &id)?;
+    let hash = hash.trim().to_lowercase();
+    let matching: Vec<usize> = (0..photos.len())
+        .filter(|&i| !hash.is_empty() && photos[i].hash.starts_with(&hash))
+        .collect();
+    let at = match matching.as_slice() {
+        [i] => *i,
+        [] => {
+            return Err(crate::AgentError::Usage(format!(
+                "product {id} has no photo {hash}; see karya-agent product photo list {id}"
+            )));
+        }
+        _ => {
+            return Err(crate::AgentError::Usage(format!(
+                "'{hash}' starts {} photo hashes of product {id}; give more of it",
+                matching.len()
+            )));
+        }
+    };
+    let gone = photos.remove(at);
+    let patch = ProductPatch {
+        photos: Some(photos),
+        ..Default::default()
+    };
+    store.change(&upt_doc(upt), |d| {
+        schema::edit_product(d, &id, &patch, &now_rfc3339())
+    })?;
+    Ok(gone)
+}
+
+fn current_photos(store: &Store, upt: &str, id: &str) -> Result<Vec<Photo>, StoreError> {
+    Ok(store
+        .with_doc(&upt_doc(upt), |d| schema::read_product(d, id))?
+        .map(|(p, _)| p.photos)
+        .unwrap_or_default())
 }
 
 pub fn remove_product(store: &mut Store, upt: &str, id: &str) -> Result<String, StoreError> {

@@ -69,6 +69,64 @@ pub struct Certification {
     pub valid_until: Option<String>,
 }
 
+/// A product photo: a JPEG of at most [`PHOTO_EDGE`] px on its long edge and its thumbnail
+/// of at most [`THUMB_EDGE`] px, each a blob named by the SHA-256 of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Photo {
+    pub hash: String,
+    pub size: u64,
+    pub width: u32,
+    pub height: u32,
+    pub thumb: String,
+    pub thumb_size: u64,
+    #[serde(default)]
+    pub caption: String,
+}
+
+/// The long edge of a stored photo, and of its thumbnail, in pixels.
+pub const PHOTO_EDGE: u32 = 1600;
+pub const THUMB_EDGE: u32 = 400;
+/// Photos of one product.
+pub const MAX_PHOTOS: usize = 12;
+/// The largest photo blob a record may name (the agent makes them ≤ 300 KB).
+pub const MAX_PHOTO_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Whether `s` is a blob name: 64 lowercase hex digits (a SHA-256).
+pub fn is_blob_hash(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl Photo {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if !is_blob_hash(&self.hash) || !is_blob_hash(&self.thumb) {
+            return Err(ValidationError::new(
+                "photos",
+                "a photo is named by the SHA-256 of its bytes (64 hex digits)",
+            ));
+        }
+        for (size, what) in [(self.size, "photo"), (self.thumb_size, "thumbnail")] {
+            if size == 0 || size > MAX_PHOTO_BYTES {
+                return Err(ValidationError::new(
+                    "photos",
+                    format!("a {what} of {size} bytes; at most {MAX_PHOTO_BYTES}"),
+                ));
+            }
+        }
+        if self.width == 0 || self.height == 0 || self.width.max(self.height) > PHOTO_EDGE {
+            return Err(ValidationError::new(
+                "photos",
+                format!(
+                    "a photo of {}x{} px; at most {PHOTO_EDGE} px on its long edge",
+                    self.width, self.height
+                ),
+            ));
+        }
+        text_at_most("photos.caption", &self.caption, MAX_TEXT)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     pub id: String,
@@ -82,6 +140,10 @@ pub struct Product {
     /// The workshop (bengkel kerja) that makes it.
     pub workshop: String,
     pub certifications: Vec<Certification>,
+    /// Its photos, in order (the first is the cover). The bytes are blobs beside the
+    /// documents, never in them.
+    #[serde(default)]
+    pub photos: Vec<Photo>,
     /// The UPT proposes it for the national catalogue.
     pub nominated: bool,
     pub created_at: String,
@@ -100,6 +162,7 @@ pub struct ProductPatch {
     pub unit: Option<String>,
     pub workshop: Option<String>,
     pub certifications: Option<Vec<Certification>>,
+    pub photos: Option<Vec<Photo>>,
     pub nominated: Option<bool>,
 }
 
@@ -306,8 +369,19 @@ impl Product {
         }
         self.certifications
             .iter()
-            .try_for_each(Certification::validate)
+            .try_for_each(Certification::validate)?;
+        validate_photos(&self.photos)
     }
+}
+
+fn validate_photos(photos: &[Photo]) -> Result<(), ValidationError> {
+    if photos.len() > MAX_PHOTOS {
+        return Err(ValidationError::new(
+            "photos",
+            format!("{} photos; at most {MAX_PHOTOS}", photos.len()),
+        ));
+    }
+    photos.iter().try_for_each(Photo::validate)
 }
 
 impl ProductPatch {
@@ -327,6 +401,9 @@ impl ProductPatch {
         }
         if let Some(certs) = &self.certifications {
             certs.iter().try_for_each(Certification::validate)?;
+        }
+        if let Some(photos) = &self.photos {
+            validate_photos(photos)?;
         }
         Ok(())
     }
@@ -462,6 +539,7 @@ mod tests {
             stock: 3,
             workshop: String::new(),
             certifications: vec![],
+            photos: vec![],
             nominated: false,
             created_at: now_rfc3339(),
             updated_at: now_rfc3339(),

@@ -333,6 +333,11 @@ fn put_if_changed(
     Ok(())
 }
 
+/// A list field kept as one JSON text (certifications, photos).
+fn json_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
 // ---------- products ----------
 
 const PRODUCT_FIELDS: &[&str] = &[
@@ -343,6 +348,7 @@ const PRODUCT_FIELDS: &[&str] = &[
     "unit",
     "workshop",
     "certifications",
+    "photos",
     "nominated",
     "deleted",
 ];
@@ -360,6 +366,7 @@ pub fn read_product(doc: &AutoCommit, id: &str) -> Option<(Product, Conflicts)> 
         stock: f.i64("stock"),
         workshop: f.str("workshop"),
         certifications,
+        photos: serde_json::from_str(&f.str("photos")).unwrap_or_default(),
         nominated: f.bool("nominated"),
         created_at: f.str("created_at"),
         updated_at: f.str("updated_at"),
@@ -384,6 +391,9 @@ pub fn insert_product(doc: &mut AutoCommit, p: &Product) -> Result<(), SchemaErr
         "certifications",
         serde_json::to_string(&p.certifications).unwrap_or_default(),
     )?;
+    if !p.photos.is_empty() {
+        doc.put(&obj, "photos", json_text(&p.photos))?;
+    }
     doc.put(&obj, "nominated", p.nominated)?;
     doc.put(&obj, "created_at", p.created_at.as_str())?;
     doc.put(&obj, "updated_at", p.updated_at.as_str())?;
@@ -431,6 +441,9 @@ pub fn edit_product(
             "certifications",
             serde_json::to_string(v).unwrap_or_default(),
         )?;
+    }
+    if let Some(v) = &patch.photos {
+        put_if_changed(doc, &obj, "photos", json_text(v))?;
     }
     if let Some(v) = patch.nominated {
         put_if_changed(doc, &obj, "nominated", v)?;
@@ -744,6 +757,7 @@ mod tests {
             stock: 1,
             workshop: String::new(),
             certifications: vec![],
+            photos: vec![],
             nominated: false,
             created_at: "t".into(),
             updated_at: "t".into(),

@@ -17,6 +17,7 @@ pub struct ProductRow {
     pub stock: i64,
     pub workshop: String,
     pub certifications: Vec<Certification>,
+    pub photos: Vec<crate::model::Photo>,
     pub nominated: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -51,7 +52,7 @@ pub struct ProductFilter {
 const PRODUCT_SELECT: &str =
     "SELECT p.upt, p.id, p.name, p.category, p.description, p.price_idr, p.unit, p.stock,
     p.workshop, p.certifications, p.nominated, p.created_at, p.updated_at, p.deleted, p.conflicts,
-    c.status, c.note, c.decided_by, c.decided_at
+    p.photos, c.status, c.note, c.decided_by, c.decided_at
     FROM products p LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id";
 
 /// Reads a product row; `cutoff` is [`future_cutoff`]'s time, taken once per query.
@@ -59,32 +60,36 @@ fn product_row(cutoff: &str) -> impl Fn(&Row<'_>) -> rusqlite::Result<ProductRow
     move |r| product_row_at(r, cutoff)
 }
 
+/// Reads the row of [`PRODUCT_SELECT`], by column name.
 fn product_row_at(r: &Row<'_>, cutoff: &str) -> rusqlite::Result<ProductRow> {
-    let id: String = r.get(1)?;
-    let status: Option<String> = r.get(15)?;
+    let id: String = r.get("id")?;
+    let status: Option<String> = r.get("status")?;
+    let from_json = |col: &str| -> rusqlite::Result<String> { r.get::<_, String>(col) };
+    let created_at: String = r.get("created_at")?;
     Ok(ProductRow {
-        upt: r.get(0)?,
-        name: r.get(2)?,
-        category: r.get(3)?,
-        description: r.get(4)?,
-        price_idr: r.get(5)?,
-        unit: r.get(6)?,
-        stock: r.get(7)?,
-        workshop: r.get(8)?,
-        certifications: serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default(),
-        nominated: r.get(10)?,
-        future_dated: r.get::<_, String>(11)?.as_str() > cutoff,
-        created_at: r.get(11)?,
-        updated_at: r.get(12)?,
-        deleted: r.get(13)?,
-        conflicts: serde_json::from_str(&r.get::<_, String>(14)?).unwrap_or_default(),
+        upt: r.get("upt")?,
+        name: r.get("name")?,
+        category: r.get("category")?,
+        description: r.get("description")?,
+        price_idr: r.get("price_idr")?,
+        unit: r.get("unit")?,
+        stock: r.get("stock")?,
+        workshop: r.get("workshop")?,
+        certifications: serde_json::from_str(&from_json("certifications")?).unwrap_or_default(),
+        photos: serde_json::from_str(&from_json("photos")?).unwrap_or_default(),
+        nominated: r.get("nominated")?,
+        future_dated: created_at.as_str() > cutoff,
+        created_at,
+        updated_at: r.get("updated_at")?,
+        deleted: r.get("deleted")?,
+        conflicts: serde_json::from_str(&from_json("conflicts")?).unwrap_or_default(),
         curation: match status {
             Some(status) => Some(CurationDecision {
                 product_id: id.clone(),
                 status,
-                note: r.get(16)?,
-                decided_by: r.get(17)?,
-                decided_at: r.get(18)?,
+                note: r.get("note")?,
+                decided_by: r.get("decided_by")?,
+                decided_at: r.get("decided_at")?,
             }),
             None => None,
         },

@@ -19,6 +19,7 @@ pub fn product(name: &str) -> Product {
         stock: 10,
         workshop: "Bengkel anyaman".into(),
         certifications: vec![],
+        photos: vec![],
         nominated: true,
         created_at: now.clone(),
         updated_at: now,

@@ -1191,6 +1191,7 @@ pub fn make_backlog(r: &mut Replica, target: usize) -> usize {
                         stock: (n % 40) as i64,
                         workshop: "Bengkel kayu".into(),
                         certifications: vec![],
+                        photos: vec![],
                         nominated: false,
                         created_at: now.clone(),
                         updated_at: now.clone(),

@@ -98,6 +98,15 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX sales_stats;
     CREATE INDEX sales_stats ON sales(upt, date, revenue_idr);
     "#,
+    r#"-- product photos: the list on each product, and one row per blob a live product names
+    ALTER TABLE products ADD COLUMN photos TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE product_photos (
+        upt TEXT NOT NULL, product_id TEXT NOT NULL, hash TEXT NOT NULL,
+        size INTEGER NOT NULL, thumb INTEGER NOT NULL,
+        PRIMARY KEY (upt, product_id, hash)
+    );
+    CREATE INDEX product_photos_hash ON product_photos(hash, upt);
+    "#,
 ];
 
 /// The application's own tables (the agent's identities, the hub's tokens), migrated like the
@@ -517,7 +526,13 @@ impl Backend for SqliteBackend {
 fn delete_rows(tx: &Connection, id: &DocId) -> rusqlite::Result<()> {
     match id {
         DocId::Upt(upt) => {
-            for table in ["products", "sales", "trainings", "participants"] {
+            for table in [
+                "products",
+                "product_photos",
+                "sales",
+                "trainings",
+                "participants",
+            ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE upt = ?1"), [upt])?;
             }
         }
@@ -537,8 +552,8 @@ fn apply_row(conn: &Connection, op: &RowOp) -> rusqlite::Result<()> {
             Some((p, conflicts)) => {
                 conn.prepare_cached(
                     "INSERT OR REPLACE INTO products (upt, id, name, category, description, price_idr, unit, stock,
-                       workshop, certifications, nominated, created_at, updated_at, deleted, conflicts)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                       workshop, certifications, nominated, created_at, updated_at, deleted, conflicts, photos)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                 )?
                 .execute(params![
                     upt,
@@ -556,11 +571,30 @@ fn apply_row(conn: &Connection, op: &RowOp) -> rusqlite::Result<()> {
                     p.updated_at,
                     p.deleted,
                     json(conflicts),
+                    json(&p.photos),
                 ])?;
+                conn.prepare_cached(
+                    "DELETE FROM product_photos WHERE upt = ?1 AND product_id = ?2",
+                )?
+                .execute(params![upt, id])?;
+                if !p.deleted {
+                    let mut insert = conn.prepare_cached(
+                        "INSERT OR IGNORE INTO product_photos (upt, product_id, hash, size, thumb)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?;
+                    for photo in &p.photos {
+                        insert.execute(params![upt, id, photo.thumb, photo.thumb_size, true])?;
+                        insert.execute(params![upt, id, photo.hash, photo.size, false])?;
+                    }
+                }
             }
             None => {
                 conn.prepare_cached("DELETE FROM products WHERE upt = ?1 AND id = ?2")?
                     .execute(params![upt, id])?;
+                conn.prepare_cached(
+                    "DELETE FROM product_photos WHERE upt = ?1 AND product_id = ?2",
+                )?
+                .execute(params![upt, id])?;
             }
         },
         RowOp::Sale { upt, id, row } => match row {

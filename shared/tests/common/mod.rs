@@ -15,6 +15,7 @@ pub fn product(name: &str, price: i64, stock: i64) -> Product {
         stock,
         workshop: "Bengkel kayu".into(),
         certifications: vec![],
+        photos: vec![],
         nominated: false,
         created_at: now.clone(),
         updated_at: now,
