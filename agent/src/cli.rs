@@ -285,6 +285,11 @@ pub struct StatusReport {
     /// Why nothing can be written here now (a full disk, a read-only data directory).
     #[serde(default)]
     pub storage_problem: Option<String>,
+    /// Photos still to send to the hub after the last sync, and those it refused (why).
+    #[serde(default)]
+    pub photos_waiting: usize,
+    #[serde(default)]
+    pub photos_refused: Vec<karya_shared::session::Refusal>,
 }
 
 pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusReport, AgentError> {
@@ -329,6 +334,11 @@ pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusRepor
         refused: st.refused,
         clock_skew_secs: st.clock_skew_secs,
         storage_problem,
+        photos_waiting: st.last_outcome.as_ref().map_or(0, |o| o.photos_waiting),
+        photos_refused: st
+            .last_outcome
+            .map(|o| o.photos_refused)
+            .unwrap_or_default(),
     })
 }
 
@@ -353,6 +363,17 @@ fn print_outcome(outcome: &Outcome, elapsed: std::time::Duration, json: bool) {
         outcome.changes_received
     );
     for r in &outcome.refused {
+        println!("refused by the hub: {}: {}", r.doc, r.reason);
+    }
+    if outcome.photos_sent > 0 || outcome.photos_waiting > 0 {
+        println!(
+            "photos: {} sent ({}), {} still to send",
+            outcome.photos_sent,
+            kb(outcome.photo_bytes),
+            outcome.photos_waiting
+        );
+    }
+    for r in &outcome.photos_refused {
         println!("refused by the hub: {}: {}", r.doc, r.reason);
     }
 }
@@ -511,6 +532,15 @@ fn print_status(report: &StatusReport, json: bool) {
     for r in &report.refused {
         println!("Refused:         {}: {}", r.doc, r.reason);
     }
+    if report.photos_waiting > 0 {
+        println!(
+            "Photos:          {} still to send (after the records, at the next syncs)",
+            report.photos_waiting
+        );
+    }
+    for r in &report.photos_refused {
+        println!("Refused:         {}: {}", r.doc, r.reason);
+    }
 }
 
 fn init(
@@ -552,6 +582,7 @@ fn init(
         ca_file,
         insecure_http,
         timing: Timing::default(),
+        photo_upload_kbps: None,
     };
     if let Some(warning) = config.plain_http_warning() {
         eprintln!("{warning}");

@@ -71,6 +71,8 @@ pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 pub struct HubClient {
     http: reqwest::Client,
     url: String,
+    /// `<hub>/api/v1/uploads/` (photo uploads).
+    uploads: String,
     token: String,
     timeout: Duration,
     /// The upload rate measured on this link, shared by the clones of this client.
@@ -160,6 +162,7 @@ impl HubClient {
         HubClient {
             http,
             url: format!("{}/api/v1/sync", base.trim_end_matches('/')),
+            uploads: format!("{}/api/v1/uploads/", base.trim_end_matches('/')),
             token: token.to_string(),
             timeout,
             link: Default::default(),
@@ -309,6 +312,131 @@ impl HubClient {
                 status: s,
                 detail,
                 retry_after,
+            },
+        })
+    }
+}
+
+/// What the hub holds of a photo upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadState {
+    pub offset: u64,
+    pub length: u64,
+}
+
+impl HubClient {
+    fn upload_url(&self, hash: &str) -> String {
+        format!("{}{hash}", self.uploads)
+    }
+
+    fn network(&self, e: reqwest::Error) -> SyncError {
+        SyncError::Network {
+            url: self.uploads.clone(),
+            reason: if e.is_timeout() {
+                TIMED_OUT.into()
+            } else {
+                e.to_string()
+            },
+        }
+    }
+
+    /// `HEAD` of a photo upload (tus): how many bytes of it the hub holds.
+    pub async fn upload_state(&self, hash: &str) -> Result<UploadState, SyncError> {
+        let r = self
+            .http
+            .head(self.upload_url(hash))
+            .bearer_auth(&self.token)
+            .header("tus-resumable", "1.0.0")
+            .send()
+            .await
+            .map_err(|e| self.network(e))?;
+        let num = |name: &str| {
+            r.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok())
+        };
+        if r.status().is_success() {
+            return Ok(UploadState {
+                offset: num("upload-offset").unwrap_or(0),
+                length: num("upload-length").unwrap_or(0),
+            });
+        }
+        let detail = r
+            .headers()
+            .get("upload-refused")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("no reason given")
+            .to_string();
+        Err(match r.status().as_u16() {
+            401 | 403 => SyncError::Unauthorized { detail },
+            s => SyncError::Server {
+                status: s,
+                detail,
+                retry_after: None,
+            },
+        })
+    }
+
+    /// `PATCH` of a photo upload (tus): appends `part` at `offset`; the hub's new offset.
+    pub async fn upload_part(
+        &self,
+        hash: &str,
+        offset: u64,
+        part: Vec<u8>,
+    ) -> Result<u64, SyncError> {
+        let started = std::time::Instant::now();
+        let sent = part.len();
+        let result = self
+            .http
+            .patch(self.upload_url(hash))
+            .bearer_auth(&self.token)
+            .header("tus-resumable", "1.0.0")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/offset+octet-stream",
+            )
+            .header("upload-offset", offset.to_string())
+            .body(part)
+            .send()
+            .await;
+        let r = match result {
+            Ok(r) => r,
+            Err(e) => {
+                if e.is_timeout() {
+                    self.timed_out();
+                }
+                return Err(self.network(e));
+            }
+        };
+        let status = r.status();
+        let new_offset = r
+            .headers()
+            .get("upload-offset")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if status.is_success() {
+            self.measured(sent, started.elapsed());
+            return Ok(new_offset.unwrap_or(offset + sent as u64));
+        }
+        if status.as_u16() == 409
+            && let Some(at) = new_offset
+        {
+            // The hub holds another amount (a part acknowledged but its reply lost): go on
+            // from there.
+            return Ok(at);
+        }
+        let body: serde_json::Value = r.json().await.unwrap_or_default();
+        let detail = body["detail"]
+            .as_str()
+            .unwrap_or("the hub gave no reason")
+            .to_string();
+        Err(match status.as_u16() {
+            401 | 403 => SyncError::Unauthorized { detail },
+            s => SyncError::Server {
+                status: s,
+                detail,
+                retry_after: None,
             },
         })
     }

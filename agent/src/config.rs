@@ -60,6 +60,10 @@ pub struct AgentConfig {
     pub insecure_http: bool,
     #[serde(default)]
     pub timing: Timing,
+    /// An upper bound on the photo upload rate, in kbit/s, for a UPT that shares a thin
+    /// link (the records are never held back by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_upload_kbps: Option<u32>,
 }
 
 impl AgentConfig {

@@ -8,14 +8,19 @@ use rusqlite::{OptionalExtension, params};
 
 pub const SCHEMA: AppSchema = AppSchema {
     name: "agent",
-    migrations: &[r#"-- local identities behind the pseudonyms (never synced)
+    migrations: &[
+        r#"-- local identities behind the pseudonyms (never synced)
         CREATE TABLE identities (
             pseudonym TEXT PRIMARY KEY,
             reg_no TEXT NOT NULL,
             name TEXT NOT NULL,
             created_at TEXT NOT NULL
         );
-    "#],
+    "#,
+        r#"-- photo blobs the hub has whole (never sent again)
+        CREATE TABLE uploaded_blobs (hash TEXT PRIMARY KEY, at TEXT NOT NULL);
+    "#,
+    ],
 };
 
 /// The agent's pseudonym secret, made once at first use.

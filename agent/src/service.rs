@@ -122,7 +122,7 @@ pub async fn sync_and_record(
         // A full disk shows here first: no sync is tried, and the failure is recorded (if
         // anything can be) and logged below like any other.
         Err(e) => Err(SyncError::Store(e)),
-        Ok(()) => sync_with_hub(config, store, &mut st).await,
+        Ok(()) => sync_with_hub(config, &paths.dir, store, &mut st).await,
     };
     match &result {
         Ok(outcome) => st.succeeded(outcome, config.timing.sync_interval()),
@@ -151,6 +151,7 @@ pub async fn sync_and_record(
 /// The sync itself, with what it learns of the link and the hub's clock kept in `st`.
 async fn sync_with_hub(
     config: &AgentConfig,
+    data_dir: &std::path::Path,
     store: &mut Store,
     st: &mut SyncStatus,
 ) -> Result<Outcome, SyncError> {
@@ -172,13 +173,42 @@ async fn sync_with_hub(
         client.set_rate(rate);
     }
     let started = std::time::Instant::now();
-    let result = sync_once(
+    let mut result = sync_once(
         store,
         &client,
         &config.peer_id,
         DocId::for_agent(&config.upt),
     )
     .await;
+    // The records are on the hub: now their photos (a cut link leaves them for the next
+    // sync, which resumes where the hub's acknowledged bytes end).
+    if let Ok(outcome) = &mut result {
+        match crate::uploads::upload_photos(
+            store,
+            data_dir,
+            &config.upt,
+            &client,
+            config.photo_upload_kbps,
+        )
+        .await
+        {
+            Ok(up) => {
+                if let Some(why) = &up.interrupted {
+                    tracing::warn!(error = %why, waiting = up.waiting, "photo upload stopped; the next sync resumes it");
+                }
+                outcome.photos_sent = up.sent;
+                outcome.photo_bytes = up.bytes;
+                outcome.photos_waiting = up.waiting;
+                outcome.photos_refused = up.refused;
+            }
+            Err(e) => result = Err(e.into()),
+        }
+    }
+    if let Ok(outcome) = &result {
+        for r in &outcome.photos_refused {
+            tracing::warn!(photo = %r.doc, reason = %r.reason, "hub refused a photo");
+        }
+    }
     if let Some(rate) = client.measured_rate()
         && kept_rate.is_none_or(|k| (rate - k).abs() > k * 0.1)
     {

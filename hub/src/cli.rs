@@ -77,6 +77,16 @@ pub enum Command {
         #[arg(long, required = true)]
         check: bool,
     },
+    /// Product photos kept by the hub.
+    #[command(subcommand)]
+    Photos(PhotosCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PhotosCommand {
+    /// Remove now the photos no product names any more and older than blob_grace_hours (the
+    /// running hub does this every hour).
+    Collect,
 }
 
 #[derive(Debug, Subcommand)]
@@ -283,6 +293,21 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             }
             return Ok(());
         }
+        Command::Photos(PhotosCommand::Collect) => {
+            let state = crate::AppState::new(config.clone(), Create::No)?;
+            let (files, bytes) = state.collect_blobs()?;
+            if cli.json {
+                print_json(&serde_json::json!({ "files": files, "bytes": bytes }))?;
+            } else {
+                println!(
+                    "{files} photo file(s) no product names, older than {} h, removed ({:.1} MB) from {}",
+                    config.blob_grace_hours,
+                    bytes as f64 / 1e6,
+                    config.blobs_path().display()
+                );
+            }
+            return Ok(());
+        }
         Command::Serve { listen, create } => {
             if let Some(addr) = listen {
                 config.listen = *addr;
@@ -315,6 +340,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Serve { .. }
         | Command::Config(_)
         | Command::Migrate { .. }
+        | Command::Photos(_)
         | Command::Backup { .. } => {}
         Command::Audit { upt, since, limit } => {
             let query = crate::db::AuditQuery {

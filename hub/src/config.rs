@@ -47,6 +47,16 @@ pub struct Config {
     /// The time zone people read times in: Asia/Jakarta (WIB), Asia/Makassar (WITA) or
     /// Asia/Jayapura (WIT) (KARYA_TIME_ZONE). The API keeps RFC 3339 UTC.
     pub time_zone: String,
+    /// Where photo blobs are kept (KARYA_BLOBS_DIR); by default beside the database, in a
+    /// folder named like it with `.blobs` (karya-hub.blobs/).
+    pub blobs_dir: Option<PathBuf>,
+    /// The largest photo accepted, in bytes (KARYA_MAX_PHOTO_BYTES).
+    pub max_photo_bytes: u64,
+    /// Photo bytes one UPT may keep at the hub (KARYA_PHOTO_QUOTA_BYTES).
+    pub photo_quota_bytes: u64,
+    /// Photos no product names any more are removed after this many hours
+    /// (KARYA_BLOB_GRACE_HOURS).
+    pub blob_grace_hours: u64,
 }
 
 impl Default for Config {
@@ -68,6 +78,10 @@ impl Default for Config {
             body_timeout_secs: 600,
             min_free_bytes: 256 * 1024 * 1024,
             time_zone: "Asia/Jakarta".into(),
+            blobs_dir: None,
+            max_photo_bytes: karya_shared::model::MAX_PHOTO_BYTES,
+            photo_quota_bytes: 1024 * 1024 * 1024,
+            blob_grace_hours: 7 * 24,
         }
     }
 }
@@ -105,6 +119,13 @@ min_free_bytes = 268435456
 # Times shown to people (dashboard, CLI): Asia/Jakarta (WIB), Asia/Makassar (WITA) or
 # Asia/Jayapura (WIT). The API keeps RFC 3339 UTC.
 time_zone = "Asia/Jakarta"
+# Product photos: where they are kept (default: beside the database, karya-hub.blobs/),
+# the largest photo accepted, the photo bytes one UPT may keep, and after how many hours a
+# photo no product names any more is removed.
+# blobs_dir = "/var/lib/karya/blobs"
+max_photo_bytes = 2097152
+photo_quota_bytes = 1073741824
+blob_grace_hours = 168
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +146,13 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Where photo blobs are kept (see [`Config::blobs_dir`]).
+    pub fn blobs_path(&self) -> PathBuf {
+        self.blobs_dir
+            .clone()
+            .unwrap_or_else(|| self.db.with_extension("blobs"))
+    }
+
     /// The time zone times are shown in (checked when the configuration is loaded).
     pub fn zone(&self) -> karya_shared::localtime::Zone {
         karya_shared::localtime::Zone::parse(&self.time_zone)
@@ -215,6 +243,18 @@ impl Config {
         }
         if let Some(v) = get("KARYA_TIME_ZONE") {
             self.time_zone = v;
+        }
+        if let Some(v) = get("KARYA_BLOBS_DIR") {
+            self.blobs_dir = Some(PathBuf::from(v));
+        }
+        if let Some(v) = get("KARYA_MAX_PHOTO_BYTES") {
+            self.max_photo_bytes = parse("KARYA_MAX_PHOTO_BYTES", v)?;
+        }
+        if let Some(v) = get("KARYA_PHOTO_QUOTA_BYTES") {
+            self.photo_quota_bytes = parse("KARYA_PHOTO_QUOTA_BYTES", v)?;
+        }
+        if let Some(v) = get("KARYA_BLOB_GRACE_HOURS") {
+            self.blob_grace_hours = parse("KARYA_BLOB_GRACE_HOURS", v)?;
         }
         Ok(())
     }

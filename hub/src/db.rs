@@ -107,6 +107,8 @@ pub enum OpenError {
         "the hub's vouch key in the database cannot be used ({0}); restore the database from a backup"
     )]
     Key(String),
+    #[error("{0}")]
+    Blobs(String),
 }
 
 impl HubDb {
@@ -165,6 +167,40 @@ impl HubDb {
 
     fn write<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
         Ok(f(&mut self.store.backend().writer())?)
+    }
+
+    // ---------- photos ----------
+
+    /// The size of photo blob `hash` as a live product of `upt` names it, if one does.
+    pub fn photo_size(&self, upt: &str, hash: &str) -> Result<Option<u64>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT size FROM product_photos WHERE hash = ?1 AND upt = ?2 LIMIT 1",
+            )?
+            .query_row([hash, upt], |r| r.get::<_, i64>(0))
+            .optional()
+            .map(|s| s.map(|s| s.max(0) as u64))
+        })
+    }
+
+    /// Every photo blob a live product of `upt` names, with its size.
+    pub fn photos_of(&self, upt: &str) -> Result<Vec<(String, u64)>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT DISTINCT hash, size FROM product_photos WHERE upt = ?1")?
+                .query_map([upt], |r| {
+                    Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
+                })?
+                .collect()
+        })
+    }
+
+    /// Every photo blob a live product names (what blob collection keeps).
+    pub fn referenced_blobs(&self) -> Result<std::collections::HashSet<String>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT DISTINCT hash FROM product_photos")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        })
     }
 
     // ---------- backup ----------

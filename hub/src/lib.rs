@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod blobs;
 pub mod cli;
 pub mod config;
 pub mod db;
@@ -27,6 +28,8 @@ pub use config::Config;
 /// What every handler shares.
 pub struct AppState {
     pub db: HubDb,
+    /// Photo blobs, on disk beside the database.
+    pub blobs: blobs::BlobStore,
     pub config: Config,
     pub metrics: metrics::Metrics,
     /// When each UPT's sync status was last written (see `handlers::sync`).
@@ -64,8 +67,16 @@ const STATUS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 impl AppState {
     pub fn new(config: Config, create: Create) -> Result<AppState, db::OpenError> {
         let db = HubDb::open(&config, create)?;
+        let dir = config.blobs_path();
+        let blobs = blobs::BlobStore::open(&dir).map_err(|e| {
+            db::OpenError::Blobs(format!(
+                "cannot use {} for photos ({e}); set blobs_dir to a folder the hub may write",
+                dir.display()
+            ))
+        })?;
         Ok(AppState {
             db,
+            blobs,
             sync_admission: Arc::new(Semaphore::new(
                 config.max_concurrent_syncs + config.max_queued_syncs,
             )),
@@ -239,6 +250,22 @@ impl AppState {
 
     /// Runs `f` on a blocking thread: SQLite and Automerge work is synchronous. Reads use the
     /// read pool and never wait for a write; writes lock only the documents they touch.
+    /// Removes the photo blobs no live product names, older than the grace period; returns
+    /// (files, bytes) removed.
+    pub fn collect_blobs(&self) -> anyhow::Result<(usize, u64)> {
+        let referenced = self.db.referenced_blobs()?;
+        let grace = std::time::Duration::from_secs(self.config.blob_grace_hours * 3600);
+        let gone = self.blobs.collect(&referenced, grace)?;
+        if gone.0 > 0 {
+            tracing::info!(
+                files = gone.0,
+                bytes = gone.1,
+                "unreferenced photos removed"
+            );
+        }
+        Ok(gone)
+    }
+
     pub async fn blocking<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&HubDb) -> T + Send + 'static,
@@ -283,6 +310,18 @@ pub async fn serve_with(
     use tower::ServiceExt;
     let connections = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
     let header_timeout = std::time::Duration::from_secs(state.config.header_timeout_secs.max(1));
+    // Photos no product names any more go after the grace period: checked every hour.
+    let collector = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                let st = state.clone();
+                let _ = tokio::task::spawn_blocking(move || st.collect_blobs()).await;
+            }
+        })
+    };
     let app = router::router(state);
     tracing::info!(addr = %listener.local_addr()?, "karya-hub listening");
     // HTTP/1.1 only (agents, browsers and reverse proxies speak it to the hub): its header
@@ -336,6 +375,7 @@ pub async fn serve_with(
             tracing::warn!("connections still open after 30 s; stopping anyway");
         }
     }
+    collector.abort();
     tracing::info!("karya-hub stopped");
     Ok(())
 }

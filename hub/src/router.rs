@@ -1,7 +1,7 @@
 //! Every route of the hub, in one place.
 
 use crate::AppState;
-use crate::handlers::{curation, dashboard, ops, sync, views};
+use crate::handlers::{blobs, curation, dashboard, ops, sync, views};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
@@ -24,6 +24,14 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/trainings", get(views::trainings))
         .route("/stats", get(views::stats))
         .route("/audit", get(views::audit))
+        .route("/blobs/{hash}", get(blobs::get))
+        .route(
+            "/uploads/{hash}",
+            axum::routing::head(blobs::head)
+                .patch(blobs::patch)
+                .options(blobs::options)
+                .layer(DefaultBodyLimit::max(blobs::MAX_PART_BYTES)),
+        )
         .route(
             "/curation/{product_id}",
             post(curation::decide).layer(DefaultBodyLimit::max(64 * 1024)),

@@ -81,6 +81,16 @@ pub struct Outcome {
     /// Changes the hub sent that were new here.
     pub changes_received: usize,
     pub refused: Vec<Refusal>,
+    /// Photos sent whole after the records, their bytes, photos still to send, and photos
+    /// the hub refused (with why).
+    #[serde(default)]
+    pub photos_sent: usize,
+    #[serde(default)]
+    pub photo_bytes: u64,
+    #[serde(default)]
+    pub photos_waiting: usize,
+    #[serde(default)]
+    pub photos_refused: Vec<Refusal>,
 }
 
 pub struct SyncSession {

@@ -174,3 +174,36 @@ pub fn bin_dir() -> PathBuf {
 pub fn bin(name: &str) -> PathBuf {
     bin_dir().join(name)
 }
+
+/// A phone photo as a camera writes it: a JPEG of `w` x `h` pixels with an EXIF block that
+/// says "rotate 90° clockwise" and holds a GPS entry followed by [`GPS_MARKER`], so a test
+/// can search any copy of it for the location.
+pub fn phone_photo(w: u32, h: u32) -> Vec<u8> {
+    use image::ImageEncoder;
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 256) as u8])
+    });
+    let mut exif = b"II\x2a\x00\x08\x00\x00\x00".to_vec();
+    exif.extend_from_slice(&[2, 0]);
+    exif.extend_from_slice(&[0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0]);
+    exif.extend_from_slice(&[0x25, 0x88, 4, 0, 1, 0, 0, 0, 38, 0, 0, 0]);
+    exif.extend_from_slice(&[0, 0, 0, 0]);
+    exif.extend_from_slice(&[1, 0]);
+    exif.extend_from_slice(&[1, 0, 2, 0, 2, 0, 0, 0, b'S', 0, 0, 0]);
+    exif.extend_from_slice(&[0, 0, 0, 0]);
+    exif.extend_from_slice(GPS_MARKER);
+    let mut out = Vec::new();
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 92);
+    enc.set_exif_metadata(exif).expect("EXIF");
+    enc.write_image(img.as_raw(), w, h, image::ExtendedColorType::Rgb8)
+        .expect("encode");
+    out
+}
+
+/// The bytes [`phone_photo`] puts after its GPS entry.
+pub const GPS_MARKER: &[u8] = b"GPS-7.7956S-110.3695E";
+
+/// Whether `haystack` holds `needle` anywhere.
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}

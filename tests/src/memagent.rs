@@ -38,7 +38,7 @@ impl Agent {
     pub fn new(upt: &str, url: &str, token: &str) -> Agent {
         Agent {
             upt: upt.into(),
-            store: Store::open_in_memory(None).unwrap(),
+            store: Store::open_in_memory(Some(karya_agent::identity::SCHEMA)).unwrap(),
             client: HubClient::new(url, token, Duration::from_secs(10)),
             peer: new_id(),
         }

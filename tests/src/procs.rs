@@ -395,6 +395,24 @@ pub fn get_text(url: &str, token: &str) -> String {
 }
 
 /// GET with a bearer token, as JSON.
+/// GET with a bearer token; the body's bytes (the status must be 200).
+pub fn get_bytes(url: &str, token: &str) -> Vec<u8> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "GET {url}");
+        r.bytes().await.unwrap().to_vec()
+    })
+}
+
 pub fn get_json(url: &str, token: &str) -> serde_json::Value {
     serde_json::from_str(&get_text(url, token)).unwrap()
 }

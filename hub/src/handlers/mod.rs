@@ -1,5 +1,6 @@
 //! One module per area of the API.
 
+pub mod blobs;
 pub mod curation;
 pub mod dashboard;
 pub mod ops;

@@ -1,0 +1,163 @@
+//! Photo uploads, after the records: the blobs this UPT's products name that the hub does
+//! not have whole yet, thumbnails first, each resumed from the byte the hub acknowledged
+//! (tus 1.0 core), in parts sized to the link as measured. A byte the hub acknowledged is
+//! never sent again. Records come first: when a local change waits, the upload stops after
+//! the part in flight and the next sync carries the change before the photos go on.
+
+use crate::client::{HubClient, SyncError};
+use karya_shared::session::Refusal;
+use karya_shared::{Store, StoreError};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// What one round of uploads did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Uploaded {
+    /// Blobs the hub now has whole, and the bytes sent for them in this round.
+    pub sent: usize,
+    pub bytes: u64,
+    /// Blobs still to send (after a refusal, a cut link, or a record that went first).
+    pub waiting: usize,
+    /// Photos the hub refused, and why.
+    pub refused: Vec<Refusal>,
+    /// Why the round stopped early (the link, a busy hub), if it did; the next sync resumes.
+    pub interrupted: Option<String>,
+}
+
+/// The smallest and largest part of an upload.
+const MIN_PART: usize = 4 * 1024;
+/// (The hub takes parts of up to 1 MB.)
+const MAX_PART: usize = 1024 * 1024;
+
+/// The photo blobs (thumbnails first) named by this UPT's live products that this PC holds
+/// and the hub does not have whole yet.
+fn to_send(store: &Store, data_dir: &Path, upt: &str) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<String> = store
+        .conn()
+        .prepare_cached("SELECT photos FROM products WHERE upt = ?1 AND deleted = 0")?
+        .query_map([upt], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let done: std::collections::HashSet<String> = store
+        .conn()
+        .prepare_cached("SELECT hash FROM uploaded_blobs")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut thumbs = Vec::new();
+    let mut full = Vec::new();
+    for text in rows {
+        let photos: Vec<karya_shared::model::Photo> =
+            serde_json::from_str(&text).unwrap_or_default();
+        for p in photos {
+            thumbs.push(p.thumb);
+            full.push(p.hash);
+        }
+    }
+    let mut out = Vec::new();
+    for hash in thumbs.into_iter().chain(full) {
+        // A photo added on another PC of this UPT is that PC's to send.
+        if !done.contains(&hash)
+            && !out.contains(&hash)
+            && crate::photos::blob_path(data_dir, &hash).is_file()
+        {
+            out.push(hash);
+        }
+    }
+    Ok(out)
+}
+
+fn mark_sent(store: &Store, hash: &str) -> Result<(), StoreError> {
+    store.conn().execute(
+        "INSERT OR IGNORE INTO uploaded_blobs (hash, at) VALUES (?1, ?2)",
+        [hash, &karya_shared::model::now_rfc3339()],
+    )?;
+    Ok(())
+}
+
+/// Sends what [`to_send`] lists. `cap_kbps` bounds the rate; a network error stops the round
+/// (the next sync resumes), a refusal of one photo is reported and the others go on.
+pub async fn upload_photos(
+    store: &mut Store,
+    data_dir: &Path,
+    upt: &str,
+    client: &HubClient,
+    cap_kbps: Option<u32>,
+) -> Result<Uploaded, StoreError> {
+    let mut out = Uploaded::default();
+    match upload_round(store, data_dir, upt, client, cap_kbps, &mut out).await {
+        Ok(()) => Ok(out),
+        Err(SyncError::Store(e)) => Err(e),
+        Err(e) => {
+            out.interrupted = Some(e.to_string());
+            Ok(out)
+        }
+    }
+}
+
+async fn upload_round(
+    store: &mut Store,
+    data_dir: &Path,
+    upt: &str,
+    client: &HubClient,
+    cap_kbps: Option<u32>,
+    out: &mut Uploaded,
+) -> Result<(), SyncError> {
+    let list = to_send(store, data_dir, upt)?;
+    out.waiting = list.len();
+    for hash in list {
+        let path = crate::photos::blob_path(data_dir, &hash);
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        let state = match client.upload_state(&hash).await {
+            Ok(s) => s,
+            Err(SyncError::Server { status, detail, .. }) if (400..500).contains(&status) => {
+                out.refused.push(Refusal {
+                    doc: format!("photo {hash}"),
+                    reason: detail,
+                });
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let mut offset = state.offset.min(bytes.len() as u64);
+        while offset < bytes.len() as u64 {
+            if crate::status::pending_changes(store, upt)? > 0 {
+                // A record waits: it goes first, the photo goes on after it.
+                return Ok(());
+            }
+            let part = client.upload_budget().clamp(MIN_PART, MAX_PART);
+            let end = (offset as usize + part).min(bytes.len());
+            let n = end - offset as usize;
+            let started = Instant::now();
+            match client
+                .upload_part(&hash, offset, bytes[offset as usize..end].to_vec())
+                .await
+            {
+                Ok(at) => {
+                    out.bytes += n as u64;
+                    offset = at;
+                }
+                Err(SyncError::Server { status, detail, .. }) if (400..500).contains(&status) => {
+                    out.refused.push(Refusal {
+                        doc: format!("photo {hash}"),
+                        reason: detail,
+                    });
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+            if let Some(kbps) = cap_kbps.filter(|k| *k > 0) {
+                let due = Duration::from_secs_f64(n as f64 * 8.0 / (f64::from(kbps) * 1000.0));
+                if let Some(rest) = due.checked_sub(started.elapsed()) {
+                    tokio::time::sleep(rest).await;
+                }
+            }
+        }
+        if offset >= bytes.len() as u64 {
+            mark_sent(store, &hash)?;
+            out.sent += 1;
+            out.waiting -= 1;
+        }
+    }
+    Ok(())
+}

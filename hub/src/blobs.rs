@@ -1,0 +1,286 @@
+//! Photo blobs at the hub, on disk beside the database, named by the SHA-256 of their bytes.
+//!
+//! An upload grows `partial/<hash>` from the agent's acknowledged offset (tus 1.0 core: the
+//! offset is the partial file's length). Each appended part is fsynced before it is
+//! acknowledged; a part that fails to write (a full disk) is cut off again, so the file never
+//! holds bytes nobody acknowledged. When the last byte arrives the whole file is hashed, and
+//! only bytes with the right hash are renamed to `<aa>/<hash>`: a blob is whole or absent.
+//! Blobs no product names any more are collected after a grace period.
+
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("the upload is at byte {current}, not {given}; resume from byte {current}")]
+    Offset { current: u64, given: u64 },
+    #[error("{got} bytes would pass the photo's size of {size} bytes")]
+    TooLong { got: u64, size: u64 },
+    #[error("the bytes received do not hash to {hash}; the upload was discarded and starts again")]
+    HashMismatch { hash: String },
+    #[error("another upload of this photo is running; try again in a moment")]
+    Busy,
+    #[error("the hub's disk is full ({0}); nothing of this part was kept")]
+    DiskFull(String),
+    #[error("the photo store failed: {0}")]
+    Io(String),
+}
+
+impl From<std::io::Error> for BlobError {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            BlobError::DiskFull(e.to_string())
+        } else {
+            BlobError::Io(e.to_string())
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct BlobStore {
+    dir: PathBuf,
+    /// Hashes being appended to now: one writer per upload.
+    writing: Mutex<HashSet<String>>,
+}
+
+/// Frees a hash's writer slot when the append ends, however it ends.
+struct Writing<'a>(&'a BlobStore, String);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0
+            .writing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.1);
+    }
+}
+
+/// Where an upload stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub offset: u64,
+    pub complete: bool,
+}
+
+impl BlobStore {
+    pub fn open(dir: &Path) -> std::io::Result<BlobStore> {
+        std::fs::create_dir_all(dir.join("partial"))?;
+        Ok(BlobStore {
+            dir: dir.to_path_buf(),
+            writing: Mutex::new(HashSet::new()),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file of a complete blob (`hash` must be a checked blob name).
+    pub fn path(&self, hash: &str) -> PathBuf {
+        self.dir.join(&hash[..2]).join(hash)
+    }
+
+    fn partial(&self, hash: &str) -> PathBuf {
+        self.dir.join("partial").join(hash)
+    }
+
+    pub fn has(&self, hash: &str) -> bool {
+        self.path(hash).is_file()
+    }
+
+    /// How far the upload of `hash` got.
+    pub fn progress(&self, hash: &str) -> Progress {
+        if let Ok(m) = std::fs::metadata(self.path(hash)) {
+            return Progress {
+                offset: m.len(),
+                complete: true,
+            };
+        }
+        Progress {
+            offset: std::fs::metadata(self.partial(hash)).map_or(0, |m| m.len()),
+            complete: false,
+        }
+    }
+
+    /// Appends `bytes` at `offset` to the upload of `hash` (`size` bytes in all); returns
+    /// where the upload stands after it.
+    pub fn append(
+        &self,
+        hash: &str,
+        size: u64,
+        offset: u64,
+        bytes: &[u8],
+    ) -> Result<Progress, BlobError> {
+        if !self
+            .writing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(hash.to_string())
+        {
+            return Err(BlobError::Busy);
+        }
+        let _slot = Writing(self, hash.to_string());
+        let now = self.progress(hash);
+        if now.complete {
+            return Ok(now);
+        }
+        if offset != now.offset {
+            return Err(BlobError::Offset {
+                current: now.offset,
+                given: offset,
+            });
+        }
+        let end = offset + bytes.len() as u64;
+        if end > size {
+            return Err(BlobError::TooLong { got: end, size });
+        }
+        let partial = self.partial(hash);
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&partial)?;
+        if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_data()) {
+            // Keep only what was acknowledged before this part.
+            let _ = f.set_len(offset);
+            let _ = f.sync_data();
+            return Err(e.into());
+        }
+        drop(f);
+        if end < size {
+            return Ok(Progress {
+                offset: end,
+                complete: false,
+            });
+        }
+        self.finish(hash, &partial)
+    }
+
+    /// The last byte arrived: the whole file must hash to its name.
+    fn finish(&self, hash: &str, partial: &Path) -> Result<Progress, BlobError> {
+        let mut f = std::fs::File::open(partial)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        let size = f.seek(SeekFrom::End(0))?;
+        if hex::encode(hasher.finalize()) != hash {
+            let _ = std::fs::remove_file(partial);
+            return Err(BlobError::HashMismatch {
+                hash: hash.to_string(),
+            });
+        }
+        let target = self.path(hash);
+        let parent = target.parent().expect("a blob path has a folder");
+        std::fs::create_dir_all(parent)?;
+        std::fs::rename(partial, &target)?;
+        if let Ok(d) = std::fs::File::open(parent) {
+            let _ = d.sync_all();
+        }
+        Ok(Progress {
+            offset: size,
+            complete: true,
+        })
+    }
+
+    /// Removes the blobs not in `referenced` and the unfinished uploads, older than `grace`
+    /// (a photo removed from a product may come back; an upload may resume). Returns how many
+    /// files and bytes went.
+    pub fn collect(
+        &self,
+        referenced: &HashSet<String>,
+        grace: Duration,
+    ) -> std::io::Result<(usize, u64)> {
+        let cutoff = SystemTime::now()
+            .checked_sub(grace)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let mut gone = (0usize, 0u64);
+        let mut sweep = |path: &Path, keep: bool| {
+            if keep {
+                return;
+            }
+            let Ok(meta) = std::fs::metadata(path) else {
+                return;
+            };
+            if meta.modified().is_ok_and(|m| m < cutoff) && std::fs::remove_file(path).is_ok() {
+                gone.0 += 1;
+                gone.1 += meta.len();
+            }
+        };
+        for entry in std::fs::read_dir(&self.dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !entry.file_type()?.is_dir() {
+                continue;
+            }
+            let partial = name == "partial";
+            if !partial && name.len() != 2 {
+                continue;
+            }
+            for file in std::fs::read_dir(entry.path())? {
+                let file = file?;
+                let hash = file.file_name().to_string_lossy().into_owned();
+                sweep(&file.path(), !partial && referenced.contains(&hash));
+            }
+        }
+        Ok(gone)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(b: &[u8]) -> String {
+        hex::encode(Sha256::digest(b))
+    }
+
+    #[test]
+    fn an_upload_grows_from_its_offset_and_is_kept_only_with_the_right_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let h = hash(&bytes);
+        let size = bytes.len() as u64;
+        assert_eq!(store.progress(&h).offset, 0);
+        let p = store.append(&h, size, 0, &bytes[..4000]).unwrap();
+        assert_eq!(p.offset, 4000);
+        // A resend of an acknowledged part is refused with where to resume.
+        let err = store.append(&h, size, 0, &bytes[..4000]).unwrap_err();
+        assert!(
+            matches!(err, BlobError::Offset { current: 4000, .. }),
+            "{err}"
+        );
+        let err = store.append(&h, size, 4000, &[0; 7000]).unwrap_err();
+        assert!(matches!(err, BlobError::TooLong { .. }), "{err}");
+        assert!(!store.has(&h));
+        let p = store.append(&h, size, 4000, &bytes[4000..]).unwrap();
+        assert_eq!((p.offset, p.complete), (size, true));
+        assert_eq!(std::fs::read(store.path(&h)).unwrap(), bytes);
+
+        // Wrong bytes under a name: discarded whole.
+        let fake = hash(b"something else");
+        let err = store.append(&fake, 5, 0, b"abcde").unwrap_err();
+        assert!(matches!(err, BlobError::HashMismatch { .. }), "{err}");
+        assert!(!store.has(&fake));
+        assert_eq!(store.progress(&fake).offset, 0);
+
+        // Collection keeps what is named and what is young.
+        let (n, _) = store
+            .collect(&HashSet::new(), Duration::from_secs(3600))
+            .unwrap();
+        assert_eq!(n, 0, "young files stay");
+        let (n, bytes_gone) = store.collect(&HashSet::new(), Duration::ZERO).unwrap();
+        assert_eq!((n, bytes_gone), (1, size));
+        assert!(!store.has(&h));
+    }
+}

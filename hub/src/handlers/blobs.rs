@@ -1,0 +1,317 @@
+//! Photo uploads (tus 1.0 core) and photo downloads.
+//!
+//! - `HEAD /api/v1/uploads/{hash}` (the UPT's agent token): `Upload-Offset` (how much of the
+//!   photo the hub holds) and `Upload-Length`.
+//! - `PATCH /api/v1/uploads/{hash}` with `Upload-Offset` and `application/offset+octet-stream`:
+//!   appends from that offset; 204 with the new `Upload-Offset`.
+//! - `GET /api/v1/blobs/{hash}` (viewer, curator, admin): the photo, immutable, with `ETag`.
+//!
+//! A photo is taken only when a live product of the uploader's own UPT names it (so its size
+//! is known before the first byte), it is within the size limit and the UPT's quota, and its
+//! bytes hash to its name. Every refusal says why (for HEAD, in `Upload-Refused`).
+
+use crate::AppState;
+use crate::auth::{Principal, Role};
+use crate::blobs::{BlobError, Progress};
+use crate::error::ApiError;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+pub const TUS_VERSION: &str = "1.0.0";
+/// The most one PATCH may carry; the agent sends parts sized to its link.
+pub const MAX_PART_BYTES: usize = 1024 * 1024;
+
+fn tus_headers(mut r: Response, p: Option<Progress>, size: Option<u64>) -> Response {
+    let h = r.headers_mut();
+    h.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(p) = p {
+        h.insert("upload-offset", HeaderValue::from(p.offset));
+    }
+    if let Some(size) = size {
+        h.insert("upload-length", HeaderValue::from(size));
+    }
+    r
+}
+
+/// The UPT of an agent token, or 403.
+fn agent_upt(p: &Principal) -> Result<String, ApiError> {
+    match &p.role {
+        Role::Agent { upt } => Ok(upt.clone()),
+        other => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "'{}' is a {} token; photos are uploaded with a UPT's agent token",
+                p.name,
+                other.name()
+            ),
+        )),
+    }
+}
+
+fn checked_hash(hash: &str) -> Result<(), ApiError> {
+    if karya_shared::model::is_blob_hash(hash) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(
+            "a photo is named by the SHA-256 of its bytes (64 lowercase hex digits)",
+        ))
+    }
+}
+
+/// The size a product of `upt` names for `hash`, checked against the size limit.
+async fn expected_size(state: &Arc<AppState>, upt: &str, hash: &str) -> Result<u64, ApiError> {
+    let (u, h) = (upt.to_string(), hash.to_string());
+    let size = state
+        .blocking(move |db| db.photo_size(&u, &h))
+        .await?
+        .map_err(ApiError::from)?;
+    let Some(size) = size else {
+        return Err(ApiError::not_found(format!(
+            "no product of {upt} names photo {hash}; the agent syncs the records first, then uploads their photos"
+        )));
+    };
+    let max = state.config.max_photo_bytes;
+    if size > max {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "photo_too_large",
+            format!(
+                "photo {hash} is {size} bytes; the hub takes photos of at most {max} bytes (max_photo_bytes); add it again with karya-agent product photo add, which makes it smaller"
+            ),
+        ));
+    }
+    Ok(size)
+}
+
+/// Refuses a new upload that would take the UPT past its photo quota.
+async fn within_quota(
+    state: &Arc<AppState>,
+    upt: &str,
+    hash: &str,
+    size: u64,
+) -> Result<(), ApiError> {
+    let u = upt.to_string();
+    let named = state
+        .blocking(move |db| db.photos_of(&u))
+        .await?
+        .map_err(ApiError::from)?;
+    let held: u64 = named
+        .iter()
+        .filter(|(h, _)| h != hash && state.blobs.has(h))
+        .map(|(_, s)| s)
+        .sum();
+    let quota = state.config.photo_quota_bytes;
+    if held + size > quota {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "photo_quota",
+            format!(
+                "{upt} keeps {held} bytes of photos at the hub; this one ({size} bytes) would pass its quota of {quota} bytes; remove photos no longer needed, or ask HQ to raise photo_quota_bytes"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn head(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    Path(hash): Path<String>,
+) -> Response {
+    let result = async {
+        let upt = agent_upt(&principal)?;
+        checked_hash(&hash)?;
+        let size = expected_size(&state, &upt, &hash).await?;
+        Ok::<_, ApiError>((state.blobs.progress(&hash), size))
+    }
+    .await;
+    match result {
+        Ok((p, size)) => tus_headers(StatusCode::OK.into_response(), Some(p), Some(size)),
+        Err(e) => {
+            // A HEAD answer has no body: the reason goes in a header.
+            let reason: String = e
+                .detail
+                .chars()
+                .filter(|c| c.is_ascii() && !c.is_ascii_control())
+                .take(400)
+                .collect();
+            let mut r = tus_headers(e.status.into_response(), None, None);
+            if let Ok(v) = HeaderValue::from_str(&reason) {
+                r.headers_mut().insert("upload-refused", v);
+            }
+            r
+        }
+    }
+}
+
+pub async fn patch(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match patch_inner(&state, principal, &hash, &headers, body).await {
+        Ok((p, size)) => tus_headers(StatusCode::NO_CONTENT.into_response(), Some(p), Some(size)),
+        Err((e, p)) => tus_headers(e.into_response(), p, None),
+    }
+}
+
+async fn patch_inner(
+    state: &Arc<AppState>,
+    principal: Principal,
+    hash: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Progress, u64), (ApiError, Option<Progress>)> {
+    let plain = |e: ApiError| (e, None);
+    let upt = agent_upt(&principal).map_err(plain)?;
+    checked_hash(hash).map_err(plain)?;
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if text("tus-resumable") != Some(TUS_VERSION) {
+        return Err(plain(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "tus_version",
+            format!("uploads speak tus {TUS_VERSION} (Tus-Resumable: {TUS_VERSION})"),
+        )));
+    }
+    if text(header::CONTENT_TYPE.as_str()) != Some("application/offset+octet-stream") {
+        return Err(plain(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "an upload part is application/offset+octet-stream",
+        )));
+    }
+    let Some(offset) = text("upload-offset").and_then(|v| v.trim().parse::<u64>().ok()) else {
+        return Err(plain(ApiError::bad_request(
+            "upload_offset",
+            "Upload-Offset (a byte count) is required",
+        )));
+    };
+    let size = expected_size(state, &upt, hash).await.map_err(plain)?;
+    let now = state.blobs.progress(hash);
+    if now.complete {
+        return Ok((now, size));
+    }
+    if offset != now.offset {
+        return Err((
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "upload_offset",
+                format!(
+                    "the hub holds {} bytes of photo {hash}, not {offset}; resume from byte {}",
+                    now.offset, now.offset
+                ),
+            ),
+            Some(now),
+        ));
+    }
+    if offset == 0 {
+        within_quota(state, &upt, hash, size).await.map_err(plain)?;
+    }
+    let limit = ((size - offset) as usize).min(MAX_PART_BYTES);
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
+        plain(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!(
+                "an upload part of photo {hash} may carry at most {limit} bytes from byte {offset} ({e}); nothing of it was kept"
+            ),
+        ))
+    })?;
+    let st = state.clone();
+    let h = hash.to_string();
+    let appended = tokio::task::spawn_blocking(move || st.blobs.append(&h, size, offset, &bytes))
+        .await
+        .map_err(|e| plain(ApiError::internal(e)))?;
+    match appended {
+        Ok(p) => {
+            if p.complete {
+                tracing::info!(upt, hash, size, "photo received");
+            }
+            Ok((p, size))
+        }
+        Err(e) => {
+            let current = Some(state.blobs.progress(hash));
+            let (status, code) = match &e {
+                BlobError::Offset { .. } | BlobError::Busy => {
+                    (StatusCode::CONFLICT, "upload_offset")
+                }
+                BlobError::TooLong { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+                BlobError::HashMismatch { .. } => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch")
+                }
+                BlobError::DiskFull(_) => {
+                    state.note_disk_full();
+                    (StatusCode::INSUFFICIENT_STORAGE, "disk_full")
+                }
+                BlobError::Io(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            };
+            Err((ApiError::new(status, code, e.to_string()), current))
+        }
+    }
+}
+
+/// `GET /api/v1/blobs/{hash}`: a photo for the national view.
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    principal: Principal,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    crate::handlers::views::require_read(&principal)?;
+    checked_hash(&hash)?;
+    let etag = format!("\"{hash}\"");
+    let cache = HeaderValue::from_static("private, max-age=31536000, immutable");
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [
+                (header::ETAG, etag),
+                (
+                    header::CACHE_CONTROL,
+                    cache.to_str().unwrap_or_default().to_string(),
+                ),
+            ],
+        )
+            .into_response());
+    }
+    let path = state.blobs.path(&hash);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| ApiError::not_found(format!("no photo {hash} at the hub (yet)")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            (header::CACHE_CONTROL, cache),
+            (
+                header::ETAG,
+                HeaderValue::from_str(&etag).expect("hex is a header value"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `OPTIONS /api/v1/uploads/{hash}`: what this tus server speaks.
+pub async fn options(State(state): State<Arc<AppState>>) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    let h = r.headers_mut();
+    h.insert("tus-resumable", HeaderValue::from_static(TUS_VERSION));
+    h.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+    h.insert(
+        "tus-max-size",
+        HeaderValue::from(state.config.max_photo_bytes),
+    );
+    r
+}

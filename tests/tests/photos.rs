@@ -1,0 +1,377 @@
+//! Product photos over the link: after the records, resumable from the hub's acknowledged
+//! byte (tus 1.0 core), checked (own UPT, size, quota, hash), whole or absent at the hub, and
+//! never carrying the phone's metadata.
+
+use karya_agent::{records, uploads};
+use karya_hub::auth::Role;
+use karya_shared::model::Photo;
+use karya_tests::memagent::{Agent, get_json as get_json_async};
+use karya_tests::procs::{AgentDir, HubProcess, SmallDisk, free_addr, get_json};
+use karya_tests::{GPS_MARKER, TestHub, contains_bytes, phone_photo};
+use std::io::{Read, Write};
+use std::time::Duration;
+
+async fn head(hub: &TestHub, token: &str, hash: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .head(format!("{}/api/v1/uploads/{hash}", hub.url()))
+        .bearer_auth(token)
+        .header("tus-resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn patch(
+    hub: &TestHub,
+    token: &str,
+    hash: &str,
+    offset: u64,
+    bytes: &[u8],
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .patch(format!("{}/api/v1/uploads/{hash}", hub.url()))
+        .bearer_auth(token)
+        .header("tus-resumable", "1.0.0")
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", offset.to_string())
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+fn header(r: &reqwest::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A product of `agent` with one photo made from a phone JPEG; (product id, photo).
+fn product_with_photo(agent: &mut Agent, dir: &std::path::Path, name: &str) -> (String, Photo) {
+    let id = agent.add_product(name);
+    let file = dir.join(format!("{name}.jpg"));
+    std::fs::write(&file, phone_photo(2000, 1500)).unwrap();
+    let added = records::add_photos(
+        &mut agent.store,
+        dir,
+        &agent.upt.clone(),
+        &id,
+        &[file],
+        "Tampak depan",
+    )
+    .unwrap();
+    (id, added[0].clone())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn photos_go_after_the_records_resume_at_the_acknowledged_byte_and_are_checked() {
+    let hub = TestHub::start().await;
+    let ta = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    let tb = hub.add_upt("RUTAN-SOLO", "rutan", "Jawa Tengah");
+    let (_, viewer) = hub.issue(Role::Viewer, "analis");
+    let data = tempfile::tempdir().unwrap();
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &ta);
+    let (id, photo) = product_with_photo(&mut a, data.path(), "Meja-jati");
+    let full = std::fs::read(karya_agent::photos::blob_path(data.path(), &photo.hash)).unwrap();
+    assert_eq!(full.len() as u64, photo.size);
+
+    // Before its record reaches the hub, nobody names the photo: refused, with the reason.
+    let r = head(&hub, &ta, &photo.hash).await;
+    assert_eq!(r.status(), 404);
+    assert!(header(&r, "upload-refused").contains("syncs the records first"));
+
+    a.sync().await;
+    let r = head(&hub, &ta, &photo.hash).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "tus-resumable"), "1.0.0");
+    assert_eq!(header(&r, "upload-offset"), "0");
+    assert_eq!(header(&r, "upload-length"), photo.size.to_string());
+
+    // Another UPT's agent may not upload (or probe) it.
+    let r = patch(&hub, &tb, &photo.hash, 0, &full[..1000]).await;
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("no product of RUTAN-SOLO"));
+
+    // The first part is acknowledged.
+    let r = patch(&hub, &ta, &photo.hash, 0, &full[..10_000]).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(header(&r, "upload-offset"), "10000");
+    // A part cut mid-way (the link drops): nothing of it is kept.
+    let mut raw = std::net::TcpStream::connect(hub.addr).unwrap();
+    write!(
+        raw,
+        "PATCH /api/v1/uploads/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ta}\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 10000\r\nContent-Length: 20000\r\n\r\n",
+        photo.hash
+    )
+    .unwrap();
+    raw.write_all(&full[10_000..15_000]).unwrap();
+    raw.shutdown(std::net::Shutdown::Both).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = head(&hub, &ta, &photo.hash).await;
+    assert_eq!(
+        header(&r, "upload-offset"),
+        "10000",
+        "resume at the acknowledged byte"
+    );
+    // A part sent again from an acknowledged offset is refused with where to resume.
+    let r = patch(&hub, &ta, &photo.hash, 0, &full[..10_000]).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(header(&r, "upload-offset"), "10000");
+
+    // The agent's upload goes on from there: the acknowledged bytes are not sent again.
+    let up = uploads::upload_photos(&mut a.store, data.path(), "LAPAS-PATI", &a.client, None)
+        .await
+        .unwrap();
+    assert_eq!((up.sent, up.waiting, up.refused.len()), (2, 0, 0), "{up:?}");
+    assert_eq!(up.bytes, photo.size - 10_000 + photo.thumb_size);
+    let again = uploads::upload_photos(&mut a.store, data.path(), "LAPAS-PATI", &a.client, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.sent, again.bytes, again.waiting),
+        (0, 0, 0),
+        "nothing twice"
+    );
+
+    // The national view serves it: the same bytes, immutable, revalidated by ETag.
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{}/api/v1/blobs/{}", hub.url(), photo.hash))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-type"), "image/jpeg");
+    assert!(header(&r, "cache-control").contains("immutable"));
+    let etag = header(&r, "etag");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), full.as_slice());
+    let r = http
+        .get(format!("{}/api/v1/blobs/{}", hub.url(), photo.hash))
+        .bearer_auth(&viewer)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    let (_, p) = get_json_async(&format!("{}/api/v1/products/{id}", hub.url()), &viewer).await;
+    assert_eq!(p["photos"][0]["hash"], photo.hash.as_str(), "{p}");
+    assert_eq!(p["photos"][0]["thumb"], photo.thumb.as_str());
+    assert_eq!(p["photos"][0]["caption"], "Tampak depan");
+    // No agent token reads photos; no viewer uploads them.
+    let r = http
+        .get(format!("{}/api/v1/blobs/{}", hub.url(), photo.hash))
+        .bearer_auth(&ta)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        patch(&hub, &viewer, &photo.hash, 0, b"x").await.status(),
+        403
+    );
+
+    // Where the phone put its location, the hub has nothing: every file it keeps is scanned.
+    let mut scanned = 0;
+    for entry in walk(&hub.db.with_extension("blobs")) {
+        let bytes = std::fs::read(&entry).unwrap();
+        assert!(!contains_bytes(&bytes, GPS_MARKER), "{}", entry.display());
+        assert!(!contains_bytes(&bytes, b"Exif"), "{}", entry.display());
+        scanned += 1;
+    }
+    assert_eq!(scanned, 2, "the photo and its thumbnail");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_bytes_an_oversized_photo_and_a_full_quota_are_refused_with_the_reason() {
+    let hub = TestHub::start_configured(karya_hub::Config {
+        max_photo_bytes: 50_000,
+        photo_quota_bytes: 80_000,
+        ..Default::default()
+    })
+    .await;
+    let ta = hub.add_upt("LPKA-BLITAR", "lpka", "Jawa Timur");
+    let mut a = Agent::new("LPKA-BLITAR", &hub.url(), &ta);
+    let id = a.add_product("Keset");
+    // Records naming photos this test uploads by hand.
+    let bytes_a: Vec<u8> = (0..40_000u32).map(|i| (i % 253) as u8).collect();
+    let bytes_b: Vec<u8> = (0..45_000u32).map(|i| (i % 241) as u8).collect();
+    let hash = |b: &[u8]| karya_agent::photos::hash_of(b);
+    let photo = |h: String, size: u64| Photo {
+        hash: h.clone(),
+        size,
+        width: 800,
+        height: 600,
+        thumb: h,
+        thumb_size: size,
+        caption: String::new(),
+    };
+    let big = "ab".repeat(32);
+    let patch_photos = karya_shared::model::ProductPatch {
+        photos: Some(vec![
+            photo(hash(&bytes_a), 40_000),
+            photo(hash(&bytes_b), 45_000),
+            photo(big.clone(), 60_000),
+        ]),
+        ..Default::default()
+    };
+    a.store
+        .change(&karya_shared::DocId::Upt(a.upt.clone()), |d| {
+            karya_shared::schema::edit_product(d, &id, &patch_photos, "2026-12-02T00:00:00Z")
+        })
+        .unwrap();
+    a.sync().await;
+
+    // Bytes that do not hash to the name: discarded whole, with the reason.
+    let mut wrong = bytes_a.clone();
+    wrong[39_999] ^= 1;
+    let r = patch(&hub, &ta, &hash(&bytes_a), 0, &wrong).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("do not hash to"));
+    assert_eq!(
+        header(&head(&hub, &ta, &hash(&bytes_a)).await, "upload-offset"),
+        "0"
+    );
+    // Larger than the hub takes: the limit is named.
+    let r = head(&hub, &ta, &big).await;
+    assert_eq!(r.status(), 413);
+    assert!(
+        header(&r, "upload-refused").contains("at most 50000 bytes"),
+        "{:?}",
+        r.headers()
+    );
+    // Within the quota, then past it.
+    assert_eq!(
+        patch(&hub, &ta, &hash(&bytes_a), 0, &bytes_a)
+            .await
+            .status(),
+        204
+    );
+    let r = patch(&hub, &ta, &hash(&bytes_b), 0, &bytes_b).await;
+    assert_eq!(r.status(), 413);
+    assert!(r.text().await.unwrap().contains("quota of 80000 bytes"));
+    // A tus client that does not say its version is told which one.
+    let r = reqwest::Client::new()
+        .patch(format!("{}/api/v1/uploads/{}", hub.url(), hash(&bytes_b)))
+        .bearer_auth(&ta)
+        .header("content-type", "application/offset+octet-stream")
+        .header("upload-offset", "0")
+        .body(bytes_b.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 412);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_disk_at_the_hub_leaves_no_photo_half_written() {
+    let root = tempfile::tempdir().unwrap();
+    let blobs = root.path().join("blobs");
+    std::fs::create_dir(&blobs).unwrap();
+    let Some(disk) = SmallDisk::mount(&blobs, "1m") else {
+        return;
+    };
+    let hub = TestHub::start_configured(karya_hub::Config {
+        blobs_dir: Some(blobs.clone()),
+        ..Default::default()
+    })
+    .await;
+    let ta = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    let data = tempfile::tempdir().unwrap();
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &ta);
+    let (_, photo) = product_with_photo(&mut a, data.path(), "Batik");
+    a.sync().await;
+    let full = std::fs::read(karya_agent::photos::blob_path(data.path(), &photo.hash)).unwrap();
+    let r = patch(&hub, &ta, &photo.hash, 0, &full[..4096]).await;
+    assert_eq!(r.status(), 204);
+
+    let filler = disk.fill("filler.bin");
+    let r = patch(&hub, &ta, &photo.hash, 4096, &full[4096..]).await;
+    assert_eq!(r.status(), 507);
+    assert!(r.text().await.unwrap().contains("disk is full"));
+    let r = head(&hub, &ta, &photo.hash).await;
+    assert_eq!(
+        header(&r, "upload-offset"),
+        "4096",
+        "only acknowledged bytes are kept"
+    );
+    assert!(!hub.state.blobs.has(&photo.hash));
+
+    // Space again: the agent resumes and the photo is whole.
+    std::fs::remove_file(filler).unwrap();
+    let up = uploads::upload_photos(&mut a.store, data.path(), "LAPAS-PATI", &a.client, None)
+        .await
+        .unwrap();
+    assert_eq!((up.sent, up.waiting), (2, 0), "{up:?}");
+    let mut kept = Vec::new();
+    std::fs::File::open(hub.state.blobs.path(&photo.hash))
+        .unwrap()
+        .read_to_end(&mut kept)
+        .unwrap();
+    assert_eq!(kept, full);
+}
+
+#[test]
+fn a_photo_added_offline_reaches_the_hub_and_the_api_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hub.db");
+    let token = HubProcess::add_upt(&db, "LAPAS-KEROBOKAN", "lapas", "Bali");
+    let viewer = HubProcess::issue(&db, "viewer", "analis");
+    let addr = free_addr();
+    let a = AgentDir::init(
+        &dir.path().join("a"),
+        "LAPAS-KEROBOKAN",
+        &format!("http://{addr}"),
+        &token,
+    );
+    // Offline: the hub is not up.
+    let id = a.add_product("Lukisan kanvas", "850000");
+    let file = dir.path().join("IMG_2041.jpg");
+    std::fs::write(&file, phone_photo(3000, 2000)).unwrap();
+    let added = a.ok(&[
+        "product",
+        "photo",
+        "add",
+        &id,
+        file.to_str().unwrap(),
+        "--caption",
+        "Di galeri",
+    ]);
+    assert!(
+        added.contains("x1600 px") || added.contains("1600x"),
+        "{added}"
+    );
+    let listed = a.ok(&["product", "photo", "list", &id]);
+    assert!(listed.contains("Di galeri"), "{listed}");
+    assert!(!a.run(&["sync"]).status.success());
+
+    let hub = HubProcess::start(&db, addr);
+    let out = a.ok(&["sync"]);
+    assert!(out.contains("photos: 2 sent"), "{out}");
+    let p = get_json(&format!("{}/api/v1/products/{id}", hub.url()), &viewer);
+    let hash = p["photos"][0]["hash"].as_str().unwrap().to_string();
+    let width = p["photos"][0]["width"].as_u64().unwrap();
+    assert!((1066..=1067).contains(&width), "{p}");
+    assert_eq!(p["photos"][0]["height"], 1600, "upright: {p}");
+    let bytes =
+        karya_tests::procs::get_bytes(&format!("{}/api/v1/blobs/{hash}", hub.url()), &viewer);
+    assert!(bytes.starts_with(&[0xFF, 0xD8]), "a JPEG");
+    assert!(!contains_bytes(&bytes, GPS_MARKER));
+    let status = a.status();
+    assert_eq!(status["photos_waiting"], 0, "{status}");
+    drop(hub);
+}
