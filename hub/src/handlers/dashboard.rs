@@ -251,14 +251,24 @@ fn render(principal: &Principal, view: &View, zone: localtime::Zone) -> Html<Str
     }
     let _ = write!(
         b,
-        "</table><h2>Katalog produk</h2><p>Menampilkan {} dari {} produk. <a href=\"/api/v1/products?format=csv\">Unduh CSV (semua)</a></p><table><tr><th>UPT</th><th>ID</th><th>Produk</th><th>Kategori</th><th>Harga</th><th>Stok</th><th>Diusulkan</th><th>Kurasi</th></tr>",
+        "</table><h2>Katalog produk</h2><p>Menampilkan {} dari {} produk. <a href=\"/api/v1/products?format=csv\">Unduh CSV (semua)</a></p><table><tr><th>Foto</th><th>UPT</th><th>ID</th><th>Produk</th><th>Kategori</th><th>Harga</th><th>Stok</th><th>Diusulkan</th><th>Kurasi</th></tr>",
         thousands(products.items.len() as i64),
         thousands(products.total)
     );
     for p in &products.items {
+        // The cover photo's thumbnail, linking the full photo (photo hashes are hex).
+        let photo = match p.photos.first() {
+            Some(ph) => format!(
+                "<a href=\"/api/v1/blobs/{}\"><img src=\"/api/v1/blobs/{}\" alt=\"{}\" width=80 loading=lazy></a>",
+                esc(&ph.hash),
+                esc(&ph.thumb),
+                esc(&p.name)
+            ),
+            None => "-".into(),
+        };
         let _ = write!(
             b,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{photo}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td class=num>{}</td><td class=num>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&p.upt),
             esc(&p.id),
             esc(&p.name),
