@@ -60,6 +60,76 @@ impl Drop for Writing<'_> {
     }
 }
 
+/// One PATCH's bytes going into an upload, as they arrive. What arrived is kept when the
+/// body is cut (tus: the server keeps as much as it received; the client's next HEAD
+/// learns the offset); a part that fails to write is cut off back to where it began.
+pub struct Appender<'a> {
+    store: &'a BlobStore,
+    hash: String,
+    size: u64,
+    start: u64,
+    written: u64,
+    /// `None`: the blob was complete already.
+    file: Option<std::fs::File>,
+    _slot: Writing<'a>,
+}
+
+impl Appender<'_> {
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), BlobError> {
+        let Some(file) = &mut self.file else {
+            return Ok(());
+        };
+        let end = self.start + self.written + bytes.len() as u64;
+        if end > self.size {
+            self.undo();
+            return Err(BlobError::TooLong {
+                got: end,
+                size: self.size,
+            });
+        }
+        if let Err(e) = file.write_all(bytes) {
+            self.undo();
+            return Err(e.into());
+        }
+        self.written += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Drops this part's bytes: the upload stays where it was before the part.
+    fn undo(&mut self) {
+        if let Some(f) = &self.file {
+            let _ = f.set_len(self.start);
+            let _ = f.sync_data();
+        }
+        self.written = 0;
+    }
+
+    /// Makes what arrived durable (and the blob whole, when it is all there).
+    pub fn commit(mut self) -> Result<Progress, BlobError> {
+        let Some(file) = self.file.take() else {
+            return Ok(Progress {
+                offset: self.start,
+                complete: true,
+            });
+        };
+        if let Err(e) = file.sync_data() {
+            self.file = Some(file);
+            self.undo();
+            return Err(e.into());
+        }
+        drop(file);
+        let end = self.start + self.written;
+        if end < self.size {
+            return Ok(Progress {
+                offset: end,
+                complete: false,
+            });
+        }
+        let partial = self.store.partial(&self.hash);
+        self.store.finish(&self.hash, &partial)
+    }
+}
+
 /// Where an upload stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
@@ -116,6 +186,13 @@ impl BlobStore {
         offset: u64,
         bytes: &[u8],
     ) -> Result<Progress, BlobError> {
+        let mut a = self.begin(hash, size, offset)?;
+        a.write(bytes)?;
+        a.commit()
+    }
+
+    /// Starts appending to the upload of `hash` at `offset` (one writer per upload).
+    pub fn begin(&self, hash: &str, size: u64, offset: u64) -> Result<Appender<'_>, BlobError> {
         if !self
             .writing
             .lock()
@@ -124,10 +201,18 @@ impl BlobStore {
         {
             return Err(BlobError::Busy);
         }
-        let _slot = Writing(self, hash.to_string());
+        let slot = Writing(self, hash.to_string());
         let now = self.progress(hash);
         if now.complete {
-            return Ok(now);
+            return Ok(Appender {
+                store: self,
+                hash: hash.to_string(),
+                size,
+                start: now.offset,
+                written: 0,
+                file: None,
+                _slot: slot,
+            });
         }
         if offset != now.offset {
             return Err(BlobError::Offset {
@@ -135,29 +220,19 @@ impl BlobStore {
                 given: offset,
             });
         }
-        let end = offset + bytes.len() as u64;
-        if end > size {
-            return Err(BlobError::TooLong { got: end, size });
-        }
-        let partial = self.partial(hash);
-        let mut f = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&partial)?;
-        if let Err(e) = f.write_all(bytes).and_then(|()| f.sync_data()) {
-            // Keep only what was acknowledged before this part.
-            let _ = f.set_len(offset);
-            let _ = f.sync_data();
-            return Err(e.into());
-        }
-        drop(f);
-        if end < size {
-            return Ok(Progress {
-                offset: end,
-                complete: false,
-            });
-        }
-        self.finish(hash, &partial)
+            .open(self.partial(hash))?;
+        Ok(Appender {
+            store: self,
+            hash: hash.to_string(),
+            size,
+            start: offset,
+            written: 0,
+            file: Some(file),
+            _slot: slot,
+        })
     }
 
     /// The last byte arrived: the whole file must hash to its name.

@@ -214,21 +214,52 @@ async fn patch_inner(
     if offset == 0 {
         within_quota(state, &upt, hash, size).await.map_err(plain)?;
     }
-    let limit = ((size - offset) as usize).min(MAX_PART_BYTES);
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        plain(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            format!(
-                "an upload part of photo {hash} may carry at most {limit} bytes from byte {offset} ({e}); nothing of it was kept"
-            ),
-        ))
-    })?;
+    let limit = (size - offset).min(MAX_PART_BYTES as u64);
+    // The body goes to the file as it arrives, on a blocking thread; what arrived before a
+    // cut is kept (the agent's next HEAD resumes after it).
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<axum::body::Bytes>(16);
     let st = state.clone();
     let h = hash.to_string();
-    let appended = tokio::task::spawn_blocking(move || st.blobs.append(&h, size, offset, &bytes))
-        .await
-        .map_err(|e| plain(ApiError::internal(e)))?;
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut a = st.blobs.begin(&h, size, offset)?;
+        while let Some(chunk) = rx.blocking_recv() {
+            a.write(&chunk)?;
+        }
+        a.commit()
+    });
+    let mut body = body;
+    let mut received = 0u64;
+    let mut over = false;
+    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+        let Ok(frame) = frame else {
+            break; // the link went: keep what arrived
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        received += data.len() as u64;
+        if received > limit {
+            over = true;
+            break;
+        }
+        if tx.send(data).await.is_err() {
+            break; // the writer failed; it says why below
+        }
+    }
+    drop(tx);
+    let appended = writer.await.map_err(|e| plain(ApiError::internal(e)))?;
+    if over && appended.is_ok() {
+        return Err((
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!(
+                    "an upload part of photo {hash} may carry at most {limit} bytes from byte {offset}; what fits was kept"
+                ),
+            ),
+            Some(state.blobs.progress(hash)),
+        ));
+    }
     match appended {
         Ok(p) => {
             if p.complete {
