@@ -295,13 +295,13 @@ pub struct StatusReport {
 pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusReport, AgentError> {
     let config = AgentConfig::load(paths)?;
     let read_only = service::read_only(paths);
-    let mut store = if read_only.is_some() {
+    let store = if read_only.is_some() {
         karya_shared::Store::open_read_only(&paths.db())?
     } else {
         service::open_store(paths)?
     };
     let st = SyncStatus::load(&store)?;
-    let pending = status::pending_changes(&mut store, &config.upt)?;
+    let pending = status::pending_changes(&store, &config.upt)?;
     // A stored "syncing" that nobody is doing is what a crash during a sync leaves behind.
     let state = if read_only.is_some() {
         status::State::ReadOnly
@@ -719,9 +719,9 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
             {
                 // Not while a sync runs: the service's sync would write the copy back.
                 let _lock = service::SyncLock::acquire(&paths).await?;
-                let mut store = service::open_store(&paths)?;
+                let store = service::open_store(&paths)?;
                 if matches!(id, DocId::Upt(_)) {
-                    let pending = status::pending_changes(&mut store, &upt)?;
+                    let pending = status::pending_changes(&store, &upt)?;
                     if pending > 0 && !force {
                         return Err(AgentError::Usage(format!(
                             "{id} holds {pending} change(s) the hub does not have yet; repairing it loses them. Sync first, or repair with --force"

@@ -79,6 +79,8 @@ pub struct HubClient {
     link: std::sync::Arc<std::sync::Mutex<LinkEstimate>>,
     /// This PC's clock minus the hub's (its `Date` header), in seconds, at the last reply.
     skew: std::sync::Arc<std::sync::Mutex<Option<i64>>>,
+    /// HTTP requests sent (syncs, photo uploads), for the figures.
+    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A clock further than this from the hub's is worth telling the operator about.
@@ -167,7 +169,18 @@ impl HubClient {
             timeout,
             link: Default::default(),
             skew: Default::default(),
+            requests: Default::default(),
         }
+    }
+
+    /// HTTP requests this client (and its clones) sent.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn count(&self) {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// This PC's clock minus the hub's, in seconds, as of the last reply (`None` before one).
@@ -238,6 +251,7 @@ impl HubClient {
     }
 
     async fn exchange_inner(&self, frame: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+        self.count();
         let network = |e: reqwest::Error| SyncError::Network {
             url: self.url.clone(),
             reason: if e.is_timeout() {
@@ -342,6 +356,7 @@ impl HubClient {
 
     /// `HEAD` of a photo upload (tus): how many bytes of it the hub holds.
     pub async fn upload_state(&self, hash: &str) -> Result<UploadState, SyncError> {
+        self.count();
         let r = self
             .http
             .head(self.upload_url(hash))
@@ -385,6 +400,7 @@ impl HubClient {
         offset: u64,
         part: Vec<u8>,
     ) -> Result<u64, SyncError> {
+        self.count();
         let started = std::time::Instant::now();
         let sent = part.len();
         let result = self
@@ -457,7 +473,7 @@ fn certificate_problem(e: &reqwest::Error) -> Option<String> {
 
 /// Syncs `docs` with the hub until neither side has anything to send.
 pub async fn sync_once(
-    store: &mut Store,
+    store: &Store,
     client: &HubClient,
     peer_id: &str,
     docs: Vec<DocId>,
@@ -478,7 +494,7 @@ pub async fn sync_once(
 pub const HUB_POLLS_KEY: &str = "hub_accepts_polls";
 
 async fn sync_session(
-    store: &mut Store,
+    store: &Store,
     client: &HubClient,
     peer_id: &str,
     docs: Vec<DocId>,

@@ -340,7 +340,7 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
                 // Local changes (from the CLI or the inbox) bring the next sync forward to a
                 // debounce away, unless we are backing off from a failure.
                 if st.state != State::Offline
-                    && status::pending_changes(&mut store, &config.upt).unwrap_or(0) > 0
+                    && status::pending_changes(&store, &config.upt).unwrap_or(0) > 0
                 {
                     next_sync = next_sync.min(Instant::now() + timing.debounce());
                 }

@@ -98,7 +98,7 @@ pub fn in_rfc3339(d: Duration) -> String {
 }
 
 /// Local changes the hub has not acknowledged yet.
-pub fn pending_changes(store: &mut Store, upt: &str) -> Result<usize, StoreError> {
+pub fn pending_changes(store: &Store, upt: &str) -> Result<usize, StoreError> {
     store.unshared_changes(HUB_PEER, &DocId::Upt(upt.to_string()))
 }
 

@@ -76,7 +76,7 @@ fn mark_sent(store: &Store, hash: &str) -> Result<(), StoreError> {
 /// Sends what [`to_send`] lists. `cap_kbps` bounds the rate; a network error stops the round
 /// (the next sync resumes), a refusal of one photo is reported and the others go on.
 pub async fn upload_photos(
-    store: &mut Store,
+    store: &Store,
     data_dir: &Path,
     upt: &str,
     client: &HubClient,
@@ -94,7 +94,7 @@ pub async fn upload_photos(
 }
 
 async fn upload_round(
-    store: &mut Store,
+    store: &Store,
     data_dir: &Path,
     upt: &str,
     client: &HubClient,
@@ -129,10 +129,10 @@ async fn upload_round(
             let end = (offset as usize + part).min(bytes.len());
             let n = end - offset as usize;
             let started = Instant::now();
-            match client
+            let res = client
                 .upload_part(&hash, offset, bytes[offset as usize..end].to_vec())
-                .await
-            {
+                .await;
+            match res {
                 Ok(at) => {
                     out.bytes += n as u64;
                     offset = at;

@@ -159,6 +159,14 @@ impl BlobStore {
         self.dir.join("partial").join(hash)
     }
 
+    /// Whether a request is appending to the upload of `hash` now.
+    pub fn is_writing(&self, hash: &str) -> bool {
+        self.writing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(hash)
+    }
+
     pub fn has(&self, hash: &str) -> bool {
         self.path(hash).is_file()
     }

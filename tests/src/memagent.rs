@@ -48,7 +48,7 @@ impl Agent {
     }
     pub async fn sync(&mut self) -> karya_shared::session::Outcome {
         let docs = self.docs();
-        sync_once(&mut self.store, &self.client, &self.peer, docs)
+        sync_once(&self.store, &self.client, &self.peer, docs)
             .await
             .expect("sync succeeds")
     }

@@ -26,6 +26,8 @@ pub struct Faults {
     /// Connections cut part-way, in one direction picked at random (a request or a reply
     /// truncated after a random number of bytes, up to 2 KB), then closed both ways.
     pub truncate_per_mille: u32,
+    /// The link drops every this often: every open connection is cut at once.
+    pub cut_every: Option<Duration>,
 }
 
 #[derive(Debug, Default)]
@@ -33,6 +35,8 @@ pub struct Counters {
     pub up: AtomicU64,
     pub down: AtomicU64,
     pub connections: AtomicU64,
+    /// Link drops so far (see [`Faults::cut_every`]).
+    pub drops: AtomicU64,
 }
 
 impl Counters {
@@ -73,6 +77,24 @@ impl Proxy {
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
         let c = counters.clone();
+        // The link's drops: each one bumps the epoch, and every connection open then ends.
+        let (drops, _) = tokio::sync::watch::channel(0u64);
+        let drops = Arc::new(drops);
+        if let Some(every) = faults.cut_every {
+            let drops = drops.clone();
+            let counters = counters.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                loop {
+                    tick.tick().await;
+                    counters.drops.fetch_add(1, Relaxed);
+                    drops.send_modify(|n| *n += 1);
+                    if Arc::strong_count(&drops) == 1 {
+                        break;
+                    }
+                }
+            });
+        }
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let n = c.connections.fetch_add(1, Relaxed);
@@ -86,6 +108,7 @@ impl Proxy {
                 let cut = (roll < faults.drop_per_mille + faults.truncate_per_mille)
                     .then(rand::random::<bool>);
                 let cut_after = rand::random::<u64>() % 2048;
+                let mut dropped = drops.subscribe();
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(target).await else {
                         return;
@@ -97,15 +120,20 @@ impl Proxy {
                     let limit = |up: bool| (cut == Some(up)).then_some(cut_after);
                     let up = pipe(cr, sw, link, c.clone(), true, limit(true));
                     let down = pipe(sr, cw, link, c, false, limit(false));
+                    let link_drop = dropped.changed();
                     if cut.is_some() {
                         // The cut direction ends early; the other is dropped with it, so
                         // both peers see the connection go.
                         tokio::select! {
                             _ = up => {}
                             _ = down => {}
+                            _ = link_drop => {}
                         }
                     } else {
-                        let _ = tokio::join!(up, down);
+                        tokio::select! {
+                            _ = async { tokio::join!(up, down) } => {}
+                            _ = link_drop => {}
+                        }
                     }
                 });
             }
@@ -134,7 +162,8 @@ async fn pipe(
     limit: Option<u64>,
 ) {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(tokio::time::Instant, Vec<u8>)>();
-    let writer = tokio::spawn(async move {
+    // Dropped with this future (a link drop): what was still queued on the link is lost.
+    let mut writer = AbortOnDrop(tokio::spawn(async move {
         while let Some((due, chunk)) = rx.recv().await {
             tokio::time::sleep_until(due).await;
             if to.write_all(&chunk).await.is_err() {
@@ -142,12 +171,28 @@ async fn pipe(
             }
         }
         let _ = to.shutdown().await;
-    });
-    let mut buf = vec![0u8; 16 * 1024];
+    }));
+    // Reads of at most half a second of the link's bandwidth (16 KB when unlimited).
+    let read_size = if link.bytes_per_sec > 0 {
+        (link.bytes_per_sec as usize / 2).clamp(1024, 16 * 1024)
+    } else {
+        16 * 1024
+    };
+    let mut buf = vec![0u8; read_size];
     // When the (serialised) link is next free to carry a byte.
     let mut link_free = tokio::time::Instant::now();
     let mut passed = 0u64;
+    // A link queues little: the proxy reads from the sender only as the link drains (half a
+    // second of its bandwidth may wait), so a sender is held back by TCP as on a real
+    // bottleneck, and bytes counted are bytes the link carried (or was about to).
+    let queue = Duration::from_millis(500);
     loop {
+        if link.bytes_per_sec > 0 {
+            let now = tokio::time::Instant::now();
+            if link_free > now + queue {
+                tokio::time::sleep_until(link_free - queue).await;
+            }
+        }
         let mut n = match from.read(&mut buf).await {
             Ok(0) | Err(_) => break,
             Ok(n) => n,
@@ -178,5 +223,13 @@ async fn pipe(
         }
     }
     drop(tx);
-    let _ = writer.await;
+    let _ = (&mut writer.0).await;
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -50,6 +50,12 @@ pub struct Options {
     /// The agent's request timeout on the thin link, in seconds.
     #[arg(long, default_value_t = 20)]
     pub thin_timeout_secs: u64,
+    /// Size of the photo sent over the slow link in the photo scenario, in KB (0: none).
+    #[arg(long, default_value_t = 300)]
+    pub photo_kb: u64,
+    /// The slow link drops every this many seconds during the photo scenario.
+    #[arg(long, default_value_t = 15)]
+    pub photo_cut_secs: u64,
     /// SIGKILLs of the hub while agents add records and sync (its own database; 0: none).
     #[arg(long, default_value_t = 100)]
     pub hub_kills: usize,
@@ -110,6 +116,30 @@ pub struct Report {
     pub expected_products: i64,
     /// The hub SIGKILLed during syncs (see [`Options::hub_kills`]).
     pub kills: Option<KillRun>,
+    /// A photo over the slow link that drops (see [`Options::photo_kb`]).
+    pub photo: Option<PhotoRun>,
+}
+
+/// One photo (and its thumbnail) uploaded over the slow link while the link drops, with a
+/// record edited during the upload.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PhotoRun {
+    /// The blobs' bytes (photo and thumbnail).
+    pub blob_bytes: u64,
+    pub secs: f64,
+    /// Bytes ÷ bandwidth + requests × RTT + one RTT per link drop.
+    pub floor_secs: f64,
+    pub ratio: f64,
+    /// Bytes sent up the link (HTTP headers included), and that over the blobs' bytes.
+    pub bytes_up: u64,
+    pub bytes_ratio: f64,
+    pub requests: u64,
+    pub drops: u64,
+    pub completed: bool,
+    /// From the record's edit to its sync finishing at the hub, and whether that came
+    /// before the photo was done.
+    pub record_secs: f64,
+    pub record_before_photo: bool,
 }
 
 /// The hub killed again and again while agents add products and sync.
@@ -175,6 +205,22 @@ pub fn generate(upt: &str, records: usize, token: String) -> Replica {
             ..Default::default()
         }
         .into_product();
+        let mut p = p;
+        if i % 10 == 0 {
+            // One product in ten has a photo (the record names it; the bytes are blobs,
+            // measured in the photo scenario).
+            let h = karya_agent::photos::hash_of(p.id.as_bytes());
+            let t = karya_agent::photos::hash_of(h.as_bytes());
+            p.photos.push(karya_shared::model::Photo {
+                hash: h,
+                size: 240_000,
+                width: 1600,
+                height: 1200,
+                thumb: t,
+                thumb_size: 24_000,
+                caption: String::new(),
+            });
+        }
         products.push(p.id.clone());
         recs.push(Rec::Product(p));
     }
@@ -327,7 +373,7 @@ async fn sync_all(
             for r in group.iter_mut() {
                 let client = HubClient::new(&url, &r.token, Duration::from_secs(300));
                 let docs = DocId::for_agent(&r.upt);
-                let o = sync_once(&mut r.store, &client, &r.peer, docs)
+                let o = sync_once(&r.store, &client, &r.peer, docs)
                     .await
                     .expect("sync succeeds");
                 out.push(o);
@@ -428,8 +474,8 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         ..Default::default()
     };
     let db = work.join("hub.db");
-    // One extra UPT for the slow-link bootstrap.
-    let (tokens, viewer) = register(&db, opts.upts + 1);
+    // Extra UPTs for the slow-link bootstrap and the photo scenario.
+    let (tokens, viewer) = register(&db, opts.upts + 2);
     let hub = HubChild::start(exe, &db);
     let proxy = Proxy::start(hub.addr, Link::default())
         .await
@@ -528,7 +574,7 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
             .expect("edit");
         let client = HubClient::new(&slow.url(), &r.token, Duration::from_secs(600));
         let t = Instant::now();
-        let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt))
+        let o = sync_once(&r.store, &client, &r.peer, DocId::for_agent(&r.upt))
             .await
             .expect("slow sync");
         report.slow_incremental_secs = t.elapsed().as_secs_f64();
@@ -541,11 +587,11 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     }
     {
         let code = upt_code(opts.upts);
-        let mut r = generate(&code, 1000, tokens[opts.upts].clone());
+        let r = generate(&code, 1000, tokens[opts.upts].clone());
         slow.counters.reset();
         let client = HubClient::new(&slow.url(), &r.token, Duration::from_secs(600));
         let t = Instant::now();
-        let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt))
+        let o = sync_once(&r.store, &client, &r.peer, DocId::for_agent(&r.upt))
             .await
             .expect("slow bootstrap");
         report.slow_bootstrap_secs = t.elapsed().as_secs_f64();
@@ -593,7 +639,7 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
             let client = HubClient::new(&url, &r.token, Duration::from_secs(60));
             let mut n = 0u64;
             while Instant::now() < deadline {
-                let o = sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt))
+                let o = sync_once(&r.store, &client, &r.peer, DocId::for_agent(&r.upt))
                     .await
                     .expect("no-op sync");
                 debug_assert_eq!(o.changes_received, 0);
@@ -604,6 +650,24 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     });
     let total: u64 = futures_join(pollers).await.into_iter().sum();
     report.idle_syncs_per_sec = total as f64 / started.elapsed().as_secs_f64();
+
+    // 4b. A photo over the slow link that drops, with a record edited during the upload.
+    if opts.photo_kb > 0 {
+        eprintln!(
+            "photo of {} KB over the slow link, dropped every {} s ...",
+            opts.photo_kb, opts.photo_cut_secs
+        );
+        report.photo = Some(
+            photo_run(
+                opts,
+                work,
+                hub.addr,
+                &format!("http://{}", hub.addr),
+                tokens[opts.upts + 1].clone(),
+            )
+            .await,
+        );
+    }
 
     // 5. Hub kills: its own database, so the figures above are not touched.
     if opts.hub_kills > 0 {
@@ -640,12 +704,147 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         expected += r.products.len() as i64;
     }
     report.converged = converged;
-    report.expected_products = expected;
+    // The photo scenario's UPT adds one product.
+    report.expected_products = expected + i64::from(report.photo.is_some());
     report.hub_products = hub_db
         .products_page(&Default::default(), None, 1)
         .map(|p| p.total)
         .unwrap_or(-1);
     report
+}
+
+/// Uploads one photo of `opts.photo_kb` KB (and a tenth of it as thumbnail) over the slow
+/// link, which drops every `opts.photo_cut_secs`, as the agent's service does: records
+/// first, then photos, each resumed where the hub's bytes end. A quarter of the way in, a
+/// record is edited: it must reach the hub within one sync, before the photo is done.
+async fn photo_run(
+    opts: &Options,
+    work: &Path,
+    hub_addr: SocketAddr,
+    hub_url: &str,
+    token: String,
+) -> PhotoRun {
+    use std::sync::Arc;
+    let upt = upt_code(opts.upts + 1);
+    let dir = work.join("photo-agent");
+    let store =
+        Arc::new(Store::open_in_memory(Some(karya_agent::identity::SCHEMA)).expect("store"));
+    let doc = DocId::Upt(upt.clone());
+    let product = crate::memagent::product("Meja jati ukir");
+    store
+        .change(&doc, |d| schema::insert_product(d, &product))
+        .expect("product");
+    let full: Vec<u8> = (0..opts.photo_kb * 1024)
+        .map(|_| rand::random::<u8>())
+        .collect();
+    let thumb: Vec<u8> = (0..opts.photo_kb * 1024 / 10)
+        .map(|_| rand::random::<u8>())
+        .collect();
+    let photo = karya_shared::model::Photo {
+        hash: karya_agent::photos::store_blob(&dir, &full).expect("blob"),
+        size: full.len() as u64,
+        width: 1600,
+        height: 1200,
+        thumb: karya_agent::photos::store_blob(&dir, &thumb).expect("blob"),
+        thumb_size: thumb.len() as u64,
+        caption: String::new(),
+    };
+    let patch = ProductPatch {
+        photos: Some(vec![photo]),
+        ..Default::default()
+    };
+    store
+        .change(&doc, |d| {
+            schema::edit_product(d, &product.id, &patch, &now_rfc3339())
+        })
+        .expect("photo");
+    let peer = new_id();
+    // The record goes up first, straight to the hub.
+    let direct = HubClient::new(hub_url, &token, Duration::from_secs(60));
+    sync_once(&store, &direct, &peer, DocId::for_agent(&upt))
+        .await
+        .expect("records");
+
+    let rtt = Duration::from_millis(opts.slow_rtt_ms);
+    let bw = opts.slow_kbps * 1000 / 8;
+    let proxy = Proxy::start_faulty(
+        hub_addr,
+        Link {
+            one_way_delay: rtt / 2,
+            bytes_per_sec: bw,
+        },
+        crate::proxy::Faults {
+            cut_every: Some(Duration::from_secs(opts.photo_cut_secs.max(1))),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("proxy");
+    let client = HubClient::new(&proxy.url(), &token, Duration::from_secs(20));
+    let started = Instant::now();
+    // A quarter of the way into the upload (as the link's bandwidth says).
+    let edit_after =
+        Duration::from_secs_f64(((full.len() + thumb.len()) as f64 / bw as f64 / 4.0).max(0.2));
+    let edited = {
+        let store = store.clone();
+        let doc = doc.clone();
+        let id = product.id.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(edit_after).await;
+            let patch = ProductPatch {
+                price_idr: Some(99_000),
+                ..Default::default()
+            };
+            store
+                .change(&doc, |d| {
+                    schema::edit_product(d, &id, &patch, &now_rfc3339())
+                })
+                .expect("edit");
+            Instant::now()
+        })
+    };
+    let mut run = PhotoRun {
+        blob_bytes: (full.len() + thumb.len()) as u64,
+        ..Default::default()
+    };
+    let mut record_done = None;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while Instant::now() < deadline {
+        let up = karya_agent::uploads::upload_photos(&store, &dir, &upt, &client, None)
+            .await
+            .expect("upload");
+        if karya_agent::status::pending_changes(&store, &upt).unwrap_or(0) > 0 {
+            // A record waits: the sync carries it (retried through the drops).
+            if sync_once(&store, &client, &peer, DocId::for_agent(&upt))
+                .await
+                .is_ok()
+            {
+                record_done = Some((Instant::now(), up.waiting > 0));
+            }
+            continue;
+        }
+        if up.waiting == 0 && up.interrupted.is_none() {
+            run.completed = true;
+            break;
+        }
+    }
+    run.secs = started.elapsed().as_secs_f64();
+    let edited_at = edited.await.expect("edit task");
+    if let Some((at, before)) = record_done {
+        run.record_secs = at.saturating_duration_since(edited_at).as_secs_f64();
+        run.record_before_photo = before;
+    }
+    run.bytes_up = proxy.counters.up.load(std::sync::atomic::Ordering::Relaxed);
+    run.drops = proxy
+        .counters
+        .drops
+        .load(std::sync::atomic::Ordering::Relaxed);
+    run.requests = client.requests();
+    run.bytes_ratio = run.bytes_up as f64 / run.blob_bytes.max(1) as f64;
+    run.floor_secs =
+        run.bytes_up as f64 / bw as f64 + (run.requests + run.drops) as f64 * rtt.as_secs_f64();
+    run.ratio = run.secs / run.floor_secs.max(0.001);
+    run
 }
 
 /// SIGKILLs the hub `kills` times while five agents add a product and sync, over and over;
@@ -666,7 +865,7 @@ async fn hub_kills(exe: &Path, work: &Path, kills: usize) -> KillRun {
     let stop = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
-        let mut r = generate(&upt_code(i), 10, token.clone());
+        let r = generate(&upt_code(i), 10, token.clone());
         let (url, acknowledged, stop) = (url.clone(), acknowledged.clone(), stop.clone());
         workers.push(tokio::spawn(async move {
             let client = HubClient::new(&url, &r.token, Duration::from_secs(5));
@@ -679,10 +878,7 @@ async fn hub_kills(exe: &Path, work: &Path, kills: usize) -> KillRun {
                     .expect("add");
                 pending.push(p.id);
                 let docs = DocId::for_agent(&r.upt);
-                if sync_once(&mut r.store, &client, &r.peer, docs)
-                    .await
-                    .is_ok()
-                {
+                if sync_once(&r.store, &client, &r.peer, docs).await.is_ok() {
                     acknowledged.lock().expect("lock").extend(pending.drain(..));
                 } else {
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -729,10 +925,7 @@ async fn hub_kills(exe: &Path, work: &Path, kills: usize) -> KillRun {
     for r in replicas.iter_mut() {
         let client = HubClient::new(&url, &r.token, Duration::from_secs(60));
         let docs = DocId::for_agent(&r.upt);
-        if sync_once(&mut r.store, &client, &r.peer, docs)
-            .await
-            .is_err()
-        {
+        if sync_once(&r.store, &client, &r.peer, docs).await.is_err() {
             run.converged = false;
             hub.stop();
             return run;
@@ -1115,6 +1308,34 @@ pub fn print_table(r: &Report, opts: &Options) {
             rows.insert(at + i * 3 + j, row);
         }
     }
+    if let Some(p) = &r.photo {
+        rows.push((
+            format!(
+                "photo {:.0} KB, slow link dropping: time",
+                p.blob_bytes as f64 / 1024.0
+            ),
+            format!("{:.1} s", p.secs),
+            format!(
+                "{} request(s), {} link drop(s), completed: {}",
+                p.requests, p.drops, p.completed
+            ),
+        ));
+        rows.push((
+            "  ratio to floor".into(),
+            format!("{:.2}x", p.ratio),
+            format!("<= 1.3x ({})", ok(p.completed && p.ratio <= 1.3)),
+        ));
+        rows.push((
+            "  bytes up (headers included) / blob bytes".into(),
+            format!("{:.3}x", p.bytes_ratio),
+            format!("<= 1.1x ({})", ok(p.bytes_ratio <= 1.1)),
+        ));
+        rows.push((
+            "  record edited mid-upload: at the hub after".into(),
+            format!("{:.1} s", p.record_secs),
+            format!("before the photo ({})", ok(p.record_before_photo)),
+        ));
+    }
     if let Some(k) = &r.kills {
         rows.push((
             format!("hub SIGKILLed during syncs ({}x): lost", k.kills),
@@ -1237,7 +1458,7 @@ pub async fn drain_backlog(
     };
     while started.elapsed() < give_up {
         run.attempts += 1;
-        match sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt)).await {
+        match sync_once(&r.store, &client, &r.peer, DocId::for_agent(&r.upt)).await {
             Ok(o) => {
                 run.round_trips += o.round_trips;
                 run.converged = true;

@@ -195,7 +195,7 @@ async fn a_upt_failing_on_a_revoked_token_is_shown_to_hq() {
     for t in [token.clone(), format!("{token}x")] {
         let client = karya_agent::client::HubClient::new(&url, &t, Duration::from_secs(10));
         let docs = agent.docs();
-        let err = karya_agent::client::sync_once(&mut agent.store, &client, &agent.peer, docs)
+        let err = karya_agent::client::sync_once(&agent.store, &client, &agent.peer, docs)
             .await
             .unwrap_err();
         assert!(err.to_string().contains("token"), "{err}");

@@ -13,7 +13,7 @@ async fn sync_until_ok(a: &mut Agent) -> u32 {
     let mut failed = 0;
     loop {
         let docs = a.docs();
-        match sync_once(&mut a.store, &a.client, &a.peer, docs).await {
+        match sync_once(&a.store, &a.client, &a.peer, docs).await {
             Ok(o) => {
                 assert!(o.refused.is_empty(), "{o:?}");
                 return failed;
@@ -32,6 +32,7 @@ async fn agents_converge_through_dropped_and_truncated_connections() {
     let faults = Faults {
         drop_per_mille: 200,
         truncate_per_mille: 200,
+        ..Default::default()
     };
     let proxy = Proxy::start_faulty(hub.addr, Link::default(), faults)
         .await

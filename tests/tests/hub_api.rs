@@ -221,7 +221,7 @@ async fn writes_outside_a_peers_authority_are_refused_whole() {
         .unwrap();
     let mut docs = a.docs();
     docs.push(DocId::Upt("RUTAN-BATAM".into()));
-    let outcome = sync_once(&mut a.store, &a.client, &a.peer, docs.clone())
+    let outcome = sync_once(&a.store, &a.client, &a.peer, docs.clone())
         .await
         .unwrap();
     let mut refused: Vec<&str> = outcome.refused.iter().map(|r| r.doc.as_str()).collect();
@@ -274,7 +274,7 @@ async fn writes_outside_a_peers_authority_are_refused_whole() {
 
     // The next syncs finish (no loop on the refused change) and keep refusing it.
     for _ in 0..2 {
-        let again = sync_once(&mut a.store, &a.client, &a.peer, docs.clone())
+        let again = sync_once(&a.store, &a.client, &a.peer, docs.clone())
             .await
             .unwrap();
         assert!(again.round_trips <= 3, "{again:?}");
@@ -384,7 +384,7 @@ async fn bad_tokens_and_bad_bodies_get_4xx_and_the_hub_keeps_serving() {
         .unwrap();
     assert!(hub.admin_db().revoke_token(&id).unwrap());
     let docs = agent.docs();
-    let err = sync_once(&mut agent.store, &agent.client, &agent.peer, docs)
+    let err = sync_once(&agent.store, &agent.client, &agent.peer, docs)
         .await
         .unwrap_err();
     assert!(matches!(err, SyncError::Unauthorized { .. }), "{err}");
@@ -476,28 +476,18 @@ async fn a_hub_that_lost_data_still_gets_everything() {
     for i in 0..5 {
         agent.add_product(&format!("Produk lama {i}"));
     }
-    sync_once(
-        &mut agent.store,
-        &agent.client,
-        &agent.peer,
-        vec![doc.clone()],
-    )
-    .await
-    .unwrap();
+    sync_once(&agent.store, &agent.client, &agent.peer, vec![doc.clone()])
+        .await
+        .unwrap();
     old_hub.stop().await;
 
     let new_hub = TestHub::start().await;
     let token = new_hub.add_upt("LAPAS-BATU", "lapas", "Jawa Tengah");
     agent.client = HubClient::new(&new_hub.url(), &token, Duration::from_secs(10));
     agent.add_product("Produk baru");
-    let outcome = sync_once(
-        &mut agent.store,
-        &agent.client,
-        &agent.peer,
-        vec![doc.clone()],
-    )
-    .await
-    .unwrap();
+    let outcome = sync_once(&agent.store, &agent.client, &agent.peer, vec![doc.clone()])
+        .await
+        .unwrap();
     assert!(
         outcome.round_trips >= 2,
         "the hub had to ask for what it lacked: {outcome:?}"

@@ -112,7 +112,7 @@ async fn a_hub_at_its_bound_answers_503_with_retry_after_and_the_agent_waits_tha
     let mut a = Agent::new("LAPAS-PATI", &hub.url(), &token);
     a.add_product("Batik tulis");
     let docs = a.docs();
-    let err = sync_once(&mut a.store, &a.client, &a.peer, docs)
+    let err = sync_once(&a.store, &a.client, &a.peer, docs)
         .await
         .unwrap_err();
     assert!(

@@ -38,10 +38,7 @@ async fn sigkill_of_the_hub_during_syncs_loses_no_acknowledged_write() {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 pending.push(a.add_product("Produk"));
                 let docs = a.docs();
-                if sync_once(&mut a.store, &a.client, &a.peer, docs)
-                    .await
-                    .is_ok()
-                {
+                if sync_once(&a.store, &a.client, &a.peer, docs).await.is_ok() {
                     acknowledged.lock().unwrap().extend(pending.drain(..));
                 } else {
                     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -86,9 +83,7 @@ async fn sigkill_of_the_hub_during_syncs_loses_no_acknowledged_write() {
     // With the hub up, everything converges.
     for a in agents.iter_mut() {
         let docs = a.docs();
-        sync_once(&mut a.store, &a.client, &a.peer, docs)
-            .await
-            .unwrap();
+        sync_once(&a.store, &a.client, &a.peer, docs).await.unwrap();
     }
     let conn = rusqlite::Connection::open(&db).unwrap();
     for a in &agents {

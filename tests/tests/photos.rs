@@ -121,12 +121,12 @@ async fn photos_go_after_the_records_resume_at_the_acknowledged_byte_and_are_che
     assert_eq!(header(&r, "upload-offset"), "15000");
 
     // The agent's upload goes on from there: the acknowledged bytes are not sent again.
-    let up = uploads::upload_photos(&mut a.store, data.path(), "LAPAS-PATI", &a.client, None)
+    let up = uploads::upload_photos(&a.store, data.path(), "LAPAS-PATI", &a.client, None)
         .await
         .unwrap();
     assert_eq!((up.sent, up.waiting, up.refused.len()), (2, 0, 0), "{up:?}");
     assert_eq!(up.bytes, photo.size - 15_000 + photo.thumb_size);
-    let again = uploads::upload_photos(&mut a.store, data.path(), "LAPAS-PATI", &a.client, None)
+    let again = uploads::upload_photos(&a.store, data.path(), "LAPAS-PATI", &a.client, None)
         .await
         .unwrap();
     assert_eq!(
@@ -322,7 +322,7 @@ async fn a_full_disk_at_the_hub_leaves_no_photo_half_written() {
 
     // Space again: the agent resumes and the photo is whole.
     std::fs::remove_file(filler).unwrap();
-    let up = uploads::upload_photos(&mut a.store, data.path(), "LAPAS-PATI", &a.client, None)
+    let up = uploads::upload_photos(&a.store, data.path(), "LAPAS-PATI", &a.client, None)
         .await
         .unwrap();
     assert_eq!((up.sent, up.waiting), (2, 0), "{up:?}");

@@ -65,6 +65,10 @@ fn small_simulation_completes_and_converges() {
         "{report}"
     );
     assert!(report["idle_syncs_per_sec"].as_f64().unwrap() > 0.0);
+    // A photo over the (fast, in this smoke run) link: complete, little overhead.
+    let photo = &report["photo"];
+    assert_eq!(photo["completed"], true, "{report}");
+    assert!(photo["bytes_ratio"].as_f64().unwrap() <= 1.1, "{report}");
     // The hub killed during syncs: nothing it acknowledged is lost.
     let kills = &report["kills"];
     assert_eq!(kills["kills"], 5, "{report}");

@@ -17,7 +17,7 @@ async fn a_backlog_larger_than_one_timeout_drains_in_parts_and_decisions_come_do
     let mut r = generate("LAPAS-AMBON", 100, token.clone());
     // First sync on a good day.
     let client = HubClient::new(&hub.url(), &token, Duration::from_secs(10));
-    sync_once(&mut r.store, &client, &r.peer, DocId::for_agent(&r.upt))
+    sync_once(&r.store, &client, &r.peer, DocId::for_agent(&r.upt))
         .await
         .unwrap();
     // HQ decides on a product while the UPT is offline.

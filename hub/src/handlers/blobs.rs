@@ -23,6 +23,8 @@ use std::sync::Arc;
 pub const TUS_VERSION: &str = "1.0.0";
 /// The most one PATCH may carry; the agent sends parts sized to its link.
 pub const MAX_PART_BYTES: usize = 1024 * 1024;
+/// How long a part waits for the one before it (cut by the link) to finish arriving.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn tus_headers(mut r: Response, p: Option<Progress>, size: Option<u64>) -> Response {
     let h = r.headers_mut();
@@ -158,7 +160,13 @@ pub async fn patch(
 ) -> Response {
     match patch_inner(&state, principal, &hash, &headers, body).await {
         Ok((p, size)) => tus_headers(StatusCode::NO_CONTENT.into_response(), Some(p), Some(size)),
-        Err((e, p)) => tus_headers(e.into_response(), p, None),
+        Err((e, p)) => {
+            // Refused before its body was read: close, so the agent stops sending it.
+            let mut r = tus_headers(e.into_response(), p, None);
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
     }
 }
 
@@ -194,6 +202,13 @@ async fn patch_inner(
         )));
     };
     let size = expected_size(state, &upt, hash).await.map_err(plain)?;
+    // A part cut by the link may still be arriving on its old connection (its last bytes
+    // reach the hub after the agent gave up on it): wait for it to end, so that this part
+    // starts where that one stopped instead of being refused after it was sent.
+    let waited = std::time::Instant::now();
+    while state.blobs.is_writing(hash) && waited.elapsed() < BUSY_WAIT {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let now = state.blobs.progress(hash);
     if now.complete {
         return Ok((now, size));
