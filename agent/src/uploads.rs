@@ -32,34 +32,19 @@ const MAX_PART: usize = 1024 * 1024;
 /// The photo blobs (thumbnails first) named by this UPT's live products that this PC holds
 /// and the hub does not have whole yet.
 fn to_send(store: &Store, data_dir: &Path, upt: &str) -> Result<Vec<String>, StoreError> {
-    let rows: Vec<String> = store
-        .conn()
-        .prepare_cached("SELECT photos FROM products WHERE upt = ?1 AND deleted = 0")?
-        .query_map([upt], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let done: std::collections::HashSet<String> = store
-        .conn()
-        .prepare_cached("SELECT hash FROM uploaded_blobs")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let mut thumbs = Vec::new();
-    let mut full = Vec::new();
-    for text in rows {
-        let photos: Vec<karya_shared::model::Photo> =
-            serde_json::from_str(&text).unwrap_or_default();
-        for p in photos {
-            thumbs.push(p.thumb);
-            full.push(p.hash);
-        }
-    }
-    let mut out = Vec::new();
-    for hash in thumbs.into_iter().chain(full) {
+    let done: std::collections::HashSet<String> = sent_blobs(store)?.into_iter().collect();
+    // (thumbnail, photo) pairs: every thumbnail first.
+    let named = named_blobs(store, upt)?;
+    let thumbs = named.iter().step_by(2);
+    let full = named.iter().skip(1).step_by(2);
+    let mut out: Vec<String> = Vec::new();
+    for hash in thumbs.chain(full) {
         // A photo added on another PC of this UPT is that PC's to send.
-        if !done.contains(&hash)
-            && !out.contains(&hash)
-            && crate::photos::blob_path(data_dir, &hash).is_file()
+        if !done.contains(hash)
+            && !out.contains(hash)
+            && crate::photos::blob_path(data_dir, hash).is_file()
         {
-            out.push(hash);
+            out.push(hash.clone());
         }
     }
     Ok(out)
@@ -73,6 +58,79 @@ fn mark_sent(store: &Store, hash: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The meta key of the last check that the hub still has what it acknowledged.
+pub const RECHECKED_KEY: &str = "photos_rechecked_at";
+/// How often that check runs (one HEAD per photo sent).
+const RECHECK_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+/// Once a day, asks the hub whether it still has each photo it acknowledged (one HEAD each):
+/// a hub put back from a backup older than its photo folder lacks some, and those are sent
+/// again in this round.
+async fn recheck_if_due(
+    store: &Store,
+    data_dir: &Path,
+    upt: &str,
+    client: &HubClient,
+) -> Result<(), SyncError> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let last = store
+        .meta(RECHECKED_KEY)?
+        .and_then(|v| v.parse::<i64>().ok())
+        .unwrap_or(0);
+    if now - last < RECHECK_EVERY.as_secs() as i64 {
+        return Ok(());
+    }
+    let sent = sent_blobs(store)?;
+    let named = named_blobs(store, upt)?;
+    for hash in sent.iter().filter(|h| named.contains(*h)) {
+        if !crate::photos::blob_path(data_dir, hash).is_file() {
+            continue;
+        }
+        let state = match client.upload_state(hash).await {
+            Ok(s) => s,
+            Err(SyncError::Server { status, .. }) if (400..500).contains(&status) => continue,
+            Err(e) => return Err(e),
+        };
+        if state.offset < state.length {
+            tracing::warn!(photo = %hash, "the hub no longer has a photo it had received (restored from a backup?); sending it again");
+            store
+                .conn()
+                .execute("DELETE FROM uploaded_blobs WHERE hash = ?1", [hash])
+                .map_err(StoreError::from)?;
+        }
+    }
+    store.set_meta(RECHECKED_KEY, &now.to_string())?;
+    Ok(())
+}
+
+/// The blobs the hub acknowledged whole.
+fn sent_blobs(store: &Store) -> Result<Vec<String>, StoreError> {
+    Ok(store
+        .conn()
+        .prepare_cached("SELECT hash FROM uploaded_blobs")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Every photo blob (photos and thumbnails) this UPT's live products name.
+fn named_blobs(store: &Store, upt: &str) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<String> = store
+        .conn()
+        .prepare_cached("SELECT photos FROM products WHERE upt = ?1 AND deleted = 0")?
+        .query_map([upt], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for text in rows {
+        let photos: Vec<karya_shared::model::Photo> =
+            serde_json::from_str(&text).unwrap_or_default();
+        for p in photos {
+            out.push(p.thumb);
+            out.push(p.hash);
+        }
+    }
+    Ok(out)
+}
+
 /// Sends what [`to_send`] lists. `cap_kbps` bounds the rate; a network error stops the round
 /// (the next sync resumes), a refusal of one photo is reported and the others go on.
 pub async fn upload_photos(
@@ -83,7 +141,11 @@ pub async fn upload_photos(
     cap_kbps: Option<u32>,
 ) -> Result<Uploaded, StoreError> {
     let mut out = Uploaded::default();
-    match upload_round(store, data_dir, upt, client, cap_kbps, &mut out).await {
+    let round = async {
+        recheck_if_due(store, data_dir, upt, client).await?;
+        upload_round(store, data_dir, upt, client, cap_kbps, &mut out).await
+    };
+    match round.await {
         Ok(()) => Ok(out),
         Err(SyncError::Store(e)) => Err(e),
         Err(e) => {

@@ -182,6 +182,20 @@ async fn photos_go_after_the_records_resume_at_the_acknowledged_byte_and_are_che
         403
     );
 
+    // A hub whose photo folder was put back from an older copy lacks the photo: the agent's
+    // daily check finds out, and sends it again.
+    std::fs::remove_file(hub.state.blobs.path(&photo.hash)).unwrap();
+    let up = uploads::upload_photos(&a.store, data.path(), "LAPAS-PATI", &a.client, None)
+        .await
+        .unwrap();
+    assert_eq!(up.sent, 0, "checked once a day, not at every sync");
+    a.store.set_meta(uploads::RECHECKED_KEY, "0").unwrap();
+    let up = uploads::upload_photos(&a.store, data.path(), "LAPAS-PATI", &a.client, None)
+        .await
+        .unwrap();
+    assert_eq!((up.sent, up.bytes), (1, photo.size), "{up:?}");
+    assert!(hub.state.blobs.has(&photo.hash));
+
     // Where the phone put its location, the hub has nothing: every file it keeps is scanned.
     let mut scanned = 0;
     for entry in walk(&hub.db.with_extension("blobs")) {
