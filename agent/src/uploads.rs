@@ -131,6 +131,26 @@ fn named_blobs(store: &Store, upt: &str) -> Result<Vec<String>, StoreError> {
     Ok(out)
 }
 
+/// `Some` of a good answer; `None` after noting a refusal of the photo (a 4xx: the others go
+/// on); an error that stops the round (the link, the hub) as it is.
+fn refused_or<T>(
+    r: Result<T, SyncError>,
+    hash: &str,
+    out: &mut Uploaded,
+) -> Result<Option<T>, SyncError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(SyncError::Server { status, detail, .. }) if (400..500).contains(&status) => {
+            out.refused.push(Refusal {
+                doc: format!("photo {hash}"),
+                reason: detail,
+            });
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Sends what [`to_send`] lists. `cap_kbps` bounds the rate; a network error stops the round
 /// (the next sync resumes), a refusal of one photo is reported and the others go on.
 pub async fn upload_photos(
@@ -170,16 +190,8 @@ async fn upload_round(
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
         };
-        let state = match client.upload_state(&hash).await {
-            Ok(s) => s,
-            Err(SyncError::Server { status, detail, .. }) if (400..500).contains(&status) => {
-                out.refused.push(Refusal {
-                    doc: format!("photo {hash}"),
-                    reason: detail,
-                });
-                continue;
-            }
-            Err(e) => return Err(e),
+        let Some(state) = refused_or(client.upload_state(&hash).await, &hash, out)? else {
+            continue;
         };
         let mut offset = state.offset.min(bytes.len() as u64);
         while offset < bytes.len() as u64 {
@@ -194,20 +206,11 @@ async fn upload_round(
             let res = client
                 .upload_part(&hash, offset, bytes[offset as usize..end].to_vec())
                 .await;
-            match res {
-                Ok(at) => {
-                    out.bytes += n as u64;
-                    offset = at;
-                }
-                Err(SyncError::Server { status, detail, .. }) if (400..500).contains(&status) => {
-                    out.refused.push(Refusal {
-                        doc: format!("photo {hash}"),
-                        reason: detail,
-                    });
-                    break;
-                }
-                Err(e) => return Err(e),
-            }
+            let Some(at) = refused_or(res, &hash, out)? else {
+                break;
+            };
+            out.bytes += n as u64;
+            offset = at;
             if let Some(kbps) = cap_kbps.filter(|k| *k > 0) {
                 let due = Duration::from_secs_f64(n as f64 * 8.0 / (f64::from(kbps) * 1000.0));
                 if let Some(rest) = due.checked_sub(started.elapsed()) {

@@ -395,6 +395,26 @@ pub fn get_text(url: &str, token: &str) -> String {
 }
 
 /// GET with a bearer token, as JSON.
+/// Posts a curation decision (with a note) with a blocking client; it must be taken.
+pub fn decide(hub_url: &str, token: &str, product: &str, status: &str, note: &str) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let code = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{hub_url}/api/v1/curation/{product}"))
+            .bearer_auth(token)
+            .json(&serde_json::json!({ "status": status, "note": note }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    });
+    assert_eq!(code, 200);
+}
+
 /// GET with a bearer token; the body's bytes (the status must be 200).
 pub fn get_bytes(url: &str, token: &str) -> Vec<u8> {
     let rt = tokio::runtime::Builder::new_current_thread()

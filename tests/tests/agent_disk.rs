@@ -1,27 +1,8 @@
 //! The agent's disk: full (the service says so, logs it, and recovers by itself when space is
 //! freed) and read-only (it says so, and still shows what it holds).
 
-use karya_tests::procs::{AgentDir, HubProcess, SmallDisk, free_addr};
+use karya_tests::procs::{AgentDir, HubProcess, SmallDisk, decide, free_addr};
 use std::time::Duration;
-
-fn decide(hub_url: &str, token: &str, product: &str, status: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let code = rt.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{hub_url}/api/v1/curation/{product}"))
-            .bearer_auth(token)
-            .json(&serde_json::json!({ "status": status, "note": "x".repeat(2000) }))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    });
-    assert_eq!(code, 200);
-}
 
 #[test]
 fn a_full_disk_is_shown_and_logged_and_the_service_recovers_when_space_is_freed() {
@@ -47,12 +28,15 @@ fn a_full_disk_is_shown_and_logged_and_the_service_recovers_when_space_is_freed(
     // The disk fills up (a log gone wild, a copied video), and HQ decides meanwhile: the
     // agent must write to receive it, and cannot.
     let filler = disk.fill("filler.bin");
+    // Decisions with long notes: the agent must write a few KB to take them.
+    let note = "x".repeat(2000);
     for i in 0..20 {
         decide(
             &hub.url(),
             &curator,
             &product,
             ["approved", "featured"][i % 2],
+            &note,
         );
     }
     let out = a.run(&["sync"]);

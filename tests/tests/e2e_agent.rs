@@ -1,7 +1,9 @@
 //! End-to-end: the real karya-hub and karya-agent binaries as separate processes on
 //! loopback, each with its own SQLite files, as an operator and the hub admin run them.
 
-use karya_tests::procs::{AgentDir, HubProcess, field_of_each, free_addr, get_json, get_text};
+use karya_tests::procs::{
+    AgentDir, HubProcess, decide, field_of_each, free_addr, get_json, get_text,
+};
 use std::time::{Duration, Instant};
 
 fn setup_hub(
@@ -770,26 +772,6 @@ fn repair_fetches_a_refused_document_again_from_the_hub() {
     drop(hub);
 }
 
-/// Posts a curation decision with a blocking client.
-fn decide(hub_url: &str, token: &str, product: &str, status: &str) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let code = rt.block_on(async {
-        reqwest::Client::new()
-            .post(format!("{hub_url}/api/v1/curation/{product}"))
-            .bearer_auth(token)
-            .json(&serde_json::json!({ "status": status }))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    });
-    assert_eq!(code, 200);
-}
-
 #[test]
 fn a_hub_restored_from_a_backup_takes_back_what_it_lost_from_the_agents() {
     let dir = tempfile::tempdir().unwrap();
@@ -813,8 +795,8 @@ fn a_hub_restored_from_a_backup_takes_back_what_it_lost_from_the_agents() {
     // both agents receive all of it.
     let backup = dir.path().join("backup.db");
     HubProcess::admin(&db, &["backup", backup.to_str().unwrap()]);
-    decide(&hub.url(), &curator, &pa, "approved");
-    decide(&hub.url(), &curator, &pb, "featured");
+    decide(&hub.url(), &curator, &pa, "approved", "");
+    decide(&hub.url(), &curator, &pb, "featured", "");
     HubProcess::add_upt(&db, "LPKA-KUTOARJO", "lpka", "Jawa Tengah");
     a.ok(&["sync"]);
     b.ok(&["sync"]);
@@ -854,7 +836,7 @@ fn a_hub_restored_from_a_backup_takes_back_what_it_lost_from_the_agents() {
     );
 
     // New work after the restore flows both ways, under the hub's new actor.
-    decide(&hub.url(), &curator, &pa, "featured");
+    decide(&hub.url(), &curator, &pa, "featured", "");
     a.ok(&["sync"]);
     let shown = a.ok(&["product", "show", &pa]);
     assert!(shown.contains("featured"), "{shown}");
