@@ -154,16 +154,17 @@ pub fn serve<B: Backend>(
             .find(|(d, _)| *d == name)
             .map(|(_, h)| h.as_slice());
         let outcome = serve_doc(replica, origin, &name, &bytes, authority, vouched);
-        if give_vouches
-            && let Ok(DocOutcome::Reply(Reply::Message(m), _)) = &outcome
-            && let Some(v) = vouch_for(&name, m, authority)
-        {
-            vouches.push((name.clone(), v));
-        }
         let reply = match outcome {
-            Ok(DocOutcome::Reply(reply, merged)) => {
+            Ok(DocOutcome::Reply(message, merged)) => {
                 served.merged += merged;
-                reply
+                if give_vouches
+                    && let Some(v) = message
+                        .as_ref()
+                        .and_then(|m| vouch_for(&name, m, authority))
+                {
+                    vouches.push((name.clone(), v));
+                }
+                message.map_or(Reply::Nothing, |m| Reply::Message(m.encode()))
             }
             Ok(DocOutcome::Refused(kind, reason)) => {
                 served.refused.push(Refused {
@@ -217,13 +218,12 @@ fn taken_vouches(
 
 /// A vouch for the heads a reply message carries, when it carries changes of a document the
 /// peer only reads (those the hub wrote).
-fn vouch_for(doc: &str, message: &[u8], authority: &dyn WriteAuthority) -> Option<Vec<u8>> {
+fn vouch_for(doc: &str, m: &Message, authority: &dyn WriteAuthority) -> Option<Vec<u8>> {
     let key = authority.key()?;
     let id = DocId::parse(doc)?;
     if authority.policy(&id) != Some(WritePolicy::ReadOnly) {
         return None;
     }
-    let m = Message::decode(message).ok()?;
     if m.changes.is_empty() || m.heads.is_empty() {
         return None;
     }
@@ -259,11 +259,10 @@ pub fn serve_poll<B: Backend>(
         let policy = authority.policy(doc).unwrap_or(WritePolicy::ReadOnly);
         let reply = match replica.answer_poll(doc, origin, policy)? {
             Some(m) => {
-                let m = m.encode();
                 if let Some(v) = vouch_for(&name, &m, authority) {
                     vouches.push((name.clone(), v));
                 }
-                Reply::Message(m)
+                Reply::Message(m.encode())
             }
             None => Reply::Nothing,
         };
@@ -277,7 +276,8 @@ pub fn serve_poll<B: Backend>(
 }
 
 enum DocOutcome {
-    Reply(Reply, usize),
+    /// The reply message (none: nothing to say), and the changes merged.
+    Reply(Option<Message>, usize),
     /// The kind of reason, and the reason.
     Refused(&'static str, String),
 }
@@ -356,10 +356,6 @@ fn serve_doc<B: Backend>(
         }
         Some(Received::Applied { new_changes }) => new_changes,
         None => 0,
-    };
-    let reply = match reply {
-        Some(m) => Reply::Message(m.encode()),
-        None => Reply::Nothing,
     };
     Ok(DocOutcome::Reply(reply, merged))
 }
