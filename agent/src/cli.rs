@@ -5,7 +5,15 @@ use crate::config::{AgentConfig, Paths, Timing};
 use crate::status::{self, SyncStatus};
 use crate::{AgentError, control, import, records, service};
 use clap::{Args, Parser, Subcommand};
-use karya_shared::model::{Certification, ProductPatch, validate_upt_code};
+use karya_shared::model::{
+    Certification, ProductPatch, SaleChannel, iso, parse_iso_date, validate_upt_code,
+};
+use time::Date;
+
+/// A date on the command line.
+fn date_arg(s: &str) -> Result<Date, String> {
+    parse_iso_date(s)
+}
 use karya_shared::session::Outcome;
 use karya_shared::{DocId, schema, views};
 use serde::{Deserialize, Serialize};
@@ -210,11 +218,11 @@ pub enum SaleCommand {
         #[arg(long)]
         revenue: i64,
         /// YYYY-MM-DD (default today)
+        #[arg(long, value_parser = date_arg)]
+        date: Option<Date>,
+        /// Where it was sold (default toko)
         #[arg(long)]
-        date: Option<String>,
-        /// pameran, e-katalog, toko, online, lainnya
-        #[arg(long)]
-        channel: Option<String>,
+        channel: Option<SaleChannel>,
     },
 }
 
@@ -226,10 +234,12 @@ pub enum TrainingCommand {
         program: String,
         #[arg(long)]
         category: String,
-        #[arg(long)]
-        start: String,
-        #[arg(long)]
-        end: String,
+        /// YYYY-MM-DD
+        #[arg(long, value_parser = date_arg)]
+        start: Date,
+        /// YYYY-MM-DD
+        #[arg(long, value_parser = date_arg)]
+        end: Date,
         #[arg(long, default_value_t = 0)]
         hours: i64,
         #[arg(long, default_value = "")]
@@ -840,7 +850,11 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                             "ID", "NAME", "CATEGORY", "PRICE (Rp)", "STOCK", "CURATION"
                         );
                         for p in rows {
-                            let cur = p.curation.map(|c| c.status).unwrap_or_else(|| "-".into());
+                            let cur = p
+                                .curation
+                                .as_ref()
+                                .map(|c| c.status.as_str())
+                                .unwrap_or("-");
                             let flag = if p.conflicts.is_empty() {
                                 ""
                             } else {
@@ -938,15 +952,14 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
                                 c.kind,
                                 c.number,
                                 c.valid_until
-                                    .as_deref()
-                                    .map(|d| format!(", valid until {d}"))
+                                    .map(|d| format!(", valid until {}", iso(d)))
                                     .unwrap_or_default()
                             );
                         }
                         match &row.curation {
                             Some(c) => println!(
                                 "  HQ curation: {} by {} at {}{}",
-                                printable(&c.status),
+                                c.status,
                                 printable(&c.decided_by),
                                 karya_shared::localtime::format(
                                     &c.decided_at,

@@ -7,10 +7,13 @@
 
 use crate::records;
 use calamine::{Data, Reader};
-use karya_shared::model::{Certification, ValidationError};
+use karya_shared::model::{
+    Certification, Product, Sale, Training, ValidationError, parse_iso_date,
+};
 use karya_shared::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
+use time::Date;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,57 +67,9 @@ pub struct ImportReport {
     pub ids: Vec<String>,
 }
 
-/// Canonical column names and the headers that mean them.
-const COLUMNS: &[(&str, &[&str])] = &[
-    (
-        "name",
-        &["name", "nama", "namaproduk", "produkname", "productname"],
-    ),
-    ("category", &["category", "kategori"]),
-    (
-        "price",
-        &["price", "priceidr", "harga", "hargaidr", "hargarp"],
-    ),
-    ("unit", &["unit", "satuan"]),
-    ("stock", &["stock", "stok"]),
-    ("workshop", &["workshop", "bengkel", "bengkelkerja"]),
-    ("description", &["description", "deskripsi", "keterangan"]),
-    (
-        "nominated",
-        &["nominated", "nominate", "diusulkan", "nominasi", "usulan"],
-    ),
-    (
-        "certifications",
-        &[
-            "certifications",
-            "certification",
-            "sertifikasi",
-            "sertifikat",
-        ],
-    ),
-    ("product", &["product", "productid", "produk", "idproduk"]),
-    ("quantity", &["quantity", "qty", "jumlah"]),
-    (
-        "revenue",
-        &[
-            "revenue",
-            "revenueidr",
-            "pendapatan",
-            "nilai",
-            "nilaipenjualan",
-        ],
-    ),
-    ("date", &["date", "tanggal"]),
-    ("channel", &["channel", "kanal", "saluran"]),
-    ("program", &["program", "namaprogram", "pelatihan"]),
-    ("start", &["start", "startdate", "mulai", "tanggalmulai"]),
-    ("end", &["end", "enddate", "selesai", "tanggalselesai"]),
-    ("hours", &["hours", "jam", "jumlahjam"]),
-    ("partner", &["partner", "mitra"]),
-    ("instructor", &["instructor", "instruktur"]),
-    ("capacity", &["capacity", "kapasitas"]),
-    ("scheme", &["scheme", "skema", "skemasertifikasi"]),
-];
+/// The record kinds a file may hold, each with the headers that mean its fields (from the
+/// record's one definition, see `karya_shared::record`).
+const KINDS: [&[(&str, &[&str])]; 3] = [Product::IMPORT, Sale::IMPORT, Training::IMPORT];
 
 fn canonical(header: &str) -> Option<&'static str> {
     let key: String = header
@@ -122,8 +77,9 @@ fn canonical(header: &str) -> Option<&'static str> {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
-    COLUMNS
+    KINDS
         .iter()
+        .flat_map(|k| k.iter())
         .find(|(_, names)| names.contains(&key.as_str()))
         .map(|(c, _)| *c)
 }
@@ -398,14 +354,39 @@ impl RowReader<'_> {
             }
         }
     }
+    /// A cell read as a date; `None` (and an error) when it is not one.
+    fn date(&mut self, column: &str) -> Option<Date> {
+        let text = self.text(column);
+        if text.is_empty() {
+            self.error(column, "is empty; a date is needed (YYYY-MM-DD)");
+            return None;
+        }
+        match parse_iso_date(&text) {
+            Ok(d) => Some(d),
+            Err(reason) => {
+                self.error(column, reason);
+                None
+            }
+        }
+    }
+    /// A cell read as one of a fixed set; `None` when empty.
+    fn one_of<T: std::str::FromStr<Err = ValidationError>>(&mut self, column: &str) -> Option<T> {
+        let text = self.text(column).to_lowercase();
+        if text.is_empty() {
+            return None;
+        }
+        match text.parse() {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.error(column, e.reason);
+                None
+            }
+        }
+    }
     fn validation(&mut self, e: ValidationError) {
-        // Map the model's field names back to the file's headers.
-        let column = match e.field {
-            "price_idr" => "price",
-            "revenue_idr" => "revenue",
-            "product_id" => "product",
-            other => other,
-        };
+        // The model's fields are the file's columns (`certifications.kind` is in
+        // `certifications`).
+        let column = e.field.split('.').next().unwrap_or(e.field);
         self.error(column, e.reason);
     }
 }
@@ -424,9 +405,9 @@ fn detect(columns: &HashMap<&'static str, (usize, String)>) -> Option<Kind> {
     let has = |c: &str| columns.contains_key(c);
     if has("program") {
         Some(Kind::Trainings)
-    } else if has("product") && has("quantity") {
+    } else if has("product_id") && has("quantity") {
         Some(Kind::Sales)
-    } else if has("name") && has("price") {
+    } else if has("name") && has("price_idr") {
         Some(Kind::Products)
     } else {
         None
@@ -554,7 +535,7 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
                 let p = records::NewProduct {
                     name: r.text("name"),
                     category: r.text("category").to_lowercase(),
-                    price_idr: r.number("price", None),
+                    price_idr: r.number("price_idr", None),
                     unit: (!unit.is_empty()).then_some(unit),
                     stock: r.number("stock", Some(0)),
                     workshop: r.text("workshop"),
@@ -570,29 +551,27 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
             });
             check(errors)?;
             records::add_products(store, upt, &products, &note)?;
-            products.into_iter().map(|p| p.id).collect()
+            products.into_iter().map(|p| p.id.into()).collect()
         }
         Kind::Sales => {
             let (sales, errors) = read_rows(&table, &columns, |r| {
-                let product_text = r.text("product");
+                let product_text = r.text("product_id");
                 let product = records::resolve_product(store, upt, &product_text).unwrap_or_else(|_| {
                     r.error(
-                        "product",
+                        "product_id",
                         format!("no product '{product_text}' at this UPT (give its id, or the first 6+ characters of it)"),
                     );
                     String::new()
                 });
                 let quantity = r.number("quantity", None);
-                let revenue = r.number("revenue", None);
-                let date = r.text("date");
-                let channel = r.text("channel");
-                let sale = records::new_sale(
-                    product,
-                    quantity,
-                    revenue,
-                    (!date.is_empty()).then_some(date),
-                    (!channel.is_empty()).then(|| channel.to_lowercase()),
-                );
+                let revenue = r.number("revenue_idr", None);
+                let date = if r.text("date").is_empty() {
+                    None
+                } else {
+                    r.date("date")
+                };
+                let channel = r.one_of("channel");
+                let sale = records::new_sale(product, quantity, revenue, date, channel);
                 if !sale.product_id.is_empty()
                     && let Err(e) = sale.validate()
                 {
@@ -602,17 +581,20 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
             });
             check(errors)?;
             records::add_sales(store, upt, &sales, &note)?;
-            sales.into_iter().map(|s| s.id).collect()
+            sales.into_iter().map(|s| s.id.into()).collect()
         }
         Kind::Trainings => {
             let cats = records::categories(store, true)?;
             let cats: Vec<&str> = cats.iter().map(String::as_str).collect();
             let (trainings, errors) = read_rows(&table, &columns, |r| {
+                let start = r.date("start_date");
+                let end = r.date("end_date");
                 let t = records::NewTraining {
                     program: r.text("program"),
                     category: r.text("category").to_lowercase(),
-                    start: r.text("start"),
-                    end: r.text("end"),
+                    // A date already reported as an error: the row is refused.
+                    start: start.unwrap_or(Date::MIN),
+                    end: end.unwrap_or(Date::MIN),
                     hours: r.number("hours", Some(0)),
                     partner: r.text("partner"),
                     instructor: r.text("instructor"),
@@ -620,14 +602,17 @@ pub fn import_file(store: &mut Store, upt: &str, path: &Path) -> Result<ImportRe
                     scheme: r.text("scheme"),
                 }
                 .into_training();
-                if let Err(e) = t.validate(&cats) {
+                if start.is_some()
+                    && end.is_some()
+                    && let Err(e) = t.validate(&cats)
+                {
                     r.validation(e);
                 }
                 t
             });
             check(errors)?;
             records::add_trainings(store, upt, &trainings, &note)?;
-            trainings.into_iter().map(|t| t.id).collect()
+            trainings.into_iter().map(|t| t.id.into()).collect()
         }
     };
     Ok(ImportReport {
@@ -655,8 +640,8 @@ mod tests {
     #[test]
     fn headers_in_either_language() {
         assert_eq!(canonical("Nama Produk"), Some("name"));
-        assert_eq!(canonical("harga (Rp)"), Some("price"));
-        assert_eq!(canonical("Tanggal Mulai"), Some("start"));
+        assert_eq!(canonical("harga (Rp)"), Some("price_idr"));
+        assert_eq!(canonical("Tanggal Mulai"), Some("start_date"));
         assert_eq!(canonical("qty"), Some("quantity"));
     }
 

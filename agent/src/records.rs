@@ -7,6 +7,7 @@ use karya_shared::model::*;
 use karya_shared::schema::{self, DocId, SchemaError};
 use karya_shared::{Store, StoreError};
 use rusqlite::params;
+use time::Date;
 
 fn upt_doc(upt: &str) -> DocId {
     DocId::Upt(upt.to_string())
@@ -86,7 +87,7 @@ impl NewProduct {
     pub fn into_product(self) -> Product {
         let now = now_rfc3339();
         Product {
-            id: new_id(),
+            id: new_id().into(),
             name: self.name.trim().to_string(),
             category: self.category.trim().to_string(),
             description: self.description,
@@ -271,16 +272,16 @@ pub fn new_sale(
     product_id: String,
     quantity: i64,
     revenue_idr: i64,
-    date: Option<String>,
-    channel: Option<String>,
+    date: Option<Date>,
+    channel: Option<SaleChannel>,
 ) -> Sale {
     Sale {
-        id: new_id(),
-        product_id,
-        date: date.unwrap_or_else(today),
+        id: new_id().into(),
+        product_id: product_id.into(),
+        date: date.unwrap_or_else(today_date),
         quantity,
         revenue_idr,
-        channel: channel.unwrap_or_else(|| "toko".into()),
+        channel: channel.unwrap_or(SaleChannel::Toko),
         created_at: now_rfc3339(),
     }
 }
@@ -302,12 +303,12 @@ pub fn add_trainings(
     })
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewTraining {
     pub program: String,
     pub category: String,
-    pub start: String,
-    pub end: String,
+    pub start: Date,
+    pub end: Date,
     pub hours: i64,
     pub partner: String,
     pub instructor: String,
@@ -319,12 +320,12 @@ impl NewTraining {
     pub fn into_training(self) -> Training {
         let now = now_rfc3339();
         Training {
-            id: new_id(),
+            id: new_id().into(),
             program: self.program.trim().to_string(),
             category: self.category.trim().to_string(),
             partner: self.partner,
-            start_date: self.start.trim().to_string(),
-            end_date: self.end.trim().to_string(),
+            start_date: self.start,
+            end_date: self.end,
             hours: self.hours,
             instructor: self.instructor,
             capacity: self.capacity,
@@ -354,11 +355,11 @@ pub fn enroll(
     let training = resolve_training(store, upt, training)?;
     let pseudonym = identity::remember(store, reg_no, name)?;
     let p = Participant {
-        training_id: training,
+        training_id: training.into(),
         pseudonym: pseudonym.clone(),
         enrolled_at: today(),
         hours_attended: 0,
-        status: "enrolled".into(),
+        status: ParticipantStatus::Enrolled,
         certificate: String::new(),
     };
     p.validate()?;
@@ -390,7 +391,7 @@ pub fn complete(
         )
         .into());
     };
-    p.status = "completed".into();
+    p.status = ParticipantStatus::Completed;
     p.hours_attended = p.hours_attended.max(hours.unwrap_or(0));
     if let Some(c) = certificate {
         p.certificate = c;

@@ -97,7 +97,7 @@ pub enum UptCommand {
         #[arg(long)]
         name: String,
         #[arg(long = "type")]
-        kind: String,
+        kind: karya_shared::model::UptType,
         #[arg(long)]
         kanwil: String,
     },
@@ -392,9 +392,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             kanwil,
         }) => {
             let upt = UptInfo {
-                code: code.clone(),
+                code: code.clone().into(),
                 name: name.clone(),
-                kind: kind.clone(),
+                kind: *kind,
                 kanwil: kanwil.clone(),
             };
             let token = db

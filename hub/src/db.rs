@@ -366,17 +366,17 @@ impl HubDb {
         for (i, upt) in upts.iter().enumerate() {
             upt.validate().map_err(|e| RegisterError::Invalid {
                 index: i,
-                code: upt.code.clone(),
+                code: upt.code.to_string(),
                 reason: e.to_string(),
             })?;
             if !seen.insert(upt.code.as_str()) {
-                return Err(RegisterError::Twice(upt.code.clone()));
+                return Err(RegisterError::Twice(upt.code.to_string()));
             }
         }
         let existing: Vec<String> = upts
             .iter()
             .filter(|u| self.is_registered(&u.code).unwrap_or(false))
-            .map(|u| u.code.clone())
+            .map(|u| u.code.to_string())
             .collect();
         if !existing.is_empty() && !update {
             return Err(RegisterError::Exists(existing));
@@ -388,19 +388,19 @@ impl HubDb {
         self.write(|c| {
             let tx = c.transaction()?;
             for upt in upts {
-                if existing.contains(&upt.code) {
-                    out.push((upt.code.clone(), None));
+                if existing.iter().any(|c| *c == upt.code) {
+                    out.push((upt.code.to_string(), None));
                     continue;
                 }
                 let (id, token) = issue_token(
                     &tx,
                     &Role::Agent {
-                        upt: upt.code.clone(),
+                        upt: upt.code.to_string(),
                     },
                     &format!("agent {}", upt.code),
                 )?;
                 issued_ids.push(id);
-                out.push((upt.code.clone(), Some(token)));
+                out.push((upt.code.to_string(), Some(token)));
             }
             tx.commit()
         })
@@ -776,7 +776,7 @@ mod tests {
         let upt = |code: &str| karya_shared::model::UptInfo {
             code: code.into(),
             name: code.into(),
-            kind: "lapas".into(),
+            kind: karya_shared::model::UptType::Lapas,
             kanwil: "Bali".into(),
         };
         db.register_upts(&[upt("LAPAS-A")], false).unwrap();

@@ -13,6 +13,7 @@ pub mod logging;
 pub mod materialize;
 pub mod model;
 pub mod pseudonym;
+pub mod record;
 pub mod schema;
 pub mod server;
 pub mod session;

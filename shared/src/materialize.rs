@@ -5,7 +5,9 @@
 //! written is the storage backend's business (SQL dialect stays in the backend), so the same
 //! replica logic can sit over SQLite or another engine.
 
-use crate::model::{Conflicts, CurationDecision, Participant, Product, Sale, Training, UptInfo};
+use crate::model::{
+    Conflicts, CurationDecision, Participant, Product, Sale, Training, UptInfo, ValidationError,
+};
 use crate::schema::{self, DocId, RecordKey};
 use automerge::AutoCommit;
 
@@ -48,6 +50,28 @@ pub enum RowOp {
         slug: String,
         name: Option<String>,
     },
+    /// A record whose fields do not hold the record model's types (a date that is not a date):
+    /// a hub refuses the change that made it; a row already stored stays as it was.
+    Invalid {
+        what: String,
+        error: ValidationError,
+    },
+}
+
+/// A record read off a document as its row: `Invalid` when a field does not hold its type.
+fn typed<T>(
+    read: Option<Result<T, ValidationError>>,
+    what: impl FnOnce() -> String,
+    op: impl FnOnce(Option<T>) -> RowOp,
+) -> RowOp {
+    match read {
+        Some(Err(error)) => RowOp::Invalid {
+            what: what(),
+            error,
+        },
+        Some(Ok(row)) => op(Some(row)),
+        None => op(None),
+    }
 }
 
 /// The row of one record as the document now has it. Records that do not belong to this kind
@@ -55,42 +79,66 @@ pub enum RowOp {
 /// and are never materialized.
 pub fn row_op(id: &DocId, doc: &AutoCommit, key: &RecordKey) -> Option<RowOp> {
     Some(match (id, key) {
-        (DocId::Upt(upt), RecordKey::Product(pid)) => RowOp::Product {
-            upt: upt.clone(),
-            id: pid.clone(),
-            row: schema::read_product(doc, pid),
-        },
-        (DocId::Upt(upt), RecordKey::Sale(sid)) => RowOp::Sale {
-            upt: upt.clone(),
-            id: sid.clone(),
-            row: schema::read_sale(doc, sid),
-        },
-        (DocId::Upt(upt), RecordKey::Training(tid)) => RowOp::Training {
-            upt: upt.clone(),
-            id: tid.clone(),
-            row: schema::read_training(doc, tid),
-        },
+        (DocId::Upt(upt), RecordKey::Product(pid)) => typed(
+            Product::read(doc, pid),
+            || format!("product {pid}"),
+            |row| RowOp::Product {
+                upt: upt.clone(),
+                id: pid.clone(),
+                row,
+            },
+        ),
+        (DocId::Upt(upt), RecordKey::Sale(sid)) => typed(
+            Sale::read(doc, sid),
+            || format!("sale {sid}"),
+            |row| RowOp::Sale {
+                upt: upt.clone(),
+                id: sid.clone(),
+                row: row.map(|(s, _)| s),
+            },
+        ),
+        (DocId::Upt(upt), RecordKey::Training(tid)) => typed(
+            Training::read(doc, tid),
+            || format!("training {tid}"),
+            |row| RowOp::Training {
+                upt: upt.clone(),
+                id: tid.clone(),
+                row,
+            },
+        ),
         (
             DocId::Upt(upt),
             RecordKey::Participant {
                 training_id,
                 pseudonym,
             },
-        ) => RowOp::Participant {
-            upt: upt.clone(),
-            training_id: training_id.clone(),
-            pseudonym: pseudonym.clone(),
-            row: schema::read_participant(doc, training_id, pseudonym),
-        },
-        (DocId::Curation(upt), RecordKey::Decision(pid)) => RowOp::Decision {
-            upt: upt.clone(),
-            product_id: pid.clone(),
-            row: schema::read_decision(doc, pid),
-        },
-        (DocId::National, RecordKey::Upt(code)) => RowOp::Upt {
-            code: code.clone(),
-            row: schema::read_upt(doc, code),
-        },
+        ) => typed(
+            schema::read_participant_checked(doc, training_id, pseudonym),
+            || format!("a participant of training {training_id}"),
+            |row| RowOp::Participant {
+                upt: upt.clone(),
+                training_id: training_id.clone(),
+                pseudonym: pseudonym.clone(),
+                row,
+            },
+        ),
+        (DocId::Curation(upt), RecordKey::Decision(pid)) => typed(
+            CurationDecision::read(doc, pid),
+            || format!("the decision on product {pid}"),
+            |row| RowOp::Decision {
+                upt: upt.clone(),
+                product_id: pid.clone(),
+                row: row.map(|(d, _)| d),
+            },
+        ),
+        (DocId::National, RecordKey::Upt(code)) => typed(
+            UptInfo::read(doc, code),
+            || format!("UPT {code}"),
+            |row| RowOp::Upt {
+                code: code.clone(),
+                row: row.map(|(u, _)| u),
+            },
+        ),
         (DocId::National, RecordKey::Category(slug) | RecordKey::TrainingCategory(slug)) => {
             RowOp::Category {
                 kind: if matches!(key, RecordKey::Category(_)) {
@@ -136,6 +184,7 @@ pub fn check_row(
         RowOp::Participant { row: Some(p), .. } => p.validate(),
         RowOp::Decision { row: Some(d), .. } => d.validate(),
         RowOp::Upt { row: Some(u), .. } => u.validate(),
+        RowOp::Invalid { error, .. } => Err(error.clone()),
         _ => Ok(()),
     }
 }
@@ -152,5 +201,6 @@ pub fn describe(op: &RowOp) -> String {
         RowOp::Decision { product_id, .. } => format!("the decision on product {product_id}"),
         RowOp::Upt { code, .. } => format!("UPT {code}"),
         RowOp::Category { slug, .. } => format!("category {slug}"),
+        RowOp::Invalid { what, .. } => what.clone(),
     }
 }

@@ -3,8 +3,10 @@
 //! Every record is validated here, once, whether it comes from the command line, a spreadsheet
 //! in the inbox or the hub's curation API, so the error an operator reads is the same everywhere.
 
+use crate::{fixed_set, record, text_newtype};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use time::Date;
 
 /// Product categories that ship with karya: (slug, name people read).
 pub const PRODUCT_CATEGORIES: &[(&str, &str)] = &[
@@ -37,12 +39,101 @@ pub const TRAINING_CATEGORIES: &[&str] = &[
     "lainnya",
 ];
 
-pub const SALE_CHANNELS: &[&str] = &["pameran", "e-katalog", "toko", "online", "lainnya"];
-pub const CERTIFICATION_KINDS: &[&str] = &["halal", "pirt", "bpom", "haki", "sni"];
-pub const UPT_TYPES: &[&str] = &["lapas", "rutan", "lpka", "lpp", "bapas"];
-pub const CURATION_STATUSES: &[&str] =
-    &["nominated", "in_review", "approved", "featured", "rejected"];
-pub const PARTICIPANT_STATUSES: &[&str] = &["enrolled", "completed", "dropped"];
+fixed_set! {
+    /// Where a sale was made.
+    pub enum SaleChannel("channel") {
+        Pameran = "pameran",
+        EKatalog = "e-katalog",
+        Toko = "toko",
+        Online = "online",
+        Lainnya = "lainnya",
+    }
+}
+
+fixed_set! {
+    /// The certificates a product may carry.
+    pub enum CertificationKind("certifications.kind") {
+        Halal = "halal",
+        Pirt = "pirt",
+        Bpom = "bpom",
+        Haki = "haki",
+        Sni = "sni",
+    }
+}
+
+fixed_set! {
+    /// The kinds of UPT.
+    pub enum UptType("type") {
+        Lapas = "lapas",
+        Rutan = "rutan",
+        Lpka = "lpka",
+        Lpp = "lpp",
+        Bapas = "bapas",
+    }
+}
+
+fixed_set! {
+    /// HQ's decision on a product.
+    pub enum CurationStatus("status") {
+        Nominated = "nominated",
+        InReview = "in_review",
+        Approved = "approved",
+        Featured = "featured",
+        Rejected = "rejected",
+    }
+}
+
+fixed_set! {
+    /// Where a participant stands in a training.
+    pub enum ParticipantStatus("status") {
+        Enrolled = "enrolled",
+        Completed = "completed",
+        Dropped = "dropped",
+    }
+}
+
+impl ParticipantStatus {
+    /// How far along: concurrent enrolments of one inmate keep the furthest.
+    pub fn rank(self) -> u8 {
+        match self {
+            ParticipantStatus::Enrolled => 0,
+            ParticipantStatus::Dropped => 1,
+            ParticipantStatus::Completed => 2,
+        }
+    }
+}
+
+pub const SALE_CHANNELS: &[&str] = SaleChannel::NAMES;
+pub const CERTIFICATION_KINDS: &[&str] = CertificationKind::NAMES;
+pub const UPT_TYPES: &[&str] = UptType::NAMES;
+pub const CURATION_STATUSES: &[&str] = CurationStatus::NAMES;
+pub const PARTICIPANT_STATUSES: &[&str] = ParticipantStatus::NAMES;
+
+text_newtype! {
+    /// A record's id: random (see [`new_id`]), so replicas never collide.
+    pub struct RecordId;
+}
+
+text_newtype! {
+    /// A UPT's code: upper-case letters, digits and dashes (LAPAS-CIPINANG). It names the
+    /// UPT's documents and appears in URLs.
+    pub struct UptCode;
+}
+
+impl RecordId {
+    /// A new random id.
+    pub fn random() -> RecordId {
+        RecordId(new_id())
+    }
+}
+
+impl UptCode {
+    /// Checks a code an operator or a file gave.
+    pub fn parse(code: &str) -> Result<UptCode, ValidationError> {
+        validate_upt_code(code)?;
+        Ok(UptCode(code.to_string()))
+    }
+}
 
 /// A record that failed validation: the field and what is wrong with it, in words an operator
 /// can act on.
@@ -62,11 +153,23 @@ impl ValidationError {
     }
 }
 
+/// A calendar date as `YYYY-MM-DD`.
+pub fn iso(d: Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Reads a `YYYY-MM-DD` date.
+pub fn parse_iso_date(s: &str) -> Result<Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(s.trim(), &format).map_err(|_| format!("'{s}' is not a date; write YYYY-MM-DD"))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Certification {
-    pub kind: String,
+    pub kind: CertificationKind,
     pub number: String,
-    pub valid_until: Option<String>,
+    #[serde(default)]
+    pub valid_until: Option<Date>,
 }
 
 /// A product photo: a JPEG of at most [`PHOTO_EDGE`] px on its long edge and its thumbnail
@@ -127,110 +230,124 @@ impl Photo {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Product {
-    pub id: String,
-    pub name: String,
-    pub category: String,
-    pub description: String,
-    pub price_idr: i64,
-    pub unit: String,
-    /// A counter: concurrent increments on different replicas add up.
-    pub stock: i64,
-    /// The workshop (bengkel kerja) that makes it.
-    pub workshop: String,
-    pub certifications: Vec<Certification>,
-    /// Its photos, in order (the first is the cover). The bytes are blobs beside the
-    /// documents, never in them.
-    #[serde(default)]
-    pub photos: Vec<Photo>,
-    /// The UPT proposes it for the national catalogue.
-    pub nominated: bool,
-    pub created_at: String,
-    pub updated_at: String,
-    /// Tombstone: the record stays in history but is hidden from lists.
-    pub deleted: bool,
-}
-
-/// The fields of a product that an edit may change; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProductPatch {
-    pub name: Option<String>,
-    pub category: Option<String>,
-    pub description: Option<String>,
-    pub price_idr: Option<i64>,
-    pub unit: Option<String>,
-    pub workshop: Option<String>,
-    pub certifications: Option<Vec<Certification>>,
-    pub photos: Option<Vec<Photo>>,
-    pub nominated: Option<bool>,
-}
-
-impl ProductPatch {
-    pub fn is_empty(&self) -> bool {
-        *self == ProductPatch::default()
+record! {
+    /// A product a UPT's workshops make.
+    pub struct Product = "product";
+    key (id: RecordId)
+    edit ProductPatch {
+        name: String => ["name", "nama", "namaproduk", "produkname", "productname"],
+        category: String => ["category", "kategori"],
+        description: String => ["description", "deskripsi", "keterangan"],
+        price_idr: i64 => ["price", "priceidr", "harga", "hargaidr", "hargarp"],
+        unit: String => ["unit", "satuan"],
+        /// The workshop (bengkel kerja) that makes it.
+        workshop: String => ["workshop", "bengkel", "bengkelkerja"],
+        certifications: Vec<Certification>
+            => ["certifications", "certification", "sertifikasi", "sertifikat"],
+        /// Its photos, in order (the first is the cover). The bytes are blobs beside the
+        /// documents, never in them.
+        #[serde(default)]
+        photos: Vec<Photo>,
+        /// The UPT proposes it for the national catalogue.
+        nominated: bool => ["nominated", "nominate", "diusulkan", "nominasi", "usulan"],
+    }
+    count {
+        /// A counter: concurrent increments on different replicas add up.
+        stock: i64 => ["stock", "stok"],
+    }
+    keep {
+        created_at: String,
+        updated_at: String,
+        /// Tombstone: the record stays in history but is hidden from lists.
+        deleted: bool,
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sale {
-    pub id: String,
-    pub product_id: String,
-    /// YYYY-MM-DD
-    pub date: String,
-    pub quantity: i64,
-    pub revenue_idr: i64,
-    pub channel: String,
-    pub created_at: String,
+record! {
+    /// A sale of a product (append-only).
+    pub struct Sale = "sale";
+    key (id: RecordId)
+    edit SalePatch {}
+    count {}
+    keep {
+        product_id: RecordId => ["product", "productid", "produk", "idproduk"],
+        date: Date => ["date", "tanggal"],
+        quantity: i64 => ["quantity", "qty", "jumlah"],
+        revenue_idr: i64 => ["revenue", "revenueidr", "pendapatan", "nilai", "nilaipenjualan"],
+        channel: SaleChannel => ["channel", "kanal", "saluran"],
+        created_at: String,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Training {
-    pub id: String,
-    pub program: String,
-    pub category: String,
-    /// BLK/BPVP, LKP, ...
-    pub partner: String,
-    pub start_date: String,
-    pub end_date: String,
-    pub hours: i64,
-    pub instructor: String,
-    pub capacity: i64,
-    /// Certification scheme (BNSP/LSP ...).
-    pub scheme: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted: bool,
+record! {
+    /// A vocational training programme.
+    pub struct Training = "training";
+    key (id: RecordId)
+    edit TrainingPatch {
+        program: String => ["program", "namaprogram", "pelatihan"],
+        category: String => ["category", "kategori"],
+        /// BLK/BPVP, LKP, ...
+        partner: String => ["partner", "mitra"],
+        start_date: Date => ["start", "startdate", "mulai", "tanggalmulai"],
+        end_date: Date => ["end", "enddate", "selesai", "tanggalselesai"],
+        hours: i64 => ["hours", "jam", "jumlahjam"],
+        instructor: String => ["instructor", "instruktur"],
+        capacity: i64 => ["capacity", "kapasitas"],
+        /// Certification scheme (BNSP/LSP ...).
+        scheme: String => ["scheme", "skema", "skemasertifikasi"],
+    }
+    count {}
+    keep {
+        created_at: String,
+        updated_at: String,
+        deleted: bool,
+    }
 }
 
-/// A participant of a training, known to documents only by pseudonym.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Participant {
-    pub training_id: String,
-    /// HMAC-SHA256(agent secret, registration number), hex.
-    pub pseudonym: String,
-    pub enrolled_at: String,
-    pub hours_attended: i64,
-    pub status: String,
-    pub certificate: String,
+record! {
+    /// A participant of a training, known to documents only by pseudonym.
+    pub struct Participant = "participant";
+    key (
+        training_id: RecordId,
+        /// HMAC-SHA256(agent secret, registration number), hex.
+        pseudonym: String,
+    )
+    edit ParticipantPatch {
+        enrolled_at: String,
+        hours_attended: i64,
+        status: ParticipantStatus,
+        certificate: String,
+    }
+    count {}
+    keep {}
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CurationDecision {
-    pub product_id: String,
-    pub status: String,
-    pub note: String,
-    pub decided_by: String,
-    pub decided_at: String,
+record! {
+    /// HQ's decision on a product (in the UPT's `curation` document).
+    pub struct CurationDecision = "decision";
+    key (product_id: RecordId)
+    edit DecisionPatch {
+        status: CurationStatus,
+        note: String,
+        decided_by: String,
+        decided_at: String,
+    }
+    count {}
+    keep {}
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UptInfo {
-    pub code: String,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub kanwil: String,
+record! {
+    /// A UPT in the national registry.
+    pub struct UptInfo = "upt";
+    key (code: UptCode)
+    edit UptPatch {
+        name: String,
+        #[serde(rename = "type")]
+        kind as "type": UptType,
+        kanwil: String,
+    }
+    count {}
+    keep {}
 }
 
 /// Values that replicas set concurrently on the same field, beside the winner Automerge chose:
@@ -300,12 +417,9 @@ fn one_of(field: &'static str, value: &str, allowed: &[&str]) -> Result<(), Vali
     ))
 }
 
-/// Checks a calendar date written as YYYY-MM-DD.
-pub fn validate_date(field: &'static str, value: &str) -> Result<(), ValidationError> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(value, &format).map(|_| ()).map_err(|_| {
-        ValidationError::new(field, format!("'{value}' is not a date; write YYYY-MM-DD"))
-    })
+/// Reads a calendar date written as YYYY-MM-DD, naming the field when it is not one.
+pub fn parse_date(field: &'static str, value: &str) -> Result<Date, ValidationError> {
+    parse_iso_date(value).map_err(|reason| ValidationError::new(field, reason))
 }
 
 pub fn product_category_slugs() -> Vec<&'static str> {
@@ -316,31 +430,29 @@ impl Certification {
     /// Parses `KIND:NUMBER[:VALID-UNTIL]` (`halal:ID31110000123:2028-01-31`), as operators
     /// write it on the command line and in spreadsheets.
     pub fn parse(s: &str) -> Result<Certification, ValidationError> {
-        let mut parts = s.trim().splitn(3, ':');
-        let cert = Certification {
-            kind: parts.next().unwrap_or("").trim().to_lowercase(),
-            number: parts.next().unwrap_or("").trim().to_string(),
-            valid_until: parts
-                .next()
-                .map(|d| d.trim().to_string())
-                .filter(|d| !d.is_empty()),
-        };
-        cert.validate().map_err(|e| {
+        let how = |e: ValidationError| {
             ValidationError::new(
                 "certifications",
                 format!("{e}; write KIND:NUMBER[:YYYY-MM-DD], e.g. halal:ID31110000123:2028-01-31"),
             )
-        })?;
+        };
+        let mut parts = s.trim().splitn(3, ':');
+        let kind = parts.next().unwrap_or("").trim().to_lowercase();
+        let cert = Certification {
+            kind: kind.parse().map_err(how)?,
+            number: parts.next().unwrap_or("").trim().to_string(),
+            valid_until: match parts.next().map(str::trim).filter(|d| !d.is_empty()) {
+                Some(d) => Some(parse_date("certifications.valid_until", d).map_err(how)?),
+                None => None,
+            },
+        };
+        cert.validate().map_err(how)?;
         Ok(cert)
     }
 
     pub fn validate(&self) -> Result<(), ValidationError> {
-        one_of("certifications.kind", &self.kind, CERTIFICATION_KINDS)?;
         non_empty("certifications.number", &self.number)?;
-        if let Some(until) = &self.valid_until {
-            validate_date("certifications.valid_until", until)?;
-        }
-        Ok(())
+        text_at_most("certifications.number", &self.number, MAX_TEXT)
     }
 }
 
@@ -412,7 +524,6 @@ impl ProductPatch {
 impl Sale {
     pub fn validate(&self) -> Result<(), ValidationError> {
         non_empty("product_id", &self.product_id)?;
-        validate_date("date", &self.date)?;
         if self.quantity <= 0 {
             return Err(ValidationError::new(
                 "quantity",
@@ -421,8 +532,7 @@ impl Sale {
         }
         at_most("quantity", self.quantity, MAX_QUANTITY)?;
         not_negative("revenue_idr", self.revenue_idr)?;
-        at_most("revenue_idr", self.revenue_idr, MAX_REVENUE_IDR)?;
-        one_of("channel", &self.channel, SALE_CHANNELS)
+        at_most("revenue_idr", self.revenue_idr, MAX_REVENUE_IDR)
     }
 }
 
@@ -430,12 +540,9 @@ impl Training {
     pub fn validate(&self, categories: &[&str]) -> Result<(), ValidationError> {
         non_empty("program", &self.program)?;
         one_of("category", &self.category, categories)?;
-        validate_date("start", &self.start_date)?;
-        validate_date("end", &self.end_date)?;
-        // ISO dates compare correctly as strings.
         if self.end_date < self.start_date {
             return Err(ValidationError::new(
-                "end",
+                "end_date",
                 format!(
                     "end date {} is before start date {}",
                     self.end_date, self.start_date
@@ -464,15 +571,14 @@ impl Participant {
         }
         not_negative("hours_attended", self.hours_attended)?;
         at_most("hours_attended", self.hours_attended, MAX_HOURS)?;
-        text_at_most("certificate", &self.certificate, MAX_TEXT)?;
-        one_of("status", &self.status, PARTICIPANT_STATUSES)
+        text_at_most("certificate", &self.certificate, MAX_TEXT)
     }
 }
 
 impl CurationDecision {
     pub fn validate(&self) -> Result<(), ValidationError> {
         non_empty("product_id", &self.product_id)?;
-        one_of("status", &self.status, CURATION_STATUSES)?;
+        text_at_most("note", &self.note, MAX_LONG_TEXT)?;
         non_empty("decided_by", &self.decided_by)
     }
 }
@@ -481,7 +587,6 @@ impl UptInfo {
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate_upt_code(&self.code)?;
         non_empty("name", &self.name)?;
-        one_of("type", &self.kind, UPT_TYPES)?;
         non_empty("kanwil", &self.kanwil)
     }
 }
@@ -513,10 +618,14 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_else(|_| now.unix_timestamp().to_string())
 }
 
+/// Today's date (UTC).
+pub fn today_date() -> Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
 /// Today's date, YYYY-MM-DD (UTC).
 pub fn today() -> String {
-    let d = time::OffsetDateTime::now_utc().date();
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    iso(today_date())
 }
 
 /// A new record id: random, so replicas never collide without coordinating.
@@ -581,8 +690,8 @@ mod tests {
             program: "Menjahit dasar".into(),
             category: "menjahit".into(),
             partner: String::new(),
-            start_date: "2026-03-10".into(),
-            end_date: "2026-03-01".into(),
+            start_date: time::macros::date!(2026 - 03 - 10),
+            end_date: time::macros::date!(2026 - 03 - 01),
             hours: 10,
             instructor: String::new(),
             capacity: 20,
@@ -592,13 +701,8 @@ mod tests {
             deleted: false,
         };
         let err = t.validate(TRAINING_CATEGORIES).unwrap_err();
-        assert_eq!(err.field, "end");
-        let err = Training {
-            start_date: "10/03/2026".into(),
-            ..t
-        }
-        .validate(TRAINING_CATEGORIES)
-        .unwrap_err();
+        assert_eq!(err.field, "end_date");
+        let err = parse_date("start_date", "10/03/2026").unwrap_err();
         assert!(err.reason.contains("YYYY-MM-DD"));
     }
 
@@ -607,24 +711,16 @@ mod tests {
         let s = Sale {
             id: "s".into(),
             product_id: "p".into(),
-            date: "2026-01-02".into(),
+            date: time::macros::date!(2026 - 01 - 02),
             quantity: 0,
             revenue_idr: 0,
-            channel: "toko".into(),
+            channel: SaleChannel::Toko,
             created_at: String::new(),
         };
         assert_eq!(s.validate().unwrap_err().field, "quantity");
-        assert_eq!(
-            Sale {
-                quantity: 1,
-                channel: "pasar".into(),
-                ..s
-            }
-            .validate()
-            .unwrap_err()
-            .field,
-            "channel"
-        );
+        let err = "pasar".parse::<SaleChannel>().unwrap_err();
+        assert_eq!(err.field, "channel");
+        assert!(err.reason.contains("e-katalog"), "{err}");
     }
 
     #[test]

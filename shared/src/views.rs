@@ -1,33 +1,29 @@
 //! Queries over the materialized tables: what the CLI lists, what the hub's API and dashboard
 //! serve. They never load a document.
 
-use crate::model::{Certification, Conflicts, CurationDecision, Participant};
+use crate::model::{Conflicts, CurationDecision, Participant, Product, Training};
 use rusqlite::{Connection, Row, params_from_iter, types::Value};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ProductRow {
     pub upt: String,
-    pub id: String,
-    pub name: String,
-    pub category: String,
-    pub description: String,
-    pub price_idr: i64,
-    pub unit: String,
-    pub stock: i64,
-    pub workshop: String,
-    pub certifications: Vec<Certification>,
-    pub photos: Vec<crate::model::Photo>,
-    pub nominated: bool,
-    pub created_at: String,
-    pub updated_at: String,
-    pub deleted: bool,
+    /// The product as its document has it (its fields are the row's, flat in JSON).
+    #[serde(flatten)]
+    pub product: Product,
     /// Values set concurrently on other replicas (winner first); empty when none.
     pub conflicts: Conflicts,
     /// HQ's decision on it, if any.
     pub curation: Option<CurationDecision>,
     /// Created more than a day after the hub's time: the UPT PC's clock is wrong.
     pub future_dated: bool,
+}
+
+impl std::ops::Deref for ProductRow {
+    type Target = Product;
+    fn deref(&self) -> &Product {
+        &self.product
+    }
 }
 
 /// The hub's time plus one day, as RFC 3339: a record stamped later than this was stamped by
@@ -52,7 +48,7 @@ pub struct ProductFilter {
 const PRODUCT_SELECT: &str =
     "SELECT p.upt, p.id, p.name, p.category, p.description, p.price_idr, p.unit, p.stock,
     p.workshop, p.certifications, p.nominated, p.created_at, p.updated_at, p.deleted, p.conflicts,
-    p.photos, c.status, c.note, c.decided_by, c.decided_at
+    p.photos, c.product_id, c.status, c.note, c.decided_by, c.decided_at
     FROM products p LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id";
 
 /// Reads a product row; `cutoff` is [`future_cutoff`]'s time, taken once per query.
@@ -62,38 +58,17 @@ fn product_row(cutoff: &str) -> impl Fn(&Row<'_>) -> rusqlite::Result<ProductRow
 
 /// Reads the row of [`PRODUCT_SELECT`], by column name.
 fn product_row_at(r: &Row<'_>, cutoff: &str) -> rusqlite::Result<ProductRow> {
-    let id: String = r.get("id")?;
+    let product = Product::from_row(r)?;
     let status: Option<String> = r.get("status")?;
-    let from_json = |col: &str| -> rusqlite::Result<String> { r.get::<_, String>(col) };
-    let created_at: String = r.get("created_at")?;
     Ok(ProductRow {
         upt: r.get("upt")?,
-        name: r.get("name")?,
-        category: r.get("category")?,
-        description: r.get("description")?,
-        price_idr: r.get("price_idr")?,
-        unit: r.get("unit")?,
-        stock: r.get("stock")?,
-        workshop: r.get("workshop")?,
-        certifications: serde_json::from_str(&from_json("certifications")?).unwrap_or_default(),
-        photos: serde_json::from_str(&from_json("photos")?).unwrap_or_default(),
-        nominated: r.get("nominated")?,
-        future_dated: created_at.as_str() > cutoff,
-        created_at,
-        updated_at: r.get("updated_at")?,
-        deleted: r.get("deleted")?,
-        conflicts: serde_json::from_str(&from_json("conflicts")?).unwrap_or_default(),
+        future_dated: product.created_at.as_str() > cutoff,
+        conflicts: serde_json::from_str(&r.get::<_, String>("conflicts")?).unwrap_or_default(),
         curation: match status {
-            Some(status) => Some(CurationDecision {
-                product_id: id.clone(),
-                status,
-                note: r.get("note")?,
-                decided_by: r.get("decided_by")?,
-                decided_at: r.get("decided_at")?,
-            }),
+            Some(_) => Some(CurationDecision::from_row(r)?),
             None => None,
         },
-        id,
+        product,
     })
 }
 
@@ -214,7 +189,7 @@ pub fn products_page(
         items.last().map(|p| ProductCursor {
             upt: p.upt.clone(),
             name: p.name.clone(),
-            id: p.id.clone(),
+            id: p.id.to_string(),
         })
     } else {
         None
@@ -225,19 +200,19 @@ pub fn products_page(
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct TrainingRow {
     pub upt: String,
-    pub id: String,
-    pub program: String,
-    pub category: String,
-    pub partner: String,
-    pub start_date: String,
-    pub end_date: String,
-    pub hours: i64,
-    pub instructor: String,
-    pub capacity: i64,
-    pub scheme: String,
+    /// The training as its document has it (its fields are the row's, flat in JSON).
+    #[serde(flatten)]
+    pub training: Training,
     pub participants: i64,
     pub completed: i64,
     pub conflicts: Conflicts,
+}
+
+impl std::ops::Deref for TrainingRow {
+    type Target = Training;
+    fn deref(&self) -> &Training {
+        &self.training
+    }
 }
 
 pub fn trainings(
@@ -270,10 +245,9 @@ pub fn trainings_page(
         .prepare_cached(&format!("SELECT COUNT(*) FROM trainings t{filter}"))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
     let mut sql = String::from(
-        "SELECT t.upt, t.id, t.program, t.category, t.partner, t.start_date, t.end_date, t.hours, t.instructor,
-           t.capacity, t.scheme, t.conflicts,
-           (SELECT COUNT(*) FROM participants p WHERE p.upt = t.upt AND p.training_id = t.id),
-           (SELECT COUNT(*) FROM participants p WHERE p.upt = t.upt AND p.training_id = t.id AND p.status = 'completed')
+        "SELECT t.*,
+           (SELECT COUNT(*) FROM participants p WHERE p.upt = t.upt AND p.training_id = t.id) AS participants,
+           (SELECT COUNT(*) FROM participants p WHERE p.upt = t.upt AND p.training_id = t.id AND p.status = 'completed') AS completed
          FROM trainings t",
     );
     sql.push_str(&filter);
@@ -296,20 +270,12 @@ pub fn trainings_page(
     let mut items = stmt
         .query_map(params_from_iter(args), |r| {
             Ok(TrainingRow {
-                upt: r.get(0)?,
-                id: r.get(1)?,
-                program: r.get(2)?,
-                category: r.get(3)?,
-                partner: r.get(4)?,
-                start_date: r.get(5)?,
-                end_date: r.get(6)?,
-                hours: r.get(7)?,
-                instructor: r.get(8)?,
-                capacity: r.get(9)?,
-                scheme: r.get(10)?,
-                conflicts: serde_json::from_str(&r.get::<_, String>(11)?).unwrap_or_default(),
-                participants: r.get(12)?,
-                completed: r.get(13)?,
+                upt: r.get("upt")?,
+                training: Training::from_row(r)?,
+                conflicts: serde_json::from_str(&r.get::<_, String>("conflicts")?)
+                    .unwrap_or_default(),
+                participants: r.get("participants")?,
+                completed: r.get("completed")?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -317,8 +283,8 @@ pub fn trainings_page(
         items.truncate(limit);
         items.last().map(|t| TrainingCursor {
             upt: t.upt.clone(),
-            start_date: t.start_date.clone(),
-            id: t.id.clone(),
+            start_date: crate::model::iso(t.start_date),
+            id: t.id.to_string(),
         })
     } else {
         None
@@ -328,20 +294,10 @@ pub fn trainings_page(
 
 pub fn participants(conn: &Connection, training_id: &str) -> rusqlite::Result<Vec<Participant>> {
     let mut stmt = conn.prepare(
-        "SELECT training_id, pseudonym, enrolled_at, hours_attended, status, certificate
-         FROM participants WHERE training_id = ?1 ORDER BY enrolled_at, pseudonym",
+        "SELECT * FROM participants WHERE training_id = ?1 ORDER BY enrolled_at, pseudonym",
     )?;
-    stmt.query_map([training_id], |r| {
-        Ok(Participant {
-            training_id: r.get(0)?,
-            pseudonym: r.get(1)?,
-            enrolled_at: r.get(2)?,
-            hours_attended: r.get(3)?,
-            status: r.get(4)?,
-            certificate: r.get(5)?,
-        })
-    })?
-    .collect()
+    stmt.query_map([training_id], Participant::from_row)?
+        .collect()
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]

@@ -6,7 +6,10 @@
 
 mod common;
 
-use karya_shared::model::{CurationDecision, Participant, ProductPatch, Sale, new_id, now_rfc3339};
+use karya_shared::model::{
+    CurationDecision, CurationStatus, Participant, ParticipantStatus, ProductPatch, Sale, new_id,
+    now_rfc3339,
+};
 use karya_shared::schema::{self, DocId};
 use karya_shared::{Store, pseudonym};
 use proptest::prelude::*;
@@ -170,7 +173,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 replicas[r]
                     .change(&doc, |d| schema::insert_product(d, &p))
                     .unwrap();
-                expected_stock.insert(p.id.clone(), stock);
+                expected_stock.insert(p.id.to_string(), stock);
             }
             Op::EditPrice { r, pick: n, price } => {
                 if let Some(id) = pick(&product_ids(&mut replicas[r], &doc), n) {
@@ -220,12 +223,12 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Sale { r, pick: n, qty } => {
                 if let Some(id) = pick(&product_ids(&mut replicas[r], &doc), n) {
                     let s = Sale {
-                        id: new_id(),
-                        product_id: id,
-                        date: "2026-05-01".into(),
+                        id: new_id().into(),
+                        product_id: id.into(),
+                        date: time::macros::date!(2026 - 05 - 01),
                         quantity: qty,
                         revenue_idr: qty * 1000,
-                        channel: "toko".into(),
+                        channel: karya_shared::model::SaleChannel::Toko,
                         created_at: now.clone(),
                     };
                     replicas[r]
@@ -243,11 +246,15 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let completing = matches!(op, Op::Complete { .. });
                 if let Some(tid) = pick(&training_ids(&mut replicas[r], &doc), n) {
                     let p = Participant {
-                        training_id: tid,
+                        training_id: tid.into(),
                         pseudonym: pseudonym::pseudonym(secret, &format!("REG {person}")),
                         enrolled_at: "2026-01-05".into(),
                         hours_attended: if completing { 40 } else { 0 },
-                        status: if completing { "completed" } else { "enrolled" }.into(),
+                        status: if completing {
+                            ParticipantStatus::Completed
+                        } else {
+                            ParticipantStatus::Enrolled
+                        },
                         certificate: String::new(),
                     };
                     replicas[r]
@@ -258,8 +265,12 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::Decide { pick: n, approve } => {
                 if let Some(id) = pick(&product_ids(&mut hub, &doc), n) {
                     let decision = CurationDecision {
-                        product_id: id,
-                        status: if approve { "approved" } else { "rejected" }.into(),
+                        product_id: id.into(),
+                        status: if approve {
+                            CurationStatus::Approved
+                        } else {
+                            CurationStatus::Rejected
+                        },
                         note: String::new(),
                         decided_by: "kurator".into(),
                         decided_at: now.clone(),

@@ -51,7 +51,7 @@ fn two_pcs_enrol(swap: bool) {
         pseudonym: who.clone(),
         enrolled_at: now_rfc3339(),
         hours_attended: hours,
-        status: status.into(),
+        status: status.parse().unwrap(),
         certificate: cert.into(),
     };
     // Both PCs enrol the inmate offline; the workshop laptop also records the completion.
@@ -98,7 +98,7 @@ fn two_pcs_enrol(swap: bool) {
         sync(s, &hub, peer);
     }
     let key = RecordKey::Participant {
-        training_id: t.id.clone(),
+        training_id: t.id.to_string(),
         pseudonym: who.clone(),
     }
     .key();
@@ -187,7 +187,7 @@ proptest! {
                         1 => ("name", ProductPatch { name: Some(format!("N{value}")), ..Default::default() }, serde_json::json!(format!("N{value}"))),
                         _ => ("nominated", ProductPatch { nominated: Some(value % 2 == 0), ..Default::default() }, serde_json::json!(value % 2 == 0)),
                     };
-                    let key = RecordKey::Product(p.id.clone()).key();
+                    let key = RecordKey::Product(p.id.to_string()).key();
                     // Writing the value a field already shows writes nothing: no intent to keep.
                     if shown(store, &key, name).as_ref() != Some(&json) {
                         last.entry((key, name.into())).or_default().insert(*pc, json);
@@ -201,10 +201,10 @@ proptest! {
                         pseudonym: pseudonym.clone(),
                         enrolled_at: now.clone(),
                         hours_attended: *hours,
-                        status: STATUSES[*status as usize].into(),
+                        status: STATUSES[*status as usize].parse().unwrap(),
                         certificate: String::new(),
                     };
-                    let key = RecordKey::Participant { training_id: t.id.clone(), pseudonym }.key();
+                    let key = RecordKey::Participant { training_id: t.id.to_string(), pseudonym }.key();
                     for (field, json) in [
                         ("status", serde_json::json!(STATUSES[*status as usize])),
                         ("hours_attended", serde_json::json!(hours)),

@@ -100,7 +100,7 @@ proptest! {
                 0 => {
                     let p = common::product("P", n, n % 7);
                     store.change(&doc, |d| schema::insert_product(d, &p)).unwrap();
-                    products.push(p.id);
+                    products.push(p.id.to_string());
                 }
                 1 if !products.is_empty() => {
                     let id = products[pick % products.len()].clone();
@@ -114,16 +114,16 @@ proptest! {
                 3 => {
                     let t = common::training("Las");
                     store.change(&doc, |d| schema::insert_training(d, &t)).unwrap();
-                    trainings.push(t.id);
+                    trainings.push(t.id.to_string());
                 }
                 4 if !trainings.is_empty() => {
                     let id = trainings[pick % trainings.len()].clone();
                     let p = karya_shared::model::Participant {
-                        training_id: id,
+                        training_id: id.into(),
                         pseudonym: karya_shared::pseudonym::pseudonym(b"s", &n.to_string()),
                         enrolled_at: "2026-01-01".into(),
                         hours_attended: n,
-                        status: "enrolled".into(),
+                        status: karya_shared::model::ParticipantStatus::Enrolled,
                         certificate: String::new(),
                     };
                     store.change(&doc, |d| schema::upsert_participant(d, &p)).unwrap();
@@ -453,12 +453,12 @@ fn two_processes_writing_one_document_at_once_lose_nothing() {
             })
         })
         .collect();
-    let ids: Vec<String> = writers
+    let ids: Vec<karya_shared::model::RecordId> = writers
         .into_iter()
         .flat_map(|h| h.join().unwrap())
         .collect();
     let store = Store::open(&path, None).unwrap();
-    let missing: Vec<&String> = store
+    let missing: Vec<&karya_shared::model::RecordId> = store
         .with_doc(&doc, |d| {
             ids.iter()
                 .filter(|id| schema::read_product(d, id).is_none())

@@ -15,7 +15,7 @@ fn upt(code: &str) -> UptInfo {
     UptInfo {
         code: code.into(),
         name: format!("UPT {code}"),
-        kind: "lapas".into(),
+        kind: karya_shared::model::UptType::Lapas,
         kanwil: "Jawa Tengah".into(),
     }
 }

@@ -107,7 +107,7 @@ impl TestHub {
         let upt = karya_shared::model::UptInfo {
             code: code.into(),
             name: format!("UPT {code}"),
-            kind: kind.into(),
+            kind: kind.parse().expect("a UPT type"),
             kanwil: kanwil.into(),
         };
         self.admin_db()

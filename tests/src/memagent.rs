@@ -10,7 +10,7 @@ use std::time::Duration;
 pub fn product(name: &str) -> Product {
     let now = now_rfc3339();
     Product {
-        id: new_id(),
+        id: new_id().into(),
         name: name.into(),
         category: "kerajinan".into(),
         description: "Anyaman bambu".into(),
@@ -59,7 +59,7 @@ impl Agent {
                 schema::insert_product(d, &p)
             })
             .unwrap();
-        p.id
+        p.id.to_string()
     }
 }
 

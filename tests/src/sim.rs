@@ -221,7 +221,7 @@ pub fn generate(upt: &str, records: usize, token: String) -> Replica {
                 caption: String::new(),
             });
         }
-        products.push(p.id.clone());
+        products.push(p.id.to_string());
         recs.push(Rec::Product(p));
     }
     let mut trainings = Vec::new();
@@ -229,12 +229,13 @@ pub fn generate(upt: &str, records: usize, token: String) -> Replica {
         let t = records::NewTraining {
             program: format!("Pelatihan {i}"),
             category: "menjahit".into(),
-            start: "2026-01-05".into(),
-            end: "2026-02-05".into(),
+            start: time::macros::date!(2026 - 01 - 05),
+            end: time::macros::date!(2026 - 02 - 05),
             hours: 40,
             partner: "BLK".into(),
+            instructor: String::new(),
             capacity: 20,
-            ..Default::default()
+            scheme: String::new(),
         }
         .into_training();
         trainings.push(t.id.clone());
@@ -242,12 +243,17 @@ pub fn generate(upt: &str, records: usize, token: String) -> Replica {
     }
     for i in 0..n_sales {
         recs.push(Rec::Sale(Sale {
-            id: new_id(),
-            product_id: products[i % products.len()].clone(),
-            date: format!("2026-{:02}-{:02}", i % 12 + 1, i % 28 + 1),
+            id: new_id().into(),
+            product_id: products[i % products.len()].clone().into(),
+            date: time::Date::from_calendar_date(
+                2026,
+                time::Month::try_from((i % 12 + 1) as u8).expect("month"),
+                (i % 28 + 1) as u8,
+            )
+            .expect("date"),
             quantity: (i as i64 % 5) + 1,
             revenue_idr: ((i as i64 % 5) + 1) * 25_000,
-            channel: "toko".into(),
+            channel: karya_shared::model::SaleChannel::Toko,
             created_at: now.clone(),
         }));
     }
@@ -257,7 +263,11 @@ pub fn generate(upt: &str, records: usize, token: String) -> Replica {
             pseudonym: pseudonym::pseudonym(secret, &format!("{upt}-{i}")),
             enrolled_at: "2026-01-05".into(),
             hours_attended: (i as i64 % 40),
-            status: if i % 3 == 0 { "completed" } else { "enrolled" }.into(),
+            status: if i % 3 == 0 {
+                karya_shared::model::ParticipantStatus::Completed
+            } else {
+                karya_shared::model::ParticipantStatus::Enrolled
+            },
             certificate: String::new(),
         }));
     }
@@ -424,9 +434,9 @@ fn register(db: &Path, upts: usize) -> (Vec<String>, String) {
     let db = karya_hub::db::HubDb::open(&config, karya_hub::db::Create::IfMissing).expect("hub db");
     let upts: Vec<_> = (0..upts)
         .map(|i| karya_shared::model::UptInfo {
-            code: upt_code(i),
+            code: upt_code(i).into(),
             name: format!("Lapas Simulasi {i}"),
-            kind: "lapas".into(),
+            kind: karya_shared::model::UptType::Lapas,
             kanwil: format!("Kanwil {}", i % 33),
         })
         .collect();
@@ -876,7 +886,7 @@ async fn hub_kills(exe: &Path, work: &Path, kills: usize) -> KillRun {
                 r.store
                     .change(&doc, |d| schema::insert_product(d, &p))
                     .expect("add");
-                pending.push(p.id);
+                pending.push(p.id.to_string());
                 let docs = DocId::for_agent(&r.upt);
                 if sync_once(&r.store, &client, &r.peer, docs).await.is_ok() {
                     acknowledged.lock().expect("lock").extend(pending.drain(..));
@@ -1403,7 +1413,7 @@ pub fn make_backlog(r: &mut Replica, target: usize) -> usize {
                 .map(|i| {
                     n += 1;
                     karya_shared::model::Product {
-                        id: new_id(),
+                        id: new_id().into(),
                         name: format!("Produk tertunda {n} {i}"),
                         category: "kerajinan".into(),
                         description: format!("Dibuat saat jaringan putus, nomor {n}"),
@@ -1428,7 +1438,8 @@ pub fn make_backlog(r: &mut Replica, target: usize) -> usize {
                     Ok(())
                 })
                 .expect("backlog change");
-            r.products.extend(batch.into_iter().map(|p| p.id));
+            r.products
+                .extend(batch.into_iter().map(|p| p.id.into_string()));
         }
     }
 }

@@ -728,7 +728,7 @@ fn repair_fetches_a_refused_document_again_from_the_hub() {
                     &karya_shared::model::UptInfo {
                         code: "LAPAS-PALSU".into(),
                         name: "Lapas Palsu".into(),
-                        kind: "lapas".into(),
+                        kind: karya_shared::model::UptType::Lapas,
                         kanwil: "Jawa Tengah".into(),
                     },
                 )

@@ -158,12 +158,12 @@ async fn records_that_break_the_model_are_refused_whole_with_the_reason() {
     let mut a = Agent::new("LAPAS-PATI", &hub.url(), &token);
     let now = now_rfc3339();
     let t = Training {
-        id: new_id(),
+        id: new_id().into(),
         program: "Menjahit".into(),
         category: "menjahit".into(),
         partner: String::new(),
-        start_date: "2026-12-01".into(),
-        end_date: "2026-12-02".into(),
+        start_date: time::macros::date!(2026 - 12 - 01),
+        end_date: time::macros::date!(2026 - 12 - 02),
         hours: 10,
         instructor: String::new(),
         capacity: 10,
@@ -177,7 +177,7 @@ async fn records_that_break_the_model_are_refused_whole_with_the_reason() {
         pseudonym: "Budi Santoso".into(),
         enrolled_at: now,
         hours_attended: 0,
-        status: "enrolled".into(),
+        status: karya_shared::model::ParticipantStatus::Enrolled,
         certificate: String::new(),
     };
     a.store

@@ -199,7 +199,7 @@ async fn writes_outside_a_peers_authority_are_refused_whole() {
                 &UptInfo {
                     code: "FAKE".into(),
                     name: "x".into(),
-                    kind: "lapas".into(),
+                    kind: karya_shared::model::UptType::Lapas,
                     kanwil: "x".into(),
                 },
             )
@@ -210,8 +210,8 @@ async fn writes_outside_a_peers_authority_are_refused_whole() {
             schema::put_decision(
                 d,
                 &karya_shared::model::CurationDecision {
-                    product_id: own.clone(),
-                    status: "featured".into(),
+                    product_id: own.clone().into(),
+                    status: karya_shared::model::CurationStatus::Featured,
                     note: "self-approved".into(),
                     decided_by: "me".into(),
                     decided_at: now_rfc3339(),
@@ -599,9 +599,6 @@ async fn records_dated_in_the_future_by_a_wrong_clock_are_flagged_not_counted() 
     let mut agent = Agent::new("LAPAS-NABIRE", &hub.url(), &token);
     let doc = DocId::Upt("LAPAS-NABIRE".into());
     let now = time::OffsetDateTime::now_utc();
-    let date = |t: time::OffsetDateTime| {
-        format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
-    };
     // A PC whose clock ran ten days ahead stamped one product and one sale.
     let mut ahead = product("Tas anyaman");
     ahead.created_at = (now + time::Duration::days(10))
@@ -615,12 +612,12 @@ async fn records_dated_in_the_future_by_a_wrong_clock_are_flagged_not_counted() 
     let normal = agent.add_product("Sandal jepit");
     for (days, revenue) in [(0, 50_000), (10, 900_000)] {
         let sale = karya_shared::model::Sale {
-            id: karya_shared::model::new_id(),
-            product_id: normal.clone(),
-            date: date(now + time::Duration::days(days)),
+            id: karya_shared::model::new_id().into(),
+            product_id: normal.clone().into(),
+            date: (now + time::Duration::days(days)).date(),
             quantity: 1,
             revenue_idr: revenue,
-            channel: "toko".into(),
+            channel: karya_shared::model::SaleChannel::Toko,
             created_at: now_rfc3339(),
         };
         agent

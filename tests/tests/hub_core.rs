@@ -212,12 +212,12 @@ async fn lists_come_in_keyset_pages_and_the_csv_streams_everything() {
     for i in 0..3 {
         let now = now_rfc3339();
         let t = Training {
-            id: new_id(),
+            id: new_id().into(),
             program: format!("Menjahit {i}"),
             category: "menjahit".into(),
             partner: "BLK".into(),
-            start_date: format!("2026-12-0{}", i + 1),
-            end_date: "2026-12-20".into(),
+            start_date: time::Date::from_calendar_date(2026, time::Month::December, i + 1).unwrap(),
+            end_date: time::macros::date!(2026 - 12 - 20),
             hours: 60,
             instructor: "Bu Sri".into(),
             capacity: 20,
@@ -370,8 +370,8 @@ async fn a_product_is_addressed_by_upt_and_id_and_a_decision_lands_with_its_owne
             .unwrap()
     };
     assert_eq!(
-        decision_of(&a).map(|d| d.status).as_deref(),
-        Some("approved")
+        decision_of(&a).map(|d| d.status),
+        Some(karya_shared::model::CurationStatus::Approved)
     );
     assert_eq!(decision_of(&b), None, "B never receives A's decision");
 }

@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use karya_shared::model::{CurationDecision, now_rfc3339};
+use karya_shared::model::{CurationDecision, ValidationError, now_rfc3339};
 use karya_shared::schema::{self, DocId};
 use karya_shared::store::Origin;
 use serde::{Deserialize, Serialize};
@@ -57,16 +57,17 @@ pub async fn decide(
             ),
         )
     })?;
+    let invalid = |e: ValidationError| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
+    };
     let decision = CurationDecision {
-        product_id: product_id.clone(),
-        status: body.status,
+        product_id: product_id.clone().into(),
+        status: body.status.trim().parse().map_err(invalid)?,
         note: body.note,
         decided_by: principal.name.clone(),
         decided_at: now_rfc3339(),
     };
-    decision
-        .validate()
-        .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string()))?;
+    decision.validate().map_err(invalid)?;
     let upt = at.upt.filter(|u| !u.trim().is_empty());
     let token_id = principal.token_id.clone();
     let recorded = state

@@ -5,7 +5,10 @@
 
 use super::{Backend, Commit, DocVersion, DocWrite, Result, StoreError, StoredDoc};
 use crate::materialize::RowOp;
+use crate::model::Conflicts;
+use crate::record::replace_row;
 use crate::schema::DocId;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -546,99 +549,75 @@ fn delete_rows(tx: &Connection, id: &DocId) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A record's row with the UPT it belongs to (and its conflicts, where the table keeps them).
+fn upt_row<'a>(
+    upt: &'a str,
+    mut columns: Vec<(&'static str, ToSqlOutput<'a>)>,
+    conflicts: Option<&Conflicts>,
+) -> Vec<(&'static str, ToSqlOutput<'a>)> {
+    columns.insert(
+        0,
+        ("upt", ToSqlOutput::Borrowed(ValueRef::Text(upt.as_bytes()))),
+    );
+    if let Some(c) = conflicts {
+        columns.push(("conflicts", ToSqlOutput::Owned(json(c).into())));
+    }
+    columns
+}
+
+fn delete_row(conn: &Connection, table: &str, key: &[(&str, &str)]) -> rusqlite::Result<()> {
+    let cond: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, (c, _))| format!("{c} = ?{}", i + 1))
+        .collect();
+    conn.prepare_cached(&format!("DELETE FROM {table} WHERE {}", cond.join(" AND ")))?
+        .execute(rusqlite::params_from_iter(key.iter().map(|(_, v)| v)))?;
+    Ok(())
+}
+
 fn apply_row(conn: &Connection, op: &RowOp) -> rusqlite::Result<()> {
     match op {
-        RowOp::Product { upt, id, row } => match row {
-            Some((p, conflicts)) => {
-                conn.prepare_cached(
-                    "INSERT OR REPLACE INTO products (upt, id, name, category, description, price_idr, unit, stock,
-                       workshop, certifications, nominated, created_at, updated_at, deleted, conflicts, photos)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-                )?
-                .execute(params![
-                    upt,
-                    p.id,
-                    p.name,
-                    p.category,
-                    p.description,
-                    p.price_idr,
-                    p.unit,
-                    p.stock,
-                    p.workshop,
-                    json(&p.certifications),
-                    p.nominated,
-                    p.created_at,
-                    p.updated_at,
-                    p.deleted,
-                    json(conflicts),
-                    json(&p.photos),
-                ])?;
-                conn.prepare_cached(
-                    "DELETE FROM product_photos WHERE upt = ?1 AND product_id = ?2",
-                )?
-                .execute(params![upt, id])?;
-                if !p.deleted {
-                    let mut insert = conn.prepare_cached(
-                        "INSERT OR IGNORE INTO product_photos (upt, product_id, hash, size, thumb)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
+        RowOp::Product { upt, id, row } => {
+            delete_row(conn, "product_photos", &[("upt", upt), ("product_id", id)])?;
+            match row {
+                Some((p, conflicts)) => {
+                    replace_row(
+                        conn,
+                        "products",
+                        &upt_row(upt, p.columns(), Some(conflicts)),
                     )?;
-                    for photo in &p.photos {
-                        insert.execute(params![upt, id, photo.thumb, photo.thumb_size, true])?;
-                        insert.execute(params![upt, id, photo.hash, photo.size, false])?;
+                    if !p.deleted {
+                        let mut insert = conn.prepare_cached(
+                            "INSERT OR IGNORE INTO product_photos (upt, product_id, hash, size, thumb)
+                             VALUES (?1, ?2, ?3, ?4, ?5)",
+                        )?;
+                        for photo in &p.photos {
+                            insert.execute(params![
+                                upt,
+                                id,
+                                photo.thumb,
+                                photo.thumb_size,
+                                true
+                            ])?;
+                            insert.execute(params![upt, id, photo.hash, photo.size, false])?;
+                        }
                     }
                 }
+                None => delete_row(conn, "products", &[("upt", upt), ("id", id)])?,
             }
-            None => {
-                conn.prepare_cached("DELETE FROM products WHERE upt = ?1 AND id = ?2")?
-                    .execute(params![upt, id])?;
-                conn.prepare_cached(
-                    "DELETE FROM product_photos WHERE upt = ?1 AND product_id = ?2",
-                )?
-                .execute(params![upt, id])?;
-            }
-        },
+        }
         RowOp::Sale { upt, id, row } => match row {
-            Some(s) => {
-                conn.prepare_cached(
-                    "INSERT OR REPLACE INTO sales (upt, id, product_id, date, quantity, revenue_idr, channel, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )?
-                .execute(params![upt, s.id, s.product_id, s.date, s.quantity, s.revenue_idr, s.channel, s.created_at])?;
-            }
-            None => {
-                conn.prepare_cached("DELETE FROM sales WHERE upt = ?1 AND id = ?2")?
-                    .execute(params![upt, id])?;
-            }
+            Some(s) => replace_row(conn, "sales", &upt_row(upt, s.columns(), None))?,
+            None => delete_row(conn, "sales", &[("upt", upt), ("id", id)])?,
         },
         RowOp::Training { upt, id, row } => match row {
-            Some((t, conflicts)) => {
-                conn.prepare_cached(
-                    "INSERT OR REPLACE INTO trainings (upt, id, program, category, partner, start_date, end_date,
-                       hours, instructor, capacity, scheme, created_at, updated_at, deleted, conflicts)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
-                )?
-                .execute(params![
-                    upt,
-                    t.id,
-                    t.program,
-                    t.category,
-                    t.partner,
-                    t.start_date,
-                    t.end_date,
-                    t.hours,
-                    t.instructor,
-                    t.capacity,
-                    t.scheme,
-                    t.created_at,
-                    t.updated_at,
-                    t.deleted,
-                    json(conflicts),
-                ])?;
-            }
-            None => {
-                conn.prepare_cached("DELETE FROM trainings WHERE upt = ?1 AND id = ?2")?
-                    .execute(params![upt, id])?;
-            }
+            Some((t, conflicts)) => replace_row(
+                conn,
+                "trainings",
+                &upt_row(upt, t.columns(), Some(conflicts)),
+            )?,
+            None => delete_row(conn, "trainings", &[("upt", upt), ("id", id)])?,
         },
         RowOp::Participant {
             upt,
@@ -646,56 +625,32 @@ fn apply_row(conn: &Connection, op: &RowOp) -> rusqlite::Result<()> {
             pseudonym,
             row,
         } => match row {
-            Some(p) => {
-                conn.prepare_cached(
-                    "INSERT OR REPLACE INTO participants (upt, training_id, pseudonym, enrolled_at, hours_attended,
-                       status, certificate) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )?
-                .execute(params![
-                    upt,
-                    p.training_id,
-                    p.pseudonym,
-                    p.enrolled_at,
-                    p.hours_attended,
-                    p.status,
-                    p.certificate
-                ])?;
-            }
-            None => {
-                conn.prepare_cached(
-                    "DELETE FROM participants WHERE upt = ?1 AND training_id = ?2 AND pseudonym = ?3",
-                )?
-                .execute(params![upt, training_id, pseudonym])?;
-            }
+            Some(p) => replace_row(conn, "participants", &upt_row(upt, p.columns(), None))?,
+            None => delete_row(
+                conn,
+                "participants",
+                &[
+                    ("upt", upt),
+                    ("training_id", training_id),
+                    ("pseudonym", pseudonym),
+                ],
+            )?,
         },
         RowOp::Decision {
             upt,
             product_id,
             row,
         } => match row {
-            Some(d) => {
-                conn.prepare_cached(
-                    "INSERT OR REPLACE INTO curation (upt, product_id, status, note, decided_by, decided_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![upt, d.product_id, d.status, d.note, d.decided_by, d.decided_at])?;
-            }
-            None => {
-                conn.prepare_cached("DELETE FROM curation WHERE upt = ?1 AND product_id = ?2")?
-                    .execute(params![upt, product_id])?;
-            }
+            Some(d) => replace_row(conn, "curation", &upt_row(upt, d.columns(), None))?,
+            None => delete_row(
+                conn,
+                "curation",
+                &[("upt", upt), ("product_id", product_id)],
+            )?,
         },
         RowOp::Upt { code, row } => match row {
-            Some(u) => {
-                conn.prepare_cached(
-                    "INSERT OR REPLACE INTO upts (code, name, type, kanwil) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![u.code, u.name, u.kind, u.kanwil])?;
-            }
-            None => {
-                conn.prepare_cached("DELETE FROM upts WHERE code = ?1")?
-                    .execute([code])?;
-            }
+            Some(u) => replace_row(conn, "upts", &u.columns())?,
+            None => delete_row(conn, "upts", &[("code", code)])?,
         },
         RowOp::Category { kind, slug, name } => match name {
             Some(name) => {
@@ -704,11 +659,10 @@ fn apply_row(conn: &Connection, op: &RowOp) -> rusqlite::Result<()> {
                 )?
                 .execute(params![kind, slug, name])?;
             }
-            None => {
-                conn.prepare_cached("DELETE FROM categories WHERE kind = ?1 AND slug = ?2")?
-                    .execute(params![kind, slug])?;
-            }
+            None => delete_row(conn, "categories", &[("kind", kind), ("slug", slug)])?,
         },
+        // Refused by a hub before it is stored; an agent keeps the row it had.
+        RowOp::Invalid { .. } => {}
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use karya_shared::model::{Product, Training, new_id, now_rfc3339};
 pub fn product(name: &str, price: i64, stock: i64) -> Product {
     let now = now_rfc3339();
     Product {
-        id: new_id(),
+        id: new_id().into(),
         name: name.into(),
         category: "kerajinan".into(),
         description: String::new(),
@@ -26,12 +26,12 @@ pub fn product(name: &str, price: i64, stock: i64) -> Product {
 pub fn training(program: &str) -> Training {
     let now = now_rfc3339();
     Training {
-        id: new_id(),
+        id: new_id().into(),
         program: program.into(),
         category: "menjahit".into(),
         partner: "BLK Pati".into(),
-        start_date: "2026-01-05".into(),
-        end_date: "2026-02-05".into(),
+        start_date: time::macros::date!(2026 - 01 - 05),
+        end_date: time::macros::date!(2026 - 02 - 05),
         hours: 40,
         instructor: "Ibu Sari".into(),
         capacity: 20,

@@ -76,9 +76,9 @@ async fn main() -> anyhow::Result<()> {
             .filter(|u| picks.contains(&u.0.as_str()))
         {
             let upt = karya_shared::model::UptInfo {
-                code: code.clone(),
+                code: code.clone().into(),
                 name: name.clone(),
-                kind,
+                kind: kind.parse()?,
                 kanwil,
             };
             let token = db
@@ -167,21 +167,23 @@ async fn main() -> anyhow::Result<()> {
         let first = first.expect("two products");
         records::add_stock(&mut store, code, &first.id, 3)?;
         let sale = records::new_sale(
-            first.id.clone(),
+            first.id.to_string(),
             2,
             2 * first.price_idr,
             None,
-            Some("pameran".into()),
+            Some(karya_shared::model::SaleChannel::Pameran),
         );
         records::add_sales(&mut store, code, &[sale], &[])?;
         let training = records::NewTraining {
             program: "Pelatihan menjahit dasar".into(),
             category: "menjahit".into(),
-            start: "2026-11-02".into(),
-            end: "2026-11-27".into(),
+            start: time::macros::date!(2026 - 11 - 02),
+            end: time::macros::date!(2026 - 11 - 27),
             hours: 60,
             partner: "BLK setempat".into(),
-            ..Default::default()
+            instructor: String::new(),
+            capacity: 0,
+            scheme: String::new(),
         }
         .into_training();
         records::add_trainings(&mut store, code, std::slice::from_ref(&training), &[])?;

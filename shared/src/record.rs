@@ -1,0 +1,739 @@
+//! One definition per record kind, and everything that follows from it.
+//!
+//! A record kind is declared once, with [`record!`](crate::record!): its key, the fields an
+//! edit may change, its counters, and the fields written once. From that one declaration come
+//! the Rust struct (and its API shape, by serde), the patch an edit carries, the record's layout
+//! in its Automerge document (one map per record, one scalar per field), its materialized row
+//! (columns named as the fields, read back by name) and the spreadsheet headers an import
+//! accepts for each field. Adding a field is the declaration plus one migration line.
+//!
+//! How one field's value moves between the three places it lives (document, row, API) is its
+//! type's [`FieldValue`]: text, whole numbers, yes/no, calendar dates, the fixed sets of
+//! [`model`](crate::model) and lists kept as one JSON text.
+
+use crate::model::{Conflicts, ValidationError};
+use crate::schema::SchemaError;
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use std::collections::HashMap;
+
+/// How a field's value is kept in a document and in a materialized row.
+pub trait FieldValue: Sized {
+    /// The scalar a document holds for it.
+    fn to_scalar(&self) -> ScalarValue;
+    /// Reads it back; `None` when the record's map has no such field (a record written by an
+    /// older release). The error says what is wrong, in words that follow the field's name.
+    fn from_scalar(v: Option<&ScalarValue>) -> Result<Self, String>;
+    /// A value an insert may leave out of the document (an empty list): readers get it back
+    /// from [`FieldValue::from_scalar`]`(None)`.
+    fn is_omitted(&self) -> bool {
+        false
+    }
+    /// The value of its column.
+    fn to_sql(&self) -> ToSqlOutput<'_>;
+    /// Reads its column back.
+    fn from_sql(v: ValueRef<'_>) -> Result<Self, String>;
+}
+
+impl FieldValue for String {
+    fn to_scalar(&self) -> ScalarValue {
+        ScalarValue::Str(self.as_str().into())
+    }
+    fn from_scalar(v: Option<&ScalarValue>) -> Result<Self, String> {
+        match v {
+            None => Ok(String::new()),
+            Some(ScalarValue::Str(s)) => Ok(s.to_string()),
+            Some(_) => Err("is not text".into()),
+        }
+    }
+    fn to_sql(&self) -> ToSqlOutput<'_> {
+        ToSqlOutput::Borrowed(ValueRef::Text(self.as_bytes()))
+    }
+    fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
+        v.as_str().map(str::to_string).map_err(|e| e.to_string())
+    }
+}
+
+impl FieldValue for i64 {
+    fn to_scalar(&self) -> ScalarValue {
+        ScalarValue::Int(*self)
+    }
+    fn from_scalar(v: Option<&ScalarValue>) -> Result<Self, String> {
+        match v {
+            None => Ok(0),
+            Some(s) => s.as_i64().ok_or_else(|| "is not a whole number".into()),
+        }
+    }
+    fn to_sql(&self) -> ToSqlOutput<'_> {
+        ToSqlOutput::Owned((*self).into())
+    }
+    fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
+        v.as_i64().map_err(|e| e.to_string())
+    }
+}
+
+impl FieldValue for bool {
+    fn to_scalar(&self) -> ScalarValue {
+        ScalarValue::Boolean(*self)
+    }
+    fn from_scalar(v: Option<&ScalarValue>) -> Result<Self, String> {
+        match v {
+            None => Ok(false),
+            Some(ScalarValue::Boolean(b)) => Ok(*b),
+            Some(_) => Err("is not yes/no".into()),
+        }
+    }
+    fn to_sql(&self) -> ToSqlOutput<'_> {
+        ToSqlOutput::Owned((*self).into())
+    }
+    fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
+        v.as_i64().map(|n| n != 0).map_err(|e| e.to_string())
+    }
+}
+
+/// A calendar date, kept as `YYYY-MM-DD` text (which sorts as dates do).
+impl FieldValue for time::Date {
+    fn to_scalar(&self) -> ScalarValue {
+        ScalarValue::Str(crate::model::iso(*self).into())
+    }
+    fn from_scalar(v: Option<&ScalarValue>) -> Result<Self, String> {
+        match v {
+            None => Err("is missing".into()),
+            Some(ScalarValue::Str(s)) => crate::model::parse_iso_date(s),
+            Some(_) => Err("is not a date".into()),
+        }
+    }
+    fn to_sql(&self) -> ToSqlOutput<'_> {
+        ToSqlOutput::Owned(crate::model::iso(*self).into())
+    }
+    fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
+        crate::model::parse_iso_date(v.as_str().map_err(|e| e.to_string())?)
+    }
+}
+
+/// A list kept as one JSON text (certifications, photos): replicas replace it whole.
+impl<T: serde::Serialize + serde::de::DeserializeOwned> FieldValue for Vec<T> {
+    fn to_scalar(&self) -> ScalarValue {
+        ScalarValue::Str(serde_json::to_string(self).unwrap_or_default().into())
+    }
+    fn from_scalar(v: Option<&ScalarValue>) -> Result<Self, String> {
+        match v {
+            None => Ok(Vec::new()),
+            Some(ScalarValue::Str(s)) => {
+                serde_json::from_str(s).map_err(|e| format!("is not a valid list ({e})"))
+            }
+            Some(_) => Err("is not a list".into()),
+        }
+    }
+    fn is_omitted(&self) -> bool {
+        self.is_empty()
+    }
+    fn to_sql(&self) -> ToSqlOutput<'_> {
+        ToSqlOutput::Owned(serde_json::to_string(self).unwrap_or_default().into())
+    }
+    fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
+        serde_json::from_str(v.as_str().map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+    }
+}
+
+/// Reads a column by name with its field's [`FieldValue`].
+pub fn column<T: FieldValue>(r: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<T> {
+    let idx = r.as_ref().column_index(name)?;
+    T::from_sql(r.get_ref(idx)?).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            rusqlite::types::Type::Text,
+            format!("column {name}: {e}").into(),
+        )
+    })
+}
+
+/// Writes one materialized row (`INSERT OR REPLACE`), its columns named as given.
+pub fn replace_row(
+    conn: &rusqlite::Connection,
+    table: &str,
+    columns: &[(&str, ToSqlOutput<'_>)],
+) -> rusqlite::Result<()> {
+    let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+    let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT OR REPLACE INTO {table} ({}) VALUES ({})",
+        names.join(", "),
+        marks.join(", ")
+    );
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(columns.iter().map(|(_, v)| v)))?;
+    Ok(())
+}
+
+/// The map of a record at the root of a document, the winner Automerge shows.
+pub fn record_obj(doc: &AutoCommit, key: &str) -> Option<ObjId> {
+    match doc.get(ROOT, key) {
+        Ok(Some((Value::Object(ObjType::Map), id))) => Some(id),
+        _ => None,
+    }
+}
+
+/// Every map at a record's key, the winner first. Two replicas that create the same record
+/// offline (two PCs of one UPT enrolling the same inmate) make two maps under one key;
+/// Automerge shows one, and the other's fields would vanish. Reads take the fields of all of
+/// them (a field set in several is a conflict), and writes go to every one that has the field.
+pub fn record_objs(doc: &AutoCommit, key: &str) -> Vec<ObjId> {
+    let Some(winner) = record_obj(doc, key) else {
+        return Vec::new();
+    };
+    let mut objs = vec![winner.clone()];
+    if let Ok(all) = doc.get_all(ROOT, key) {
+        for (v, id) in all {
+            if matches!(v, Value::Object(ObjType::Map)) && id != winner {
+                objs.push(id);
+            }
+        }
+    }
+    objs
+}
+
+pub fn scalar_to_json(v: &ScalarValue) -> serde_json::Value {
+    match v {
+        ScalarValue::Str(s) => serde_json::Value::String(s.to_string()),
+        ScalarValue::Int(n) | ScalarValue::Timestamp(n) => (*n).into(),
+        ScalarValue::Uint(n) => (*n).into(),
+        ScalarValue::F64(n) => serde_json::json!(n),
+        ScalarValue::Counter(c) => i64::from(c).into(),
+        ScalarValue::Boolean(b) => (*b).into(),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// A record's fields, read in one pass over its map (one lookup per field would scan the
+/// map again each time); over every map at its key (see [`record_objs`]), the winner first.
+pub struct Fields<'a> {
+    doc: &'a AutoCommit,
+    objs: Vec<ObjId>,
+    values: HashMap<String, ScalarValue>,
+    /// Fields that replicas set concurrently.
+    conflicted: Vec<String>,
+}
+
+impl Fields<'_> {
+    /// The record's fields, or `None` when the document has no map at `key`.
+    pub fn read<'a>(doc: &'a AutoCommit, key: &str) -> Option<Fields<'a>> {
+        let objs = record_objs(doc, key);
+        if objs.is_empty() {
+            return None;
+        }
+        let mut values: HashMap<String, ScalarValue> = HashMap::new();
+        let mut conflicted = Vec::new();
+        for obj in &objs {
+            for item in doc.map_range(obj, ..) {
+                let key = item.key.to_string();
+                let Value::Scalar(s) = Value::from(item.value) else {
+                    continue;
+                };
+                let s = s.into_owned();
+                match values.get(&key) {
+                    // A map after the winner: its value shows only where the winner has none.
+                    Some(shown) => {
+                        if *shown != s && !conflicted.contains(&key) {
+                            conflicted.push(key);
+                        }
+                    }
+                    None => {
+                        if item.conflict {
+                            conflicted.push(key.clone());
+                        }
+                        values.insert(key, s);
+                    }
+                }
+            }
+        }
+        Some(Fields {
+            doc,
+            objs,
+            values,
+            conflicted,
+        })
+    }
+
+    /// The value a field shows.
+    pub fn get(&self, field: &str) -> Option<&ScalarValue> {
+        self.values.get(field)
+    }
+
+    /// A field's value as its type, or the error that names the field.
+    pub fn typed<T: FieldValue>(&self, field: &'static str) -> Result<T, ValidationError> {
+        T::from_scalar(self.get(field)).map_err(|reason| ValidationError::new(field, reason))
+    }
+
+    /// Every value of `field` that replicas set concurrently, the shown one first.
+    pub fn all(&self, field: &str) -> Vec<ScalarValue> {
+        let mut out: Vec<ScalarValue> = Vec::new();
+        let shown = self.values.get(field);
+        out.extend(shown.cloned());
+        for obj in &self.objs {
+            let Ok(all) = self.doc.get_all(obj, field) else {
+                continue;
+            };
+            for (v, _) in all {
+                if let Value::Scalar(s) = v
+                    && !out.contains(&s)
+                {
+                    out.push(s.into_owned());
+                }
+            }
+        }
+        out
+    }
+
+    /// The values of every listed field that replicas set concurrently, winner first.
+    pub fn conflicts(&self, fields: &[&str]) -> Conflicts {
+        let mut out = Conflicts::new();
+        for field in fields
+            .iter()
+            .filter(|f| self.conflicted.iter().any(|c| c == *f))
+        {
+            let values = self.all(field);
+            if values.len() > 1 {
+                out.insert(
+                    field.to_string(),
+                    values.iter().map(scalar_to_json).collect(),
+                );
+            }
+        }
+        out
+    }
+}
+
+/// The maps of a record (see [`record_objs`]), creating one when there is none.
+pub fn ensure_maps(doc: &mut AutoCommit, key: &str) -> Result<Vec<ObjId>, SchemaError> {
+    let objs = record_objs(doc, key);
+    if !objs.is_empty() {
+        return Ok(objs);
+    }
+    Ok(vec![doc.put_object(ROOT, key, ObjType::Map)?])
+}
+
+/// Writes a field of a record that may have several maps: into the first (the winner), and
+/// into every other that holds a different value, so a write settles a conflict everywhere.
+pub fn put_all_if_changed(
+    doc: &mut AutoCommit,
+    objs: &[ObjId],
+    field: &str,
+    value: ScalarValue,
+) -> Result<(), SchemaError> {
+    for (i, obj) in objs.iter().enumerate() {
+        let present = doc.get(obj, field)?.is_some();
+        if i == 0 || present {
+            put_if_changed(doc, obj, field, value.clone())?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes a scalar only when it differs, so that an edit of one field does not touch (and
+/// later conflict on) the others.
+pub fn put_if_changed(
+    doc: &mut AutoCommit,
+    obj: &ObjId,
+    field: &str,
+    value: ScalarValue,
+) -> Result<(), SchemaError> {
+    let current = match doc.get(obj, field)? {
+        Some((Value::Scalar(s), _)) => Some(s.into_owned()),
+        _ => None,
+    };
+    if current.as_ref() != Some(&value) {
+        doc.put(obj, field, value)?;
+    }
+    Ok(())
+}
+
+/// A field's name in documents and rows: the Rust name, or the one given with `as`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! field_name {
+    ($f:ident) => {
+        stringify!($f)
+    };
+    ($f:ident, $name:literal) => {
+        $name
+    };
+}
+
+/// Declares a record kind: see the [module](crate::record). Groups, in this order:
+/// - `key (…)`: the fields that name the record (its document key is `KIND:key1:key2…`);
+///   they are not stored in its map;
+/// - `edit Patch { … }`: fields an edit may change, one `Option` each in the patch;
+///   concurrent writes to them are reported as conflicts;
+/// - `count { … }`: counters (concurrent increments add up);
+/// - `keep { … }`: fields written when the record is made.
+///
+/// `=> ["header", …]` after a field's type lists the spreadsheet headers (lower case, letters
+/// and digits only) that an import reads into it.
+#[macro_export]
+macro_rules! record {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident = $kind:literal;
+        key ($($(#[$km:meta])* $key:ident : $kty:ty),+ $(,)?)
+        edit $patch:ident {
+            $( $(#[$em:meta])* $ef:ident $(as $efn:literal)? : $ety:ty $(=> [$($ea:literal),* $(,)?])? ),* $(,)?
+        }
+        count {
+            $( $(#[$cm:meta])* $cf:ident : $cty:ty $(=> [$($ca:literal),* $(,)?])? ),* $(,)?
+        }
+        keep {
+            $( $(#[$pm:meta])* $pf:ident : $pty:ty $(=> [$($pa:literal),* $(,)?])? ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct $name {
+            $( $(#[$km])* pub $key: $kty, )+
+            $( $(#[$em])* pub $ef: $ety, )*
+            $( $(#[$cm])* pub $cf: $cty, )*
+            $( $(#[$pm])* pub $pf: $pty, )*
+        }
+
+        #[doc = concat!("The fields of a ", $kind, " that an edit may change; `None` leaves a field as it is.")]
+        #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct $patch {
+            $( pub $ef: Option<$ety>, )*
+        }
+
+        impl $patch {
+            pub fn is_empty(&self) -> bool {
+                true $( && self.$ef.is_none() )*
+            }
+
+            /// Writes the fields it names that differ from the map's.
+            pub fn apply(
+                &self,
+                doc: &mut automerge::AutoCommit,
+                obj: &automerge::ObjId,
+            ) -> Result<(), $crate::schema::SchemaError> {
+                $(
+                    if let Some(v) = &self.$ef {
+                        $crate::record::put_if_changed(doc, obj, $crate::field_name!($ef $(, $efn)?), $crate::record::FieldValue::to_scalar(v))?;
+                    }
+                )*
+                let _ = (doc, obj);
+                Ok(())
+            }
+        }
+
+        impl $name {
+            /// The first part of its document key, and the name people read.
+            pub const KIND: &'static str = $kind;
+            /// Its fields in documents, which are also its columns.
+            pub const FIELDS: &'static [&'static str] = &[
+                $( $crate::field_name!($ef $(, $efn)?), )*
+                $( stringify!($cf), )*
+                $( stringify!($pf), )*
+            ];
+            /// The fields an edit may change (and whose conflicts are reported).
+            pub const EDITABLE: &'static [&'static str] = &[ $( $crate::field_name!($ef $(, $efn)?), )* ];
+            /// The columns that name its row, beside the UPT.
+            pub const KEY_COLUMNS: &'static [&'static str] = &[ $( stringify!($key), )+ ];
+            /// Each field an import fills, and the headers that mean it.
+            pub const IMPORT: &'static [(&'static str, &'static [&'static str])] = &[
+                $( $( (stringify!($ef), &[$($ea),*]), )? )*
+                $( $( (stringify!($cf), &[$($ca),*]), )? )*
+                $( $( (stringify!($pf), &[$($pa),*]), )? )*
+            ];
+
+            /// The record's key in its document.
+            pub fn doc_key($($key: &str),+) -> String {
+                let mut key = String::from($kind);
+                $( key.push(':'); key.push_str($key); )+
+                key
+            }
+
+            /// This record's key in its document.
+            pub fn key(&self) -> String {
+                Self::doc_key($(&self.$key),+)
+            }
+
+            /// Reads the record at its key: `None` when there is none, an error naming the
+            /// field when a field does not hold its type.
+            pub fn read(
+                doc: &automerge::AutoCommit,
+                $($key: &str),+
+            ) -> Option<Result<(Self, $crate::model::Conflicts), $crate::model::ValidationError>> {
+                let f = $crate::record::Fields::read(doc, &Self::doc_key($($key),+))?;
+                Some(Self::from_fields(&f, $($key),+))
+            }
+
+            pub fn from_fields(
+                f: &$crate::record::Fields<'_>,
+                $($key: &str),+
+            ) -> Result<(Self, $crate::model::Conflicts), $crate::model::ValidationError> {
+                let record = Self {
+                    $( $key: $key.into(), )+
+                    $( $ef: f.typed($crate::field_name!($ef $(, $efn)?))?, )*
+                    $( $cf: f.typed(stringify!($cf))?, )*
+                    $( $pf: f.typed(stringify!($pf))?, )*
+                };
+                Ok((record, f.conflicts(Self::EDITABLE)))
+            }
+
+            /// Adds the record as a new map at its key (counters as counters).
+            pub fn insert_into(
+                &self,
+                doc: &mut automerge::AutoCommit,
+            ) -> Result<automerge::ObjId, $crate::schema::SchemaError> {
+                use automerge::transaction::Transactable;
+                let obj = doc.put_object(automerge::ROOT, self.key(), automerge::ObjType::Map)?;
+                $(
+                    if !$crate::record::FieldValue::is_omitted(&self.$ef) {
+                        doc.put(&obj, $crate::field_name!($ef $(, $efn)?), $crate::record::FieldValue::to_scalar(&self.$ef))?;
+                    }
+                )*
+                $( doc.put(&obj, stringify!($cf), automerge::ScalarValue::counter(self.$cf))?; )*
+                $(
+                    if !$crate::record::FieldValue::is_omitted(&self.$pf) {
+                        doc.put(&obj, stringify!($pf), $crate::record::FieldValue::to_scalar(&self.$pf))?;
+                    }
+                )*
+                Ok(obj)
+            }
+
+            /// Writes every field into the record's maps, making one if there is none; only
+            /// fields that differ are written.
+            pub fn upsert_into(
+                &self,
+                doc: &mut automerge::AutoCommit,
+            ) -> Result<(), $crate::schema::SchemaError> {
+                let objs = $crate::record::ensure_maps(doc, &self.key())?;
+                $( $crate::record::put_all_if_changed(doc, &objs, $crate::field_name!($ef $(, $efn)?), $crate::record::FieldValue::to_scalar(&self.$ef))?; )*
+                $( $crate::record::put_all_if_changed(doc, &objs, stringify!($cf), automerge::ScalarValue::counter(self.$cf))?; )*
+                $( $crate::record::put_all_if_changed(doc, &objs, stringify!($pf), $crate::record::FieldValue::to_scalar(&self.$pf))?; )*
+                Ok(())
+            }
+
+            /// Its row's columns: key and fields, named as in [`Self::FIELDS`].
+            pub fn columns(&self) -> Vec<(&'static str, rusqlite::types::ToSqlOutput<'_>)> {
+                vec![
+                    $( (stringify!($key), $crate::record::FieldValue::to_sql(&self.$key)), )+
+                    $( ($crate::field_name!($ef $(, $efn)?), $crate::record::FieldValue::to_sql(&self.$ef)), )*
+                    $( (stringify!($cf), $crate::record::FieldValue::to_sql(&self.$cf)), )*
+                    $( (stringify!($pf), $crate::record::FieldValue::to_sql(&self.$pf)), )*
+                ]
+            }
+
+            /// Reads it from a row that has its columns, by name.
+            pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(Self {
+                    $( $key: $crate::record::column(r, stringify!($key))?, )+
+                    $( $ef: $crate::record::column(r, $crate::field_name!($ef $(, $efn)?))?, )*
+                    $( $cf: $crate::record::column(r, stringify!($cf))?, )*
+                    $( $pf: $crate::record::column(r, stringify!($pf))?, )*
+                })
+            }
+        }
+    };
+}
+
+/// Declares a fixed set of values: an enum whose variants are written as the given strings in
+/// documents, rows, JSON and on the command line, and that reads them back with an error that
+/// lists the accepted values.
+#[macro_export]
+macro_rules! fixed_set {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident ($field:literal) {
+            $( $(#[$vm:meta])* $variant:ident = $text:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $( $(#[$vm])* #[serde(rename = $text)] $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in the order people read them.
+            pub const ALL: &'static [$name] = &[ $( $name::$variant, )+ ];
+            /// Every value as written.
+            pub const NAMES: &'static [&'static str] = &[ $( $text, )+ ];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $text, )+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::model::ValidationError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $( $text => Ok($name::$variant), )+
+                    _ => Err($crate::model::ValidationError::new(
+                        $field,
+                        format!("unknown value '{s}'; use one of: {}", Self::NAMES.join(", ")),
+                    )),
+                }
+            }
+        }
+
+        impl clap::ValueEnum for $name {
+            fn value_variants<'a>() -> &'a [Self] {
+                Self::ALL
+            }
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(clap::builder::PossibleValue::new(self.as_str()))
+            }
+        }
+
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(
+                    self.as_str().as_bytes(),
+                )))
+            }
+        }
+
+        impl $crate::record::FieldValue for $name {
+            fn to_scalar(&self) -> automerge::ScalarValue {
+                automerge::ScalarValue::Str(self.as_str().into())
+            }
+            fn from_scalar(v: Option<&automerge::ScalarValue>) -> Result<Self, String> {
+                match v {
+                    None => Err("is missing".into()),
+                    Some(automerge::ScalarValue::Str(s)) => {
+                        s.parse().map_err(|e: $crate::model::ValidationError| e.reason)
+                    }
+                    Some(_) => Err("is not text".into()),
+                }
+            }
+            fn to_sql(&self) -> rusqlite::types::ToSqlOutput<'_> {
+                rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(
+                    self.as_str().as_bytes(),
+                ))
+            }
+            fn from_sql(v: rusqlite::types::ValueRef<'_>) -> Result<Self, String> {
+                v.as_str()
+                    .map_err(|e| e.to_string())?
+                    .parse()
+                    .map_err(|e: $crate::model::ValidationError| e.reason)
+            }
+        }
+    };
+}
+
+/// Declares a text newtype (an id, a code): transparent in JSON and rows, read as `&str`.
+#[macro_export]
+macro_rules! text_newtype {
+    ($(#[$meta:meta])* pub struct $name:ident;) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_string())
+            }
+        }
+        impl From<&String> for $name {
+            fn from(s: &String) -> Self {
+                Self(s.clone())
+            }
+        }
+        impl From<$name> for String {
+            fn from(s: $name) -> String {
+                s.0
+            }
+        }
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+        impl PartialEq<$name> for &str {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+        impl PartialEq<$name> for String {
+            fn eq(&self, other: &$name) -> bool {
+                *self == other.0
+            }
+        }
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(
+                    self.0.as_bytes(),
+                )))
+            }
+        }
+        impl $crate::record::FieldValue for $name {
+            fn to_scalar(&self) -> automerge::ScalarValue {
+                automerge::ScalarValue::Str(self.0.as_str().into())
+            }
+            fn from_scalar(v: Option<&automerge::ScalarValue>) -> Result<Self, String> {
+                <String as $crate::record::FieldValue>::from_scalar(v).map(Self)
+            }
+            fn to_sql(&self) -> rusqlite::types::ToSqlOutput<'_> {
+                rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(
+                    self.0.as_bytes(),
+                ))
+            }
+            fn from_sql(v: rusqlite::types::ValueRef<'_>) -> Result<Self, String> {
+                <String as $crate::record::FieldValue>::from_sql(v).map(Self)
+            }
+        }
+    };
+}
