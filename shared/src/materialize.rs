@@ -204,3 +204,48 @@ pub fn describe(op: &RowOp) -> String {
         RowOp::Invalid { what, .. } => what.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::{ObjType, ROOT, transaction::Transactable};
+
+    /// A peer's change whose sale holds a date that is not a date, or a quantity that is
+    /// text, is refused with the field named, not stored as an empty date or a zero.
+    #[test]
+    fn a_field_that_does_not_hold_its_type_is_refused_by_name() {
+        let sale = |date: &str, quantity: automerge::ScalarValue| {
+            let mut doc = AutoCommit::new();
+            let obj = doc.put_object(ROOT, "sale:s1", ObjType::Map).unwrap();
+            doc.put(&obj, "product_id", "p1").unwrap();
+            doc.put(&obj, "date", date).unwrap();
+            doc.put(&obj, "quantity", quantity).unwrap();
+            doc.put(&obj, "revenue_idr", 25_000).unwrap();
+            doc.put(&obj, "channel", "toko").unwrap();
+            doc.put(&obj, "created_at", "2026-12-02T00:00:00Z").unwrap();
+            let op = row_op(
+                &DocId::Upt("LAPAS-A".into()),
+                &doc,
+                &RecordKey::Sale("s1".into()),
+            )
+            .unwrap();
+            (check_row(&op, &[], &[]), op)
+        };
+        let (ok, op) = sale("2026-12-01", 2.into());
+        assert!(ok.is_ok(), "{ok:?}");
+        let RowOp::Sale { row: Some(s), .. } = op else {
+            panic!("{op:?}")
+        };
+        assert_eq!(s.date, time::macros::date!(2026 - 12 - 01));
+        assert_eq!(s.channel, crate::model::SaleChannel::Toko);
+
+        let (err, op) = sale("kemarin", 2.into());
+        let err = err.unwrap_err();
+        assert_eq!(err.field, "date");
+        assert!(err.reason.contains("YYYY-MM-DD"), "{err}");
+        assert_eq!(describe(&op), "sale s1");
+
+        let err = sale("2026-12-01", "dua".into()).0.unwrap_err();
+        assert_eq!(err.field, "quantity");
+    }
+}

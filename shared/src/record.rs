@@ -737,3 +737,107 @@ macro_rules! text_newtype {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::*;
+    use automerge::AutoCommit;
+
+    fn sale() -> Sale {
+        Sale {
+            id: "s1".into(),
+            product_id: "p1".into(),
+            date: time::macros::date!(2026 - 11 - 15),
+            quantity: 2,
+            revenue_idr: 550_000,
+            channel: SaleChannel::EKatalog,
+            created_at: "2026-11-15T02:00:00Z".into(),
+        }
+    }
+
+    /// What is written is what is read, in the document, in the row and in JSON.
+    #[test]
+    fn a_record_reads_back_as_written_from_document_row_and_json() {
+        let s = sale();
+        let mut doc = AutoCommit::new();
+        s.insert_into(&mut doc).unwrap();
+        let (back, conflicts) = Sale::read(&doc, "s1").unwrap().unwrap();
+        assert_eq!(back, s);
+        assert!(conflicts.is_empty());
+
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE sales (id TEXT, product_id TEXT, date TEXT, quantity INTEGER,
+             revenue_idr INTEGER, channel TEXT, created_at TEXT)",
+        )
+        .unwrap();
+        super::replace_row(&conn, "sales", &s.columns()).unwrap();
+        let (date, channel): (String, String) = conn
+            .query_row("SELECT date, channel FROM sales", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(
+            (date.as_str(), channel.as_str()),
+            ("2026-11-15", "e-katalog")
+        );
+        let row = conn
+            .query_row("SELECT * FROM sales", [], Sale::from_row)
+            .unwrap();
+        assert_eq!(row, s);
+
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["date"], "2026-11-15");
+        assert_eq!(json["channel"], "e-katalog");
+        assert_eq!(serde_json::from_value::<Sale>(json).unwrap(), s);
+    }
+
+    #[test]
+    fn a_patch_writes_only_the_fields_it_names() {
+        let mut doc = AutoCommit::new();
+        let p = Product {
+            id: "p1".into(),
+            name: "Kursi".into(),
+            category: "furnitur".into(),
+            description: String::new(),
+            price_idr: 100,
+            unit: "pcs".into(),
+            workshop: String::new(),
+            certifications: vec![],
+            photos: vec![],
+            nominated: false,
+            stock: 4,
+            created_at: "t".into(),
+            updated_at: "t".into(),
+            deleted: false,
+        };
+        let obj = p.insert_into(&mut doc).unwrap();
+        let before = doc.get_heads();
+        ProductPatch {
+            name: Some("Kursi".into()),
+            ..Default::default()
+        }
+        .apply(&mut doc, &obj)
+        .unwrap();
+        assert_eq!(doc.get_heads(), before, "an unchanged value writes nothing");
+        ProductPatch {
+            price_idr: Some(120),
+            ..Default::default()
+        }
+        .apply(&mut doc, &obj)
+        .unwrap();
+        let (back, _) = Product::read(&doc, "p1").unwrap().unwrap();
+        assert_eq!(
+            (back.price_idr, back.stock, back.name.as_str()),
+            (120, 4, "Kursi")
+        );
+    }
+
+    #[test]
+    fn a_fixed_set_names_its_values_when_refusing_one() {
+        let err = "diskon".parse::<CurationStatus>().unwrap_err();
+        assert_eq!(err.field, "status");
+        assert!(err.reason.contains("approved, featured"), "{err}");
+        assert_eq!("in_review".parse(), Ok(CurationStatus::InReview));
+    }
+}

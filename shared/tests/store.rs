@@ -472,3 +472,44 @@ fn two_processes_writing_one_document_at_once_lose_nothing() {
         .unwrap();
     assert_eq!(rows, 80);
 }
+
+/// A field added to a record's definition without its migration line would be written to a
+/// column that does not exist: every field and key of every record kind has its column.
+#[test]
+fn every_field_of_every_record_kind_has_its_column() {
+    use karya_shared::model::{CurationDecision, Participant, Product, Sale, Training, UptInfo};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("r.db"), None).unwrap();
+    let conn = store.conn();
+    for (table, keys, fields) in [
+        ("products", Product::KEY_COLUMNS, Product::FIELDS),
+        ("sales", Sale::KEY_COLUMNS, Sale::FIELDS),
+        ("trainings", Training::KEY_COLUMNS, Training::FIELDS),
+        (
+            "participants",
+            Participant::KEY_COLUMNS,
+            Participant::FIELDS,
+        ),
+        (
+            "curation",
+            CurationDecision::KEY_COLUMNS,
+            CurationDecision::FIELDS,
+        ),
+        ("upts", UptInfo::KEY_COLUMNS, UptInfo::FIELDS),
+    ] {
+        let columns: Vec<String> = conn
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!columns.is_empty(), "no table {table}");
+        for field in keys.iter().chain(fields) {
+            assert!(
+                columns.iter().any(|c| c == field),
+                "{table} has no column {field}: add a migration line for it"
+            );
+        }
+    }
+}
