@@ -5,14 +5,28 @@ use crate::config::{AgentConfig, Paths, Timing};
 use crate::status::{self, SyncStatus};
 use crate::{AgentError, control, import, records, service};
 use clap::{Args, Parser, Subcommand};
-use karya_shared::model::{
-    Certification, ProductPatch, SaleChannel, iso, parse_iso_date, validate_upt_code,
-};
+use karya_shared::input;
+use karya_shared::model::{Certification, ProductPatch, SaleChannel, iso, validate_upt_code};
 use time::Date;
 
-/// A date on the command line.
+/// A date on the command line, as people write it (see `karya_shared::input`).
 fn date_arg(s: &str) -> Result<Date, String> {
-    parse_iso_date(s)
+    input::parse_date(s)
+}
+
+/// A whole number (rupiah, a count) as people write it: 275000, 275.000, Rp 275.000.
+fn whole_arg(s: &str) -> Result<i64, String> {
+    input::parse_whole(s)
+}
+
+fn yes_no_arg(s: &str) -> Result<bool, String> {
+    input::parse_yes_no(s)
+}
+
+fn channel_arg(s: &str) -> Result<SaleChannel, String> {
+    input::match_choice("channel", s, &input::choices_of(SaleChannel::NAMES))
+        .and_then(|c| c.parse())
+        .map_err(|e| e.reason)
 }
 use karya_shared::session::Outcome;
 use karya_shared::{DocId, schema, views};
@@ -93,7 +107,21 @@ pub enum Command {
     #[command(subcommand)]
     Training(TrainingCommand),
     /// Import a CSV or XLSX file of products, sales or trainings (all rows or none).
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+        /// Check every row and show what would be imported; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import a file whose content was imported before (its rows are added again).
+        #[arg(long)]
+        again: bool,
+    },
+    /// Write an XLSX template to fill in and import: produk, penjualan or pelatihan. Its
+    /// columns with fixed values have dropdowns; its example row is never imported.
+    Template {
+        kind: crate::template::TemplateKind,
+        file: PathBuf,
+    },
     /// Database schema upgrades. `--check` says what starting this version would migrate,
     /// without changing anything.
     Migrate {
@@ -152,12 +180,12 @@ pub struct ProductAdd {
     name: String,
     #[arg(long)]
     category: String,
-    /// Price in whole rupiah.
-    #[arg(long)]
+    /// Price in whole rupiah: 275000, 275.000 or "Rp 275.000".
+    #[arg(long, value_parser = whole_arg)]
     price: i64,
     #[arg(long)]
     unit: Option<String>,
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value = "0", value_parser = whole_arg)]
     stock: i64,
     #[arg(long, default_value = "")]
     workshop: String,
@@ -182,7 +210,8 @@ pub struct ProductEdit {
     name: Option<String>,
     #[arg(long)]
     category: Option<String>,
-    #[arg(long)]
+    /// Price in whole rupiah: 275000, 275.000 or "Rp 275.000".
+    #[arg(long, value_parser = whole_arg)]
     price: Option<i64>,
     #[arg(long)]
     unit: Option<String>,
@@ -190,8 +219,8 @@ pub struct ProductEdit {
     workshop: Option<String>,
     #[arg(long)]
     description: Option<String>,
-    /// true or false
-    #[arg(long)]
+    /// ya or tidak (yes or no)
+    #[arg(long, value_parser = yes_no_arg)]
     nominate: Option<bool>,
     /// Replaces the certifications: KIND:NUMBER[:VALID-UNTIL]; repeatable.
     #[arg(long = "cert", value_parser = parse_cert)]
@@ -203,7 +232,7 @@ pub enum StockCommand {
     /// Add N to a product's stock (N may be negative).
     Add {
         id: String,
-        #[arg(allow_hyphen_values = true)]
+        #[arg(allow_hyphen_values = true, value_parser = whole_arg)]
         n: i64,
     },
 }
@@ -212,16 +241,16 @@ pub enum StockCommand {
 pub enum SaleCommand {
     Add {
         id: String,
-        #[arg(long)]
+        #[arg(long, value_parser = whole_arg)]
         qty: i64,
-        /// Revenue in whole rupiah.
-        #[arg(long)]
+        /// Revenue in whole rupiah: 550000, 550.000 or "Rp 550.000".
+        #[arg(long, value_parser = whole_arg)]
         revenue: i64,
-        /// YYYY-MM-DD (default today)
+        /// 15/11/2026 or 2026-11-15 (default today)
         #[arg(long, value_parser = date_arg)]
         date: Option<Date>,
-        /// Where it was sold (default toko)
-        #[arg(long)]
+        /// Where it was sold: pameran, e-katalog, toko, online, lainnya (default toko)
+        #[arg(long, value_parser = channel_arg)]
         channel: Option<SaleChannel>,
     },
 }
@@ -234,19 +263,19 @@ pub enum TrainingCommand {
         program: String,
         #[arg(long)]
         category: String,
-        /// YYYY-MM-DD
+        /// 15/11/2026 or 2026-11-15
         #[arg(long, value_parser = date_arg)]
         start: Date,
-        /// YYYY-MM-DD
+        /// 15/11/2026 or 2026-11-15
         #[arg(long, value_parser = date_arg)]
         end: Date,
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value = "0", value_parser = whole_arg)]
         hours: i64,
         #[arg(long, default_value = "")]
         partner: String,
         #[arg(long, default_value = "")]
         instructor: String,
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value = "0", value_parser = whole_arg)]
         capacity: i64,
         #[arg(long, default_value = "")]
         scheme: String,
@@ -761,17 +790,50 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
             };
             print_status(&report, json);
         }
-        Command::Import { file } => {
-            let mut store = service::open_store(&paths)?;
-            let report = import::import_file(&mut store, &upt, &file)?;
+        Command::Import {
+            file,
+            dry_run,
+            again,
+        } => {
+            let mut store = if dry_run {
+                service::open_store_to_read(&paths)?
+            } else {
+                service::open_store(&paths)?
+            };
+            let report = import::import_file_with(
+                &mut store,
+                &upt,
+                &file,
+                import::ImportOptions { dry_run, again },
+            )?;
             if json {
                 print_json(&report);
+            } else if dry_run {
+                println!(
+                    "{}: all {} {:?} row(s) are fine; nothing was written (run again without --dry-run to import)",
+                    report.file, report.rows, report.kind
+                );
             } else {
                 println!(
                     "imported {} {:?} row(s) from {}",
                     report.rows, report.kind, report.file
                 );
             }
+        }
+        Command::Template { kind, file } => {
+            let mut store = service::open_store_to_read(&paths)?;
+            let training = kind == crate::template::TemplateKind::Pelatihan;
+            let names: Vec<String> = records::category_choices(&mut store, training)?
+                .into_iter()
+                .map(|(slug, name)| if training { slug } else { name })
+                .collect();
+            crate::template::write(kind, &names, &file)
+                .map_err(|e| AgentError::Usage(format!("cannot write {}: {e}", file.display())))?;
+            println!(
+                "wrote {}; fill in the Data sheet (delete the example row), then: karya-agent import {}",
+                file.display(),
+                file.display()
+            );
         }
         Command::Product(cmd) => {
             let mut store = if matches!(

@@ -12,6 +12,7 @@ pub mod photos;
 pub mod records;
 pub mod service;
 pub mod status;
+pub mod template;
 pub mod uploads;
 
 #[derive(Debug, thiserror::Error)]

@@ -3,6 +3,7 @@
 //! offline.
 
 use crate::identity;
+use karya_shared::input;
 use karya_shared::model::*;
 use karya_shared::schema::{self, DocId, SchemaError};
 use karya_shared::{Store, StoreError};
@@ -21,8 +22,14 @@ pub fn categories(store: &mut Store, training: bool) -> Result<Vec<String>, Stor
     })
 }
 
-fn as_strs(v: &[String]) -> Vec<&str> {
-    v.iter().map(String::as_str).collect()
+/// The categories in force as (slug, name people read), to match what an operator typed.
+pub fn category_choices(
+    store: &mut Store,
+    training: bool,
+) -> Result<Vec<(String, String)>, StoreError> {
+    store.with_doc(&DocId::National, |national| {
+        schema::category_choices(Some(national), training)
+    })
 }
 
 /// Resolves a record id, or a unique prefix of one (at least 6 characters), in one of the
@@ -113,9 +120,12 @@ pub fn add_products(
     products: &[Product],
     note: &[(String, String)],
 ) -> Result<(), StoreError> {
-    let cats = categories(store, false)?;
-    for p in products {
-        p.validate(&as_strs(&cats))?;
+    let cats = category_choices(store, false)?;
+    let slugs: Vec<&str> = cats.iter().map(|(s, _)| s.as_str()).collect();
+    let mut products = products.to_vec();
+    for p in &mut products {
+        p.category = input::match_choice("category", &p.category, &cats)?;
+        p.validate(&slugs)?;
     }
     store.change_noting(&upt_doc(upt), note, |d| {
         products
@@ -125,7 +135,8 @@ pub fn add_products(
 }
 
 pub fn add_product(store: &mut Store, upt: &str, new: NewProduct) -> Result<Product, StoreError> {
-    let p = new.into_product();
+    let mut p = new.into_product();
+    p.category = input::match_choice("category", &p.category, &category_choices(store, false)?)?;
     add_products(store, upt, std::slice::from_ref(&p), &[])?;
     Ok(p)
 }
@@ -143,11 +154,16 @@ pub fn edit_product(
         )
         .into());
     }
-    let cats = categories(store, false)?;
-    patch.validate(&as_strs(&cats))?;
+    let cats = category_choices(store, false)?;
+    let mut patch = patch.clone();
+    if let Some(c) = &patch.category {
+        patch.category = Some(input::match_choice("category", c, &cats)?);
+    }
+    let slugs: Vec<&str> = cats.iter().map(|(s, _)| s.as_str()).collect();
+    patch.validate(&slugs)?;
     let id = resolve_product(store, upt, id)?;
     store.change(&upt_doc(upt), |d| {
-        schema::edit_product(d, &id, patch, &now_rfc3339())
+        schema::edit_product(d, &id, &patch, &now_rfc3339())
     })?;
     Ok(id)
 }
@@ -292,9 +308,12 @@ pub fn add_trainings(
     trainings: &[Training],
     note: &[(String, String)],
 ) -> Result<(), StoreError> {
-    let cats = categories(store, true)?;
-    for t in trainings {
-        t.validate(&as_strs(&cats))?;
+    let cats = category_choices(store, true)?;
+    let slugs: Vec<&str> = cats.iter().map(|(s, _)| s.as_str()).collect();
+    let mut trainings = trainings.to_vec();
+    for t in &mut trainings {
+        t.category = input::match_choice("category", &t.category, &cats)?;
+        t.validate(&slugs)?;
     }
     store.change_noting(&upt_doc(upt), note, |d| {
         trainings

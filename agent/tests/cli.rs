@@ -152,3 +152,329 @@ fn records_work_offline_and_errors_name_the_fix() {
     assert_eq!(v["pending_changes"], 4, "{v}");
     assert_eq!(v["last_success_at"], serde_json::Value::Null);
 }
+
+fn ok(out: &std::process::Output) -> String {
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn refused(out: &std::process::Output) -> String {
+    assert!(!out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn init_offline(d: &std::path::Path) {
+    ok(&agent(
+        d,
+        &[
+            "init",
+            "--upt",
+            "LAPAS-PATI",
+            "--hub",
+            "http://127.0.0.1:9",
+            "--token",
+            "karya_x_y",
+        ],
+    ));
+}
+
+/// Prices, dates, categories and channels as operators type them with Indonesian settings,
+/// and what is refused names what is accepted.
+#[test]
+fn input_is_read_as_operators_write_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init_offline(d);
+    let id = ok(&agent(
+        d,
+        &[
+            "--json",
+            "product",
+            "add",
+            "--name",
+            "Lukisan pantai",
+            "--category",
+            "Seni Lukis",
+            "--price",
+            "Rp275.000,00",
+            "--stock",
+            "1.200",
+        ],
+    ));
+    let p: serde_json::Value = serde_json::from_str(&id).unwrap();
+    assert_eq!(p["category"], "seni-lukis");
+    assert_eq!(p["price_idr"], 275_000);
+    assert_eq!(p["stock"], 1_200);
+    let id = p["id"].as_str().unwrap().to_string();
+
+    ok(&agent(
+        d,
+        &[
+            "product",
+            "edit",
+            &id,
+            "--category",
+            "mebel",
+            "--price",
+            "275.000",
+            "--nominate",
+            "ya",
+        ],
+    ));
+    let shown: serde_json::Value =
+        serde_json::from_str(&ok(&agent(d, &["--json", "product", "show", &id]))).unwrap();
+    assert_eq!(shown["category"], "furnitur");
+    assert_eq!(shown["nominated"], true);
+
+    let sale: serde_json::Value = serde_json::from_str(&ok(&agent(
+        d,
+        &[
+            "--json",
+            "sale",
+            "add",
+            &id,
+            "--qty",
+            "2",
+            "--revenue",
+            "Rp 550.000",
+            "--date",
+            "15/11/2026",
+            "--channel",
+            "E-Katalog",
+        ],
+    )))
+    .unwrap();
+    assert_eq!(sale["date"], "2026-11-15");
+    assert_eq!(sale["channel"], "e-katalog");
+    assert_eq!(sale["revenue_idr"], 550_000);
+
+    let err = refused(&agent(
+        d,
+        &[
+            "product",
+            "add",
+            "--name",
+            "X",
+            "--category",
+            "mainan",
+            "--price",
+            "1",
+        ],
+    ));
+    assert!(
+        err.contains("mainan") && err.contains("seni-lukis, lainnya"),
+        "{err}"
+    );
+    let err = refused(&agent(
+        d,
+        &[
+            "sale",
+            "add",
+            &id,
+            "--qty",
+            "1",
+            "--revenue",
+            "1",
+            "--date",
+            "31/02/2026",
+        ],
+    ));
+    assert!(err.contains("15/11/2026"), "{err}");
+    let err = refused(&agent(
+        d,
+        &[
+            "product",
+            "add",
+            "--name",
+            "X",
+            "--category",
+            "jasa",
+            "--price",
+            "12,5",
+        ],
+    ));
+    assert!(err.contains("whole numbers"), "{err}");
+    let err = refused(&agent(
+        d,
+        &[
+            "sale",
+            "add",
+            &id,
+            "--qty",
+            "1",
+            "--revenue",
+            "1",
+            "--channel",
+            "pasar",
+        ],
+    ));
+    assert!(err.contains("e-katalog"), "{err}");
+    ok(&agent(
+        d,
+        &[
+            "training",
+            "add",
+            "--program",
+            "Menjahit",
+            "--category",
+            "Jahit",
+            "--start",
+            "01/12/2026",
+            "--end",
+            "20-12-2026",
+        ],
+    ));
+}
+
+/// A template made by `karya-agent template`, filled in as an operator does: its example row
+/// is refused, a dry run writes nothing, the import takes every row, and the same file again
+/// only with --again.
+#[test]
+fn a_template_is_filled_checked_and_imported() {
+    use calamine::Reader;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    init_offline(d);
+    let file = d.join("produk.xlsx");
+    let out = ok(&agent(d, &["template", "produk", file.to_str().unwrap()]));
+    assert!(out.contains("karya-agent import"), "{out}");
+
+    // The template as written: headers, the example row, and a dropdown sheet of categories.
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&file).unwrap();
+    assert_eq!(wb.sheet_names(), ["Data", "Pilihan"]);
+    let pilihan = wb.worksheet_range("Pilihan").unwrap();
+    let cats: Vec<String> = pilihan.rows().skip(1).map(|r| r[0].to_string()).collect();
+    assert!(cats.contains(&"Seni & Lukis".to_string()), "{cats:?}");
+    let data = wb.worksheet_range("Data").unwrap();
+    let rows: Vec<Vec<String>> = data
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0][..4], ["nama", "kategori", "harga", "satuan"]);
+    assert!(rows[1][0].starts_with("CONTOH:"), "{:?}", rows[1]);
+    // The sheet's XML carries the dropdowns.
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&file).unwrap()).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut xml,
+    )
+    .unwrap();
+    assert!(
+        xml.contains("<dataValidation") && xml.contains("Pilihan!$A$2"),
+        "{xml}"
+    );
+
+    // Imported as it is, the example row is refused and nothing is written.
+    let err = refused(&agent(d, &["import", file.to_str().unwrap()]));
+    assert!(
+        err.contains("baris 2") && err.contains("example row"),
+        "{err}"
+    );
+
+    // Filled in: the example row replaced by two products, with a blank row between.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in rows[0].iter().enumerate() {
+        sheet.write_string(0, c as u16, h).unwrap();
+    }
+    for (r, row) in [
+        [
+            "Kursi jati",
+            "Furnitur",
+            "1.850.000",
+            "pcs",
+            "2",
+            "",
+            "",
+            "ya",
+            "",
+        ],
+        [
+            "Batik tulis",
+            "Fashion & Batik",
+            "Rp 450.000",
+            "lembar",
+            "5",
+            "",
+            "",
+            "tidak",
+            "halal:ID1:31/01/2028",
+        ],
+    ]
+    .iter()
+    .enumerate()
+    {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(1 + r as u32 * 2, c as u16, *v).unwrap();
+        }
+    }
+    let filled = d.join("produk-isi.xlsx");
+    book.save(&filled).unwrap();
+
+    let out = ok(&agent(
+        d,
+        &["import", "--dry-run", filled.to_str().unwrap()],
+    ));
+    assert!(
+        out.contains("2") && out.contains("nothing was written"),
+        "{out}"
+    );
+    let listed = ok(&agent(d, &["--json", "product", "list"]));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&listed).unwrap(),
+        serde_json::json!([])
+    );
+
+    ok(&agent(d, &["import", filled.to_str().unwrap()]));
+    let listed: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(&agent(d, &["--json", "product", "list"]))).unwrap();
+    let mut got: Vec<(String, String, i64)> = listed
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["category"].as_str().unwrap().to_string(),
+                p["price_idr"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                "Batik tulis".to_string(),
+                "fashion-batik".to_string(),
+                450_000
+            ),
+            ("Kursi jati".to_string(), "furnitur".to_string(), 1_850_000)
+        ]
+    );
+    let batik = listed.iter().find(|p| p["name"] == "Batik tulis").unwrap();
+    assert_eq!(batik["certifications"][0]["valid_until"], "2028-01-31");
+
+    let err = refused(&agent(d, &["import", filled.to_str().unwrap()]));
+    assert!(err.contains("imported already"), "{err}");
+    ok(&agent(d, &["import", "--again", filled.to_str().unwrap()]));
+    let listed: Vec<serde_json::Value> =
+        serde_json::from_str(&ok(&agent(d, &["--json", "product", "list"]))).unwrap();
+    assert_eq!(listed.len(), 4);
+
+    // An error names the row Excel shows, blank rows counted.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    for (c, h) in ["nama", "kategori", "harga"].iter().enumerate() {
+        sheet.write_string(0, c as u16, *h).unwrap();
+    }
+    for (c, v) in ["Meja", "furnitur", "100"].iter().enumerate() {
+        sheet.write_string(1, c as u16, *v).unwrap();
+    }
+    for (c, v) in ["Kursi", "furnitur", "seratus"].iter().enumerate() {
+        sheet.write_string(4, c as u16, *v).unwrap();
+    }
+    let bad = d.join("bad.xlsx");
+    book.save(&bad).unwrap();
+    let err = refused(&agent(d, &["import", bad.to_str().unwrap()]));
+    assert!(err.contains("baris 5") && err.contains("harga"), "{err}");
+}

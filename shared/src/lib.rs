@@ -8,6 +8,7 @@
 //!   [`server`]: the server side, with write authority;
 //! - [`pseudonym`]: participants' pseudonyms.
 
+pub mod input;
 pub mod localtime;
 pub mod logging;
 pub mod materialize;

@@ -433,7 +433,7 @@ impl Certification {
         let how = |e: ValidationError| {
             ValidationError::new(
                 "certifications",
-                format!("{e}; write KIND:NUMBER[:YYYY-MM-DD], e.g. halal:ID31110000123:2028-01-31"),
+                format!("{e}; write KIND:NUMBER[:VALID-UNTIL], e.g. halal:ID31110000123:31/01/2028"),
             )
         };
         let mut parts = s.trim().splitn(3, ':');
@@ -442,7 +442,11 @@ impl Certification {
             kind: kind.parse().map_err(how)?,
             number: parts.next().unwrap_or("").trim().to_string(),
             valid_until: match parts.next().map(str::trim).filter(|d| !d.is_empty()) {
-                Some(d) => Some(parse_date("certifications.valid_until", d).map_err(how)?),
+                Some(d) => Some(
+                    crate::input::parse_date(d)
+                        .map_err(|reason| ValidationError::new("certifications.valid_until", reason))
+                        .map_err(how)?,
+                ),
                 None => None,
             },
         };

@@ -345,6 +345,31 @@ pub fn record_keys(doc: &AutoCommit) -> Vec<RecordKey> {
         .collect()
 }
 
+/// The categories in force as (slug, the name people read), for matching what operators
+/// type (see [`crate::input::match_choice`]).
+pub fn category_choices(national: Option<&AutoCommit>, training: bool) -> Vec<(String, String)> {
+    categories(national, training)
+        .into_iter()
+        .map(|slug| {
+            let key = if training {
+                RecordKey::TrainingCategory(slug.clone())
+            } else {
+                RecordKey::Category(slug.clone())
+            };
+            let name = national
+                .and_then(|d| read_category(d, &key))
+                .or_else(|| {
+                    PRODUCT_CATEGORIES
+                        .iter()
+                        .find(|(s, _)| *s == slug && !training)
+                        .map(|(_, n)| n.to_string())
+                })
+                .unwrap_or_else(|| slug.clone());
+            (slug, name)
+        })
+        .collect()
+}
+
 /// The product categories a document's catalogue holds (the `national` document), or the
 /// built-in list when the national document has not arrived yet.
 pub fn categories(national: Option<&AutoCommit>, training: bool) -> Vec<String> {
