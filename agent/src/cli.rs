@@ -82,6 +82,12 @@ pub enum Command {
     /// The UPT's pseudonym secret: it never leaves the UPT; keep the export offline.
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// The UPT's token for the hub.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Operator accounts of the web console.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Run the background service (sync, inbox, control API).
     Run,
     /// Sync now, through the running service or directly when none runs.
@@ -128,6 +134,28 @@ pub enum Command {
         #[arg(long, required = true)]
         check: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Replace the token (after HQ revoked the old one or issued a new one). The running
+    /// service uses it at its next sync, which this command asks for; no restart needed.
+    Set {
+        #[arg(env = "KARYA_TOKEN", hide_env_values = true)]
+        token: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a console account; the password is asked for (or read from stdin).
+    Add { name: String },
+    /// List the console accounts.
+    List,
+    /// Remove a console account.
+    Rm { name: String },
+    /// Set an account's password (and unlock it).
+    Passwd { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -463,7 +491,11 @@ async fn sync_command(paths: &Paths, json: bool) -> Result<(), AgentError> {
                         .as_str()
                         .unwrap_or("the service gave no reason")
                         .to_string();
-                    return Err(AgentError::SyncFailed(detail));
+                    return Err(service::SyncFailure {
+                        message: detail,
+                        token_refused: body["error"] == "token_refused",
+                    }
+                    .into());
                 }
                 let outcome: Outcome =
                     serde_json::from_value(body["outcome"].clone()).unwrap_or_default();
@@ -487,7 +519,7 @@ async fn sync_command(paths: &Paths, json: bool) -> Result<(), AgentError> {
         status::backoff(attempt, timing.retry_initial(), timing.retry_max(), 1.0)
     })
     .await
-    .map_err(|e| AgentError::SyncFailed(e.to_string()))?;
+    .map_err(|e| AgentError::from(service::SyncFailure::from(&e)))?;
     print_outcome(&outcome, started.elapsed(), json);
     refused_is_failure(&outcome)
 }
@@ -510,6 +542,7 @@ fn print_status(report: &StatusReport, json: bool) {
     }
     let state = match report.state {
         status::State::Offline => format!("offline (attempt {})", report.attempt),
+        status::State::TokenRefused => "token refused: the hub does not accept this UPT's token (revoked or mistyped); ask HQ for a new one and run: karya-agent token set NEW-TOKEN".into(),
         status::State::Interrupted => "interrupted: the last sync stopped part-way (the service or the command ended during it); nothing the hub acknowledged is lost, and the next sync goes on from there".into(),
         status::State::DiskFull => "disk full: the service cannot write its data; free space on this disk, and it recovers by itself".into(),
         status::State::ReadOnly => "read-only: the data directory cannot be written; showing what is stored".into(),
@@ -622,6 +655,7 @@ fn init(
         insecure_http,
         timing: Timing::default(),
         photo_upload_kbps: None,
+        console: Default::default(),
     };
     if let Some(warning) = config.plain_http_warning() {
         eprintln!("{warning}");
@@ -772,6 +806,25 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
             }
             sync_command(&paths, json).await?;
         }
+        Command::Token(TokenCommand::Set { token }) => {
+            let token = token.trim().to_string();
+            if token.is_empty() || token.chars().any(char::is_whitespace) {
+                return Err(AgentError::Usage(
+                    "a token is one word without spaces, as HQ gave it (karya_...)".into(),
+                ));
+            }
+            let mut config = AgentConfig::load(&paths)?;
+            config.token = token;
+            config.save(&paths)?;
+            println!("token saved");
+            if control::running(&paths).is_some() {
+                eprintln!("asking the running service to sync with it now ...");
+                sync_command(&paths, json).await?;
+            } else {
+                println!("the next sync uses it; to try now: karya-agent sync");
+            }
+        }
+        Command::User(cmd) => crate::console::users::command(&paths, cmd)?,
         Command::Secret(SecretCommand::Export { file }) => {
             let store = service::open_store(&paths)?;
             let secret = hex::encode(crate::identity::secret(&store)?);

@@ -41,6 +41,14 @@ impl Paths {
     pub fn inbox(&self) -> PathBuf {
         self.dir.join("inbox")
     }
+    /// Where the running service's console listens (removed when it stops).
+    pub fn console_info(&self) -> PathBuf {
+        self.dir.join("console.json")
+    }
+    /// Files uploaded to the console's import, kept between preview and import.
+    pub fn uploads(&self) -> PathBuf {
+        self.dir.join("console-uploads")
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -64,6 +72,34 @@ pub struct AgentConfig {
     /// link (the records are never held back by it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub photo_upload_kbps: Option<u32>,
+    /// Where the operator console listens (`console.listen` in the file, or
+    /// KARYA_CONSOLE_LISTEN): 127.0.0.1:8470 by default; `0.0.0.0:8470` opens it to the
+    /// UPT's LAN.
+    #[serde(default, skip_serializing_if = "Console::is_default")]
+    pub console: Console,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Console {
+    pub listen: Option<String>,
+}
+
+impl Console {
+    pub const DEFAULT_LISTEN: &str = "127.0.0.1:8470";
+
+    fn is_default(&self) -> bool {
+        *self == Console::default()
+    }
+
+    /// The address to listen on.
+    pub fn listen(&self) -> String {
+        std::env::var("KARYA_CONSOLE_LISTEN")
+            .ok()
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| self.listen.clone())
+            .unwrap_or_else(|| Console::DEFAULT_LISTEN.to_string())
+    }
 }
 
 impl AgentConfig {

@@ -84,9 +84,12 @@ async fn sync_now(
         .map_err(|_| stopped())?;
     match rx.await.map_err(|_| stopped())? {
         Ok(outcome) => Ok(Json(serde_json::json!({ "ok": true, "outcome": outcome }))),
-        Err(message) => Err((
+        Err(failure) => Err((
             StatusCode::BAD_GATEWAY,
-            Json(serde_json::json!({"error": "sync_failed", "detail": message})),
+            Json(serde_json::json!({
+                "error": if failure.token_refused { "token_refused" } else { "sync_failed" },
+                "detail": failure.message,
+            })),
         )),
     }
 }

@@ -20,6 +20,21 @@ pub const SCHEMA: AppSchema = AppSchema {
         r#"-- photo blobs the hub has whole (never sent again)
         CREATE TABLE uploaded_blobs (hash TEXT PRIMARY KEY, at TEXT NOT NULL);
     "#,
+        r#"-- operator console: accounts (Argon2id hashes) and the events the Log page shows
+        CREATE TABLE console_users (
+            name TEXT PRIMARY KEY,
+            hash TEXT NOT NULL,
+            failed INTEGER NOT NULL DEFAULT 0,
+            locked_until INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            message TEXT NOT NULL
+        );
+    "#,
     ],
 };
 
@@ -85,4 +100,31 @@ pub fn lookup(
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?)
+}
+
+/// Notes an event for the console's Log page (syncs, imports, refusals); the last 500 are kept.
+pub fn note_event(store: &Store, kind: &str, message: &str) {
+    let conn = store.conn();
+    let _ = conn.execute(
+        "INSERT INTO events (at, kind, message) VALUES (?1, ?2, ?3)",
+        params![karya_shared::model::now_rfc3339(), kind, message],
+    );
+    let _ = conn.execute(
+        "DELETE FROM events WHERE seq <= (SELECT MAX(seq) FROM events) - 500",
+        [],
+    );
+}
+
+/// The last `n` events, newest first: (time, kind, message).
+pub fn events(
+    store: &Store,
+    n: usize,
+) -> Result<Vec<(String, String, String)>, karya_shared::StoreError> {
+    let conn = store.conn();
+    let mut stmt =
+        conn.prepare("SELECT at, kind, message FROM events ORDER BY seq DESC LIMIT ?1")?;
+    let rows = stmt
+        .query_map([n as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }

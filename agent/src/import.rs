@@ -236,6 +236,15 @@ fn read_xlsx(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
         .collect())
 }
 
+/// A row's number as Excel shows it, and its cells.
+pub type NumberedRow = (usize, Vec<String>);
+
+/// A file's headers and rows (with the row numbers Excel shows), as the import reads them.
+pub fn preview(path: &Path) -> Result<(Vec<String>, Vec<NumberedRow>), ImportError> {
+    let t = read_table(path)?;
+    Ok((t.headers, t.rows))
+}
+
 fn read_table(path: &Path) -> Result<Table, ImportError> {
     let file = path.display().to_string();
     let unreadable = |reason: String| ImportError::Unreadable {

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod control;
 pub mod identity;
 pub mod import;
@@ -27,6 +28,10 @@ pub enum AgentError {
     Photo(#[from] photos::PhotoError),
     #[error("sync failed: {0}")]
     SyncFailed(String),
+    #[error(
+        "sync failed: {0}. Ask HQ for a new token for this UPT and run: karya-agent token set NEW-TOKEN"
+    )]
+    TokenRefused(String),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
@@ -35,6 +40,17 @@ pub enum AgentError {
         "the data directory {dir} is read-only ({why}); karya-agent can show what it holds (status, product list) but records nothing until it is writable again: remount the disk read-write or give the service's user write access"
     )]
     ReadOnly { dir: String, why: String },
+}
+
+impl AgentError {
+    /// The process's exit code: 3 when the hub refused the token (nothing syncs until a new
+    /// one is set), 1 for every other failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AgentError::TokenRefused(_) => 3,
+            _ => 1,
+        }
+    }
 }
 
 impl From<rusqlite::Error> for AgentError {

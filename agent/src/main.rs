@@ -14,6 +14,6 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     if let Err(e) = runtime.block_on(karya_agent::cli::run(cli)) {
         eprintln!("karya-agent: {e}");
-        std::process::exit(1);
+        std::process::exit(e.exit_code());
     }
 }

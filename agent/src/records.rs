@@ -302,6 +302,38 @@ pub fn new_sale(
     }
 }
 
+/// A sale with its product's name, for lists.
+#[derive(Debug, Clone)]
+pub struct SaleLine {
+    pub sale: Sale,
+    pub product_name: String,
+}
+
+/// The UPT's latest sales (by date, then when recorded), at most `n`.
+pub fn recent_sales(store: &Store, upt: &str, n: usize) -> Result<Vec<SaleLine>, StoreError> {
+    let conn = store.conn();
+    let mut stmt = conn.prepare(
+        "SELECT s.*, COALESCE(p.name, '') AS product_name FROM sales s
+         LEFT JOIN products p ON p.upt = s.upt AND p.id = s.product_id
+         WHERE s.upt = ?1 ORDER BY s.date DESC, s.created_at DESC LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![upt, n as i64], |r| {
+            Ok(SaleLine {
+                sale: Sale::from_row(r)?,
+                product_name: r.get("product_name")?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Removes a sale entered by mistake (by id, or a unique start of it).
+pub fn remove_sale(store: &mut Store, upt: &str, id: &str) -> Result<(), StoreError> {
+    let id = resolve(store, upt, "sale", "sales", id)?;
+    store.change(&upt_doc(upt), |d| schema::delete_sale(d, &id))
+}
+
 pub fn add_trainings(
     store: &mut Store,
     upt: &str,

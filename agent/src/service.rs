@@ -20,7 +20,34 @@ use tokio::time::{Instant, MissedTickBehavior};
 /// What the control API asks of the service.
 #[derive(Debug)]
 pub enum Command {
-    SyncNow(oneshot::Sender<Result<Outcome, String>>),
+    SyncNow(oneshot::Sender<Result<Outcome, SyncFailure>>),
+}
+
+/// Why a sync asked of the service failed, as the control API and the console report it.
+#[derive(Debug, Clone)]
+pub struct SyncFailure {
+    pub message: String,
+    /// The hub refused the token: a new one is needed, not a retry.
+    pub token_refused: bool,
+}
+
+impl From<&SyncError> for SyncFailure {
+    fn from(e: &SyncError) -> Self {
+        SyncFailure {
+            message: e.to_string(),
+            token_refused: matches!(e, SyncError::Unauthorized { .. }),
+        }
+    }
+}
+
+impl From<SyncFailure> for AgentError {
+    fn from(f: SyncFailure) -> Self {
+        if f.token_refused {
+            AgentError::TokenRefused(f.message)
+        } else {
+            AgentError::SyncFailed(f.message)
+        }
+    }
 }
 
 pub fn open_store(paths: &Paths) -> Result<Store, AgentError> {
@@ -125,13 +152,39 @@ pub async fn sync_and_record(
         Ok(()) => sync_with_hub(config, &paths.dir, store, &mut st).await,
     };
     match &result {
-        Ok(outcome) => st.succeeded(outcome, config.timing.sync_interval()),
+        Ok(outcome) => {
+            st.succeeded(outcome, config.timing.sync_interval());
+            if previous != State::Idle
+                || outcome.changes_received > 0
+                || !outcome.refused.is_empty()
+                || outcome.photos_sent > 0
+            {
+                crate::identity::note_event(
+                    store,
+                    "sync",
+                    &format!(
+                        "sync ok: {} B sent, {} B received, {} change(s) from HQ, {} photo(s) sent, {} document(s) refused",
+                        outcome.bytes_sent,
+                        outcome.bytes_received,
+                        outcome.changes_received,
+                        outcome.photos_sent,
+                        outcome.refused.len()
+                    ),
+                );
+            }
+        }
         Err(e) => {
-            if previous != State::Offline {
+            if !matches!(previous, State::Offline | State::TokenRefused) {
                 st.attempt = 0;
             }
             let delay = status::retry_delay(retry_in(st.attempt + 1), e);
             st.failed(&e.to_string(), delay);
+            if matches!(e, SyncError::Unauthorized { .. }) {
+                st.state = State::TokenRefused;
+            }
+            if previous != st.state || st.attempt <= 1 {
+                crate::identity::note_event(store, "sync", &format!("sync failed: {e}"));
+            }
             if matches!(e, SyncError::Store(StoreError::DiskFull(_))) {
                 tracing::error!(attempt = st.attempt, retry_in_s = delay.as_secs_f64(), error = %e, "sync failed: the disk is full; the agent retries by itself once space is freed");
             } else {
@@ -273,7 +326,9 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
 
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<Command>(16);
     let live = Live::default();
-    let control = crate::control::start(&paths, cmd_tx, live.clone()).await?;
+    let control = crate::control::start(&paths, cmd_tx.clone(), live.clone()).await?;
+    let console = crate::console::start(&paths, &config, cmd_tx, live.clone()).await?;
+    tracing::info!(console = %format!("http://{console}/"), "operator console listening");
     tracing::info!(upt = %config.upt, hub = %config.hub, control = %control.addr, "karya-agent running");
     if let Some(warning) = config.plain_http_warning() {
         tracing::warn!("{warning}");
@@ -301,7 +356,7 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
     tokio::pin!(shutdown);
 
     loop {
-        let mut reply: Option<oneshot::Sender<Result<Outcome, String>>> = None;
+        let mut reply: Option<oneshot::Sender<Result<Outcome, SyncFailure>>> = None;
         tokio::select! {
             _ = &mut shutdown => break,
             _ = tokio::time::sleep_until(next_sync) => {}
@@ -339,7 +394,7 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
             _ = poll.tick() => {
                 // Local changes (from the CLI or the inbox) bring the next sync forward to a
                 // debounce away, unless we are backing off from a failure.
-                if st.state != State::Offline
+                if !matches!(st.state, State::Offline | State::TokenRefused)
                     && status::pending_changes(&store, &config.upt).unwrap_or(0) > 0
                 {
                     next_sync = next_sync.min(Instant::now() + timing.debounce());
@@ -349,10 +404,16 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
         }
         // A sync is due (timer) or asked for (control API).
         // The delay is drawn once, so the status shows the retry time the loop keeps.
-        let attempt = if st.state == State::Offline {
+        let attempt = if matches!(st.state, State::Offline | State::TokenRefused) {
             st.attempt + 1
         } else {
             1
+        };
+        // The settings are read again before each sync: a token set with `karya-agent token
+        // set` takes effect without a restart.
+        let config = match AgentConfig::load(&paths) {
+            Ok(fresh) if fresh.upt == config.upt => fresh,
+            _ => config.clone(),
         };
         let delay = status::backoff(
             attempt,
@@ -373,10 +434,11 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
             Err(e) => Instant::now() + status::retry_delay(delay, e),
         };
         if let Some(tx) = reply {
-            let _ = tx.send(result.map_err(|e| e.to_string()));
+            let _ = tx.send(result.map_err(|e| SyncFailure::from(&e)));
         }
     }
     let _ = std::fs::remove_file(paths.control_info());
+    let _ = std::fs::remove_file(paths.console_info());
     tracing::info!("karya-agent stopped");
     Ok(())
 }

@@ -17,6 +17,11 @@ pub enum State {
     Offline,
     /// The last sync worked but the hub refused one or more documents.
     Refused,
+    /// The hub refused the UPT's token (revoked, or mistyped): nothing syncs until a new
+    /// one is set with `karya-agent token set`; the service keeps asking at the slow interval
+    /// and recovers by itself once the token works.
+    #[serde(rename = "token_refused")]
+    TokenRefused,
     /// Shown, never stored: the stored state says `syncing`, but nobody holds the sync lock
     /// (the service or command died during the sync). Nothing acknowledged was lost; the
     /// next sync goes on from there.

@@ -75,6 +75,38 @@ pub fn format(rfc3339: &str, zone: Zone) -> String {
     )
 }
 
+/// A count as Indonesians write it: 188400 as `188.400`.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    format!("{}{out}", if n < 0 { "-" } else { "" })
+}
+
+/// An amount of rupiah: 1850000 as `Rp1.850.000`.
+pub fn rupiah(n: i64) -> String {
+    let t = thousands(n);
+    match t.strip_prefix('-') {
+        Some(abs) => format!("-Rp{abs}"),
+        None => format!("Rp{t}"),
+    }
+}
+
+/// A calendar date as people read it: `15 Nov 2026`.
+pub fn date(d: time::Date) -> String {
+    format!(
+        "{} {} {}",
+        d.day(),
+        MONTHS[usize::from(u8::from(d.month())) - 1],
+        d.year()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -433,7 +433,9 @@ impl Certification {
         let how = |e: ValidationError| {
             ValidationError::new(
                 "certifications",
-                format!("{e}; write KIND:NUMBER[:VALID-UNTIL], e.g. halal:ID31110000123:31/01/2028"),
+                format!(
+                    "{e}; write KIND:NUMBER[:VALID-UNTIL], e.g. halal:ID31110000123:31/01/2028"
+                ),
             )
         };
         let mut parts = s.trim().splitn(3, ':');
@@ -444,7 +446,9 @@ impl Certification {
             valid_until: match parts.next().map(str::trim).filter(|d| !d.is_empty()) {
                 Some(d) => Some(
                     crate::input::parse_date(d)
-                        .map_err(|reason| ValidationError::new("certifications.valid_until", reason))
+                        .map_err(|reason| {
+                            ValidationError::new("certifications.valid_until", reason)
+                        })
                         .map_err(how)?,
                 ),
                 None => None,

@@ -229,6 +229,20 @@ pub fn insert_sale(doc: &mut AutoCommit, s: &Sale) -> Result<(), SchemaError> {
     s.insert_into(doc).map(|_| ())
 }
 
+/// Takes back a sale entered by mistake: its record goes from the document (the change
+/// stays in history, and the hub's figures drop it at the next sync).
+pub fn delete_sale(doc: &mut AutoCommit, id: &str) -> Result<(), SchemaError> {
+    let key = Sale::doc_key(id);
+    if record_obj(doc, &key).is_none() {
+        return Err(SchemaError::NotFound {
+            kind: "sale",
+            id: id.into(),
+        });
+    }
+    doc.delete(ROOT, key)?;
+    Ok(())
+}
+
 // ---------- trainings and participants ----------
 
 pub fn read_training(doc: &AutoCommit, id: &str) -> Option<(Training, Conflicts)> {

@@ -25,26 +25,7 @@ fn esc(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-/// 188400 as "188.400".
-fn thousands(n: i64) -> String {
-    let digits = n.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    format!("{}{out}", if n < 0 { "-" } else { "" })
-}
-
-fn rupiah(n: i64) -> String {
-    let t = thousands(n);
-    match t.strip_prefix('-') {
-        Some(abs) => format!("-Rp{abs}"),
-        None => format!("Rp{t}"),
-    }
-}
+use karya_shared::localtime::{rupiah, thousands};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;color:#1d2733}table{border-collapse:collapse;margin:1rem 0}
 td,th{border:1px solid #ccd;padding:.3rem .6rem;text-align:left}th{background:#eef2f7}.num{text-align:right}

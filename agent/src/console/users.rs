@@ -1,0 +1,237 @@
+//! Console accounts: names and Argon2id password hashes in the agent's database, and the
+//! slow-down after failed logins.
+
+use crate::AgentError;
+use crate::cli::UserCommand;
+use crate::config::Paths;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use karya_shared::Store;
+use rusqlite::{OptionalExtension, params};
+
+/// Failed logins in a row after which an account is slowed down.
+pub const FREE_FAILURES: i64 = 5;
+
+fn now_secs() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn hash(password: &str) -> Result<String, AgentError> {
+    let salt = SaltString::encode_b64(&rand::random::<[u8; 16]>())
+        .map_err(|e| AgentError::Io(e.to_string()))?;
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AgentError::Io(e.to_string()))
+}
+
+fn check_name(name: &str) -> Result<(), AgentError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AgentError::Usage(format!(
+            "'{name}' is not an account name; use letters, digits, '.', '-' or '_' (e.g. budi.santoso)"
+        )))
+    }
+}
+
+fn check_password(password: &str) -> Result<(), AgentError> {
+    if password.chars().count() < 8 {
+        return Err(AgentError::Usage(
+            "the password is too short; use at least 8 characters".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Sets (or adds) an account's password, and unlocks it.
+pub fn set_password(
+    store: &Store,
+    name: &str,
+    password: &str,
+    add: bool,
+) -> Result<(), AgentError> {
+    check_name(name)?;
+    check_password(password)?;
+    let h = hash(password)?;
+    let conn = store.conn();
+    if add {
+        let added = conn.execute(
+            "INSERT OR IGNORE INTO console_users (name, hash, created_at) VALUES (?1, ?2, ?3)",
+            params![name, h, karya_shared::model::now_rfc3339()],
+        )?;
+        if added == 0 {
+            return Err(AgentError::Usage(format!(
+                "there is an account '{name}' already; to change its password: karya-agent user passwd {name}"
+            )));
+        }
+    } else {
+        let changed = conn.execute(
+            "UPDATE console_users SET hash = ?2, failed = 0, locked_until = 0 WHERE name = ?1",
+            params![name, h],
+        )?;
+        if changed == 0 {
+            return Err(AgentError::Usage(format!(
+                "there is no account '{name}'; see karya-agent user list"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Why a login did not succeed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginRefused {
+    /// Wrong name or password (which one is not said).
+    Wrong,
+    /// Too many failures in a row: try again after this many seconds.
+    SlowDown(i64),
+}
+
+/// Checks a login; failures are counted, and after [`FREE_FAILURES`] in a row the account
+/// waits 30 s, doubling with each further failure (at most 15 minutes).
+pub fn login(
+    store: &Store,
+    name: &str,
+    password: &str,
+) -> Result<Result<(), LoginRefused>, AgentError> {
+    let conn = store.conn();
+    let row: Option<(String, i64, i64)> = conn
+        .query_row(
+            "SELECT hash, failed, locked_until FROM console_users WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((stored, failed, locked_until)) = row else {
+        // The same work as a real check, so a name's existence does not show in the time.
+        let _ = hash(password);
+        return Ok(Err(LoginRefused::Wrong));
+    };
+    let now = now_secs();
+    if locked_until > now {
+        return Ok(Err(LoginRefused::SlowDown(locked_until - now)));
+    }
+    let good = PasswordHash::new(&stored)
+        .map(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false);
+    if good {
+        conn.execute(
+            "UPDATE console_users SET failed = 0, locked_until = 0 WHERE name = ?1",
+            [name],
+        )?;
+        return Ok(Ok(()));
+    }
+    let failed = failed + 1;
+    let wait = if failed >= FREE_FAILURES {
+        (30i64 << (failed - FREE_FAILURES).min(5)).min(900)
+    } else {
+        0
+    };
+    conn.execute(
+        "UPDATE console_users SET failed = ?2, locked_until = ?3 WHERE name = ?1",
+        params![name, failed, if wait > 0 { now + wait } else { 0 }],
+    )?;
+    Ok(Err(if wait > 0 {
+        LoginRefused::SlowDown(wait)
+    } else {
+        LoginRefused::Wrong
+    }))
+}
+
+/// Whether any account exists (the console says how to make one when none does).
+pub fn any(store: &Store) -> Result<bool, AgentError> {
+    Ok(store
+        .conn()
+        .query_row("SELECT EXISTS(SELECT 1 FROM console_users)", [], |r| {
+            r.get(0)
+        })?)
+}
+
+/// A password from the terminal (not echoed), or one line of stdin when it is not a terminal.
+fn read_password(prompt: &str) -> Result<String, AgentError> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        let first =
+            rpassword::prompt_password(prompt).map_err(|e| AgentError::Io(e.to_string()))?;
+        let again = rpassword::prompt_password("Ulangi kata sandi / repeat: ")
+            .map_err(|e| AgentError::Io(e.to_string()))?;
+        if first != again {
+            return Err(AgentError::Usage(
+                "the two passwords differ; nothing changed".into(),
+            ));
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| AgentError::Io(e.to_string()))?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+/// `karya-agent user ...`.
+pub fn command(paths: &Paths, cmd: UserCommand) -> Result<(), AgentError> {
+    let store = crate::service::open_store(paths)?;
+    match cmd {
+        UserCommand::Add { name } => {
+            check_name(&name)?;
+            let password = read_password("Kata sandi / password: ")?;
+            set_password(&store, &name, &password, true)?;
+            println!(
+                "account '{name}' added; sign in to the console at http://{}/",
+                crate::config::AgentConfig::load(paths)
+                    .map(|c| c.console.listen())
+                    .unwrap_or_default()
+            );
+        }
+        UserCommand::Passwd { name } => {
+            let password = read_password("Kata sandi baru / new password: ")?;
+            set_password(&store, &name, &password, false)?;
+            println!("password of '{name}' changed");
+        }
+        UserCommand::Rm { name } => {
+            let gone = store
+                .conn()
+                .execute("DELETE FROM console_users WHERE name = ?1", [&name])?;
+            if gone == 0 {
+                return Err(AgentError::Usage(format!(
+                    "there is no account '{name}'; see karya-agent user list"
+                )));
+            }
+            println!("account '{name}' removed");
+        }
+        UserCommand::List => {
+            let conn = store.conn();
+            let mut stmt =
+                conn.prepare("SELECT name, created_at, failed FROM console_users ORDER BY name")?;
+            let rows: Vec<(String, String, i64)> = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            if rows.is_empty() {
+                println!("no accounts; add one with: karya-agent user add NAME");
+            }
+            for (name, at, failed) in rows {
+                println!(
+                    "{name}  since {}{}",
+                    karya_shared::localtime::format(&at, karya_shared::localtime::Zone::from_env()),
+                    if failed > 0 {
+                        format!("  ({failed} failed login(s) in a row)")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
+}
