@@ -327,8 +327,14 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<Command>(16);
     let live = Live::default();
     let control = crate::control::start(&paths, cmd_tx.clone(), live.clone()).await?;
-    let console = crate::console::start(&paths, &config, cmd_tx, live.clone()).await?;
-    tracing::info!(console = %format!("http://{console}/"), "operator console listening");
+    // Without its console the service still syncs and imports: a console that cannot listen
+    // (the port taken by another program) is an error in the log, not a stopped service.
+    match crate::console::start(&paths, &config, cmd_tx, live.clone()).await {
+        Ok(addr) => {
+            tracing::info!(console = %format!("http://{addr}/"), "operator console listening")
+        }
+        Err(e) => tracing::error!(error = %e, "the operator console is not available"),
+    }
     tracing::info!(upt = %config.upt, hub = %config.hub, control = %control.addr, "karya-agent running");
     if let Some(warning) = config.plain_http_warning() {
         tracing::warn!("{warning}");

@@ -513,3 +513,43 @@ fn every_field_of_every_record_kind_has_its_column() {
         }
     }
 }
+
+/// A sale taken back (entered by mistake) leaves the document and its row.
+#[test]
+fn a_deleted_sale_leaves_its_row() {
+    let store = Store::open_in_memory(None).unwrap();
+    let doc = upt();
+    let p = common::product("Tas", 10, 2);
+    let sale = karya_shared::model::Sale {
+        id: "s1".into(),
+        product_id: p.id.clone(),
+        date: time::macros::date!(2026 - 11 - 15),
+        quantity: 1,
+        revenue_idr: 10,
+        channel: karya_shared::model::SaleChannel::Toko,
+        created_at: now_rfc3339(),
+    };
+    store
+        .change(&doc, |d| {
+            schema::insert_product(d, &p)?;
+            schema::insert_sale(d, &sale)
+        })
+        .unwrap();
+    let count = |store: &Store| -> i64 {
+        store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM sales", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(&store), 1);
+    store
+        .change(&doc, |d| schema::delete_sale(d, "s1"))
+        .unwrap();
+    assert_eq!(count(&store), 0);
+    assert!(
+        store
+            .with_doc(&doc, |d| schema::read_sale(d, "s1"))
+            .unwrap()
+            .is_none()
+    );
+}

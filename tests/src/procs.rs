@@ -194,6 +194,8 @@ pub fn fast_env(c: &mut Command) -> &mut Command {
         .env("KARYA_RETRY_MAX_SECS", "1")
         .env("KARYA_REQUEST_TIMEOUT_SECS", "5")
         .env("KARYA_INBOX_SETTLE_SECS", "0.3")
+        // Tests run many agents at once: each console on a port of its own.
+        .env("KARYA_CONSOLE_LISTEN", "127.0.0.1:0")
 }
 
 pub struct AgentDir {

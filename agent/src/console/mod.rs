@@ -753,7 +753,9 @@ async fn trainings(State(state): State<Shared>, headers: HeaderMap) -> Result<Re
             let rows = karya_shared::views::trainings(&s.conn(), Some(upt), None)?;
             let mut people = Vec::new();
             for t in &rows {
-                for p in karya_shared::views::participants(&s.conn(), &t.id)? {
+                // The connection's guard is let go before the identity table is read.
+                let participants = karya_shared::views::participants(&s.conn(), &t.id)?;
+                for p in participants {
                     let who = crate::identity::lookup(s, &p.pseudonym)?;
                     people.push((t.id.to_string(), p, who));
                 }

@@ -1,0 +1,439 @@
+//! The operator console in a real headless Chromium (Debian's chromium and chromium-driver),
+//! against a real agent service and a real hub: sign in, add a product typed as an operator
+//! types it, import an XLSX made from the template after its preview, force a sync, and see
+//! HQ's curation decision appear. Screenshots of every page go to target/screenshots/console/.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use karya_tests::procs::{AgentDir, HubProcess, decide, free_addr, get_json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// chromedriver on a free port, stopped with the test.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        let exe = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .unwrap_or_else(|| {
+                panic!(
+                    "chromedriver is not installed: the console's browser test needs Debian's chromium and chromium-driver (apt-get install -y chromium chromium-driver; .ci/run installs them)"
+                )
+            });
+        let addr = free_addr();
+        let child = Command::new(exe)
+            .arg(format!("--port={}", addr.port()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Driver {
+            child,
+            url: format!("http://{addr}"),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn browser(driver: &Driver, profile: &Path) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--window-size=1280,900", "--lang=id",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    let c = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session");
+    // A page that does not load fails the test in seconds, not in WebDriver's five minutes.
+    c.update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+        Some(Duration::from_secs(20)),
+        Some(Duration::from_secs(30)),
+        Some(Duration::ZERO),
+    ))
+    .await
+    .unwrap();
+    c
+}
+
+/// Waits until the page says `what` (a form's answer arrives after its redirect).
+async fn wait_for(c: &Client, what: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(el) = c.find(Locator::Css("body")).await
+            && let Ok(t) = el.text().await
+            && t.contains(what)
+        {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "the page never said {what:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn shots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots/console");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn body(c: &Client) -> String {
+    text(c, "body").await
+}
+
+async fn fill(c: &Client, form_css: &str, fields: &[(&str, &str)]) {
+    for (name, value) in fields {
+        let el = c
+            .find(Locator::Css(&format!("{form_css} [name=\"{name}\"]")))
+            .await
+            .unwrap();
+        if el.tag_name().await.unwrap() == "select" {
+            el.select_by_value(value).await.unwrap();
+        } else {
+            el.clear().await.unwrap();
+            el.send_keys(value).await.unwrap();
+        }
+    }
+}
+
+async fn submit(c: &Client, form_css: &str) {
+    eprintln!("submit {form_css}");
+    c.find(Locator::Css(&format!("{form_css} button[type=submit]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_works_in_the_console_in_a_real_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("hub.db");
+    let token = HubProcess::add_upt(&db, "LAPAS-PATI", "lapas", "Jawa Tengah");
+    let curator = HubProcess::issue(&db, "curator", "kurator");
+    let hub = HubProcess::start(&db, free_addr());
+    let mut agent = AgentDir::init(&tmp.path().join("agent"), "LAPAS-PATI", &hub.url(), &token);
+    let mut add = agent
+        .cmd()
+        .args(["user", "add", "budi"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(add.stdin.as_mut().unwrap(), b"rahasia-lapas\n").unwrap();
+    assert!(add.wait_with_output().unwrap().status.success());
+    agent.start_service();
+    let console_file = agent.dir.join("console.json");
+    wait_until("the console", || console_file.exists());
+    let addr: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&console_file).unwrap()).unwrap();
+    let base = format!("http://{}", addr["addr"].as_str().unwrap());
+
+    let driver = Driver::start();
+    let c = browser(&driver, &tmp.path().join("chromium")).await;
+
+    // No page without a login.
+    c.goto(&format!("{base}/produk")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/masuk"));
+    shot(&c, "01-masuk").await;
+    fill(&c, "form", &[("nama", "budi"), ("sandi", "salah-sekali")]).await;
+    submit(&c, "form").await;
+    wait_for(&c, "Nama atau kata sandi salah").await;
+    fill(&c, "form", &[("nama", "budi"), ("sandi", "rahasia-lapas")]).await;
+    submit(&c, "form").await;
+    wait_for(&c, "Sinkronkan sekarang").await;
+    shot(&c, "02-beranda").await;
+
+    // A product typed as an operator types it.
+    c.goto(&format!("{base}/produk")).await.unwrap();
+    fill(
+        &c,
+        "form[action='/produk'][method='post']",
+        &[
+            ("nama", "Kursi jati ukir"),
+            ("kategori", "furnitur"),
+            ("harga", "275.000"),
+            ("stok", "3"),
+            ("bengkel", "Bengkel kayu"),
+        ],
+    )
+    .await;
+    submit(&c, "form[action='/produk'][method='post']").await;
+    wait_for(&c, "ditambahkan").await;
+    let row = text(&c, "#produk").await;
+    assert!(
+        row.contains("Kursi jati ukir") && row.contains("Rp275.000") && row.contains("Furnitur"),
+        "{row}"
+    );
+    shot(&c, "03-produk").await;
+
+    // An XLSX from the template: the preview shows every row before anything is written.
+    let template = tmp.path().join("produk.xlsx");
+    agent.ok(&["template", "produk", template.to_str().unwrap()]);
+    let filled = tmp.path().join("produk-isi.xlsx");
+    {
+        use calamine::Reader;
+        let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&template).unwrap();
+        let data = wb.worksheet_range("Data").unwrap();
+        let headers: Vec<String> = data
+            .rows()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (i, h) in headers.iter().enumerate() {
+            sheet.write_string(0, i as u16, h).unwrap();
+        }
+        for (i, v) in [
+            "Batik tulis Pati",
+            "Fashion & Batik",
+            "Rp 450.000",
+            "lembar",
+            "4",
+        ]
+        .iter()
+        .enumerate()
+        {
+            sheet.write_string(1, i as u16, *v).unwrap();
+        }
+        book.save(&filled).unwrap();
+    }
+    c.goto(&format!("{base}/impor")).await.unwrap();
+    c.find(Locator::Css("input[name=berkas]"))
+        .await
+        .unwrap()
+        .send_keys(filled.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::Id("unggah"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "Pratinjau").await;
+    let preview = text(&c, "#pratinjau").await;
+    assert!(
+        preview.contains("Batik tulis Pati") && preview.contains("Rp 450.000"),
+        "{preview}"
+    );
+    assert!(body(&c).await.contains("Belum ada yang ditulis"));
+    shot(&c, "04-impor-pratinjau").await;
+    let before: serde_json::Value = agent.json(&["product", "list"]);
+    assert_eq!(
+        before.as_array().unwrap().len(),
+        1,
+        "the preview wrote nothing"
+    );
+    c.find(Locator::Id("impor"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "1 baris diimpor").await;
+    shot(&c, "05-impor-selesai").await;
+
+    // Force a sync; HQ decides; the next sync brings the decision to the product's page.
+    c.goto(&format!("{base}/")).await.unwrap();
+    c.find(Locator::Id("sinkron"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "Sinkronisasi berhasil").await;
+    assert_eq!(text(&c, "#status").await, "Tersinkron");
+    shot(&c, "06-sinkron").await;
+    let national = tokio::task::block_in_place(|| {
+        get_json(&format!("{}/api/v1/products", hub.url()), &curator)
+    });
+    let kursi = national["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Kursi jati ukir")
+        .expect("the product at HQ")
+        .clone();
+    let id = kursi["id"].as_str().unwrap().to_string();
+    tokio::task::block_in_place(|| {
+        decide(
+            &hub.url(),
+            &curator,
+            &id,
+            "approved",
+            "Bagus, masuk katalog",
+        )
+    });
+    c.find(Locator::Id("sinkron"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "Sinkronisasi berhasil").await;
+    let said = body(&c).await;
+    assert!(said.contains("1 perubahan dari pusat"), "{said}");
+    c.goto(&format!("{base}/produk/{id}")).await.unwrap();
+    let kurasi = text(&c, "#kurasi").await;
+    assert!(
+        kurasi.contains("disetujui") && kurasi.contains("Bagus, masuk katalog"),
+        "{kurasi}"
+    );
+    shot(&c, "07-produk-kurasi").await;
+
+    // Stock +, a sale and its undo, a training and a participant.
+    fill(
+        &c,
+        &format!("form[action='/produk/{id}/stok']"),
+        &[("jumlah", "2")],
+    )
+    .await;
+    submit(&c, &format!("form[action='/produk/{id}/stok']")).await;
+    wait_for(&c, "Stok sekarang 5").await;
+    assert_eq!(text(&c, "#stok").await, "5");
+    c.goto(&format!("{base}/penjualan")).await.unwrap();
+    fill(
+        &c,
+        "form[action='/penjualan']",
+        &[
+            ("produk", &id),
+            ("jumlah", "2"),
+            ("pendapatan", "Rp 550.000"),
+            ("tanggal", "15/11/2026"),
+            ("kanal", "pameran"),
+        ],
+    )
+    .await;
+    submit(&c, "form[action='/penjualan']").await;
+    wait_for(&c, "dicatat").await;
+    let sales = text(&c, "#penjualan").await;
+    assert!(
+        sales.contains("15 Nov 2026") && sales.contains("Rp550.000"),
+        "{sales}"
+    );
+    shot(&c, "08-penjualan").await;
+    submit(&c, "#penjualan form").await;
+    wait_for(&c, "Penjualan dibatalkan").await;
+    assert!(!text(&c, "#penjualan").await.contains("Rp550.000"));
+
+    c.goto(&format!("{base}/pelatihan")).await.unwrap();
+    fill(
+        &c,
+        "form[action='/pelatihan']",
+        &[
+            ("program", "Menjahit dasar"),
+            ("kategori", "menjahit"),
+            ("mulai", "01/12/2026"),
+            ("selesai", "20/12/2026"),
+            ("jam", "60"),
+        ],
+    )
+    .await;
+    submit(&c, "form[action='/pelatihan']").await;
+    wait_for(&c, "ditambahkan").await;
+    fill(
+        &c,
+        "form[action$='/peserta']",
+        &[("nama", "Agus Salim"), ("nomor", "B.123/2026")],
+    )
+    .await;
+    submit(&c, "form[action$='/peserta']").await;
+    let page = wait_for(&c, "didaftarkan").await;
+    assert!(
+        page.contains("Agus Salim") && page.contains("1 peserta"),
+        "{page}"
+    );
+    shot(&c, "09-pelatihan").await;
+
+    c.goto(&format!("{base}/log")).await.unwrap();
+    let log = text(&c, "#log").await;
+    assert!(log.contains("sync ok") && log.contains("imported"), "{log}");
+    shot(&c, "10-log").await;
+
+    // The name stays on this machine: HQ's view of the training has a pseudonym only.
+    let sync = agent.run(&["sync"]);
+    assert!(sync.status.success());
+    let trainings = tokio::task::block_in_place(|| {
+        get_json(&format!("{}/api/v1/trainings", hub.url()), &curator).to_string()
+    });
+    assert!(trainings.contains("Menjahit dasar"));
+    assert!(!trainings.contains("Agus Salim") && !trainings.contains("B.123/2026"));
+
+    // A form posted with a wrong CSRF token is refused and changes nothing.
+    let cookie = c.get_named_cookie("karya_sesi").await.unwrap();
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/produk"))
+        .header("cookie", format!("karya_sesi={}", cookie.value()))
+        .form(&[
+            ("csrf", "palsu"),
+            ("nama", "Palsu"),
+            ("kategori", "jasa"),
+            ("harga", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(!agent.ok(&["product", "list"]).contains("Palsu"));
+
+    // Logout ends the session.
+    submit(&c, "header form").await;
+    wait_for(&c, "Kata sandi").await;
+    assert!(c.current_url().await.unwrap().path().ends_with("/masuk"));
+    c.goto(&format!("{base}/produk")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/masuk"));
+    c.close().await.unwrap();
+    agent.stop_service();
+}
