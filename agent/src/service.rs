@@ -320,6 +320,7 @@ impl Live {
 /// stopping (or being killed) loses nothing.
 pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(), AgentError> {
     let config = AgentConfig::load(&paths)?;
+    let _only = ServiceLock::acquire(&paths)?;
     let timing = config.timing.clone();
     let mut store = open_store(&paths)?;
     std::fs::create_dir_all(paths.inbox()).map_err(|e| AgentError::Io(e.to_string()))?;
@@ -447,6 +448,41 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
     let _ = std::fs::remove_file(paths.console_info());
     tracing::info!("karya-agent stopped");
     Ok(())
+}
+
+/// Held by the one service of a data directory for as long as it runs: a second `run` on the
+/// same directory would sync, import and serve the console twice.
+pub struct ServiceLock(#[allow(dead_code)] std::fs::File);
+
+impl ServiceLock {
+    pub fn acquire(paths: &Paths) -> Result<ServiceLock, AgentError> {
+        let path = paths.dir.join("service.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| AgentError::Io(format!("cannot open {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(ServiceLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let who = crate::control::running(paths)
+                    .map(|c| format!(" (process {})", c.pid))
+                    .unwrap_or_default();
+                let console = crate::console::running(paths)
+                    .map(|a| format!("; its console is at http://{a}/"))
+                    .unwrap_or_default();
+                Err(AgentError::Usage(format!(
+                    "a karya-agent service already runs for {}{who}{console}; stop it first (systemctl stop karya-agent), or use another --data-dir",
+                    paths.dir.display()
+                )))
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(AgentError::Io(format!(
+                "cannot lock {}: {e}",
+                path.display()
+            ))),
+        }
+    }
 }
 
 /// Completes on SIGTERM (systemd stopping the service) or SIGINT (Ctrl-C).

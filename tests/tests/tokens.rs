@@ -1,0 +1,69 @@
+//! A refused token is its own state: `status` and the exit code of `sync` say so and name the
+//! fix, the service keeps asking, and `karya-agent token set` makes it work again with no
+//! re-init and no restart.
+
+use karya_tests::procs::{AgentDir, HubProcess, free_addr};
+use std::time::Duration;
+
+#[test]
+fn a_refused_token_is_named_and_a_new_one_takes_effect_without_a_restart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("hub.db");
+    let good = HubProcess::add_upt(&db, "RUTAN-PATI", "rutan", "Jawa Tengah");
+    let hub = HubProcess::start(&db, free_addr());
+    // A token mistyped at init (a revoked one is answered the same way: 401).
+    let mut agent = AgentDir::init(
+        &tmp.path().join("agent"),
+        "RUTAN-PATI",
+        &hub.url(),
+        "karya_salah_ketik",
+    );
+    agent.add_product("Sandal hotel", "12.500");
+
+    let out = agent.run(&["sync"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("refused the token") && said.contains("karya-agent token set"),
+        "{said}"
+    );
+    let status = agent.status();
+    assert_eq!(status["state"], "token_refused", "{status}");
+    let shown = agent.ok(&["status"]);
+    assert!(
+        shown.contains("token refused") && shown.contains("token set"),
+        "{shown}"
+    );
+
+    // The service keeps asking, and keeps saying why.
+    agent.start_service();
+    agent.wait_status(
+        "the service's refused attempts",
+        Duration::from_secs(20),
+        |s| s["state"] == "token_refused" && s["attempt"].as_u64() >= Some(2),
+    );
+
+    // One service per data directory: a second one refuses and names the first.
+    let second = agent.run(&["run"]);
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        said.contains("already runs") && said.contains("process"),
+        "{said}"
+    );
+
+    // A new token, set while the service runs: the next sync (asked for now) uses it.
+    let out = agent.ok(&["token", "set", &good]);
+    assert!(out.contains("token saved"), "{out}");
+    let s = agent.wait_status("a sync with the new token", Duration::from_secs(20), |s| {
+        s["state"] == "idle" && s["pending_changes"] == 0
+    });
+    assert!(s["last_success_at"].is_string(), "{s}");
+    let toml = std::fs::read_to_string(agent.dir.join("agent.toml")).unwrap();
+    assert!(toml.contains(good.trim()) && !toml.contains("karya_salah_ketik"));
+    assert!(agent.stop_service());
+
+    let refused = agent.run(&["token", "set", "dua kata"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("without spaces"));
+}
