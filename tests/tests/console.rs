@@ -333,6 +333,88 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     );
     shot(&c, "07-produk-kurasi").await;
 
+    // A phone photo from the product page: shown as a thumbnail, sent after the records,
+    // without the phone's location.
+    let phone = tmp.path().join("IMG_2041.jpg");
+    std::fs::write(&phone, karya_tests::phone_photo(2400, 1800)).unwrap();
+    c.find(Locator::Css("input[name=foto]"))
+        .await
+        .unwrap()
+        .send_keys(phone.to_str().unwrap())
+        .await
+        .unwrap();
+    fill(
+        &c,
+        &format!("form[action='/produk/{id}/foto']"),
+        &[("keterangan", "Tampak depan")],
+    )
+    .await;
+    submit(&c, &format!("form[action='/produk/{id}/foto']")).await;
+    wait_for(&c, "1 foto ditambahkan").await;
+    let shown = c
+        .execute(
+            "const i = document.querySelector('#foto img'); return i && i.complete ? i.naturalWidth : 0;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        shown.as_u64().unwrap_or(0) > 0,
+        "the thumbnail shows: {shown}"
+    );
+    assert!(text(&c, "#foto").await.contains("Tampak depan"));
+    shot(&c, "07b-produk-foto").await;
+    // The service sends it on its own shortly after (or "Sinkronkan sekarang" would).
+    let mut photo = serde_json::Value::Null;
+    wait_until("the photo at HQ", || {
+        let at_hub = tokio::task::block_in_place(|| {
+            get_json(
+                &format!("{}/api/v1/products?upt=LAPAS-PATI", hub.url()),
+                &curator,
+            )
+        });
+        photo = at_hub["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id.as_str())
+            .map(|p| p["photos"][0].clone())
+            .unwrap_or_default();
+        photo.is_object()
+            && tokio::task::block_in_place(|| {
+                karya_tests::procs::get_status(
+                    &format!(
+                        "{}/api/v1/blobs/{}",
+                        hub.url(),
+                        photo["hash"].as_str().unwrap()
+                    ),
+                    &curator,
+                )
+            }) == Ok(200)
+    });
+    assert_eq!(photo["caption"], "Tampak depan");
+    let blob = tokio::task::block_in_place(|| {
+        karya_tests::procs::get_bytes(
+            &format!(
+                "{}/api/v1/blobs/{}",
+                hub.url(),
+                photo["hash"].as_str().unwrap()
+            ),
+            &curator,
+        )
+    });
+    assert!(blob.starts_with(&[0xff, 0xd8]), "a JPEG");
+    assert_eq!(blob.len() as u64, photo["size"].as_u64().unwrap());
+    assert!(
+        photo["width"]
+            .as_u64()
+            .unwrap()
+            .max(photo["height"].as_u64().unwrap())
+            <= 1600
+    );
+    assert!(!karya_tests::contains_bytes(&blob, karya_tests::GPS_MARKER));
+    c.goto(&format!("{base}/produk/{id}")).await.unwrap();
+
     // Stock +, a sale and its undo, a training and a participant.
     fill(
         &c,

@@ -29,6 +29,8 @@ const COOKIE: &str = "karya_sesi";
 const IDLE: Duration = Duration::from_secs(8 * 3600);
 /// The largest spreadsheet the import page takes (as the import itself).
 const MAX_UPLOAD: usize = crate::import::MAX_FILE_BYTES as usize + 64 * 1024;
+/// The largest upload of photos in one form: four phone photos of the largest size taken.
+const MAX_PHOTO_UPLOAD: usize = 4 * crate::photos::MAX_INPUT_BYTES as usize + 64 * 1024;
 
 #[derive(Clone)]
 struct Session {
@@ -191,6 +193,12 @@ pub async fn start(
         .route("/produk/{id}", get(product).post(edit_product))
         .route("/produk/{id}/stok", post(stock))
         .route("/produk/{id}/hapus", post(remove_product))
+        .route(
+            "/produk/{id}/foto",
+            post(add_photos).layer(DefaultBodyLimit::max(MAX_PHOTO_UPLOAD)),
+        )
+        .route("/produk/{id}/foto/{hash}/hapus", post(remove_photo))
+        .route("/foto/{hash}", get(photo))
         .route("/penjualan", get(sales).post(add_sale))
         .route("/penjualan/{id}/batal", post(undo_sale))
         .route("/pelatihan", get(trainings).post(add_training))
@@ -629,6 +637,125 @@ async fn remove_product(
         Err(e) => state.flash(&op, pages::Flash::bad(&pages::in_words(&e))),
     }
     Ok(Redirect::to("/produk").into_response())
+}
+
+// ---------- foto ----------
+
+/// Photos added from the product page: cleaned and shrunk as with `product photo add`.
+async fn add_photos(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> Result<Response, PageError> {
+    let op = operator!(state, headers);
+    let mut csrf = String::new();
+    let mut caption = String::new();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("keterangan") => caption = field.text().await.unwrap_or_default(),
+            Some("foto") => {
+                let name = field.file_name().unwrap_or("").to_string();
+                let bytes = field.bytes().await.map_err(|e| {
+                    PageError(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        format!("Foto tidak terbaca: {e}. Kirim paling banyak 4 foto sekaligus."),
+                    )
+                })?;
+                if !bytes.is_empty() {
+                    files.push((name, bytes.to_vec()));
+                }
+            }
+            _ => {}
+        }
+    }
+    csrf_ok(&op, &csrf)?;
+    let target = id.clone();
+    let result = if files.is_empty() {
+        Err("Pilih foto dulu (JPEG, PNG atau WebP).".to_string())
+    } else {
+        state
+            .with_store(move |s, upt, paths| {
+                std::fs::create_dir_all(paths.uploads())
+                    .map_err(|e| AgentError::Io(e.to_string()))?;
+                let mut saved = Vec::new();
+                for (name, bytes) in &files {
+                    let ext = std::path::Path::new(name)
+                        .extension()
+                        .and_then(|e| e.to_str())
+                        .unwrap_or("jpg")
+                        .to_lowercase();
+                    let path = upload_path(paths, &random_id(), &ext);
+                    std::fs::write(&path, bytes).map_err(|e| AgentError::Io(e.to_string()))?;
+                    saved.push(path);
+                }
+                let added =
+                    records::add_photos(s, &paths.dir, upt, &target, &saved, caption.trim());
+                for p in &saved {
+                    let _ = std::fs::remove_file(p);
+                }
+                added
+            })
+            .await
+            .map_err(|e| pages::in_words(&e))
+    };
+    match result {
+        Ok(added) => state.flash(
+            &op,
+            pages::Flash::good(&format!(
+                "{} foto ditambahkan; dikirim ke pusat setelah data.",
+                added.len()
+            )),
+        ),
+        Err(e) => state.flash(&op, pages::Flash::bad(&e)),
+    }
+    Ok(Redirect::to(&format!("/produk/{id}")).into_response())
+}
+
+async fn remove_photo(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path((id, hash)): Path<(String, String)>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, PageError> {
+    let op = operator!(state, headers);
+    csrf_ok(&op, &f.csrf)?;
+    let target = id.clone();
+    match state
+        .with_store(move |s, upt, _| records::remove_photo(s, upt, &target, &hash))
+        .await
+    {
+        Ok(_) => state.flash(&op, pages::Flash::good("Foto dihapus dari produk.")),
+        Err(e) => state.flash(&op, pages::Flash::bad(&pages::in_words(&e))),
+    }
+    Ok(Redirect::to(&format!("/produk/{id}")).into_response())
+}
+
+/// A photo or thumbnail kept on this PC, for the product page.
+async fn photo(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(hash): Path<String>,
+) -> Result<Response, PageError> {
+    let _op = operator!(state, headers);
+    if !karya_shared::model::is_blob_hash(&hash) {
+        return Err(PageError(
+            StatusCode::NOT_FOUND,
+            "Foto tidak ditemukan.".into(),
+        ));
+    }
+    let path = crate::photos::blob_path(&state.paths.dir, &hash);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| PageError(StatusCode::NOT_FOUND, "Foto tidak ditemukan.".into()))?;
+    let mut r = ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    Ok(r)
 }
 
 // ---------- penjualan ----------

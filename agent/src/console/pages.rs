@@ -454,10 +454,35 @@ pub fn product_page(
                 @if let Some(c) = &p.curation {
                     tr { th { "Diputuskan" } td { (c.decided_by) ", " (when(&c.decided_at)) } }
                 }
-                tr { th { "Foto" } td { (p.photos.len()) " (tambah dengan: karya-agent product photo add " (p.id) " FOTO.jpg)" } }
                 tr { th { "Id" } td { code { (p.id) } } }
             }
             (conflicts_in_words(p))
+            h2 { "Foto" }
+            div id="foto" {
+                @for (i, photo) in p.photos.iter().enumerate() {
+                    figure style="display:inline-block;margin:0 1rem 1rem 0;vertical-align:top" {
+                        a href={ "/foto/" (photo.hash) } {
+                            img src={ "/foto/" (photo.thumb) } alt=(if photo.caption.is_empty() { p.name.as_str() } else { photo.caption.as_str() }) style="max-width:200px;max-height:200px";
+                        }
+                        figcaption {
+                            @if i == 0 { strong { "Sampul" } br; }
+                            @if !photo.caption.is_empty() { (photo.caption) br; }
+                            span class="muted" { (photo.width) "×" (photo.height) " px, " (thousands((photo.size / 1024) as i64)) " KB" }
+                            form method="post" action={ "/produk/" (p.id) "/foto/" (photo.hash) "/hapus" } {
+                                (csrf(op)) button type="submit" { "Hapus foto" }
+                            }
+                        }
+                    }
+                }
+                @if p.photos.is_empty() { p class="muted" { "Belum ada foto." } }
+            }
+            form method="post" action={ "/produk/" (p.id) "/foto" } enctype="multipart/form-data" {
+                (csrf(op))
+                input type="file" name="foto" accept="image/jpeg,image/png,image/webp" multiple required;
+                label { " Keterangan " input name="keterangan"; }
+                button type="submit" { "Tambah foto" }
+                p class="muted" { "Foto diperkecil dan dibersihkan (lokasi GPS dan data kamera dihapus) sebelum disimpan." }
+            }
             h2 { "Stok" }
             form method="post" action={ "/produk/" (p.id) "/stok" } {
                 (csrf(op))
