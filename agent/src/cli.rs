@@ -2,7 +2,7 @@
 //! database, and the service (if running) syncs it shortly after.
 
 use crate::config::{AgentConfig, Paths, Timing};
-use crate::status::{self, SyncStatus};
+use crate::status::{self, StatusReport, status_report};
 use crate::{AgentError, control, import, records, service};
 use clap::{Args, Parser, Subcommand};
 use karya_shared::input;
@@ -30,7 +30,7 @@ fn channel_arg(s: &str) -> Result<SaleChannel, String> {
 }
 use karya_shared::session::Outcome;
 use karya_shared::{DocId, schema, views};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -331,82 +331,6 @@ pub enum TrainingCommand {
 
 fn print_json(v: &impl Serialize) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
-}
-
-/// What `status` shows.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StatusReport {
-    pub upt: String,
-    pub hub: String,
-    pub service_running: bool,
-    pub state: status::State,
-    pub last_success_at: Option<String>,
-    pub last_error: Option<String>,
-    pub pending_changes: usize,
-    pub next_attempt_at: Option<String>,
-    pub attempt: u32,
-    pub offline_since: Option<String>,
-    pub refused: Vec<karya_shared::session::Refusal>,
-    /// This PC's clock minus the hub's, in seconds, at the last reply.
-    pub clock_skew_secs: Option<i64>,
-    /// Why nothing can be written here now (a full disk, a read-only data directory).
-    #[serde(default)]
-    pub storage_problem: Option<String>,
-    /// Photos still to send to the hub after the last sync, and those it refused (why).
-    #[serde(default)]
-    pub photos_waiting: usize,
-    #[serde(default)]
-    pub photos_refused: Vec<karya_shared::session::Refusal>,
-}
-
-pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusReport, AgentError> {
-    let config = AgentConfig::load(paths)?;
-    let read_only = service::read_only(paths);
-    let store = if read_only.is_some() {
-        karya_shared::Store::open_read_only(&paths.db())?
-    } else {
-        service::open_store(paths)?
-    };
-    let st = SyncStatus::load(&store)?;
-    let pending = status::pending_changes(&store, &config.upt)?;
-    // A stored "syncing" that nobody is doing is what a crash during a sync leaves behind.
-    let state = if read_only.is_some() {
-        status::State::ReadOnly
-    } else if st.state == status::State::Syncing && !service::SyncLock::is_held(paths) {
-        status::State::Interrupted
-    } else {
-        st.state
-    };
-    let storage_problem = read_only.map(|why| {
-        format!(
-            "the data directory {} is read-only ({why}): nothing can be recorded or synced until it is writable again",
-            paths.dir.display()
-        )
-    });
-    Ok(StatusReport {
-        upt: config.upt,
-        hub: config.hub,
-        service_running,
-        state,
-        last_success_at: st.last_success_at,
-        last_error: st.last_error,
-        pending_changes: pending,
-        next_attempt_at: if service_running {
-            st.next_attempt_at
-        } else {
-            None
-        },
-        attempt: st.attempt,
-        offline_since: st.offline_since,
-        refused: st.refused,
-        clock_skew_secs: st.clock_skew_secs,
-        storage_problem,
-        photos_waiting: st.last_outcome.as_ref().map_or(0, |o| o.photos_waiting),
-        photos_refused: st
-            .last_outcome
-            .map(|o| o.photos_refused)
-            .unwrap_or_default(),
-    })
 }
 
 fn kb(n: u64) -> String {

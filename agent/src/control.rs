@@ -99,7 +99,7 @@ async fn status(
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, (StatusCode, Json<serde_json::Value>)> {
     authorised(&state, &headers)?;
-    let mut report = crate::cli::status_report(&state.paths, true).map_err(|e| {
+    let mut report = crate::status::status_report(&state.paths, true).map_err(|e| {
         (
             StatusCode::INTERNAL_SERVER_ERROR,
             Json(serde_json::json!({"error": "internal", "detail": e.to_string()})),

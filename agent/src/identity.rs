@@ -38,14 +38,45 @@ pub const SCHEMA: AppSchema = AppSchema {
     ],
 };
 
-/// The agent's pseudonym secret, made once at first use.
+/// The agent's pseudonym secret, made once at first use. A secret that is damaged, or that
+/// went missing once pseudonyms were made with it, is a loud error: a new or empty key would
+/// give every participant a second pseudonym at HQ.
 pub fn secret(store: &Store) -> Result<Vec<u8>, karya_shared::StoreError> {
-    store.conn().execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('pseudonym_secret', ?1)",
-        [karya_shared::pseudonym::new_secret()],
-    )?;
-    let hex = store.meta("pseudonym_secret")?.unwrap_or_default();
-    Ok(hex::decode(hex).unwrap_or_default())
+    let lost = |why: &str| {
+        karya_shared::StoreError::from(karya_shared::schema::SchemaError::Invalid(
+            karya_shared::model::ValidationError::new(
+                "pseudonym secret",
+                format!(
+                    "{why}; pseudonyms cannot be made. Restore the secret from its export (karya-agent secret export, kept offline) with init --pseudonym-secret-file on a new data directory, or restore agent.db from a backup; do not make a new one, or every participant gets a second pseudonym"
+                ),
+            ),
+        ))
+    };
+    match store.meta("pseudonym_secret")? {
+        Some(hex) => match hex::decode(hex.trim()) {
+            Ok(bytes) if bytes.len() == 32 => Ok(bytes),
+            _ => Err(lost(
+                "the secret in agent.db is damaged (not 64 hex digits)",
+            )),
+        },
+        None => {
+            let used: bool =
+                store
+                    .conn()
+                    .query_row("SELECT EXISTS(SELECT 1 FROM identities)", [], |r| r.get(0))?;
+            if used {
+                return Err(lost(
+                    "the secret is missing from agent.db although participants were enrolled with it",
+                ));
+            }
+            store.conn().execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('pseudonym_secret', ?1)",
+                [karya_shared::pseudonym::new_secret()],
+            )?;
+            let hex = store.meta("pseudonym_secret")?.unwrap_or_default();
+            hex::decode(hex).map_err(|_| lost("the secret just made cannot be read back"))
+        }
+    }
 }
 
 /// Sets the secret from another agent of the same UPT. Only on a new installation: once
@@ -127,4 +158,44 @@ pub fn events(
         .query_map([n as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> Store {
+        Store::open_in_memory(Some(SCHEMA)).unwrap()
+    }
+
+    #[test]
+    fn a_damaged_or_lost_secret_is_a_loud_error_never_an_empty_key() {
+        let s = store();
+        let first = secret(&s).unwrap();
+        assert_eq!(first.len(), 32);
+        assert_eq!(secret(&s).unwrap(), first, "made once");
+        remember(&s, "AB 1/2026", "Agus").unwrap();
+
+        s.conn()
+            .execute(
+                "UPDATE meta SET value = 'zz' WHERE key = 'pseudonym_secret'",
+                [],
+            )
+            .unwrap();
+        let err = secret(&s).unwrap_err().to_string();
+        assert!(
+            err.contains("damaged") && err.contains("secret export"),
+            "{err}"
+        );
+
+        s.conn()
+            .execute("DELETE FROM meta WHERE key = 'pseudonym_secret'", [])
+            .unwrap();
+        let err = secret(&s).unwrap_err().to_string();
+        assert!(err.contains("missing"), "{err}");
+        assert!(
+            s.meta("pseudonym_secret").unwrap().is_none(),
+            "no new secret was made"
+        );
+    }
 }

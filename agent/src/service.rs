@@ -50,8 +50,34 @@ impl From<SyncFailure> for AgentError {
     }
 }
 
+/// Keeps the data directory to its owner (0700) and the database to its owner (0600): it holds
+/// the names and registration numbers behind the pseudonyms, and the secret.
+#[cfg(unix)]
+pub fn secure_data_dir(paths: &Paths) {
+    use std::os::unix::fs::PermissionsExt;
+    let tighten = |path: &std::path::Path, mode: u32| {
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o777 & !mode != 0
+        {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+        }
+    };
+    tighten(&paths.dir, 0o700);
+    for name in ["agent.db", "agent.db-wal", "agent.db-shm"] {
+        tighten(&paths.dir.join(name), 0o600);
+    }
+}
+
+/// Windows: the data directory sits in the service account's profile, which only it reads.
+#[cfg(not(unix))]
+pub fn secure_data_dir(_paths: &Paths) {}
+
 pub fn open_store(paths: &Paths) -> Result<Store, AgentError> {
-    Store::open(&paths.db(), Some(identity::SCHEMA)).map_err(|e| match read_only(paths) {
+    let opened = Store::open(&paths.db(), Some(identity::SCHEMA));
+    if opened.is_ok() {
+        secure_data_dir(paths);
+    }
+    opened.map_err(|e| match read_only(paths) {
         Some(why) => AgentError::ReadOnly {
             dir: paths.dir.display().to_string(),
             why,

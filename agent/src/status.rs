@@ -2,6 +2,9 @@
 //! in the database (`meta.sync_status`), so it survives restarts and a CLI can read it with no
 //! service running.
 
+use crate::AgentError;
+use crate::config::{AgentConfig, Paths};
+use crate::service;
 use karya_shared::session::{HUB_PEER, Outcome, Refusal};
 use karya_shared::{DocId, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -120,6 +123,82 @@ pub fn backoff(attempt: u32, initial: Duration, max: Duration, jitter: f64) -> D
 /// the hub asked for with Retry-After.
 pub fn retry_delay(backoff: Duration, error: &crate::client::SyncError) -> Duration {
     backoff.max(error.retry_after().unwrap_or_default())
+}
+
+/// What `status` shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub upt: String,
+    pub hub: String,
+    pub service_running: bool,
+    pub state: State,
+    pub last_success_at: Option<String>,
+    pub last_error: Option<String>,
+    pub pending_changes: usize,
+    pub next_attempt_at: Option<String>,
+    pub attempt: u32,
+    pub offline_since: Option<String>,
+    pub refused: Vec<karya_shared::session::Refusal>,
+    /// This PC's clock minus the hub's, in seconds, at the last reply.
+    pub clock_skew_secs: Option<i64>,
+    /// Why nothing can be written here now (a full disk, a read-only data directory).
+    #[serde(default)]
+    pub storage_problem: Option<String>,
+    /// Photos still to send to the hub after the last sync, and those it refused (why).
+    #[serde(default)]
+    pub photos_waiting: usize,
+    #[serde(default)]
+    pub photos_refused: Vec<karya_shared::session::Refusal>,
+}
+
+pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusReport, AgentError> {
+    let config = AgentConfig::load(paths)?;
+    let read_only = service::read_only(paths);
+    let store = if read_only.is_some() {
+        karya_shared::Store::open_read_only(&paths.db())?
+    } else {
+        service::open_store(paths)?
+    };
+    let st = SyncStatus::load(&store)?;
+    let pending = pending_changes(&store, &config.upt)?;
+    // A stored "syncing" that nobody is doing is what a crash during a sync leaves behind.
+    let state = if read_only.is_some() {
+        State::ReadOnly
+    } else if st.state == State::Syncing && !service::SyncLock::is_held(paths) {
+        State::Interrupted
+    } else {
+        st.state
+    };
+    let storage_problem = read_only.map(|why| {
+        format!(
+            "the data directory {} is read-only ({why}): nothing can be recorded or synced until it is writable again",
+            paths.dir.display()
+        )
+    });
+    Ok(StatusReport {
+        upt: config.upt,
+        hub: config.hub,
+        service_running,
+        state,
+        last_success_at: st.last_success_at,
+        last_error: st.last_error,
+        pending_changes: pending,
+        next_attempt_at: if service_running {
+            st.next_attempt_at
+        } else {
+            None
+        },
+        attempt: st.attempt,
+        offline_since: st.offline_since,
+        refused: st.refused,
+        clock_skew_secs: st.clock_skew_secs,
+        storage_problem,
+        photos_waiting: st.last_outcome.as_ref().map_or(0, |o| o.photos_waiting),
+        photos_refused: st
+            .last_outcome
+            .map(|o| o.photos_refused)
+            .unwrap_or_default(),
+    })
 }
 
 #[cfg(test)]

@@ -185,6 +185,16 @@ fn input_is_read_as_operators_write_it() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     init_offline(d);
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(d), 0o700, "the data directory is its owner's");
+        assert_eq!(
+            mode(&d.join("agent.db")),
+            0o600,
+            "the database is its owner's"
+        );
+    }
     let id = ok(&agent(
         d,
         &[

@@ -348,7 +348,7 @@ async fn beranda(State(state): State<Shared>, headers: HeaderMap) -> Result<Resp
     let live = state.live.clone();
     let report = state
         .with_store(move |_, _, paths| {
-            let mut report = crate::cli::status_report(paths, true)?;
+            let mut report = crate::status::status_report(paths, true)?;
             if let Some(problem) = live.storage_problem() {
                 report.state = crate::status::State::DiskFull;
                 report.last_error = Some(problem);
@@ -1149,8 +1149,8 @@ async fn bundle(State(state): State<Shared>, headers: HeaderMap) -> Result<Respo
     let _op = operator!(state, headers);
     let body = state
         .with_store(|s, _, paths| {
-            let mut status =
-                serde_json::to_value(crate::cli::status_report(paths, true)?).unwrap_or_default();
+            let mut status = serde_json::to_value(crate::status::status_report(paths, true)?)
+                .unwrap_or_default();
             if let Some(o) = status.as_object_mut() {
                 o.remove("token");
             }

@@ -2,10 +2,10 @@
 
 use super::{Operator, ProductForm};
 use crate::AgentError;
-use crate::cli::StatusReport;
 use crate::records::SaleLine;
 use crate::service::SyncFailure;
 use crate::status::State;
+use crate::status::StatusReport;
 use karya_shared::Store;
 use karya_shared::localtime::{self, Zone, rupiah, thousands};
 use karya_shared::model::{CurationStatus, Participant, ParticipantStatus};
