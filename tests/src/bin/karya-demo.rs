@@ -36,8 +36,8 @@ async fn agent(data_dir: &std::path::Path, args: &[&str]) -> anyhow::Result<()> 
     Ok(())
 }
 
-fn status(data_dir: &std::path::Path) -> anyhow::Result<karya_agent::cli::StatusReport> {
-    Ok(karya_agent::cli::status_report(
+fn status(data_dir: &std::path::Path) -> anyhow::Result<karya_agent::status::StatusReport> {
+    Ok(karya_agent::status::status_report(
         &Paths::new(data_dir),
         true,
     )?)
