@@ -454,7 +454,17 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
             timing.retry_max(),
             rng_jitter(),
         );
-        let result = sync_and_record(&paths, &config, &mut store, |_| delay).await;
+        // A stop (SIGTERM) during a sync ends it there: what the hub acknowledged is stored,
+        // and the status, left at "syncing" with nobody holding the sync lock, reads as
+        // "interrupted" until the next start syncs again.
+        let result = tokio::select! {
+            r = sync_and_record(&paths, &config, &mut store, |_| delay) => r,
+            _ = &mut shutdown => {
+                tracing::warn!("stopping during a sync; the next start goes on from what the hub acknowledged");
+                crate::identity::note_event(&store, "sync", "the service stopped during a sync; nothing acknowledged was lost");
+                break;
+            }
+        };
         live.set(match &result {
             Err(SyncError::Store(e @ (StoreError::DiskFull(_) | StoreError::ReadOnly(_)))) => {
                 Some(e.to_string())

@@ -287,10 +287,20 @@ impl AgentDir {
         self.start_service_with(Stdio::from(file));
     }
 
+    /// As [`AgentDir::start_service`], with these environment variables set for the service.
+    pub fn start_service_with_env(&mut self, env: &[(&str, &str)]) {
+        self.start_service_env(test_stderr(), env);
+    }
+
     fn start_service_with(&mut self, stderr: Stdio) {
+        self.start_service_env(stderr, &[]);
+    }
+
+    fn start_service_env(&mut self, stderr: Stdio, env: &[(&str, &str)]) {
         assert!(self.service.is_none());
         let child = self
             .cmd()
+            .envs(env.iter().copied())
             .arg("run")
             .env("KARYA_LOG", "warn")
             .stdout(Stdio::null())

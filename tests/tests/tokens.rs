@@ -67,3 +67,37 @@ fn a_refused_token_is_named_and_a_new_one_takes_effect_without_a_restart() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("without spaces"));
 }
+
+/// SIGTERM while a sync waits on a hub that never answers: the service stops within 10 s, and
+/// the status says the sync was interrupted (not "syncing" forever).
+#[test]
+fn a_stop_during_a_sync_ends_it_within_ten_seconds_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A "hub" that takes connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        for c in silent.incoming().take(8) {
+            conns.push(c);
+        }
+        conns
+    });
+    let mut agent = AgentDir::init(&tmp.path().join("agent"), "LAPAS-SUNYI", &url, "karya_x_y");
+    agent.add_product("Keset sabut", "25.000");
+    agent.start_service_with_env(&[("KARYA_REQUEST_TIMEOUT_SECS", "120")]);
+    agent.wait_status("a sync under way", Duration::from_secs(20), |s| {
+        s["state"] == "syncing"
+    });
+    let started = std::time::Instant::now();
+    assert!(agent.stop_service(), "the service stopped cleanly");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let s = agent.status();
+    assert_eq!(s["state"], "interrupted", "{s}");
+    assert!(s["pending_changes"].as_u64().unwrap() >= 1, "{s}");
+    drop(held);
+}
