@@ -78,6 +78,10 @@ pub enum Command {
         /// Accept a plain http:// hub outside this machine (tokens travel in clear).
         #[arg(long)]
         insecure_http: bool,
+        /// Do not ask the hub whether it takes the token (by default init asks when the hub
+        /// is reachable, and refuses a token it refuses).
+        #[arg(long)]
+        no_check: bool,
     },
     /// The UPT's pseudonym secret: it never leaves the UPT; keep the export offline.
     #[command(subcommand)]
@@ -661,6 +665,44 @@ fn migrate_check(paths: &Paths, json: bool) -> Result<(), AgentError> {
     }
 }
 
+/// Asks the hub whether it takes the token, before `init` writes anything: a refused token
+/// stops init with the fix; an unreachable hub is a warning (init goes on, offline).
+async fn check_hub(
+    upt: &str,
+    hub: &str,
+    token: &str,
+    ca_file: Option<&std::path::Path>,
+) -> Result<(), AgentError> {
+    if !(hub.starts_with("http://") || hub.starts_with("https://")) {
+        return Ok(()); // init says what is wrong with the URL
+    }
+    let ca = match ca_file {
+        Some(file) => Some(crate::client::read_ca(file).map_err(AgentError::Usage)?),
+        None => None,
+    };
+    let client = crate::client::HubClient::with_ca(
+        hub.trim_end_matches('/'),
+        token.trim(),
+        std::time::Duration::from_secs(10),
+        ca,
+    );
+    match client.check_token().await {
+        Ok(()) => {
+            eprintln!("the hub at {hub} accepts this token");
+            Ok(())
+        }
+        Err(crate::client::SyncError::Unauthorized { detail }) => Err(AgentError::Usage(format!(
+            "the hub at {hub} refused the token ({detail}); nothing was set up. Check the token HQ gave for {upt} (HQ can issue a new one: karya-hub upt token {upt}), or run init with --no-check to set up anyway"
+        ))),
+        Err(e) => {
+            eprintln!(
+                "PERINGATAN / WARNING: the token could not be checked now ({e}); init goes on, and the service syncs when the hub is reachable"
+            );
+            Ok(())
+        }
+    }
+}
+
 pub async fn run(cli: Cli) -> Result<(), AgentError> {
     let paths = Paths::new(&cli.data_dir);
     let json = cli.json;
@@ -671,8 +713,12 @@ pub async fn run(cli: Cli) -> Result<(), AgentError> {
         pseudonym_secret_file,
         ca_file,
         insecure_http,
+        no_check,
     } = &cli.command
     {
+        if !*no_check {
+            check_hub(upt, hub, token, ca_file.as_deref()).await?;
+        }
         init(
             &paths,
             upt,

@@ -173,6 +173,45 @@ impl HubClient {
         }
     }
 
+    /// Asks the hub whether it takes this token, with a HEAD on an upload no product names:
+    /// 401 or 403 say no (403: a curator's or viewer's token, not the UPT's); any other answer
+    /// says yes.
+    pub async fn check_token(&self) -> Result<(), SyncError> {
+        let resp = self
+            .http
+            .head(format!("{}{}", self.uploads, "0".repeat(64)))
+            .bearer_auth(&self.token)
+            .header("tus-resumable", "1.0.0")
+            .send()
+            .await
+            .map_err(|e| SyncError::Network {
+                url: self.url.clone(),
+                reason: e.to_string(),
+            })?;
+        let status = resp.status().as_u16();
+        let detail = resp
+            .headers()
+            .get("upload-refused")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        match status {
+            401 | 403 => Err(SyncError::Unauthorized {
+                detail: if detail.is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    detail
+                },
+            }),
+            s if s >= 500 => Err(SyncError::Server {
+                status: s,
+                detail,
+                retry_after: None,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// HTTP requests this client (and its clones) sent.
     pub fn requests(&self) -> u64 {
         self.requests.load(std::sync::atomic::Ordering::Relaxed)

@@ -11,13 +11,32 @@ fn a_refused_token_is_named_and_a_new_one_takes_effect_without_a_restart() {
     let db = tmp.path().join("hub.db");
     let good = HubProcess::add_upt(&db, "RUTAN-PATI", "rutan", "Jawa Tengah");
     let hub = HubProcess::start(&db, free_addr());
-    // A token mistyped at init (a revoked one is answered the same way: 401).
-    let mut agent = AgentDir::init(
-        &tmp.path().join("agent"),
-        "RUTAN-PATI",
-        &hub.url(),
-        "karya_salah_ketik",
+    // init asks the hub, and refuses a token the hub refuses, writing nothing.
+    let mut agent = AgentDir::new(&tmp.path().join("agent"));
+    let url = hub.url();
+    let init = |extra: &[&str]| {
+        let mut args = vec![
+            "init",
+            "--upt",
+            "RUTAN-PATI",
+            "--hub",
+            &url,
+            "--token",
+            "karya_salah_ketik",
+        ];
+        args.extend_from_slice(extra);
+        agent.run(&args)
+    };
+    let out = init(&[]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("refused the token") && said.contains("nothing was set up"),
+        "{said}"
     );
+    assert!(!agent.dir.join("agent.toml").exists());
+    // Set up anyway (a token mistyped; a revoked one is answered the same way: 401).
+    assert!(init(&["--no-check"]).status.success());
     agent.add_product("Sandal hotel", "12.500");
 
     let out = agent.run(&["sync"]);
@@ -83,7 +102,17 @@ fn a_stop_during_a_sync_ends_it_within_ten_seconds_and_says_so() {
         }
         conns
     });
-    let mut agent = AgentDir::init(&tmp.path().join("agent"), "LAPAS-SUNYI", &url, "karya_x_y");
+    let mut agent = AgentDir::new(&tmp.path().join("agent"));
+    agent.ok(&[
+        "init",
+        "--upt",
+        "LAPAS-SUNYI",
+        "--hub",
+        &url,
+        "--token",
+        "karya_x_y",
+        "--no-check",
+    ]);
     agent.add_product("Keset sabut", "25.000");
     agent.start_service_with_env(&[("KARYA_REQUEST_TIMEOUT_SECS", "120")]);
     agent.wait_status("a sync under way", Duration::from_secs(20), |s| {
