@@ -346,9 +346,10 @@ impl Live {
 /// stopping (or being killed) loses nothing.
 pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(), AgentError> {
     let config = AgentConfig::load(&paths)?;
-    let _only = ServiceLock::acquire(&paths)?;
     let timing = config.timing.clone();
+    // The store first: a read-only data directory is named as such.
     let mut store = open_store(&paths)?;
+    let _only = ServiceLock::acquire(&paths)?;
     std::fs::create_dir_all(paths.inbox()).map_err(|e| AgentError::Io(e.to_string()))?;
 
     let (cmd_tx, mut cmd_rx) = mpsc::channel::<Command>(16);
