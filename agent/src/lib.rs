@@ -11,6 +11,7 @@ pub mod import;
 pub mod inbox;
 pub mod photos;
 pub mod records;
+pub mod schedule;
 pub mod service;
 pub mod status;
 pub mod template;

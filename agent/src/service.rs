@@ -8,6 +8,7 @@
 
 use crate::client::{HubClient, SyncError, sync_once};
 use crate::config::{AgentConfig, Paths};
+use crate::schedule::{Phase, Schedule, Timings};
 use crate::status::{self, State, SyncStatus};
 use crate::{AgentError, identity, inbox};
 use karya_shared::session::Outcome;
@@ -380,9 +381,21 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
     let settling = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
 
     let rng_jitter = || rand::random::<f64>();
-    let mut st = SyncStatus::load(&store)?;
-    // Sync soon after start: whatever was recorded while the service was down goes up.
-    let mut next_sync = Instant::now() + Duration::from_millis(200);
+    let st = SyncStatus::load(&store)?;
+    // Sync soon after start: whatever was recorded while the service was down goes up; the
+    // backoff goes on from where the stored status left it.
+    let resumed = match st.state {
+        State::Offline => Phase::Offline {
+            attempt: st.attempt,
+            last_error: st.last_error.clone().unwrap_or_default(),
+        },
+        State::TokenRefused => Phase::TokenRefused {
+            attempt: st.attempt,
+            last_error: st.last_error.clone().unwrap_or_default(),
+        },
+        _ => Phase::Idle,
+    };
+    let mut schedule = Schedule::new(Timings::of(&timing), resumed, Instant::now());
     let mut poll = tokio::time::interval(Duration::from_millis(500));
     poll.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut rescan = tokio::time::interval(Duration::from_secs(30));
@@ -393,7 +406,7 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
         let mut reply: Option<oneshot::Sender<Result<Outcome, SyncFailure>>> = None;
         tokio::select! {
             _ = &mut shutdown => break,
-            _ = tokio::time::sleep_until(next_sync) => {}
+            _ = tokio::time::sleep_until(schedule.next_sync()) => {}
             Some(cmd) = cmd_rx.recv() => {
                 let Command::SyncNow(tx) = cmd;
                 reply = Some(tx);
@@ -428,33 +441,21 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
             _ = poll.tick() => {
                 // Local changes (from the CLI or the inbox) bring the next sync forward to a
                 // debounce away, unless we are backing off from a failure.
-                if !matches!(st.state, State::Offline | State::TokenRefused)
-                    && status::pending_changes(&store, &config.upt).unwrap_or(0) > 0
-                {
-                    next_sync = next_sync.min(Instant::now() + timing.debounce());
+                if status::pending_changes(&store, &config.upt).unwrap_or(0) > 0 {
+                    schedule.local_change(Instant::now());
                 }
                 continue;
             }
         }
         // A sync is due (timer) or asked for (control API).
         // The delay is drawn once, so the status shows the retry time the loop keeps.
-        let attempt = if matches!(st.state, State::Offline | State::TokenRefused) {
-            st.attempt + 1
-        } else {
-            1
-        };
         // The settings are read again before each sync: a token set with `karya-agent token
         // set` takes effect without a restart.
         let config = match AgentConfig::load(&paths) {
             Ok(fresh) if fresh.upt == config.upt => fresh,
             _ => config.clone(),
         };
-        let delay = status::backoff(
-            attempt,
-            timing.retry_initial(),
-            timing.retry_max(),
-            rng_jitter(),
-        );
+        let delay = schedule.start(rng_jitter());
         // A stop (SIGTERM) during a sync ends it there: what the hub acknowledged is stored,
         // and the status, left at "syncing" with nobody holding the sync lock, reads as
         // "interrupted" until the next start syncs again.
@@ -472,11 +473,8 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
             }
             _ => None,
         });
-        st = SyncStatus::load(&store).unwrap_or_default();
-        next_sync = match &result {
-            Ok(_) => Instant::now() + timing.sync_interval(),
-            Err(e) => Instant::now() + status::retry_delay(delay, e),
-        };
+        schedule.finish(Instant::now(), result.as_ref());
+        tracing::debug!(phase = ?schedule.phase(), "sync ended");
         if let Some(tx) = reply {
             let _ = tx.send(result.map_err(|e| SyncFailure::from(&e)));
         }
