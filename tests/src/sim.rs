@@ -383,9 +383,23 @@ async fn sync_all(
             for r in group.iter_mut() {
                 let client = HubClient::new(&url, &r.token, Duration::from_secs(300));
                 let docs = DocId::for_agent(&r.upt);
-                let o = sync_once(&r.store, &client, &r.peer, docs)
-                    .await
-                    .expect("sync succeeds");
+                // A busy hub's 503 is retried after its Retry-After, as the agent's service
+                // does; anything else ends the run.
+                let mut tries = 0;
+                let o = loop {
+                    match sync_once(&r.store, &client, &r.peer, docs.clone()).await {
+                        Ok(o) => break o,
+                        Err(karya_agent::client::SyncError::Server {
+                            status: 503,
+                            retry_after,
+                            ..
+                        }) if tries < 20 => {
+                            tries += 1;
+                            tokio::time::sleep(retry_after.unwrap_or(Duration::from_secs(1))).await;
+                        }
+                        Err(e) => panic!("sync of {} failed: {e}", r.upt),
+                    }
+                };
                 out.push(o);
             }
             out
