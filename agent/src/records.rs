@@ -112,14 +112,15 @@ impl NewProduct {
     }
 }
 
-/// Adds products in one change; `note` (key, value) pairs are stored in `meta` in the same
+/// Adds products in one change (their categories matched to the catalogue's, see
+/// [`input::match_choice`]), returning them as stored; `note` (key, value) pairs are stored in `meta` in the same
 /// transaction (an import's file hash).
 pub fn add_products(
     store: &mut Store,
     upt: &str,
     products: &[Product],
     note: &[(String, String)],
-) -> Result<(), StoreError> {
+) -> Result<Vec<Product>, StoreError> {
     let cats = category_choices(store, false)?;
     let slugs: Vec<&str> = cats.iter().map(|(s, _)| s.as_str()).collect();
     let mut products = products.to_vec();
@@ -131,14 +132,14 @@ pub fn add_products(
         products
             .iter()
             .try_for_each(|p| schema::insert_product(d, p))
-    })
+    })?;
+    Ok(products)
 }
 
+/// Adds one product; returns it as stored (its category as the catalogue names it).
 pub fn add_product(store: &mut Store, upt: &str, new: NewProduct) -> Result<Product, StoreError> {
-    let mut p = new.into_product();
-    p.category = input::match_choice("category", &p.category, &category_choices(store, false)?)?;
-    add_products(store, upt, std::slice::from_ref(&p), &[])?;
-    Ok(p)
+    let mut added = add_products(store, upt, &[new.into_product()], &[])?;
+    Ok(added.remove(0))
 }
 
 pub fn edit_product(
