@@ -252,15 +252,16 @@ pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ConfigError + '_ {
 /// Writes a file readable by its owner only (it holds a secret).
 pub fn write_private(path: &Path, contents: &str) -> Result<(), ConfigError> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io_err(&tmp))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    // Windows: the file inherits the data directory's ACL (the service account's profile).
+    let mut f = options.open(&tmp).map_err(io_err(&tmp))?;
     f.write_all(contents.as_bytes())
         .and_then(|()| f.sync_all())
         .map_err(io_err(&tmp))?;

@@ -520,21 +520,7 @@ impl ServiceLock {
     }
 }
 
-/// Completes on SIGTERM (systemd stopping the service) or SIGINT (Ctrl-C).
-pub async fn shutdown_signal() {
-    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
-    match term {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
+pub use karya_shared::signal::shutdown_signal;
 
 fn watch_inbox(
     paths: &Paths,

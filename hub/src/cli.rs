@@ -230,20 +230,7 @@ pub fn print_schema_check(
     Ok(())
 }
 
-/// Completes on SIGTERM or SIGINT.
-pub async fn shutdown_signal() {
-    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-}
+use karya_shared::signal::shutdown_signal;
 
 /// Runs a command; `serve` runs until SIGTERM or SIGINT.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {

@@ -18,6 +18,7 @@ pub mod record;
 pub mod schema;
 pub mod server;
 pub mod session;
+pub mod signal;
 pub mod store;
 pub mod views;
 pub mod vouch;
