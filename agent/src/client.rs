@@ -6,24 +6,25 @@
 
 use karya_shared::schema::DocId;
 use karya_shared::session::{Outcome, SessionError, SyncSession};
+use karya_shared::text::agent as text;
 use karya_shared::wire;
 use karya_shared::{Store, StoreError};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("cannot reach the hub at {url}: {reason}; the agent keeps working offline and retries")]
+    #[error("{}", text::hub_unreachable(url, reason))]
     Network { url: String, reason: String },
-    #[error("the hub answered {status}: {detail}")]
+    #[error("{}", text::hub_answered(*status, detail))]
     Server {
         status: u16,
         detail: String,
         /// The hub's Retry-After (a busy hub's 503): the earliest the next attempt may be.
         retry_after: Option<Duration>,
     },
-    #[error("the hub refused the token: {detail}")]
+    #[error("{}", text::hub_refused_token(detail))]
     Unauthorized { detail: String },
-    #[error("the hub does not speak this agent's protocol: {detail}")]
+    #[error("{}", text::hub_protocol(detail))]
     Protocol { detail: String },
     #[error("cannot take the sync lock: {0}")]
     Lock(String),

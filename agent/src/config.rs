@@ -127,9 +127,7 @@ pub fn plain_http_warning(hub: &str, accepted: bool) -> Option<String> {
     if loopback || accepted {
         return None;
     }
-    Some(format!(
-        "PERINGATAN / WARNING: the hub {hub} is plain HTTP: the UPT's token and every record cross the network unencrypted and can be replayed. Use https:// (put the hub behind TLS), or confirm with --insecure-http."
-    ))
+    Some(text::plain_http(hub))
 }
 
 /// Never print the token.
@@ -219,24 +217,22 @@ impl Timing {
     }
 }
 
+use karya_shared::text::agent as text;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error(
-        "{dir} is not an initialised karya agent directory; run: karya-agent init --upt CODE --hub URL --token TOKEN"
-    )]
+    #[error("{}", text::not_initialised(&dir.display().to_string()))]
     NotInitialised { dir: PathBuf },
-    #[error(
-        "{path} already holds an agent for UPT {upt}; use another --data-dir, or remove it to start over"
-    )]
+    #[error("{}", text::already_initialised(&path.display().to_string(), upt))]
     AlreadyInitialised { path: PathBuf, upt: String },
-    #[error("cannot read or write {path}: {source}")]
+    #[error("{}", text::config_io(&path.display().to_string(), &source.to_string()))]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{path} is not valid: {message}")]
+    #[error("{}", text::config_invalid(&path.display().to_string(), message))]
     Parse { path: PathBuf, message: String },
-    #[error("environment variable {name}={value} is not a number of seconds")]
+    #[error("{}", text::env_not_seconds(name, value))]
     Env { name: &'static str, value: String },
     #[error("{0}")]
     Invalid(String),

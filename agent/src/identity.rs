@@ -4,6 +4,7 @@
 
 use karya_shared::Store;
 use karya_shared::store::AppSchema;
+use karya_shared::text::agent as text;
 use rusqlite::{OptionalExtension, params};
 
 pub const SCHEMA: AppSchema = AppSchema {
@@ -44,20 +45,13 @@ pub const SCHEMA: AppSchema = AppSchema {
 pub fn secret(store: &Store) -> Result<Vec<u8>, karya_shared::StoreError> {
     let lost = |why: &str| {
         karya_shared::StoreError::from(karya_shared::schema::SchemaError::Invalid(
-            karya_shared::model::ValidationError::new(
-                "pseudonym secret",
-                format!(
-                    "{why}; pseudonyms cannot be made. Restore the secret from its export (karya-agent secret export, kept offline) with init --pseudonym-secret-file on a new data directory, or restore agent.db from a backup; do not make a new one, or every participant gets a second pseudonym"
-                ),
-            ),
+            karya_shared::model::ValidationError::new("pseudonym secret", text::secret_lost(why)),
         ))
     };
     match store.meta("pseudonym_secret")? {
         Some(hex) => match hex::decode(hex.trim()) {
             Ok(bytes) if bytes.len() == 32 => Ok(bytes),
-            _ => Err(lost(
-                "the secret in agent.db is damaged (not 64 hex digits)",
-            )),
+            _ => Err(lost(text::secret_damaged())),
         },
         None => {
             let used: bool =
@@ -65,16 +59,14 @@ pub fn secret(store: &Store) -> Result<Vec<u8>, karya_shared::StoreError> {
                     .conn()
                     .query_row("SELECT EXISTS(SELECT 1 FROM identities)", [], |r| r.get(0))?;
             if used {
-                return Err(lost(
-                    "the secret is missing from agent.db although participants were enrolled with it",
-                ));
+                return Err(lost(text::secret_missing()));
             }
             store.conn().execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('pseudonym_secret', ?1)",
                 [karya_shared::pseudonym::new_secret()],
             )?;
             let hex = store.meta("pseudonym_secret")?.unwrap_or_default();
-            hex::decode(hex).map_err(|_| lost("the secret just made cannot be read back"))
+            hex::decode(hex).map_err(|_| lost(text::secret_unreadable()))
         }
     }
 }
@@ -82,17 +74,15 @@ pub fn secret(store: &Store) -> Result<Vec<u8>, karya_shared::StoreError> {
 /// Sets the secret from another agent of the same UPT. Only on a new installation: once
 /// pseudonyms were made with one secret, changing it would split every participant in two.
 pub fn set_secret(store: &Store, hex_secret: &str) -> Result<(), crate::AgentError> {
-    let bytes = hex::decode(hex_secret).ok().filter(|b| b.len() == 32).ok_or_else(|| {
-        crate::AgentError::Usage("the pseudonym secret file must hold 64 hex digits (from karya-agent secret export)".into())
-    })?;
+    let bytes = hex::decode(hex_secret)
+        .ok()
+        .filter(|b| b.len() == 32)
+        .ok_or_else(|| crate::AgentError::Usage(text::secret_file_shape().into()))?;
     if store
         .meta("pseudonym_secret")?
         .is_some_and(|existing| existing != hex::encode(&bytes))
     {
-        return Err(crate::AgentError::Usage(
-            "this installation already has a different pseudonym secret; use a new --data-dir"
-                .into(),
-        ));
+        return Err(crate::AgentError::Usage(text::secret_differs().into()));
     }
     store.set_meta("pseudonym_secret", &hex::encode(bytes))?;
     Ok(())
@@ -184,7 +174,7 @@ mod tests {
             .unwrap();
         let err = secret(&s).unwrap_err().to_string();
         assert!(
-            err.contains("damaged") && err.contains("secret export"),
+            err.contains("rusak") && err.contains("secret export"),
             "{err}"
         );
 
@@ -192,7 +182,7 @@ mod tests {
             .execute("DELETE FROM meta WHERE key = 'pseudonym_secret'", [])
             .unwrap();
         let err = secret(&s).unwrap_err().to_string();
-        assert!(err.contains("missing"), "{err}");
+        assert!(err.contains("hilang"), "{err}");
         assert!(
             s.meta("pseudonym_secret").unwrap().is_none(),
             "no new secret was made"

@@ -9,6 +9,7 @@ use crate::records;
 use calamine::{Data, Reader};
 use karya_shared::input;
 use karya_shared::model::{Certification, Product, Sale, SaleChannel, Training, ValidationError};
+use karya_shared::text::agent as text;
 use karya_shared::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
@@ -32,27 +33,19 @@ pub struct RowError {
 
 impl std::fmt::Display for RowError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "baris {} (row {}), kolom '{}': {}",
-            self.row, self.row, self.column, self.reason
-        )
+        f.write_str(&text::row_error(self.row, &self.column, &self.reason))
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot read {file}: {reason}")]
+    #[error("{}", text::import_unreadable(file, reason))]
     Unreadable { file: String, reason: String },
-    #[error(
-        "{file}: cannot tell what the file holds from its headers ({headers}); use a template from agent/templates (products, sales or trainings)"
-    )]
+    #[error("{}", text::import_unknown_kind(file, headers))]
     UnknownKind { file: String, headers: String },
-    #[error("{file}: {} bad row(s), nothing was imported:\n{}", errors.len(), errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    #[error("{}", text::import_rejected(file, errors.len(), &errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n")))]
     Rejected { file: String, errors: Vec<RowError> },
-    #[error(
-        "{file} was imported already ({earlier}); the same file is not imported twice. To add its rows again, change the file (new rows) and import it again"
-    )]
+    #[error("{}", text::import_again(file, earlier))]
     AlreadyImported { file: String, earlier: String },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -167,19 +160,16 @@ fn cell_text(cell: &Data) -> String {
 pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
 pub const MAX_ROWS: usize = 10_000;
 pub const MAX_COLUMNS: usize = 60;
-const DAMAGED: &str = "the workbook is damaged and could not be read; open it in Excel, save it again (or export it as CSV), and retry";
 
 /// What an XLSX's parts may inflate to, in all (its shared strings are read whole).
 const MAX_XLSX_INFLATED: u64 = 200 * 1024 * 1024;
 
 fn too_many_rows() -> String {
-    format!(
-        "the sheet has more than {MAX_ROWS} rows; split it into files of at most {MAX_ROWS} rows (each file is imported whole or not at all)"
-    )
+    text::too_many_rows(MAX_ROWS)
 }
 
 fn too_many_columns(n: usize) -> String {
-    format!("a row has {n} columns; a template has at most {MAX_COLUMNS}")
+    text::too_many_columns(n, MAX_COLUMNS)
 }
 
 /// The first sheet of an XLSX, read cell by cell: the sheet's declared dimension (which a
@@ -189,16 +179,14 @@ fn read_xlsx(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
     let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     {
         let mut zip = zip::ZipArchive::new(std::io::BufReader::new(&file))
-            .map_err(|e| format!("not an XLSX file ({e})"))?;
+            .map_err(|e| text::not_xlsx(&e.to_string()))?;
         let mut inflated = 0u64;
         for i in 0..zip.len() {
             let entry = zip.by_index_raw(i).map_err(|e| e.to_string())?;
             inflated = inflated.saturating_add(entry.size());
         }
         if inflated > MAX_XLSX_INFLATED {
-            return Err(format!(
-                "the workbook unpacks to {inflated} bytes; at most {MAX_XLSX_INFLATED} (save only the data sheet, or split the file)"
-            ));
+            return Err(text::xlsx_inflates(inflated, MAX_XLSX_INFLATED));
         }
     }
     let mut workbook: calamine::Xlsx<_> =
@@ -255,8 +243,10 @@ fn read_table(path: &Path) -> Result<Table, ImportError> {
         .map_err(|e| unreadable(e.to_string()))?
         .len();
     if size > MAX_FILE_BYTES {
-        return Err(unreadable(format!(
-            "the file is {size} bytes; at most {MAX_FILE_BYTES} (split it into files of at most {MAX_ROWS} rows)"
+        return Err(unreadable(text::file_too_big(
+            size,
+            MAX_FILE_BYTES,
+            MAX_ROWS,
         )));
     }
     let ext = path
@@ -290,7 +280,7 @@ fn read_table(path: &Path) -> Result<Table, ImportError> {
         // calamine panics on some damaged workbooks (a shared-string index past the table,
         // found by the property test below): a damaged file is an error, never a crash.
         "xlsx" | "xlsm" => std::panic::catch_unwind(|| read_xlsx(path))
-            .unwrap_or_else(|_| Err(DAMAGED.to_string()))
+            .unwrap_or_else(|_| Err(text::workbook_damaged().to_string()))
             .map_err(unreadable)?,
         "xls" | "ods" => {
             let range = std::panic::catch_unwind(|| {
@@ -300,7 +290,7 @@ fn read_table(path: &Path) -> Result<Table, ImportError> {
                     .ok_or_else(|| "the workbook has no sheet".to_string())?
                     .map_err(|e| e.to_string())
             })
-            .unwrap_or_else(|_| Err(DAMAGED.to_string()))
+            .unwrap_or_else(|_| Err(text::workbook_damaged().to_string()))
             .map_err(unreadable)?;
             if range.height() > MAX_ROWS + 1 {
                 return Err(unreadable(too_many_rows()));
@@ -315,14 +305,12 @@ fn read_table(path: &Path) -> Result<Table, ImportError> {
                 .collect()
         }
         other => {
-            return Err(unreadable(format!(
-                "'.{other}' files are not imported; use .csv or .xlsx"
-            )));
+            return Err(unreadable(text::wrong_extension(other)));
         }
     };
     rows.retain(|(_, r)| r.iter().any(|c| !c.trim().is_empty()));
     if rows.is_empty() {
-        return Err(unreadable("the file is empty".into()));
+        return Err(unreadable(text::file_empty().into()));
     }
     let headers = rows.remove(0).1;
     Ok(Table { headers, rows })
@@ -453,7 +441,7 @@ fn read_rows<T>(
             errors.push(RowError {
                 row: *row,
                 column: table.headers.get(i).cloned().unwrap_or_default(),
-                reason: "this is the template's example row; delete it, then import again".into(),
+                reason: text::example_row().into(),
             });
         }
     }
@@ -517,14 +505,13 @@ pub fn import_file_with(
         let earlier = serde_json::from_str::<serde_json::Value>(&earlier)
             .ok()
             .map(|v| {
-                format!(
-                    "as {} on {}, {} row(s)",
+                text::imported_earlier(
                     v["file"].as_str().unwrap_or("?"),
-                    karya_shared::localtime::format(
+                    &karya_shared::localtime::format(
                         v["at"].as_str().unwrap_or(""),
-                        karya_shared::localtime::Zone::from_env()
+                        karya_shared::localtime::Zone::from_env(),
                     ),
-                    v["rows"]
+                    &v["rows"].to_string(),
                 )
             })
             .unwrap_or(earlier);
@@ -601,13 +588,11 @@ pub fn import_file_with(
         Kind::Sales => {
             let (sales, errors) = read_rows(&table, &columns, |r| {
                 let product_text = r.text("product_id");
-                let product = records::resolve_product(store, upt, &product_text).unwrap_or_else(|_| {
-                    r.error(
-                        "product_id",
-                        format!("no product '{product_text}' at this UPT (give its id, or the first 6+ characters of it)"),
-                    );
-                    String::new()
-                });
+                let product =
+                    records::resolve_product(store, upt, &product_text).unwrap_or_else(|_| {
+                        r.error("product_id", text::no_product_here(&product_text));
+                        String::new()
+                    });
                 let quantity = r.number("quantity", None);
                 let revenue = r.number("revenue_idr", None);
                 let date = if r.text("date").is_empty() {
@@ -872,7 +857,7 @@ mod limits {
         let bad = dir.path().join("rusak.xlsx");
         rewrite_sheet(&good, &bad, |sheet| sheet.replace("<v>0</v>", "<v>999</v>"));
         let err = read_table(&bad).unwrap_err().to_string();
-        assert!(err.contains("damaged"), "{err}");
+        assert!(err.contains("rusak") && err.contains("Excel"), "{err}");
     }
 
     #[test]
@@ -887,19 +872,19 @@ mod limits {
         drop(f);
         let err = read_table(&csv).unwrap_err().to_string();
         assert!(
-            err.contains("split it into files of at most 10000 rows"),
+            err.contains("pecah menjadi berkas berisi paling banyak 10000 baris"),
             "{err}"
         );
 
         let wide = dir.path().join("lebar.csv");
         std::fs::write(&wide, format!("{}\n", vec!["x"; MAX_COLUMNS + 1].join(","))).unwrap();
         let err = read_table(&wide).unwrap_err().to_string();
-        assert!(err.contains("columns"), "{err}");
+        assert!(err.contains("kolom"), "{err}");
 
         let big = dir.path().join("besar.csv");
         let f = std::fs::File::create(&big).unwrap();
         f.set_len(MAX_FILE_BYTES + 1).unwrap();
         let err = read_table(&big).unwrap_err().to_string();
-        assert!(err.contains("at most 20971520"), "{err}");
+        assert!(err.contains("paling besar 20971520"), "{err}");
     }
 }

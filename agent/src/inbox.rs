@@ -165,8 +165,8 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
                     .unwrap_or_default()
             ));
             let text = format!(
-                "Berkas {shown} DITOLAK: tidak ada baris yang diimpor. Perbaiki baris di bawah ini lalu taruh lagi berkasnya di folder inbox.\n\
-                 File {shown} was REJECTED: nothing was imported. Fix the rows below and drop the file into the inbox again.\n\n{e}\n"
+                "{shown}: {}\n\n{e}\n",
+                karya_shared::text::agent::inbox_rejected_head()
             );
             if let Err(err) = std::fs::write(&errors_file, text) {
                 tracing::error!(file = %errors_file.display(), error = %err, "could not write the errors file");
@@ -214,7 +214,7 @@ mod tests {
         match process(&mut store, "LAPAS-PATI", &inbox, &file) {
             Processed::AlreadyImported { earlier, moved_to } => {
                 assert!(earlier.contains("produk-minggu-ini.csv"), "{earlier}");
-                assert!(earlier.contains("2 row(s)"), "{earlier}");
+                assert!(earlier.contains("2 baris"), "{earlier}");
                 assert!(moved_to.starts_with(inbox.join("imported")));
                 assert!(moved_to.exists() && !file.exists());
             }
@@ -226,7 +226,7 @@ mod tests {
         let again = inbox.join("salinan.csv");
         std::fs::write(&again, csv).unwrap();
         let e = import::import_file(&mut store, "LAPAS-PATI", &again).unwrap_err();
-        assert!(e.to_string().contains("imported already"), "{e}");
+        assert!(e.to_string().contains("sudah pernah diimpor"), "{e}");
         std::fs::write(&again, format!("{csv}Lemari jati,furnitur,2500000,1\n")).unwrap();
         assert!(matches!(
             process(&mut store, "LAPAS-PATI", &inbox, &again),

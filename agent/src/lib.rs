@@ -17,6 +17,8 @@ pub mod status;
 pub mod template;
 pub mod uploads;
 
+use karya_shared::text::agent as text;
+
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
     #[error(transparent)]
@@ -27,19 +29,15 @@ pub enum AgentError {
     Import(#[from] import::ImportError),
     #[error(transparent)]
     Photo(#[from] photos::PhotoError),
-    #[error("sync failed: {0}")]
+    #[error("{}", text::sync_failed(.0))]
     SyncFailed(String),
-    #[error(
-        "sync failed: {0}. Ask HQ for a new token for this UPT and run: karya-agent token set NEW-TOKEN"
-    )]
+    #[error("{}", text::sync_token_refused(.0))]
     TokenRefused(String),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
     Io(String),
-    #[error(
-        "the data directory {dir} is read-only ({why}); karya-agent can show what it holds (status, product list) but records nothing until it is writable again: remount the disk read-write or give the service's user write access"
-    )]
+    #[error("{}", text::read_only_dir(dir, why))]
     ReadOnly { dir: String, why: String },
 }
 

@@ -20,20 +20,19 @@ const MAX_PIXELS: u64 = 120_000_000;
 pub const TARGET_BYTES: usize = 300 * 1024;
 const QUALITIES: [u8; 5] = [85, 78, 70, 62, 55];
 
+use karya_shared::text::agent as text;
+
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {
-    #[error("cannot read {path}: {reason}")]
+    #[error("{}", text::cannot_read(path, reason))]
     Read { path: String, reason: String },
-    #[error(
-        "{path} is {size} bytes; photos of at most {max} MB are taken (make it smaller on the phone or PC first)",
-        max = MAX_INPUT_BYTES / (1024 * 1024)
-    )]
+    #[error("{}", text::photo_too_big(path, *size, MAX_INPUT_BYTES / (1024 * 1024)))]
     TooLarge { path: String, size: u64 },
-    #[error("{path} is not a JPEG, PNG or WebP photo ({reason})")]
+    #[error("{}", text::photo_not_image(path, reason))]
     Format { path: String, reason: String },
-    #[error("{path} could not be decoded ({reason}); is the file complete?")]
+    #[error("{}", text::photo_undecodable(path, reason))]
     Decode { path: String, reason: String },
-    #[error("cannot store the photo in {dir}: {reason}")]
+    #[error("{}", text::photo_cannot_store(dir, reason))]
     Store { dir: String, reason: String },
 }
 
@@ -264,7 +263,10 @@ mod tests {
     #[test]
     fn what_is_not_a_photo_is_named() {
         let err = process(b"%PDF-1.7 not a photo", "brosur.pdf").unwrap_err();
-        assert!(err.to_string().contains("not a JPEG, PNG or WebP"), "{err}");
+        assert!(
+            err.to_string().contains("bukan foto JPEG, PNG atau WebP"),
+            "{err}"
+        );
         // A PNG cut short (a copy that stopped part-way). (A JPEG decoder shows what
         // arrived, grey below: that one is taken.)
         let img = image::RgbImage::from_fn(300, 200, |x, y| image::Rgb([x as u8, y as u8, 7]));

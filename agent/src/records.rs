@@ -6,6 +6,7 @@ use crate::identity;
 use karya_shared::input;
 use karya_shared::model::*;
 use karya_shared::schema::{self, DocId, SchemaError};
+use karya_shared::text::agent as text;
 use karya_shared::{Store, StoreError};
 use rusqlite::params;
 use time::Date;
@@ -60,11 +61,7 @@ fn resolve(
     match ids.as_slice() {
         [one] => Ok(one.clone()),
         [] => Err(not_found()),
-        _ => Err(ValidationError::new(
-            "id",
-            format!("'{id}' matches more than one {kind}; give more of the id"),
-        )
-        .into()),
+        _ => Err(ValidationError::new("id", text::id_ambiguous(id, kind)).into()),
     }
 }
 
@@ -220,14 +217,13 @@ pub fn remove_photo(
     let at = match matching.as_slice() {
         [i] => *i,
         [] => {
-            return Err(crate::AgentError::Usage(format!(
-                "product {id} has no photo {hash}; see karya-agent product photo list {id}"
-            )));
+            return Err(crate::AgentError::Usage(text::no_such_photo(&id, &hash)));
         }
         _ => {
-            return Err(crate::AgentError::Usage(format!(
-                "'{hash}' starts {} photo hashes of product {id}; give more of it",
-                matching.len()
+            return Err(crate::AgentError::Usage(text::photo_ambiguous(
+                &hash,
+                matching.len(),
+                &id,
             )));
         }
     };
@@ -437,11 +433,7 @@ pub fn complete(
         )
     })?;
     let Some(mut p) = existing else {
-        return Err(ValidationError::new(
-            "reg-no",
-            format!("no participant with registration number {reg_no} in this training; enrol them first (training enroll)"),
-        )
-        .into());
+        return Err(ValidationError::new("reg-no", text::no_participant(reg_no)).into());
     };
     p.status = ParticipantStatus::Completed;
     p.hours_attended = p.hours_attended.max(hours.unwrap_or(0));

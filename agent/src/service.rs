@@ -501,16 +501,15 @@ impl ServiceLock {
         match file.try_lock() {
             Ok(()) => Ok(ServiceLock(file)),
             Err(std::fs::TryLockError::WouldBlock) => {
-                let who = crate::control::running(paths)
-                    .map(|c| format!(" (process {})", c.pid))
-                    .unwrap_or_default();
-                let console = crate::console::running(paths)
-                    .map(|a| format!("; its console is at http://{a}/"))
-                    .unwrap_or_default();
-                Err(AgentError::Usage(format!(
-                    "a karya-agent service already runs for {}{who}{console}; stop it first (systemctl stop karya-agent), or use another --data-dir",
-                    paths.dir.display()
-                )))
+                let who = crate::control::running(paths).map(|c| c.pid);
+                let console = crate::console::running(paths).map(|a| a.to_string());
+                Err(AgentError::Usage(
+                    karya_shared::text::agent::service_already_runs(
+                        &paths.dir.display().to_string(),
+                        who,
+                        console.as_deref(),
+                    ),
+                ))
             }
             Err(std::fs::TryLockError::Error(e)) => Err(AgentError::Io(format!(
                 "cannot lock {}: {e}",

@@ -77,10 +77,10 @@ fn records_work_offline_and_errors_name_the_fix() {
 
     let out = agent(d, &["stock", "add", &id[..8], "-5"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("only 3 in stock"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stok hanya 3"));
     let out = agent(d, &["stock", "add", &id[..8], "-2"]);
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("stock now 1"),
+        String::from_utf8_lossy(&out.stdout).contains("stok sekarang 1"),
         "{out:?}"
     );
 
@@ -105,10 +105,10 @@ fn records_work_offline_and_errors_name_the_fix() {
     let out = agent(d, &["product", "show", &id[..8]]);
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(
-        shown.contains("certification: sni SNI-7206, valid until 2029-06-30"),
+        shown.contains("sertifikasi: sni SNI-7206, berlaku sampai 2029-06-30"),
         "{shown}"
     );
-    assert!(shown.contains("certification: haki IDM000123"), "{shown}");
+    assert!(shown.contains("sertifikasi: haki IDM000123"), "{shown}");
     let out = agent(d, &["product", "edit", &id[..8], "--cert", "iso:9001"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("halal, pirt, bpom, haki, sni"));
@@ -144,7 +144,7 @@ fn records_work_offline_and_errors_name_the_fix() {
         ],
     );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("before start date"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sebelum tanggal mulai"));
 
     let out = agent(d, &["--json", "status"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -303,7 +303,7 @@ fn input_is_read_as_operators_write_it() {
             "12,5",
         ],
     ));
-    assert!(err.contains("whole numbers"), "{err}");
+    assert!(err.contains("bilangan bulat"), "{err}");
     let err = refused(&agent(
         d,
         &[
@@ -378,7 +378,7 @@ fn a_template_is_filled_checked_and_imported() {
     // Imported as it is, the example row is refused and nothing is written.
     let err = refused(&agent(d, &["import", file.to_str().unwrap()]));
     assert!(
-        err.contains("baris 2") && err.contains("example row"),
+        err.contains("baris 2") && err.contains("baris contoh"),
         "{err}"
     );
 
@@ -427,7 +427,7 @@ fn a_template_is_filled_checked_and_imported() {
         &["import", "--dry-run", filled.to_str().unwrap()],
     ));
     assert!(
-        out.contains("2") && out.contains("nothing was written"),
+        out.contains("2") && out.contains("belum ada yang ditulis"),
         "{out}"
     );
     let listed = ok(&agent(d, &["--json", "product", "list"]));
@@ -465,7 +465,7 @@ fn a_template_is_filled_checked_and_imported() {
     assert_eq!(batik["certifications"][0]["valid_until"], "2028-01-31");
 
     let err = refused(&agent(d, &["import", filled.to_str().unwrap()]));
-    assert!(err.contains("imported already"), "{err}");
+    assert!(err.contains("sudah pernah diimpor"), "{err}");
     ok(&agent(d, &["import", "--again", filled.to_str().unwrap()]));
     let listed: Vec<serde_json::Value> =
         serde_json::from_str(&ok(&agent(d, &["--json", "product", "list"]))).unwrap();
@@ -487,4 +487,88 @@ fn a_template_is_filled_checked_and_imported() {
     book.save(&bad).unwrap();
     let err = refused(&agent(d, &["import", bad.to_str().unwrap()]));
     assert!(err.contains("baris 5") && err.contains("harga"), "{err}");
+}
+
+fn agent_in(lang: &str, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_karya-agent"))
+        .env("KARYA_LANG", lang)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn messages_are_in_bahasa_indonesia_unless_karya_lang_is_en() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = agent_in("en", d, &["status"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not an initialised"), "{err}");
+    let out = agent(d, &["status"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("belum disiapkan"), "{err}");
+
+    let init = [
+        "init",
+        "--upt",
+        "LAPAS-PATI",
+        "--hub",
+        "http://127.0.0.1:9",
+        "--token",
+        "karya_x_y",
+    ];
+    let out = agent(d, &init);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("siap untuk UPT LAPAS-PATI"),
+        "{out:?}"
+    );
+    // The hub is not there: init warns, in the operator's language, and goes on.
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("PERINGATAN: token belum bisa diperiksa"),
+        "{out:?}"
+    );
+
+    let id_status = String::from_utf8_lossy(&agent(d, &["status"]).stdout).to_string();
+    for words in [
+        "Keadaan:",
+        "Terakhir berhasil: belum pernah",
+        "Perubahan antre:",
+        "tidak berjalan",
+    ] {
+        assert!(id_status.contains(words), "{words}: {id_status}");
+    }
+    let en_status = String::from_utf8_lossy(&agent_in("en", d, &["status"]).stdout).to_string();
+    for words in [
+        "State:",
+        "Last success:",
+        "never",
+        "Pending changes:",
+        "not running",
+    ] {
+        assert!(en_status.contains(words), "{words}: {en_status}");
+    }
+
+    // Refusals of what was typed, and of what is not there.
+    let add = [
+        "product",
+        "add",
+        "--name",
+        "Kursi",
+        "--category",
+        "mebel",
+        "--price",
+        "12,5",
+    ];
+    let err = String::from_utf8_lossy(&agent(d, &add).stderr).to_string();
+    assert!(err.contains("bilangan bulat"), "{err}");
+    let err = String::from_utf8_lossy(&agent_in("en_US.UTF-8", d, &add).stderr).to_string();
+    assert!(err.contains("whole numbers"), "{err}");
+    let show = ["product", "show", "abcdef12"];
+    let err = String::from_utf8_lossy(&agent(d, &show).stderr).to_string();
+    assert!(err.contains("produk abcdef12 tidak ditemukan"), "{err}");
+    let err = String::from_utf8_lossy(&agent_in("en", d, &show).stderr).to_string();
+    assert!(err.contains("product abcdef12 not found"), "{err}");
 }

@@ -40,7 +40,7 @@ fn register_upts_and_manage_tokens() {
         ],
     );
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("upper-case"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("huruf besar"));
 
     let out = hub(
         &db,

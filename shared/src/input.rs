@@ -5,6 +5,7 @@
 //! Anything still ambiguous is an error that says what is accepted.
 
 use crate::model::ValidationError;
+use crate::text;
 use time::Date;
 
 /// A whole number as people write it: `275000`, `275.000`, `275,000`, `Rp 275.000`,
@@ -19,8 +20,7 @@ pub fn parse_whole(s: &str) -> Result<i64, String> {
             break;
         }
     }
-    let not =
-        || format!("'{shown}' is not a whole number; write it as 275000, 275.000 or Rp 275.000");
+    let not = || text::input::not_a_whole_number(shown);
     if t.is_empty() {
         return Err(not());
     }
@@ -38,9 +38,7 @@ pub fn parse_whole(s: &str) -> Result<i64, String> {
             return Err(not());
         }
         if dec.chars().any(|c| c != '0') {
-            return Err(format!(
-                "'{shown}' has a fraction; rupiah and counts are whole numbers"
-            ));
+            return Err(text::input::has_a_fraction(shown));
         }
     }
     let n: i64 = if int_part.chars().all(|c| c.is_ascii_digit()) && !int_part.is_empty() {
@@ -65,7 +63,7 @@ pub fn parse_whole(s: &str) -> Result<i64, String> {
 /// as in Indonesia), or `15/11/26`.
 pub fn parse_date(s: &str) -> Result<Date, String> {
     let t = s.trim();
-    let not = || format!("'{t}' is not a date; write 15/11/2026 or 2026-11-15");
+    let not = || text::input::not_a_date(t);
     if let Ok(d) = crate::model::parse_iso_date(t) {
         return Ok(d);
     }
@@ -97,7 +95,7 @@ pub fn parse_yes_no(s: &str) -> Result<bool, String> {
     match s.trim().to_lowercase().as_str() {
         "" | "tidak" | "no" | "false" | "0" | "n" | "t" => Ok(false),
         "ya" | "yes" | "true" | "1" | "y" => Ok(true),
-        other => Err(format!("'{other}' is not ya/tidak (yes/no)")),
+        other => Err(text::input::not_yes_no(other)),
     }
 }
 
@@ -175,7 +173,7 @@ pub fn match_choice(
 ) -> Result<String, ValidationError> {
     let key = squash(input);
     if key.is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
+        return Err(ValidationError::new(field, text::input::empty()));
     }
     if let Some((value, _)) = choices
         .iter()
@@ -204,11 +202,7 @@ pub fn match_choice(
         .collect();
     Err(ValidationError::new(
         field,
-        format!(
-            "unknown value '{}'; use one of: {}",
-            input.trim(),
-            accepted.join(", ")
-        ),
+        text::input::unknown_choice(input.trim(), &accepted.join(", ")),
     ))
 }
 
@@ -244,7 +238,7 @@ mod tests {
         assert_eq!(parse_whole("-5"), Ok(-5));
         assert_eq!(parse_whole("12"), Ok(12));
         let err = parse_whole("275.000,50").unwrap_err();
-        assert!(err.contains("whole"), "{err}");
+        assert!(err.contains("bilangan bulat"), "{err}");
         for bad in ["", "abc", "27.50.00", "1.2345", "Rp", "12,5x"] {
             let err = parse_whole(bad).unwrap_err();
             assert!(err.contains("275.000"), "{bad}: {err}");

@@ -20,6 +20,7 @@ pub mod server;
 pub mod session;
 pub mod signal;
 pub mod store;
+pub mod text;
 pub mod views;
 pub mod vouch;
 pub mod wire;

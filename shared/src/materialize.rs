@@ -242,7 +242,7 @@ mod tests {
         let (err, op) = sale("kemarin", 2.into());
         let err = err.unwrap_err();
         assert_eq!(err.field, "date");
-        assert!(err.reason.contains("YYYY-MM-DD"), "{err}");
+        assert!(err.reason.contains("bukan tanggal"), "{err}");
         assert_eq!(describe(&op), "sale s1");
 
         let err = sale("2026-12-01", "dua".into()).0.unwrap_err();

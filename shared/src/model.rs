@@ -3,6 +3,7 @@
 //! Every record is validated here, once, whether it comes from the command line, a spreadsheet
 //! in the inbox or the hub's curation API, so the error an operator reads is the same everywhere.
 
+use crate::text;
 use crate::{fixed_set, record, text_newtype};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -161,7 +162,7 @@ pub fn iso(d: Date) -> String {
 /// Reads a `YYYY-MM-DD` date.
 pub fn parse_iso_date(s: &str) -> Result<Date, String> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s.trim(), &format).map_err(|_| format!("'{s}' is not a date; write YYYY-MM-DD"))
+    Date::parse(s.trim(), &format).map_err(|_| text::input::not_a_date(s))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,26 +205,20 @@ pub fn is_blob_hash(s: &str) -> bool {
 impl Photo {
     pub fn validate(&self) -> Result<(), ValidationError> {
         if !is_blob_hash(&self.hash) || !is_blob_hash(&self.thumb) {
-            return Err(ValidationError::new(
-                "photos",
-                "a photo is named by the SHA-256 of its bytes (64 hex digits)",
-            ));
+            return Err(ValidationError::new("photos", text::input::photo_hash()));
         }
-        for (size, what) in [(self.size, "photo"), (self.thumb_size, "thumbnail")] {
+        for size in [self.size, self.thumb_size] {
             if size == 0 || size > MAX_PHOTO_BYTES {
                 return Err(ValidationError::new(
                     "photos",
-                    format!("a {what} of {size} bytes; at most {MAX_PHOTO_BYTES}"),
+                    text::input::photo_size(size, MAX_PHOTO_BYTES),
                 ));
             }
         }
         if self.width == 0 || self.height == 0 || self.width.max(self.height) > PHOTO_EDGE {
             return Err(ValidationError::new(
                 "photos",
-                format!(
-                    "a photo of {}x{} px; at most {PHOTO_EDGE} px on its long edge",
-                    self.width, self.height
-                ),
+                text::input::photo_edge(self.width, self.height, PHOTO_EDGE),
             ));
         }
         text_at_most("photos.caption", &self.caption, MAX_TEXT)
@@ -356,7 +351,7 @@ pub type Conflicts = BTreeMap<String, Vec<serde_json::Value>>;
 
 fn non_empty(field: &'static str, value: &str) -> Result<(), ValidationError> {
     if value.trim().is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
+        return Err(ValidationError::new(field, text::input::empty()));
     }
     Ok(())
 }
@@ -377,7 +372,7 @@ fn at_most(field: &'static str, value: i64, max: i64) -> Result<(), ValidationEr
     if value > max {
         return Err(ValidationError::new(
             field,
-            format!("{value} is more than the most allowed ({max})"),
+            text::input::too_large(value, max),
         ));
     }
     Ok(())
@@ -386,20 +381,14 @@ fn at_most(field: &'static str, value: i64, max: i64) -> Result<(), ValidationEr
 fn text_at_most(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
     let n = value.chars().count();
     if n > max {
-        return Err(ValidationError::new(
-            field,
-            format!("is {n} characters long; at most {max}"),
-        ));
+        return Err(ValidationError::new(field, text::input::too_long(n, max)));
     }
     Ok(())
 }
 
 fn not_negative(field: &'static str, value: i64) -> Result<(), ValidationError> {
     if value < 0 {
-        return Err(ValidationError::new(
-            field,
-            format!("must not be negative (got {value})"),
-        ));
+        return Err(ValidationError::new(field, text::input::negative(value)));
     }
     Ok(())
 }
@@ -410,10 +399,7 @@ fn one_of(field: &'static str, value: &str, allowed: &[&str]) -> Result<(), Vali
     }
     Err(ValidationError::new(
         field,
-        format!(
-            "unknown value '{value}'; use one of: {}",
-            allowed.join(", ")
-        ),
+        text::input::unknown_choice(value, &allowed.join(", ")),
     ))
 }
 
@@ -433,9 +419,7 @@ impl Certification {
         let how = |e: ValidationError| {
             ValidationError::new(
                 "certifications",
-                format!(
-                    "{e}; write KIND:NUMBER[:VALID-UNTIL], e.g. halal:ID31110000123:31/01/2028"
-                ),
+                text::input::certification_how(&e.to_string()),
             )
         };
         let mut parts = s.trim().splitn(3, ':');
@@ -485,7 +469,10 @@ impl Product {
         at_most("stock", self.stock.saturating_abs(), MAX_STOCK)?;
         non_empty("unit", &self.unit)?;
         if self.certifications.len() > 20 {
-            return Err(ValidationError::new("certifications", "at most 20"));
+            return Err(ValidationError::new(
+                "certifications",
+                text::input::at_most_items(self.certifications.len(), 20),
+            ));
         }
         self.certifications
             .iter()
@@ -498,7 +485,7 @@ fn validate_photos(photos: &[Photo]) -> Result<(), ValidationError> {
     if photos.len() > MAX_PHOTOS {
         return Err(ValidationError::new(
             "photos",
-            format!("{} photos; at most {MAX_PHOTOS}", photos.len()),
+            text::input::at_most_items(photos.len(), MAX_PHOTOS),
         ));
     }
     photos.iter().try_for_each(Photo::validate)
@@ -535,7 +522,7 @@ impl Sale {
         if self.quantity <= 0 {
             return Err(ValidationError::new(
                 "quantity",
-                format!("must be at least 1 (got {})", self.quantity),
+                text::input::at_least_one(self.quantity),
             ));
         }
         at_most("quantity", self.quantity, MAX_QUANTITY)?;
@@ -551,10 +538,7 @@ impl Training {
         if self.end_date < self.start_date {
             return Err(ValidationError::new(
                 "end_date",
-                format!(
-                    "end date {} is before start date {}",
-                    self.end_date, self.start_date
-                ),
+                text::input::end_before_start(&iso(self.end_date), &iso(self.start_date)),
             ));
         }
         text_at_most("program", &self.program, MAX_TEXT)?;
@@ -574,7 +558,7 @@ impl Participant {
         if self.pseudonym.len() != 64 || !self.pseudonym.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(ValidationError::new(
                 "pseudonym",
-                "must be 64 hex digits (HMAC-SHA256)",
+                text::input::pseudonym_shape(),
             ));
         }
         not_negative("hours_attended", self.hours_attended)?;
@@ -612,9 +596,7 @@ pub fn validate_upt_code(code: &str) -> Result<(), ValidationError> {
     } else {
         Err(ValidationError::new(
             "code",
-            format!(
-                "'{code}' is not a UPT code; use upper-case letters, digits and dashes (LAPAS-CIPINANG)"
-            ),
+            text::input::not_a_upt_code(code),
         ))
     }
 }
@@ -711,7 +693,7 @@ mod tests {
         let err = t.validate(TRAINING_CATEGORIES).unwrap_err();
         assert_eq!(err.field, "end_date");
         let err = parse_date("start_date", "10/03/2026").unwrap_err();
-        assert!(err.reason.contains("YYYY-MM-DD"));
+        assert!(err.reason.contains("2026-11-15"), "{err}");
     }
 
     #[test]

@@ -578,7 +578,7 @@ macro_rules! fixed_set {
                     $( $text => Ok($name::$variant), )+
                     _ => Err($crate::model::ValidationError::new(
                         $field,
-                        format!("unknown value '{s}'; use one of: {}", Self::NAMES.join(", ")),
+                        $crate::text::input::unknown_choice(s, &Self::NAMES.join(", ")),
                     )),
                 }
             }

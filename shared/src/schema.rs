@@ -66,7 +66,7 @@ impl fmt::Display for DocId {
 pub enum SchemaError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    #[error("{kind} {id} not found")]
+    #[error("{}", crate::text::agent::not_found(kind, id))]
     NotFound { kind: &'static str, id: String },
     #[error("automerge: {0}")]
     Automerge(Box<automerge::AutomergeError>),
@@ -208,7 +208,7 @@ pub fn add_stock(
     if current + delta < 0 {
         return Err(ValidationError::new(
             "stock",
-            format!("only {current} in stock; cannot take away {}", -delta),
+            crate::text::input::not_enough_stock(current, -delta),
         )
         .into());
     }

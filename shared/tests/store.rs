@@ -63,7 +63,7 @@ fn a_failed_edit_leaves_nothing_behind() {
     let err = store
         .change(&doc, |d| schema::add_stock(d, &p.id, -5, "now"))
         .unwrap_err();
-    assert!(err.to_string().contains("only 2 in stock"), "{err}");
+    assert!(err.to_string().contains("stok hanya 2"), "{err}");
     assert_eq!(store.heads(&doc).unwrap(), heads);
     let stock: i64 = store
         .conn()

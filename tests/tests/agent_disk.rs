@@ -42,7 +42,7 @@ fn a_full_disk_is_shown_and_logged_and_the_service_recovers_when_space_is_freed(
     let out = a.run(&["sync"]);
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("disk is full"), "{said}");
+    assert!(said.contains("disk penuh"), "{said}");
     let s = a.wait_status("disk full in the status", Duration::from_secs(20), |s| {
         s["state"] == "disk_full"
     });
@@ -50,12 +50,12 @@ fn a_full_disk_is_shown_and_logged_and_the_service_recovers_when_space_is_freed(
         s["last_error"]
             .as_str()
             .unwrap()
-            .contains("free some space"),
+            .contains("kosongkan ruang"),
         "{s}"
     );
     assert!(s["storage_problem"].is_string(), "{s}");
     let shown = a.ok(&["status"]);
-    assert!(shown.contains("disk full"), "{shown}");
+    assert!(shown.contains("disk penuh"), "{shown}");
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(
         logged.contains("disk is full") && logged.contains("ERROR"),
@@ -108,7 +108,7 @@ fn a_read_only_data_directory_is_named_and_what_it_holds_can_still_be_read() {
         list.contains("Sandal kulit") && list.contains("Tas anyaman"),
         "{list}"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("read-only"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hanya-baca"));
     let shown = a.ok(&["product", "show", &product]);
     assert!(shown.contains("Sandal kulit"), "{shown}");
     // Writing, syncing and the service are refused with the reason and the fix.
@@ -130,7 +130,7 @@ fn a_read_only_data_directory_is_named_and_what_it_holds_can_still_be_read() {
         assert!(!out.status.success(), "{args:?}");
         let said = String::from_utf8_lossy(&out.stderr);
         assert!(
-            said.contains("is read-only") && said.contains("writable again"),
+            said.contains("hanya-baca") && said.contains("bisa ditulis lagi"),
             "{args:?}: {said}"
         );
     }

@@ -65,5 +65,8 @@ fn status_warns_of_a_clock_an_hour_off() {
     let skew = s["clock_skew_secs"].as_i64().unwrap();
     assert!((3598..=3602).contains(&skew), "{s}");
     let text = a.ok(&["status"]);
-    assert!(text.contains("60 minutes ahead of the hub"), "{text}");
+    assert!(
+        text.contains("60 menit lebih cepat dari jam pusat"),
+        "{text}"
+    );
 }

@@ -117,7 +117,7 @@ fn offline_round_converges_without_anyone_touching_the_agents() {
         offline["last_error"]
             .as_str()
             .unwrap()
-            .contains("cannot reach the hub"),
+            .contains("tidak terjangkau"),
         "{offline}"
     );
     assert!(
@@ -203,9 +203,9 @@ fn forced_sync_reports_figures_or_fails_fast_with_a_reason() {
     ]);
 
     let out = a.ok(&["sync"]);
-    assert!(out.starts_with("sync ok: 3 documents"), "{out}");
+    assert!(out.starts_with("sinkron berhasil: 3 dokumen"), "{out}");
     assert!(
-        out.contains("round trip") && out.contains("KB sent") && out.contains(" s;"),
+        out.contains("putaran") && out.contains("terkirim ") && out.contains(" detik;"),
         "{out}"
     );
     let v = a.json(&["sync"]);
@@ -231,7 +231,7 @@ fn forced_sync_reports_figures_or_fails_fast_with_a_reason() {
     a.ok(&["sync"]);
     let shown = a.ok(&["product", "show", &id.trim()[..10]]);
     assert!(
-        shown.contains("HQ curation: approved by Kurator Pusat"),
+        shown.contains("Kurasi pusat: approved oleh Kurator Pusat"),
         "{shown}"
     );
 
@@ -247,7 +247,7 @@ fn forced_sync_reports_figures_or_fails_fast_with_a_reason() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("sync failed") && err.contains("cannot reach the hub"),
+        err.contains("sinkron gagal") && err.contains("tidak terjangkau"),
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
@@ -266,7 +266,7 @@ fn forced_sync_reports_figures_or_fails_fast_with_a_reason() {
         "60000",
     ]);
     let out = a.ok(&["sync"]);
-    assert!(out.starts_with("sync ok"), "{out}");
+    assert!(out.starts_with("sinkron berhasil"), "{out}");
     let products = get_json(
         &format!("{}/api/v1/products?upt=LAPAS-KENDAL", hub.url()),
         &curator,
@@ -427,7 +427,7 @@ fn inbox_imports_csv_and_xlsx_and_rejects_bad_files_whole() {
         "{errors}"
     );
     assert!(
-        errors.contains("baris 5") && errors.contains("negative"),
+        errors.contains("baris 5") && errors.contains("negatif"),
         "{errors}"
     );
     assert!(!errors.contains("baris 2"), "row 2 is fine: {errors}");
@@ -438,7 +438,7 @@ fn inbox_imports_csv_and_xlsx_and_rejects_bad_files_whole() {
     std::fs::write(&bad, "produk,jumlah,pendapatan\nnotaproduct,1,100\n").unwrap();
     let out = a.run(&["import", bad.to_str().unwrap()]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no product 'notaproduct'"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("tidak ada produk 'notaproduct'"));
 }
 
 #[test]
@@ -623,7 +623,7 @@ fn a_reinstalled_agent_gets_its_records_back_and_two_agents_of_one_upt_converge(
         0
     );
     let out = laptop.ok(&["sync"]);
-    assert!(out.contains("change(s) received"), "{out}");
+    assert!(out.contains("perubahan diterima dari pusat"), "{out}");
     let products = laptop.json(&["product", "list"]);
     assert_eq!(products[0]["name"], "Perahu miniatur");
     // Same secret, same pseudonym: completing the course on the laptop updates the same
@@ -658,7 +658,7 @@ fn a_reinstalled_agent_gets_its_records_back_and_two_agents_of_one_upt_converge(
     assert_eq!(prices.len(), 2, "{a}");
     assert!(prices.contains(&450_000.into()) && prices.contains(&425_000.into()));
     let shown = office.ok(&["product", "show", id.trim()]);
-    assert!(shown.contains("CONFLICT on price_idr"), "{shown}");
+    assert!(shown.contains("KONFLIK pada price_idr"), "{shown}");
 }
 
 #[test]
@@ -693,8 +693,8 @@ fn a_service_killed_during_a_sync_shows_as_interrupted_then_recovers() {
     assert_eq!(s["state"], "interrupted", "{s}");
     assert_eq!(s["service_running"], false, "{s}");
     let text = a.ok(&["status"]);
-    assert!(text.contains("interrupted"), "{text}");
-    assert!(text.contains("not running"), "{text}");
+    assert!(text.contains("terputus di tengah"), "{text}");
+    assert!(text.contains("tidak berjalan"), "{text}");
 
     // Started again, it goes on and finishes.
     a.start_service();
@@ -738,7 +738,7 @@ fn repair_fetches_a_refused_document_again_from_the_hub() {
     let out = a.run(&["sync"]);
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("refused by the hub: national"), "{said}");
+    assert!(said.contains("ditolak pusat: national"), "{said}");
 
     // upt holds a change the hub does not have: not dropped without --force.
     a.add_product("Keset sabut", "35000");
@@ -751,7 +751,7 @@ fn repair_fetches_a_refused_document_again_from_the_hub() {
 
     // The repair drops the copy, fetches HQ's, and the sync goes through.
     let out = a.ok(&["repair", "national"]);
-    assert!(out.starts_with("sync ok"), "{out}");
+    assert!(out.starts_with("sinkron berhasil"), "{out}");
     let s = a.status();
     assert_eq!(s["refused"].as_array().unwrap().len(), 0, "{s}");
     assert_eq!(s["pending_changes"], 0, "{s}");

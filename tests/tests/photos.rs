@@ -384,7 +384,7 @@ fn a_photo_added_offline_reaches_the_hub_and_the_api_shows_it() {
 
     let hub = HubProcess::start(&db, addr);
     let out = a.ok(&["sync"]);
-    assert!(out.contains("photos: 2 sent"), "{out}");
+    assert!(out.contains("foto: 2 terkirim"), "{out}");
     let p = get_json(&format!("{}/api/v1/products/{id}", hub.url()), &viewer);
     let hash = p["photos"][0]["hash"].as_str().unwrap().to_string();
     let width = p["photos"][0]["width"].as_u64().unwrap();

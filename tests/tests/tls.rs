@@ -167,7 +167,7 @@ fn plain_http_to_another_machine_is_warned_about_unless_accepted() {
     assert!(out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("plain HTTP") && err.contains("--insecure-http"),
+        err.contains("HTTP biasa") && err.contains("--insecure-http"),
         "{err}"
     );
     let out = init("b", "http://10.20.30.40:8080", &["--insecure-http"]);

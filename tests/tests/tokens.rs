@@ -31,7 +31,7 @@ fn a_refused_token_is_named_and_a_new_one_takes_effect_without_a_restart() {
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        said.contains("refused the token") && said.contains("nothing was set up"),
+        said.contains("menolak token") && said.contains("belum ada yang disiapkan"),
         "{said}"
     );
     assert!(!agent.dir.join("agent.toml").exists());
@@ -43,14 +43,14 @@ fn a_refused_token_is_named_and_a_new_one_takes_effect_without_a_restart() {
     assert_eq!(out.status.code(), Some(3), "{out:?}");
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(
-        said.contains("refused the token") && said.contains("karya-agent token set"),
+        said.contains("menolak token") && said.contains("karya-agent token set"),
         "{said}"
     );
     let status = agent.status();
     assert_eq!(status["state"], "token_refused", "{status}");
     let shown = agent.ok(&["status"]);
     assert!(
-        shown.contains("token refused") && shown.contains("token set"),
+        shown.contains("token ditolak") && shown.contains("token set"),
         "{shown}"
     );
 
@@ -67,13 +67,13 @@ fn a_refused_token_is_named_and_a_new_one_takes_effect_without_a_restart() {
     assert!(!second.status.success());
     let said = String::from_utf8_lossy(&second.stderr);
     assert!(
-        said.contains("already runs") && said.contains("process"),
+        said.contains("sudah berjalan") && said.contains("(pid "),
         "{said}"
     );
 
     // A new token, set while the service runs: the next sync (asked for now) uses it.
     let out = agent.ok(&["token", "set", &good]);
-    assert!(out.contains("token saved"), "{out}");
+    assert!(out.contains("token disimpan"), "{out}");
     let s = agent.wait_status("a sync with the new token", Duration::from_secs(20), |s| {
         s["state"] == "idle" && s["pending_changes"] == 0
     });
@@ -84,7 +84,7 @@ fn a_refused_token_is_named_and_a_new_one_takes_effect_without_a_restart() {
 
     let refused = agent.run(&["token", "set", "dua kata"]);
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("without spaces"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("tanpa spasi"));
 }
 
 /// SIGTERM while a sync waits on a hub that never answers: the service stops within 10 s, and

@@ -106,7 +106,7 @@ fn every_earlier_release_upgrades_and_keeps_working() {
         );
         assert!(out.status.success(), "{out:?}");
         assert!(
-            String::from_utf8_lossy(&out.stdout).contains("store schema 1 ->"),
+            String::from_utf8_lossy(&out.stdout).contains("store skema 1 ->"),
             "{out:?}"
         );
         let out = run(
@@ -118,7 +118,8 @@ fn every_earlier_release_upgrades_and_keeps_working() {
         assert_eq!(field_of_each(&list, "name").len(), 2);
         let out = run("karya-agent", &["--data-dir", agent_arg, "sync"]);
         assert!(
-            out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("sync ok"),
+            out.status.success()
+                && String::from_utf8_lossy(&out.stdout).starts_with("sinkron berhasil"),
             "{out:?}"
         );
         // The audit reads an upgraded database (it holds what was stored since the upgrade).

@@ -50,11 +50,9 @@ pub type Store = Replica<SqliteBackend>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the disk is full ({0}); free some space and try again; nothing was written")]
+    #[error("{}", crate::text::agent::disk_full(.0))]
     DiskFull(String),
-    #[error(
-        "the data is on a read-only disk or folder ({0}); what is stored can be shown, nothing can be recorded until it is writable again"
-    )]
+    #[error("{}", crate::text::agent::read_only_disk(.0))]
     ReadOnly(String),
     #[error("database: {0}")]
     Sqlite(rusqlite::Error),

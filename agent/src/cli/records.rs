@@ -1,0 +1,480 @@
+//! The record commands: products (and their photos), stock, sales, trainings, imports and
+//! templates. Each writes the local database; the service syncs it shortly after.
+
+use super::{
+    PhotoCommand, ProductCommand, SaleCommand, TrainingCommand, kb, print_json, printable,
+};
+use crate::config::Paths;
+use crate::{AgentError, import, records, service};
+use karya_shared::model::{ProductPatch, iso};
+use karya_shared::text::agent as text;
+use karya_shared::{DocId, Store, schema, views};
+use std::path::Path;
+
+pub fn import(
+    paths: &Paths,
+    upt: &str,
+    file: &Path,
+    dry_run: bool,
+    again: bool,
+    json: bool,
+) -> Result<(), AgentError> {
+    let mut store = if dry_run {
+        service::open_store_to_read(paths)?
+    } else {
+        service::open_store(paths)?
+    };
+    let report = import::import_file_with(
+        &mut store,
+        upt,
+        file,
+        import::ImportOptions { dry_run, again },
+    )?;
+    let kind = text::import_kind(&format!("{:?}", report.kind).to_lowercase());
+    if json {
+        print_json(&report);
+    } else if dry_run {
+        println!("{}", text::import_checked(&report.file, report.rows, kind));
+    } else {
+        println!("{}", text::imported(report.rows, kind, &report.file));
+    }
+    Ok(())
+}
+
+pub fn template(
+    paths: &Paths,
+    kind: crate::template::TemplateKind,
+    file: &Path,
+) -> Result<(), AgentError> {
+    let mut store = service::open_store_to_read(paths)?;
+    let training = kind == crate::template::TemplateKind::Pelatihan;
+    let names: Vec<String> = records::category_choices(&mut store, training)?
+        .into_iter()
+        .map(|(slug, name)| if training { slug } else { name })
+        .collect();
+    crate::template::write(kind, &names, file).map_err(|e| {
+        AgentError::Usage(text::cannot_write(
+            &file.display().to_string(),
+            &e.to_string(),
+        ))
+    })?;
+    println!("{}", text::template_written(&file.display().to_string()));
+    Ok(())
+}
+
+pub fn product(
+    paths: &Paths,
+    upt: &str,
+    cmd: ProductCommand,
+    json: bool,
+) -> Result<(), AgentError> {
+    let mut store = if matches!(
+        cmd,
+        ProductCommand::List
+            | ProductCommand::Show { .. }
+            | ProductCommand::Photo(PhotoCommand::List { .. })
+    ) {
+        service::open_store_to_read(paths)?
+    } else {
+        service::open_store(paths)?
+    };
+    match cmd {
+        ProductCommand::Add(a) => {
+            let p = records::add_product(
+                &mut store,
+                upt,
+                records::NewProduct {
+                    name: a.name,
+                    category: a.category,
+                    price_idr: a.price,
+                    unit: a.unit,
+                    stock: a.stock,
+                    workshop: a.workshop,
+                    description: a.description,
+                    nominated: a.nominate,
+                    certifications: a.certs,
+                },
+            )?;
+            if json {
+                print_json(&p)
+            } else {
+                println!("{}", p.id)
+            }
+        }
+        ProductCommand::Edit(e) => {
+            let patch = ProductPatch {
+                name: e.name,
+                category: e.category,
+                description: e.description,
+                price_idr: e.price,
+                unit: e.unit,
+                workshop: e.workshop,
+                certifications: (!e.certs.is_empty()).then_some(e.certs),
+                photos: None,
+                nominated: e.nominate,
+            };
+            let id = records::edit_product(&mut store, upt, &e.id, &patch)?;
+            if json {
+                print_json(&serde_json::json!({ "id": id }))
+            } else {
+                println!("{id}")
+            }
+        }
+        ProductCommand::Rm { id } => {
+            let id = records::remove_product(&mut store, upt, &id)?;
+            if json {
+                print_json(&serde_json::json!({ "id": id, "deleted": true }))
+            } else {
+                println!("{}", text::removed(&id))
+            }
+        }
+        ProductCommand::List => list_products(&store, upt, json)?,
+        ProductCommand::Photo(PhotoCommand::Add { id, files, caption }) => {
+            let photos = records::add_photos(&mut store, &paths.dir, upt, &id, &files, &caption)?;
+            if json {
+                print_json(&photos);
+            } else {
+                for p in &photos {
+                    println!(
+                        "{}  {}x{} px, {}  (thumbnail {})",
+                        p.hash,
+                        p.width,
+                        p.height,
+                        kb(p.size),
+                        kb(p.thumb_size)
+                    );
+                }
+            }
+        }
+        ProductCommand::Photo(PhotoCommand::Rm { id, hash }) => {
+            let gone = records::remove_photo(&mut store, upt, &id, &hash)?;
+            if json {
+                print_json(&gone);
+            } else {
+                println!("{}", text::removed(&gone.hash));
+            }
+        }
+        ProductCommand::Photo(PhotoCommand::List { id }) => {
+            let row = product_row(&store, upt, &id)?;
+            if json {
+                print_json(&row.photos);
+            } else {
+                for (i, p) in row.photos.iter().enumerate() {
+                    let caption = if p.caption.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  \"{}\"", printable(&p.caption))
+                    };
+                    println!(
+                        "{}. {}  {}x{} px, {}{caption}",
+                        i + 1,
+                        p.hash,
+                        p.width,
+                        p.height,
+                        kb(p.size),
+                    );
+                }
+                if row.photos.is_empty() {
+                    println!("{}", text::no_photos(&row.id));
+                }
+            }
+        }
+        ProductCommand::Show { id } => {
+            let row = product_row(&store, upt, &id)?;
+            if json {
+                print_json(&row);
+            } else {
+                show_product(&row);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn product_row(store: &Store, upt: &str, id: &str) -> Result<views::ProductRow, AgentError> {
+    let id = records::resolve_product(store, upt, id)?;
+    views::product(&store.conn(), &id)?
+        .ok_or_else(|| AgentError::Usage(text::not_found("product", &id)))
+}
+
+fn list_products(store: &Store, upt: &str, json: bool) -> Result<(), AgentError> {
+    let rows = views::products(
+        &store.conn(),
+        &views::ProductFilter {
+            upt: Some(upt.to_string()),
+            ..Default::default()
+        },
+    )?;
+    if json {
+        print_json(&rows);
+        return Ok(());
+    }
+    println!(
+        "{:<12} {:<32} {:<16} {:>12} {:>7} {:<10}",
+        "ID",
+        text::col_name(),
+        text::col_category(),
+        text::col_price(),
+        text::col_stock(),
+        text::col_curation()
+    );
+    for p in rows {
+        let cur = p
+            .curation
+            .as_ref()
+            .map(|c| c.status.as_str())
+            .unwrap_or("-");
+        let flag = if p.conflicts.is_empty() {
+            ""
+        } else {
+            text::conflict_flag()
+        };
+        println!(
+            "{:<12} {:<32} {:<16} {:>12} {:>7} {cur}{flag}",
+            &p.id[..12.min(p.id.len())],
+            p.name,
+            p.category,
+            p.price_idr,
+            p.stock
+        );
+    }
+    Ok(())
+}
+
+fn show_product(row: &views::ProductRow) {
+    use karya_shared::localtime::{Zone, format, rupiah, thousands};
+    println!("{}  {}", row.id, row.name);
+    println!(
+        "{}",
+        text::product_line(
+            &row.category,
+            &rupiah(row.price_idr),
+            &row.unit,
+            &thousands(row.stock),
+            &row.workshop
+        )
+    );
+    let yes_no = if row.nominated {
+        text::yes()
+    } else {
+        text::no()
+    };
+    let removed = if row.deleted {
+        text::removed_flag()
+    } else {
+        ""
+    };
+    println!("{}", text::product_nominated(yes_no, removed));
+    if !row.photos.is_empty() {
+        println!("{}", text::product_photos(row.photos.len()));
+    }
+    for c in &row.certifications {
+        let until = c.valid_until.map(iso);
+        println!(
+            "{}",
+            text::product_certification(c.kind.as_str(), &c.number, until.as_deref())
+        );
+    }
+    match &row.curation {
+        Some(c) => println!(
+            "{}",
+            text::product_curation(
+                c.status.as_str(),
+                &printable(&c.decided_by),
+                &format(&c.decided_at, Zone::from_env()),
+                &printable(&c.note)
+            )
+        ),
+        None => println!("{}", text::no_curation_yet()),
+    }
+    for (field, values) in &row.conflicts {
+        let vals: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+        println!(
+            "{}",
+            text::product_conflict(field, &vals[0], &vals[1..].join(", "))
+        );
+    }
+}
+
+pub fn stock(paths: &Paths, upt: &str, id: &str, n: i64, json: bool) -> Result<(), AgentError> {
+    let mut store = service::open_store(paths)?;
+    let (id, stock) = records::add_stock(&mut store, upt, id, n)?;
+    if json {
+        print_json(&serde_json::json!({ "id": id, "stock": stock }))
+    } else {
+        println!("{}", text::stock_now(&id, stock))
+    }
+    Ok(())
+}
+
+pub fn sale(paths: &Paths, upt: &str, cmd: SaleCommand, json: bool) -> Result<(), AgentError> {
+    let SaleCommand::Add {
+        id,
+        qty,
+        revenue,
+        date,
+        channel,
+    } = cmd;
+    let mut store = service::open_store(paths)?;
+    let product = records::resolve_product(&store, upt, &id)?;
+    let sale = records::new_sale(product, qty, revenue, date, channel);
+    records::add_sales(&mut store, upt, std::slice::from_ref(&sale), &[])?;
+    if json {
+        print_json(&sale)
+    } else {
+        println!("{}", sale.id)
+    }
+    Ok(())
+}
+
+pub fn training(
+    paths: &Paths,
+    upt: &str,
+    doc: &DocId,
+    cmd: TrainingCommand,
+    json: bool,
+) -> Result<(), AgentError> {
+    let mut store = if matches!(cmd, TrainingCommand::List | TrainingCommand::Show { .. }) {
+        service::open_store_to_read(paths)?
+    } else {
+        service::open_store(paths)?
+    };
+    match cmd {
+        TrainingCommand::Add {
+            program,
+            category,
+            start,
+            end,
+            hours,
+            partner,
+            instructor,
+            capacity,
+            scheme,
+        } => {
+            let t = records::NewTraining {
+                program,
+                category,
+                start,
+                end,
+                hours,
+                partner,
+                instructor,
+                capacity,
+                scheme,
+            }
+            .into_training();
+            records::add_trainings(&mut store, upt, std::slice::from_ref(&t), &[])?;
+            if json {
+                print_json(&t)
+            } else {
+                println!("{}", t.id)
+            }
+        }
+        TrainingCommand::Enroll { id, reg_no, name } => {
+            let pseudonym = records::enroll(&mut store, upt, &id, &reg_no, &name)?;
+            if json {
+                print_json(&serde_json::json!({ "pseudonym": pseudonym }))
+            } else {
+                println!("{}", text::enrolled(&pseudonym[..16]))
+            }
+        }
+        TrainingCommand::Complete {
+            id,
+            reg_no,
+            certificate,
+        } => {
+            let pseudonym = records::complete(&mut store, upt, &id, &reg_no, certificate)?;
+            if json {
+                print_json(&serde_json::json!({ "pseudonym": pseudonym, "status": "completed" }))
+            } else {
+                println!("{}", text::completed(&pseudonym[..16]))
+            }
+        }
+        TrainingCommand::List => list_trainings(&store, upt, json)?,
+        TrainingCommand::Show { id } => show_training(&store, upt, doc, &id, json)?,
+    }
+    Ok(())
+}
+
+fn list_trainings(store: &Store, upt: &str, json: bool) -> Result<(), AgentError> {
+    let rows = views::trainings(&store.conn(), Some(upt), None)?;
+    if json {
+        print_json(&rows);
+        return Ok(());
+    }
+    println!(
+        "{:<12} {:<30} {:<12} {:<10} {:<10} {:>6} {:>6}",
+        "ID",
+        "PROGRAM",
+        text::col_category(),
+        text::col_start(),
+        text::col_end(),
+        text::col_people(),
+        text::col_done()
+    );
+    for t in rows {
+        println!(
+            "{:<12} {:<30} {:<12} {:<10} {:<10} {:>6} {:>6}",
+            &t.id[..12.min(t.id.len())],
+            t.program,
+            t.category,
+            t.start_date,
+            t.end_date,
+            t.participants,
+            t.completed
+        );
+    }
+    Ok(())
+}
+
+fn show_training(
+    store: &Store,
+    upt: &str,
+    doc: &DocId,
+    id: &str,
+    json: bool,
+) -> Result<(), AgentError> {
+    let id = records::resolve_training(store, upt, id)?;
+    let training = store
+        .with_doc(doc, |d| schema::read_training(d, &id))?
+        .map(|(t, _)| t);
+    let participants = views::participants(&store.conn(), &id)?;
+    if json {
+        // Local view: names come from the local identity table and are shown on this
+        // machine only.
+        let people: Vec<serde_json::Value> = participants
+            .iter()
+            .map(|p| {
+                let who = crate::identity::lookup(store, &p.pseudonym).ok().flatten();
+                serde_json::json!({ "participant": p, "reg_no": who.as_ref().map(|w| &w.0), "name": who.as_ref().map(|w| &w.1) })
+            })
+            .collect();
+        print_json(&serde_json::json!({ "training": training, "participants": people }));
+        return Ok(());
+    }
+    let Some(t) = training else {
+        return Ok(());
+    };
+    println!(
+        "{}",
+        text::training_line(
+            &t.id,
+            &t.program,
+            &t.category,
+            &iso(t.start_date),
+            &iso(t.end_date),
+            t.hours,
+            &t.partner
+        )
+    );
+    for p in participants {
+        let who = crate::identity::lookup(store, &p.pseudonym)?
+            .map(|(reg, name)| format!("{name} ({reg})"))
+            .unwrap_or_else(|| text::pseudonym_only(&p.pseudonym[..16]));
+        println!(
+            "{}",
+            text::participant_line(&who, p.status.as_str(), p.hours_attended, &p.certificate)
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,739 @@
+//! What `karya-agent` says on the command line: sync outcomes, `status`, imports, records,
+//! set-up, and its errors.
+
+use super::{say, words};
+
+// ---- sync ----
+
+/// A size in kilobytes, as the operator reads it: `1,4 KB`.
+pub fn kb(bytes: u64) -> String {
+    format!("{} KB", super::decimal(bytes as f64 / 1024.0, 1))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn sync_ok(
+    documents: usize,
+    round_trips: u32,
+    sent: &str,
+    received: &str,
+    seconds: f64,
+    changes: usize,
+) -> String {
+    let seconds = super::decimal(seconds, 2);
+    say!(
+        "sinkron berhasil: {documents} dokumen, {round_trips} putaran, terkirim {sent}, diterima {received}, {seconds} detik; {changes} perubahan diterima dari pusat",
+        "sync ok: {documents} documents, {round_trips} round trip(s), {sent} sent, {received} received, {seconds} s; {changes} change(s) received from the hub",
+    )
+}
+
+pub fn refused_by_hub(doc: &str, reason: &str) -> String {
+    say!(
+        "ditolak pusat: {doc}: {reason}",
+        "refused by the hub: {doc}: {reason}",
+    )
+}
+
+pub fn photos_sent(sent: usize, size: &str, waiting: usize) -> String {
+    say!(
+        "foto: {sent} terkirim ({size}), {waiting} menunggu dikirim",
+        "photos: {sent} sent ({size}), {waiting} still to send",
+    )
+}
+
+pub fn sync_failed(reason: &str) -> String {
+    say!("sinkron gagal: {reason}", "sync failed: {reason}")
+}
+
+pub fn sync_token_refused(reason: &str) -> String {
+    say!(
+        "sinkron gagal: {reason}. Minta token baru untuk UPT ini ke Ditjenpas, lalu jalankan: karya-agent token set TOKEN-BARU",
+        "sync failed: {reason}. Ask HQ for a new token for this UPT and run: karya-agent token set NEW-TOKEN",
+    )
+}
+
+pub fn service_gave_no_reason() -> String {
+    say!(
+        "layanan tidak menyebut alasannya",
+        "the service gave no reason",
+    )
+}
+
+pub fn service_did_not_answer(reason: &str) -> String {
+    say!(
+        "layanan yang berjalan tidak menjawab: {reason}",
+        "the running service did not answer: {reason}",
+    )
+}
+
+pub fn documents_refused(docs: &str) -> String {
+    say!(
+        "pusat menolak {docs}; dokumen lainnya tersinkron. Minta admin pusat memeriksa log penolakan",
+        "the hub refused {docs}; the other documents synced. Ask the hub admin to check the refusals log",
+    )
+}
+
+// ---- status ----
+
+words! {
+    label_upt: "UPT:", "UPT:";
+    label_hub: "Pusat:", "Hub:";
+    label_service: "Layanan:", "Service:";
+    label_state: "Keadaan:", "State:";
+    label_storage: "Penyimpanan:", "Storage:";
+    label_last_success: "Terakhir berhasil:", "Last success:";
+    label_offline_since: "Terputus sejak:", "Offline since:";
+    label_clock: "Jam:", "Clock:";
+    label_last_error: "Galat terakhir:", "Last error:";
+    label_pending: "Perubahan antre:", "Pending changes:";
+    label_next: "Percobaan berikut:", "Next attempt:";
+    label_refused: "Ditolak:", "Refused:";
+    label_photos: "Foto:", "Photos:";
+    running: "berjalan", "running";
+    not_running: "tidak berjalan", "not running";
+    never: "belum pernah", "never";
+    state_idle: "tersinkron", "idle (in sync)";
+    state_syncing: "sedang sinkron", "syncing";
+    state_refused: "sebagian dokumen ditolak pusat", "refused: the hub refused one or more documents";
+    state_token_refused: "token ditolak: pusat tidak menerima token UPT ini (dicabut atau salah ketik); minta token baru ke Ditjenpas lalu jalankan: karya-agent token set TOKEN-BARU",
+        "token refused: the hub does not accept this UPT's token (revoked or mistyped); ask HQ for a new one and run: karya-agent token set NEW-TOKEN";
+    state_interrupted: "terputus di tengah: sinkron terakhir berhenti sebelum selesai (layanan atau perintahnya berhenti); tidak ada yang hilang, sinkron berikutnya melanjutkan",
+        "interrupted: the last sync stopped part-way (the service or the command ended during it); nothing the hub acknowledged is lost, and the next sync goes on from there";
+    state_disk_full: "disk penuh: layanan tidak bisa menulis datanya; kosongkan ruang di disk ini, lalu layanan pulih sendiri",
+        "disk full: the service cannot write its data; free space on this disk, and it recovers by itself";
+    state_read_only: "hanya-baca: folder data tidak bisa ditulis; yang tersimpan tetap ditampilkan",
+        "read-only: the data directory cannot be written; showing what is stored";
+    next_when_no_service: "- (layanan tidak berjalan; jalankan karya-agent sync)", "- (service not running; run karya-agent sync)";
+}
+
+pub fn state_offline(attempt: u32) -> String {
+    say!(
+        "menunggu jaringan (percobaan ke-{attempt})",
+        "offline (attempt {attempt})",
+    )
+}
+
+pub fn clock_skew(minutes: i64, ahead: bool) -> String {
+    match (super::lang(), ahead) {
+        (super::Lang::Id, true) => format!(
+            "PERINGATAN: jam komputer ini {minutes} menit lebih cepat dari jam pusat; atur tanggal dan jam (Windows: Settings > Time & language), agar catatan baru tidak salah tanggal"
+        ),
+        (super::Lang::Id, false) => format!(
+            "PERINGATAN: jam komputer ini {minutes} menit lebih lambat dari jam pusat; atur tanggal dan jam (Windows: Settings > Time & language), agar catatan baru tidak salah tanggal"
+        ),
+        (super::Lang::En, ahead) => {
+            let way = if ahead { "ahead of" } else { "behind" };
+            format!(
+                "WARNING: this PC's clock is {minutes} minutes {way} the hub's; set the date and time (Windows: Settings > Time & language), or new records get the wrong dates"
+            )
+        }
+    }
+}
+
+pub fn pending_changes(n: usize) -> String {
+    say!(
+        "{n} perubahan lokal belum sampai di pusat",
+        "{n} local change(s) not yet on the hub",
+    )
+}
+
+pub fn photos_waiting(n: usize) -> String {
+    say!(
+        "{n} menunggu dikirim (sesudah catatan, pada sinkron berikutnya)",
+        "{n} still to send (after the records, at the next syncs)",
+    )
+}
+
+// ---- set-up, token, secret ----
+
+pub fn hub_url_shape(hub: &str) -> String {
+    say!(
+        "--hub '{hub}' harus berupa URL yang diawali https:// (atau http:// di jaringan tertutup)",
+        "--hub '{hub}' must be a URL starting with https:// (or http:// on a private network)",
+    )
+}
+
+pub fn initialised(dir: &str, upt: &str) -> String {
+    say!(
+        "{dir} siap untuk UPT {upt}; jalankan layanannya dengan: karya-agent run",
+        "initialised {dir} for UPT {upt}; start the service with: karya-agent run",
+    )
+}
+
+pub fn hub_accepts_token(hub: &str) -> String {
+    say!(
+        "pusat di {hub} menerima token ini",
+        "the hub at {hub} accepts this token",
+    )
+}
+
+pub fn hub_refuses_token_at_init(hub: &str, detail: &str, upt: &str) -> String {
+    say!(
+        "pusat di {hub} menolak token ini ({detail}); belum ada yang disiapkan. Periksa token dari Ditjenpas untuk {upt} (pusat bisa menerbitkan yang baru: karya-hub upt token {upt}), atau jalankan init dengan --no-check untuk tetap menyiapkan",
+        "the hub at {hub} refused the token ({detail}); nothing was set up. Check the token HQ gave for {upt} (HQ can issue a new one: karya-hub upt token {upt}), or run init with --no-check to set up anyway",
+    )
+}
+
+pub fn token_not_checked(reason: &str) -> String {
+    say!(
+        "PERINGATAN: token belum bisa diperiksa sekarang ({reason}); init dilanjutkan, dan layanan akan sinkron saat pusat terjangkau",
+        "WARNING: the token could not be checked now ({reason}); init goes on, and the service syncs when the hub is reachable",
+    )
+}
+
+pub fn plain_http(hub: &str) -> String {
+    say!(
+        "PERINGATAN: pusat {hub} memakai HTTP biasa: token UPT dan semua catatan melewati jaringan tanpa enkripsi dan bisa diputar ulang. Pakai https:// (pasang TLS di depan pusat), atau tegaskan dengan --insecure-http.",
+        "WARNING: the hub {hub} is plain HTTP: the UPT's token and every record cross the network unencrypted and can be replayed. Use https:// (put the hub behind TLS), or confirm with --insecure-http.",
+    )
+}
+
+words! {
+    token_shape: "token adalah satu kata tanpa spasi, persis seperti dari Ditjenpas (karya_...)",
+        "a token is one word without spaces, as HQ gave it (karya_...)";
+    token_saved: "token disimpan", "token saved";
+    token_asking_service: "meminta layanan yang berjalan untuk sinkron sekarang ...", "asking the running service to sync with it now ...";
+    token_next_sync: "sinkron berikutnya memakai token ini; untuk mencoba sekarang: karya-agent sync",
+        "the next sync uses it; to try now: karya-agent sync";
+    secret_file_shape: "berkas rahasia pseudonim harus berisi 64 digit heksadesimal (dari karya-agent secret export)",
+        "the pseudonym secret file must hold 64 hex digits (from karya-agent secret export)";
+    secret_differs: "instalasi ini sudah punya rahasia pseudonim yang lain; pakai --data-dir yang baru",
+        "this installation already has a different pseudonym secret; use a new --data-dir";
+    secret_damaged: "rahasia di agent.db rusak (bukan 64 digit heksadesimal)", "the secret in agent.db is damaged (not 64 hex digits)";
+    secret_missing: "rahasia hilang dari agent.db padahal sudah ada peserta yang didaftarkan dengannya",
+        "the secret is missing from agent.db although participants were enrolled with it";
+    secret_unreadable: "rahasia yang baru dibuat tidak bisa dibaca kembali", "the secret just made cannot be read back";
+}
+
+pub fn secret_lost(why: &str) -> String {
+    say!(
+        "{why}; pseudonim tidak bisa dibuat. Pulihkan rahasia dari ekspornya (karya-agent secret export, disimpan offline) dengan init --pseudonym-secret-file pada folder data baru, atau pulihkan agent.db dari cadangan; jangan membuat yang baru, karena setiap peserta akan mendapat pseudonim kedua",
+        "{why}; pseudonyms cannot be made. Restore the secret from its export (karya-agent secret export, kept offline) with init --pseudonym-secret-file on a new data directory, or restore agent.db from a backup; do not make a new one, or every participant gets a second pseudonym",
+    )
+}
+
+pub fn secret_written(file: &str) -> String {
+    say!(
+        "rahasia pseudonim ditulis ke {file} (hanya pemiliknya yang bisa membaca); jangan pernah mengirimnya ke pusat",
+        "pseudonym secret written to {file} (owner-only); never send it to the hub",
+    )
+}
+
+pub fn cannot_read(file: &str, reason: &str) -> String {
+    say!(
+        "tidak bisa membaca {file}: {reason}",
+        "cannot read {file}: {reason}",
+    )
+}
+
+pub fn cannot_write(file: &str, reason: &str) -> String {
+    say!(
+        "tidak bisa menulis {file}: {reason}",
+        "cannot write {file}: {reason}",
+    )
+}
+
+pub fn not_initialised(dir: &str) -> String {
+    say!(
+        "{dir} belum disiapkan sebagai folder karya-agent; jalankan: karya-agent init --upt KODE --hub URL --token TOKEN",
+        "{dir} is not an initialised karya agent directory; run: karya-agent init --upt CODE --hub URL --token TOKEN",
+    )
+}
+
+pub fn already_initialised(path: &str, upt: &str) -> String {
+    say!(
+        "{path} sudah berisi agen untuk UPT {upt}; pakai --data-dir lain, atau hapus untuk mulai dari awal",
+        "{path} already holds an agent for UPT {upt}; use another --data-dir, or remove it to start over",
+    )
+}
+
+pub fn config_io(path: &str, reason: &str) -> String {
+    say!(
+        "tidak bisa membaca atau menulis {path}: {reason}",
+        "cannot read or write {path}: {reason}",
+    )
+}
+
+pub fn config_invalid(path: &str, reason: &str) -> String {
+    say!(
+        "{path} tidak valid: {reason}",
+        "{path} is not valid: {reason}",
+    )
+}
+
+pub fn env_not_seconds(name: &str, value: &str) -> String {
+    say!(
+        "variabel lingkungan {name}={value} bukan jumlah detik",
+        "environment variable {name}={value} is not a number of seconds",
+    )
+}
+
+pub fn read_only_dir(dir: &str, why: &str) -> String {
+    say!(
+        "folder data {dir} hanya-baca ({why}); karya-agent bisa menampilkan isinya (status, daftar produk) tetapi tidak mencatat apa pun sampai bisa ditulis lagi: pasang ulang disk dengan izin tulis atau beri pengguna layanan hak tulis",
+        "the data directory {dir} is read-only ({why}); karya-agent can show what it holds (status, product list) but records nothing until it is writable again: remount the disk read-write or give the service's user write access",
+    )
+}
+
+pub fn service_already_runs(dir: &str, who: Option<u32>, console: Option<&str>) -> String {
+    let who = who.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
+    let console = console
+        .map(|a| match super::lang() {
+            super::Lang::Id => format!("; konsolnya di http://{a}/"),
+            super::Lang::En => format!("; its console is at http://{a}/"),
+        })
+        .unwrap_or_default();
+    say!(
+        "layanan karya-agent sudah berjalan untuk {dir}{who}{console}; hentikan dulu (systemctl stop karya-agent), atau pakai --data-dir lain",
+        "a karya-agent service already runs for {dir}{who}{console}; stop it first (systemctl stop karya-agent), or use another --data-dir",
+    )
+}
+
+// ---- the hub, as the agent reports it ----
+
+pub fn hub_unreachable(url: &str, reason: &str) -> String {
+    say!(
+        "pusat di {url} tidak terjangkau: {reason}; agen tetap bekerja offline dan mencoba lagi",
+        "cannot reach the hub at {url}: {reason}; the agent keeps working offline and retries",
+    )
+}
+
+pub fn hub_answered(status: u16, detail: &str) -> String {
+    say!(
+        "pusat menjawab {status}: {detail}",
+        "the hub answered {status}: {detail}",
+    )
+}
+
+pub fn hub_refused_token(detail: &str) -> String {
+    say!(
+        "pusat menolak token: {detail}",
+        "the hub refused the token: {detail}",
+    )
+}
+
+pub fn hub_protocol(detail: &str) -> String {
+    say!(
+        "pusat tidak memakai protokol agen ini: {detail}",
+        "the hub does not speak this agent's protocol: {detail}",
+    )
+}
+
+// ---- records ----
+
+pub fn not_found(kind: &str, id: &str) -> String {
+    let kind = record_kind(kind);
+    say!("{kind} {id} tidak ditemukan", "{kind} {id} not found")
+}
+
+/// A record kind's name as the operator reads it (`product` → `produk`).
+pub fn record_kind(kind: &str) -> &str {
+    match (super::lang(), kind) {
+        (super::Lang::Id, "product") => "produk",
+        (super::Lang::Id, "sale") => "penjualan",
+        (super::Lang::Id, "training") => "pelatihan",
+        (super::Lang::Id, "participant") => "peserta",
+        (_, other) => other,
+    }
+}
+
+pub fn id_ambiguous(id: &str, kind: &str) -> String {
+    let kind = record_kind(kind);
+    say!(
+        "'{id}' cocok dengan lebih dari satu {kind}; tulis id lebih panjang",
+        "'{id}' matches more than one {kind}; give more of the id",
+    )
+}
+
+pub fn no_such_photo(id: &str, hash: &str) -> String {
+    say!(
+        "produk {id} tidak punya foto {hash}; lihat karya-agent product photo list {id}",
+        "product {id} has no photo {hash}; see karya-agent product photo list {id}",
+    )
+}
+
+pub fn photo_ambiguous(hash: &str, n: usize, id: &str) -> String {
+    say!(
+        "'{hash}' mengawali {n} hash foto produk {id}; tulis lebih panjang",
+        "'{hash}' starts {n} photo hashes of product {id}; give more of it",
+    )
+}
+
+pub fn no_participant(reg_no: &str) -> String {
+    say!(
+        "tidak ada peserta dengan nomor registrasi {reg_no} di pelatihan ini; daftarkan dulu (training enroll)",
+        "no participant with registration number {reg_no} in this training; enrol them first (training enroll)",
+    )
+}
+
+pub fn removed(id: &str) -> String {
+    say!("{id} dihapus", "{id} removed")
+}
+
+pub fn stock_now(id: &str, stock: i64) -> String {
+    say!("{id}: stok sekarang {stock}", "{id}: stock now {stock}")
+}
+
+pub fn enrolled(pseudonym: &str) -> String {
+    say!(
+        "terdaftar (pseudonim {pseudonym})",
+        "enrolled (pseudonym {pseudonym})",
+    )
+}
+
+pub fn completed(pseudonym: &str) -> String {
+    say!(
+        "lulus (pseudonim {pseudonym})",
+        "completed (pseudonym {pseudonym})",
+    )
+}
+
+pub fn no_photos(id: &str) -> String {
+    say!(
+        "belum ada foto; tambahkan dengan: karya-agent product photo add {id} BERKAS",
+        "no photos; add one with: karya-agent product photo add {id} FILE",
+    )
+}
+
+words! {
+    col_name: "NAMA", "NAME";
+    col_category: "KATEGORI", "CATEGORY";
+    col_price: "HARGA (Rp)", "PRICE (Rp)";
+    col_stock: "STOK", "STOCK";
+    col_curation: "KURASI", "CURATION";
+    col_start: "MULAI", "START";
+    col_end: "SELESAI", "END";
+    col_people: "ORANG", "PEOPLE";
+    col_done: "LULUS", "DONE";
+    conflict_flag: " (konflik)", " (conflict)";
+    removed_flag: ", DIHAPUS", ", REMOVED";
+    yes: "ya", "yes";
+    no: "tidak", "no";
+    no_curation_yet: "  Kurasi pusat: belum ada", "  HQ curation: none yet";
+}
+
+pub fn product_line(
+    category: &str,
+    price: &str,
+    unit: &str,
+    stock: &str,
+    workshop: &str,
+) -> String {
+    say!(
+        "  kategori {category}, harga {price}, satuan {unit}, stok {stock}, bengkel kerja {workshop}",
+        "  category {category}, price {price}, unit {unit}, stock {stock}, workshop {workshop}",
+    )
+}
+
+pub fn product_nominated(yes_no: &str, removed: &str) -> String {
+    say!(
+        "  diusulkan: {yes_no}{removed}",
+        "  nominated: {yes_no}{removed}"
+    )
+}
+
+pub fn product_photos(n: usize) -> String {
+    say!("  foto: {n}", "  photos: {n}")
+}
+
+pub fn product_certification(kind: &str, number: &str, until: Option<&str>) -> String {
+    let until = until
+        .map(|d| match super::lang() {
+            super::Lang::Id => format!(", berlaku sampai {d}"),
+            super::Lang::En => format!(", valid until {d}"),
+        })
+        .unwrap_or_default();
+    say!(
+        "  sertifikasi: {kind} {number}{until}",
+        "  certification: {kind} {number}{until}",
+    )
+}
+
+pub fn product_curation(status: &str, by: &str, at: &str, note: &str) -> String {
+    let note = if note.is_empty() {
+        String::new()
+    } else {
+        format!(" — {note}")
+    };
+    say!(
+        "  Kurasi pusat: {status} oleh {by} pada {at}{note}",
+        "  HQ curation: {status} by {by} at {at}{note}",
+    )
+}
+
+pub fn product_conflict(field: &str, kept: &str, others: &str) -> String {
+    say!(
+        "  KONFLIK pada {field}: yang dipakai {kept}, juga diisi bersamaan: {others}",
+        "  CONFLICT on {field}: kept {kept}, also set concurrently: {others}",
+    )
+}
+
+pub fn training_line(
+    id: &str,
+    program: &str,
+    category: &str,
+    start: &str,
+    end: &str,
+    hours: i64,
+    partner: &str,
+) -> String {
+    say!(
+        "{id}  {program} ({category}), {start} s.d. {end}, {hours} jam, mitra {partner}",
+        "{id}  {program} ({category}), {start} to {end}, {hours} h, partner {partner}",
+    )
+}
+
+pub fn participant_line(who: &str, status: &str, hours: i64, certificate: &str) -> String {
+    let certificate = if certificate.is_empty() {
+        String::new()
+    } else {
+        match super::lang() {
+            super::Lang::Id => format!(", sertifikat {certificate}"),
+            super::Lang::En => format!(", certificate {certificate}"),
+        }
+    };
+    say!(
+        "  {who}: {status} — {hours} jam{certificate}",
+        "  {who}: {status} — {hours} h{certificate}",
+    )
+}
+
+pub fn pseudonym_only(short: &str) -> String {
+    say!("pseudonim {short}", "pseudonym {short}")
+}
+
+// ---- repair and migrate ----
+
+pub fn not_a_document(name: &str) -> String {
+    say!(
+        "'{name}' bukan dokumen UPT ini; yang bisa diperbaiki: national, curation atau upt",
+        "'{name}' is not a document of this UPT; repair national, curation or upt",
+    )
+}
+
+pub fn repair_would_lose(doc: &str, pending: usize) -> String {
+    say!(
+        "{doc} berisi {pending} perubahan yang belum ada di pusat; memperbaikinya akan menghilangkannya. Sinkronkan dulu, atau perbaiki dengan --force",
+        "{doc} holds {pending} change(s) the hub does not have yet; repairing it loses them. Sync first, or repair with --force",
+    )
+}
+
+pub fn repair_dropped(doc: &str) -> String {
+    say!(
+        "{doc}: salinan di komputer ini dibuang; mengambilnya lagi dari pusat",
+        "{doc}: this PC's copy dropped; fetching it again from the hub",
+    )
+}
+
+pub fn no_database(path: &str) -> String {
+    say!(
+        "tidak ada basis data agen di {path}; periksa --data-dir (atau KARYA_DATA_DIR)",
+        "there is no agent database at {path}; check --data-dir (or KARYA_DATA_DIR)",
+    )
+}
+
+pub fn schema_newer(name: &str, found: i64, known: i64) -> String {
+    say!(
+        "  {name} skema {found}: LEBIH BARU dari yang dikenal versi ini ({known}); pakai karya-agent yang lebih baru",
+        "  {name} schema {found}: NEWER than this build knows ({known}); use the newer karya-agent",
+    )
+}
+
+pub fn schema_current(name: &str, found: i64) -> String {
+    say!(
+        "  {name} skema {found}: terkini, tidak ada yang perlu dilakukan",
+        "  {name} schema {found}: current, nothing to do",
+    )
+}
+
+pub fn schema_pending(name: &str, found: i64, known: i64) -> String {
+    say!(
+        "  {name} skema {found} -> {known}: saat mulai berikutnya diterapkan:",
+        "  {name} schema {found} -> {known}: the next start applies:",
+    )
+}
+
+pub fn database_too_new(name: &str, found: i64, known: i64) -> String {
+    say!(
+        "skema {name} basis data ({found}) lebih baru dari yang dikenal karya-agent ini ({known}); pasang karya-agent yang lebih baru",
+        "the database's {name} schema ({found}) is newer than this karya-agent knows ({known}); install the newer karya-agent",
+    )
+}
+
+// ---- import and templates ----
+
+pub fn import_checked(file: &str, rows: usize, kind: &str) -> String {
+    say!(
+        "{file}: semua {rows} baris {kind} benar; belum ada yang ditulis (jalankan lagi tanpa --dry-run untuk mengimpor)",
+        "{file}: all {rows} {kind} row(s) are fine; nothing was written (run again without --dry-run to import)",
+    )
+}
+
+pub fn imported(rows: usize, kind: &str, file: &str) -> String {
+    say!(
+        "{rows} baris {kind} diimpor dari {file}",
+        "imported {rows} {kind} row(s) from {file}",
+    )
+}
+
+/// An import's kind of rows as the operator reads it.
+pub fn import_kind(kind: &str) -> &'static str {
+    match (super::lang(), kind) {
+        (super::Lang::Id, "products") => "produk",
+        (super::Lang::Id, "sales") => "penjualan",
+        (super::Lang::Id, "trainings") => "pelatihan",
+        (super::Lang::En, "products") => "product",
+        (super::Lang::En, "sales") => "sale",
+        (_, _) => "training",
+    }
+}
+
+pub fn template_written(file: &str) -> String {
+    say!(
+        "{file} ditulis; isi lembar Data (hapus baris contohnya), lalu: karya-agent import {file}",
+        "wrote {file}; fill in the Data sheet (delete the example row), then: karya-agent import {file}",
+    )
+}
+
+pub fn row_error(row: usize, column: &str, reason: &str) -> String {
+    say!(
+        "baris {row}, kolom '{column}': {reason}",
+        "row {row}, column '{column}': {reason}",
+    )
+}
+
+pub fn import_unreadable(file: &str, reason: &str) -> String {
+    cannot_read(file, reason)
+}
+
+pub fn import_unknown_kind(file: &str, headers: &str) -> String {
+    say!(
+        "{file}: dari judul kolomnya ({headers}) tidak jelas berkas ini berisi apa; pakai templat dari karya-agent template produk|penjualan|pelatihan",
+        "{file}: cannot tell what the file holds from its headers ({headers}); use a template from karya-agent template produk|penjualan|pelatihan",
+    )
+}
+
+pub fn import_rejected(file: &str, count: usize, rows: &str) -> String {
+    say!(
+        "{file}: {count} baris bermasalah, tidak ada yang diimpor:\n{rows}",
+        "{file}: {count} bad row(s), nothing was imported:\n{rows}",
+    )
+}
+
+pub fn import_again(file: &str, earlier: &str) -> String {
+    say!(
+        "{file} sudah pernah diimpor ({earlier}); berkas yang sama tidak diimpor dua kali. Untuk menambahkan barisnya lagi, impor dengan --again (atau pilih \"impor lagi\" di konsol)",
+        "{file} was imported already ({earlier}); the same file is not imported twice. To add its rows again, import it with --again (or choose \"import again\" in the console)",
+    )
+}
+
+pub fn imported_earlier(file: &str, at: &str, rows: &str) -> String {
+    say!(
+        "sebagai {file} pada {at}, {rows} baris",
+        "as {file} on {at}, {rows} row(s)",
+    )
+}
+
+pub fn file_too_big(size: u64, max: u64, rows: usize) -> String {
+    say!(
+        "berkasnya {size} byte; paling besar {max} (pecah menjadi berkas berisi paling banyak {rows} baris)",
+        "the file is {size} bytes; at most {max} (split it into files of at most {rows} rows)",
+    )
+}
+
+pub fn too_many_rows(max: usize) -> String {
+    say!(
+        "lembarnya berisi lebih dari {max} baris; pecah menjadi berkas berisi paling banyak {max} baris (setiap berkas diimpor utuh atau tidak sama sekali)",
+        "the sheet has more than {max} rows; split it into files of at most {max} rows (each file is imported whole or not at all)",
+    )
+}
+
+pub fn too_many_columns(n: usize, max: usize) -> String {
+    say!(
+        "ada baris berisi {n} kolom; templat paling banyak {max}",
+        "a row has {n} columns; a template has at most {max}",
+    )
+}
+
+pub fn not_xlsx(reason: &str) -> String {
+    say!(
+        "bukan berkas XLSX ({reason})",
+        "not an XLSX file ({reason})",
+    )
+}
+
+pub fn xlsx_inflates(size: u64, max: u64) -> String {
+    say!(
+        "isi buku kerja ini {size} byte bila dibuka; paling besar {max} (simpan hanya lembar datanya, atau pecah berkasnya)",
+        "the workbook unpacks to {size} bytes; at most {max} (save only the data sheet, or split the file)",
+    )
+}
+
+pub fn wrong_extension(ext: &str) -> String {
+    say!(
+        "berkas '.{ext}' tidak diimpor; pakai .csv atau .xlsx",
+        "'.{ext}' files are not imported; use .csv or .xlsx",
+    )
+}
+
+words! {
+    file_empty: "berkasnya kosong", "the file is empty";
+    workbook_damaged: "buku kerja rusak dan tidak bisa dibaca; buka di Excel, simpan ulang (atau ekspor sebagai CSV), lalu coba lagi",
+        "the workbook is damaged and could not be read; open it in Excel, save it again (or export it as CSV), and retry";
+    example_row: "ini baris contoh dari templat; hapus, lalu impor lagi",
+        "this is the template's example row; delete it, then import again";
+    inbox_rejected_head: "DITOLAK: tidak ada baris yang diimpor. Perbaiki baris di bawah ini lalu taruh lagi berkasnya di folder inbox.",
+        "REJECTED: nothing was imported. Fix the rows below and drop the file into the inbox again.";
+}
+
+pub fn no_product_here(text: &str) -> String {
+    say!(
+        "tidak ada produk '{text}' di UPT ini (tulis id-nya, atau 6+ karakter pertamanya)",
+        "no product '{text}' at this UPT (give its id, or the first 6+ characters of it)",
+    )
+}
+
+// ---- photos ----
+
+pub fn photo_too_big(path: &str, size: u64, max_mb: u64) -> String {
+    say!(
+        "{path} berukuran {size} byte; foto paling besar {max_mb} MB (perkecil dulu di ponsel atau komputer)",
+        "{path} is {size} bytes; photos of at most {max_mb} MB are taken (make it smaller on the phone or PC first)",
+    )
+}
+
+pub fn photo_not_image(path: &str, reason: &str) -> String {
+    say!(
+        "{path} bukan foto JPEG, PNG atau WebP ({reason})",
+        "{path} is not a JPEG, PNG or WebP photo ({reason})",
+    )
+}
+
+pub fn photo_undecodable(path: &str, reason: &str) -> String {
+    say!(
+        "{path} tidak bisa dibaca sebagai gambar ({reason}); apakah berkasnya utuh?",
+        "{path} could not be decoded ({reason}); is the file complete?",
+    )
+}
+
+pub fn photo_cannot_store(dir: &str, reason: &str) -> String {
+    say!(
+        "foto tidak bisa disimpan di {dir}: {reason}",
+        "cannot store the photo in {dir}: {reason}",
+    )
+}
+
+// ---- storage ----
+
+pub fn disk_full(reason: &str) -> String {
+    say!(
+        "disk penuh ({reason}); kosongkan ruang lalu coba lagi; tidak ada yang ditulis",
+        "the disk is full ({reason}); free some space and try again; nothing was written",
+    )
+}
+
+pub fn read_only_disk(reason: &str) -> String {
+    say!(
+        "data berada di disk atau folder hanya-baca ({reason}); yang tersimpan bisa ditampilkan, tetapi tidak ada yang bisa dicatat sampai bisa ditulis lagi",
+        "the data is on a read-only disk or folder ({reason}); what is stored can be shown, nothing can be recorded until it is writable again",
+    )
+}
