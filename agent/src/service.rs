@@ -189,13 +189,12 @@ pub async fn sync_and_record(
                 crate::identity::note_event(
                     store,
                     "sync",
-                    &format!(
-                        "sync ok: {} B sent, {} B received, {} change(s) from HQ, {} photo(s) sent, {} document(s) refused",
+                    &karya_shared::text::console::event_synced(
                         outcome.bytes_sent,
                         outcome.bytes_received,
                         outcome.changes_received,
                         outcome.photos_sent,
-                        outcome.refused.len()
+                        outcome.refused.len(),
                     ),
                 );
             }
@@ -210,7 +209,11 @@ pub async fn sync_and_record(
                 st.state = State::TokenRefused;
             }
             if previous != st.state || st.attempt <= 1 {
-                crate::identity::note_event(store, "sync", &format!("sync failed: {e}"));
+                crate::identity::note_event(
+                    store,
+                    "sync",
+                    &karya_shared::text::agent::sync_failed(&e.to_string()),
+                );
             }
             if matches!(e, SyncError::Store(StoreError::DiskFull(_))) {
                 tracing::error!(attempt = st.attempt, retry_in_s = delay.as_secs_f64(), error = %e, "sync failed: the disk is full; the agent retries by itself once space is freed");
@@ -463,7 +466,11 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
             r = sync_and_record(&paths, &config, &mut store, |_| delay) => r,
             _ = &mut shutdown => {
                 tracing::warn!("stopping during a sync; the next start goes on from what the hub acknowledged");
-                crate::identity::note_event(&store, "sync", "the service stopped during a sync; nothing acknowledged was lost");
+                crate::identity::note_event(
+                    &store,
+                    "sync",
+                    karya_shared::text::console::event_stopped_during_sync(),
+                );
                 break;
             }
         };

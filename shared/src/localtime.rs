@@ -52,10 +52,6 @@ impl Zone {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
-];
-
 /// An RFC 3339 time as people read it in `zone`: `28 Nov 2026 09.15 WIB`. Text that is not
 /// an RFC 3339 time comes back as it is.
 pub fn format(rfc3339: &str, zone: Zone) -> String {
@@ -67,7 +63,7 @@ pub fn format(rfc3339: &str, zone: Zone) -> String {
     format!(
         "{} {} {} {:02}.{:02} {}",
         t.day(),
-        MONTHS[usize::from(u8::from(t.month())) - 1],
+        crate::text::month_abbrev(u8::from(t.month())),
         t.year(),
         t.hour(),
         t.minute(),
@@ -102,7 +98,7 @@ pub fn date(d: time::Date) -> String {
     format!(
         "{} {} {}",
         d.day(),
-        MONTHS[usize::from(u8::from(d.month())) - 1],
+        crate::text::month_abbrev(u8::from(d.month())),
         d.year()
     )
 }

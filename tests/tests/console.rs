@@ -481,7 +481,10 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
 
     c.goto(&format!("{base}/log")).await.unwrap();
     let log = text(&c, "#log").await;
-    assert!(log.contains("sync ok") && log.contains("imported"), "{log}");
+    assert!(
+        log.contains("sinkron berhasil") && log.contains("diimpor dari"),
+        "{log}"
+    );
     shot(&c, "10-log").await;
 
     // The name stays on this machine: HQ's view of the training has a pseudonym only.
@@ -516,6 +519,36 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     assert!(c.current_url().await.unwrap().path().ends_with("/masuk"));
     c.goto(&format!("{base}/produk")).await.unwrap();
     assert!(c.current_url().await.unwrap().path().ends_with("/masuk"));
+    c.close().await.unwrap();
+
+    // The same console in English, for a service started with KARYA_LANG=en.
+    assert!(agent.stop_service());
+    let _ = std::fs::remove_file(&console_file);
+    agent.start_service_with_env(&[("KARYA_LANG", "en")]);
+    wait_until("the console in English", || console_file.exists());
+    let addr: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&console_file).unwrap()).unwrap();
+    let base = format!("http://{}", addr["addr"].as_str().unwrap());
+    let c = browser(&driver, &tmp.path().join("chromium-en")).await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_for(&c, "Password").await;
+    fill(&c, "form", &[("nama", "budi"), ("sandi", "rahasia-lapas")]).await;
+    submit(&c, "form").await;
+    wait_for(&c, "Sync now").await;
+    let home = body(&c).await;
+    for words in [
+        "Products",
+        "Last success",
+        "Changes waiting to be sent",
+        "Log out",
+    ] {
+        assert!(home.contains(words), "{words}: {home}");
+    }
+    assert!(!home.contains("Sinkronkan"), "{home}");
+    shot(&c, "13-home-english").await;
+    c.goto(&format!("{base}/produk")).await.unwrap();
+    wait_for(&c, "Add a product").await;
+    assert!(body(&c).await.contains("Kursi jati ukir"));
     c.close().await.unwrap();
     agent.stop_service();
 }

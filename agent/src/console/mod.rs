@@ -18,6 +18,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use karya_shared::Store;
+use karya_shared::text::console as t;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -149,10 +150,7 @@ fn csrf_ok(op: &Operator, given: &str) -> Result<(), PageError> {
     if a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0 {
         Ok(())
     } else {
-        Err(PageError(
-            StatusCode::FORBIDDEN,
-            "Formulir ini sudah kedaluwarsa atau tidak berasal dari konsol ini. Muat ulang halaman, lalu kirim lagi.".into(),
-        ))
+        Err(PageError(StatusCode::FORBIDDEN, t::forged_form().into()))
     }
 }
 
@@ -168,11 +166,9 @@ pub async fn start(
     live: Live,
 ) -> Result<std::net::SocketAddr, AgentError> {
     let listen = config.console.listen();
-    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
-        AgentError::Io(format!(
-            "the console cannot listen on {listen}: {e}; set another address with console.listen in agent.toml (or KARYA_CONSOLE_LISTEN)"
-        ))
-    })?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| AgentError::Io(t::cannot_listen(&listen, &e.to_string())))?;
     let addr = listener
         .local_addr()
         .map_err(|e| AgentError::Io(e.to_string()))?;
@@ -294,10 +290,8 @@ async fn login(
         }
         Err(why) => {
             let message = match why {
-                users::LoginRefused::Wrong => "Nama atau kata sandi salah.".to_string(),
-                users::LoginRefused::SlowDown(secs) => {
-                    format!("Terlalu banyak percobaan yang gagal. Coba lagi dalam {secs} detik.")
-                }
+                users::LoginRefused::Wrong => t::login_wrong().to_string(),
+                users::LoginRefused::SlowDown(secs) => t::login_slowed(secs),
             };
             Ok((
                 StatusCode::UNAUTHORIZED,
@@ -369,11 +363,11 @@ async fn sync_now(
     csrf_ok(&op, &f.csrf)?;
     let (tx, rx) = oneshot::channel();
     let flash = match state.commands.send(Command::SyncNow(tx)).await {
-        Err(_) => pages::Flash::bad("Layanan sedang berhenti; sinkronisasi tidak dijalankan."),
+        Err(_) => pages::Flash::bad(t::service_stopping()),
         Ok(()) => match rx.await {
             Ok(Ok(outcome)) => pages::Flash::synced(&outcome),
             Ok(Err(failure)) => pages::Flash::sync_failed(&failure),
-            Err(_) => pages::Flash::bad("Layanan sedang berhenti; sinkronisasi tidak selesai."),
+            Err(_) => pages::Flash::bad(t::service_stopped()),
         },
     };
     state.flash(&op, flash);
@@ -465,7 +459,7 @@ fn whole(label: &str, text: &str, default: Option<i64>) -> Result<i64, String> {
     {
         return Ok(d);
     }
-    karya_shared::input::parse_whole(text).map_err(|e| format!("{label}: {e}"))
+    karya_shared::input::parse_whole(text).map_err(|e| t::field_problem(label, &e))
 }
 
 async fn add_product(
@@ -479,9 +473,9 @@ async fn add_product(
         Ok(records::NewProduct {
             name: f.nama.clone(),
             category: f.kategori.clone(),
-            price_idr: whole("Harga", &f.harga, None)?,
+            price_idr: whole(t::price(), &f.harga, None)?,
             unit: Some(f.satuan.trim().to_string()).filter(|u| !u.is_empty()),
-            stock: whole("Stok", &f.stok, Some(0))?,
+            stock: whole(t::stock(), &f.stok, Some(0))?,
             workshop: f.bengkel.trim().to_string(),
             description: f.deskripsi.trim().to_string(),
             nominated: f.usulkan.is_some(),
@@ -497,10 +491,7 @@ async fn add_product(
     };
     match result {
         Ok(p) => {
-            state.flash(
-                &op,
-                pages::Flash::good(&format!("Produk \"{}\" ditambahkan.", p.name)),
-            );
+            state.flash(&op, pages::Flash::good(&t::product_added(&p.name)));
             Ok(Redirect::to("/produk").into_response())
         }
         Err(message) => {
@@ -537,10 +528,7 @@ async fn product(
 }
 
 fn not_found() -> PageError {
-    PageError(
-        StatusCode::NOT_FOUND,
-        "Produk tidak ditemukan. Mungkin sudah dihapus; lihat daftar produk.".into(),
-    )
+    PageError(StatusCode::NOT_FOUND, t::product_not_found().into())
 }
 
 async fn edit_product(
@@ -556,7 +544,7 @@ async fn edit_product(
             name: Some(f.nama.trim().to_string()),
             category: Some(f.kategori.clone()),
             description: Some(f.deskripsi.trim().to_string()),
-            price_idr: Some(whole("Harga", &f.harga, None)?),
+            price_idr: Some(whole(t::price(), &f.harga, None)?),
             unit: Some(f.satuan.trim().to_string()),
             workshop: Some(f.bengkel.trim().to_string()),
             certifications: Some(certifications(&f.sertifikasi)?),
@@ -573,7 +561,7 @@ async fn edit_product(
             .map_err(|e| pages::in_words(&e)),
     };
     match result {
-        Ok(_) => state.flash(&op, pages::Flash::good("Perubahan disimpan.")),
+        Ok(_) => state.flash(&op, pages::Flash::good(t::changes_saved())),
         Err(e) => state.flash(&op, pages::Flash::bad(&e)),
     }
     Ok(Redirect::to(&format!("/produk/{id}")).into_response())
@@ -595,7 +583,7 @@ async fn stock(
     let op = operator!(state, headers);
     csrf_ok(&op, &f.csrf)?;
     let target = id.clone();
-    let result = match whole("Jumlah", &f.jumlah, None) {
+    let result = match whole(t::quantity(), &f.jumlah, None) {
         Err(e) => Err(e),
         Ok(n) => {
             let delta = if f.arah == "kurang" { -n } else { n };
@@ -608,10 +596,7 @@ async fn stock(
     match result {
         Ok((_, now)) => state.flash(
             &op,
-            pages::Flash::good(&format!(
-                "Stok sekarang {}.",
-                karya_shared::localtime::thousands(now)
-            )),
+            pages::Flash::good(&t::stock_now(&karya_shared::localtime::thousands(now))),
         ),
         Err(e) => state.flash(&op, pages::Flash::bad(&e)),
     }
@@ -630,10 +615,7 @@ async fn remove_product(
         .with_store(move |s, upt, _| Ok(records::remove_product(s, upt, &id)?))
         .await
     {
-        Ok(_) => state.flash(
-            &op,
-            pages::Flash::good("Produk dihapus (tetap tercatat di riwayat)."),
-        ),
+        Ok(_) => state.flash(&op, pages::Flash::good(t::product_removed())),
         Err(e) => state.flash(&op, pages::Flash::bad(&pages::in_words(&e))),
     }
     Ok(Redirect::to("/produk").into_response())
@@ -661,7 +643,7 @@ async fn add_photos(
                 let bytes = field.bytes().await.map_err(|e| {
                     PageError(
                         StatusCode::PAYLOAD_TOO_LARGE,
-                        format!("Foto tidak terbaca: {e}. Kirim paling banyak 4 foto sekaligus."),
+                        t::photo_unreadable(&e.to_string()),
                     )
                 })?;
                 if !bytes.is_empty() {
@@ -674,7 +656,7 @@ async fn add_photos(
     csrf_ok(&op, &csrf)?;
     let target = id.clone();
     let result = if files.is_empty() {
-        Err("Pilih foto dulu (JPEG, PNG atau WebP).".to_string())
+        Err(t::choose_photo().to_string())
     } else {
         state
             .with_store(move |s, upt, paths| {
@@ -702,13 +684,7 @@ async fn add_photos(
             .map_err(|e| pages::in_words(&e))
     };
     match result {
-        Ok(added) => state.flash(
-            &op,
-            pages::Flash::good(&format!(
-                "{} foto ditambahkan; dikirim ke pusat setelah data.",
-                added.len()
-            )),
-        ),
+        Ok(added) => state.flash(&op, pages::Flash::good(&t::photos_added(added.len()))),
         Err(e) => state.flash(&op, pages::Flash::bad(&e)),
     }
     Ok(Redirect::to(&format!("/produk/{id}")).into_response())
@@ -727,7 +703,7 @@ async fn remove_photo(
         .with_store(move |s, upt, _| records::remove_photo(s, upt, &target, &hash))
         .await
     {
-        Ok(_) => state.flash(&op, pages::Flash::good("Foto dihapus dari produk.")),
+        Ok(_) => state.flash(&op, pages::Flash::good(t::photo_removed())),
         Err(e) => state.flash(&op, pages::Flash::bad(&pages::in_words(&e))),
     }
     Ok(Redirect::to(&format!("/produk/{id}")).into_response())
@@ -743,13 +719,13 @@ async fn photo(
     if !karya_shared::model::is_blob_hash(&hash) {
         return Err(PageError(
             StatusCode::NOT_FOUND,
-            "Foto tidak ditemukan.".into(),
+            t::photo_not_found().into(),
         ));
     }
     let path = crate::photos::blob_path(&state.paths.dir, &hash);
     let bytes = tokio::fs::read(&path)
         .await
-        .map_err(|_| PageError(StatusCode::NOT_FOUND, "Foto tidak ditemukan.".into()))?;
+        .map_err(|_| PageError(StatusCode::NOT_FOUND, t::photo_not_found().into()))?;
     let mut r = ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response();
     r.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -801,7 +777,10 @@ async fn add_sale(
         let date = if f.tanggal.trim().is_empty() {
             None
         } else {
-            Some(karya_shared::input::parse_date(&f.tanggal).map_err(|e| format!("Tanggal: {e}"))?)
+            Some(
+                karya_shared::input::parse_date(&f.tanggal)
+                    .map_err(|e| t::field_problem(t::date(), &e))?,
+            )
         };
         let channel = if f.kanal.trim().is_empty() {
             None
@@ -813,12 +792,12 @@ async fn add_sale(
                     &karya_shared::input::choices_of(karya_shared::model::SaleChannel::NAMES),
                 )
                 .and_then(|c| c.parse())
-                .map_err(|e| format!("Kanal: {}", e.reason))?,
+                .map_err(|e| t::field_problem(t::channel(), &e.reason))?,
             )
         };
         Ok((
-            whole("Jumlah", &f.jumlah, None)?,
-            whole("Pendapatan", &f.pendapatan, None)?,
+            whole(t::quantity(), &f.jumlah, None)?,
+            whole(t::revenue(), &f.pendapatan, None)?,
             date,
             channel,
         ))
@@ -841,11 +820,10 @@ async fn add_sale(
     match result {
         Ok(s) => state.flash(
             &op,
-            pages::Flash::good(&format!(
-                "Penjualan {} dicatat: {} barang, {}.",
-                karya_shared::localtime::date(s.date),
-                karya_shared::localtime::thousands(s.quantity),
-                karya_shared::localtime::rupiah(s.revenue_idr)
+            pages::Flash::good(&t::sale_recorded(
+                &karya_shared::localtime::date(s.date),
+                &karya_shared::localtime::thousands(s.quantity),
+                &karya_shared::localtime::rupiah(s.revenue_idr),
             )),
         ),
         Err(e) => state.flash(&op, pages::Flash::bad(&e)),
@@ -865,7 +843,7 @@ async fn undo_sale(
         .with_store(move |s, upt, _| Ok(records::remove_sale(s, upt, &id)?))
         .await
     {
-        Ok(()) => state.flash(&op, pages::Flash::good("Penjualan dibatalkan.")),
+        Ok(()) => state.flash(&op, pages::Flash::good(t::sale_undone())),
         Err(e) => state.flash(&op, pages::Flash::bad(&pages::in_words(&e))),
     }
     Ok(Redirect::to("/penjualan").into_response())
@@ -924,13 +902,14 @@ async fn add_training(
         Ok(records::NewTraining {
             program: f.program.clone(),
             category: f.kategori.clone(),
-            start: karya_shared::input::parse_date(&f.mulai).map_err(|e| format!("Mulai: {e}"))?,
+            start: karya_shared::input::parse_date(&f.mulai)
+                .map_err(|e| t::field_problem(t::start(), &e))?,
             end: karya_shared::input::parse_date(&f.selesai)
-                .map_err(|e| format!("Selesai: {e}"))?,
-            hours: whole("Jam", &f.jam, Some(0))?,
+                .map_err(|e| t::field_problem(t::end(), &e))?,
+            hours: whole(t::hours(), &f.jam, Some(0))?,
             partner: f.mitra.trim().to_string(),
             instructor: f.instruktur.trim().to_string(),
-            capacity: whole("Kapasitas", &f.kapasitas, Some(0))?,
+            capacity: whole(t::capacity(), &f.kapasitas, Some(0))?,
             scheme: f.skema.trim().to_string(),
         })
     })();
@@ -946,9 +925,9 @@ async fn add_training(
             .map_err(|e| pages::in_words(&e)),
     };
     match result {
-        Ok(t) => state.flash(
+        Ok(training) => state.flash(
             &op,
-            pages::Flash::good(&format!("Pelatihan \"{}\" ditambahkan.", t.program)),
+            pages::Flash::good(&t::training_added(&training.program)),
         ),
         Err(e) => state.flash(&op, pages::Flash::bad(&e)),
     }
@@ -975,10 +954,7 @@ async fn enroll(
         .with_store(move |s, upt, _| Ok(records::enroll(s, upt, &id, &f.nomor, &f.nama)?))
         .await
     {
-        Ok(_) => state.flash(
-            &op,
-            pages::Flash::good(&format!("{} didaftarkan.", name.trim())),
-        ),
+        Ok(_) => state.flash(&op, pages::Flash::good(&t::person_enrolled(name.trim()))),
         Err(e) => state.flash(&op, pages::Flash::bad(&pages::in_words(&e))),
     }
     Ok(Redirect::to("/pelatihan").into_response())
@@ -1005,7 +981,7 @@ async fn complete(
         .with_store(move |s, upt, _| Ok(records::complete(s, upt, &id, &f.nomor, cert)?))
         .await
     {
-        Ok(_) => state.flash(&op, pages::Flash::good("Kelulusan dicatat.")),
+        Ok(_) => state.flash(&op, pages::Flash::good(t::completion_recorded())),
         Err(e) => state.flash(&op, pages::Flash::bad(&pages::in_words(&e))),
     }
     Ok(Redirect::to("/pelatihan").into_response())
@@ -1041,7 +1017,10 @@ async fn upload(
             Some("berkas") => {
                 let name = field.file_name().unwrap_or("").to_string();
                 let bytes = field.bytes().await.map_err(|e| {
-                    PageError(StatusCode::PAYLOAD_TOO_LARGE, format!("Berkas tidak terbaca: {e}. Berkas paling besar 20 MB; bagi menjadi beberapa berkas."))
+                    PageError(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        t::file_unreadable(&e.to_string()),
+                    )
                 })?;
                 file = Some((name, bytes.to_vec()));
             }
@@ -1050,7 +1029,7 @@ async fn upload(
     }
     csrf_ok(&op, &csrf)?;
     let Some((name, bytes)) = file.filter(|(n, b)| !n.is_empty() && !b.is_empty()) else {
-        state.flash(&op, pages::Flash::bad("Pilih berkas CSV atau XLSX dulu."));
+        state.flash(&op, pages::Flash::bad(t::choose_file()));
         return Ok(Redirect::to("/impor").into_response());
     };
     let ext = std::path::Path::new(&name)
@@ -1062,12 +1041,7 @@ async fn upload(
         ext.as_str(),
         "csv" | "txt" | "xlsx" | "xlsm" | "xls" | "ods"
     ) {
-        state.flash(
-            &op,
-            pages::Flash::bad(&format!(
-                "Berkas .{ext} tidak bisa diimpor; gunakan CSV atau XLSX."
-            )),
-        );
+        state.flash(&op, pages::Flash::bad(&t::not_importable(&ext)));
         return Ok(Redirect::to("/impor").into_response());
     }
     let token = random_id();
@@ -1093,7 +1067,7 @@ async fn import_upload(
     if token.len() != 48 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(PageError(
             StatusCode::NOT_FOUND,
-            "Unggahan tidak ditemukan; unggah berkasnya lagi.".into(),
+            t::upload_not_found().into(),
         ));
     }
     let name = f.get("nama").cloned().unwrap_or_default();
@@ -1105,9 +1079,7 @@ async fn import_upload(
                 .map(|e| e.path())
                 .find(|p| p.file_stem().and_then(|s| s.to_str()) == Some(token.as_str()));
             let Some(path) = found else {
-                return Err(AgentError::Usage(
-                    "the upload is gone; upload the file again".into(),
-                ));
+                return Err(AgentError::Usage(t::upload_not_found().into()));
             };
             let result = crate::import::import_file_with(s, upt, &path, Default::default());
             let _ = std::fs::remove_file(&path);
@@ -1115,19 +1087,19 @@ async fn import_upload(
             crate::identity::note_event(
                 s,
                 "import",
-                &format!(
-                    "{} {:?} row(s) imported from {name} (console)",
-                    report.rows, report.kind
+                &t::event_imported(
+                    report.rows,
+                    karya_shared::text::agent::import_kind(
+                        &format!("{:?}", report.kind).to_lowercase(),
+                    ),
+                    &name,
                 ),
             );
             Ok(report)
         })
         .await;
     match result {
-        Ok(r) => state.flash(
-            &op,
-            pages::Flash::good(&format!("{} baris diimpor.", r.rows)),
-        ),
+        Ok(r) => state.flash(&op, pages::Flash::good(&t::rows_imported(r.rows))),
         Err(e) => state.flash(&op, pages::Flash::bad(&pages::in_words(&e))),
     }
     Ok(Redirect::to("/impor").into_response())

@@ -1,4 +1,5 @@
-//! The console's pages, in Bahasa Indonesia with Indonesian number, money and date formats.
+//! The console's pages, with Indonesian number, money and date formats; their words come
+//! from `karya_shared::text::console` (Bahasa Indonesia, or English with `KARYA_LANG=en`).
 
 use super::{Operator, ProductForm};
 use crate::AgentError;
@@ -10,6 +11,7 @@ use karya_shared::Store;
 use karya_shared::localtime::{self, Zone, rupiah, thousands};
 use karya_shared::model::{CurationStatus, Participant, ParticipantStatus};
 use karya_shared::session::Outcome;
+use karya_shared::text::console as t;
 use karya_shared::views::{ProductRow, TrainingRow};
 use maud::{DOCTYPE, Markup, html};
 
@@ -46,41 +48,32 @@ impl Flash {
         }
     }
     pub fn synced(o: &Outcome) -> Flash {
-        let mut text = format!(
-            "Sinkronisasi berhasil: {} dokumen, terkirim {} B, diterima {} B, {} perubahan dari pusat, {} putaran.",
+        let mut text = t::synced(
             o.documents,
-            thousands(o.bytes_sent as i64),
-            thousands(o.bytes_received as i64),
-            thousands(o.changes_received as i64),
-            o.round_trips
+            &thousands(o.bytes_sent as i64),
+            &thousands(o.bytes_received as i64),
+            &thousands(o.changes_received as i64),
+            o.round_trips,
         );
         if o.photos_sent > 0 {
-            text.push_str(&format!(" {} foto terkirim.", o.photos_sent));
+            text.push_str(&t::photos_sent(o.photos_sent));
         }
         if !o.refused.is_empty() {
-            return Flash::bad(&format!(
-                "{text} Tetapi pusat menolak {} dokumen: {}",
-                o.refused.len(),
-                o.refused
-                    .iter()
-                    .map(|r| format!("{} ({})", r.doc, r.reason))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ));
+            let docs = o
+                .refused
+                .iter()
+                .map(|r| format!("{} ({})", r.doc, r.reason))
+                .collect::<Vec<_>>()
+                .join("; ");
+            return Flash::bad(&t::but_refused(&text, o.refused.len(), &docs));
         }
         Flash::good(&text)
     }
     pub fn sync_failed(f: &SyncFailure) -> Flash {
         if f.token_refused {
-            Flash::bad(&format!(
-                "Token ditolak oleh pusat. Minta token baru ke Ditjenpas, lalu jalankan di server UPT: karya-agent token set TOKEN-BARU. ({})",
-                f.message
-            ))
+            Flash::bad(&t::token_refused(&f.message))
         } else {
-            Flash::bad(&format!(
-                "Sinkronisasi gagal: {}. Data tetap aman di komputer ini dan dikirim otomatis saat jaringan kembali.",
-                f.message
-            ))
+            Flash::bad(&t::sync_failed(&f.message))
         }
     }
 }
@@ -90,38 +83,24 @@ pub fn in_words(e: &AgentError) -> String {
     match e {
         AgentError::Store(karya_shared::StoreError::Schema(
             karya_shared::schema::SchemaError::Invalid(v),
-        )) => format!("Isian belum benar — {}: {}", field_label(v.field), v.reason),
+        )) => t::input_wrong(t::field_label(v.field), &v.reason),
         AgentError::Store(karya_shared::StoreError::Schema(
             karya_shared::schema::SchemaError::NotFound { kind, id },
-        )) => format!("Tidak ditemukan: {kind} {id}."),
-        other => format!("Gagal: {other}"),
-    }
-}
-
-fn field_label(field: &str) -> &str {
-    match field.split('.').next().unwrap_or(field) {
-        "name" => "Nama",
-        "category" => "Kategori",
-        "price_idr" => "Harga",
-        "unit" => "Satuan",
-        "stock" => "Stok",
-        "certifications" => "Sertifikasi",
-        "quantity" => "Jumlah",
-        "revenue_idr" => "Pendapatan",
-        "program" => "Program",
-        "end_date" => "Selesai",
-        "reg-no" => "Nomor registrasi",
-        other => other,
+        )) => t::not_found(&format!(
+            "{} {id}",
+            karya_shared::text::agent::record_kind(kind)
+        )),
+        other => t::failed(&other.to_string()),
     }
 }
 
 fn curation_words(s: CurationStatus) -> &'static str {
     match s {
-        CurationStatus::Nominated => "diusulkan",
-        CurationStatus::InReview => "sedang ditinjau",
-        CurationStatus::Approved => "disetujui",
-        CurationStatus::Featured => "diunggulkan",
-        CurationStatus::Rejected => "ditolak",
+        CurationStatus::Nominated => t::curation_nominated(),
+        CurationStatus::InReview => t::curation_in_review(),
+        CurationStatus::Approved => t::curation_approved(),
+        CurationStatus::Featured => t::curation_featured(),
+        CurationStatus::Rejected => t::curation_rejected(),
     }
 }
 
@@ -143,16 +122,16 @@ fn csrf(op: &Operator) -> Markup {
 
 fn layout(op: Option<&Operator>, title: &str, active: &str, body: Markup) -> Markup {
     let nav = [
-        ("/", "Beranda"),
-        ("/produk", "Produk"),
-        ("/penjualan", "Penjualan"),
-        ("/pelatihan", "Pelatihan"),
-        ("/impor", "Impor"),
-        ("/log", "Log"),
+        ("/", t::nav_home()),
+        ("/produk", t::nav_products()),
+        ("/penjualan", t::nav_sales()),
+        ("/pelatihan", t::nav_trainings()),
+        ("/impor", t::nav_import()),
+        ("/log", t::nav_log()),
     ];
     html! {
         (DOCTYPE)
-        html lang="id" {
+        html lang=(karya_shared::text::lang().html_tag()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -169,7 +148,7 @@ fn layout(op: Option<&Operator>, title: &str, active: &str, body: Markup) -> Mar
                         form method="post" action="/keluar" {
                             (csrf(op))
                             span { (op.user) " " }
-                            button type="submit" { "Keluar" }
+                            button type="submit" { (t::logout()) }
                         }
                     }
                 }
@@ -182,70 +161,58 @@ fn layout(op: Option<&Operator>, title: &str, active: &str, body: Markup) -> Mar
 pub fn error_page(message: &str) -> Markup {
     layout(
         None,
-        "Ada masalah",
+        t::problem_title(),
         "",
-        html! { p class="flash bad" { (message) } p { a href="/" { "Kembali ke beranda" } } },
+        html! { p class="flash bad" { (message) } p { a href="/" { (t::back_home()) } } },
     )
 }
 
 pub fn login(message: Option<&str>, any_accounts: bool) -> Markup {
     layout(
         None,
-        "Masuk",
+        t::login_title(),
         "",
         html! {
             @if let Some(m) = message { p class="flash bad" role="alert" { (m) } }
             @if !any_accounts {
                 p class="flash bad" {
-                    "Belum ada akun. Di server UPT, jalankan: "
-                    code { "karya-agent user add NAMA" }
+                    (t::no_accounts())
+                    code { (t::no_accounts_command()) }
                 }
             }
             form method="post" action="/masuk" {
                 fieldset {
-                    label { "Nama " input name="nama" autocomplete="username" required; }
-                    label { "Kata sandi " input name="sandi" type="password" autocomplete="current-password" required; }
-                    button type="submit" { "Masuk" }
+                    label { (t::field_user()) " " input name="nama" autocomplete="username" required; }
+                    label { (t::field_password()) " " input name="sandi" type="password" autocomplete="current-password" required; }
+                    button type="submit" { (t::login_button()) }
                 }
             }
         },
     )
 }
 
-fn state_words(report: &StatusReport) -> (&'static str, bool, Option<String>) {
+fn state_words(report: &StatusReport) -> (&'static str, bool, Option<&'static str>) {
     match report.state {
-        State::Idle if report.last_success_at.is_some() => ("Tersinkron", true, None),
-        State::Idle => ("Belum pernah sinkron", false, Some("Tekan \"Sinkronkan sekarang\" untuk mengirim data ke pusat.".into())),
-        State::Syncing => ("Sedang sinkronisasi", true, None),
-        State::Offline => (
-            "Menunggu jaringan",
-            false,
-            Some("Pusat tidak terjangkau. Data tetap aman di komputer ini dan dikirim otomatis saat jaringan kembali.".into()),
-        ),
-        State::Refused => (
-            "Dokumen ditolak",
-            false,
-            Some("Pusat menolak sebagian data; lihat alasannya di bawah dan hubungi admin pusat.".into()),
-        ),
-        State::TokenRefused => (
-            "Token ditolak",
-            false,
-            Some("Pusat tidak menerima token UPT ini (dicabut atau salah ketik). Minta token baru ke Ditjenpas, lalu di server UPT jalankan: karya-agent token set TOKEN-BARU — tidak perlu restart.".into()),
-        ),
+        State::Idle if report.last_success_at.is_some() => (t::state_synced(), true, None),
+        State::Idle => (t::state_never(), false, Some(t::state_never_advice())),
+        State::Syncing => (t::state_syncing(), true, None),
+        State::Offline => (t::state_offline(), false, Some(t::state_offline_advice())),
+        State::Refused => (t::state_refused(), false, Some(t::state_refused_advice())),
+        State::TokenRefused => (t::state_token(), false, Some(t::state_token_advice())),
         State::Interrupted => (
-            "Terputus di tengah",
+            t::state_interrupted(),
             false,
-            Some("Sinkronisasi terakhir berhenti di tengah jalan; tidak ada data yang hilang, sinkronisasi berikutnya melanjutkan.".into()),
+            Some(t::state_interrupted_advice()),
         ),
         State::DiskFull => (
-            "Disk penuh",
+            t::state_disk_full(),
             false,
-            Some("Layanan tidak bisa menulis datanya. Kosongkan ruang disk; layanan pulih sendiri.".into()),
+            Some(t::state_disk_full_advice()),
         ),
         State::ReadOnly => (
-            "Hanya-baca",
+            t::state_read_only(),
             false,
-            Some("Folder data tidak bisa ditulis; data yang ada bisa dilihat, tetapi tidak ada yang bisa dicatat.".into()),
+            Some(t::state_read_only_advice()),
         ),
     }
 }
@@ -254,30 +221,30 @@ pub fn beranda(op: &Operator, report: &StatusReport, flash: Option<Flash>) -> Ma
     let (state, good, advice) = state_words(report);
     layout(
         Some(op),
-        "Beranda",
+        t::nav_home(),
         "/",
         html! {
             (flash_box(flash))
-            p { "UPT " strong { (report.upt) } ", pusat " code { (report.hub) } }
+            p { "UPT " strong { (report.upt) } ", " (t::hub_word()) " " code { (report.hub) } }
             p class={ "state " (if good { "ok" } else { "bad" }) } id="status" { (state) }
             @if let Some(a) = advice { p { (a) } }
             table {
-                tr { th { "Terakhir berhasil" } td { (report.last_success_at.as_deref().map(when).unwrap_or_else(|| "belum pernah".into())) } }
-                tr { th { "Perubahan menunggu dikirim" } td class="num" { (thousands(report.pending_changes as i64)) } }
+                tr { th { (t::last_success()) } td { (report.last_success_at.as_deref().map(when).unwrap_or_else(|| t::never().into())) } }
+                tr { th { (t::changes_waiting()) } td class="num" { (thousands(report.pending_changes as i64)) } }
                 @if report.photos_waiting > 0 {
-                    tr { th { "Foto menunggu dikirim" } td class="num" { (thousands(report.photos_waiting as i64)) } }
+                    tr { th { (t::photos_waiting()) } td class="num" { (thousands(report.photos_waiting as i64)) } }
                 }
-                tr { th { "Percobaan berikutnya" } td { (report.next_attempt_at.as_deref().map(when).unwrap_or_else(|| "—".into())) } }
+                tr { th { (t::next_try()) } td { (report.next_attempt_at.as_deref().map(when).unwrap_or_else(|| "—".into())) } }
                 @if let Some(e) = &report.last_error {
-                    tr { th { "Kesalahan terakhir" } td { (e) } }
+                    tr { th { (t::last_error()) } td { (e) } }
                 }
                 @for r in &report.refused {
-                    tr { th { "Ditolak: " (r.doc) } td { (r.reason) } }
+                    tr { th { (t::refused()) (r.doc) } td { (r.reason) } }
                 }
             }
             form method="post" action="/sinkron" {
                 (csrf(op))
-                button type="submit" id="sinkron" { "Sinkronkan sekarang" }
+                button type="submit" id="sinkron" { (t::sync_now()) }
             }
         },
     )
@@ -286,7 +253,7 @@ pub fn beranda(op: &Operator, report: &StatusReport, flash: Option<Flash>) -> Ma
 fn category_select(name: &str, cats: &[(String, String)], selected: &str, any: bool) -> Markup {
     html! {
         select name=(name) {
-            @if any { option value="" { "Semua kategori" } }
+            @if any { option value="" { (t::all_categories()) } }
             @for (slug, label) in cats {
                 option value=(slug) selected[slug == selected] { (label) }
             }
@@ -317,10 +284,11 @@ fn conflicts_in_words(p: &ProductRow) -> Markup {
     html! {
         @for (field, values) in &p.conflicts {
             p class="bad" {
-                "Dua komputer mengubah " (field_label(field)) " bersamaan: "
-                (values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" dan "))
-                ". Yang dipakai: " (values.first().map(|v| v.to_string()).unwrap_or_default())
-                ". Simpan lagi nilai yang benar untuk menyelesaikannya."
+                (t::conflict_words(
+                    t::field_label(field),
+                    &values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(t::and()),
+                    &values.first().map(|v| v.to_string()).unwrap_or_default(),
+                ))
             }
         }
     }
@@ -336,31 +304,31 @@ pub fn products(
 ) -> Markup {
     layout(
         Some(op),
-        "Produk",
+        t::nav_products(),
         "/produk",
         html! {
             (flash_box(flash))
             form method="get" action="/produk" {
-                label { "Cari " input name="q" value=(q); }
-                label { "Kategori " (category_select("kategori", cats, kategori, true)) }
-                button type="submit" { "Tampilkan" }
+                label { (t::search()) " " input name="q" value=(q); }
+                label { (t::category()) " " (category_select("kategori", cats, kategori, true)) }
+                button type="submit" { (t::show()) }
             }
-            p { (thousands(rows.len() as i64)) " produk" }
+            p { (t::product_count(&thousands(rows.len() as i64))) }
             table id="produk" {
-                tr { th { "Nama" } th { "Kategori" } th class="num" { "Harga" } th class="num" { "Stok" } th { "Diusulkan" } th { "Kurasi pusat" } }
+                tr { th { (t::name()) } th { (t::category()) } th class="num" { (t::price()) } th class="num" { (t::stock()) } th { (t::nominated()) } th { (t::curation()) } }
                 @for p in rows {
                     tr {
-                        td { a href={ "/produk/" (p.id) } { (p.name) } @if !p.conflicts.is_empty() { " " span class="bad" { "(konflik)" } } }
+                        td { a href={ "/produk/" (p.id) } { (p.name) } @if !p.conflicts.is_empty() { " " span class="bad" { (t::conflict_flag()) } } }
                         td { (category_label(cats, &p.category)) }
                         td class="num" { (rupiah(p.price_idr)) }
                         td class="num" { (thousands(p.stock)) }
-                        td { (if p.nominated { "ya" } else { "—" }) }
+                        td { (if p.nominated { t::yes() } else { "—" }) }
                         td { (curation_cell(p)) }
                     }
                 }
             }
-            h2 { "Tambah produk" }
-            (product_fields(op, "/produk", &ProductForm::default(), cats, "Tambah"))
+            h2 { (t::add_product()) }
+            (product_fields(op, "/produk", &ProductForm::default(), cats, true))
         },
     )
 }
@@ -370,27 +338,27 @@ fn product_fields(
     action: &str,
     f: &ProductForm,
     cats: &[(String, String)],
-    submit: &str,
+    adding: bool,
 ) -> Markup {
     html! {
         form method="post" action=(action) {
             (csrf(op))
             fieldset {
-                label { "Nama " input name="nama" value=(f.nama) required; }
-                label { "Kategori " (category_select("kategori", cats, &f.kategori, false)) }
-                label { "Harga (Rp) " input name="harga" value=(f.harga) placeholder="275.000" required; }
-                label { "Satuan " input name="satuan" value=(f.satuan) placeholder="pcs"; }
-                @if submit == "Tambah" {
-                    label { "Stok " input name="stok" value=(f.stok) placeholder="0"; }
+                label { (t::name()) " " input name="nama" value=(f.nama) required; }
+                label { (t::category()) " " (category_select("kategori", cats, &f.kategori, false)) }
+                label { (t::price_rp()) " " input name="harga" value=(f.harga) placeholder="275.000" required; }
+                label { (t::unit()) " " input name="satuan" value=(f.satuan) placeholder="pcs"; }
+                @if adding {
+                    label { (t::stock()) " " input name="stok" value=(f.stok) placeholder="0"; }
                 }
-                label { "Bengkel kerja " input name="bengkel" value=(f.bengkel); }
+                label { (t::workshop()) " " input name="bengkel" value=(f.bengkel); }
                 br;
-                label { "Deskripsi " input name="deskripsi" size="60" value=(f.deskripsi); }
+                label { (t::description()) " " input name="deskripsi" size="60" value=(f.deskripsi); }
                 br;
-                label { "Sertifikasi " input name="sertifikasi" size="50" value=(f.sertifikasi) placeholder="halal:ID31110000123:31/01/2028; pirt:2063507010123"; }
-                label { input type="checkbox" name="usulkan" value="ya" checked[f.usulkan.is_some()]; " Usulkan ke katalog nasional" }
+                label { (t::certifications()) " " input name="sertifikasi" size="50" value=(f.sertifikasi) placeholder="halal:ID31110000123:31/01/2028; pirt:2063507010123"; }
+                label { input type="checkbox" name="usulkan" value="ya" checked[f.usulkan.is_some()]; (t::nominate()) }
                 br;
-                button type="submit" { (submit) }
+                button type="submit" { (if adding { t::add() } else { t::save() }) }
             }
         }
     }
@@ -405,11 +373,11 @@ pub fn product_form(
 ) -> Markup {
     layout(
         Some(op),
-        "Tambah produk",
+        t::add_product(),
         "/produk",
         html! {
             @if let Some(e) = error { p class="flash bad" role="alert" { (e) } }
-            (product_fields(op, "/produk", f, cats, "Tambah"))
+            (product_fields(op, "/produk", f, cats, true))
         },
     )
 }
@@ -447,17 +415,17 @@ pub fn product_page(
         html! {
             (flash_box(flash))
             table {
-                tr { th { "Kategori" } td { (category_label(cats, &p.category)) } }
-                tr { th { "Harga" } td { (rupiah(p.price_idr)) " / " (p.unit) } }
-                tr { th { "Stok" } td id="stok" { (thousands(p.stock)) } }
-                tr { th { "Kurasi pusat" } td id="kurasi" { (curation_cell(p)) } }
+                tr { th { (t::category()) } td { (category_label(cats, &p.category)) } }
+                tr { th { (t::price()) } td { (rupiah(p.price_idr)) " / " (p.unit) } }
+                tr { th { (t::stock()) } td id="stok" { (thousands(p.stock)) } }
+                tr { th { (t::curation()) } td id="kurasi" { (curation_cell(p)) } }
                 @if let Some(c) = &p.curation {
-                    tr { th { "Diputuskan" } td { (c.decided_by) ", " (when(&c.decided_at)) } }
+                    tr { th { (t::decided()) } td { (c.decided_by) ", " (when(&c.decided_at)) } }
                 }
                 tr { th { "Id" } td { code { (p.id) } } }
             }
             (conflicts_in_words(p))
-            h2 { "Foto" }
+            h2 { (t::photos()) }
             div id="foto" {
                 @for (i, photo) in p.photos.iter().enumerate() {
                     figure style="display:inline-block;margin:0 1rem 1rem 0;vertical-align:top" {
@@ -465,37 +433,37 @@ pub fn product_page(
                             img src={ "/foto/" (photo.thumb) } alt=(if photo.caption.is_empty() { p.name.as_str() } else { photo.caption.as_str() }) style="max-width:200px;max-height:200px";
                         }
                         figcaption {
-                            @if i == 0 { strong { "Sampul" } br; }
+                            @if i == 0 { strong { (t::cover()) } br; }
                             @if !photo.caption.is_empty() { (photo.caption) br; }
                             span class="muted" { (photo.width) "×" (photo.height) " px, " (thousands((photo.size / 1024) as i64)) " KB" }
                             form method="post" action={ "/produk/" (p.id) "/foto/" (photo.hash) "/hapus" } {
-                                (csrf(op)) button type="submit" { "Hapus foto" }
+                                (csrf(op)) button type="submit" { (t::remove_photo()) }
                             }
                         }
                     }
                 }
-                @if p.photos.is_empty() { p class="muted" { "Belum ada foto." } }
+                @if p.photos.is_empty() { p class="muted" { (t::no_photos()) } }
             }
             form method="post" action={ "/produk/" (p.id) "/foto" } enctype="multipart/form-data" {
                 (csrf(op))
                 input type="file" name="foto" accept="image/jpeg,image/png,image/webp" multiple required;
-                label { " Keterangan " input name="keterangan"; }
-                button type="submit" { "Tambah foto" }
-                p class="muted" { "Foto diperkecil dan dibersihkan (lokasi GPS dan data kamera dihapus) sebelum disimpan." }
+                label { (t::caption()) input name="keterangan"; }
+                button type="submit" { (t::add_photos()) }
+                p class="muted" { (t::photos_cleaned()) }
             }
-            h2 { "Stok" }
+            h2 { (t::stock()) }
             form method="post" action={ "/produk/" (p.id) "/stok" } {
                 (csrf(op))
-                label { "Jumlah " input name="jumlah" value="1" size="6"; }
-                button type="submit" name="arah" value="tambah" { "+ Tambah" }
+                label { (t::quantity()) " " input name="jumlah" value="1" size="6"; }
+                button type="submit" name="arah" value="tambah" { (t::stock_up()) }
                 " "
-                button type="submit" name="arah" value="kurang" { "− Kurangi" }
+                button type="submit" name="arah" value="kurang" { (t::stock_down()) }
             }
-            h2 { "Ubah" }
-            (product_fields(op, &format!("/produk/{}", p.id), &form, cats, "Simpan"))
+            h2 { (t::edit()) }
+            (product_fields(op, &format!("/produk/{}", p.id), &form, cats, false))
             form method="post" action={ "/produk/" (p.id) "/hapus" } {
                 (csrf(op))
-                button type="submit" { "Hapus produk" }
+                button type="submit" { (t::remove_product()) }
             }
         },
     )
@@ -509,27 +477,27 @@ pub fn sales(
 ) -> Markup {
     layout(
         Some(op),
-        "Penjualan",
+        t::nav_sales(),
         "/penjualan",
         html! {
             (flash_box(flash))
             form method="post" action="/penjualan" {
                 (csrf(op))
                 fieldset {
-                    label { "Produk " select name="produk" {
+                    label { (t::product()) " " select name="produk" {
                         @for p in products { option value=(p.id) { (p.name) } }
                     } }
-                    label { "Jumlah " input name="jumlah" size="6" required; }
-                    label { "Pendapatan (Rp) " input name="pendapatan" placeholder="550.000" required; }
-                    label { "Tanggal " input name="tanggal" placeholder="15/11/2026 (kosong: hari ini)"; }
-                    label { "Kanal " select name="kanal" {
+                    label { (t::quantity()) " " input name="jumlah" size="6" required; }
+                    label { (t::revenue_rp()) " " input name="pendapatan" placeholder="550.000" required; }
+                    label { (t::date()) " " input name="tanggal" placeholder=(t::date_hint()); }
+                    label { (t::channel()) " " select name="kanal" {
                         @for c in karya_shared::model::SaleChannel::NAMES { option value=(c) selected[*c == "toko"] { (c) } }
                     } }
-                    button type="submit" { "Catat penjualan" }
+                    button type="submit" { (t::record_sale()) }
                 }
             }
             table id="penjualan" {
-                tr { th { "Tanggal" } th { "Produk" } th class="num" { "Jumlah" } th class="num" { "Pendapatan" } th { "Kanal" } th {} }
+                tr { th { (t::date()) } th { (t::product()) } th class="num" { (t::quantity()) } th class="num" { (t::revenue()) } th { (t::channel()) } th {} }
                 @for s in sales {
                     tr {
                         td { (localtime::date(s.sale.date)) }
@@ -538,7 +506,7 @@ pub fn sales(
                         td class="num" { (rupiah(s.sale.revenue_idr)) }
                         td { (s.sale.channel) }
                         td { form method="post" action={ "/penjualan/" (s.sale.id) "/batal" } {
-                            (csrf(op)) button type="submit" { "Batalkan" }
+                            (csrf(op)) button type="submit" { (t::undo_sale()) }
                         } }
                     }
                 }
@@ -556,54 +524,60 @@ pub fn trainings(
 ) -> Markup {
     layout(
         Some(op),
-        "Pelatihan",
+        t::nav_trainings(),
         "/pelatihan",
         html! {
             (flash_box(flash))
-            @for t in rows {
-                h2 { (t.program) }
+            @for tr in rows {
+                h2 { (tr.program) }
                 p class="muted" {
-                    (category_label(cats, &t.category)) ", " (localtime::date(t.start_date)) " – " (localtime::date(t.end_date))
-                    ", " (t.hours) " jam, " (t.participants) " peserta, " (t.completed) " lulus"
+                    (t::training_line(
+                        category_label(cats, &tr.category),
+                        &localtime::date(tr.start_date),
+                        &localtime::date(tr.end_date),
+                        tr.hours,
+                        tr.participants,
+                        tr.completed,
+                    ))
                 }
                 table {
-                    tr { th { "Nama (hanya di komputer ini)" } th { "Nomor registrasi" } th { "Status" } th { "Sertifikat" } }
-                    @for (_, p, who) in people.iter().filter(|(tid, _, _)| *tid == t.id.as_str()) {
+                    tr { th { (t::name_here_only()) } th { (t::reg_no()) } th { (t::status()) } th { (t::certificate()) } }
+                    @for (_, p, who) in people.iter().filter(|(tid, _, _)| *tid == tr.id.as_str()) {
                         tr {
                             td { (who.as_ref().map(|w| w.1.as_str()).unwrap_or("?")) }
                             td { (who.as_ref().map(|w| w.0.as_str()).unwrap_or("?")) }
-                            td { (match p.status { ParticipantStatus::Enrolled => "terdaftar", ParticipantStatus::Completed => "lulus", ParticipantStatus::Dropped => "keluar" }) }
+                            td { (match p.status { ParticipantStatus::Enrolled => t::status_enrolled(), ParticipantStatus::Completed => t::status_completed(), ParticipantStatus::Dropped => t::status_dropped() }) }
                             td { (p.certificate) }
                         }
                     }
                 }
-                form method="post" action={ "/pelatihan/" (t.id) "/peserta" } {
+                form method="post" action={ "/pelatihan/" (tr.id) "/peserta" } {
                     (csrf(op))
-                    label { "Nama " input name="nama" required; }
-                    label { "Nomor registrasi " input name="nomor" required; }
-                    button type="submit" { "Daftarkan peserta" }
+                    label { (t::name()) " " input name="nama" required; }
+                    label { (t::reg_no()) " " input name="nomor" required; }
+                    button type="submit" { (t::enrol()) }
                 }
-                form method="post" action={ "/pelatihan/" (t.id) "/lulus" } {
+                form method="post" action={ "/pelatihan/" (tr.id) "/lulus" } {
                     (csrf(op))
-                    label { "Nomor registrasi " input name="nomor" required; }
-                    label { "Nomor sertifikat " input name="sertifikat"; }
-                    button type="submit" { "Tandai lulus" }
+                    label { (t::reg_no()) " " input name="nomor" required; }
+                    label { (t::certificate_no()) " " input name="sertifikat"; }
+                    button type="submit" { (t::mark_completed()) }
                 }
             }
-            h2 { "Tambah pelatihan" }
+            h2 { (t::add_training()) }
             form method="post" action="/pelatihan" {
                 (csrf(op))
                 fieldset {
-                    label { "Program " input name="program" required; }
-                    label { "Kategori " (category_select("kategori", cats, "", false)) }
-                    label { "Mulai " input name="mulai" placeholder="01/12/2026" required; }
-                    label { "Selesai " input name="selesai" placeholder="20/12/2026" required; }
-                    label { "Jam " input name="jam" size="5"; }
-                    label { "Mitra " input name="mitra" placeholder="BLK ..."; }
-                    label { "Instruktur " input name="instruktur"; }
-                    label { "Kapasitas " input name="kapasitas" size="5"; }
-                    label { "Skema " input name="skema" placeholder="BNSP"; }
-                    button type="submit" { "Tambah pelatihan" }
+                    label { (t::program()) " " input name="program" required; }
+                    label { (t::category()) " " (category_select("kategori", cats, "", false)) }
+                    label { (t::start()) " " input name="mulai" placeholder="01/12/2026" required; }
+                    label { (t::end()) " " input name="selesai" placeholder="20/12/2026" required; }
+                    label { (t::hours()) " " input name="jam" size="5"; }
+                    label { (t::partner()) " " input name="mitra" placeholder="BLK ..."; }
+                    label { (t::instructor()) " " input name="instruktur"; }
+                    label { (t::capacity()) " " input name="kapasitas" size="5"; }
+                    label { (t::scheme()) " " input name="skema" placeholder="BNSP"; }
+                    button type="submit" { (t::add_training()) }
                 }
             }
         },
@@ -663,7 +637,14 @@ impl Preview {
             },
         );
         match checked {
-            Ok(report) => p.kind = Some(format!("{:?}", report.kind).to_lowercase()),
+            Ok(report) => {
+                p.kind = Some(
+                    karya_shared::text::agent::import_kind(
+                        &format!("{:?}", report.kind).to_lowercase(),
+                    )
+                    .to_string(),
+                )
+            }
             Err(crate::import::ImportError::Rejected { errors, .. }) => {
                 p.errors = errors
                     .into_iter()
@@ -671,9 +652,7 @@ impl Preview {
                     .collect();
             }
             Err(crate::import::ImportError::AlreadyImported { earlier, .. }) => {
-                p.problem = Some(format!(
-                    "Berkas dengan isi yang sama sudah pernah diimpor ({earlier})."
-                ));
+                p.problem = Some(t::imported_before(&earlier));
             }
             Err(e) => p.problem = Some(e.to_string()),
         }
@@ -684,49 +663,52 @@ impl Preview {
 pub fn import_page(op: &Operator, preview: Option<&Preview>, flash: Option<Flash>) -> Markup {
     layout(
         Some(op),
-        "Impor",
+        t::nav_import(),
         "/impor",
         html! {
             (flash_box(flash))
             @if let Some(p) = preview {
-                h2 { "Pratinjau: " (p.name) }
+                h2 { (t::preview_of(&p.name)) }
                 @if let Some(problem) = &p.problem {
                     p class="flash bad" role="alert" { (problem) }
                 } @else if !p.errors.is_empty() {
                     p class="flash bad" role="alert" {
-                        (p.errors.len()) " kesalahan; tidak ada yang diimpor. Perbaiki berkasnya, lalu unggah lagi."
+                        (p.errors.len()) (t::errors_none_imported())
                     }
                     table id="kesalahan" {
-                        tr { th { "Baris" } th { "Kolom" } th { "Masalah" } }
+                        tr { th { (t::row()) } th { (t::column()) } th { (t::problem()) } }
                         @for (row, col, reason) in &p.errors { tr { td class="num" { (row) } td { (col) } td { (reason) } } }
                     }
                 } @else {
                     p class="flash ok" {
-                        "Semua " (p.rows.len()) " baris benar (" (p.kind.as_deref().unwrap_or("")) "). Belum ada yang ditulis."
+                        (t::all_rows_fine(p.rows.len(), p.kind.as_deref().unwrap_or("")))
                     }
                     form method="post" action={ "/impor/" (p.token) } {
                         (csrf(op))
                         input type="hidden" name="nama" value=(p.name);
-                        button type="submit" id="impor" { "Impor semua " (p.rows.len()) " baris" }
+                        button type="submit" id="impor" { (t::import_all(p.rows.len())) }
                     }
                 }
                 table id="pratinjau" {
-                    tr { th { "Baris" } @for h in &p.headers { th { (h) } } }
+                    tr { th { (t::row()) } @for h in &p.headers { th { (h) } } }
                     @for (n, cells) in &p.rows {
                         tr class=[p.errors.iter().any(|e| e.0 == *n).then_some("bad")] {
                             td class="num" { (n) }
                             @for c in cells { td { (c) } }
+                            // A row shorter than the header (trailing empty cells left
+                            // out): the table stays square.
+                            @for _ in cells.len()..p.headers.len() { td {} }
                         }
                     }
                 }
             }
-            h2 { "Unggah berkas" }
-            p { "CSV (dipisah ; atau ,) atau XLSX. Templat: " code { "karya-agent template produk produk.xlsx" } }
+            h2 { (t::upload()) }
+            p { (t::upload_hint()) code { "karya-agent template produk produk.xlsx" } }
             form method="post" action="/impor" enctype="multipart/form-data" {
                 (csrf(op))
                 input type="file" name="berkas" accept=".csv,.xlsx,.xls,.ods,.txt" required;
                 " "
-                button type="submit" id="unggah" { "Periksa" }
+                button type="submit" id="unggah" { (t::check()) }
             }
         },
     )
@@ -735,12 +717,12 @@ pub fn import_page(op: &Operator, preview: Option<&Preview>, flash: Option<Flash
 pub fn log(op: &Operator, events: &[(String, String, String)]) -> Markup {
     layout(
         Some(op),
-        "Log",
+        t::nav_log(),
         "/log",
         html! {
-            p { a href="/log/bundel" { "Unduh bundel dukungan" } " (status, kejadian terakhir, versi; tanpa nama, nomor registrasi, token atau rahasia)" }
+            p { a href="/log/bundel" { (t::bundle()) } (t::bundle_hint()) }
             table id="log" {
-                tr { th { "Waktu" } th { "Jenis" } th { "Kejadian" } }
+                tr { th { (t::time()) } th { (t::kind()) } th { (t::event()) } }
                 @for (at, kind, message) in events {
                     tr { td { (when(at)) } td { (kind) } td { (message) } }
                 }

@@ -6,6 +6,7 @@ use crate::cli::UserCommand;
 use crate::config::Paths;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use karya_shared::Store;
+use karya_shared::text::agent as text;
 use rusqlite::{OptionalExtension, params};
 
 /// Failed logins in a row after which an account is slowed down.
@@ -33,17 +34,13 @@ fn check_name(name: &str) -> Result<(), AgentError> {
     if ok {
         Ok(())
     } else {
-        Err(AgentError::Usage(format!(
-            "'{name}' is not an account name; use letters, digits, '.', '-' or '_' (e.g. budi.santoso)"
-        )))
+        Err(AgentError::Usage(text::account_name_shape(name)))
     }
 }
 
 fn check_password(password: &str) -> Result<(), AgentError> {
     if password.chars().count() < 8 {
-        return Err(AgentError::Usage(
-            "the password is too short; use at least 8 characters".into(),
-        ));
+        return Err(AgentError::Usage(text::password_too_short().into()));
     }
     Ok(())
 }
@@ -65,9 +62,7 @@ pub fn set_password(
             params![name, h, karya_shared::model::now_rfc3339()],
         )?;
         if added == 0 {
-            return Err(AgentError::Usage(format!(
-                "there is an account '{name}' already; to change its password: karya-agent user passwd {name}"
-            )));
+            return Err(AgentError::Usage(text::account_exists(name)));
         }
     } else {
         let changed = conn.execute(
@@ -75,9 +70,7 @@ pub fn set_password(
             params![name, h],
         )?;
         if changed == 0 {
-            return Err(AgentError::Usage(format!(
-                "there is no account '{name}'; see karya-agent user list"
-            )));
+            return Err(AgentError::Usage(text::no_account(name)));
         }
     }
     Ok(())
@@ -162,12 +155,10 @@ fn read_password(prompt: &str) -> Result<String, AgentError> {
     if std::io::stdin().is_terminal() {
         let first =
             rpassword::prompt_password(prompt).map_err(|e| AgentError::Io(e.to_string()))?;
-        let again = rpassword::prompt_password("Ulangi kata sandi / repeat: ")
+        let again = rpassword::prompt_password(text::password_again())
             .map_err(|e| AgentError::Io(e.to_string()))?;
         if first != again {
-            return Err(AgentError::Usage(
-                "the two passwords differ; nothing changed".into(),
-            ));
+            return Err(AgentError::Usage(text::passwords_differ().into()));
         }
         Ok(first)
     } else {
@@ -185,30 +176,26 @@ pub fn command(paths: &Paths, cmd: UserCommand) -> Result<(), AgentError> {
     match cmd {
         UserCommand::Add { name } => {
             check_name(&name)?;
-            let password = read_password("Kata sandi / password: ")?;
+            let password = read_password(text::password_prompt())?;
             set_password(&store, &name, &password, true)?;
-            println!(
-                "account '{name}' added; sign in to the console at http://{}/",
-                crate::config::AgentConfig::load(paths)
-                    .map(|c| c.console.listen())
-                    .unwrap_or_default()
-            );
+            let listen = crate::config::AgentConfig::load(paths)
+                .map(|c| c.console.listen())
+                .unwrap_or_default();
+            println!("{}", text::account_added(&name, &listen));
         }
         UserCommand::Passwd { name } => {
-            let password = read_password("Kata sandi baru / new password: ")?;
+            let password = read_password(text::new_password_prompt())?;
             set_password(&store, &name, &password, false)?;
-            println!("password of '{name}' changed");
+            println!("{}", text::password_changed(&name));
         }
         UserCommand::Rm { name } => {
             let gone = store
                 .conn()
                 .execute("DELETE FROM console_users WHERE name = ?1", [&name])?;
             if gone == 0 {
-                return Err(AgentError::Usage(format!(
-                    "there is no account '{name}'; see karya-agent user list"
-                )));
+                return Err(AgentError::Usage(text::no_account(&name)));
             }
-            println!("account '{name}' removed");
+            println!("{}", text::account_removed(&name));
         }
         UserCommand::List => {
             let conn = store.conn();
@@ -218,18 +205,12 @@ pub fn command(paths: &Paths, cmd: UserCommand) -> Result<(), AgentError> {
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<Result<_, _>>()?;
             if rows.is_empty() {
-                println!("no accounts; add one with: karya-agent user add NAME");
+                println!("{}", text::no_accounts());
             }
             for (name, at, failed) in rows {
-                println!(
-                    "{name}  since {}{}",
-                    karya_shared::localtime::format(&at, karya_shared::localtime::Zone::from_env()),
-                    if failed > 0 {
-                        format!("  ({failed} failed login(s) in a row)")
-                    } else {
-                        String::new()
-                    }
-                );
+                let since =
+                    karya_shared::localtime::format(&at, karya_shared::localtime::Zone::from_env());
+                println!("{}", text::account_line(&name, &since, failed));
             }
         }
     }

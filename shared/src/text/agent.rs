@@ -288,6 +288,70 @@ pub fn service_already_runs(dir: &str, who: Option<u32>, console: Option<&str>) 
     )
 }
 
+// ---- console accounts ----
+
+pub fn account_name_shape(name: &str) -> String {
+    say!(
+        "'{name}' bukan nama akun; pakai huruf, angka, '.', '-' atau '_' (misalnya budi.santoso)",
+        "'{name}' is not an account name; use letters, digits, '.', '-' or '_' (e.g. budi.santoso)",
+    )
+}
+
+pub fn account_exists(name: &str) -> String {
+    say!(
+        "akun '{name}' sudah ada; untuk mengganti kata sandinya: karya-agent user passwd {name}",
+        "there is an account '{name}' already; to change its password: karya-agent user passwd {name}",
+    )
+}
+
+pub fn no_account(name: &str) -> String {
+    say!(
+        "tidak ada akun '{name}'; lihat karya-agent user list",
+        "there is no account '{name}'; see karya-agent user list",
+    )
+}
+
+pub fn account_added(name: &str, listen: &str) -> String {
+    say!(
+        "akun '{name}' ditambahkan; masuk ke konsol di http://{listen}/",
+        "account '{name}' added; sign in to the console at http://{listen}/",
+    )
+}
+
+pub fn password_changed(name: &str) -> String {
+    say!(
+        "kata sandi '{name}' diganti",
+        "password of '{name}' changed",
+    )
+}
+
+pub fn account_removed(name: &str) -> String {
+    say!("akun '{name}' dihapus", "account '{name}' removed")
+}
+
+pub fn account_line(name: &str, since: &str, failed: i64) -> String {
+    let failed = match (failed, super::lang()) {
+        (0, _) => String::new(),
+        (n, super::Lang::Id) => format!("  ({n} kali gagal masuk berturut-turut)"),
+        (n, super::Lang::En) => format!("  ({n} failed login(s) in a row)"),
+    };
+    say!(
+        "{name}  sejak {since}{failed}",
+        "{name}  since {since}{failed}"
+    )
+}
+
+words! {
+    password_too_short: "kata sandi terlalu pendek; paling sedikit 8 karakter",
+        "the password is too short; use at least 8 characters";
+    passwords_differ: "kedua kata sandi berbeda; tidak ada yang diubah", "the two passwords differ; nothing changed";
+    password_prompt: "Kata sandi: ", "Password: ";
+    new_password_prompt: "Kata sandi baru: ", "New password: ";
+    password_again: "Ulangi kata sandi: ", "Repeat the password: ";
+    no_accounts: "belum ada akun; tambahkan dengan: karya-agent user add NAMA",
+        "no accounts; add one with: karya-agent user add NAME";
+}
+
 // ---- the hub, as the agent reports it ----
 
 pub fn hub_unreachable(url: &str, reason: &str) -> String {

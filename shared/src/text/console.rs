@@ -1,1 +1,392 @@
-//! The web console's words (filled below).
+//! The operator's web console: its pages, forms and messages.
+
+use super::{say, words};
+
+words! {
+    // Navigation and frame.
+    nav_home: "Beranda", "Home";
+    nav_products: "Produk", "Products";
+    nav_sales: "Penjualan", "Sales";
+    nav_trainings: "Pelatihan", "Trainings";
+    nav_import: "Impor", "Import";
+    nav_log: "Log", "Log";
+    logout: "Keluar", "Log out";
+    hub_word: "pusat", "hub";
+    problem_title: "Ada masalah", "Something went wrong";
+    back_home: "Kembali ke beranda", "Back to the home page";
+
+    // Login.
+    login_title: "Masuk", "Log in";
+    no_accounts: "Belum ada akun. Di server UPT, jalankan: ", "No accounts yet. On the UPT's server, run: ";
+    no_accounts_command: "karya-agent user add NAMA", "karya-agent user add NAME";
+    field_user: "Nama", "Name";
+    field_password: "Kata sandi", "Password";
+    login_button: "Masuk", "Log in";
+    login_wrong: "Nama atau kata sandi salah.", "Wrong name or password.";
+    login_again: "Sesi berakhir; silakan masuk lagi.", "The session ended; please log in again.";
+
+    // Beranda: the sync state.
+    state_synced: "Tersinkron", "In sync";
+    state_never: "Belum pernah sinkron", "Never synced";
+    state_never_advice: "Tekan \"Sinkronkan sekarang\" untuk mengirim data ke pusat.",
+        "Press \"Sync now\" to send the data to HQ.";
+    state_syncing: "Sedang sinkronisasi", "Syncing";
+    state_offline: "Menunggu jaringan", "Waiting for the network";
+    state_offline_advice: "Pusat tidak terjangkau. Data tetap aman di komputer ini dan dikirim otomatis saat jaringan kembali.",
+        "HQ cannot be reached. The data is safe on this PC and is sent by itself when the network is back.";
+    state_refused: "Dokumen ditolak", "Documents refused";
+    state_refused_advice: "Pusat menolak sebagian data; lihat alasannya di bawah dan hubungi admin pusat.",
+        "HQ refused some of the data; see the reasons below and contact HQ's admin.";
+    state_token: "Token ditolak", "Token refused";
+    state_token_advice: "Pusat tidak menerima token UPT ini (dicabut atau salah ketik). Minta token baru ke Ditjenpas, lalu di server UPT jalankan: karya-agent token set TOKEN-BARU — tidak perlu restart.",
+        "HQ does not accept this UPT's token (revoked or mistyped). Ask HQ for a new one, then run on the UPT's server: karya-agent token set NEW-TOKEN — no restart needed.";
+    state_interrupted: "Terputus di tengah", "Interrupted";
+    state_interrupted_advice: "Sinkronisasi terakhir berhenti di tengah jalan; tidak ada data yang hilang, sinkronisasi berikutnya melanjutkan.",
+        "The last sync stopped part-way; no data is lost, and the next sync goes on from there.";
+    state_disk_full: "Disk penuh", "Disk full";
+    state_disk_full_advice: "Layanan tidak bisa menulis datanya. Kosongkan ruang disk; layanan pulih sendiri.",
+        "The service cannot write its data. Free disk space; the service recovers by itself.";
+    state_read_only: "Hanya-baca", "Read-only";
+    state_read_only_advice: "Folder data tidak bisa ditulis; data yang ada bisa dilihat, tetapi tidak ada yang bisa dicatat.",
+        "The data folder cannot be written; what is stored can be seen, but nothing can be recorded.";
+    last_success: "Terakhir berhasil", "Last success";
+    never: "belum pernah", "never";
+    changes_waiting: "Perubahan menunggu dikirim", "Changes waiting to be sent";
+    photos_waiting: "Foto menunggu dikirim", "Photos waiting to be sent";
+    next_try: "Percobaan berikutnya", "Next try";
+    last_error: "Kesalahan terakhir", "Last error";
+    refused: "Ditolak: ", "Refused: ";
+    sync_now: "Sinkronkan sekarang", "Sync now";
+
+    // Products.
+    all_categories: "Semua kategori", "All categories";
+    search: "Cari", "Search";
+    category: "Kategori", "Category";
+    show: "Tampilkan", "Show";
+    name: "Nama", "Name";
+    price: "Harga", "Price";
+    price_rp: "Harga (Rp)", "Price (Rp)";
+    stock: "Stok", "Stock";
+    unit: "Satuan", "Unit";
+    workshop: "Bengkel kerja", "Workshop";
+    description: "Deskripsi", "Description";
+    certifications: "Sertifikasi", "Certifications";
+    nominate: " Usulkan ke katalog nasional", " Propose for the national catalogue";
+    nominated: "Diusulkan", "Proposed";
+    curation: "Kurasi pusat", "HQ curation";
+    decided: "Diputuskan", "Decided";
+    yes: "ya", "yes";
+    conflict_flag: "(konflik)", "(conflict)";
+    add_product: "Tambah produk", "Add a product";
+    add: "Tambah", "Add";
+    save: "Simpan", "Save";
+    photos: "Foto", "Photos";
+    cover: "Sampul", "Cover";
+    remove_photo: "Hapus foto", "Remove photo";
+    no_photos: "Belum ada foto.", "No photos yet.";
+    caption: " Keterangan ", " Caption ";
+    add_photos: "Tambah foto", "Add photos";
+    photos_cleaned: "Foto diperkecil dan dibersihkan (lokasi GPS dan data kamera dihapus) sebelum disimpan.",
+        "Photos are made smaller and cleaned (GPS location and camera data removed) before they are stored.";
+    quantity: "Jumlah", "Quantity";
+    stock_up: "+ Tambah", "+ Add";
+    stock_down: "− Kurangi", "− Take away";
+    edit: "Ubah", "Edit";
+    remove_product: "Hapus produk", "Remove product";
+    curation_nominated: "diusulkan", "proposed";
+    curation_in_review: "sedang ditinjau", "in review";
+    curation_approved: "disetujui", "approved";
+    curation_featured: "diunggulkan", "featured";
+    curation_rejected: "ditolak", "rejected";
+    and: " dan ", " and ";
+
+    // Sales.
+    product: "Produk", "Product";
+    revenue: "Pendapatan", "Revenue";
+    revenue_rp: "Pendapatan (Rp)", "Revenue (Rp)";
+    date: "Tanggal", "Date";
+    date_hint: "15/11/2026 (kosong: hari ini)", "15/11/2026 (empty: today)";
+    channel: "Kanal", "Channel";
+    record_sale: "Catat penjualan", "Record the sale";
+    undo_sale: "Batalkan", "Undo";
+
+    // Trainings.
+    name_here_only: "Nama (hanya di komputer ini)", "Name (on this PC only)";
+    reg_no: "Nomor registrasi", "Registration number";
+    status: "Status", "Status";
+    certificate: "Sertifikat", "Certificate";
+    certificate_no: "Nomor sertifikat", "Certificate number";
+    enrol: "Daftarkan peserta", "Enrol participant";
+    mark_completed: "Tandai lulus", "Mark completed";
+    add_training: "Tambah pelatihan", "Add a training";
+    program: "Program", "Programme";
+    start: "Mulai", "Start";
+    end: "Selesai", "End";
+    hours: "Jam", "Hours";
+    partner: "Mitra", "Partner";
+    instructor: "Instruktur", "Instructor";
+    capacity: "Kapasitas", "Capacity";
+    scheme: "Skema", "Scheme";
+    status_enrolled: "terdaftar", "enrolled";
+    status_completed: "lulus", "completed";
+    status_dropped: "keluar", "dropped";
+
+    // Import.
+    errors_none_imported: " kesalahan; tidak ada yang diimpor. Perbaiki berkasnya, lalu unggah lagi.",
+        " error(s); nothing was imported. Fix the file, then upload it again.";
+    row: "Baris", "Row";
+    column: "Kolom", "Column";
+    problem: "Masalah", "Problem";
+    upload: "Unggah berkas", "Upload a file";
+    upload_hint: "CSV (dipisah ; atau ,) atau XLSX. Templat: ", "CSV (separated by ; or ,) or XLSX. Template: ";
+    check: "Periksa", "Check";
+    upload_expired: "Pratinjau ini sudah tidak berlaku; unggah berkasnya lagi.",
+        "This preview has expired; upload the file again.";
+
+    // Log.
+    bundle: "Unduh bundel dukungan", "Download the support bundle";
+    bundle_hint: " (status, kejadian terakhir, versi; tanpa nama, nomor registrasi, token atau rahasia)",
+        " (status, recent events, versions; no names, registration numbers, tokens or secrets)";
+    time: "Waktu", "Time";
+    kind: "Jenis", "Kind";
+    event: "Kejadian", "Event";
+
+    // Flash messages and refusals.
+    forged_form: "Formulir ini sudah kedaluwarsa atau tidak berasal dari konsol ini. Muat ulang halaman, lalu kirim lagi.",
+        "This form has expired or did not come from this console. Reload the page, then send it again.";
+    service_stopping: "Layanan sedang berhenti; sinkronisasi tidak dijalankan.", "The service is stopping; the sync was not run.";
+    service_stopped: "Layanan sedang berhenti; sinkronisasi tidak selesai.", "The service is stopping; the sync did not finish.";
+    product_not_found: "Produk tidak ditemukan. Mungkin sudah dihapus; lihat daftar produk.",
+        "Product not found. It may have been removed; see the product list.";
+    changes_saved: "Perubahan disimpan.", "Changes saved.";
+    product_removed: "Produk dihapus (tetap tercatat di riwayat).", "Product removed (kept in the history).";
+    choose_photo: "Pilih foto dulu (JPEG, PNG atau WebP).", "Choose a photo first (JPEG, PNG or WebP).";
+    photo_removed: "Foto dihapus dari produk.", "Photo removed from the product.";
+    photo_not_found: "Foto tidak ditemukan.", "Photo not found.";
+    sale_undone: "Penjualan dibatalkan.", "Sale undone.";
+    completion_recorded: "Kelulusan dicatat.", "Completion recorded.";
+    choose_file: "Pilih berkas CSV atau XLSX dulu.", "Choose a CSV or XLSX file first.";
+    upload_not_found: "Unggahan tidak ditemukan; unggah berkasnya lagi.", "Upload not found; upload the file again.";
+    event_stopped_during_sync: "layanan berhenti saat sinkron; tidak ada yang hilang", "the service stopped during a sync; nothing acknowledged was lost";
+}
+
+pub fn synced(
+    documents: usize,
+    sent: &str,
+    received: &str,
+    changes: &str,
+    round_trips: u32,
+) -> String {
+    say!(
+        "Sinkronisasi berhasil: {documents} dokumen, terkirim {sent} B, diterima {received} B, {changes} perubahan dari pusat, {round_trips} putaran.",
+        "Sync done: {documents} documents, {sent} B sent, {received} B received, {changes} change(s) from HQ, {round_trips} round trip(s).",
+    )
+}
+
+pub fn photos_sent(n: usize) -> String {
+    say!(" {n} foto terkirim.", " {n} photo(s) sent.")
+}
+
+pub fn but_refused(text: &str, n: usize, docs: &str) -> String {
+    say!(
+        "{text} Tetapi pusat menolak {n} dokumen: {docs}",
+        "{text} But HQ refused {n} document(s): {docs}",
+    )
+}
+
+pub fn token_refused(reason: &str) -> String {
+    say!(
+        "Token ditolak oleh pusat. Minta token baru ke Ditjenpas, lalu jalankan di server UPT: karya-agent token set TOKEN-BARU. ({reason})",
+        "HQ refused the token. Ask HQ for a new one, then run on the UPT's server: karya-agent token set NEW-TOKEN. ({reason})",
+    )
+}
+
+pub fn sync_failed(reason: &str) -> String {
+    say!(
+        "Sinkronisasi gagal: {reason}. Data tetap aman di komputer ini dan dikirim otomatis saat jaringan kembali.",
+        "Sync failed: {reason}. The data is safe on this PC and is sent by itself when the network is back.",
+    )
+}
+
+pub fn input_wrong(field: &str, reason: &str) -> String {
+    say!(
+        "Isian belum benar — {field}: {reason}",
+        "Not quite right — {field}: {reason}",
+    )
+}
+
+pub fn not_found(what: &str) -> String {
+    say!("Tidak ditemukan: {what}.", "Not found: {what}.")
+}
+
+pub fn failed(reason: &str) -> String {
+    say!("Gagal: {reason}", "Failed: {reason}")
+}
+
+/// A field's name on the console's forms.
+pub fn field_label(field: &str) -> &str {
+    let (id, en) = match field.split('.').next().unwrap_or(field) {
+        "name" => ("Nama", "Name"),
+        "category" => ("Kategori", "Category"),
+        "price_idr" => ("Harga", "Price"),
+        "unit" => ("Satuan", "Unit"),
+        "stock" => ("Stok", "Stock"),
+        "certifications" => ("Sertifikasi", "Certifications"),
+        "quantity" => ("Jumlah", "Quantity"),
+        "revenue_idr" => ("Pendapatan", "Revenue"),
+        "program" => ("Program", "Programme"),
+        "end_date" => ("Selesai", "End"),
+        "reg-no" => ("Nomor registrasi", "Registration number"),
+        _ => return field,
+    };
+    match super::lang() {
+        super::Lang::Id => id,
+        super::Lang::En => en,
+    }
+}
+
+pub fn conflict_words(field: &str, values: &str, kept: &str) -> String {
+    say!(
+        "Dua komputer mengubah {field} bersamaan: {values}. Yang dipakai: {kept}. Simpan lagi nilai yang benar untuk menyelesaikannya.",
+        "Two PCs changed {field} at the same time: {values}. Kept: {kept}. Save the right value again to settle it.",
+    )
+}
+
+pub fn product_count(n: &str) -> String {
+    say!("{n} produk", "{n} product(s)")
+}
+
+pub fn training_line(
+    category: &str,
+    start: &str,
+    end: &str,
+    hours: i64,
+    people: i64,
+    done: i64,
+) -> String {
+    say!(
+        "{category}, {start} – {end}, {hours} jam, {people} peserta, {done} lulus",
+        "{category}, {start} – {end}, {hours} h, {people} participant(s), {done} completed",
+    )
+}
+
+pub fn preview_of(name: &str) -> String {
+    say!("Pratinjau: {name}", "Preview: {name}")
+}
+
+pub fn all_rows_fine(n: usize, kind: &str) -> String {
+    say!(
+        "Semua {n} baris benar ({kind}). Belum ada yang ditulis.",
+        "All {n} rows are fine ({kind}). Nothing was written yet.",
+    )
+}
+
+pub fn import_all(n: usize) -> String {
+    say!("Impor semua {n} baris", "Import all {n} rows")
+}
+
+pub fn imported_before(earlier: &str) -> String {
+    say!(
+        "Berkas dengan isi yang sama sudah pernah diimpor ({earlier}).",
+        "A file with the same content was imported before ({earlier}).",
+    )
+}
+
+pub fn login_slowed(seconds: i64) -> String {
+    say!(
+        "Terlalu banyak percobaan yang gagal. Coba lagi dalam {seconds} detik.",
+        "Too many failed attempts. Try again in {seconds} seconds.",
+    )
+}
+
+pub fn field_problem(label: &str, reason: &str) -> String {
+    format!("{label}: {reason}")
+}
+
+pub fn product_added(name: &str) -> String {
+    say!(
+        "Produk \"{name}\" ditambahkan.",
+        "Product \"{name}\" added."
+    )
+}
+
+pub fn stock_now(n: &str) -> String {
+    say!("Stok sekarang {n}.", "Stock now {n}.")
+}
+
+pub fn photo_unreadable(reason: &str) -> String {
+    say!(
+        "Foto tidak terbaca: {reason}. Kirim paling banyak 4 foto sekaligus.",
+        "The photo could not be read: {reason}. Send at most 4 photos at once.",
+    )
+}
+
+pub fn photos_added(n: usize) -> String {
+    say!(
+        "{n} foto ditambahkan; dikirim ke pusat setelah data.",
+        "{n} photo(s) added; sent to HQ after the records.",
+    )
+}
+
+pub fn sale_recorded(date: &str, quantity: &str, revenue: &str) -> String {
+    say!(
+        "Penjualan {date} dicatat: {quantity} barang, {revenue}.",
+        "Sale of {date} recorded: {quantity} item(s), {revenue}.",
+    )
+}
+
+pub fn training_added(program: &str) -> String {
+    say!(
+        "Pelatihan \"{program}\" ditambahkan.",
+        "Training \"{program}\" added."
+    )
+}
+
+pub fn person_enrolled(name: &str) -> String {
+    say!("{name} didaftarkan.", "{name} enrolled.")
+}
+
+pub fn file_unreadable(reason: &str) -> String {
+    say!(
+        "Berkas tidak terbaca: {reason}. Berkas paling besar 20 MB; bagi menjadi beberapa berkas.",
+        "The file could not be read: {reason}. Files of at most 20 MB; split it into several files.",
+    )
+}
+
+pub fn not_importable(ext: &str) -> String {
+    say!(
+        "Berkas .{ext} tidak bisa diimpor; gunakan CSV atau XLSX.",
+        "A .{ext} file cannot be imported; use CSV or XLSX.",
+    )
+}
+
+pub fn cannot_listen(listen: &str, reason: &str) -> String {
+    say!(
+        "konsol tidak bisa mendengarkan di {listen}: {reason}; atur alamat lain dengan console.listen di agent.toml (atau KARYA_CONSOLE_LISTEN)",
+        "the console cannot listen on {listen}: {reason}; set another address with console.listen in agent.toml (or KARYA_CONSOLE_LISTEN)",
+    )
+}
+
+pub fn rows_imported(n: usize) -> String {
+    say!("{n} baris diimpor.", "{n} row(s) imported.")
+}
+
+pub fn event_imported(n: usize, kind: &str, file: &str) -> String {
+    say!(
+        "{n} baris {kind} diimpor dari {file} (konsol)",
+        "{n} {kind} row(s) imported from {file} (console)",
+    )
+}
+
+pub fn event_synced(
+    sent: u64,
+    received: u64,
+    changes: usize,
+    photos: usize,
+    refused: usize,
+) -> String {
+    say!(
+        "sinkron berhasil: terkirim {sent} B, diterima {received} B, {changes} perubahan dari pusat, {photos} foto terkirim, {refused} dokumen ditolak",
+        "sync ok: {sent} B sent, {received} B received, {changes} change(s) from HQ, {photos} photo(s) sent, {refused} document(s) refused",
+    )
+}

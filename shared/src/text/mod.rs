@@ -66,6 +66,21 @@ pub fn decimal(x: f64, places: usize) -> String {
     }
 }
 
+/// A month's short name (1 = January): `Mei`, `Agu`, `Des` in Bahasa Indonesia.
+pub fn month_abbrev(month: u8) -> &'static str {
+    const ID: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
+    ];
+    const EN: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let i = usize::from(month.clamp(1, 12)) - 1;
+    match lang() {
+        Lang::Id => ID[i],
+        Lang::En => EN[i],
+    }
+}
+
 /// One message in both languages; only the one shown is formatted. The format strings capture
 /// the function's arguments by name.
 macro_rules! say {
