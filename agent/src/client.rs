@@ -63,8 +63,6 @@ impl SyncError {
     }
 }
 
-const TIMED_OUT: &str = "timed out";
-
 /// The largest hub reply the agent reads (a first sync of a large UPT is a few MB).
 pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 
@@ -114,24 +112,17 @@ struct LinkEstimate {
 
 /// Reads a PEM CA certificate (bounded: a CA file is a few KB).
 pub fn read_ca(file: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
-    let meta =
-        std::fs::metadata(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let shown = file.display().to_string();
+    let unreadable = |e: std::io::Error| text::cannot_read(&shown, &e.to_string());
+    let meta = std::fs::metadata(file).map_err(unreadable)?;
     if meta.len() > 1024 * 1024 {
-        return Err(format!(
-            "{} is not a CA certificate (over 1 MB)",
-            file.display()
-        ));
+        return Err(text::ca_too_big(&shown));
     }
-    let pem = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let not_pem = |why: String| {
-        format!(
-            "{} is not a PEM certificate ({why}); ask HQ for the CA certificate (-----BEGIN CERTIFICATE-----)",
-            file.display()
-        )
-    };
+    let pem = std::fs::read(file).map_err(unreadable)?;
+    let not_pem = |why: String| text::ca_not_pem(&shown, &why);
     let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| not_pem(e.to_string()))?;
     if certs.is_empty() {
-        return Err(not_pem("no certificate in it".into()));
+        return Err(not_pem(text::no_certificate().into()));
     }
     Ok(certs)
 }
@@ -284,7 +275,9 @@ impl HubClient {
         let result = self.exchange_inner(frame).await;
         match &result {
             Ok(_) => self.measured(sent, started.elapsed()),
-            Err(SyncError::Network { reason, .. }) if reason == TIMED_OUT => self.timed_out(),
+            Err(SyncError::Network { reason, .. }) if reason == text::timed_out() => {
+                self.timed_out()
+            }
             Err(_) => {}
         }
         result
@@ -295,13 +288,11 @@ impl HubClient {
         let network = |e: reqwest::Error| SyncError::Network {
             url: self.url.clone(),
             reason: if e.is_timeout() {
-                TIMED_OUT.into()
+                text::timed_out().into()
             } else if let Some(cert) = certificate_problem(&e) {
-                format!(
-                    "the hub's TLS certificate is not trusted ({cert}); if HQ uses its own CA, give its certificate: karya-agent init --ca-file FILE (or ca_file in agent.toml)"
-                )
+                text::certificate_untrusted(&cert)
             } else if e.is_connect() {
-                "connection failed".into()
+                text::connection_failed().into()
             } else {
                 e.to_string()
             },
@@ -387,7 +378,7 @@ impl HubClient {
         SyncError::Network {
             url: self.uploads.clone(),
             reason: if e.is_timeout() {
-                TIMED_OUT.into()
+                text::timed_out().into()
             } else {
                 e.to_string()
             },

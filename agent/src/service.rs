@@ -551,3 +551,82 @@ fn watch_inbox(
 
 /// Where the agent keeps its link's measured upload rate (bytes per second) between sessions.
 const LINK_RATE_KEY: &str = "link_upload_rate";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AgentConfig, Console, Timing};
+
+    /// A data directory set up for LAPAS-PATI, syncing with `hub`.
+    fn set_up(dir: &std::path::Path, hub: &str) -> Paths {
+        let paths = Paths::new(dir);
+        std::fs::create_dir_all(paths.inbox()).unwrap();
+        let config = AgentConfig {
+            upt: "LAPAS-PATI".into(),
+            hub: hub.into(),
+            token: "karya_t_t".into(),
+            peer_id: karya_shared::model::new_id(),
+            ca_file: None,
+            insecure_http: false,
+            timing: Timing::default(),
+            photo_upload_kbps: None,
+            console: Console {
+                listen: Some("127.0.0.1:0".into()),
+            },
+        };
+        let store = open_store(&paths).unwrap();
+        crate::identity::secret(&store).unwrap();
+        crate::control::api_key(&paths).unwrap();
+        config.save(&paths).unwrap();
+        paths
+    }
+
+    /// A stop during a sync that a hub never answers (a satellite link that hangs) ends the
+    /// service at once, on tokio's clock: not after the request's 120 s timeout. The status
+    /// then reads "interrupted", and the log says what happened.
+    #[tokio::test(start_paused = true)]
+    async fn a_stop_during_a_sync_ends_the_service_at_once_and_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        // The hub: takes the connection and never answers.
+        let hub = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", hub.local_addr().unwrap());
+        let paths = set_up(dir.path(), &url);
+
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let service = tokio::spawn(run(paths.clone(), async move {
+            let _ = stopped.await;
+        }));
+        // The first sync starts soon after the start, and reaches the hub.
+        let (held, _) = tokio::time::timeout(Duration::from_secs(10), hub.accept())
+            .await
+            .expect("the service's first sync reached the hub")
+            .unwrap();
+        let asked = Instant::now();
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(10), service)
+            .await
+            .expect("the service stopped within 10 s of the stop")
+            .unwrap()
+            .unwrap();
+        assert!(
+            asked.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            asked.elapsed()
+        );
+        drop(held);
+
+        let report = crate::status::status_report(&paths, false).unwrap();
+        assert_eq!(
+            report.state,
+            crate::status::State::Interrupted,
+            "{report:?}"
+        );
+        let store = open_store(&paths).unwrap();
+        let events = crate::identity::events(&store, 10).unwrap();
+        assert!(
+            events.iter().any(|(_, kind, what)| kind == "sync"
+                && what == karya_shared::text::console::event_stopped_during_sync()),
+            "{events:?}"
+        );
+    }
+}

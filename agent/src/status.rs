@@ -170,10 +170,7 @@ pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusRepor
         st.state
     };
     let storage_problem = read_only.map(|why| {
-        format!(
-            "the data directory {} is read-only ({why}): nothing can be recorded or synced until it is writable again",
-            paths.dir.display()
-        )
+        karya_shared::text::agent::read_only_dir(&paths.dir.display().to_string(), &why)
     });
     Ok(StatusReport {
         upt: config.upt,

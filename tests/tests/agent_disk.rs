@@ -97,7 +97,10 @@ fn a_read_only_data_directory_is_named_and_what_it_holds_can_still_be_read() {
     let s = a.status();
     assert_eq!(s["state"], "read_only", "{s}");
     assert!(
-        s["storage_problem"].as_str().unwrap().contains("read-only"),
+        s["storage_problem"]
+            .as_str()
+            .unwrap()
+            .contains("hanya-baca"),
         "{s}"
     );
     assert_eq!(s["pending_changes"], 1, "{s}");

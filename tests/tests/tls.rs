@@ -131,7 +131,7 @@ fn an_untrusted_certificate_is_named_and_a_private_ca_can_be_trusted() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("TLS certificate is not trusted") && err.contains("--ca-file"),
+        err.contains("sertifikat TLS pusat tidak dipercaya") && err.contains("--ca-file"),
         "{err}"
     );
 
@@ -141,7 +141,7 @@ fn an_untrusted_certificate_is_named_and_a_private_ca_can_be_trusted() {
     let out = agent(&trusted, &["sync"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        !err.contains("certificate"),
+        !err.contains("sertifikat"),
         "the private CA is trusted; what fails now is the page not being a hub: {err}"
     );
     let _ = server.kill();
@@ -150,7 +150,7 @@ fn an_untrusted_certificate_is_named_and_a_private_ca_can_be_trusted() {
     let out = init(&dir.path().join("c"), &["--ca-file", "/etc/hostname"]);
     assert!(!out.status.success());
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("not a PEM certificate"),
+        String::from_utf8_lossy(&out.stderr).contains("bukan sertifikat PEM"),
         "{out:?}"
     );
 }

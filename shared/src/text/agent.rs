@@ -382,6 +382,33 @@ pub fn hub_protocol(detail: &str) -> String {
     )
 }
 
+pub fn ca_too_big(file: &str) -> String {
+    say!(
+        "{file} bukan sertifikat CA (lebih dari 1 MB)",
+        "{file} is not a CA certificate (over 1 MB)",
+    )
+}
+
+pub fn ca_not_pem(file: &str, why: &str) -> String {
+    say!(
+        "{file} bukan sertifikat PEM ({why}); minta sertifikat CA ke Ditjenpas (-----BEGIN CERTIFICATE-----)",
+        "{file} is not a PEM certificate ({why}); ask HQ for the CA certificate (-----BEGIN CERTIFICATE-----)",
+    )
+}
+
+pub fn certificate_untrusted(cert: &str) -> String {
+    say!(
+        "sertifikat TLS pusat tidak dipercaya ({cert}); bila pusat memakai CA sendiri, berikan sertifikatnya: karya-agent init --ca-file BERKAS (atau ca_file di agent.toml)",
+        "the hub's TLS certificate is not trusted ({cert}); if HQ uses its own CA, give its certificate: karya-agent init --ca-file FILE (or ca_file in agent.toml)",
+    )
+}
+
+words! {
+    no_certificate: "tidak ada sertifikat di dalamnya", "no certificate in it";
+    timed_out: "waktu habis", "timed out";
+    connection_failed: "sambungan gagal", "connection failed";
+}
+
 // ---- records ----
 
 pub fn not_found(kind: &str, id: &str) -> String {
