@@ -551,6 +551,13 @@ fn messages_are_in_bahasa_indonesia_unless_karya_lang_is_en() {
         assert!(en_status.contains(words), "{words}: {en_status}");
     }
 
+    // The help says what each command is for, in the same language.
+    let help = String::from_utf8_lossy(&agent(d, &["--help"]).stdout).to_string();
+    assert!(help.contains("Sinkronkan sekarang"), "{help}");
+    let help =
+        String::from_utf8_lossy(&agent_in("en", d, &["sale", "add", "--help"]).stdout).to_string();
+    assert!(help.contains("Where it was sold"), "{help}");
+
     // Refusals of what was typed, and of what is not there.
     let add = [
         "product",

@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use karya_shared::DocId;
 use karya_shared::input;
 use karya_shared::model::{Certification, SaleChannel};
+use karya_shared::text::help as h;
 use serde::Serialize;
 use std::path::PathBuf;
 use time::Date;
@@ -40,200 +41,185 @@ fn channel_arg(s: &str) -> Result<SaleChannel, String> {
 }
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "karya-agent",
-    version,
-    about = "karya agent: the UPT's offline-first replica and sync service"
-)]
+#[command(name = "karya-agent", version, about = h::about())]
 pub struct Cli {
-    /// The agent's data directory.
     #[arg(
         long,
         global = true,
         env = "KARYA_DATA_DIR",
-        default_value = "./karya-agent-data"
+        default_value = "./karya-agent-data",
+        help = h::data_dir()
     )]
     pub data_dir: PathBuf,
-    /// Print data as JSON.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help = h::json())]
     pub json: bool,
     #[command(subcommand)]
     pub command: Command,
 }
 
+// The help texts come from the catalogue (`karya_shared::text::help`), in the operator's
+// language; each says what the command or option is for.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Set up this data directory for a UPT.
+    #[command(about = h::init())]
     Init {
-        #[arg(long)]
+        #[arg(long, help = h::init_upt())]
         upt: String,
-        /// The hub's URL, e.g. https://karya.ditjenpas.go.id
-        #[arg(long)]
+        #[arg(long, help = h::init_hub())]
         hub: String,
-        /// The UPT's agent token (from karya-hub upt add).
-        #[arg(long, env = "KARYA_TOKEN", hide_env_values = true)]
+        #[arg(long, env = "KARYA_TOKEN", hide_env_values = true, help = h::init_token())]
         token: String,
-        /// The UPT's pseudonym secret, exported from its first agent (`secret export`), so a
-        /// second PC or a reinstall gives every inmate the same pseudonym. Default: a new one.
-        #[arg(long)]
+        #[arg(long, help = h::init_secret())]
         pseudonym_secret_file: Option<PathBuf>,
-        /// PEM file of the CA that signed the hub's certificate (HQ's private CA); the
-        /// system's roots are trusted too.
-        #[arg(long)]
+        #[arg(long, help = h::init_ca())]
         ca_file: Option<PathBuf>,
-        /// Accept a plain http:// hub outside this machine (tokens travel in clear).
-        #[arg(long)]
+        #[arg(long, help = h::init_insecure())]
         insecure_http: bool,
-        /// Do not ask the hub whether it takes the token (by default init asks when the hub
-        /// is reachable, and refuses a token it refuses).
-        #[arg(long)]
+        #[arg(long, help = h::init_no_check())]
         no_check: bool,
     },
-    /// The UPT's pseudonym secret: it never leaves the UPT; keep the export offline.
-    #[command(subcommand)]
+    #[command(subcommand, about = h::secret())]
     Secret(SecretCommand),
-    /// The UPT's token for the hub.
-    #[command(subcommand)]
+    #[command(subcommand, about = h::token())]
     Token(TokenCommand),
-    /// Operator accounts of the web console.
-    #[command(subcommand)]
+    #[command(subcommand, about = h::user())]
     User(UserCommand),
-    /// Run the background service (sync, inbox, control API).
+    #[command(about = h::run())]
     Run,
-    /// Sync now, through the running service or directly when none runs.
+    #[command(about = h::sync())]
     Sync,
-    /// Show the sync state.
+    #[command(about = h::status())]
     Status,
-    /// Fetch one document again, whole, from the hub, dropping this PC's copy: for a document
-    /// the hub keeps refusing (`national`, `curation`; `upt` with --force, which loses local
-    /// changes not yet on the hub). Then syncs.
+    #[command(about = h::repair(), long_about = h::repair_long())]
     Repair {
-        /// `national`, `curation` or `upt`.
+        #[arg(help = h::repair_doc())]
         doc: String,
-        /// Allow repairing `upt` although it holds changes the hub does not have yet.
-        #[arg(long)]
+        #[arg(long, help = h::repair_force())]
         force: bool,
     },
-    #[command(subcommand)]
+    #[command(subcommand, about = h::product())]
     Product(ProductCommand),
-    #[command(subcommand)]
+    #[command(subcommand, about = h::stock())]
     Stock(StockCommand),
-    #[command(subcommand)]
+    #[command(subcommand, about = h::sale())]
     Sale(SaleCommand),
-    #[command(subcommand)]
+    #[command(subcommand, about = h::training())]
     Training(TrainingCommand),
-    /// Import a CSV or XLSX file of products, sales or trainings (all rows or none).
+    #[command(about = h::import())]
     Import {
+        #[arg(help = h::import_file())]
         file: PathBuf,
-        /// Check every row and show what would be imported; write nothing.
-        #[arg(long)]
+        #[arg(long, help = h::import_dry_run())]
         dry_run: bool,
-        /// Import a file whose content was imported before (its rows are added again).
-        #[arg(long)]
+        #[arg(long, help = h::import_again())]
         again: bool,
     },
-    /// Write an XLSX template to fill in and import: produk, penjualan or pelatihan. Its
-    /// columns with fixed values have dropdowns; its example row is never imported.
+    #[command(about = h::template(), long_about = h::template_long())]
     Template {
+        #[arg(help = h::template_kind())]
         kind: crate::template::TemplateKind,
+        #[arg(help = h::template_file())]
         file: PathBuf,
     },
-    /// Database schema upgrades. `--check` says what starting this version would migrate,
-    /// without changing anything.
+    #[command(about = h::migrate(), long_about = h::migrate_long())]
     Migrate {
-        #[arg(long, required = true)]
+        #[arg(long, required = true, help = h::migrate_check())]
         check: bool,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Replace the token (after HQ revoked the old one or issued a new one). The running
-    /// service uses it at its next sync, which this command asks for; no restart needed.
+    #[command(about = h::token_set())]
     Set {
-        #[arg(env = "KARYA_TOKEN", hide_env_values = true)]
+        #[arg(env = "KARYA_TOKEN", hide_env_values = true, help = h::init_token())]
         token: String,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// Add a console account; the password is asked for (or read from stdin).
+    #[command(about = h::user_add())]
     Add { name: String },
-    /// List the console accounts.
+    #[command(about = h::user_list())]
     List,
-    /// Remove a console account.
+    #[command(about = h::user_rm())]
     Rm { name: String },
-    /// Set an account's password (and unlock it).
+    #[command(about = h::user_passwd())]
     Passwd { name: String },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SecretCommand {
-    /// Write the secret to FILE (readable by its owner only), for `init --pseudonym-secret-file`.
+    #[command(about = h::secret_export())]
     Export { file: PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ProductCommand {
-    /// Add a product; prints its id.
+    #[command(about = h::product_add())]
     Add(ProductAdd),
-    /// Change some fields of a product.
+    #[command(about = h::product_edit())]
     Edit(ProductEdit),
-    /// Remove a product (kept in history as a tombstone).
+    #[command(about = h::product_rm())]
     Rm {
+        #[arg(help = h::id())]
         id: String,
     },
+    #[command(about = h::product_list())]
     List,
-    /// A product with HQ's curation decision and any conflicting values.
+    #[command(about = h::product_show())]
     Show {
+        #[arg(help = h::id())]
         id: String,
     },
-    /// The product's photos (JPEG, PNG or WebP in; stored cleaned and small, sent to HQ after
-    /// the records).
-    #[command(subcommand)]
+    #[command(subcommand, about = h::product_photo())]
     Photo(PhotoCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum PhotoCommand {
-    /// Add photos to a product, in order (the first photo of a product is its cover).
+    #[command(about = h::photo_add())]
     Add {
+        #[arg(help = h::id())]
         id: String,
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// A caption for the photos added.
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", help = h::photo_caption())]
         caption: String,
     },
-    /// Remove a photo from a product (by its hash, or the start of it).
-    Rm { id: String, hash: String },
-    /// List a product's photos.
-    List { id: String },
+    #[command(about = h::photo_rm())]
+    Rm {
+        #[arg(help = h::id())]
+        id: String,
+        hash: String,
+    },
+    #[command(about = h::photo_list())]
+    List {
+        #[arg(help = h::id())]
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct ProductAdd {
-    #[arg(long)]
+    #[arg(long, help = h::name())]
     name: String,
-    #[arg(long)]
+    #[arg(long, help = h::category())]
     category: String,
-    /// Price in whole rupiah: 275000, 275.000 or "Rp 275.000".
-    #[arg(long, value_parser = whole_arg)]
+    #[arg(long, value_parser = whole_arg, help = h::price())]
     price: i64,
-    #[arg(long)]
+    #[arg(long, help = h::unit())]
     unit: Option<String>,
-    #[arg(long, default_value = "0", value_parser = whole_arg)]
+    #[arg(long, default_value = "0", value_parser = whole_arg, help = h::stock_start())]
     stock: i64,
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", help = h::workshop())]
     workshop: String,
-    #[arg(long, default_value = "")]
+    #[arg(long, default_value = "", help = h::description())]
     description: String,
-    /// Propose it for the national catalogue.
-    #[arg(long)]
+    #[arg(long, help = h::nominate())]
     nominate: bool,
-    /// A certification, KIND:NUMBER[:VALID-UNTIL] (halal, pirt, bpom, haki, sni); repeatable.
-    #[arg(long = "cert", value_parser = parse_cert)]
+    #[arg(long = "cert", value_parser = parse_cert, help = h::cert())]
     certs: Vec<Certification>,
 }
 
@@ -243,98 +229,100 @@ fn parse_cert(s: &str) -> Result<Certification, String> {
 
 #[derive(Debug, Args)]
 pub struct ProductEdit {
+    #[arg(help = h::id())]
     id: String,
-    #[arg(long)]
+    #[arg(long, help = h::name())]
     name: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = h::category())]
     category: Option<String>,
-    /// Price in whole rupiah: 275000, 275.000 or "Rp 275.000".
-    #[arg(long, value_parser = whole_arg)]
+    #[arg(long, value_parser = whole_arg, help = h::price())]
     price: Option<i64>,
-    #[arg(long)]
+    #[arg(long, help = h::unit())]
     unit: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = h::workshop())]
     workshop: Option<String>,
-    #[arg(long)]
+    #[arg(long, help = h::description())]
     description: Option<String>,
-    /// ya or tidak (yes or no)
-    #[arg(long, value_parser = yes_no_arg)]
+    #[arg(long, value_parser = yes_no_arg, help = h::nominate_edit())]
     nominate: Option<bool>,
-    /// Replaces the certifications: KIND:NUMBER[:VALID-UNTIL]; repeatable.
-    #[arg(long = "cert", value_parser = parse_cert)]
+    #[arg(long = "cert", value_parser = parse_cert, help = h::cert_edit())]
     certs: Vec<Certification>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StockCommand {
-    /// Add N to a product's stock (N may be negative).
+    #[command(about = h::stock_add())]
     Add {
+        #[arg(help = h::id())]
         id: String,
-        #[arg(allow_hyphen_values = true, value_parser = whole_arg)]
+        #[arg(allow_hyphen_values = true, value_parser = whole_arg, help = h::stock_n())]
         n: i64,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SaleCommand {
+    #[command(about = h::sale_add())]
     Add {
+        #[arg(help = h::id())]
         id: String,
-        #[arg(long, value_parser = whole_arg)]
+        #[arg(long, value_parser = whole_arg, help = h::sale_qty())]
         qty: i64,
-        /// Revenue in whole rupiah: 550000, 550.000 or "Rp 550.000".
-        #[arg(long, value_parser = whole_arg)]
+        #[arg(long, value_parser = whole_arg, help = h::sale_revenue())]
         revenue: i64,
-        /// 15/11/2026 or 2026-11-15 (default today)
-        #[arg(long, value_parser = date_arg)]
+        #[arg(long, value_parser = date_arg, help = h::sale_date())]
         date: Option<Date>,
-        /// Where it was sold: pameran, e-katalog, toko, online, lainnya (default toko)
-        #[arg(long, value_parser = channel_arg)]
+        #[arg(long, value_parser = channel_arg, help = h::sale_channel())]
         channel: Option<SaleChannel>,
     },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TrainingCommand {
-    /// Add a training; prints its id.
+    #[command(about = h::training_add())]
     Add {
-        #[arg(long)]
+        #[arg(long, help = h::program())]
         program: String,
-        #[arg(long)]
+        #[arg(long, help = h::category())]
         category: String,
-        /// 15/11/2026 or 2026-11-15
-        #[arg(long, value_parser = date_arg)]
+        #[arg(long, value_parser = date_arg, help = h::start())]
         start: Date,
-        /// 15/11/2026 or 2026-11-15
-        #[arg(long, value_parser = date_arg)]
+        #[arg(long, value_parser = date_arg, help = h::end())]
         end: Date,
-        #[arg(long, default_value = "0", value_parser = whole_arg)]
+        #[arg(long, default_value = "0", value_parser = whole_arg, help = h::hours())]
         hours: i64,
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", help = h::partner())]
         partner: String,
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", help = h::instructor())]
         instructor: String,
-        #[arg(long, default_value = "0", value_parser = whole_arg)]
+        #[arg(long, default_value = "0", value_parser = whole_arg, help = h::capacity())]
         capacity: i64,
-        #[arg(long, default_value = "")]
+        #[arg(long, default_value = "", help = h::scheme())]
         scheme: String,
     },
-    /// Enrol an inmate; the name and registration number stay in this UPT.
+    #[command(about = h::training_enroll())]
     Enroll {
+        #[arg(help = h::id())]
         id: String,
-        #[arg(long)]
+        #[arg(long, help = h::reg_no())]
         reg_no: String,
-        #[arg(long)]
+        #[arg(long, help = h::person_name())]
         name: String,
     },
+    #[command(about = h::training_complete())]
     Complete {
+        #[arg(help = h::id())]
         id: String,
-        #[arg(long)]
+        #[arg(long, help = h::reg_no())]
         reg_no: String,
-        #[arg(long)]
+        #[arg(long, help = h::certificate())]
         certificate: Option<String>,
     },
+    #[command(about = h::training_list())]
     List,
+    #[command(about = h::training_show())]
     Show {
+        #[arg(help = h::id())]
         id: String,
     },
 }

@@ -20,6 +20,7 @@ use std::sync::OnceLock;
 
 pub mod agent;
 pub mod console;
+pub mod help;
 pub mod input;
 
 /// The language messages are shown in.
