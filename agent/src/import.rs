@@ -195,7 +195,7 @@ fn read_xlsx(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
         .sheet_names()
         .first()
         .cloned()
-        .ok_or("the workbook has no sheet")?;
+        .ok_or_else(|| text::no_sheet().to_string())?;
     let mut cells = workbook
         .worksheet_cells_reader(&sheet)
         .map_err(|e| e.to_string())?;
@@ -287,7 +287,7 @@ fn read_table(path: &Path) -> Result<Table, ImportError> {
                 let mut workbook = calamine::open_workbook_auto(path).map_err(|e| e.to_string())?;
                 workbook
                     .worksheet_range_at(0)
-                    .ok_or_else(|| "the workbook has no sheet".to_string())?
+                    .ok_or_else(|| text::no_sheet().to_string())?
                     .map_err(|e| e.to_string())
             })
             .unwrap_or_else(|_| Err(text::workbook_damaged().to_string()))
@@ -352,7 +352,7 @@ impl RowReader<'_> {
             if let Some(d) = default {
                 return d;
             }
-            self.error(column, "is empty; a whole number is needed");
+            self.error(column, text::empty_number());
             return 0;
         }
         match input::parse_whole(&text) {
@@ -367,7 +367,7 @@ impl RowReader<'_> {
     fn date(&mut self, column: &str) -> Option<Date> {
         let text = self.text(column);
         if text.is_empty() {
-            self.error(column, "is empty; a date is needed (YYYY-MM-DD)");
+            self.error(column, text::empty_date());
             return None;
         }
         match input::parse_date(&text) {

@@ -107,7 +107,7 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
     let result = if is_link {
         Err(import::ImportError::Unreadable {
             file: name.clone(),
-            reason: "it is a link, not a file; copy the file itself into the inbox".into(),
+            reason: karya_shared::text::agent::inbox_link().into(),
         })
     } else {
         // A panic while reading a crafted file must not take the service down (and, left
@@ -118,7 +118,7 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
         .unwrap_or_else(|_| {
             Err(import::ImportError::Unreadable {
                 file: name.clone(),
-                reason: "reading it failed inside karya-agent (internal error); send the file to HQ support".into(),
+                reason: karya_shared::text::agent::import_internal_error().into(),
             })
         })
     };

@@ -76,8 +76,8 @@ pub fn process(bytes: &[u8], name: &str) -> Result<Processed, PhotoError> {
         .map_err(|e| format_err(e.to_string()))?;
     match reader.format() {
         Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => {}
-        Some(other) => return Err(format_err(format!("it is {other:?}"))),
-        None => return Err(format_err("unknown file type".into())),
+        Some(other) => return Err(format_err(text::photo_is(&format!("{other:?}")))),
+        None => return Err(format_err(text::unknown_file_type().into())),
     }
     let mut limits = Limits::default();
     limits.max_image_width = Some(20_000);
@@ -87,9 +87,7 @@ pub fn process(bytes: &[u8], name: &str) -> Result<Processed, PhotoError> {
     let mut decoder = reader.into_decoder().map_err(decode_err)?;
     let (w, h) = decoder.dimensions();
     if u64::from(w) * u64::from(h) > MAX_PIXELS {
-        return Err(format_err(format!(
-            "{w}x{h} pixels is more than a photo has"
-        )));
+        return Err(format_err(text::too_many_pixels(w, h)));
     }
     let orientation = decoder
         .orientation()

@@ -146,11 +146,7 @@ pub fn edit_product(
     patch: &ProductPatch,
 ) -> Result<String, StoreError> {
     if patch.is_empty() {
-        return Err(ValidationError::new(
-            "edit",
-            "nothing to change; give at least one of --name, --price, ...",
-        )
-        .into());
+        return Err(ValidationError::new("edit", text::nothing_to_change()).into());
     }
     let cats = category_choices(store, false)?;
     let mut patch = patch.clone();
@@ -395,10 +391,10 @@ pub fn enroll(
     name: &str,
 ) -> Result<String, StoreError> {
     if reg_no.trim().is_empty() {
-        return Err(ValidationError::new("reg-no", "must not be empty").into());
+        return Err(ValidationError::new("reg-no", karya_shared::text::input::empty()).into());
     }
     if name.trim().is_empty() {
-        return Err(ValidationError::new("name", "must not be empty").into());
+        return Err(ValidationError::new("name", karya_shared::text::input::empty()).into());
     }
     let training = resolve_training(store, upt, training)?;
     let pseudonym = identity::remember(store, reg_no, name)?;

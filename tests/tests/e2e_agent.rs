@@ -412,7 +412,7 @@ fn inbox_imports_csv_and_xlsx_and_rejects_bad_files_whole() {
     assert_eq!(trainings[0]["hours"], 40);
 
     let link = std::fs::read_to_string(inbox.join("rejected/tautan.csv.errors.txt")).unwrap();
-    assert!(link.contains("a link, not a file"), "{link}");
+    assert!(link.contains("ini tautan, bukan berkas"), "{link}");
     assert!(
         !link.contains("karya_x_y"),
         "the token never reaches an errors file"

@@ -783,6 +783,29 @@ pub fn no_product_here(text: &str) -> String {
     )
 }
 
+words! {
+    no_sheet: "buku kerja tidak punya lembar", "the workbook has no sheet";
+    empty_number: "kosong; perlu bilangan bulat", "is empty; a whole number is needed";
+    empty_date: "kosong; perlu tanggal (15/11/2026)", "is empty; a date is needed (15/11/2026)";
+    inbox_link: "ini tautan, bukan berkas; salin berkasnya sendiri ke inbox", "it is a link, not a file; copy the file itself into the inbox";
+    import_internal_error: "pembacaannya gagal di dalam karya-agent (galat internal); kirim berkasnya ke dukungan pusat",
+        "reading it failed inside karya-agent (internal error); send the file to HQ support";
+    nothing_to_change: "tidak ada yang diubah; isi paling sedikit satu dari --name, --price, ...",
+        "nothing to change; give at least one of --name, --price, ...";
+    unknown_file_type: "jenis berkas tidak dikenal", "unknown file type";
+}
+
+pub fn photo_is(format: &str) -> String {
+    say!("berkasnya {format}", "it is {format}")
+}
+
+pub fn too_many_pixels(w: u32, h: u32) -> String {
+    say!(
+        "{w}x{h} piksel melebihi ukuran sebuah foto",
+        "{w}x{h} pixels is more than a photo has",
+    )
+}
+
 // ---- photos ----
 
 pub fn photo_too_big(path: &str, size: u64, max_mb: u64) -> String {
