@@ -2,13 +2,18 @@
 
 use std::process::Command;
 
-fn agent(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+fn agent_with(env: &[(&str, &str)], dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_karya-agent"))
+        .envs(env.iter().copied())
         .arg("--data-dir")
         .arg(dir)
         .args(args)
         .output()
         .unwrap()
+}
+
+fn agent(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    agent_with(&[], dir, args)
 }
 
 #[test]
@@ -489,14 +494,9 @@ fn a_template_is_filled_checked_and_imported() {
     assert!(err.contains("baris 5") && err.contains("harga"), "{err}");
 }
 
+/// The agent as a person who set `KARYA_LANG=lang` runs it.
 fn agent_in(lang: &str, dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_karya-agent"))
-        .env("KARYA_LANG", lang)
-        .arg("--data-dir")
-        .arg(dir)
-        .args(args)
-        .output()
-        .unwrap()
+    agent_with(&[("KARYA_LANG", lang)], dir, args)
 }
 
 #[test]
