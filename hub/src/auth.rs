@@ -107,8 +107,8 @@ impl Rejection {
 }
 
 /// The token of a request: the `Authorization: Bearer` header, or for the dashboard in a
-/// browser, the `karya_token` cookie.
-fn token_of(parts: &Parts) -> Option<String> {
+/// browser, the token its session cookie stands for (the cookie holds a session id only).
+fn token_of(parts: &Parts, state: &AppState) -> Option<String> {
     if let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION) {
         return h
             .to_str()
@@ -116,16 +116,7 @@ fn token_of(parts: &Parts) -> Option<String> {
             .strip_prefix("Bearer ")
             .map(|t| t.trim().to_string());
     }
-    let cookies = parts
-        .headers
-        .get(axum::http::header::COOKIE)?
-        .to_str()
-        .ok()?;
-    cookies
-        .split(';')
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == "karya_token")
-        .map(|(_, v)| v.to_string())
+    crate::pages::session_token(state, &parts.headers)
 }
 
 /// The address a request came from (the TCP peer; behind a reverse proxy, the proxy).
@@ -145,7 +136,7 @@ impl FromRequestParts<Arc<AppState>> for Principal {
     ) -> Result<Self, ApiError> {
         let unauthorized =
             |detail: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
-        let Some(token) = token_of(parts) else {
+        let Some(token) = token_of(parts, state) else {
             return Err(unauthorized(
                 "no token: send 'Authorization: Bearer <token>' (the hub admin issues tokens with karya-hub token issue or upt add)".into(),
             ));

@@ -57,6 +57,9 @@ pub struct Config {
     /// Photos no product names any more are removed after this many hours
     /// (KARYA_BLOB_GRACE_HOURS).
     pub blob_grace_hours: u64,
+    /// The dashboard's session cookie carries `Secure` (set it when the hub is reached over
+    /// TLS, behind the reverse proxy) (KARYA_COOKIE_SECURE).
+    pub cookie_secure: bool,
 }
 
 impl Default for Config {
@@ -82,6 +85,7 @@ impl Default for Config {
             max_photo_bytes: karya_shared::model::MAX_PHOTO_BYTES,
             photo_quota_bytes: 1024 * 1024 * 1024,
             blob_grace_hours: 7 * 24,
+            cookie_secure: false,
         }
     }
 }
@@ -126,6 +130,8 @@ time_zone = "Asia/Jakarta"
 max_photo_bytes = 2097152
 photo_quota_bytes = 1073741824
 blob_grace_hours = 168
+# The dashboard's session cookie is sent only over HTTPS (set true behind the TLS proxy).
+cookie_secure = false
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +258,9 @@ impl Config {
         }
         if let Some(v) = get("KARYA_PHOTO_QUOTA_BYTES") {
             self.photo_quota_bytes = parse("KARYA_PHOTO_QUOTA_BYTES", v)?;
+        }
+        if let Some(v) = get("KARYA_COOKIE_SECURE") {
+            self.cookie_secure = parse("KARYA_COOKIE_SECURE", v)?;
         }
         if let Some(v) = get("KARYA_BLOB_GRACE_HOURS") {
             self.blob_grace_hours = parse("KARYA_BLOB_GRACE_HOURS", v)?;

@@ -1,7 +1,7 @@
 //! Every route of the hub, in one place.
 
 use crate::AppState;
-use crate::handlers::{blobs, curation, dashboard, ops, sync, views};
+use crate::handlers::{blobs, curation, ops, sync, views};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
@@ -39,9 +39,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .merge(
-            Router::new()
-                .route("/", get(dashboard::dashboard))
-                .route("/login", post(dashboard::login))
+            crate::pages::routes()
                 // Pages: nothing but this hub's own resources, never inside another site's
                 // frame (clickjacking), forms post only here.
                 .layer(SetResponseHeaderLayer::overriding(

@@ -43,6 +43,12 @@ pub struct ProductFilter {
     pub category: Option<String>,
     pub curation: Option<String>,
     pub include_deleted: bool,
+    /// Only the UPTs of this Kanwil (the hub's `upts` table).
+    pub kanwil: Option<String>,
+    /// Only products holding a certification of this kind (`halal`, `pirt` …).
+    pub certification: Option<String>,
+    /// Words the name or the description holds (case-insensitive for ASCII).
+    pub text: Option<String>,
 }
 
 const PRODUCT_SELECT: &str =
@@ -145,6 +151,25 @@ fn product_where(f: &ProductFilter, args: &mut Vec<Value>) -> String {
         } else {
             sql.push_str(" AND c.status = ?");
             args.push(cur.clone().into());
+        }
+    }
+    if let Some(kanwil) = &f.kanwil {
+        sql.push_str(" AND p.upt IN (SELECT code FROM upts WHERE kanwil = ?)");
+        args.push(kanwil.clone().into());
+    }
+    if let Some(kind) = &f.certification {
+        // The certifications are a JSON list of {kind, number, valid_until}.
+        sql.push_str(
+            " AND EXISTS (SELECT 1 FROM json_each(p.certifications) WHERE json_extract(value, '$.kind') = ?)",
+        );
+        args.push(kind.clone().into());
+    }
+    if let Some(text) = &f.text {
+        for word in text.split_whitespace().take(8) {
+            let pattern = format!("%{}%", word.replace(['%', '_', '\\'], ""));
+            sql.push_str(" AND (p.name LIKE ? OR p.description LIKE ?)");
+            args.push(pattern.clone().into());
+            args.push(pattern.into());
         }
     }
     sql

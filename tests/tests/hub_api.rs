@@ -508,7 +508,7 @@ async fn a_hub_that_lost_data_still_gets_everything() {
 async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
     let hub = TestHub::start().await;
     let token = hub.add_upt("LAPAS-POLEWALI", "lapas", "Sulawesi Barat");
-    let (_, viewer) = hub.issue(Role::Viewer, "Analis Ditjenpas");
+    let (viewer_id, viewer) = hub.issue(Role::Viewer, "Analis Ditjenpas");
     let mut agent = Agent::new("LAPAS-POLEWALI", &hub.url(), &token);
     agent.add_product("Tikar <pandan> & rotan");
     let first = agent.sync().await;
@@ -517,15 +517,23 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    // No page without signing in.
     let r = http.get(hub.url()).send().await.unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/masuk");
+    let r = http
+        .get(format!("{}/masuk", hub.url()))
+        .send()
+        .await
+        .unwrap();
     assert!(r.text().await.unwrap().contains("Masukkan token"));
     let r = http
-        .post(format!("{}/login", hub.url()))
+        .post(format!("{}/masuk", hub.url()))
         .form(&[("token", token.as_str())])
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), 401);
     assert!(
         r.text()
             .await
@@ -534,22 +542,25 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
     );
 
     let r = http
-        .post(format!("{}/login", hub.url()))
+        .post(format!("{}/masuk", hub.url()))
         .form(&[("token", viewer.as_str())])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    // The cookie is a session id, never the token; HttpOnly and SameSite=Strict.
+    assert!(!set_cookie.contains(viewer.as_str()), "{set_cookie}");
+    assert!(
+        set_cookie.starts_with("karya_sesi=")
+            && set_cookie.contains("HttpOnly")
+            && set_cookie.contains("SameSite=Strict"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
     let page = http
         .get(hub.url())
-        .header("cookie", cookie)
+        .header("cookie", &cookie)
         .send()
         .await
         .unwrap()
@@ -557,15 +568,37 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
         .await
         .unwrap();
     assert!(
-        page.contains("Dasbor Nasional") && page.contains("Analis Ditjenpas"),
+        page.contains("Ringkasan nasional") && page.contains("Analis Ditjenpas"),
         "{page}"
     );
     assert!(page.contains("LAPAS-POLEWALI") && page.contains("Sulawesi Barat"));
+    let katalog = http
+        .get(format!("{}/katalog", hub.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
-        page.contains("Tikar &lt;pandan&gt; &amp; rotan"),
-        "names are escaped"
+        katalog.contains("Tikar &lt;pandan&gt; &amp; rotan"),
+        "names are escaped: {katalog}"
     );
-    assert!(page.contains("Rp75.000"), "prices read the Indonesian way");
+    assert!(
+        katalog.contains("Rp75.000"),
+        "prices read the Indonesian way"
+    );
+    assert!(katalog.contains("1–1 dari 1 produk"), "{katalog}");
+    // The session stands for the token: revoked, the session ends with it.
+    assert!(hub.admin_db().revoke_token(&viewer_id).unwrap());
+    let r = http
+        .get(format!("{}/katalog", hub.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "a revoked token's session is over");
 
     let (_, health) = karya_tests::memagent::get_json(&format!("{}/healthz", hub.url()), "").await;
     assert_eq!(health["status"], "ok");

@@ -160,8 +160,15 @@ async fn photos_go_after_the_records_resume_at_the_acknowledged_byte_and_are_che
     assert_eq!(p["photos"][0]["hash"], photo.hash.as_str(), "{p}");
     assert_eq!(p["photos"][0]["thumb"], photo.thumb.as_str());
     assert_eq!(p["photos"][0]["caption"], "Tampak depan");
-    // The dashboard shows the thumbnail, linking the full photo.
-    let page = karya_tests::memagent::get_body(&format!("{}/", hub.url()), &viewer).await;
+    // The catalogue shows the thumbnail; the product's page links the full photo.
+    let page = karya_tests::memagent::get_body(&format!("{}/katalog", hub.url()), &viewer).await;
+    assert!(
+        page.contains(&format!("<img src=\"/api/v1/blobs/{}\"", photo.thumb)),
+        "{page}"
+    );
+    let upt = p["upt"].as_str().unwrap();
+    let page =
+        karya_tests::memagent::get_body(&format!("{}/produk/{upt}/{id}", hub.url()), &viewer).await;
     assert!(
         page.contains(&format!(
             "<a href=\"/api/v1/blobs/{}\"><img src=\"/api/v1/blobs/{}\"",

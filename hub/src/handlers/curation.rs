@@ -57,18 +57,32 @@ pub async fn decide(
             ),
         )
     })?;
+    let upt = at.upt.filter(|u| !u.trim().is_empty());
+    let recorded = record(&state, &principal, product_id, upt, &body.status, body.note).await?;
+    Ok(Json(recorded))
+}
+
+/// Writes a curator's decision into the owning UPT's `curation/<UPT>` document (the API and
+/// the dashboard's form both come here).
+pub async fn record(
+    state: &Arc<AppState>,
+    principal: &Principal,
+    product_id: String,
+    upt: Option<String>,
+    status: &str,
+    note: String,
+) -> Result<DecisionRecorded, ApiError> {
     let invalid = |e: ValidationError| {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", e.to_string())
     };
     let decision = CurationDecision {
-        product_id: product_id.clone().into(),
-        status: body.status.trim().parse().map_err(invalid)?,
-        note: body.note,
+        product_id: product_id.into(),
+        status: status.trim().parse().map_err(invalid)?,
+        note,
         decided_by: principal.name.clone(),
         decided_at: now_rfc3339(),
     };
     decision.validate().map_err(invalid)?;
-    let upt = at.upt.filter(|u| !u.trim().is_empty());
     let token_id = principal.token_id.clone();
     let recorded = state
         .blocking(move |db| -> Result<DecisionRecorded, ApiError> {
@@ -93,5 +107,5 @@ pub async fn decide(
         .await??;
     state.metrics.curation_decisions.inc();
     tracing::info!(upt = %recorded.upt, status = %recorded.decision.status, by = %recorded.decision.decided_by, "curation decision");
-    Ok(Json(recorded))
+    Ok(recorded)
 }

@@ -2,7 +2,6 @@
 
 pub mod blobs;
 pub mod curation;
-pub mod dashboard;
 pub mod ops;
 pub mod sync;
 pub mod views;

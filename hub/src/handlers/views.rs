@@ -117,7 +117,7 @@ pub async fn products(
         upt: blank_to_none(q.upt),
         category: blank_to_none(q.category),
         curation: blank_to_none(q.curation),
-        include_deleted: false,
+        ..Default::default()
     };
     match q.format.as_deref() {
         None | Some("json") => {

@@ -1,0 +1,419 @@
+//! Katalog (`/katalog`): the national catalogue, filtered by Kanwil, UPT, category, curation
+//! status, certification and words, in keyset pages of 50 with thumbnails; and a page per
+//! product (`/produk/{upt}/{id}`) with its photos and, for curators, the decision form.
+
+use super::ringkasan::urlencode;
+use super::{Curator, forged, page, unavailable};
+use crate::AppState;
+use crate::handlers::views::{decode_cursor, encode_cursor, one_product};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use karya_shared::localtime::{self, rupiah, thousands};
+use karya_shared::model::{CertificationKind, CurationStatus};
+use karya_shared::views::{Page, ProductCursor, ProductFilter, ProductRow};
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const PAGE: usize = 50;
+
+/// A curation status as curators read it.
+pub fn status_words(s: CurationStatus) -> &'static str {
+    match s {
+        CurationStatus::Nominated => "diusulkan",
+        CurationStatus::InReview => "sedang ditinjau",
+        CurationStatus::Approved => "disetujui",
+        CurationStatus::Featured => "diunggulkan",
+        CurationStatus::Rejected => "ditolak",
+    }
+}
+
+#[derive(Debug, Deserialize, Default, Clone)]
+pub struct Filters {
+    #[serde(default)]
+    kanwil: String,
+    #[serde(default)]
+    upt: String,
+    #[serde(default)]
+    kategori: String,
+    #[serde(default)]
+    kurasi: String,
+    #[serde(default)]
+    sertifikasi: String,
+    #[serde(default)]
+    q: String,
+    /// Where the page starts (a cursor this hub gave out).
+    #[serde(default)]
+    after: String,
+    /// The number of the page's first product (for "51–100 dari …").
+    #[serde(default)]
+    dari: Option<u64>,
+}
+
+fn some(s: &str) -> Option<String> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| t.chars().take(200).collect())
+}
+
+impl Filters {
+    fn filter(&self) -> ProductFilter {
+        ProductFilter {
+            kanwil: some(&self.kanwil),
+            upt: some(&self.upt),
+            category: some(&self.kategori),
+            curation: some(&self.kurasi),
+            certification: some(&self.sertifikasi),
+            text: some(&self.q),
+            include_deleted: false,
+        }
+    }
+
+    /// The query string of these filters (without the page).
+    fn query(&self) -> String {
+        [
+            ("kanwil", &self.kanwil),
+            ("upt", &self.upt),
+            ("kategori", &self.kategori),
+            ("kurasi", &self.kurasi),
+            ("sertifikasi", &self.sertifikasi),
+            ("q", &self.q),
+        ]
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencode(v.trim())))
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+struct Listing {
+    page: Page<ProductRow, ProductCursor>,
+    kanwils: Vec<String>,
+    upts: Vec<String>,
+    categories: HashMap<String, String>,
+}
+
+pub async fn katalog(
+    State(state): State<Arc<AppState>>,
+    who: Curator,
+    Query(f): Query<Filters>,
+) -> Response {
+    let after: Option<ProductCursor> = match some(&f.after).map(|a| decode_cursor(&a)) {
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => return e.into_response(),
+        None => None,
+    };
+    let filter = f.filter();
+    let hours = state.config.stale_after_hours;
+    let listing = state
+        .blocking(move |db| -> Result<Listing, karya_shared::StoreError> {
+            let upts = db.upt_rows(hours)?;
+            let mut kanwils: Vec<String> = upts.iter().map(|u| u.kanwil.clone()).collect();
+            kanwils.sort();
+            kanwils.dedup();
+            Ok(Listing {
+                page: db.products_page(&filter, after.as_ref(), PAGE)?,
+                kanwils,
+                upts: upts.into_iter().map(|u| u.code).collect(),
+                categories: db.product_categories()?,
+            })
+        })
+        .await;
+    let Ok(Ok(l)) = listing else {
+        return unavailable();
+    };
+    let first = f.dari.unwrap_or(1).max(1);
+    let shown = l.page.items.len() as u64;
+    let mut categories: Vec<(&String, &String)> = l.categories.iter().collect();
+    categories.sort_by(|a, b| a.1.cmp(b.1));
+    let select = |name: &str, current: &str, any: &str, options: Vec<(String, String)>| {
+        html! {
+            select name=(name) {
+                option value="" { (any) }
+                @for (value, label) in &options {
+                    option value=(value) selected[value == current] { (label) }
+                }
+            }
+        }
+    };
+    let query = f.query();
+    page(
+        Some(&who),
+        "Katalog nasional",
+        "/katalog",
+        html! {
+            form method="get" action="/katalog" id="saring" {
+                fieldset {
+                    label { "Kanwil " (select("kanwil", &f.kanwil, "Semua Kanwil", l.kanwils.iter().map(|k| (k.clone(), k.clone())).collect())) }
+                    label { "UPT " (select("upt", &f.upt, "Semua UPT", l.upts.iter().map(|u| (u.clone(), u.clone())).collect())) }
+                    label { "Kategori " (select("kategori", &f.kategori, "Semua kategori", categories.iter().map(|(s, n)| ((*s).clone(), (*n).clone())).collect())) }
+                    label { "Kurasi " (select("kurasi", &f.kurasi, "Semua status", std::iter::once(("none".to_string(), "belum dikurasi".to_string())).chain(CurationStatus::ALL.iter().map(|s| (s.as_str().to_string(), status_words(*s).to_string()))).collect())) }
+                    label { "Sertifikasi " (select("sertifikasi", &f.sertifikasi, "Semua", CertificationKind::NAMES.iter().map(|k| (k.to_string(), k.to_uppercase())).collect())) }
+                    label { "Cari " input name="q" value=(f.q) size="24"; }
+                    button type="submit" { "Saring" }
+                    " " a href="/katalog" { "Hapus saringan" }
+                }
+            }
+            p id="jumlah" {
+                @if shown == 0 {
+                    "Tidak ada produk yang cocok dengan saringan ini."
+                } @else {
+                    (thousands(first as i64)) "–" (thousands((first + shown - 1) as i64)) " dari " (thousands(l.page.total)) " produk"
+                }
+            }
+            table id="katalog" {
+                tr { th { "Foto" } th { "Produk" } th { "UPT" } th { "Kategori" } th class="num" { "Harga" } th class="num" { "Stok" } th { "Diusulkan" } th { "Kurasi" } }
+                @for p in &l.page.items {
+                    tr {
+                        td {
+                            @if let Some(ph) = p.photos.first() {
+                                img src={ "/api/v1/blobs/" (ph.thumb) } alt=(p.name) width="80" loading="lazy";
+                            } @else { span class="muted" { "—" } }
+                        }
+                        td { a href={ "/produk/" (urlencode(&p.upt)) "/" (urlencode(&p.id)) } { (p.name) } br; code class="muted" { (p.id) } }
+                        td { (p.upt) }
+                        td { (l.categories.get(&p.category).unwrap_or(&p.category)) }
+                        td class="num" { (rupiah(p.price_idr)) }
+                        td class="num" { (thousands(p.stock)) }
+                        td { (if p.nominated { "ya" } else { "" }) }
+                        td { (p.curation.as_ref().map(|c| status_words(c.status)).unwrap_or("—")) }
+                    }
+                }
+            }
+            p {
+                @if first > 1 { a href={ "/katalog?" (query) } { "← Halaman pertama" } " " }
+                @if let Some(next) = &l.page.next {
+                    a id="berikutnya" href={ "/katalog?" (query) @if !query.is_empty() { "&" } "after=" (encode_cursor(next)) "&dari=" (first + shown) } { "Halaman berikutnya →" }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+#[derive(Debug, Deserialize, Default)]
+pub struct Shown {
+    /// A message after a decision was saved.
+    #[serde(default)]
+    pesan: String,
+}
+
+async fn load(state: &Arc<AppState>, upt: &str, id: &str) -> Result<ProductRow, Response> {
+    let (upt, id) = (upt.to_string(), id.to_string());
+    let rows = state
+        .blocking({
+            let (upt, id) = (upt.clone(), id.clone());
+            move |db| db.products_by_id(&id, Some(&upt))
+        })
+        .await;
+    match rows {
+        Ok(Ok(rows)) => one_product(rows, &id, Some(&upt)).map_err(|_| {
+            (
+                StatusCode::NOT_FOUND,
+                page(
+                    None,
+                    "Produk tidak ditemukan",
+                    "",
+                    html! { p class="flash bad" { "Tidak ada produk " code { (id) } " dari UPT " (upt) " di hub. Sudahkah UPT-nya sinkron?" } p { a href="/katalog" { "Kembali ke katalog" } } },
+                ),
+            )
+                .into_response()
+        }),
+        _ => Err(unavailable()),
+    }
+}
+
+pub async fn product(
+    State(state): State<Arc<AppState>>,
+    who: Curator,
+    Path((upt, id)): Path<(String, String)>,
+    Query(shown): Query<Shown>,
+) -> Response {
+    let p = match load(&state, &upt, &id).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let message = match shown.pesan.as_str() {
+        "disimpan" => Some((
+            true,
+            "Keputusan disimpan; sampai ke UPT pada sinkronisasi berikutnya.".to_string(),
+        )),
+        _ => None,
+    };
+    product_page(&state, &who, &p, message).into_response()
+}
+
+fn product_page(
+    state: &AppState,
+    who: &Curator,
+    p: &ProductRow,
+    message: Option<(bool, String)>,
+) -> axum::response::Html<String> {
+    let zone = state.config.zone();
+    let today = time::OffsetDateTime::now_utc().date();
+    let action = format!(
+        "/produk/{}/{}/keputusan",
+        urlencode(&p.upt),
+        urlencode(&p.id)
+    );
+    page(
+        Some(who),
+        &p.name,
+        "/katalog",
+        html! {
+            @if let Some((good, text)) = message {
+                p class={ "flash " (if good { "ok" } else { "bad" }) } role="status" { (text) }
+            }
+            p { a href="/katalog" { "← Katalog" } }
+            div id="foto" {
+                @for (i, ph) in p.photos.iter().enumerate() {
+                    figure {
+                        a href={ "/api/v1/blobs/" (ph.hash) } {
+                            img src={ "/api/v1/blobs/" (ph.thumb) } alt=(if ph.caption.is_empty() { p.name.as_str() } else { ph.caption.as_str() }) style="max-width:240px;max-height:240px";
+                        }
+                        figcaption {
+                            @if i == 0 { strong { "Sampul" } br; }
+                            @if !ph.caption.is_empty() { (ph.caption) br; }
+                            span class="muted" { (ph.width) "×" (ph.height) " px" }
+                        }
+                    }
+                }
+                @if p.photos.is_empty() { p class="muted" { "Belum ada foto dari UPT." } }
+            }
+            table {
+                tr { th { "UPT" } td { (p.upt) } }
+                tr { th { "Id" } td { code { (p.id) } } }
+                tr { th { "Kategori" } td { (p.category) } }
+                tr { th { "Harga" } td { (rupiah(p.price_idr)) " / " (p.unit) } }
+                tr { th { "Stok" } td { (thousands(p.stock)) } }
+                tr { th { "Bengkel kerja" } td { (p.workshop) } }
+                tr { th { "Deskripsi" } td { (p.description) } }
+                tr { th { "Diusulkan UPT" } td { (if p.nominated { "ya" } else { "tidak" }) } }
+                tr {
+                    th { "Sertifikasi" }
+                    td {
+                        @for c in &p.certifications {
+                            (c.kind.as_str().to_uppercase()) " " (c.number)
+                            @if let Some(until) = c.valid_until {
+                                @if until < today {
+                                    " " span class="bad" { "kedaluwarsa " (localtime::date(until)) }
+                                } @else {
+                                    " (berlaku sampai " (localtime::date(until)) ")"
+                                }
+                            }
+                            br;
+                        }
+                        @if p.certifications.is_empty() { span class="muted" { "—" } }
+                    }
+                }
+                tr { th { "Diperbarui" } td { (localtime::format(&p.updated_at, zone)) } }
+            }
+            (conflicts(p))
+            h2 { "Kurasi" }
+            @match &p.curation {
+                Some(c) => p id="kurasi" {
+                    strong { (status_words(c.status)) } " — oleh " (c.decided_by) ", " (localtime::format(&c.decided_at, zone))
+                    @if !c.note.is_empty() { br; span class="muted" { "“" (c.note) "”" } }
+                },
+                None => p id="kurasi" class="muted" { "Belum ada keputusan." },
+            }
+            @if who.principal.role.can_curate() {
+                form method="post" action=(action) id="keputusan" {
+                    input type="hidden" name="csrf" value=(who.csrf);
+                    fieldset {
+                        label { "Keputusan "
+                            select name="status" {
+                                @for s in CurationStatus::ALL {
+                                    option value=(s.as_str()) selected[p.curation.as_ref().is_some_and(|c| c.status == *s)] { (status_words(*s)) }
+                                }
+                            }
+                        }
+                        br;
+                        label { "Catatan " br; textarea name="catatan" rows="3" cols="60" maxlength="5000" {} }
+                        br;
+                        button type="submit" { "Simpan keputusan" }
+                    }
+                }
+            } @else {
+                p class="muted" { "Token " (who.principal.role.name()) " hanya dapat melihat; keputusan kurasi memerlukan token curator." }
+            }
+        },
+    )
+}
+
+fn conflicts(p: &ProductRow) -> Markup {
+    html! {
+        @for (field, values) in &p.conflicts {
+            p class="bad" {
+                "Dua komputer UPT mengubah " (field) " bersamaan: "
+                (values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" dan "))
+                ". Yang berlaku: " (values.first().map(|v| v.to_string()).unwrap_or_default()) "."
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Decision {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    catatan: String,
+}
+
+pub async fn decide(
+    State(state): State<Arc<AppState>>,
+    who: Curator,
+    Path((upt, id)): Path<(String, String)>,
+    axum::Form(form): axum::Form<Decision>,
+) -> Response {
+    if !who.form_is_ours(&form.csrf) {
+        return forged();
+    }
+    if !who.principal.role.can_curate() {
+        return (
+            StatusCode::FORBIDDEN,
+            page(
+                Some(&who),
+                "Tidak diizinkan",
+                "",
+                html! { p class="flash bad" { "Keputusan kurasi memerlukan token curator atau admin." } },
+            ),
+        )
+            .into_response();
+    }
+    let recorded = crate::handlers::curation::record(
+        &state,
+        &who.principal,
+        id.clone(),
+        Some(upt.clone()),
+        &form.status,
+        form.catatan,
+    )
+    .await;
+    match recorded {
+        Ok(_) => Redirect::to(&format!(
+            "/produk/{}/{}?pesan=disimpan",
+            urlencode(&upt),
+            urlencode(&id)
+        ))
+        .into_response(),
+        Err(e) => match load(&state, &upt, &id).await {
+            Ok(p) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                product_page(
+                    &state,
+                    &who,
+                    &p,
+                    Some((false, format!("Keputusan tidak disimpan: {}", e.detail))),
+                ),
+            )
+                .into_response(),
+            Err(r) => r,
+        },
+    }
+}

@@ -1,0 +1,372 @@
+//! The curators' dashboard: server-rendered pages (maud, which escapes by construction; plain
+//! forms, no JavaScript) in Bahasa Indonesia with Indonesian number, money and date formats.
+//!
+//! Signing in with a viewer, curator or admin token creates a session: a random 192-bit id in
+//! an `HttpOnly; SameSite=Strict` cookie (`Secure` when `cookie_secure` says the hub sits
+//! behind TLS). The token itself stays on the server, in the session, and is checked again on
+//! every request, so a revoked token ends its sessions at once. Sessions end at logout, after
+//! 8 hours without a request, or 24 hours after sign-in. Every form carries the session's
+//! CSRF token; a form without it changes nothing.
+//!
+//! Pages: Ringkasan (`/`), Katalog (`/katalog`, filters and keyset pages) and a page per
+//! product (`/produk/{upt}/{id}`) with its photos and the decision form.
+
+mod katalog;
+mod ringkasan;
+
+use crate::AppState;
+use crate::auth::Principal;
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use maud::{DOCTYPE, Markup, html};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const COOKIE: &str = "karya_sesi";
+const IDLE: Duration = Duration::from_secs(8 * 3600);
+const LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// Sessions kept at most; past it the least recently used goes (a bound on memory).
+const MAX_SESSIONS: usize = 10_000;
+
+struct Session {
+    /// The token signed in with: kept here, never in the cookie, and checked on each request.
+    token: String,
+    csrf: String,
+    created: Instant,
+    seen: Instant,
+}
+
+/// The dashboard's sessions, in the hub's memory (a restart signs curators out).
+#[derive(Default)]
+pub struct Sessions(Mutex<HashMap<String, Session>>);
+
+fn random_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl Sessions {
+    fn start(&self, token: String) -> (String, String) {
+        let id = random_id();
+        let csrf = random_id();
+        let now = Instant::now();
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|_, s| s.alive(now));
+        if all.len() >= MAX_SESSIONS
+            && let Some(oldest) = all
+                .iter()
+                .min_by_key(|(_, s)| s.seen)
+                .map(|(k, _)| k.clone())
+        {
+            all.remove(&oldest);
+        }
+        all.insert(
+            id.clone(),
+            Session {
+                token,
+                csrf: csrf.clone(),
+                created: now,
+                seen: now,
+            },
+        );
+        (id, csrf)
+    }
+
+    /// The session's token and CSRF token, if the session is alive (and marks it used).
+    fn touch(&self, id: &str) -> Option<(String, String)> {
+        let now = Instant::now();
+        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let alive = all.get(id).is_some_and(|s| s.alive(now));
+        if !alive {
+            all.remove(id);
+            return None;
+        }
+        let s = all.get_mut(id)?;
+        s.seen = now;
+        Some((s.token.clone(), s.csrf.clone()))
+    }
+
+    fn end(&self, id: &str) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+    }
+}
+
+impl Session {
+    fn alive(&self, now: Instant) -> bool {
+        now.duration_since(self.seen) < IDLE && now.duration_since(self.created) < LIFETIME
+    }
+}
+
+/// The session id a request's cookie names.
+pub fn session_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+/// The token behind a request's session cookie, if the session is alive.
+pub fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    let id = session_of(headers)?;
+    state.sessions.touch(&id).map(|(token, _)| token)
+}
+
+/// A person signed in to the dashboard (a viewer, curator or admin), with the CSRF token
+/// their forms carry. Without a live session, a page answers with a redirect to `/masuk`.
+pub struct Curator {
+    pub principal: Principal,
+    pub csrf: String,
+}
+
+pub struct ToLogin;
+
+impl IntoResponse for ToLogin {
+    fn into_response(self) -> Response {
+        Redirect::to("/masuk").into_response()
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Curator {
+    type Rejection = ToLogin;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ToLogin> {
+        let csrf = session_of(&parts.headers)
+            .and_then(|id| state.sessions.touch(&id))
+            .map(|(_, csrf)| csrf)
+            .unwrap_or_default();
+        // The token is checked again (revoked tokens end their sessions); a script may also
+        // read the pages with `Authorization: Bearer`.
+        match Principal::from_request_parts(parts, state).await {
+            Ok(principal) if principal.role.can_read() => Ok(Curator { principal, csrf }),
+            _ => Err(ToLogin),
+        }
+    }
+}
+
+impl Curator {
+    /// Whether a form's CSRF token is this session's.
+    pub fn form_is_ours(&self, sent: &str) -> bool {
+        use subtle::ConstantTimeEq;
+        !self.csrf.is_empty() && bool::from(self.csrf.as_bytes().ct_eq(sent.as_bytes()))
+    }
+}
+
+/// 503: the hub could not read what the page shows (a busy or failing database).
+pub fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        page(
+            None,
+            "Hub sibuk",
+            "",
+            html! { p class="flash bad" { "Hub tidak dapat membaca datanya saat ini. Muat ulang halaman sebentar lagi; bila berulang, periksa log hub." } },
+        ),
+    )
+        .into_response()
+}
+
+/// 403 for a form that did not come from this session's pages.
+pub fn forged() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        page(
+            None,
+            "Formulir ditolak",
+            "",
+            html! { p class="flash bad" { "Formulir ini kedaluwarsa atau bukan dari dasbor ini. Muat ulang halamannya, lalu kirim lagi." } },
+        ),
+    )
+        .into_response()
+}
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(ringkasan::ringkasan))
+        .route("/masuk", get(login_form).post(login))
+        .route("/keluar", post(logout))
+        .route("/katalog", get(katalog::katalog))
+        .route("/produk/{upt}/{id}", get(katalog::product))
+        .route("/produk/{upt}/{id}/keputusan", post(katalog::decide))
+}
+
+const STYLE: &str = "
+body{font-family:Segoe UI,system-ui,Arial,sans-serif;margin:0;color:#1d2733;background:#f6f8fb}
+header{background:#173d5e;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center;flex-wrap:wrap}
+header a{color:#fff;text-decoration:none}header a.on{text-decoration:underline;font-weight:bold}
+header form{margin-left:auto}main{padding:1rem 1.5rem}
+table{border-collapse:collapse;margin:.8rem 0;background:#fff}td,th{border:1px solid #ccd;padding:.35rem .6rem;text-align:left;vertical-align:top}
+th{background:#eef2f7}.num{text-align:right}.ok{color:#17692e}.bad,.stale{color:#a4161a;font-weight:bold}
+.flash{padding:.6rem .9rem;border-radius:4px;margin:.6rem 0}.flash.ok{background:#e3f4e8}.flash.bad{background:#fbe4e4}
+.cards{display:flex;gap:1rem;flex-wrap:wrap}.card{background:#fff;border:1px solid #ccd;border-radius:6px;padding:.8rem 1.2rem}
+.card b{display:block;font-size:1.4rem}fieldset{border:1px solid #ccd;background:#fff;margin:1rem 0;padding:.8rem}
+label{display:inline-block;margin:.25rem .8rem .25rem 0}input,select,button,textarea{font-size:1rem;padding:.25rem .4rem}
+.muted{color:#667}figure{display:inline-block;margin:0 1rem 1rem 0;vertical-align:top}";
+
+/// A page of the dashboard: its header with the navigation and logout (when signed in).
+pub fn page(who: Option<&Curator>, title: &str, active: &str, body: Markup) -> Html<String> {
+    let nav = [("/", "Ringkasan"), ("/katalog", "Katalog")];
+    Html(
+        html! {
+            (DOCTYPE)
+            html lang="id" {
+                head {
+                    meta charset="utf-8";
+                    meta name="viewport" content="width=device-width, initial-scale=1";
+                    title { (title) " — karya" }
+                    style { (maud::PreEscaped(STYLE)) }
+                }
+                body {
+                    header {
+                        strong { "karya · Ditjen Pemasyarakatan" }
+                        @if let Some(c) = who {
+                            @for (href, label) in nav {
+                                a href=(href) class=[(href == active).then_some("on")] { (label) }
+                            }
+                            form method="post" action="/keluar" {
+                                input type="hidden" name="csrf" value=(c.csrf);
+                                span { (c.principal.name) " (" (c.principal.role.name()) ") " }
+                                button type="submit" { "Keluar" }
+                            }
+                        }
+                    }
+                    main { h1 { (title) } (body) }
+                }
+            }
+        }
+        .into_string(),
+    )
+}
+
+fn login_page(status: StatusCode, message: Option<&str>) -> Response {
+    (
+        status,
+        page(
+            None,
+            "Masuk ke dasbor",
+            "",
+            html! {
+                @if let Some(m) = message { p class="flash bad" role="alert" { (m) } }
+                p { "Masukkan token viewer, curator atau admin dari admin hub." }
+                form method="post" action="/masuk" {
+                    fieldset {
+                        label { "Token " input name="token" type="password" size="60" autocomplete="off" required; }
+                        button type="submit" { "Masuk" }
+                    }
+                }
+            },
+        ),
+    )
+        .into_response()
+}
+
+async fn login_form() -> Response {
+    login_page(StatusCode::OK, None)
+}
+
+#[derive(serde::Deserialize)]
+struct Login {
+    token: String,
+}
+
+async fn login(
+    State(state): State<Arc<AppState>>,
+    connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    axum::Form(form): axum::Form<Login>,
+) -> Response {
+    let source = connect.map(|c| c.0.0.ip());
+    if state.auth_allowed(source).is_err() {
+        return login_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(
+                "Terlalu banyak percobaan masuk yang gagal dari alamat ini. Tunggu satu menit lalu coba lagi.",
+            ),
+        );
+    }
+    let token = form.token.trim().to_string();
+    let check = token.clone();
+    let verdict = match state.blocking(move |db| db.verify_token(&check)).await {
+        Ok(Ok(v)) => v,
+        _ => {
+            return login_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("Hub sedang sibuk; coba lagi sebentar lagi."),
+            );
+        }
+    };
+    match verdict {
+        Ok(p) if p.role.can_read() => {
+            let (id, _) = state.sessions.start(token);
+            let secure = if state.config.cookie_secure {
+                "; Secure"
+            } else {
+                ""
+            };
+            let cookie = format!(
+                "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+                LIFETIME.as_secs()
+            );
+            tracing::info!(name = %p.name, role = p.role.name(), "dashboard sign-in");
+            let mut r = Redirect::to("/").into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                r.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            r
+        }
+        Ok(_) => {
+            state.auth_failed(source);
+            login_page(
+                StatusCode::UNAUTHORIZED,
+                Some(
+                    "Token agen UPT tidak dapat membuka dasbor. Gunakan token viewer, curator atau admin.",
+                ),
+            )
+        }
+        Err(_) => {
+            state.auth_failed(source);
+            login_page(
+                StatusCode::UNAUTHORIZED,
+                Some("Token tidak valid atau sudah dicabut. Mintalah token baru kepada admin hub."),
+            )
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Csrf {
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn logout(
+    State(state): State<Arc<AppState>>,
+    curator: Result<Curator, ToLogin>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<Csrf>,
+) -> Response {
+    let Ok(curator) = curator else {
+        return Redirect::to("/masuk").into_response();
+    };
+    if !curator.form_is_ours(&form.csrf) {
+        return forged();
+    }
+    if let Some(id) = session_of(&headers) {
+        state.sessions.end(&id);
+    }
+    let mut r = Redirect::to("/masuk").into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("karya_sesi=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    r
+}

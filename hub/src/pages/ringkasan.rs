@@ -1,0 +1,126 @@
+//! Ringkasan (`/`): the national figures, per Kanwil, and the UPTs — those that have not synced
+//! for longer than `stale_after_hours` first.
+
+use super::{Curator, page};
+use crate::AppState;
+use crate::db::UptRow;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use karya_shared::localtime::{self, rupiah, thousands};
+use karya_shared::views::Stats;
+use maud::html;
+use std::sync::Arc;
+
+struct View {
+    stats: Stats,
+    upts: Vec<UptRow>,
+    refusals: i64,
+}
+
+pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Response {
+    let hours = state.config.stale_after_hours;
+    let zone = state.config.zone();
+    let view = state
+        .blocking(move |db| -> Result<View, karya_shared::StoreError> {
+            Ok(View {
+                stats: db.stats()?,
+                upts: db.upt_rows(hours)?,
+                refusals: db.refusal_count()?,
+            })
+        })
+        .await;
+    let Ok(Ok(View {
+        stats,
+        mut upts,
+        refusals,
+    })) = view
+    else {
+        return super::unavailable();
+    };
+    // Stale UPTs first (longest silent first), then the rest by code.
+    upts.sort_by(|a, b| {
+        b.stale
+            .cmp(&a.stale)
+            .then_with(|| a.last_sync_at.cmp(&b.last_sync_at))
+            .then_with(|| a.code.cmp(&b.code))
+    });
+    let n = &stats.national;
+    let stale = upts.iter().filter(|u| u.stale).count();
+    let card = |label: &str, value: String, bad: bool| {
+        html! { div class="card" { (label) b class=[bad.then_some("stale")] { (value) } } }
+    };
+    page(
+        Some(&who),
+        "Ringkasan nasional",
+        "/",
+        html! {
+            div class="cards" {
+                (card("UPT terdaftar", thousands(upts.len() as i64), false))
+                (card(&format!("UPT belum sinkron > {hours} jam"), thousands(stale as i64), stale > 0))
+                (card("Produk", thousands(n.products), false))
+                (card("Stok", thousands(n.stock), false))
+                (card("Penjualan", thousands(n.sales), false))
+                (card("Pendapatan", rupiah(n.revenue_idr), false))
+                (card("Pelatihan", thousands(n.trainings), false))
+                (card("Peserta", thousands(n.participants), false))
+                (card("Lulus", thousands(n.completions), false))
+                (card("Sinkronisasi ditolak", thousands(refusals), refusals > 0))
+            }
+            @if n.future_dated_sales > 0 {
+                p class="stale" {
+                    (thousands(n.future_dated_sales)) " penjualan bertanggal lebih dari sehari setelah hari ini (jam komputer UPT salah) tidak dihitung dalam penjualan dan pendapatan."
+                }
+            }
+            h2 { "Per Kanwil" }
+            table {
+                tr { th { "Kanwil" } th class="num" { "UPT" } th class="num" { "Produk" } th class="num" { "Stok" } th class="num" { "Pendapatan" } th class="num" { "Pelatihan" } th class="num" { "Peserta" } th class="num" { "Lulus" } }
+                @for k in &stats.per_kanwil {
+                    tr {
+                        td { a href={ "/katalog?kanwil=" (urlencode(&k.kanwil)) } { (k.kanwil) } }
+                        td class="num" { (thousands(k.upts)) }
+                        td class="num" { (thousands(k.figures.products)) }
+                        td class="num" { (thousands(k.figures.stock)) }
+                        td class="num" { (rupiah(k.figures.revenue_idr)) }
+                        td class="num" { (thousands(k.figures.trainings)) }
+                        td class="num" { (thousands(k.figures.participants)) }
+                        td class="num" { (thousands(k.figures.completions)) }
+                    }
+                }
+            }
+            h2 { "UPT" }
+            table id="upt" {
+                tr { th { "Kode" } th { "Nama" } th { "Kanwil" } th { "Sinkron terakhir" } th { "Versi agen" } th class="num" { "Produk" } th class="num" { "Pelatihan" } }
+                @for u in &upts {
+                    tr {
+                        td { a href={ "/katalog?upt=" (urlencode(&u.code)) } { (u.code) } }
+                        td { (u.name) }
+                        td { (u.kanwil) }
+                        td {
+                            @match &u.last_sync_at {
+                                Some(at) if u.stale => span class="stale" { (localtime::format(at, zone)) " (usang)" },
+                                Some(at) => span class="ok" { (localtime::format(at, zone)) },
+                                None => span class="stale" { "belum pernah" },
+                            }
+                        }
+                        td { (u.last_agent_version.as_deref().unwrap_or("—")) }
+                        td class="num" { (thousands(u.products)) }
+                        td class="num" { (thousands(u.trainings)) }
+                    }
+                }
+            }
+        },
+    )
+    .into_response()
+}
+
+/// A query-string value: everything but unreserved characters percent-encoded.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
