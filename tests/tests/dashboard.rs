@@ -1,0 +1,199 @@
+//! The curators' dashboard in a real headless Chromium, against a real hub and real agents:
+//! sign in as a curator, filter the catalogue to one Kanwil and category, open a product with
+//! a photo, approve it with a note, and find the decision in the agent's replica after its
+//! sync; a forged form changes nothing; a viewer cannot decide; logout ends the session.
+//! Screenshots of every page go to target/screenshots/dashboard/.
+
+use fantoccini::{Client, Locator};
+use karya_tests::browser::{self, Driver, body, browser, fill, submit, wait_for};
+use karya_tests::procs::{AgentDir, HubProcess, free_addr, get_text};
+
+async fn shot(c: &Client, name: &str) {
+    browser::shot(c, "dashboard", name).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_curator_decides_from_the_catalogue_in_a_real_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("hub.db");
+    let pati = HubProcess::add_upt(&db, "LAPAS-PATI", "lapas", "Jawa Tengah");
+    let kupang = HubProcess::add_upt(&db, "LAPAS-KUPANG", "lapas", "Nusa Tenggara Timur");
+    let curator = HubProcess::issue(&db, "curator", "Kurator Pusat");
+    let viewer = HubProcess::issue(&db, "viewer", "Analis");
+    let hub = HubProcess::start(&db, free_addr());
+
+    // Two UPTs in two Kanwils: a carved chair (with a photo) and a batik shirt in Pati, a
+    // bamboo chair in Kupang.
+    let a = AgentDir::init(&tmp.path().join("pati"), "LAPAS-PATI", &hub.url(), &pati);
+    let chair = a.add_product("Kursi jati ukir", "1850000");
+    a.ok(&[
+        "product",
+        "add",
+        "--name",
+        "Kemeja batik tulis",
+        "--category",
+        "fashion-batik",
+        "--price",
+        "275000",
+    ]);
+    let phone = tmp.path().join("IMG_2041.jpg");
+    std::fs::write(&phone, karya_tests::phone_photo(1600, 1200)).unwrap();
+    a.ok(&[
+        "product",
+        "photo",
+        "add",
+        &chair,
+        phone.to_str().unwrap(),
+        "--caption",
+        "Tampak depan",
+    ]);
+    a.ok(&["sync"]);
+    let b = AgentDir::init(
+        &tmp.path().join("kupang"),
+        "LAPAS-KUPANG",
+        &hub.url(),
+        &kupang,
+    );
+    b.add_product("Kursi bambu", "450000");
+    b.ok(&["sync"]);
+
+    let driver = Driver::start();
+    let c = browser(&driver, &tmp.path().join("chromium")).await;
+    let base = hub.url();
+
+    // No page without signing in; a wrong token is refused with the way out.
+    c.goto(&format!("{base}/katalog")).await.unwrap();
+    assert!(c.current_url().await.unwrap().path().ends_with("/masuk"));
+    fill(&c, "form", &[("token", "karya_salah.salah")]).await;
+    submit(&c, "form").await;
+    wait_for(&c, "Token tidak valid").await;
+    shot(&c, "01-masuk").await;
+    fill(&c, "form", &[("token", curator.trim())]).await;
+    submit(&c, "form").await;
+    let home = wait_for(&c, "Ringkasan nasional").await;
+    assert!(
+        home.contains("Kurator Pusat") && home.contains("Nusa Tenggara Timur"),
+        "{home}"
+    );
+    shot(&c, "02-ringkasan").await;
+
+    // The catalogue, filtered to one Kanwil and one category.
+    c.goto(&format!("{base}/katalog")).await.unwrap();
+    let all = wait_for(&c, "dari 3 produk").await;
+    assert!(all.contains("1–3 dari 3 produk"), "{all}");
+    fill(
+        &c,
+        "#saring",
+        &[("kanwil", "Jawa Tengah"), ("kategori", "kerajinan")],
+    )
+    .await;
+    submit(&c, "#saring").await;
+    let list = wait_for(&c, "1–1 dari 1 produk").await;
+    assert!(
+        list.contains("Kursi jati ukir")
+            && !list.contains("Kursi bambu")
+            && !list.contains("Kemeja batik"),
+        "{list}"
+    );
+    let thumb = c
+        .find(Locator::Css("#katalog img"))
+        .await
+        .unwrap()
+        .attr("src")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(thumb.starts_with("/api/v1/blobs/"), "{thumb}");
+    shot(&c, "03-katalog-jawa-tengah-kerajinan").await;
+
+    // The product, with its photo, then the decision.
+    c.find(Locator::LinkText("Kursi jati ukir"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let page = wait_for(&c, "Belum ada keputusan").await;
+    assert!(
+        page.contains("Rp1.850.000") && page.contains("Tampak depan"),
+        "{page}"
+    );
+    let loaded: bool = c
+        .execute(
+            "const i = document.querySelector('#foto img'); return !!i && i.complete && i.naturalWidth > 0;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap_or(false);
+    assert!(loaded, "the photo shows in the browser");
+    shot(&c, "04-produk").await;
+    fill(
+        &c,
+        "#keputusan",
+        &[("status", "approved"), ("catatan", "Lolos kurasi nasional")],
+    )
+    .await;
+    submit(&c, "#keputusan").await;
+    let decided = wait_for(&c, "Keputusan disimpan").await;
+    assert!(
+        decided.contains("disetujui") && decided.contains("Lolos kurasi nasional"),
+        "{decided}"
+    );
+    shot(&c, "05-keputusan").await;
+
+    // The decision reaches the UPT at its next sync.
+    a.ok(&["sync"]);
+    let shown = a.ok(&["product", "show", &chair]);
+    assert!(
+        shown.contains("approved")
+            && shown.contains("Kurator Pusat")
+            && shown.contains("Lolos kurasi nasional"),
+        "{shown}"
+    );
+
+    // A form posted without this session's CSRF token is refused and changes nothing.
+    let cookie = c.get_named_cookie("karya_sesi").await.unwrap();
+    let forged = reqwest::Client::new()
+        .post(format!("{base}/produk/LAPAS-PATI/{chair}/keputusan"))
+        .header("cookie", format!("karya_sesi={}", cookie.value()))
+        .form(&[
+            ("status", "rejected"),
+            ("catatan", "palsu"),
+            ("csrf", "bukan-token"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let api = tokio::task::block_in_place(|| {
+        get_text(&format!("{base}/api/v1/products/{chair}"), viewer.trim())
+    });
+    assert!(api.contains("approved") && !api.contains("palsu"), "{api}");
+
+    // A viewer reads, but has no decision form.
+    let as_viewer = tokio::task::block_in_place(|| {
+        get_text(&format!("{base}/produk/LAPAS-PATI/{chair}"), viewer.trim())
+    });
+    assert!(
+        as_viewer.contains("Kursi jati ukir") && !as_viewer.contains("Simpan keputusan"),
+        "{as_viewer}"
+    );
+
+    // Logout ends the session: the same cookie opens nothing any more.
+    submit(&c, "header form").await;
+    wait_for(&c, "Masukkan token").await;
+    let after = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{base}/katalog"))
+        .header("cookie", format!("karya_sesi={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after.status(), 303);
+    let _ = body(&c).await;
+    c.close().await.unwrap();
+}
