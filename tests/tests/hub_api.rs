@@ -674,3 +674,77 @@ async fn records_dated_in_the_future_by_a_wrong_clock_are_flagged_not_counted() 
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_catalogue_page_filters_and_pages_through_what_the_upts_sent() {
+    let hub = TestHub::start().await;
+    let pati = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    let bali = hub.add_upt("LAPAS-KEROBOKAN", "lapas", "Bali");
+    let (_, viewer) = hub.issue(Role::Viewer, "Analis");
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &pati);
+    for i in 0..120 {
+        a.add_product(&format!("Tas anyaman {i:03}"));
+    }
+    let mut chips = karya_tests::memagent::product("Keripik tempe");
+    chips.certifications = vec![karya_shared::model::Certification {
+        kind: karya_shared::model::CertificationKind::Halal,
+        number: "ID31110000123".into(),
+        valid_until: None,
+    }];
+    a.store
+        .change(&DocId::Upt("LAPAS-PATI".into()), |d| {
+            karya_shared::schema::insert_product(d, &chips)
+        })
+        .unwrap();
+    a.sync().await;
+    let mut b = Agent::new("LAPAS-KEROBOKAN", &hub.url(), &bali);
+    for i in 0..3 {
+        b.add_product(&format!("Lukisan kaca {i}"));
+    }
+    b.sync().await;
+
+    let katalog = |query: String| {
+        let url = format!("{}/katalog?{query}", hub.url());
+        let viewer = viewer.clone();
+        async move { karya_tests::memagent::get_body(&url, &viewer).await }
+    };
+    let next_of = |page: &str| -> Option<String> {
+        let at = page.find("id=\"berikutnya\" href=\"/katalog?")?;
+        let rest = &page[at + "id=\"berikutnya\" href=\"/katalog?".len()..];
+        Some(rest[..rest.find('"')?].replace("&amp;", "&"))
+    };
+
+    // Keyset pages of 50, counted the Indonesian way, within the Kanwil's filter.
+    let first = katalog("kanwil=Jawa%20Tengah".into()).await;
+    assert!(first.contains("1–50 dari 121 produk"), "{first}");
+    assert!(!first.contains("Lukisan kaca"), "another Kanwil's product");
+    let second = katalog(next_of(&first).expect("a next page")).await;
+    assert!(second.contains("51–100 dari 121 produk"), "{second}");
+    let third = katalog(next_of(&second).expect("a third page")).await;
+    assert!(third.contains("101–121 dari 121 produk"), "{third}");
+    assert!(next_of(&third).is_none(), "the last page has no next link");
+    assert!(third.contains("Halaman pertama"));
+
+    // Words, certification and Kanwil filters.
+    let found = katalog("q=tempe".into()).await;
+    assert!(
+        found.contains("1–1 dari 1 produk") && found.contains("Keripik tempe"),
+        "{found}"
+    );
+    let halal = katalog("sertifikasi=halal".into()).await;
+    assert!(
+        halal.contains("1–1 dari 1 produk") && halal.contains("Keripik tempe"),
+        "{halal}"
+    );
+    let bali_page = katalog("kanwil=Bali".into()).await;
+    assert!(bali_page.contains("1–3 dari 3 produk"), "{bali_page}");
+    let none = katalog("q=%3Cscript%3E".into()).await;
+    assert!(
+        none.contains("Tidak ada produk yang cocok") && !none.contains("<script>"),
+        "{none}"
+    );
+    // A page cursor the hub never gave out is refused, not trusted.
+    let (status, _) =
+        karya_tests::memagent::get_json(&format!("{}/katalog?after=zz", hub.url()), &viewer).await;
+    assert_eq!(status, 400);
+}
