@@ -73,8 +73,29 @@ pub const SCHEMA: AppSchema = AppSchema {
             last_token TEXT NOT NULL
         );
     "#,
+        r#"-- every curation decision made at this hub, for the product page's history
+        CREATE TABLE curation_log (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            upt TEXT NOT NULL,
+            product_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            note TEXT NOT NULL,
+            decided_by TEXT NOT NULL,
+            decided_at TEXT NOT NULL
+        );
+        CREATE INDEX curation_log_product ON curation_log(upt, product_id, id);
+    "#,
     ],
 };
+
+/// One decision of a product's history: status, note, who, when.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DecisionEntry {
+    pub status: String,
+    pub note: String,
+    pub decided_by: String,
+    pub decided_at: String,
+}
 
 pub type Result<T, Err = StoreError> = std::result::Result<T, Err>;
 
@@ -436,6 +457,44 @@ impl HubDb {
 
     pub fn upt_rows(&self, stale_after_hours: i64) -> Result<Vec<UptRow>> {
         self.read(|c| upt_rows(c, stale_after_hours))
+    }
+
+    /// Adds a decision to its product's history.
+    pub fn log_decision(&self, upt: &str, d: &karya_shared::model::CurationDecision) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO curation_log (upt, product_id, status, note, decided_by, decided_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                rusqlite::params![
+                    upt,
+                    d.product_id.as_str(),
+                    d.status.as_str(),
+                    d.note,
+                    d.decided_by,
+                    d.decided_at
+                ],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// A product's decisions made at this hub, newest first (at most 100).
+    pub fn decision_history(&self, upt: &str, product_id: &str) -> Result<Vec<DecisionEntry>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT status, note, decided_by, decided_at FROM curation_log
+                 WHERE upt = ?1 AND product_id = ?2 ORDER BY id DESC LIMIT 100",
+            )?
+            .query_map(rusqlite::params![upt, product_id], |r| {
+                Ok(DecisionEntry {
+                    status: r.get(0)?,
+                    note: r.get(1)?,
+                    decided_by: r.get(2)?,
+                    decided_at: r.get(3)?,
+                })
+            })?
+            .collect()
+        })
     }
 
     /// Notes a sync in the UPT's status (`ok`: no document refused).

@@ -172,6 +172,32 @@ async fn a_curator_decides_from_the_catalogue_in_a_real_browser() {
     });
     assert!(api.contains("approved") && !api.contains("palsu"), "{api}");
 
+    // A second decision: the page keeps the history, newest first, with who and the note.
+    c.goto(&format!("{base}/produk/LAPAS-PATI/{chair}"))
+        .await
+        .unwrap();
+    let before = wait_for(&c, "Simpan keputusan").await;
+    assert!(!before.contains("Keputusan disimpan"), "{before}");
+    fill(
+        &c,
+        "#keputusan",
+        &[
+            ("status", "featured"),
+            ("catatan", "Unggulan untuk pameran nasional"),
+        ],
+    )
+    .await;
+    submit(&c, "#keputusan").await;
+    wait_for(&c, "Keputusan disimpan").await;
+    let history = browser::text(&c, "#riwayat").await;
+    let newest = history.find("Unggulan untuk pameran nasional");
+    let older = history.find("Lolos kurasi nasional");
+    assert!(
+        newest.is_some() && older.is_some() && newest < older && history.contains("Kurator Pusat"),
+        "{history}"
+    );
+    shot(&c, "06-riwayat").await;
+
     // A viewer reads, but has no decision form.
     let as_viewer = tokio::task::block_in_place(|| {
         get_text(&format!("{base}/produk/LAPAS-PATI/{chair}"), viewer.trim())

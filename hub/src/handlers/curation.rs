@@ -99,6 +99,11 @@ pub async fn record(
                 .change_as(&DocId::Curation(product.upt.clone()), origin, |d| {
                     schema::put_decision(d, &decision)
                 })?;
+            // The history is kept beside the document; a decision whose history row cannot
+            // be written is still made (the document is what reaches the UPT).
+            if let Err(e) = db.log_decision(&product.upt, &decision) {
+                tracing::warn!(error = %e, "a curation decision was not added to its history");
+            }
             Ok(DecisionRecorded {
                 upt: product.upt,
                 decision,

@@ -5,6 +5,7 @@
 use super::ringkasan::urlencode;
 use super::{Curator, forged, page, unavailable};
 use crate::AppState;
+use crate::db::DecisionEntry;
 use crate::handlers::views::{decode_cursor, encode_cursor, one_product};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -194,22 +195,41 @@ pub async fn katalog(
 }
 
 #[derive(Debug, Deserialize, Default)]
-pub struct Shown {
+pub struct Message {
     /// A message after a decision was saved.
     #[serde(default)]
     pesan: String,
 }
 
-async fn load(state: &Arc<AppState>, upt: &str, id: &str) -> Result<ProductRow, Response> {
+/// What a product's page shows: the product, its decisions made here, the category names.
+struct Shown {
+    p: ProductRow,
+    history: Vec<DecisionEntry>,
+    categories: HashMap<String, String>,
+}
+
+async fn load(state: &Arc<AppState>, upt: &str, id: &str) -> Result<Shown, Response> {
     let (upt, id) = (upt.to_string(), id.to_string());
-    let rows = state
+    let read = state
         .blocking({
             let (upt, id) = (upt.clone(), id.clone());
-            move |db| db.products_by_id(&id, Some(&upt))
+            move |db| -> Result<_, karya_shared::StoreError> {
+                Ok((
+                    db.products_by_id(&id, Some(&upt))?,
+                    db.decision_history(&upt, &id)?,
+                    db.product_categories()?,
+                ))
+            }
         })
         .await;
-    match rows {
-        Ok(Ok(rows)) => one_product(rows, &id, Some(&upt)).map_err(|_| {
+    match read {
+        Ok(Ok((rows, history, categories))) => one_product(rows, &id, Some(&upt))
+            .map(|p| Shown {
+                p,
+                history,
+                categories,
+            })
+            .map_err(|_| {
             (
                 StatusCode::NOT_FOUND,
                 page(
@@ -229,28 +249,29 @@ pub async fn product(
     State(state): State<Arc<AppState>>,
     who: Curator,
     Path((upt, id)): Path<(String, String)>,
-    Query(shown): Query<Shown>,
+    Query(message): Query<Message>,
 ) -> Response {
-    let p = match load(&state, &upt, &id).await {
-        Ok(p) => p,
+    let shown = match load(&state, &upt, &id).await {
+        Ok(s) => s,
         Err(r) => return r,
     };
-    let message = match shown.pesan.as_str() {
+    let message = match message.pesan.as_str() {
         "disimpan" => Some((
             true,
             "Keputusan disimpan; sampai ke UPT pada sinkronisasi berikutnya.".to_string(),
         )),
         _ => None,
     };
-    product_page(&state, &who, &p, message).into_response()
+    product_page(&state, &who, &shown, message).into_response()
 }
 
 fn product_page(
     state: &AppState,
     who: &Curator,
-    p: &ProductRow,
+    shown: &Shown,
     message: Option<(bool, String)>,
 ) -> axum::response::Html<String> {
+    let p = &shown.p;
     let zone = state.config.zone();
     let today = time::OffsetDateTime::now_utc().date();
     let action = format!(
@@ -285,7 +306,7 @@ fn product_page(
             table {
                 tr { th { "UPT" } td { (p.upt) } }
                 tr { th { "Id" } td { code { (p.id) } } }
-                tr { th { "Kategori" } td { (p.category) } }
+                tr { th { "Kategori" } td { (shown.categories.get(&p.category).unwrap_or(&p.category)) } }
                 tr { th { "Harga" } td { (rupiah(p.price_idr)) " / " (p.unit) } }
                 tr { th { "Stok" } td { (thousands(p.stock)) } }
                 tr { th { "Bengkel kerja" } td { (p.workshop) } }
@@ -318,6 +339,20 @@ fn product_page(
                     @if !c.note.is_empty() { br; span class="muted" { "“" (c.note) "”" } }
                 },
                 None => p id="kurasi" class="muted" { "Belum ada keputusan." },
+            }
+            @if !shown.history.is_empty() {
+                h3 { "Riwayat keputusan" }
+                table id="riwayat" {
+                    tr { th { "Waktu" } th { "Keputusan" } th { "Oleh" } th { "Catatan" } }
+                    @for h in &shown.history {
+                        tr {
+                            td { (localtime::format(&h.decided_at, zone)) }
+                            td { (h.status.parse().map(status_words).unwrap_or(h.status.as_str())) }
+                            td { (h.decided_by) }
+                            td { (h.note) }
+                        }
+                    }
+                }
             }
             @if who.principal.role.can_curate() {
                 form method="post" action=(action) id="keputusan" {
@@ -403,12 +438,12 @@ pub async fn decide(
         ))
         .into_response(),
         Err(e) => match load(&state, &upt, &id).await {
-            Ok(p) => (
+            Ok(shown) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 product_page(
                     &state,
                     &who,
-                    &p,
+                    &shown,
                     Some((false, format!("Keputusan tidak disimpan: {}", e.detail))),
                 ),
             )
