@@ -698,9 +698,11 @@ async fn the_catalogue_page_filters_and_pages_through_what_the_upts_sent() {
         .unwrap();
     a.sync().await;
     let mut b = Agent::new("LAPAS-KEROBOKAN", &hub.url(), &bali);
-    for i in 0..3 {
+    for i in 0..2 {
         b.add_product(&format!("Lukisan kaca {i}"));
     }
+    // A name that a spreadsheet would run as a formula.
+    b.add_product("=HYPERLINK(\"http://x\")");
     b.sync().await;
 
     let katalog = |query: String| {
@@ -738,11 +740,147 @@ async fn the_catalogue_page_filters_and_pages_through_what_the_upts_sent() {
     );
     let bali_page = katalog("kanwil=Bali".into()).await;
     assert!(bali_page.contains("1–3 dari 3 produk"), "{bali_page}");
+    assert!(
+        bali_page.contains("=HYPERLINK(&quot;"),
+        "escaped on the page"
+    );
     let none = katalog("q=%3Cscript%3E".into()).await;
     assert!(
         none.contains("Tidak ada produk yang cocok") && !none.contains("<script>"),
         "{none}"
     );
+    // A curator decides on a selection of the filtered list, from a signed-in session.
+    let (_, curator) = hub.issue(Role::Curator, "Kurator");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{}/masuk", hub.url()))
+        .form(&[("token", curator.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = http
+        .get(format!("{}/katalog?kanwil=Bali", hub.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf_at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    let csrf = &page[csrf_at..csrf_at + 48];
+    let (_, listed) = get_json(
+        &format!("{}/api/v1/products?upt=LAPAS-KEROBOKAN", hub.url()),
+        &viewer,
+    )
+    .await;
+    let mut form: Vec<(&str, String)> = vec![
+        ("csrf", csrf.to_string()),
+        ("status", "approved".into()),
+        ("catatan", "Pameran Bali".into()),
+        ("kembali", "kanwil=Bali".into()),
+    ];
+    for p in listed["items"].as_array().unwrap() {
+        form.push((
+            "pilih",
+            format!("LAPAS-KEROBOKAN/{}", p["id"].as_str().unwrap()),
+        ));
+    }
+    let r = http
+        .post(format!("{}/katalog/keputusan", hub.url()))
+        .header("cookie", &cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/katalog?kanwil=Bali&disimpan=3&gagal=0"
+    );
+    let (_, listed) = get_json(
+        &format!("{}/api/v1/products?upt=LAPAS-KEROBOKAN", hub.url()),
+        &viewer,
+    )
+    .await;
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["curation"]["status"] == "approved"),
+        "{listed}"
+    );
+    // Without the session's CSRF token: nothing.
+    form[0].1 = "x".repeat(48);
+    let r = http
+        .post(format!("{}/katalog/keputusan", hub.url()))
+        .header("cookie", &cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // The filtered list exported: CSV for Excel with Indonesian settings, XLSX with numbers.
+    let csv = karya_tests::memagent::get_body(
+        &format!(
+            "{}/katalog/ekspor?kanwil=Bali&format=csv&pemisah=%3B",
+            hub.url()
+        ),
+        &viewer,
+    )
+    .await;
+    assert!(
+        csv.starts_with("\u{feff}UPT;ID;Nama;Kategori;Harga (Rp)"),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().count(),
+        4,
+        "a header and Bali's three products: {csv}"
+    );
+    assert!(
+        csv.contains("'=HYPERLINK") && csv.contains("disetujui;Pameran Bali"),
+        "{csv}"
+    );
+    let xlsx = reqwest::Client::new()
+        .get(format!(
+            "{}/katalog/ekspor?kanwil=Jawa%20Tengah&format=xlsx",
+            hub.url()
+        ))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx.to_vec())).unwrap();
+    let sheet = book.worksheet_range("Produk").unwrap();
+    assert_eq!(
+        sheet.height(),
+        122,
+        "a header and Jawa Tengah's 121 products"
+    );
+    assert_eq!(
+        sheet.get((1, 4)),
+        Some(&calamine::Data::Float(75_000.0)),
+        "the price is a number"
+    );
+
     // A page cursor the hub never gave out is refused, not trusted.
     let (status, _) =
         karya_tests::memagent::get_json(&format!("{}/katalog?after=zz", hub.url()), &viewer).await;

@@ -51,6 +51,11 @@ pub struct Filters {
     /// The number of the page's first product (for "51–100 dari …").
     #[serde(default)]
     dari: Option<u64>,
+    /// After a decision on a selection: how many were saved, and how many not.
+    #[serde(default)]
+    disimpan: Option<usize>,
+    #[serde(default)]
+    gagal: Option<usize>,
 }
 
 fn some(s: &str) -> Option<String> {
@@ -59,7 +64,7 @@ fn some(s: &str) -> Option<String> {
 }
 
 impl Filters {
-    fn filter(&self) -> ProductFilter {
+    pub(super) fn filter(&self) -> ProductFilter {
         ProductFilter {
             kanwil: some(&self.kanwil),
             upt: some(&self.upt),
@@ -140,6 +145,8 @@ pub async fn katalog(
         }
     };
     let query = f.query();
+    let curate = who.principal.role.can_curate();
+    let amp = if query.is_empty() { "" } else { "&" };
     page(
         Some(&who),
         "Katalog nasional",
@@ -157,6 +164,19 @@ pub async fn katalog(
                     " " a href="/katalog" { "Hapus saringan" }
                 }
             }
+            @if let Some(n) = f.disimpan {
+                p class={ "flash " (if f.gagal.unwrap_or(0) == 0 { "ok" } else { "bad" }) } role="status" {
+                    (n) " keputusan disimpan"
+                    @if let Some(g) = f.gagal.filter(|g| *g > 0) { "; " (g) " tidak disimpan (produknya tidak ada lagi di hub)" }
+                    "."
+                }
+            }
+            p {
+                "Unduh yang tersaring: "
+                a href={ "/katalog/ekspor?" (query) (amp) "format=xlsx" } { "XLSX" } " · "
+                a href={ "/katalog/ekspor?" (query) (amp) "format=csv&pemisah=%3B" } { "CSV (;)" } " · "
+                a href={ "/katalog/ekspor?" (query) (amp) "format=csv&pemisah=%2C" } { "CSV (,)" }
+            }
             p id="jumlah" {
                 @if shown == 0 {
                     "Tidak ada produk yang cocok dengan saringan ini."
@@ -164,10 +184,14 @@ pub async fn katalog(
                     (thousands(first as i64)) "–" (thousands((first + shown - 1) as i64)) " dari " (thousands(l.page.total)) " produk"
                 }
             }
+            form method="post" action="/katalog/keputusan" id="massal" {
+            input type="hidden" name="csrf" value=(who.csrf);
+            input type="hidden" name="kembali" value=(query);
             table id="katalog" {
-                tr { th { "Foto" } th { "Produk" } th { "UPT" } th { "Kategori" } th class="num" { "Harga" } th class="num" { "Stok" } th { "Diusulkan" } th { "Kurasi" } }
+                tr { @if curate { th { "Pilih" } } th { "Foto" } th { "Produk" } th { "UPT" } th { "Kategori" } th class="num" { "Harga" } th class="num" { "Stok" } th { "Diusulkan" } th { "Kurasi" } }
                 @for p in &l.page.items {
                     tr {
+                        @if curate { td { input type="checkbox" name="pilih" value={ (p.upt) "/" (p.id) }; } }
                         td {
                             @if let Some(ph) = p.photos.first() {
                                 img src={ "/api/v1/blobs/" (ph.thumb) } alt=(p.name) width="80" loading="lazy";
@@ -182,6 +206,18 @@ pub async fn katalog(
                         td { (p.curation.as_ref().map(|c| status_words(c.status)).unwrap_or("—")) }
                     }
                 }
+            }
+            @if curate && shown > 0 {
+                fieldset {
+                    label { "Keputusan untuk yang dipilih "
+                        select name="status" {
+                            @for s in CurationStatus::ALL { option value=(s.as_str()) { (status_words(*s)) } }
+                        }
+                    }
+                    label { "Catatan " input name="catatan" size="40" maxlength="5000"; }
+                    button type="submit" { "Putuskan yang dipilih" }
+                }
+            }
             }
             p {
                 @if first > 1 { a href={ "/katalog?" (query) } { "← Halaman pertama" } " " }
@@ -451,4 +487,90 @@ pub async fn decide(
             Err(r) => r,
         },
     }
+}
+
+/// At most this many products in one decision on a selection.
+const MAX_SELECTED: usize = 200;
+
+/// `POST /katalog/keputusan`: one decision for every product ticked on the list. The form is
+/// read by hand: it repeats `pilih` once per product.
+pub async fn decide_many(
+    State(state): State<Arc<AppState>>,
+    who: Curator,
+    body: axum::body::Bytes,
+) -> Response {
+    let mut csrf = String::new();
+    let mut status = String::new();
+    let mut note = String::new();
+    let mut back = String::new();
+    let mut picked: Vec<(String, String)> = Vec::new();
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "csrf" => csrf = v.into_owned(),
+            "status" => status = v.into_owned(),
+            "catatan" => note = v.into_owned(),
+            "kembali" => back = v.into_owned(),
+            "pilih" if picked.len() < MAX_SELECTED => {
+                if let Some((upt, id)) = v.split_once('/') {
+                    picked.push((upt.to_string(), id.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    if !who.form_is_ours(&csrf) {
+        return forged();
+    }
+    if !who.principal.role.can_curate() {
+        return (
+            StatusCode::FORBIDDEN,
+            page(
+                Some(&who),
+                "Tidak diizinkan",
+                "",
+                html! { p class="flash bad" { "Keputusan kurasi memerlukan token curator atau admin." } },
+            ),
+        )
+            .into_response();
+    }
+    let (mut saved, mut failed) = (0usize, 0usize);
+    for (upt, id) in picked {
+        let r = crate::handlers::curation::record(
+            &state,
+            &who.principal,
+            id,
+            Some(upt),
+            &status,
+            note.clone(),
+        )
+        .await;
+        match r {
+            Ok(_) => saved += 1,
+            Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {
+                // The status or the note is wrong for every product alike: say so at once.
+                return (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    page(
+                        Some(&who),
+                        "Keputusan tidak disimpan",
+                        "/katalog",
+                        html! { p class="flash bad" { (e.detail) } p { a href="/katalog" { "Kembali ke katalog" } } },
+                    ),
+                )
+                    .into_response();
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    // Back to the same filtered list (the filters only: a query this page wrote).
+    let back: String = back
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "=&%-_.~".contains(*c))
+        .take(2000)
+        .collect();
+    let amp = if back.is_empty() { "" } else { "&" };
+    Redirect::to(&format!(
+        "/katalog?{back}{amp}disimpan={saved}&gagal={failed}"
+    ))
+    .into_response()
 }

@@ -11,6 +11,7 @@
 //! Pages: Ringkasan (`/`), Katalog (`/katalog`, filters and keyset pages) and a page per
 //! product (`/produk/{upt}/{id}`) with its photos and the decision form.
 
+mod ekspor;
 mod katalog;
 mod ringkasan;
 
@@ -196,6 +197,11 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/masuk", get(login_form).post(login))
         .route("/keluar", post(logout))
         .route("/katalog", get(katalog::katalog))
+        .route("/katalog/ekspor", get(ekspor::ekspor))
+        .route(
+            "/katalog/keputusan",
+            post(katalog::decide_many).layer(axum::extract::DefaultBodyLimit::max(256 * 1024)),
+        )
         .route("/produk/{upt}/{id}", get(katalog::product))
         .route("/produk/{upt}/{id}/keputusan", post(katalog::decide))
 }
