@@ -57,6 +57,22 @@ pub struct Principal {
     pub token_id: String,
     pub name: String,
     pub role: Role,
+    /// A viewer's or curator's token limited to one Kanwil: it sees, curates and exports
+    /// only that Kanwil's UPTs (enforced by every view, not only the pages).
+    pub kanwil: Option<String>,
+}
+
+impl Principal {
+    /// 404 for a UPT outside this token's Kanwil (as if it were not there: a Kanwil's token
+    /// learns nothing of the others).
+    pub fn may_see(&self, upt_kanwil: Option<&str>, what: &str) -> Result<(), ApiError> {
+        match &self.kanwil {
+            Some(mine) if upt_kanwil != Some(mine.as_str()) => Err(ApiError::not_found(format!(
+                "no {what} at the hub in Kanwil {mine} (this token sees Kanwil {mine} only)"
+            ))),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -124,6 +124,10 @@ pub enum TokenCommand {
         role: String,
         #[arg(long)]
         name: String,
+        /// Limit a viewer or curator token to one Kanwil's UPTs (as registered with
+        /// `upt add --kanwil`): it sees, curates and exports only those.
+        #[arg(long)]
+        kanwil: Option<String>,
     },
     List,
     /// Revoke a token by id; it stops working at its next request.
@@ -455,9 +459,24 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
             }
         }
-        Command::Token(TokenCommand::Issue { role, name }) => {
+        Command::Token(TokenCommand::Issue { role, name, kanwil }) => {
             let role = Role::parse(role, None).expect("clap checked the role");
-            let (id, token) = db.issue_token(&role, name)?;
+            let (id, token) = match kanwil.as_deref().map(str::trim) {
+                None => db.issue_token(&role, name)?,
+                Some(_) if role == Role::Admin => anyhow::bail!(
+                    "an admin token sees every Kanwil; --kanwil is for viewer and curator tokens"
+                ),
+                Some(k) => {
+                    let known = db.kanwils()?;
+                    if !known.iter().any(|x| x == k) {
+                        anyhow::bail!(
+                            "no UPT is registered in Kanwil '{k}'; the Kanwils are: {} (names as in upt add --kanwil)",
+                            known.join(", ")
+                        );
+                    }
+                    db.issue_kanwil_token(&role, name, k)?
+                }
+            };
             if cli.json {
                 print_json(
                     &serde_json::json!({ "id": id, "role": role.name(), "name": name, "token": token }),

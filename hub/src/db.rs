@@ -85,6 +85,9 @@ pub const SCHEMA: AppSchema = AppSchema {
         );
         CREATE INDEX curation_log_product ON curation_log(upt, product_id, id);
     "#,
+        r#"-- viewer and curator tokens limited to one Kanwil's UPTs
+        ALTER TABLE tokens ADD COLUMN kanwil TEXT;
+    "#,
     ],
 };
 
@@ -245,7 +248,17 @@ impl HubDb {
 
     /// Issues a token and returns (id, token). The token is shown once; only its hash is kept.
     pub fn issue_token(&self, role: &Role, name: &str) -> Result<(String, String)> {
-        self.write(|c| issue_token(c, role, name))
+        self.write(|c| issue_token(c, role, name, None))
+    }
+
+    /// Issues a viewer or curator token that sees only the UPTs of `kanwil`.
+    pub fn issue_kanwil_token(
+        &self,
+        role: &Role,
+        name: &str,
+        kanwil: &str,
+    ) -> Result<(String, String)> {
+        self.write(|c| issue_token(c, role, name, Some(kanwil)))
     }
 
     pub fn tokens(&self) -> Result<Vec<TokenInfo>> {
@@ -287,15 +300,31 @@ impl HubDb {
         else {
             return Ok(Err(Rejection::Malformed));
         };
-        type Row = (String, String, String, Option<String>, Option<String>);
+        type Row = (
+            String,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         let row: Option<Row> = self.read(|c| {
-            c.prepare_cached("SELECT hash, role, name, upt, revoked_at FROM tokens WHERE id = ?1")?
-                .query_row([id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .optional()
+            c.prepare_cached(
+                "SELECT hash, role, name, upt, revoked_at, kanwil FROM tokens WHERE id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            })
+            .optional()
         })?;
-        let Some((stored, role, name, upt, revoked_at)) = row else {
+        let Some((stored, role, name, upt, revoked_at, kanwil)) = row else {
             return Ok(Err(Rejection::Unknown));
         };
         if !bool::from(stored.as_bytes().ct_eq(token_hash(token).as_bytes())) {
@@ -318,6 +347,7 @@ impl HubDb {
             token_id: id.to_string(),
             name,
             role,
+            kanwil,
         }))
     }
 
@@ -419,6 +449,7 @@ impl HubDb {
                         upt: upt.code.to_string(),
                     },
                     &format!("agent {}", upt.code),
+                    None,
                 )?;
                 issued_ids.push(id);
                 out.push((upt.code.to_string(), Some(token)));
@@ -591,10 +622,40 @@ impl HubDb {
         &self,
         upt: Option<&str>,
         category: Option<&str>,
+        kanwil: Option<&str>,
         after: Option<&views::TrainingCursor>,
         limit: usize,
     ) -> Result<Page<TrainingRow, views::TrainingCursor>> {
-        self.read(|c| views::trainings_page(c, upt, category, after, limit))
+        self.read(|c| views::trainings_page(c, upt, category, kanwil, after, limit))
+    }
+
+    /// The Kanwil a UPT belongs to, if it is registered.
+    pub fn kanwil_of(&self, upt: &str) -> Result<Option<String>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT kanwil FROM upts WHERE code = ?1")?
+                .query_row([upt], |r| r.get(0))
+                .optional()
+        })
+    }
+
+    /// The Kanwils UPTs are registered in.
+    pub fn kanwils(&self) -> Result<Vec<String>> {
+        self.read(|c| {
+            c.prepare_cached("SELECT DISTINCT kanwil FROM upts ORDER BY kanwil")?
+                .query_map([], |r| r.get(0))?
+                .collect()
+        })
+    }
+
+    /// Whether a live product of a UPT in `kanwil` names this photo blob.
+    pub fn blob_in_kanwil(&self, hash: &str, kanwil: &str) -> Result<bool> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM product_photos WHERE hash = ?1
+                 AND upt IN (SELECT code FROM upts WHERE kanwil = ?2))",
+            )?
+            .query_row([hash, kanwil], |r| r.get(0))
+        })
     }
 
     pub fn stats(&self) -> Result<Stats> {
@@ -707,7 +768,12 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn issue_token(conn: &Connection, role: &Role, name: &str) -> rusqlite::Result<(String, String)> {
+fn issue_token(
+    conn: &Connection,
+    role: &Role,
+    name: &str,
+    kanwil: Option<&str>,
+) -> rusqlite::Result<(String, String)> {
     let id = hex::encode(rand::random::<[u8; 6]>());
     let secret = hex::encode(rand::random::<[u8; 24]>());
     let token = format!("karya_{id}_{secret}");
@@ -716,8 +782,8 @@ fn issue_token(conn: &Connection, role: &Role, name: &str) -> rusqlite::Result<(
         _ => None,
     };
     conn.execute(
-        "INSERT INTO tokens (id, hash, role, name, upt, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![id, token_hash(&token), role.name(), name, upt, karya_shared::model::now_rfc3339()],
+        "INSERT INTO tokens (id, hash, role, name, upt, created_at, kanwil) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![id, token_hash(&token), role.name(), name, upt, karya_shared::model::now_rfc3339(), kanwil],
     )?;
     Ok((id, token))
 }

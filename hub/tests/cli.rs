@@ -55,6 +55,27 @@ fn register_upts_and_manage_tokens() {
     let out = hub(&db, &["token", "revoke", &id]);
     assert!(!out.status.success(), "revoking twice is an error");
 
+    // A token limited to a Kanwil: only one that UPTs are registered in, never an admin's.
+    let out = hub(
+        &db,
+        &[
+            "token", "issue", "--role", "viewer", "--name", "V", "--kanwil", "Atlantis",
+        ],
+    );
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("no UPT is registered in Kanwil 'Atlantis'"),
+        "{said}"
+    );
+    let out = hub(
+        &db,
+        &[
+            "token", "issue", "--role", "admin", "--name", "A", "--kanwil", "Atlantis",
+        ],
+    );
+    assert!(!out.status.success());
+
     let out = hub(&db, &["--json", "token", "list"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);

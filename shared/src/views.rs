@@ -245,7 +245,7 @@ pub fn trainings(
     upt: Option<&str>,
     category: Option<&str>,
 ) -> rusqlite::Result<Vec<TrainingRow>> {
-    Ok(trainings_page(conn, upt, category, None, usize::MAX / 2)?.items)
+    Ok(trainings_page(conn, upt, category, None, None, usize::MAX / 2)?.items)
 }
 
 /// One page of trainings in (UPT, start date, id) order, starting after `after`.
@@ -253,6 +253,7 @@ pub fn trainings_page(
     conn: &Connection,
     upt: Option<&str>,
     category: Option<&str>,
+    kanwil: Option<&str>,
     after: Option<&TrainingCursor>,
     limit: usize,
 ) -> rusqlite::Result<Page<TrainingRow, TrainingCursor>> {
@@ -265,6 +266,10 @@ pub fn trainings_page(
     if let Some(cat) = category {
         filter.push_str(" AND t.category = ?");
         args.push(cat.to_string().into());
+    }
+    if let Some(kanwil) = kanwil {
+        filter.push_str(" AND t.upt IN (SELECT code FROM upts WHERE kanwil = ?)");
+        args.push(kanwil.to_string().into());
     }
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM trainings t{filter}"))?

@@ -886,3 +886,82 @@ async fn the_catalogue_page_filters_and_pages_through_what_the_upts_sent() {
         karya_tests::memagent::get_json(&format!("{}/katalog?after=zz", hub.url()), &viewer).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kanwil_token_sees_curates_and_exports_only_its_kanwil() {
+    let hub = TestHub::start().await;
+    let pati = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    let bali = hub.add_upt("LAPAS-KEROBOKAN", "lapas", "Bali");
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &pati);
+    let jateng_product = a.add_product("Kursi jati Jepara");
+    a.sync().await;
+    let mut b = Agent::new("LAPAS-KEROBOKAN", &hub.url(), &bali);
+    let bali_product = b.add_product("Lukisan kaca Bali");
+    b.sync().await;
+    let (_, token) = hub
+        .admin_db()
+        .issue_kanwil_token(&Role::Curator, "Kurator Kanwil Bali", "Bali")
+        .unwrap();
+    let url = |path: &str| format!("{}{path}", hub.url());
+
+    // The API: lists, one product, UPTs and figures hold Bali only.
+    let (_, list) = get_json(&url("/api/v1/products"), &token).await;
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Lukisan kaca Bali"]);
+    let (status, _) = get_json(&url(&format!("/api/v1/products/{jateng_product}")), &token).await;
+    assert_eq!(
+        status, 404,
+        "another Kanwil's product is not there for this token"
+    );
+    let (_, upts) = get_json(&url("/api/v1/upts"), &token).await;
+    assert_eq!(field_of_each(&upts, "code"), ["LAPAS-KEROBOKAN"]);
+    let (_, stats) = get_json(&url("/api/v1/stats"), &token).await;
+    assert_eq!(stats["national"]["products"], 1, "{stats}");
+
+    // Curating: its own Kanwil's product yes, the other's no.
+    let decide = |id: String| {
+        let (u, t) = (url(&format!("/api/v1/curation/{id}")), token.clone());
+        async move {
+            reqwest::Client::new()
+                .post(u)
+                .bearer_auth(t)
+                .json(&serde_json::json!({"status": "approved", "note": "ok"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(decide(jateng_product.clone()).await, 404);
+    assert_eq!(decide(bali_product.clone()).await, 200);
+
+    // The pages and the export: a Kanwil filter naming another Kanwil still shows Bali's.
+    let page = get_body(&url("/katalog?kanwil=Jawa%20Tengah"), &token).await;
+    assert!(
+        page.contains("Lukisan kaca Bali") && !page.contains("Kursi jati Jepara"),
+        "{page}"
+    );
+    let csv = get_body(&url("/katalog/ekspor?format=csv"), &token).await;
+    assert!(
+        csv.contains("Lukisan kaca Bali") && !csv.contains("Kursi jati Jepara"),
+        "{csv}"
+    );
+    let r = reqwest::Client::new()
+        .get(url(&format!("/produk/LAPAS-PATI/{jateng_product}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let home = get_body(&url("/"), &token).await;
+    assert!(
+        home.contains("Ringkasan Kanwil Bali") && !home.contains("LAPAS-PATI"),
+        "{home}"
+    );
+}

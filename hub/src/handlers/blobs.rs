@@ -312,6 +312,17 @@ pub async fn get(
 ) -> Result<Response, ApiError> {
     crate::handlers::views::require_read(&principal)?;
     checked_hash(&hash)?;
+    if let Some(k) = principal.kanwil.clone() {
+        let h = hash.clone();
+        let mine = state
+            .blocking(move |db| db.blob_in_kanwil(&h, &k))
+            .await??;
+        if !mine {
+            return Err(ApiError::not_found(format!(
+                "no photo {hash} at the hub (yet)"
+            )));
+        }
+    }
     let etag = format!("\"{hash}\"");
     let cache = HeaderValue::from_static("private, max-age=31536000, immutable");
     if headers

@@ -84,12 +84,15 @@ pub async fn record(
     };
     decision.validate().map_err(invalid)?;
     let token_id = principal.token_id.clone();
+    let scope = principal.clone();
     let recorded = state
         .blocking(move |db| -> Result<DecisionRecorded, ApiError> {
             // The decision lands in the owning UPT's curation document, never in "one of"
             // two UPTs that share an id.
             let rows = db.products_by_id(&decision.product_id, upt.as_deref())?;
             let product = one_product(rows, &decision.product_id, upt.as_deref())?;
+            // A Kanwil's curator decides on its Kanwil's products only.
+            scope.may_see(db.kanwil_of(&product.upt)?.as_deref(), "such product")?;
             // Entered in the audit under the curator's token.
             let origin = Origin {
                 peer: "curator",

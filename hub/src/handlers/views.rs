@@ -39,7 +39,11 @@ pub async fn upts(
 ) -> Result<Json<Vec<UptRow>>, ApiError> {
     require_read(&principal)?;
     let hours = state.config.stale_after_hours;
-    Ok(Json(state.blocking(move |db| db.upt_rows(hours)).await??))
+    let mut rows = state.blocking(move |db| db.upt_rows(hours)).await??;
+    if let Some(k) = &principal.kanwil {
+        rows.retain(|u| &u.kanwil == k);
+    }
+    Ok(Json(rows))
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -117,6 +121,8 @@ pub async fn products(
         upt: blank_to_none(q.upt),
         category: blank_to_none(q.category),
         curation: blank_to_none(q.curation),
+        // A Kanwil's token lists its Kanwil's products only.
+        kanwil: principal.kanwil.clone(),
         ..Default::default()
     };
     match q.format.as_deref() {
@@ -275,8 +281,21 @@ pub async fn product(
     require_read(&principal)?;
     let upt = blank_to_none(at.upt);
     let (lookup, scope) = (id.clone(), upt.clone());
+    let kanwil = principal.kanwil.clone();
     let rows = state
-        .blocking(move |db| db.products_by_id(&lookup, scope.as_deref()))
+        .blocking(move |db| -> Result<_, karya_shared::StoreError> {
+            let mut rows = db.products_by_id(&lookup, scope.as_deref())?;
+            if let Some(k) = &kanwil {
+                let mut mine = Vec::new();
+                for p in rows {
+                    if db.kanwil_of(&p.upt)?.as_deref() == Some(k.as_str()) {
+                        mine.push(p);
+                    }
+                }
+                rows = mine;
+            }
+            Ok(rows)
+        })
         .await??;
     one_product(rows, &id, upt.as_deref()).map(Json)
 }
@@ -301,9 +320,16 @@ pub async fn trainings(
         .map(|a| decode_cursor(&a))
         .transpose()?;
     let (upt, category) = (blank_to_none(q.upt), blank_to_none(q.category));
+    let kanwil = principal.kanwil.clone();
     let page = state
         .blocking(move |db| {
-            db.trainings_page(upt.as_deref(), category.as_deref(), after.as_ref(), limit)
+            db.trainings_page(
+                upt.as_deref(),
+                category.as_deref(),
+                kanwil.as_deref(),
+                after.as_ref(),
+                limit,
+            )
         })
         .await??;
     Ok(Json(page_body(page)))
@@ -315,7 +341,21 @@ pub async fn stats(
     principal: Principal,
 ) -> Result<Json<views::Stats>, ApiError> {
     require_read(&principal)?;
-    Ok(Json(state.blocking(|db| db.stats()).await??))
+    let stats = state.blocking(|db| db.stats()).await??;
+    Ok(Json(scoped_stats(stats, principal.kanwil.as_deref())))
+}
+
+/// The figures a token may see: a Kanwil's token gets its Kanwil's as the "national" ones.
+pub fn scoped_stats(mut stats: views::Stats, kanwil: Option<&str>) -> views::Stats {
+    if let Some(k) = kanwil {
+        stats.per_kanwil.retain(|row| row.kanwil == k);
+        stats.national = stats
+            .per_kanwil
+            .first()
+            .map(|row| row.figures.clone())
+            .unwrap_or_default();
+    }
+    stats
 }
 
 #[derive(Debug, Deserialize)]

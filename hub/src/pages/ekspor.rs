@@ -136,11 +136,11 @@ fn csv(state: &AppState, filter: &ProductFilter, delimiter: u8) -> Result<Vec<u8
 
 pub async fn ekspor(
     State(state): State<Arc<AppState>>,
-    _who: Curator,
+    who: Curator,
     Query(f): Query<Filters>,
     Query(fmt): Query<Format>,
 ) -> Response {
-    let filter = f.filter();
+    let filter = f.filter(&who);
     let xlsx_wanted = fmt.format != "csv";
     let delimiter = if fmt.pemisah == "," { b',' } else { b';' };
     let made = {

@@ -64,9 +64,10 @@ fn some(s: &str) -> Option<String> {
 }
 
 impl Filters {
-    pub(super) fn filter(&self) -> ProductFilter {
+    /// The filters as a query, within what `who` may see (a Kanwil's token: its Kanwil).
+    pub(super) fn filter(&self, who: &Curator) -> ProductFilter {
         ProductFilter {
-            kanwil: some(&self.kanwil),
+            kanwil: who.principal.kanwil.clone().or_else(|| some(&self.kanwil)),
             upt: some(&self.upt),
             category: some(&self.kategori),
             curation: some(&self.kurasi),
@@ -111,11 +112,15 @@ pub async fn katalog(
         Some(Err(e)) => return e.into_response(),
         None => None,
     };
-    let filter = f.filter();
+    let filter = f.filter(&who);
     let hours = state.config.stale_after_hours;
+    let scope = who.principal.kanwil.clone();
     let listing = state
         .blocking(move |db| -> Result<Listing, karya_shared::StoreError> {
-            let upts = db.upt_rows(hours)?;
+            let mut upts = db.upt_rows(hours)?;
+            if let Some(k) = &scope {
+                upts.retain(|u| &u.kanwil == k);
+            }
             let mut kanwils: Vec<String> = upts.iter().map(|u| u.kanwil.clone()).collect();
             kanwils.sort();
             kanwils.dedup();
@@ -244,14 +249,29 @@ struct Shown {
     categories: HashMap<String, String>,
 }
 
-async fn load(state: &Arc<AppState>, upt: &str, id: &str) -> Result<Shown, Response> {
+async fn load(
+    state: &Arc<AppState>,
+    who: &Curator,
+    upt: &str,
+    id: &str,
+) -> Result<Shown, Response> {
     let (upt, id) = (upt.to_string(), id.to_string());
+    let scope = who.principal.kanwil.clone();
     let read = state
         .blocking({
             let (upt, id) = (upt.clone(), id.clone());
             move |db| -> Result<_, karya_shared::StoreError> {
+                // Outside a Kanwil token's Kanwil, a product is not there.
+                let visible = match &scope {
+                    Some(k) => db.kanwil_of(&upt)?.as_deref() == Some(k.as_str()),
+                    None => true,
+                };
                 Ok((
-                    db.products_by_id(&id, Some(&upt))?,
+                    if visible {
+                        db.products_by_id(&id, Some(&upt))?
+                    } else {
+                        Vec::new()
+                    },
                     db.decision_history(&upt, &id)?,
                     db.product_categories()?,
                 ))
@@ -287,7 +307,7 @@ pub async fn product(
     Path((upt, id)): Path<(String, String)>,
     Query(message): Query<Message>,
 ) -> Response {
-    let shown = match load(&state, &upt, &id).await {
+    let shown = match load(&state, &who, &upt, &id).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -473,7 +493,7 @@ pub async fn decide(
             urlencode(&id)
         ))
         .into_response(),
-        Err(e) => match load(&state, &upt, &id).await {
+        Err(e) => match load(&state, &who, &upt, &id).await {
             Ok(shown) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 product_page(

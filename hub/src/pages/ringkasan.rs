@@ -37,6 +37,16 @@ pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Resp
     else {
         return super::unavailable();
     };
+    // A Kanwil's token sees its Kanwil's figures and UPTs only.
+    let scope = who.principal.kanwil.as_deref();
+    let stats = crate::handlers::views::scoped_stats(stats, scope);
+    if let Some(k) = scope {
+        upts.retain(|u| u.kanwil == k);
+    }
+    let title = match scope {
+        Some(k) => format!("Ringkasan Kanwil {k}"),
+        None => "Ringkasan nasional".to_string(),
+    };
     // Stale UPTs first (longest silent first), then the rest by code.
     upts.sort_by(|a, b| {
         b.stale
@@ -51,7 +61,7 @@ pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Resp
     };
     page(
         Some(&who),
-        "Ringkasan nasional",
+        &title,
         "/",
         html! {
             div class="cards" {
@@ -64,7 +74,9 @@ pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Resp
                 (card("Pelatihan", thousands(n.trainings), false))
                 (card("Peserta", thousands(n.participants), false))
                 (card("Lulus", thousands(n.completions), false))
-                (card("Sinkronisasi ditolak", thousands(refusals), refusals > 0))
+                @if scope.is_none() {
+                    (card("Sinkronisasi ditolak", thousands(refusals), refusals > 0))
+                }
             }
             @if n.future_dated_sales > 0 {
                 p class="stale" {
