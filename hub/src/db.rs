@@ -629,6 +629,41 @@ impl HubDb {
         self.read(|c| views::trainings_page(c, upt, category, kanwil, after, limit))
     }
 
+    /// Live products per category (most first), within `kanwil` if given.
+    pub fn products_per_category(&self, kanwil: Option<&str>) -> Result<Vec<(String, i64)>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT category, COUNT(*) FROM products WHERE deleted = 0
+                 AND (?1 IS NULL OR upt IN (SELECT code FROM upts WHERE kanwil = ?1))
+                 GROUP BY category ORDER BY 2 DESC, 1",
+            )?
+            .query_map([kanwil], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect()
+        })
+    }
+
+    /// Sales per month (`YYYY-MM`, revenue, count) from `since` (a date) to `until`, within
+    /// `kanwil` if given. Sales dated after `until` (a wrong clock) are left out.
+    pub fn sales_per_month(
+        &self,
+        since: &str,
+        until: &str,
+        kanwil: Option<&str>,
+    ) -> Result<Vec<(String, i64, i64)>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT substr(date, 1, 7) AS month, CAST(TOTAL(revenue_idr) AS INTEGER), COUNT(*)
+                 FROM sales WHERE date >= ?1 AND date <= ?2
+                 AND (?3 IS NULL OR upt IN (SELECT code FROM upts WHERE kanwil = ?3))
+                 GROUP BY month ORDER BY month",
+            )?
+            .query_map(rusqlite::params![since, until, kanwil], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
+        })
+    }
+
     /// The Kanwil a UPT belongs to, if it is registered.
     pub fn kanwil_of(&self, upt: &str) -> Result<Option<String>> {
         self.read(|c| {

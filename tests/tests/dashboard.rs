@@ -47,6 +47,15 @@ async fn a_curator_decides_from_the_catalogue_in_a_real_browser() {
         "--caption",
         "Tampak depan",
     ]);
+    a.ok(&[
+        "sale",
+        "add",
+        &chair,
+        "--qty",
+        "2",
+        "--revenue",
+        "3.700.000",
+    ]);
     a.ok(&["sync"]);
     let b = AgentDir::init(
         &tmp.path().join("kupang"),
@@ -75,6 +84,14 @@ async fn a_curator_decides_from_the_catalogue_in_a_real_browser() {
         home.contains("Kurator Pusat") && home.contains("Nusa Tenggara Timur"),
         "{home}"
     );
+    // The charts are SVG drawn by the hub: a bar per Kanwil, and this month's sale.
+    let bars = c
+        .find_all(Locator::Css("#grafik-kanwil rect"))
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(bars, 2, "a bar per Kanwil");
+    assert!(home.contains("Rp3.700.000 (1 transaksi)"), "{home}");
     shot(&c, "02-ringkasan").await;
 
     // The catalogue, filtered to one Kanwil and one category.

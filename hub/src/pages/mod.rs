@@ -11,6 +11,7 @@
 //! Pages: Ringkasan (`/`), Katalog (`/katalog`, filters and keyset pages) and a page per
 //! product (`/produk/{upt}/{id}`) with its photos and the decision form.
 
+mod chart;
 mod ekspor;
 mod katalog;
 mod ringkasan;
@@ -217,7 +218,8 @@ th{background:#eef2f7}.num{text-align:right}.ok{color:#17692e}.bad,.stale{color:
 .cards{display:flex;gap:1rem;flex-wrap:wrap}.card{background:#fff;border:1px solid #ccd;border-radius:6px;padding:.8rem 1.2rem}
 .card b{display:block;font-size:1.4rem}fieldset{border:1px solid #ccd;background:#fff;margin:1rem 0;padding:.8rem}
 label{display:inline-block;margin:.25rem .8rem .25rem 0}input,select,button,textarea{font-size:1rem;padding:.25rem .4rem}
-.muted{color:#667}figure{display:inline-block;margin:0 1rem 1rem 0;vertical-align:top}";
+.muted{color:#667}figure{display:inline-block;margin:0 1rem 1rem 0;vertical-align:top}
+.chart{display:block;background:#fff;border:1px solid #ccd;padding:.6rem;margin:1rem 0}";
 
 /// A page of the dashboard: its header with the navigation and logout (when signed in).
 pub fn page(who: Option<&Curator>, title: &str, active: &str, body: Markup) -> Html<String> {

@@ -1,6 +1,7 @@
 //! Ringkasan (`/`): the national figures, per Kanwil, and the UPTs — those that have not synced
 //! for longer than `stale_after_hours` first.
 
+use super::chart::{self, Bar};
 use super::{Curator, page};
 use crate::AppState;
 use crate::db::UptRow;
@@ -15,17 +16,46 @@ struct View {
     stats: Stats,
     upts: Vec<UptRow>,
     refusals: i64,
+    per_category: Vec<(String, i64)>,
+    categories: std::collections::HashMap<String, String>,
+    per_month: Vec<(String, i64, i64)>,
+}
+
+/// A month (`2026-11`) as people read it: `Nov 2026`.
+fn month_words(ym: &str) -> String {
+    let month = ym.get(5..7).and_then(|m| m.parse::<u8>().ok()).unwrap_or(1);
+    format!(
+        "{} {}",
+        karya_shared::text::month_abbrev(month),
+        ym.get(..4).unwrap_or(ym)
+    )
 }
 
 pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Response {
     let hours = state.config.stale_after_hours;
     let zone = state.config.zone();
+    let kanwil = who.principal.kanwil.clone();
+    // The last twelve months of sales, to today (a sale dated later is a wrong clock's).
+    let today = time::OffsetDateTime::now_utc().date();
+    let since = today
+        .replace_day(1)
+        .ok()
+        .and_then(|d| d.replace_year(d.year() - 1).ok())
+        .unwrap_or(today);
     let view = state
         .blocking(move |db| -> Result<View, karya_shared::StoreError> {
+            let k = kanwil.as_deref();
             Ok(View {
                 stats: db.stats()?,
                 upts: db.upt_rows(hours)?,
                 refusals: db.refusal_count()?,
+                per_category: db.products_per_category(k)?,
+                categories: db.product_categories()?,
+                per_month: db.sales_per_month(
+                    &karya_shared::model::iso(since),
+                    &karya_shared::model::iso(today),
+                    k,
+                )?,
             })
         })
         .await;
@@ -33,6 +63,9 @@ pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Resp
         stats,
         mut upts,
         refusals,
+        per_category,
+        categories,
+        per_month,
     })) = view
     else {
         return super::unavailable();
@@ -83,6 +116,21 @@ pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Resp
                     (thousands(n.future_dated_sales)) " penjualan bertanggal lebih dari sehari setelah hari ini (jam komputer UPT salah) tidak dihitung dalam penjualan dan pendapatan."
                 }
             }
+            (chart::bars("grafik-kanwil", "Produk per Kanwil", &stats.per_kanwil.iter().map(|k| Bar {
+                label: k.kanwil.clone(),
+                value: k.figures.products,
+                shown: thousands(k.figures.products),
+            }).collect::<Vec<_>>()))
+            (chart::bars("grafik-kategori", "Produk per kategori", &per_category.iter().map(|(slug, n)| Bar {
+                label: categories.get(slug).cloned().unwrap_or_else(|| slug.clone()),
+                value: *n,
+                shown: thousands(*n),
+            }).collect::<Vec<_>>()))
+            (chart::bars("grafik-bulan", "Penjualan per bulan (12 bulan terakhir)", &per_month.iter().map(|(m, revenue, n)| Bar {
+                label: month_words(m),
+                value: *revenue,
+                shown: format!("{} ({} transaksi)", rupiah(*revenue), thousands(*n)),
+            }).collect::<Vec<_>>()))
             h2 { "Per Kanwil" }
             table {
                 tr { th { "Kanwil" } th class="num" { "UPT" } th class="num" { "Produk" } th class="num" { "Stok" } th class="num" { "Pendapatan" } th class="num" { "Pelatihan" } th class="num" { "Peserta" } th class="num" { "Lulus" } }
