@@ -664,6 +664,21 @@ impl HubDb {
         })
     }
 
+    /// The refusals of a UPT's syncs, counted per (document, kind): (document, kind, last
+    /// reason, count, last at), most recent first.
+    pub fn refusals_of(&self, upt: &str) -> Result<Vec<(String, String, String, i64, String)>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT doc, kind, last_reason, count, last_at FROM refusal_counts
+                 WHERE upt = ?1 ORDER BY last_at DESC LIMIT 50",
+            )?
+            .query_map([upt], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect()
+        })
+    }
+
     /// The Kanwil a UPT belongs to, if it is registered.
     pub fn kanwil_of(&self, upt: &str) -> Result<Option<String>> {
         self.read(|c| {

@@ -965,3 +965,67 @@ async fn a_kanwil_token_sees_curates_and_exports_only_its_kanwil() {
         "{home}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_upt_pages_show_staleness_refusals_and_a_revoked_token_still_in_use() {
+    let hub = TestHub::start().await;
+    let pati = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    hub.add_upt("RUTAN-SOLO", "rutan", "Jawa Tengah");
+    hub.add_upt("LAPAS-KEROBOKAN", "lapas", "Bali");
+    let (_, viewer) = hub.issue(Role::Viewer, "Analis");
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &pati);
+    a.add_product("Kursi jati");
+    a.sync().await;
+    let url = |path: &str| format!("{}{path}", hub.url());
+
+    // The list, filtered and sorted; UPTs that never synced are stale.
+    let list = get_body(&url("/upt?kanwil=Jawa%20Tengah&urut=sinkron"), &viewer).await;
+    assert!(
+        list.contains("2 UPT") && !list.contains("LAPAS-KEROBOKAN"),
+        "{list}"
+    );
+    let solo = list.find("RUTAN-SOLO").unwrap();
+    let pati_at = list.find("LAPAS-PATI").unwrap();
+    assert!(
+        solo < pati_at,
+        "the one that never synced comes first: {list}"
+    );
+    let stale = get_body(&url("/upt?status=usang"), &viewer).await;
+    assert!(
+        stale.contains("2 UPT") && stale.contains("RUTAN-SOLO") && !stale.contains(">LAPAS-PATI<"),
+        "{stale}"
+    );
+
+    // The agent's token is revoked, and the UPT goes on syncing with it: the UPT's page says so.
+    let id = pati
+        .strip_prefix("karya_")
+        .unwrap()
+        .split('_')
+        .next()
+        .unwrap();
+    assert!(hub.admin_db().revoke_token(id).unwrap());
+    let refused = sync_once(&a.store, &a.client, &a.peer, a.docs()).await;
+    assert!(
+        matches!(refused, Err(SyncError::Unauthorized { .. })),
+        "{refused:?}"
+    );
+    let mut page = String::new();
+    for _ in 0..50 {
+        page = get_body(&url("/upt/LAPAS-PATI"), &viewer).await;
+        if page.contains("percobaan sinkron dengan token yang ditolak") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        page.contains("1 percobaan sinkron dengan token yang ditolak")
+            && page.contains("karya-hub upt token LAPAS-PATI"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Produk (1)") && page.contains("Kursi jati"),
+        "{page}"
+    );
+    let (status, _) = get_json(&url("/upt/LAPAS-TIDAK-ADA"), &viewer).await;
+    assert_eq!(status, 404);
+}

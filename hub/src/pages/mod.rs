@@ -15,6 +15,7 @@ mod chart;
 mod ekspor;
 mod katalog;
 mod ringkasan;
+mod upt;
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -197,6 +198,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/", get(ringkasan::ringkasan))
         .route("/masuk", get(login_form).post(login))
         .route("/keluar", post(logout))
+        .route("/upt", get(upt::list))
+        .route("/upt/{code}", get(upt::detail))
         .route("/katalog", get(katalog::katalog))
         .route("/katalog/ekspor", get(ekspor::ekspor))
         .route(
@@ -223,7 +226,7 @@ label{display:inline-block;margin:.25rem .8rem .25rem 0}input,select,button,text
 
 /// A page of the dashboard: its header with the navigation and logout (when signed in).
 pub fn page(who: Option<&Curator>, title: &str, active: &str, body: Markup) -> Html<String> {
-    let nav = [("/", "Ringkasan"), ("/katalog", "Katalog")];
+    let nav = [("/", "Ringkasan"), ("/upt", "UPT"), ("/katalog", "Katalog")];
     Html(
         html! {
             (DOCTYPE)

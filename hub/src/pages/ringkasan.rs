@@ -152,7 +152,7 @@ pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Resp
                 tr { th { "Kode" } th { "Nama" } th { "Kanwil" } th { "Sinkron terakhir" } th { "Versi agen" } th class="num" { "Produk" } th class="num" { "Pelatihan" } }
                 @for u in &upts {
                     tr {
-                        td { a href={ "/katalog?upt=" (urlencode(&u.code)) } { (u.code) } }
+                        td { a href={ "/upt/" (urlencode(&u.code)) } { (u.code) } }
                         td { (u.name) }
                         td { (u.kanwil) }
                         td {
