@@ -91,6 +91,16 @@ pub const SCHEMA: AppSchema = AppSchema {
     ],
 };
 
+/// Refusals of one UPT's syncs of one document, of one kind.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RefusalRow {
+    pub doc: String,
+    pub kind: String,
+    pub last_reason: String,
+    pub count: i64,
+    pub last_at: String,
+}
+
 /// One decision of a product's history: status, note, who, when.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DecisionEntry {
@@ -664,16 +674,21 @@ impl HubDb {
         })
     }
 
-    /// The refusals of a UPT's syncs, counted per (document, kind): (document, kind, last
-    /// reason, count, last at), most recent first.
-    pub fn refusals_of(&self, upt: &str) -> Result<Vec<(String, String, String, i64, String)>> {
+    /// The refusals of a UPT's syncs, counted per (document, kind), most recent first.
+    pub fn refusals_of(&self, upt: &str) -> Result<Vec<RefusalRow>> {
         self.read(|c| {
             c.prepare_cached(
                 "SELECT doc, kind, last_reason, count, last_at FROM refusal_counts
                  WHERE upt = ?1 ORDER BY last_at DESC LIMIT 50",
             )?
             .query_map([upt], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok(RefusalRow {
+                    doc: r.get(0)?,
+                    kind: r.get(1)?,
+                    last_reason: r.get(2)?,
+                    count: r.get(3)?,
+                    last_at: r.get(4)?,
+                })
             })?
             .collect()
         })

@@ -66,7 +66,7 @@ pub async fn list(
         "kanwil" => rows.sort_by(|a, b| a.kanwil.cmp(&b.kanwil).then(a.code.cmp(&b.code))),
         // Longest silent first.
         "sinkron" => rows.sort_by(|a, b| a.last_sync_at.cmp(&b.last_sync_at)),
-        "produk" => rows.sort_by(|a, b| b.products.cmp(&a.products)),
+        "produk" => rows.sort_by_key(|u| std::cmp::Reverse(u.products)),
         _ => rows.sort_by(|a, b| a.code.cmp(&b.code)),
     }
     let base = format!(
@@ -126,7 +126,7 @@ pub async fn list(
 
 struct Detail {
     upt: UptRow,
-    refusals: Vec<(String, String, String, i64, String)>,
+    refusals: Vec<crate::db::RefusalRow>,
     products: Page<ProductRow, karya_shared::views::ProductCursor>,
     trainings: Page<TrainingRow, TrainingCursor>,
 }
@@ -209,8 +209,8 @@ pub async fn detail(
             } @else {
                 table id="penolakan" {
                     tr { th { "Dokumen" } th { "Alasan terakhir" } th class="num" { "Kali" } th { "Terakhir" } }
-                    @for (doc, _, reason, n, at) in &d.refusals {
-                        tr { td { (doc) } td { (reason) } td class="num" { (thousands(*n)) } td { (localtime::format(at, zone)) } }
+                    @for r in &d.refusals {
+                        tr { td { (r.doc) } td { (r.last_reason) } td class="num" { (thousands(r.count)) } td { (localtime::format(&r.last_at, zone)) } }
                     }
                 }
             }
