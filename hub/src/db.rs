@@ -91,6 +91,15 @@ pub const SCHEMA: AppSchema = AppSchema {
     ],
 };
 
+/// Trainings of one category and how many of their participants completed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CategoryCompletion {
+    pub category: String,
+    pub trainings: i64,
+    pub participants: i64,
+    pub completed: i64,
+}
+
 /// Refusals of one UPT's syncs of one document, of one kind.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RefusalRow {
@@ -688,6 +697,30 @@ impl HubDb {
                     last_reason: r.get(2)?,
                     count: r.get(3)?,
                     last_at: r.get(4)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    /// Per training category, within `kanwil` if given: (category, trainings, participants,
+    /// completed), most participants first.
+    pub fn completion_per_category(&self, kanwil: Option<&str>) -> Result<Vec<CategoryCompletion>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT t.category, COUNT(DISTINCT t.upt || '/' || t.id), COUNT(p.pseudonym),
+                        COALESCE(SUM(p.status = 'completed'), 0)
+                 FROM trainings t LEFT JOIN participants p ON p.upt = t.upt AND p.training_id = t.id
+                 WHERE t.deleted = 0
+                 AND (?1 IS NULL OR t.upt IN (SELECT code FROM upts WHERE kanwil = ?1))
+                 GROUP BY t.category ORDER BY 3 DESC, 1",
+            )?
+            .query_map([kanwil], |r| {
+                Ok(CategoryCompletion {
+                    category: r.get(0)?,
+                    trainings: r.get(1)?,
+                    participants: r.get(2)?,
+                    completed: r.get(3)?,
                 })
             })?
             .collect()

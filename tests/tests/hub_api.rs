@@ -1029,3 +1029,64 @@ async fn the_upt_pages_show_staleness_refusals_and_a_revoked_token_still_in_use(
     let (status, _) = get_json(&url("/upt/LAPAS-TIDAK-ADA"), &viewer).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_training_page_shows_completion_rates_per_kanwil_and_category_without_names() {
+    use karya_shared::model::{Participant, ParticipantStatus, Training, new_id};
+    let hub = TestHub::start().await;
+    let pati = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    let (_, viewer) = hub.issue(Role::Viewer, "Analis");
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &pati);
+    let doc = DocId::Upt("LAPAS-PATI".into());
+    let now = now_rfc3339();
+    let t = Training {
+        id: new_id().into(),
+        program: "Menjahit dasar".into(),
+        category: "menjahit".into(),
+        partner: "BLK Pati".into(),
+        start_date: time::macros::date!(2026 - 11 - 01),
+        end_date: time::macros::date!(2026 - 11 - 20),
+        hours: 60,
+        instructor: "Bu Sri".into(),
+        capacity: 20,
+        scheme: String::new(),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        deleted: false,
+    };
+    a.store
+        .change(&doc, |d| schema::insert_training(d, &t))
+        .unwrap();
+    for i in 0..4 {
+        let p = Participant {
+            training_id: t.id.clone(),
+            pseudonym: format!("{i:064x}"),
+            enrolled_at: now.clone(),
+            hours_attended: 60,
+            status: if i < 3 {
+                ParticipantStatus::Completed
+            } else {
+                ParticipantStatus::Enrolled
+            },
+            certificate: String::new(),
+        };
+        a.store
+            .change(&doc, |d| schema::upsert_participant(d, &p))
+            .unwrap();
+    }
+    a.sync().await;
+
+    let page = get_body(&format!("{}/pelatihan", hub.url()), &viewer).await;
+    assert!(
+        page.contains("Menjahit dasar") && page.contains("BLK Pati"),
+        "{page}"
+    );
+    assert!(
+        page.contains("75,0%"),
+        "3 of 4 completed, read the Indonesian way: {page}"
+    );
+    assert!(
+        !page.contains(&format!("{:064x}", 0)),
+        "no pseudonym on the page"
+    );
+}

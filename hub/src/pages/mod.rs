@@ -14,6 +14,7 @@
 mod chart;
 mod ekspor;
 mod katalog;
+mod pelatihan;
 mod ringkasan;
 mod upt;
 
@@ -198,6 +199,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/", get(ringkasan::ringkasan))
         .route("/masuk", get(login_form).post(login))
         .route("/keluar", post(logout))
+        .route("/pelatihan", get(pelatihan::pelatihan))
         .route("/upt", get(upt::list))
         .route("/upt/{code}", get(upt::detail))
         .route("/katalog", get(katalog::katalog))
@@ -226,7 +228,12 @@ label{display:inline-block;margin:.25rem .8rem .25rem 0}input,select,button,text
 
 /// A page of the dashboard: its header with the navigation and logout (when signed in).
 pub fn page(who: Option<&Curator>, title: &str, active: &str, body: Markup) -> Html<String> {
-    let nav = [("/", "Ringkasan"), ("/upt", "UPT"), ("/katalog", "Katalog")];
+    let nav = [
+        ("/", "Ringkasan"),
+        ("/upt", "UPT"),
+        ("/katalog", "Katalog"),
+        ("/pelatihan", "Pelatihan"),
+    ];
     Html(
         html! {
             (DOCTYPE)
