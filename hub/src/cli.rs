@@ -80,6 +80,26 @@ pub enum Command {
     /// Product photos kept by the hub.
     #[command(subcommand)]
     Photos(PhotosCommand),
+    /// The public catalogue, as a static website for any web server.
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogueCommand {
+    /// Write the approved and featured products to DIR as a static website (HTML, photos,
+    /// schema.org JSON-LD, a sitemap); DIR is replaced whole. No stock figures unless
+    /// --with-stock, nothing of participants.
+    Export {
+        dir: std::path::PathBuf,
+        /// Where the site will be served from, e.g. https://katalog.ditjenpas.go.id (the
+        /// sitemap and JSON-LD need absolute addresses).
+        #[arg(long)]
+        base_url: String,
+        /// Show each product's stock.
+        #[arg(long)]
+        with_stock: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,6 +273,47 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             let states = karya_shared::store::sqlite::inspect(&config.db, crate::db::SCHEMA)?;
             return print_schema_check(&config.db, &states, cli.json);
         }
+        Command::Catalogue(CatalogueCommand::Export {
+            dir,
+            base_url,
+            with_stock,
+        }) => {
+            anyhow::ensure!(
+                config.db.exists(),
+                "there is no hub database at {}; pass --db with the right path",
+                config.db.display()
+            );
+            let db = HubDb::open(&config, Create::No)?;
+            let blobs = crate::blobs::BlobStore::open(&config.blobs_path())?;
+            let done = crate::catalogue::export(
+                &db,
+                &blobs,
+                dir,
+                &crate::catalogue::Options {
+                    base_url: base_url.clone(),
+                    with_stock: *with_stock,
+                },
+            )?;
+            if cli.json {
+                print_json(&done)?;
+            } else {
+                println!(
+                    "{}: {} products, {} photos{}",
+                    dir.display(),
+                    done.products,
+                    done.photos,
+                    if done.photos_missing > 0 {
+                        format!(
+                            " ({} photos not at the hub yet, left out)",
+                            done.photos_missing
+                        )
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            return Ok(());
+        }
         Command::Backup { file } => {
             anyhow::ensure!(
                 config.db.exists(),
@@ -332,6 +393,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         | Command::Config(_)
         | Command::Migrate { .. }
         | Command::Photos(_)
+        | Command::Catalogue(_)
         | Command::Backup { .. } => {}
         Command::Audit { upt, since, limit } => {
             let query = crate::db::AuditQuery {

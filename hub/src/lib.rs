@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -239,4 +239,67 @@ async fn a_curator_decides_from_the_catalogue_in_a_real_browser() {
     assert_eq!(after.status(), 303);
     let _ = body(&c).await;
     c.close().await.unwrap();
+
+    // The public catalogue, exported for any web server: only what HQ approved or featured,
+    // valid HTML5, schema.org JSON-LD, photos, a sitemap; no stock figures.
+    let site = tmp.path().join("katalog-publik");
+    let said = HubProcess::admin(
+        &db,
+        &[
+            "catalogue",
+            "export",
+            site.to_str().unwrap(),
+            "--base-url",
+            "https://katalog.ditjenpas.example",
+        ],
+    );
+    assert!(said.contains("1 products"), "{said}");
+    check_public_site(&site, &chair);
+}
+
+fn check_public_site(site: &std::path::Path, chair: &str) {
+    use scraper::{Html, Selector};
+    let parse = |path: &std::path::Path| {
+        let text = std::fs::read_to_string(path).unwrap();
+        let doc = Html::parse_document(&text);
+        assert!(
+            doc.errors.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            doc.errors
+        );
+        (text, doc)
+    };
+    let (index, _) = parse(&site.join("index.html"));
+    assert!(index.contains("Kursi jati ukir"), "{index}");
+    assert!(
+        !index.contains("Kursi bambu") && !index.contains("Kemeja batik"),
+        "only approved and featured products: {index}"
+    );
+    let page = site.join(format!("produk/lapas-pati-{chair}.html"));
+    let (text, doc) = parse(&page);
+    assert!(
+        !text.contains("Stok"),
+        "no stock figures unless asked: {text}"
+    );
+    let ld = Selector::parse("script[type=\"application/ld+json\"]").unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&doc.select(&ld).next().expect("JSON-LD").inner_html()).unwrap();
+    assert_eq!(json["@type"], "Product");
+    assert_eq!(json["name"], "Kursi jati ukir");
+    assert_eq!(json["offers"]["priceCurrency"], "IDR");
+    assert_eq!(json["offers"]["price"], 1_850_000);
+    assert!(json["offers"].get("inventoryLevel").is_none());
+    let image = json["image"][0].as_str().unwrap();
+    let file = image
+        .strip_prefix("https://katalog.ditjenpas.example/")
+        .expect("absolute image URL");
+    assert!(site.join(file).exists(), "the photo is in the site: {file}");
+    let sitemap = std::fs::read_to_string(site.join("sitemap.xml")).unwrap();
+    assert!(
+        sitemap.contains(&format!(
+            "https://katalog.ditjenpas.example/produk/lapas-pati-{chair}.html"
+        )),
+        "{sitemap}"
+    );
 }
