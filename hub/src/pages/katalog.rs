@@ -446,6 +446,27 @@ fn conflicts(p: &ProductRow) -> Markup {
     }
 }
 
+/// Why a decision's form is refused: not this session's (403, forged), or its sender may not
+/// curate (403 with the reason); `None` when it may be carried out.
+fn refusal(who: &Curator, csrf: &str) -> Option<Response> {
+    if !who.form_is_ours(csrf) {
+        return Some(forged());
+    }
+    if !who.principal.role.can_curate() {
+        return Some((
+            StatusCode::FORBIDDEN,
+            page(
+                Some(who),
+                "Tidak diizinkan",
+                "",
+                html! { p class="flash bad" { "Keputusan kurasi memerlukan token curator atau admin." } },
+            ),
+        )
+            .into_response());
+    }
+    None
+}
+
 #[derive(Debug, Deserialize)]
 pub struct Decision {
     #[serde(default)]
@@ -462,20 +483,8 @@ pub async fn decide(
     Path((upt, id)): Path<(String, String)>,
     axum::Form(form): axum::Form<Decision>,
 ) -> Response {
-    if !who.form_is_ours(&form.csrf) {
-        return forged();
-    }
-    if !who.principal.role.can_curate() {
-        return (
-            StatusCode::FORBIDDEN,
-            page(
-                Some(&who),
-                "Tidak diizinkan",
-                "",
-                html! { p class="flash bad" { "Keputusan kurasi memerlukan token curator atau admin." } },
-            ),
-        )
-            .into_response();
+    if let Some(refused) = refusal(&who, &form.csrf) {
+        return refused;
     }
     let recorded = crate::handlers::curation::record(
         &state,
@@ -538,20 +547,8 @@ pub async fn decide_many(
             _ => {}
         }
     }
-    if !who.form_is_ours(&csrf) {
-        return forged();
-    }
-    if !who.principal.role.can_curate() {
-        return (
-            StatusCode::FORBIDDEN,
-            page(
-                Some(&who),
-                "Tidak diizinkan",
-                "",
-                html! { p class="flash bad" { "Keputusan kurasi memerlukan token curator atau admin." } },
-            ),
-        )
-            .into_response();
+    if let Some(refused) = refusal(&who, &csrf) {
+        return refused;
     }
     let (mut saved, mut failed) = (0usize, 0usize);
     for (upt, id) in picked {
