@@ -100,6 +100,16 @@ pub struct CategoryCompletion {
     pub completed: i64,
 }
 
+/// A product's sales, for its page.
+#[derive(Debug, Clone, Default)]
+pub struct ProductSales {
+    /// The latest: (date, quantity, revenue, channel).
+    pub latest: Vec<(String, i64, i64, String)>,
+    pub count: i64,
+    pub quantity: i64,
+    pub revenue: i64,
+}
+
 /// Refusals of one UPT's syncs of one document, of one kind.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RefusalRow {
@@ -724,6 +734,39 @@ impl HubDb {
                 })
             })?
             .collect()
+        })
+    }
+
+    /// A product's sales: the latest 20 (date, quantity, revenue, channel), and the totals of
+    /// all (count, quantity, revenue). Sales dated after `until` (a wrong clock) are left out.
+    pub fn sales_of_product(
+        &self,
+        upt: &str,
+        product_id: &str,
+        until: &str,
+    ) -> Result<ProductSales> {
+        self.read(|c| {
+            let latest = c
+                .prepare_cached(
+                    "SELECT date, quantity, revenue_idr, channel FROM sales
+                     WHERE upt = ?1 AND product_id = ?2 AND date <= ?3 ORDER BY date DESC, id LIMIT 20",
+                )?
+                .query_map([upt, product_id, until], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let (count, quantity, revenue) = c
+                .prepare_cached(
+                    "SELECT COUNT(*), COALESCE(SUM(quantity), 0), CAST(TOTAL(revenue_idr) AS INTEGER)
+                     FROM sales WHERE upt = ?1 AND product_id = ?2 AND date <= ?3",
+                )?
+                .query_row([upt, product_id, until], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(ProductSales {
+                latest,
+                count,
+                quantity,
+                revenue,
+            })
         })
     }
 

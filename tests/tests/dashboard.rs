@@ -132,6 +132,10 @@ async fn a_curator_decides_from_the_catalogue_in_a_real_browser() {
         .unwrap();
     let page = wait_for(&c, "Belum ada keputusan").await;
     assert!(
+        page.contains("1 penjualan, 2 barang, Rp3.700.000"),
+        "the product's sales: {page}"
+    );
+    assert!(
         page.contains("Rp1.850.000") && page.contains("Tampak depan"),
         "{page}"
     );

@@ -247,6 +247,7 @@ struct Shown {
     p: ProductRow,
     history: Vec<DecisionEntry>,
     categories: HashMap<String, String>,
+    sales: crate::db::ProductSales,
 }
 
 async fn load(
@@ -266,6 +267,7 @@ async fn load(
                     Some(k) => db.kanwil_of(&upt)?.as_deref() == Some(k.as_str()),
                     None => true,
                 };
+                let today = karya_shared::model::iso(time::OffsetDateTime::now_utc().date());
                 Ok((
                     if visible {
                         db.products_by_id(&id, Some(&upt))?
@@ -274,16 +276,18 @@ async fn load(
                     },
                     db.decision_history(&upt, &id)?,
                     db.product_categories()?,
+                    db.sales_of_product(&upt, &id, &today)?,
                 ))
             }
         })
         .await;
     match read {
-        Ok(Ok((rows, history, categories))) => one_product(rows, &id, Some(&upt))
+        Ok(Ok((rows, history, categories, sales))) => one_product(rows, &id, Some(&upt))
             .map(|p| Shown {
                 p,
                 history,
                 categories,
+                sales,
             })
             .map_err(|_| {
             (
@@ -388,6 +392,26 @@ fn product_page(
                 tr { th { "Diperbarui" } td { (localtime::format(&p.updated_at, zone)) } }
             }
             (conflicts(p))
+            h2 { "Penjualan" }
+            @if shown.sales.count == 0 {
+                p class="muted" { "Belum ada penjualan tercatat." }
+            } @else {
+                p id="penjualan" {
+                    (thousands(shown.sales.count)) " penjualan, " (thousands(shown.sales.quantity)) " barang, "
+                    strong { (rupiah(shown.sales.revenue)) }
+                }
+                table {
+                    tr { th { "Tanggal" } th class="num" { "Jumlah" } th class="num" { "Pendapatan" } th { "Kanal" } }
+                    @for (date, qty, revenue, channel) in &shown.sales.latest {
+                        tr {
+                            td { (karya_shared::model::parse_iso_date(date).map(localtime::date).unwrap_or_else(|_| date.clone())) }
+                            td class="num" { (thousands(*qty)) }
+                            td class="num" { (rupiah(*revenue)) }
+                            td { (channel) }
+                        }
+                    }
+                }
+            }
             h2 { "Kurasi" }
             @match &p.curation {
                 Some(c) => p id="kurasi" {
