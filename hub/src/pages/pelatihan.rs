@@ -11,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use karya_shared::localtime::{self, thousands};
 use karya_shared::views::{Page, Stats, TrainingCursor, TrainingRow};
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -34,6 +34,36 @@ fn rate(done: i64, of: i64) -> String {
         "{}%",
         karya_shared::text::decimal(done as f64 * 100.0 / of as f64, 1)
     )
+}
+
+/// One row of a completion table: what it counts, and the page's filter for it.
+struct Completion<'a> {
+    label: &'a str,
+    link: String,
+    trainings: i64,
+    participants: i64,
+    completed: i64,
+}
+
+fn completion_table<'a>(
+    id: &str,
+    first: &str,
+    rows: impl Iterator<Item = Completion<'a>>,
+) -> Markup {
+    html! {
+        table id=(id) {
+            tr { th { (first) } th class="num" { "Pelatihan" } th class="num" { "Peserta" } th class="num" { "Lulus" } th class="num" { "Tingkat kelulusan" } }
+            @for r in rows {
+                tr {
+                    td { a href={ "/pelatihan?" (r.link) } { (r.label) } }
+                    td class="num" { (thousands(r.trainings)) }
+                    td class="num" { (thousands(r.participants)) }
+                    td class="num" { (thousands(r.completed)) }
+                    td class="num" { (rate(r.completed, r.participants)) }
+                }
+            }
+        }
+    }
 }
 
 struct View {
@@ -89,31 +119,21 @@ pub async fn pelatihan(
         "/pelatihan",
         html! {
             h2 { "Kelulusan per Kanwil" }
-            table id="per-kanwil" {
-                tr { th { "Kanwil" } th class="num" { "Pelatihan" } th class="num" { "Peserta" } th class="num" { "Lulus" } th class="num" { "Tingkat kelulusan" } }
-                @for k in &stats.per_kanwil {
-                    tr {
-                        td { a href={ "/pelatihan?kanwil=" (urlencode(&k.kanwil)) } { (k.kanwil) } }
-                        td class="num" { (thousands(k.figures.trainings)) }
-                        td class="num" { (thousands(k.figures.participants)) }
-                        td class="num" { (thousands(k.figures.completions)) }
-                        td class="num" { (rate(k.figures.completions, k.figures.participants)) }
-                    }
-                }
-            }
+            (completion_table("per-kanwil", "Kanwil", stats.per_kanwil.iter().map(|k| Completion {
+                label: &k.kanwil,
+                link: format!("kanwil={}", urlencode(&k.kanwil)),
+                trainings: k.figures.trainings,
+                participants: k.figures.participants,
+                completed: k.figures.completions,
+            })))
             h2 { "Kelulusan per kategori" }
-            table id="per-kategori" {
-                tr { th { "Kategori" } th class="num" { "Pelatihan" } th class="num" { "Peserta" } th class="num" { "Lulus" } th class="num" { "Tingkat kelulusan" } }
-                @for c in &v.per_category {
-                    tr {
-                        td { a href={ "/pelatihan?kategori=" (urlencode(&c.category)) } { (c.category) } }
-                        td class="num" { (thousands(c.trainings)) }
-                        td class="num" { (thousands(c.participants)) }
-                        td class="num" { (thousands(c.completed)) }
-                        td class="num" { (rate(c.completed, c.participants)) }
-                    }
-                }
-            }
+            (completion_table("per-kategori", "Kategori", v.per_category.iter().map(|c| Completion {
+                label: &c.category,
+                link: format!("kategori={}", urlencode(&c.category)),
+                trainings: c.trainings,
+                participants: c.participants,
+                completed: c.completed,
+            })))
             h2 { "Program" }
             p {
                 (thousands(v.page.total)) " pelatihan"
