@@ -122,17 +122,15 @@ impl Rejection {
     }
 }
 
-/// The token of a request: the `Authorization: Bearer` header, or for the dashboard in a
-/// browser, the token its session cookie stands for (the cookie holds a session id only).
-fn token_of(parts: &Parts, state: &AppState) -> Option<String> {
-    if let Some(h) = parts.headers.get(axum::http::header::AUTHORIZATION) {
-        return h
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")
-            .map(|t| t.trim().to_string());
-    }
-    crate::pages::session_token(state, &parts.headers)
+/// The token of a request's `Authorization: Bearer` header.
+fn token_of(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(|t| t.trim().to_string())
 }
 
 /// The address a request came from (the TCP peer; behind a reverse proxy, the proxy).
@@ -152,7 +150,23 @@ impl FromRequestParts<Arc<AppState>> for Principal {
     ) -> Result<Self, ApiError> {
         let unauthorized =
             |detail: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
-        let Some(token) = token_of(parts, state) else {
+        // In a browser, the dashboard's session cookie stands for the token it signed in with
+        // (the cookie holds a session id only).
+        if !parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+            && crate::pages::session_of(&parts.headers).is_some()
+        {
+            return crate::pages::signed_in(state, &parts.headers)
+                .await?
+                .map(|(principal, _)| principal)
+                .ok_or_else(|| {
+                    unauthorized(
+                        "the dashboard session has ended (signed out, expired, or its token revoked); sign in again at /masuk".into(),
+                    )
+                });
+        }
+        let Some(token) = token_of(parts) else {
             return Err(unauthorized(
                 "no token: send 'Authorization: Bearer <token>' (the hub admin issues tokens with karya-hub token issue or upt add)".into(),
             ));

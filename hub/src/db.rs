@@ -88,6 +88,16 @@ pub const SCHEMA: AppSchema = AppSchema {
         r#"-- viewer and curator tokens limited to one Kanwil's UPTs
         ALTER TABLE tokens ADD COLUMN kanwil TEXT;
     "#,
+        r#"-- the dashboard's sessions, shared by every hub process and kept across restarts
+        CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY,
+            token_id TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            seen_at INTEGER NOT NULL
+        );
+        CREATE INDEX sessions_seen ON sessions(seen_at);
+    "#,
     ],
 };
 
@@ -393,6 +403,105 @@ impl HubDb {
             )?
             .execute(params![upt, now, reason, token_id])
             .map(|_| ())
+        })
+    }
+
+    // ---------- the dashboard's sessions ----------
+
+    /// Starts a session for a verified token; returns (session id, CSRF token). Only the
+    /// session id's hash is stored, and the token's id (never the token): a copy of the
+    /// database signs no one in. Sessions past their time are dropped here, and past
+    /// [`MAX_SESSIONS`] the least recently used go.
+    pub fn start_session(
+        &self,
+        token_id: &str,
+        now: i64,
+        limits: SessionLimits,
+    ) -> Result<(String, String)> {
+        let id = hex::encode(rand::random::<[u8; 24]>());
+        let csrf = hex::encode(rand::random::<[u8; 24]>());
+        self.write(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "DELETE FROM sessions WHERE seen_at <= ?1 OR created_at <= ?2",
+                params![now - limits.idle_secs, now - limits.lifetime_secs],
+            )?;
+            tx.execute(
+                "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions
+                   ORDER BY seen_at DESC LIMIT -1 OFFSET ?1)",
+                [MAX_SESSIONS - 1],
+            )?;
+            tx.execute(
+                "INSERT INTO sessions (id_hash, token_id, csrf, created_at, seen_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![token_hash(&id), token_id, csrf, now],
+            )?;
+            tx.commit()
+        })?;
+        Ok((id, csrf))
+    }
+
+    /// The person behind a live session and the session's CSRF token; `None` for a session
+    /// unknown, ended, past its time, or whose token was revoked since. A session used is
+    /// marked seen (written at most once a minute).
+    pub fn session(
+        &self,
+        id: &str,
+        now: i64,
+        limits: SessionLimits,
+    ) -> Result<Option<(Principal, String)>> {
+        let hash = token_hash(id);
+        type Row = (
+            String,
+            String,
+            i64,
+            i64,
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Option<Row> = self.read(|c| {
+            c.prepare_cached(
+                "SELECT s.token_id, s.csrf, s.created_at, s.seen_at, t.role, t.name, t.upt, t.revoked_at, t.kanwil
+                 FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.id_hash = ?1",
+            )?
+            .query_row([&hash], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+            })
+            .optional()
+        })?;
+        let Some((token_id, csrf, created, seen, role, name, upt, revoked, kanwil)) = row else {
+            return Ok(None);
+        };
+        let alive = now - seen < limits.idle_secs && now - created < limits.lifetime_secs;
+        let role = Role::parse(&role, upt).filter(|r| r.can_read());
+        let (true, None, Some(role)) = (alive, revoked, role) else {
+            self.end_session(id)?;
+            return Ok(None);
+        };
+        if now - seen >= 60 {
+            self.write(|c| {
+                c.prepare_cached("UPDATE sessions SET seen_at = ?2 WHERE id_hash = ?1")?
+                    .execute(params![hash, now])
+            })?;
+        }
+        Ok(Some((
+            Principal {
+                token_id,
+                name,
+                role,
+                kanwil,
+            },
+            csrf,
+        )))
+    }
+
+    pub fn end_session(&self, id: &str) -> Result<()> {
+        self.write(|c| {
+            c.prepare_cached("DELETE FROM sessions WHERE id_hash = ?1")?
+                .execute([token_hash(id)])
+                .map(|_| ())
         })
     }
 
@@ -903,6 +1012,16 @@ pub enum RegisterError {
     Exists(Vec<String>),
     #[error(transparent)]
     Store(#[from] E),
+}
+
+/// Sessions kept at most; past it the least recently used goes.
+pub const MAX_SESSIONS: i64 = 10_000;
+
+/// How long a dashboard session lives, in seconds: without a request, and at most.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionLimits {
+    pub idle_secs: i64,
+    pub lifetime_secs: i64,
 }
 
 fn token_hash(token: &str) -> String {

@@ -45,8 +45,6 @@ pub struct AppState {
     disk_full_at: Mutex<Option<std::time::Instant>>,
     /// Repeating log lines: key to (last logged, suppressed since).
     log_limit: Mutex<std::collections::HashMap<String, (std::time::Instant, u64)>>,
-    /// The dashboard's signed-in sessions.
-    pub sessions: pages::Sessions,
     /// Failed token checks per source address: (window start, failures in it).
     auth_failures: Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
 }
@@ -91,7 +89,6 @@ impl AppState {
             disk_full_at: Mutex::new(None),
             log_limit: Mutex::new(Default::default()),
             auth_failures: Mutex::new(Default::default()),
-            sessions: Default::default(),
         })
     }
 

@@ -1,7 +1,8 @@
 //! The curators' dashboard in a real headless Chromium, against a real hub and real agents:
 //! sign in as a curator, filter the catalogue to one Kanwil and category, open a product with
 //! a photo, approve it with a note, and find the decision in the agent's replica after its
-//! sync; a forged form changes nothing; a viewer cannot decide; logout ends the session.
+//! sync; a forged form changes nothing; a viewer cannot decide; logout ends the session; a
+//! Kanwil's viewer sees, opens and exports only its Kanwil.
 //! Screenshots of every page go to target/screenshots/dashboard/.
 
 use fantoccini::{Client, Locator};
@@ -228,6 +229,30 @@ async fn a_curator_decides_from_the_catalogue_in_a_real_browser() {
         "{as_viewer}"
     );
 
+    // The UPT pages and Pelatihan, for the record (and the screenshots).
+    c.goto(&format!("{base}/upt")).await.unwrap();
+    let upts = wait_for(&c, "LAPAS-KUPANG").await;
+    assert!(
+        upts.contains("LAPAS-PATI") && upts.contains("Jawa Tengah"),
+        "{upts}"
+    );
+    shot(&c, "07-upt").await;
+    c.find(Locator::LinkText("LAPAS-PATI"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let upt = wait_for(&c, "Kemeja batik tulis").await;
+    assert!(
+        upt.contains("Kursi jati ukir") && !upt.contains("Kursi bambu"),
+        "{upt}"
+    );
+    shot(&c, "08-upt-lapas-pati").await;
+    c.goto(&format!("{base}/pelatihan")).await.unwrap();
+    wait_for(&c, "Pelatihan").await;
+    shot(&c, "09-pelatihan").await;
+
     // Logout ends the session: the same cookie opens nothing any more.
     submit(&c, "header form").await;
     wait_for(&c, "Masukkan token").await;
@@ -241,7 +266,78 @@ async fn a_curator_decides_from_the_catalogue_in_a_real_browser() {
         .await
         .unwrap();
     assert_eq!(after.status(), 303);
-    let _ = body(&c).await;
+
+    // A viewer of one Kanwil sees, opens and exports only its Kanwil's UPTs.
+    let ntt = HubProcess::admin(
+        &db,
+        &[
+            "token",
+            "issue",
+            "--role",
+            "viewer",
+            "--name",
+            "Analis Kanwil NTT",
+            "--kanwil",
+            "Nusa Tenggara Timur",
+        ],
+    );
+    fill(&c, "form", &[("token", ntt.trim())]).await;
+    submit(&c, "form").await;
+    let home = wait_for(
+        &c,
+        "Analis Kanwil NTT (viewer · Kanwil Nusa Tenggara Timur)",
+    )
+    .await;
+    assert!(
+        home.contains("Nusa Tenggara Timur") && !home.contains("Jawa Tengah"),
+        "{home}"
+    );
+    c.goto(&format!("{base}/katalog")).await.unwrap();
+    let list = wait_for(&c, "1–1 dari 1 produk").await;
+    assert!(
+        list.contains("Kursi bambu") && !list.contains("Kursi jati ukir"),
+        "{list}"
+    );
+    shot(&c, "10-katalog-kanwil-ntt").await;
+    // Another Kanwil's product and UPT are not there for it, even by address.
+    c.goto(&format!("{base}/produk/LAPAS-PATI/{chair}"))
+        .await
+        .unwrap();
+    let other = wait_for(&c, "Produk tidak ditemukan").await;
+    assert!(
+        !other.contains("Kursi jati ukir") && !other.contains("1.850.000"),
+        "{other}"
+    );
+    c.goto(&format!("{base}/upt/LAPAS-PATI")).await.unwrap();
+    let other = wait_for(&c, "UPT tidak ditemukan").await;
+    assert!(!other.contains("Kemeja batik"), "{other}");
+    shot(&c, "11-kanwil-ntt-upt-lain").await;
+    c.goto(&format!("{base}/katalog?kanwil=Jawa+Tengah"))
+        .await
+        .unwrap();
+    let asked = body(&c).await;
+    assert!(!asked.contains("Kursi jati ukir"), "{asked}");
+    // Its export, with its session, holds its Kanwil only, whatever the filter asks.
+    let cookie = c.get_named_cookie("karya_sesi").await.unwrap();
+    for query in ["format=csv", "format=csv&kanwil=Jawa+Tengah"] {
+        let csv = reqwest::Client::new()
+            .get(format!("{base}/katalog/ekspor?{query}"))
+            .header("cookie", format!("karya_sesi={}", cookie.value()))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !csv.contains("Kursi jati ukir") && !csv.contains("Kemeja batik"),
+            "{query}: {csv}"
+        );
+        // Its own Kanwil stands in for any other the filter names.
+        assert!(csv.contains("Kursi bambu"), "{query}: {csv}");
+    }
+    submit(&c, "header form").await;
+    wait_for(&c, "Masukkan token").await;
     c.close().await.unwrap();
 
     // The public catalogue, exported for any web server: only what HQ approved or featured,

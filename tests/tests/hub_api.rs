@@ -590,6 +590,88 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
         "prices read the Indonesian way"
     );
     assert!(katalog.contains("1–1 dari 1 produk"), "{katalog}");
+    // Sessions live in the database: a second hub process on it (or this one restarted)
+    // knows the session; the cookie holds nothing the database could be searched for.
+    let second = TestHub::start_on(&hub.db).await;
+    let r = http
+        .get(format!("{}/katalog", second.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the other process knows the session");
+    let session_id = cookie.trim_start_matches("karya_sesi=");
+    let stored: Vec<String> = hub
+        .admin_store()
+        .conn()
+        .prepare("SELECT id_hash || token_id || csrf FROM sessions")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(stored.len(), 1);
+    assert!(
+        !stored[0].contains(session_id) && !stored[0].contains(viewer.as_str()),
+        "neither the session id nor the token is stored"
+    );
+    // Signed out at one process, the session is over at the other too.
+    let csrf = {
+        let k = http
+            .get(format!("{}/katalog", second.url()))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let field = "name=\"csrf\" value=\"";
+        let at = k.find(field).expect("a csrf field") + field.len();
+        k[at..at + 48].to_string()
+    };
+    let r = http
+        .post(format!("{}/keluar", second.url()))
+        .header("cookie", &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = http
+        .get(format!("{}/katalog", hub.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "signed out everywhere");
+    let api: serde_json::Value = http
+        .get(format!("{}/api/v1/stats", hub.url()))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        api["detail"].as_str().unwrap().contains("sign in again"),
+        "{api}"
+    );
+    // A new session for what follows.
+    let r = http
+        .post(format!("{}/masuk", hub.url()))
+        .form(&[("token", viewer.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     // The session stands for the token: revoked, the session ends with it.
     assert!(hub.admin_db().revoke_token(&viewer_id).unwrap());
     let r = http

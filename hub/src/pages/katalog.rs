@@ -159,7 +159,11 @@ pub async fn katalog(
         html! {
             form method="get" action="/katalog" id="saring" {
                 fieldset {
-                    label { "Kanwil " (select("kanwil", &f.kanwil, "Semua Kanwil", l.kanwils.iter().map(|k| (k.clone(), k.clone())).collect())) }
+                    @if let Some(k) = &who.principal.kanwil {
+                        label { "Kanwil " strong { (k) } }
+                    } @else {
+                        label { "Kanwil " (select("kanwil", &f.kanwil, "Semua Kanwil", l.kanwils.iter().map(|k| (k.clone(), k.clone())).collect())) }
+                    }
                     label { "UPT " (select("upt", &f.upt, "Semua UPT", l.upts.iter().map(|u| (u.clone(), u.clone())).collect())) }
                     label { "Kategori " (select("kategori", &f.kategori, "Semua kategori", categories.iter().map(|(s, n)| ((*s).clone(), (*n).clone())).collect())) }
                     label { "Kurasi " (select("kurasi", &f.kurasi, "Semua status", std::iter::once(("none".to_string(), "belum dikurasi".to_string())).chain(CurationStatus::ALL.iter().map(|s| (s.as_str().to_string(), status_words(*s).to_string()))).collect())) }

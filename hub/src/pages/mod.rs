@@ -3,10 +3,11 @@
 //!
 //! Signing in with a viewer, curator or admin token creates a session: a random 192-bit id in
 //! an `HttpOnly; SameSite=Strict` cookie (`Secure` when `cookie_secure` says the hub sits
-//! behind TLS). The token itself stays on the server, in the session, and is checked again on
-//! every request, so a revoked token ends its sessions at once. Sessions end at logout, after
-//! 8 hours without a request, or 24 hours after sign-in. Every form carries the session's
-//! CSRF token; a form without it changes nothing.
+//! behind TLS). Sessions are rows of the hub's database (the id's hash and the token's id, never
+//! the token), so every hub process knows them and a restart signs no one out; the token is
+//! checked again on every request, so a revoked token ends its sessions at once. Sessions end
+//! at logout, after 8 hours without a request, or 24 hours after sign-in. Every form carries
+//! the session's CSRF token; a form without it changes nothing.
 //!
 //! Pages: Ringkasan (`/`), Katalog (`/katalog`, filters and keyset pages) and a page per
 //! product (`/produk/{upt}/{id}`) with its photos and the decision form.
@@ -20,6 +21,8 @@ mod upt;
 
 use crate::AppState;
 use crate::auth::Principal;
+use crate::db::SessionLimits;
+use crate::error::ApiError;
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -27,85 +30,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 pub const COOKIE: &str = "karya_sesi";
-const IDLE: Duration = Duration::from_secs(8 * 3600);
-const LIFETIME: Duration = Duration::from_secs(24 * 3600);
-/// Sessions kept at most; past it the least recently used goes (a bound on memory).
-const MAX_SESSIONS: usize = 10_000;
+/// Sessions end after 8 hours without a request, and 24 hours after sign-in.
+const LIMITS: SessionLimits = SessionLimits {
+    idle_secs: 8 * 3600,
+    lifetime_secs: 24 * 3600,
+};
 
-struct Session {
-    /// The token signed in with: kept here, never in the cookie, and checked on each request.
-    token: String,
-    csrf: String,
-    created: Instant,
-    seen: Instant,
-}
-
-/// The dashboard's sessions, in the hub's memory (a restart signs curators out).
-#[derive(Default)]
-pub struct Sessions(Mutex<HashMap<String, Session>>);
-
-fn random_id() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 24];
-    rand::rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-impl Sessions {
-    fn start(&self, token: String) -> (String, String) {
-        let id = random_id();
-        let csrf = random_id();
-        let now = Instant::now();
-        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        all.retain(|_, s| s.alive(now));
-        if all.len() >= MAX_SESSIONS
-            && let Some(oldest) = all
-                .iter()
-                .min_by_key(|(_, s)| s.seen)
-                .map(|(k, _)| k.clone())
-        {
-            all.remove(&oldest);
-        }
-        all.insert(
-            id.clone(),
-            Session {
-                token,
-                csrf: csrf.clone(),
-                created: now,
-                seen: now,
-            },
-        );
-        (id, csrf)
-    }
-
-    /// The session's token and CSRF token, if the session is alive (and marks it used).
-    fn touch(&self, id: &str) -> Option<(String, String)> {
-        let now = Instant::now();
-        let mut all = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let alive = all.get(id).is_some_and(|s| s.alive(now));
-        if !alive {
-            all.remove(id);
-            return None;
-        }
-        let s = all.get_mut(id)?;
-        s.seen = now;
-        Some((s.token.clone(), s.csrf.clone()))
-    }
-
-    fn end(&self, id: &str) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
-    }
-}
-
-impl Session {
-    fn alive(&self, now: Instant) -> bool {
-        now.duration_since(self.seen) < IDLE && now.duration_since(self.created) < LIFETIME
-    }
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// The session id a request's cookie names.
@@ -120,10 +55,20 @@ pub fn session_of(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// The token behind a request's session cookie, if the session is alive.
-pub fn session_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let id = session_of(headers)?;
-    state.sessions.touch(&id).map(|(token, _)| token)
+/// The person behind a request's session cookie and the session's CSRF token; `None` when
+/// the request names no live session. Sessions are rows in the hub's database, so every hub
+/// process knows them and a restart signs no one out.
+pub async fn signed_in(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+) -> Result<Option<(Principal, String)>, ApiError> {
+    let Some(id) = session_of(headers) else {
+        return Ok(None);
+    };
+    let now = unix_now();
+    Ok(state
+        .blocking(move |db| db.session(&id, now, LIMITS))
+        .await??)
 }
 
 /// A person signed in to the dashboard (a viewer, curator or admin), with the CSRF token
@@ -145,14 +90,18 @@ impl FromRequestParts<Arc<AppState>> for Curator {
     type Rejection = ToLogin;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ToLogin> {
-        let csrf = session_of(&parts.headers)
-            .and_then(|id| state.sessions.touch(&id))
-            .map(|(_, csrf)| csrf)
-            .unwrap_or_default();
-        // The token is checked again (revoked tokens end their sessions); a script may also
-        // read the pages with `Authorization: Bearer`.
-        match Principal::from_request_parts(parts, state).await {
-            Ok(principal) if principal.role.can_read() => Ok(Curator { principal, csrf }),
+        // A script may also read the pages with `Authorization: Bearer` (no forms then).
+        if parts.headers.contains_key(header::AUTHORIZATION) {
+            return match Principal::from_request_parts(parts, state).await {
+                Ok(principal) if principal.role.can_read() => Ok(Curator {
+                    principal,
+                    csrf: String::new(),
+                }),
+                _ => Err(ToLogin),
+            };
+        }
+        match signed_in(state, &parts.headers).await {
+            Ok(Some((principal, csrf))) => Ok(Curator { principal, csrf }),
             _ => Err(ToLogin),
         }
     }
@@ -253,7 +202,11 @@ pub fn page(who: Option<&Curator>, title: &str, active: &str, body: Markup) -> H
                             }
                             form method="post" action="/keluar" {
                                 input type="hidden" name="csrf" value=(c.csrf);
-                                span { (c.principal.name) " (" (c.principal.role.name()) ") " }
+                                span {
+                                    (c.principal.name) " (" (c.principal.role.name())
+                                    @if let Some(k) = &c.principal.kanwil { " · Kanwil " (k) }
+                                    ") "
+                                }
                                 button type="submit" { "Keluar" }
                             }
                         }
@@ -324,7 +277,17 @@ async fn login(
     };
     match verdict {
         Ok(p) if p.role.can_read() => {
-            let (id, _) = state.sessions.start(token);
+            let now = unix_now();
+            let token_id = p.token_id.clone();
+            let Ok(Ok((id, _))) = state
+                .blocking(move |db| db.start_session(&token_id, now, LIMITS))
+                .await
+            else {
+                return login_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    Some("Hub sedang sibuk; coba lagi sebentar lagi."),
+                );
+            };
             let secure = if state.config.cookie_secure {
                 "; Secure"
             } else {
@@ -332,7 +295,7 @@ async fn login(
             };
             let cookie = format!(
                 "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
-                LIFETIME.as_secs()
+                LIMITS.lifetime_secs
             );
             tracing::info!(name = %p.name, role = p.role.name(), "dashboard sign-in");
             let mut r = Redirect::to("/").into_response();
@@ -378,8 +341,13 @@ async fn logout(
     if !curator.form_is_ours(&form.csrf) {
         return forged();
     }
-    if let Some(id) = session_of(&headers) {
-        state.sessions.end(&id);
+    if let Some(id) = session_of(&headers)
+        && !matches!(
+            state.blocking(move |db| db.end_session(&id)).await,
+            Ok(Ok(()))
+        )
+    {
+        return unavailable();
     }
     let mut r = Redirect::to("/masuk").into_response();
     r.headers_mut().insert(

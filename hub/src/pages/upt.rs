@@ -83,10 +83,14 @@ pub async fn list(
         html! {
             form method="get" action="/upt" id="saring-upt" {
                 fieldset {
-                    label { "Kanwil "
-                        select name="kanwil" {
-                            option value="" { "Semua Kanwil" }
-                            @for k in &kanwils { option value=(k) selected[*k == q.kanwil] { (k) } }
+                    @if let Some(k) = &who.principal.kanwil {
+                        label { "Kanwil " strong { (k) } }
+                    } @else {
+                        label { "Kanwil "
+                            select name="kanwil" {
+                                option value="" { "Semua Kanwil" }
+                                @for k in &kanwils { option value=(k) selected[*k == q.kanwil] { (k) } }
+                            }
                         }
                     }
                     label { "Jenis "
