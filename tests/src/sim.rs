@@ -56,6 +56,9 @@ pub struct Options {
     /// The slow link drops every this many seconds during the photo scenario.
     #[arg(long, default_value_t = 15)]
     pub photo_cut_secs: u64,
+    /// Requests per page in the dashboard scenario (0: no dashboard scenario).
+    #[arg(long, default_value_t = 30)]
+    pub dashboard_samples: usize,
     /// SIGKILLs of the hub while agents add records and sync (its own database; 0: none).
     #[arg(long, default_value_t = 100)]
     pub hub_kills: usize,
@@ -118,6 +121,8 @@ pub struct Report {
     pub kills: Option<KillRun>,
     /// A photo over the slow link that drops (see [`Options::photo_kb`]).
     pub photo: Option<PhotoRun>,
+    /// The curators' dashboard on the national hub (see [`Options::dashboard_samples`]).
+    pub dashboard: Option<crate::dashboard_bench::DashboardRun>,
 }
 
 /// One photo (and its thumbnail) uploaded over the slow link while the link drops, with a
@@ -575,6 +580,29 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         / opts.upts.max(1) as f64;
     report.naive_over_incremental =
         report.naive_full_upload_bytes_per_upt / report.steady_bytes_per_upt.max(1.0);
+
+    // 2b. The curators' dashboard on the national hub.
+    if opts.dashboard_samples > 0 {
+        eprintln!("dashboard pages and exports ...");
+        let targets = crate::dashboard_bench::Targets {
+            upt: replicas[3.min(replicas.len() - 1)].upt.clone(),
+            product: replicas[3.min(replicas.len() - 1)].products
+                [7.min(replicas[0].products.len() - 1)]
+            .clone(),
+            kanwil: "Kanwil 3".into(),
+            category: karya_shared::model::product_category_slugs()[0].to_string(),
+        };
+        report.dashboard = Some(
+            crate::dashboard_bench::run(
+                &format!("http://{}", hub.addr),
+                &viewer,
+                hub.pid,
+                opts.dashboard_samples,
+                &targets,
+            )
+            .await,
+        );
+    }
 
     // 3. Slow link: one UPT behind a satellite-like proxy.
     eprintln!("slow link ...");
@@ -1378,6 +1406,9 @@ pub fn print_table(r: &Report, opts: &Options) {
     }
     for (a, b, c) in rows {
         println!("{a:<44} {b:>14}  {c}");
+    }
+    if let Some(d) = &r.dashboard {
+        crate::dashboard_bench::print(d);
     }
 }
 

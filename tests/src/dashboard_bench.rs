@@ -1,0 +1,201 @@
+//! karya-sim's dashboard scenario: every page and export of the curators' dashboard on the
+//! national-scale hub the bootstrap filled, each fetched many times in a row by one client on
+//! loopback (its time is the hub's time to answer plus a loopback round trip, so an upper
+//! bound of the server time), and the whole catalogue exported as XLSX and CSV with the hub's
+//! memory read before and after.
+
+use serde::Serialize;
+use std::time::Instant;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PageTiming {
+    pub page: String,
+    pub samples: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub max_ms: f64,
+    /// The body's size.
+    pub bytes: usize,
+}
+
+/// One whole-catalogue export.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ExportRun {
+    pub format: String,
+    /// Each run's time, in seconds.
+    pub secs: Vec<f64>,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DashboardRun {
+    pub pages: Vec<PageTiming>,
+    pub exports: Vec<ExportRun>,
+    /// The hub's resident memory (VmRSS) before and after the whole-catalogue exports, and
+    /// its peak (VmHWM) before and after them.
+    pub hub_rss_before_mib: f64,
+    pub hub_rss_after_mib: f64,
+    pub hub_peak_before_mib: f64,
+    pub hub_peak_after_mib: f64,
+}
+
+/// What the scenario looks at: a UPT, one of its products, a Kanwil and a category that
+/// exist at the hub.
+#[derive(Debug, Clone)]
+pub struct Targets {
+    pub upt: String,
+    pub product: String,
+    pub kanwil: String,
+    pub category: String,
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+async fn fetch(http: &reqwest::Client, url: &str, viewer: &str) -> (f64, String) {
+    let t = Instant::now();
+    let r = http
+        .get(url)
+        .bearer_auth(viewer)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let status = r.status();
+    let body = r.bytes().await.expect("body");
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
+    assert!(status.is_success(), "{url}: {status}");
+    (ms, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// The "next page" link of a catalogue page, as a path.
+fn next_page(html: &str) -> Option<String> {
+    let at = html.find("id=\"berikutnya\" href=\"")? + "id=\"berikutnya\" href=\"".len();
+    let end = html[at..].find('"')?;
+    Some(html[at..at + end].replace("&amp;", "&"))
+}
+
+pub async fn run(
+    base: &str,
+    viewer: &str,
+    hub_pid: u32,
+    samples: usize,
+    t: &Targets,
+) -> DashboardRun {
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(300))
+        .build()
+        .expect("client");
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let filtered = format!("kanwil={}&kategori={}", enc(&t.kanwil), enc(&t.category));
+    // The third page of the whole catalogue, reached the way a curator does.
+    let mut third = "/katalog".to_string();
+    for _ in 0..2 {
+        let (_, html) = fetch(&http, &format!("{base}{third}"), viewer).await;
+        third = next_page(&html).expect("a next page");
+    }
+    let pages: Vec<(&str, String)> = vec![
+        ("Ringkasan", "/".into()),
+        ("UPT (daftar)", "/upt".into()),
+        ("UPT (satu)", format!("/upt/{}", t.upt)),
+        ("Katalog (semua)", "/katalog".into()),
+        ("Katalog (halaman 3)", third),
+        (
+            "Katalog (Kanwil + kategori)",
+            format!("/katalog?{filtered}"),
+        ),
+        (
+            "Katalog (cari kata)",
+            format!("/katalog?q={}", enc(&format!("{} 7", t.upt))),
+        ),
+        ("Katalog (belum dikurasi)", "/katalog?kurasi=none".into()),
+        ("Produk", format!("/produk/{}/{}", t.upt, t.product)),
+        ("Pelatihan", "/pelatihan".into()),
+        (
+            "Ekspor CSV (Kanwil + kategori)",
+            format!("/katalog/ekspor?{filtered}&format=csv"),
+        ),
+        (
+            "Ekspor XLSX (Kanwil + kategori)",
+            format!("/katalog/ekspor?{filtered}&format=xlsx"),
+        ),
+    ];
+    let mut run = DashboardRun::default();
+    for (name, path) in pages {
+        let url = format!("{base}{path}");
+        // One warm-up (the first read of a page loads what it needs into the caches).
+        let (_, body) = fetch(&http, &url, viewer).await;
+        let mut lat = Vec::with_capacity(samples);
+        for _ in 0..samples {
+            lat.push(fetch(&http, &url, viewer).await.0);
+        }
+        lat.sort_by(f64::total_cmp);
+        run.pages.push(PageTiming {
+            page: name.to_string(),
+            samples,
+            p50_ms: percentile(&lat, 50.0),
+            p95_ms: percentile(&lat, 95.0),
+            max_ms: lat.last().copied().unwrap_or(0.0),
+            bytes: body.len(),
+        });
+    }
+    run.hub_rss_before_mib = mib(crate::sim::proc_status_kib(hub_pid, "VmRSS"));
+    run.hub_peak_before_mib = mib(crate::sim::proc_status_kib(hub_pid, "VmHWM"));
+    for format in ["xlsx", "csv"] {
+        let url = format!("{base}/katalog/ekspor?format={format}");
+        let mut e = ExportRun {
+            format: format.into(),
+            ..Default::default()
+        };
+        for _ in 0..3 {
+            let t = Instant::now();
+            let r = http.get(&url).bearer_auth(viewer).send().await.expect(&url);
+            assert!(r.status().is_success(), "{url}: {}", r.status());
+            e.bytes = r.bytes().await.expect("export").len();
+            e.secs.push(t.elapsed().as_secs_f64());
+        }
+        run.exports.push(e);
+    }
+    run.hub_rss_after_mib = mib(crate::sim::proc_status_kib(hub_pid, "VmRSS"));
+    run.hub_peak_after_mib = mib(crate::sim::proc_status_kib(hub_pid, "VmHWM"));
+    run
+}
+
+pub fn print(run: &DashboardRun) {
+    println!("dashboard (one client on loopback, p50 / p95 / max over each page's samples):");
+    for p in &run.pages {
+        println!(
+            "  {:<34} {:>8.1} / {:>8.1} / {:>8.1} ms  ({} samples, {} KB)",
+            p.page,
+            p.p50_ms,
+            p.p95_ms,
+            p.max_ms,
+            p.samples,
+            p.bytes / 1000
+        );
+    }
+    for e in &run.exports {
+        let secs: Vec<String> = e.secs.iter().map(|s| format!("{s:.2}")).collect();
+        println!(
+            "  whole catalogue as {}: {} s ({:.1} MB)",
+            e.format,
+            secs.join(", "),
+            e.bytes as f64 / 1e6
+        );
+    }
+    println!(
+        "  hub RSS before / after the exports: {:.0} / {:.0} MiB; peak {:.0} / {:.0} MiB",
+        run.hub_rss_before_mib,
+        run.hub_rss_after_mib,
+        run.hub_peak_before_mib,
+        run.hub_peak_after_mib
+    );
+}
