@@ -69,9 +69,10 @@ pub const MAX_REPLY_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct HubClient {
     http: reqwest::Client,
-    url: String,
-    /// `<hub>/api/v1/uploads/` (photo uploads).
-    uploads: String,
+    /// The hubs' URLs, tried in order (several processes of one national hub).
+    hubs: std::sync::Arc<Vec<String>>,
+    /// The hub requests go to: the last that answered, shared by the clones of this client.
+    current: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     token: String,
     timeout: Duration,
     /// The upload rate measured on this link, shared by the clones of this client.
@@ -140,13 +141,30 @@ impl HubClient {
         timeout: Duration,
         ca: Option<Vec<reqwest::Certificate>>,
     ) -> HubClient {
+        Self::with_hubs(&[base.to_string()], token, timeout, ca)
+    }
+
+    /// A client of several processes of one national hub (`hub = [...]`): requests go to the
+    /// last that answered; on a network error or a 5xx the same request goes to the next
+    /// (a refused token is the same at every hub, and is not a reason to move on).
+    pub fn with_hubs(
+        bases: &[String],
+        token: &str,
+        timeout: Duration,
+        ca: Option<Vec<reqwest::Certificate>>,
+    ) -> HubClient {
+        let bases: Vec<String> = bases
+            .iter()
+            .map(|b| b.trim().trim_end_matches('/').to_string())
+            .collect();
+        let any_https = bases.iter().any(|b| b.starts_with("https://"));
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             // No User-Agent: the agent's version is in every frame, and an idle poll over a
             // satellite link is a few hundred bytes, headers included.
             // The system's roots are read (and kept in memory) only for a hub on HTTPS.
-            .tls_built_in_native_certs(base.trim_start().starts_with("https://"));
+            .tls_built_in_native_certs(any_https);
         for cert in ca.into_iter().flatten() {
             builder = builder.add_root_certificate(cert);
         }
@@ -155,8 +173,8 @@ impl HubClient {
             .expect("an HTTP client with default TLS settings builds");
         HubClient {
             http,
-            url: format!("{}/api/v1/sync", base.trim_end_matches('/')),
-            uploads: format!("{}/api/v1/uploads/", base.trim_end_matches('/')),
+            hubs: std::sync::Arc::new(bases),
+            current: Default::default(),
             token: token.to_string(),
             timeout,
             link: Default::default(),
@@ -169,15 +187,19 @@ impl HubClient {
     /// 401 or 403 say no (403: a curator's or viewer's token, not the UPT's); any other answer
     /// says yes.
     pub async fn check_token(&self) -> Result<(), SyncError> {
+        self.failing_over(|| self.check_token_once()).await
+    }
+
+    async fn check_token_once(&self) -> Result<(), SyncError> {
         let resp = self
             .http
-            .head(format!("{}{}", self.uploads, "0".repeat(64)))
+            .head(format!("{}{}", self.uploads_url(), "0".repeat(64)))
             .bearer_auth(&self.token)
             .header("tus-resumable", "1.0.0")
             .send()
             .await
             .map_err(|e| SyncError::Network {
-                url: self.url.clone(),
+                url: self.sync_url(),
                 reason: e.to_string(),
             })?;
         let status = resp.status().as_u16();
@@ -202,6 +224,63 @@ impl HubClient {
             }),
             _ => Ok(()),
         }
+    }
+
+    /// The hub requests go to now (the last that answered).
+    pub fn current_hub(&self) -> String {
+        let i = self.current.load(std::sync::atomic::Ordering::Relaxed);
+        self.hubs[i % self.hubs.len()].clone()
+    }
+
+    /// Starts from `hub` (the last that worked, as remembered), if it is one of this
+    /// client's.
+    pub fn prefer(&self, hub: &str) {
+        if let Some(i) = self.hubs.iter().position(|h| h == hub) {
+            self.current.store(i, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn sync_url(&self) -> String {
+        format!("{}/api/v1/sync", self.current_hub())
+    }
+
+    /// `<hub>/api/v1/uploads/` (photo uploads).
+    fn uploads_url(&self) -> String {
+        format!("{}/api/v1/uploads/", self.current_hub())
+    }
+
+    /// Runs a request against the current hub and, when it fails for a reason another hub
+    /// may not have (a network error, a 5xx), against the next ones in turn; the first that
+    /// answers becomes the current hub. With one hub, the request runs once.
+    async fn failing_over<T, F, Fut>(&self, request: F) -> Result<T, SyncError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SyncError>>,
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = self.hubs.len();
+        let mut result = request().await;
+        for _ in 1..n {
+            let moves_on = match &result {
+                Err(SyncError::Network { .. }) => true,
+                Err(SyncError::Server { status, .. }) => *status >= 500,
+                _ => false,
+            };
+            if !moves_on {
+                break;
+            }
+            let failed = self.current_hub();
+            let i = self.current.load(Relaxed);
+            self.current.store((i + 1) % n, Relaxed);
+            tracing::warn!(
+                hub = %failed,
+                next = %self.current_hub(),
+                error = %result.as_ref().err().map(ToString::to_string).unwrap_or_default(),
+                "hub failed; trying the next"
+            );
+            result = request().await;
+        }
+        result
     }
 
     /// HTTP requests this client (and its clones) sent.
@@ -272,7 +351,12 @@ impl HubClient {
     pub async fn exchange(&self, frame: Vec<u8>) -> Result<Vec<u8>, SyncError> {
         let started = std::time::Instant::now();
         let sent = frame.len();
-        let result = self.exchange_inner(frame).await;
+        let result = if self.hubs.len() == 1 {
+            self.exchange_inner(frame).await
+        } else {
+            self.failing_over(|| self.exchange_inner(frame.clone()))
+                .await
+        };
         match &result {
             Ok(_) => self.measured(sent, started.elapsed()),
             Err(SyncError::Network { reason, .. }) if reason == text::timed_out() => {
@@ -285,8 +369,9 @@ impl HubClient {
 
     async fn exchange_inner(&self, frame: Vec<u8>) -> Result<Vec<u8>, SyncError> {
         self.count();
+        let url = self.sync_url();
         let network = |e: reqwest::Error| SyncError::Network {
-            url: self.url.clone(),
+            url: url.clone(),
             reason: if e.is_timeout() {
                 text::timed_out().into()
             } else if let Some(cert) = certificate_problem(&e) {
@@ -299,7 +384,7 @@ impl HubClient {
         };
         let response = self
             .http
-            .post(&self.url)
+            .post(&url)
             .bearer_auth(&self.token)
             .header(reqwest::header::CONTENT_TYPE, wire::CONTENT_TYPE)
             .body(frame)
@@ -371,12 +456,12 @@ pub struct UploadState {
 
 impl HubClient {
     fn upload_url(&self, hash: &str) -> String {
-        format!("{}{hash}", self.uploads)
+        format!("{}{hash}", self.uploads_url())
     }
 
     fn network(&self, e: reqwest::Error) -> SyncError {
         SyncError::Network {
-            url: self.uploads.clone(),
+            url: self.uploads_url(),
             reason: if e.is_timeout() {
                 text::timed_out().into()
             } else {
@@ -504,6 +589,28 @@ fn certificate_problem(e: &reqwest::Error) -> Option<String> {
 
 /// Syncs `docs` with the hub until neither side has anything to send.
 pub async fn sync_once(
+    store: &Store,
+    client: &HubClient,
+    peer_id: &str,
+    docs: Vec<DocId>,
+) -> Result<Outcome, SyncError> {
+    // Several hubs: start from the one that answered last time, and remember the one that
+    // answers now.
+    let last = store.meta(LAST_HUB_KEY)?;
+    if let Some(hub) = &last {
+        client.prefer(hub);
+    }
+    let result = sync_polling_if_taken(store, client, peer_id, docs).await;
+    if result.is_ok() && last.as_deref() != Some(client.current_hub().as_str()) {
+        store.set_meta(LAST_HUB_KEY, &client.current_hub())?;
+    }
+    result
+}
+
+/// The agent's meta key that remembers the hub that answered the last sync.
+pub const LAST_HUB_KEY: &str = "hub_last_answered";
+
+async fn sync_polling_if_taken(
     store: &Store,
     client: &HubClient,
     peer_id: &str,

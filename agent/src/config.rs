@@ -55,7 +55,8 @@ impl Paths {
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     pub upt: String,
-    pub hub: String,
+    /// `hub = "https://…"`, or several: `hub = ["https://a…", "https://b…"]`.
+    pub hub: Hubs,
     pub token: String,
     /// This installation's id: the hub keeps sync state per peer.
     pub peer_id: String,
@@ -102,11 +103,66 @@ impl Console {
     }
 }
 
+/// The hubs an agent syncs with: one URL, or several processes of one national hub (on one
+/// database) that the agent tries in order, from the last that worked (see
+/// [`crate::client::HubClient`]). Written as a string when there is one, a list otherwise.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hubs(Vec<String>);
+
+impl Hubs {
+    /// The URLs as given, without a trailing `/`; `None` for an empty list.
+    pub fn new<S: AsRef<str>>(urls: &[S]) -> Option<Hubs> {
+        let urls: Vec<String> = urls
+            .iter()
+            .map(|u| u.as_ref().trim().trim_end_matches('/').to_string())
+            .collect();
+        (!urls.is_empty()).then_some(Hubs(urls))
+    }
+
+    pub fn urls(&self) -> &[String] {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Hubs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.join(", "))
+    }
+}
+
+impl Serialize for Hubs {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => s.serialize_str(one),
+            many => many.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Hubs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Given {
+            One(String),
+            Many(Vec<String>),
+        }
+        let urls = match Given::deserialize(d)? {
+            Given::One(one) => vec![one],
+            Given::Many(many) => many,
+        };
+        Hubs::new(&urls).ok_or_else(|| serde::de::Error::custom("hub: give at least one URL"))
+    }
+}
+
 impl AgentConfig {
-    /// A warning when the hub is plain HTTP on another machine: the token and every frame
+    /// A warning when a hub is plain HTTP on another machine: the token and every frame
     /// cross the network in clear. `None` for https, loopback, or when the operator said so.
     pub fn plain_http_warning(&self) -> Option<String> {
-        plain_http_warning(&self.hub, self.insecure_http)
+        self.hub
+            .urls()
+            .iter()
+            .find_map(|hub| plain_http_warning(hub, self.insecure_http))
     }
 }
 

@@ -242,8 +242,8 @@ async fn sync_with_hub(
         Some(file) => Some(crate::client::read_ca(file).map_err(SyncError::Config)?),
         None => None,
     };
-    let client = HubClient::with_ca(
-        &config.hub,
+    let client = HubClient::with_hubs(
+        config.hub.urls(),
         &config.token,
         config.timing.request_timeout(),
         ca,
@@ -563,7 +563,7 @@ mod tests {
         std::fs::create_dir_all(paths.inbox()).unwrap();
         let config = AgentConfig {
             upt: "LAPAS-PATI".into(),
-            hub: hub.into(),
+            hub: crate::config::Hubs::new(&[hub]).expect("a hub"),
             token: "karya_t_t".into(),
             peer_id: karya_shared::model::new_id(),
             ca_file: None,

@@ -174,7 +174,7 @@ pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusRepor
     });
     Ok(StatusReport {
         upt: config.upt,
-        hub: config.hub,
+        hub: config.hub.to_string(),
         service_running,
         state,
         last_success_at: st.last_success_at,

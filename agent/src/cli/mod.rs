@@ -65,8 +65,8 @@ pub enum Command {
     Init {
         #[arg(long, help = h::init_upt())]
         upt: String,
-        #[arg(long, help = h::init_hub())]
-        hub: String,
+        #[arg(long, required = true, help = h::init_hub())]
+        hub: Vec<String>,
         #[arg(long, env = "KARYA_TOKEN", hide_env_values = true, help = h::init_token())]
         token: String,
         #[arg(long, help = h::init_secret())]

@@ -10,7 +10,8 @@ use std::path::Path;
 /// What `init` was given.
 pub struct Init<'a> {
     pub upt: &'a str,
-    pub hub: &'a str,
+    /// One hub, or several processes of one national hub, tried in order.
+    pub hub: &'a [String],
     pub token: &'a str,
     pub secret_file: Option<&'a Path>,
     pub ca_file: Option<&'a Path>,
@@ -38,9 +39,14 @@ pub async fn init_command(paths: &Paths, init: Init<'_>, json: bool) -> Result<(
 fn set_up(paths: &Paths, init: &Init<'_>) -> Result<(), AgentError> {
     let Init { upt, hub, .. } = *init;
     validate_upt_code(upt).map_err(|e| AgentError::Usage(e.to_string()))?;
-    if !(hub.starts_with("http://") || hub.starts_with("https://")) {
-        return Err(AgentError::Usage(text::hub_url_shape(hub)));
+    if let Some(bad) = hub
+        .iter()
+        .find(|h| !(h.starts_with("http://") || h.starts_with("https://")))
+    {
+        return Err(AgentError::Usage(text::hub_url_shape(bad)));
     }
+    let hub =
+        crate::config::Hubs::new(hub).ok_or_else(|| AgentError::Usage(text::hub_url_shape("")))?;
     if let Ok(existing) = AgentConfig::load(paths) {
         return Err(crate::config::ConfigError::AlreadyInitialised {
             path: paths.config(),
@@ -59,7 +65,7 @@ fn set_up(paths: &Paths, init: &Init<'_>) -> Result<(), AgentError> {
     };
     let config = AgentConfig {
         upt: upt.to_string(),
-        hub: hub.trim_end_matches('/').to_string(),
+        hub,
         token: init.token.trim().to_string(),
         peer_id: karya_shared::model::new_id(),
         ca_file,
@@ -96,26 +102,32 @@ fn set_up(paths: &Paths, init: &Init<'_>) -> Result<(), AgentError> {
 /// stops init with the fix; an unreachable hub is a warning (init goes on, offline).
 async fn check_hub(init: &Init<'_>) -> Result<(), AgentError> {
     let Init { upt, hub, .. } = *init;
-    if !(hub.starts_with("http://") || hub.starts_with("https://")) {
+    if hub
+        .iter()
+        .any(|h| !(h.starts_with("http://") || h.starts_with("https://")))
+    {
         return Ok(()); // init says what is wrong with the URL
     }
+    let Some(hubs) = crate::config::Hubs::new(hub) else {
+        return Ok(());
+    };
     let ca = match init.ca_file {
         Some(file) => Some(crate::client::read_ca(file).map_err(AgentError::Usage)?),
         None => None,
     };
-    let client = crate::client::HubClient::with_ca(
-        hub.trim_end_matches('/'),
+    let client = crate::client::HubClient::with_hubs(
+        hubs.urls(),
         init.token.trim(),
         std::time::Duration::from_secs(10),
         ca,
     );
     match client.check_token().await {
         Ok(()) => {
-            eprintln!("{}", text::hub_accepts_token(hub));
+            eprintln!("{}", text::hub_accepts_token(&client.current_hub()));
             Ok(())
         }
         Err(crate::client::SyncError::Unauthorized { detail }) => Err(AgentError::Usage(
-            text::hub_refuses_token_at_init(hub, &detail, upt),
+            text::hub_refuses_token_at_init(&client.current_hub(), &detail, upt),
         )),
         Err(e) => {
             eprintln!("{}", text::token_not_checked(&e.to_string()));

@@ -11,7 +11,7 @@ words! {
 
     init: "Siapkan folder data ini untuk sebuah UPT.", "Set up this data directory for a UPT.";
     init_upt: "Kode UPT, misalnya LAPAS-CIPINANG.", "The UPT's code, e.g. LAPAS-CIPINANG.";
-    init_hub: "URL pusat, misalnya https://karya.ditjenpas.go.id", "The hub's URL, e.g. https://karya.ditjenpas.go.id";
+    init_hub: "URL pusat, misalnya https://karya.ditjenpas.go.id; ulangi untuk beberapa server pusat (dicoba berurutan)", "The hub's URL, e.g. https://karya.ditjenpas.go.id; repeat it for several hub servers (tried in order)";
     init_token: "Token agen UPT ini (dari karya-hub upt add).", "The UPT's agent token (from karya-hub upt add).";
     init_secret: "Rahasia pseudonim UPT, diekspor dari agen pertamanya (secret export), agar komputer kedua atau pemasangan ulang memberi setiap warga binaan pseudonim yang sama. Bawaan: rahasia baru.",
         "The UPT's pseudonym secret, exported from its first agent (secret export), so a second PC or a reinstall gives every inmate the same pseudonym. Default: a new one.";
