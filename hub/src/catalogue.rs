@@ -109,9 +109,9 @@ fn published(db: &HubDb) -> anyhow::Result<Vec<ProductRow>> {
         };
         let mut after: Option<ProductCursor> = None;
         loop {
-            let page = db.products_page(&filter, after.as_ref(), 1000)?;
-            all.extend(page.items);
-            match page.next {
+            let (items, next) = db.products_after(&filter, after.as_ref(), 1000)?;
+            all.extend(items);
+            match next {
                 Some(n) => after = Some(n),
                 None => break,
             }

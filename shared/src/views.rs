@@ -184,11 +184,30 @@ pub fn products_page(
 ) -> rusqlite::Result<Page<ProductRow, ProductCursor>> {
     let mut args = Vec::new();
     let filter = product_where(f, &mut args);
+    // The curation join only where a curation status is asked for: without it the count is
+    // a pass over an index, not a lookup per product.
+    let join = if f.curation.is_some() {
+        " LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id"
+    } else {
+        ""
+    };
     let total: i64 = conn
-        .prepare_cached(&format!(
-            "SELECT COUNT(*) FROM products p LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id{filter}"
-        ))?
+        .prepare_cached(&format!("SELECT COUNT(*) FROM products p{join}{filter}"))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    let (items, next) = products_after(conn, f, after, limit)?;
+    Ok(Page { items, total, next })
+}
+
+/// Up to `limit` products of the filtered catalogue after `after`, and where the next ones
+/// start (`None` at the end): a page without its count, for exports that read every page.
+pub fn products_after(
+    conn: &Connection,
+    f: &ProductFilter,
+    after: Option<&ProductCursor>,
+    limit: usize,
+) -> rusqlite::Result<(Vec<ProductRow>, Option<ProductCursor>)> {
+    let mut args = Vec::new();
+    let filter = product_where(f, &mut args);
     let mut sql = format!("{PRODUCT_SELECT}{filter}");
     if let Some(a) = after {
         sql.push_str(" AND (p.upt, p.name, p.id) > (?, ?, ?)");
@@ -219,7 +238,7 @@ pub fn products_page(
     } else {
         None
     };
-    Ok(Page { items, total, next })
+    Ok((items, next))
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -1149,12 +1149,22 @@ fn clock_ticks_per_sec() -> f64 {
     100.0
 }
 
+/// The simulation's work directory: a temporary one, removed at the end; or, with
+/// `KARYA_SIM_KEEP=DIR`, a new directory inside DIR that is kept (the national hub's database
+/// to look at afterwards).
 pub fn work_dir() -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::Builder::new()
-        .prefix("karya-sim-")
-        .tempdir()
-        .expect("temp dir");
+    let keep = std::env::var_os("KARYA_SIM_KEEP");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("karya-sim-").disable_cleanup(keep.is_some());
+    let dir = match &keep {
+        Some(parent) => builder.tempdir_in(parent),
+        None => builder.tempdir(),
+    }
+    .expect("temp dir");
     let path = dir.path().to_path_buf();
+    if keep.is_some() {
+        eprintln!("work directory (kept): {}", path.display());
+    }
     (dir, path)
 }
 

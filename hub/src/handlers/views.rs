@@ -152,7 +152,7 @@ fn products_csv_stream(state: Arc<AppState>, filter: ProductFilter) -> Response 
         let mut after: Option<ProductCursor> = None;
         let mut first = true;
         loop {
-            let page = match state.db.products_page(&filter, after.as_ref(), MAX_LIMIT) {
+            let (items, next) = match state.db.products_after(&filter, after.as_ref(), MAX_LIMIT) {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(error = %e, "CSV export stopped");
@@ -160,7 +160,7 @@ fn products_csv_stream(state: Arc<AppState>, filter: ProductFilter) -> Response 
                     return;
                 }
             };
-            let chunk = match products_csv(&page.items, first) {
+            let chunk = match products_csv(&items, first) {
                 Ok(c) => c,
                 Err(e) => {
                     let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
@@ -171,7 +171,7 @@ fn products_csv_stream(state: Arc<AppState>, filter: ProductFilter) -> Response 
             if tx.blocking_send(Ok(chunk)).is_err() {
                 return; // the client went away
             }
-            match page.next {
+            match next {
                 Some(next) => after = Some(next),
                 None => return,
             }

@@ -50,14 +50,14 @@ fn for_each_product(
 ) -> Result<(), String> {
     let mut after: Option<ProductCursor> = None;
     loop {
-        let page = state
+        let (items, next) = state
             .db
-            .products_page(filter, after.as_ref(), CHUNK)
+            .products_after(filter, after.as_ref(), CHUNK)
             .map_err(|e| e.to_string())?;
-        for p in &page.items {
+        for p in &items {
             each(p)?;
         }
-        match page.next {
+        match next {
             Some(next) => after = Some(next),
             None => return Ok(()),
         }

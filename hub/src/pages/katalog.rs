@@ -113,21 +113,21 @@ pub async fn katalog(
         None => None,
     };
     let filter = f.filter(&who);
-    let hours = state.config.stale_after_hours;
     let scope = who.principal.kanwil.clone();
     let listing = state
         .blocking(move |db| -> Result<Listing, karya_shared::StoreError> {
-            let mut upts = db.upt_rows(hours)?;
+            let mut upts = db.upt_kanwils()?;
             if let Some(k) = &scope {
-                upts.retain(|u| &u.kanwil == k);
+                upts.retain(|(_, kanwil)| kanwil == k);
             }
-            let mut kanwils: Vec<String> = upts.iter().map(|u| u.kanwil.clone()).collect();
-            kanwils.sort();
+            let mut kanwils: Vec<String> = upts.iter().map(|(_, k)| k.clone()).collect();
             kanwils.dedup();
+            let mut codes: Vec<String> = upts.into_iter().map(|(code, _)| code).collect();
+            codes.sort();
             Ok(Listing {
                 page: db.products_page(&filter, after.as_ref(), PAGE)?,
                 kanwils,
-                upts: upts.into_iter().map(|u| u.code).collect(),
+                upts: codes,
                 categories: db.product_categories()?,
             })
         })

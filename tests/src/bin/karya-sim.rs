@@ -16,6 +16,10 @@ struct Args {
     /// Print the figures as JSON too.
     #[arg(long)]
     json: bool,
+    /// Only the dashboard scenario, against the hub database a run kept (KARYA_SIM_KEEP):
+    /// `--dashboard-on /work/keep/karya-sim-XXXX/hub.db`.
+    #[arg(long)]
+    dashboard_on: Option<std::path::PathBuf>,
     /// Internal: run as the hub or an agent process.
     #[arg(long, hide = true)]
     role: Option<String>,
@@ -86,6 +90,20 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }),
         Some(other) => anyhow::bail!("unknown role {other}"),
+        None if args.dashboard_on.is_some() => {
+            let db = args.dashboard_on.unwrap_or_default();
+            let exe = std::env::current_exe()?;
+            let run = runtime.block_on(karya_tests::dashboard_bench::on_kept_hub(
+                &exe,
+                &db,
+                args.opts.dashboard_samples.max(1),
+            ))?;
+            karya_tests::dashboard_bench::print(&run);
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&run)?);
+            }
+            Ok(())
+        }
         None => {
             let exe = std::env::current_exe()?;
             let (_guard, work) = sim::work_dir();
