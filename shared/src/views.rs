@@ -166,10 +166,20 @@ fn product_where(f: &ProductFilter, args: &mut Vec<Value>) -> String {
     }
     if let Some(text) = &f.text {
         for word in text.split_whitespace().take(8) {
-            let pattern = format!("%{}%", word.replace(['%', '_', '\\'], ""));
-            sql.push_str(" AND (p.name LIKE ? OR p.description LIKE ?)");
-            args.push(pattern.clone().into());
-            args.push(pattern.into());
+            if word.chars().count() >= 3 {
+                // The trigram index finds any part of a word, in any case, without reading
+                // every product; the word is one quoted phrase (its quotes doubled).
+                sql.push_str(
+                    " AND p.rowid IN (SELECT rowid FROM products_text WHERE products_text MATCH ?)",
+                );
+                args.push(format!("\"{}\"", word.replace('"', "\"\"")).into());
+            } else {
+                // Shorter than a trigram: read every product's words.
+                let pattern = format!("%{}%", word.replace(['%', '_', '\\'], ""));
+                sql.push_str(" AND (p.name LIKE ? OR p.description LIKE ?)");
+                args.push(pattern.clone().into());
+                args.push(pattern.into());
+            }
         }
     }
     sql

@@ -553,3 +553,65 @@ fn a_deleted_sale_leaves_its_row() {
             .is_none()
     );
 }
+
+#[test]
+fn the_words_search_follows_every_edit_and_deletion() {
+    let store = Store::open_in_memory(None).unwrap();
+    let doc = upt();
+    let chair = common::product("Kursi Jati Ukir", 1_850_000, 2);
+    let mat = common::product("Tikar pandan", 75_000, 5);
+    store
+        .change(&doc, |d| {
+            schema::insert_product(d, &chair)?;
+            schema::insert_product(d, &mat)
+        })
+        .unwrap();
+    let found = |words: &str| -> Vec<String> {
+        let filter = karya_shared::views::ProductFilter {
+            text: Some(words.into()),
+            ..Default::default()
+        };
+        karya_shared::views::products_page(&store.conn(), &filter, None, 50)
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|p| p.name.clone())
+            .collect()
+    };
+    // Any part of a word, in any case; every word must be there; short words too.
+    assert_eq!(found("jati"), ["Kursi Jati Ukir"]);
+    assert_eq!(found("UKI kursi"), ["Kursi Jati Ukir"]);
+    assert_eq!(found("ti"), ["Kursi Jati Ukir", "Tikar pandan"]);
+    assert!(found("jati pandan").is_empty());
+    assert!(
+        found("\"jati").is_empty(),
+        "a quote is a character, not syntax"
+    );
+    // Renamed: found by its new name only (the row is rewritten whole).
+    let patch = ProductPatch {
+        name: Some("Kursi Mahoni".into()),
+        ..Default::default()
+    };
+    store
+        .change(&doc, |d| {
+            schema::edit_product(d, chair.id.as_str(), &patch, &now_rfc3339())
+        })
+        .unwrap();
+    assert!(found("jati").is_empty());
+    assert_eq!(found("mahoni"), ["Kursi Mahoni"]);
+    // Deleted: gone from the search.
+    store
+        .change(&doc, |d| {
+            schema::delete_product(d, mat.id.as_str(), &now_rfc3339())
+        })
+        .unwrap();
+    assert!(found("pandan").is_empty());
+    // The index holds what the rows hold, no stale words (SQLite's own check).
+    store
+        .conn()
+        .execute(
+            "INSERT INTO products_text (products_text, rank) VALUES ('integrity-check', 1)",
+            [],
+        )
+        .expect("the words index matches the products");
+}

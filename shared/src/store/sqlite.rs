@@ -110,6 +110,33 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX product_photos_hash ON product_photos(hash, upt);
     "#,
+    r#"-- words in product names and descriptions: a trigram index (any part of a word, any case)
+    CREATE VIRTUAL TABLE products_text USING fts5(
+        name, description, content = 'products', content_rowid = 'rowid', tokenize = 'trigram'
+    );
+    INSERT INTO products_text (products_text) VALUES ('rebuild');
+    -- Rows are written with INSERT OR REPLACE, whose removal of the old row fires no delete
+    -- trigger: the old row's words are taken out before the insert, while it is still there.
+    CREATE TRIGGER products_text_before_insert BEFORE INSERT ON products BEGIN
+        INSERT INTO products_text (products_text, rowid, name, description)
+            SELECT 'delete', rowid, name, description FROM products
+            WHERE upt = new.upt AND id = new.id;
+    END;
+    CREATE TRIGGER products_text_insert AFTER INSERT ON products BEGIN
+        INSERT INTO products_text (rowid, name, description)
+            VALUES (new.rowid, new.name, new.description);
+    END;
+    CREATE TRIGGER products_text_delete AFTER DELETE ON products BEGIN
+        INSERT INTO products_text (products_text, rowid, name, description)
+            VALUES ('delete', old.rowid, old.name, old.description);
+    END;
+    CREATE TRIGGER products_text_update AFTER UPDATE OF name, description ON products BEGIN
+        INSERT INTO products_text (products_text, rowid, name, description)
+            VALUES ('delete', old.rowid, old.name, old.description);
+        INSERT INTO products_text (rowid, name, description)
+            VALUES (new.rowid, new.name, new.description);
+    END;
+    "#,
 ];
 
 /// The application's own tables (the agent's identities, the hub's tokens), migrated like the
