@@ -100,6 +100,9 @@ pub const SCHEMA: AppSchema = AppSchema {
         );
         CREATE INDEX sessions_seen ON sessions(seen_at);
     "#,
+        r#"-- products per category, counted per UPT from an index alone
+        CREATE INDEX products_category ON products(deleted, upt, category);
+    "#,
     ],
 };
 
@@ -151,12 +154,13 @@ pub struct HubDb {
     figures: Figures,
 }
 
-/// Figures over the whole country (national, per UPT, per category, per month), computed
-/// once per state of the stored data: at national scale each is a pass over every product,
+/// Figures over the whole country (national, per UPT, per category, per month), kept per
+/// UPT and brought up to date per UPT: at national scale each is a pass over every product,
 /// sale or participant (about a second together on a 2-core machine at 627 × 1,000), and
 /// every dashboard page reads some. A figure is kept with the change log's last sequence
-/// number when it was computed and used while that number stands: any change stored, by
-/// this process or another on the same database, makes the next read compute it again.
+/// number when it was computed and used while that number stands; after a change stored, by
+/// this process or another on the same database, the next read computes again the rows of
+/// the UPTs the change log names since, and sums (per Kanwil, nationally) in memory.
 #[derive(Default)]
 struct Figures(Mutex<HashMap<String, (i64, KeptFigure)>>);
 
@@ -169,8 +173,14 @@ impl std::fmt::Debug for Figures {
     }
 }
 
-/// Figures kept at most (kinds × Kanwils × date ranges); past it, all are dropped.
+/// Figures kept at most (kinds × date ranges); past it, all are dropped.
 const FIGURES_KEPT: usize = 512;
+
+/// Past this many UPTs changed since a figure was kept, it is computed again whole.
+const UPTS_UPDATED_APART: usize = 200;
+
+/// A figure's rows, per UPT.
+type PerUpt<P> = HashMap<String, Vec<P>>;
 
 /// The meta key of the hub's vouch key (see [`karya_shared::vouch`]).
 const HEADS_KEY: &str = "hub_heads_key";
@@ -252,31 +262,89 @@ impl HubDb {
         &self.store
     }
 
-    /// A figure as computed for the data stored now: kept from an earlier read while no
-    /// change was stored since (see [`Figures`]), computed by `compute` otherwise.
-    fn figure<T: Clone + Send + Sync + 'static>(
+    /// A figure's rows per UPT as the data stored now gives them (see [`Figures`]): kept
+    /// while no change was stored since; after changes, computed again for the UPTs whose
+    /// documents changed only (all of them after a change to `national`, the registry, or
+    /// to many UPTs at once). `query` computes the rows of every UPT (`None`) or of those a
+    /// JSON list names.
+    fn per_upt<P: Clone + Send + Sync + 'static>(
         &self,
-        key: String,
-        compute: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T> {
+        key: &str,
+        query: impl Fn(&Connection, Option<&str>) -> rusqlite::Result<Vec<(String, P)>>,
+    ) -> Result<Arc<PerUpt<P>>> {
         let seq: i64 = self.read(|c| {
             c.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM change_log")?
                 .query_row([], |r| r.get(0))
         })?;
         let lock = || self.figures.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((at, value)) = lock().get(&key)
-            && *at == seq
-            && let Some(value) = value.downcast_ref::<T>()
-        {
-            return Ok(value.clone());
-        }
-        let value = self.read(compute)?;
+        let kept = lock()
+            .get(key)
+            .and_then(|(at, v)| Some((*at, v.clone().downcast::<PerUpt<P>>().ok()?)));
+        let group = |rows: Vec<(String, P)>, into: &mut PerUpt<P>| {
+            for (upt, row) in rows {
+                into.entry(upt).or_default().push(row);
+            }
+        };
+        let updated = match kept {
+            Some((at, figure)) if at == seq => return Ok(figure),
+            Some((at, figure)) => {
+                let changed: Vec<String> = self.read(|c| {
+                    c.prepare_cached("SELECT DISTINCT upt FROM change_log WHERE seq > ?1")?
+                        .query_map([at], |r| r.get(0))?
+                        .collect()
+                })?;
+                if changed.iter().any(String::is_empty) || changed.len() > UPTS_UPDATED_APART {
+                    None
+                } else {
+                    let only = serde_json::Value::from(changed.clone()).to_string();
+                    let rows = self.read(|c| query(c, Some(&only)))?;
+                    let mut figure = (*figure).clone();
+                    for upt in &changed {
+                        figure.remove(upt);
+                    }
+                    group(rows, &mut figure);
+                    Some(figure)
+                }
+            }
+            None => None,
+        };
+        let figure = match updated {
+            Some(f) => f,
+            None => {
+                let mut all = PerUpt::new();
+                group(self.read(|c| query(c, None))?, &mut all);
+                all
+            }
+        };
+        let figure = Arc::new(figure);
         let mut kept = lock();
         if kept.len() >= FIGURES_KEPT {
             kept.clear();
         }
-        kept.insert(key, (seq, Arc::new(value.clone())));
-        Ok(value)
+        kept.insert(key.to_string(), (seq, figure.clone()));
+        Ok(figure)
+    }
+
+    /// The rows of a per-UPT figure of the UPTs in `kanwil` (of all when `None`).
+    fn within<'a, P>(
+        &self,
+        figure: &'a PerUpt<P>,
+        kanwil: Option<&str>,
+    ) -> Result<impl Iterator<Item = &'a P> + use<'a, P>> {
+        let inside: Option<std::collections::HashSet<String>> = match kanwil {
+            Some(k) => Some(
+                self.upt_kanwils()?
+                    .into_iter()
+                    .filter(|(_, kanwil)| kanwil == k)
+                    .map(|(code, _)| code)
+                    .collect(),
+            ),
+            None => None,
+        };
+        Ok(figure
+            .iter()
+            .filter(move |(upt, _)| inside.as_ref().is_none_or(|set| set.contains(*upt)))
+            .flat_map(|(_, rows)| rows.iter()))
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
@@ -860,15 +928,24 @@ impl HubDb {
 
     /// Live products per category (most first), within `kanwil` if given.
     pub fn products_per_category(&self, kanwil: Option<&str>) -> Result<Vec<(String, i64)>> {
-        self.figure(format!("products_per_category/{kanwil:?}"), |c| {
+        let per_upt = self.per_upt("products_per_category", |c, only| {
             c.prepare_cached(
-                "SELECT category, COUNT(*) FROM products WHERE deleted = 0
-                 AND (?1 IS NULL OR upt IN (SELECT code FROM upts WHERE kanwil = ?1))
-                 GROUP BY category ORDER BY 2 DESC, 1",
+                "SELECT upt, category, COUNT(*) FROM products WHERE deleted = 0
+                 AND (?1 IS NULL OR upt IN (SELECT value FROM json_each(?1)))
+                 GROUP BY upt, category",
             )?
-            .query_map([kanwil], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map([only], |r| {
+                Ok((r.get(0)?, (r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+            })?
             .collect()
-        })
+        })?;
+        let mut sums: HashMap<String, i64> = HashMap::new();
+        for (category, n) in self.within(&per_upt, kanwil)? {
+            *sums.entry(category.clone()).or_default() += n;
+        }
+        let mut out: Vec<(String, i64)> = sums.into_iter().collect();
+        out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(out)
     }
 
     /// Sales per month (`YYYY-MM`, revenue, count) from `since` (a date) to `until`, within
@@ -879,18 +956,32 @@ impl HubDb {
         until: &str,
         kanwil: Option<&str>,
     ) -> Result<Vec<(String, i64, i64)>> {
-        self.figure(format!("sales_per_month/{since}/{until}/{kanwil:?}"), |c| {
+        let per_upt = self.per_upt(&format!("sales_per_month/{since}/{until}"), |c, only| {
             c.prepare_cached(
-                "SELECT substr(date, 1, 7) AS month, CAST(TOTAL(revenue_idr) AS INTEGER), COUNT(*)
+                "SELECT upt, substr(date, 1, 7) AS month, CAST(TOTAL(revenue_idr) AS INTEGER), COUNT(*)
                  FROM sales WHERE date >= ?1 AND date <= ?2
-                 AND (?3 IS NULL OR upt IN (SELECT code FROM upts WHERE kanwil = ?3))
-                 GROUP BY month ORDER BY month",
+                 AND (?3 IS NULL OR upt IN (SELECT value FROM json_each(?3)))
+                 GROUP BY upt, month",
             )?
-            .query_map(rusqlite::params![since, until, kanwil], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            .query_map(rusqlite::params![since, until, only], |r| {
+                Ok((
+                    r.get(0)?,
+                    (
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                    ),
+                ))
             })?
             .collect()
-        })
+        })?;
+        let mut sums: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+        for (month, revenue, n) in self.within(&per_upt, kanwil)? {
+            let sum = sums.entry(month.clone()).or_default();
+            sum.0 = sum.0.saturating_add(*revenue);
+            sum.1 += n;
+        }
+        Ok(sums.into_iter().map(|(m, (r, n))| (m, r, n)).collect())
     }
 
     /// The refusals of a UPT's syncs, counted per (document, kind), most recent first.
@@ -916,25 +1007,49 @@ impl HubDb {
     /// Per training category, within `kanwil` if given: (category, trainings, participants,
     /// completed), most participants first.
     pub fn completion_per_category(&self, kanwil: Option<&str>) -> Result<Vec<CategoryCompletion>> {
-        self.figure(format!("completion_per_category/{kanwil:?}"), |c| {
+        let per_upt = self.per_upt("completion_per_category", |c, only| {
             c.prepare_cached(
-                "SELECT t.category, COUNT(DISTINCT t.upt || '/' || t.id), COUNT(p.pseudonym),
+                "SELECT t.upt, t.category, COUNT(DISTINCT t.id), COUNT(p.pseudonym),
                         COALESCE(SUM(p.status = 'completed'), 0)
                  FROM trainings t LEFT JOIN participants p ON p.upt = t.upt AND p.training_id = t.id
                  WHERE t.deleted = 0
-                 AND (?1 IS NULL OR t.upt IN (SELECT code FROM upts WHERE kanwil = ?1))
-                 GROUP BY t.category ORDER BY 3 DESC, 1",
+                 AND (?1 IS NULL OR t.upt IN (SELECT value FROM json_each(?1)))
+                 GROUP BY t.upt, t.category",
             )?
-            .query_map([kanwil], |r| {
-                Ok(CategoryCompletion {
-                    category: r.get(0)?,
-                    trainings: r.get(1)?,
-                    participants: r.get(2)?,
-                    completed: r.get(3)?,
-                })
+            .query_map([only], |r| {
+                Ok((
+                    r.get(0)?,
+                    CategoryCompletion {
+                        category: r.get(1)?,
+                        trainings: r.get(2)?,
+                        participants: r.get(3)?,
+                        completed: r.get(4)?,
+                    },
+                ))
             })?
             .collect()
-        })
+        })?;
+        let mut sums: HashMap<String, CategoryCompletion> = HashMap::new();
+        for c in self.within(&per_upt, kanwil)? {
+            let sum = sums
+                .entry(c.category.clone())
+                .or_insert_with(|| CategoryCompletion {
+                    category: c.category.clone(),
+                    trainings: 0,
+                    participants: 0,
+                    completed: 0,
+                });
+            sum.trainings += c.trainings;
+            sum.participants += c.participants;
+            sum.completed += c.completed;
+        }
+        let mut out: Vec<CategoryCompletion> = sums.into_values().collect();
+        out.sort_by(|a, b| {
+            b.participants
+                .cmp(&a.participants)
+                .then_with(|| a.category.cmp(&b.category))
+        });
+        Ok(out)
     }
 
     /// A product's sales: the latest 20 (date, quantity, revenue, channel), and the totals of
@@ -1002,7 +1117,15 @@ impl HubDb {
     /// The national figures, per Kanwil and per UPT.
     pub fn stats(&self) -> Result<Stats> {
         // Sales dated after today are counted apart: the figures of one day.
-        self.figure(format!("stats/{}", views::future_cutoff().0), views::stats)
+        let per_upt = self.per_upt(&format!("stats/{}", views::future_cutoff().0), |c, only| {
+            Ok(views::upt_figures(c, only)?
+                .into_iter()
+                .map(|f| (f.upt.clone(), f))
+                .collect())
+        })?;
+        Ok(views::stats_of(
+            per_upt.values().flatten().cloned().collect(),
+        ))
     }
 
     /// Category slug to the name people read.
@@ -1284,6 +1407,68 @@ mod tests {
             .map(|u| u.code)
             .collect();
         assert_eq!(codes, ["LAPAS-A", "LAPAS-B"]);
+
+        // Products arrive in one UPT, then another: the kept figures are brought up to date
+        // for the UPT that changed, and agree with figures computed from nothing.
+        let product = |name: &str, category: &str| {
+            let now = karya_shared::model::now_rfc3339();
+            karya_shared::model::Product {
+                id: karya_shared::model::new_id().into(),
+                name: name.into(),
+                category: category.into(),
+                description: String::new(),
+                price_idr: 10_000,
+                unit: "pcs".into(),
+                stock: 3,
+                workshop: String::new(),
+                certifications: vec![],
+                photos: vec![],
+                nominated: false,
+                created_at: now.clone(),
+                updated_at: now,
+                deleted: false,
+            }
+        };
+        let add = |code: &str, name: &str, category: &str| {
+            let p = product(name, category);
+            other
+                .replica()
+                .change(&karya_shared::DocId::Upt(code.into()), |d| {
+                    karya_shared::schema::insert_product(d, &p)
+                })
+                .unwrap();
+        };
+        let fresh = || {
+            HubDb::open(
+                &Config {
+                    db: dir.path().join("hub.db"),
+                    ..Config::default()
+                },
+                Create::No,
+            )
+            .unwrap()
+        };
+        add("LAPAS-A", "Tikar", "kerajinan");
+        assert_eq!(db.stats().unwrap().national.products, 1);
+        assert_eq!(
+            db.products_per_category(None).unwrap(),
+            [("kerajinan".to_string(), 1)]
+        );
+        add("LAPAS-B", "Keripik", "makanan");
+        add("LAPAS-B", "Kursi", "kerajinan");
+        let stats = db.stats().unwrap();
+        assert_eq!(stats, fresh().stats().unwrap());
+        assert_eq!(stats.national.products, 3);
+        assert_eq!(
+            db.products_per_category(None).unwrap(),
+            [("kerajinan".to_string(), 2), ("makanan".to_string(), 1)]
+        );
+        assert_eq!(
+            db.products_per_category(Some("Jawa Timur")).unwrap(),
+            [("kerajinan".to_string(), 1), ("makanan".to_string(), 1)]
+        );
+        let rows = db.upt_rows(24).unwrap();
+        assert_eq!((rows[0].products, rows[1].products), (1, 2));
     }
 
     #[test]

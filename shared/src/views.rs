@@ -400,21 +400,30 @@ pub struct Stats {
 /// National figures, per UPT and per Kanwil. A UPT that has records but is not (yet) in the
 /// registry is counted under Kanwil "(tidak terdaftar)".
 pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
+    Ok(stats_of(upt_figures(conn, None)?))
+}
+
+/// The figures of each UPT: of every UPT, or of those `only` names (a JSON list of codes).
+pub fn upt_figures(conn: &Connection, only: Option<&str>) -> rusqlite::Result<Vec<UptFigures>> {
     // One grouped pass over each table (on covering indexes), not a subquery per UPT and
     // figure: the national figures are read often, while the country's records stream in.
     let mut stmt = conn.prepare_cached(
         // TOTAL (a float) never overflows where SUM would fail the query; the cast back
         // saturates. The model's bounds keep real sums far below either limit.
-        "WITH p AS (SELECT upt, COUNT(*) AS n, CAST(TOTAL(stock) AS INTEGER) AS stock
-                    FROM products WHERE deleted = 0 GROUP BY upt),
+        "WITH only AS (SELECT value AS upt FROM json_each(?2)),
+              p AS (SELECT upt, COUNT(*) AS n, CAST(TOTAL(stock) AS INTEGER) AS stock
+                    FROM products WHERE deleted = 0
+                    AND (?2 IS NULL OR upt IN only) GROUP BY upt),
               s AS (SELECT upt, SUM(date <= ?1) AS n,
                            CAST(TOTAL(CASE WHEN date <= ?1 THEN revenue_idr END) AS INTEGER) AS revenue,
                            SUM(date > ?1) AS future
-                    FROM sales GROUP BY upt),
-              t AS (SELECT upt, COUNT(*) AS n FROM trainings WHERE deleted = 0 GROUP BY upt),
+                    FROM sales WHERE (?2 IS NULL OR upt IN only) GROUP BY upt),
+              t AS (SELECT upt, COUNT(*) AS n FROM trainings WHERE deleted = 0
+                    AND (?2 IS NULL OR upt IN only) GROUP BY upt),
               q AS (SELECT upt, COUNT(*) AS n, SUM(status = 'completed') AS done
-                    FROM participants GROUP BY upt),
-              codes AS (SELECT code AS upt FROM upts UNION SELECT upt FROM p UNION SELECT upt FROM t)
+                    FROM participants WHERE (?2 IS NULL OR upt IN only) GROUP BY upt),
+              codes AS (SELECT code AS upt FROM upts WHERE (?2 IS NULL OR code IN only)
+                        UNION SELECT upt FROM p UNION SELECT upt FROM t)
          SELECT c.upt, COALESCE(u.name, c.upt), COALESCE(u.kanwil, '(tidak terdaftar)'),
            COALESCE(p.n, 0), COALESCE(p.stock, 0), COALESCE(s.n, 0), COALESCE(s.revenue, 0),
            COALESCE(t.n, 0), COALESCE(q.n, 0), COALESCE(q.done, 0), COALESCE(s.future, 0)
@@ -424,7 +433,7 @@ pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
          ORDER BY c.upt",
     )?;
     let per_upt: Vec<UptFigures> = stmt
-        .query_map([future_cutoff().0], |r| {
+        .query_map(rusqlite::params![future_cutoff().0, only], |r| {
             Ok(UptFigures {
                 upt: r.get(0)?,
                 name: r.get(1)?,
@@ -442,6 +451,12 @@ pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    Ok(per_upt)
+}
+
+/// National and per-Kanwil figures: the sums of the UPTs' (in UPT order).
+pub fn stats_of(mut per_upt: Vec<UptFigures>) -> Stats {
+    per_upt.sort_by(|a, b| a.upt.cmp(&b.upt));
     let mut national = Figures::default();
     let mut kanwils: std::collections::BTreeMap<String, KanwilFigures> = Default::default();
     for u in &per_upt {
@@ -465,9 +480,9 @@ pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
             f.future_dated_sales = f.future_dated_sales.saturating_add(u.future_dated_sales);
         }
     }
-    Ok(Stats {
+    Stats {
         national,
         per_upt,
         per_kanwil: kanwils.into_values().collect(),
-    })
+    }
 }
