@@ -929,11 +929,11 @@ impl HubDb {
     /// Live products per category (most first), within `kanwil` if given.
     pub fn products_per_category(&self, kanwil: Option<&str>) -> Result<Vec<(String, i64)>> {
         let per_upt = self.per_upt("products_per_category", |c, only| {
-            c.prepare_cached(
-                "SELECT upt, category, COUNT(*) FROM products WHERE deleted = 0
-                 AND (?1 IS NULL OR upt IN (SELECT value FROM json_each(?1)))
+            c.prepare_cached(&format!(
+                "SELECT upt, category, COUNT(*) FROM products WHERE deleted = 0 AND {}
                  GROUP BY upt, category",
-            )?
+                views::only_upts(only, "upt", "?1")
+            ))?
             .query_map([only], |r| {
                 Ok((r.get(0)?, (r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
             })?
@@ -957,12 +957,12 @@ impl HubDb {
         kanwil: Option<&str>,
     ) -> Result<Vec<(String, i64, i64)>> {
         let per_upt = self.per_upt(&format!("sales_per_month/{since}/{until}"), |c, only| {
-            c.prepare_cached(
+            c.prepare_cached(&format!(
                 "SELECT upt, substr(date, 1, 7) AS month, CAST(TOTAL(revenue_idr) AS INTEGER), COUNT(*)
-                 FROM sales WHERE date >= ?1 AND date <= ?2
-                 AND (?3 IS NULL OR upt IN (SELECT value FROM json_each(?3)))
+                 FROM sales WHERE date >= ?1 AND date <= ?2 AND {}
                  GROUP BY upt, month",
-            )?
+                views::only_upts(only, "upt", "?3")
+            ))?
             .query_map(rusqlite::params![since, until, only], |r| {
                 Ok((
                     r.get(0)?,
@@ -1008,14 +1008,14 @@ impl HubDb {
     /// completed), most participants first.
     pub fn completion_per_category(&self, kanwil: Option<&str>) -> Result<Vec<CategoryCompletion>> {
         let per_upt = self.per_upt("completion_per_category", |c, only| {
-            c.prepare_cached(
+            c.prepare_cached(&format!(
                 "SELECT t.upt, t.category, COUNT(DISTINCT t.id), COUNT(p.pseudonym),
                         COALESCE(SUM(p.status = 'completed'), 0)
                  FROM trainings t LEFT JOIN participants p ON p.upt = t.upt AND p.training_id = t.id
-                 WHERE t.deleted = 0
-                 AND (?1 IS NULL OR t.upt IN (SELECT value FROM json_each(?1)))
+                 WHERE t.deleted = 0 AND {}
                  GROUP BY t.upt, t.category",
-            )?
+                views::only_upts(only, "t.upt", "?1")
+            ))?
             .query_map([only], |r| {
                 Ok((
                     r.get(0)?,

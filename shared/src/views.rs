@@ -407,22 +407,23 @@ pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
 pub fn upt_figures(conn: &Connection, only: Option<&str>) -> rusqlite::Result<Vec<UptFigures>> {
     // One grouped pass over each table (on covering indexes), not a subquery per UPT and
     // figure: the national figures are read often, while the country's records stream in.
-    let mut stmt = conn.prepare_cached(
+    // For some UPTs, a seek per UPT on the same indexes.
+    let only_upt = only_upts(only, "upt", "?2");
+    let only_code = only_upts(only, "code", "?2");
+    let mut stmt = conn.prepare_cached(&format!(
         // TOTAL (a float) never overflows where SUM would fail the query; the cast back
         // saturates. The model's bounds keep real sums far below either limit.
-        "WITH only AS (SELECT value AS upt FROM json_each(?2)),
-              p AS (SELECT upt, COUNT(*) AS n, CAST(TOTAL(stock) AS INTEGER) AS stock
-                    FROM products WHERE deleted = 0
-                    AND (?2 IS NULL OR upt IN only) GROUP BY upt),
+        "WITH p AS (SELECT upt, COUNT(*) AS n, CAST(TOTAL(stock) AS INTEGER) AS stock
+                    FROM products WHERE deleted = 0 AND {only_upt} GROUP BY upt),
               s AS (SELECT upt, SUM(date <= ?1) AS n,
                            CAST(TOTAL(CASE WHEN date <= ?1 THEN revenue_idr END) AS INTEGER) AS revenue,
                            SUM(date > ?1) AS future
-                    FROM sales WHERE (?2 IS NULL OR upt IN only) GROUP BY upt),
-              t AS (SELECT upt, COUNT(*) AS n FROM trainings WHERE deleted = 0
-                    AND (?2 IS NULL OR upt IN only) GROUP BY upt),
+                    FROM sales WHERE {only_upt} GROUP BY upt),
+              t AS (SELECT upt, COUNT(*) AS n FROM trainings WHERE deleted = 0 AND {only_upt}
+                    GROUP BY upt),
               q AS (SELECT upt, COUNT(*) AS n, SUM(status = 'completed') AS done
-                    FROM participants WHERE (?2 IS NULL OR upt IN only) GROUP BY upt),
-              codes AS (SELECT code AS upt FROM upts WHERE (?2 IS NULL OR code IN only)
+                    FROM participants WHERE {only_upt} GROUP BY upt),
+              codes AS (SELECT code AS upt FROM upts WHERE {only_code}
                         UNION SELECT upt FROM p UNION SELECT upt FROM t)
          SELECT c.upt, COALESCE(u.name, c.upt), COALESCE(u.kanwil, '(tidak terdaftar)'),
            COALESCE(p.n, 0), COALESCE(p.stock, 0), COALESCE(s.n, 0), COALESCE(s.revenue, 0),
@@ -430,8 +431,8 @@ pub fn upt_figures(conn: &Connection, only: Option<&str>) -> rusqlite::Result<Ve
          FROM codes c LEFT JOIN upts u ON u.code = c.upt
            LEFT JOIN p ON p.upt = c.upt LEFT JOIN s ON s.upt = c.upt
            LEFT JOIN t ON t.upt = c.upt LEFT JOIN q ON q.upt = c.upt
-         ORDER BY c.upt",
-    )?;
+         ORDER BY c.upt"
+    ))?;
     let per_upt: Vec<UptFigures> = stmt
         .query_map(rusqlite::params![future_cutoff().0, only], |r| {
             Ok(UptFigures {
@@ -452,6 +453,16 @@ pub fn upt_figures(conn: &Connection, only: Option<&str>) -> rusqlite::Result<Ve
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(per_upt)
+}
+
+/// The condition that keeps the rows of the UPTs a JSON list names (bound as `param`), or,
+/// without a list, a condition always true that still binds `param` (NULL): written out
+/// rather than `(? IS NULL OR …)`, which no index can serve.
+pub fn only_upts(only: Option<&str>, column: &str, param: &str) -> String {
+    match only {
+        Some(_) => format!("{column} IN (SELECT value FROM json_each({param}))"),
+        None => format!("{param} IS NULL"),
+    }
 }
 
 /// National and per-Kanwil figures: the sums of the UPTs' (in UPT order).

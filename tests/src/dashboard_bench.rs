@@ -10,7 +10,8 @@ use std::time::Instant;
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PageTiming {
     pub page: String,
-    /// The first request (the figures computed, the pages read from disk into the caches).
+    /// The first request (the figures computed, the pages read from disk into the caches;
+    /// after a change: the fastest).
     pub first_ms: f64,
     pub samples: usize,
     pub p50_ms: f64,
@@ -88,6 +89,7 @@ fn next_page(html: &str) -> Option<String> {
 pub async fn run(
     base: &str,
     viewer: &str,
+    curator: Option<&str>,
     hub_pid: u32,
     samples: usize,
     t: &Targets,
@@ -149,6 +151,40 @@ pub async fn run(
             max_ms: lat.last().copied().unwrap_or(0.0),
             bytes: body.len(),
         });
+    }
+    // After a change: a curator's decision lands (one UPT's document changes, as when one
+    // UPT's sync does), then the pages with national figures are read again.
+    if let Some(curator) = curator {
+        let mut after: [Vec<f64>; 2] = Default::default();
+        for i in 0..samples {
+            let status = if i % 2 == 0 { "approved" } else { "featured" };
+            let r = http
+                .post(format!("{base}/api/v1/curation/{}", t.product))
+                .bearer_auth(curator)
+                .json(&serde_json::json!({ "status": status, "note": format!("sim {i}") }))
+                .send()
+                .await
+                .expect("decision");
+            assert!(r.status().is_success(), "decision: {}", r.status());
+            for (k, path) in ["/", "/pelatihan"].iter().enumerate() {
+                after[k].push(fetch(&http, &format!("{base}{path}"), viewer).await.0);
+            }
+        }
+        for (name, mut lat) in ["Ringkasan (after a change)", "Pelatihan (after a change)"]
+            .into_iter()
+            .zip(after)
+        {
+            lat.sort_by(f64::total_cmp);
+            run.pages.push(PageTiming {
+                page: name.to_string(),
+                first_ms: lat.first().copied().unwrap_or(0.0),
+                samples,
+                p50_ms: percentile(&lat, 50.0),
+                p95_ms: percentile(&lat, 95.0),
+                max_ms: lat.last().copied().unwrap_or(0.0),
+                bytes: 0,
+            });
+        }
     }
     run.hub_rss_before_mib = mib(crate::sim::proc_status_kib(hub_pid, "VmRSS"));
     run.hub_peak_before_mib = mib(crate::sim::proc_status_kib(hub_pid, "VmHWM"));
@@ -214,14 +250,16 @@ pub async fn on_kept_hub(
     samples: usize,
 ) -> anyhow::Result<DashboardRun> {
     anyhow::ensure!(db.exists(), "{} does not exist", db.display());
-    let (_, viewer) = karya_hub::db::HubDb::open(
+    let admin = karya_hub::db::HubDb::open(
         &karya_hub::Config {
             db: db.to_path_buf(),
             ..Default::default()
         },
         karya_hub::db::Create::No,
-    )?
-    .issue_token(&karya_hub::auth::Role::Viewer, "karya-sim dashboard")?;
+    )?;
+    let (_, viewer) = admin.issue_token(&karya_hub::auth::Role::Viewer, "karya-sim dashboard")?;
+    let (_, curator) = admin.issue_token(&karya_hub::auth::Role::Curator, "karya-sim kurator")?;
+    drop(admin);
     let hub = crate::sim::HubChild::start(exe, db);
     let base = format!("http://{}", hub.addr);
     let upt = "SIM-0003".to_string();
@@ -240,7 +278,7 @@ pub async fn on_kept_hub(
         kanwil: "Kanwil 3".into(),
         category: karya_shared::model::product_category_slugs()[0].to_string(),
     };
-    let run = run(&base, &viewer, hub.pid, samples, &targets).await;
+    let run = run(&base, &viewer, Some(&curator), hub.pid, samples, &targets).await;
     hub.stop();
     Ok(run)
 }

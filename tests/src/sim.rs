@@ -596,6 +596,7 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
             crate::dashboard_bench::run(
                 &format!("http://{}", hub.addr),
                 &viewer,
+                None,
                 hub.pid,
                 opts.dashboard_samples,
                 &targets,
