@@ -454,63 +454,40 @@ impl HubDb {
     }
 
     /// Checks a bearer token (on a read connection: never waits for a write).
-    pub fn verify_token(&self, token: &str) -> Result<Result<Principal, Rejection>> {
-        let Some(id) = token
+    pub fn verify_token(&self, token_text: &str) -> Result<Result<Principal, Rejection>> {
+        let Some(id) = token_text
             .strip_prefix("karya_")
             .and_then(|rest| rest.split_once('_'))
             .map(|(id, _)| id)
         else {
             return Ok(Err(Rejection::Malformed));
         };
-        type Row = (
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let row: Option<Row> = self.read(|c| {
-            c.prepare_cached(
-                "SELECT hash, role, name, upt, revoked_at, kanwil FROM tokens WHERE id = ?1",
-            )?
+        let row = self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT t.hash, {TOKEN_COLUMNS} FROM tokens t WHERE t.id = ?1"
+            ))?
             .query_row([id], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
+                Ok((r.get::<_, String>(0)?, TokenRow::read(r, 1)?))
             })
             .optional()
         })?;
-        let Some((stored, role, name, upt, revoked_at, kanwil)) = row else {
+        let Some((stored, token)) = row else {
             return Ok(Err(Rejection::Unknown));
         };
-        if !bool::from(stored.as_bytes().ct_eq(token_hash(token).as_bytes())) {
+        if !bool::from(stored.as_bytes().ct_eq(token_hash(token_text).as_bytes())) {
             return Ok(Err(Rejection::Mismatch {
-                token_id: id.to_string(),
-                upt,
+                token_id: token.id,
+                upt: token.upt,
             }));
         }
-        if revoked_at.is_some() {
+        if token.revoked_at.is_some() {
             return Ok(Err(Rejection::Revoked {
-                token_id: id.to_string(),
-                name,
-                upt,
+                token_id: token.id,
+                name: token.name,
+                upt: token.upt,
             }));
         }
-        let Some(role) = Role::parse(&role, upt) else {
-            return Ok(Err(Rejection::Unknown));
-        };
-        Ok(Ok(Principal {
-            token_id: id.to_string(),
-            name,
-            role,
-            kanwil,
-        }))
+        Ok(token.principal().ok_or(Rejection::Unknown))
     }
 
     /// Counts a refused token attempt against the UPT whose agent token it names (revoked,
@@ -573,33 +550,28 @@ impl HubDb {
         limits: SessionLimits,
     ) -> Result<Option<(Principal, String)>> {
         let hash = token_hash(id);
-        type Row = (
-            String,
-            String,
-            i64,
-            i64,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let row: Option<Row> = self.read(|c| {
-            c.prepare_cached(
-                "SELECT s.token_id, s.csrf, s.created_at, s.seen_at, t.role, t.name, t.upt, t.revoked_at, t.kanwil
-                 FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.id_hash = ?1",
-            )?
+        let row = self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT s.csrf, s.created_at, s.seen_at, {TOKEN_COLUMNS}
+                 FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.id_hash = ?1"
+            ))?
             .query_row([&hash], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    TokenRow::read(r, 3)?,
+                ))
             })
             .optional()
         })?;
-        let Some((token_id, csrf, created, seen, role, name, upt, revoked, kanwil)) = row else {
+        let Some((csrf, created, seen, token)) = row else {
             return Ok(None);
         };
         let alive = now - seen < limits.idle_secs && now - created < limits.lifetime_secs;
-        let role = Role::parse(&role, upt).filter(|r| r.can_read());
-        let (true, None, Some(role)) = (alive, revoked, role) else {
+        let revoked = token.revoked_at.is_some();
+        let principal = token.principal().filter(|p| p.role.can_read());
+        let (true, false, Some(principal)) = (alive, revoked, principal) else {
             self.end_session(id)?;
             return Ok(None);
         };
@@ -609,15 +581,7 @@ impl HubDb {
                     .execute(params![hash, now])
             })?;
         }
-        Ok(Some((
-            Principal {
-                token_id,
-                name,
-                role,
-                kanwil,
-            },
-            csrf,
-        )))
+        Ok(Some((principal, csrf)))
     }
 
     pub fn end_session(&self, id: &str) -> Result<()> {
@@ -1238,6 +1202,44 @@ pub const MAX_SESSIONS: i64 = 10_000;
 pub struct SessionLimits {
     pub idle_secs: i64,
     pub lifetime_secs: i64,
+}
+
+/// The columns of a token that make its [`Principal`], read by [`TokenRow::read`] (the token
+/// table is `t` in the query).
+const TOKEN_COLUMNS: &str = "t.id, t.role, t.name, t.upt, t.revoked_at, t.kanwil";
+
+/// A token as stored (without its hash).
+struct TokenRow {
+    id: String,
+    role: String,
+    name: String,
+    upt: Option<String>,
+    revoked_at: Option<String>,
+    kanwil: Option<String>,
+}
+
+impl TokenRow {
+    /// The [`TOKEN_COLUMNS`] of a row, from column `at` on.
+    fn read(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<TokenRow> {
+        Ok(TokenRow {
+            id: r.get(at)?,
+            role: r.get(at + 1)?,
+            name: r.get(at + 2)?,
+            upt: r.get(at + 3)?,
+            revoked_at: r.get(at + 4)?,
+            kanwil: r.get(at + 5)?,
+        })
+    }
+
+    /// Who the token stands for; `None` for a role this release does not know.
+    fn principal(self) -> Option<Principal> {
+        Some(Principal {
+            role: Role::parse(&self.role, self.upt)?,
+            token_id: self.id,
+            name: self.name,
+            kanwil: self.kanwil,
+        })
+    }
 }
 
 fn token_hash(token: &str) -> String {

@@ -183,7 +183,12 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
         .unwrap();
     wait_for(&c, "Sinkronisasi berhasil").await;
     let said = body(&c).await;
-    assert!(said.contains("1 perubahan dari pusat"), "{said}");
+    // The decision comes with this sync, or with the scheduled one just before it (every
+    // second in tests; seen once on a loaded machine): either way the product shows it.
+    assert!(
+        said.contains("1 perubahan dari pusat") || said.contains("0 perubahan dari pusat"),
+        "{said}"
+    );
     c.goto(&format!("{base}/produk/{id}")).await.unwrap();
     let kurasi = text(&c, "#kurasi").await;
     assert!(

@@ -659,19 +659,7 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
         "{api}"
     );
     // A new session for what follows.
-    let r = http
-        .post(format!("{}/masuk", hub.url()))
-        .form(&[("token", viewer.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = sign_in(&http, &hub.url(), viewer.as_str()).await;
     // The session stands for the token: revoked, the session ends with it.
     assert!(hub.admin_db().revoke_token(&viewer_id).unwrap());
     let r = http
@@ -837,19 +825,7 @@ async fn the_catalogue_page_filters_and_pages_through_what_the_upts_sent() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let r = http
-        .post(format!("{}/masuk", hub.url()))
-        .form(&[("token", curator.as_str())])
-        .send()
-        .await
-        .unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = sign_in(&http, &hub.url(), curator.as_str()).await;
     let page = http
         .get(format!("{}/katalog?kanwil=Bali", hub.url()))
         .header("cookie", &cookie)
@@ -1171,4 +1147,22 @@ async fn the_training_page_shows_completion_rates_per_kanwil_and_category_withou
         !page.contains(&format!("{:064x}", 0)),
         "no pseudonym on the page"
     );
+}
+
+/// Signs in to the dashboard with a token; the session's cookie (`karya_sesi=…`).
+async fn sign_in(http: &reqwest::Client, hub: &str, token: &str) -> String {
+    let r = http
+        .post(format!("{hub}/masuk"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "signed in");
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
 }
