@@ -558,12 +558,8 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
         "{set_cookie}"
     );
     let cookie = set_cookie.split(';').next().unwrap().to_string();
-    let page = http
-        .get(hub.url())
-        .header("cookie", &cookie)
-        .send()
+    let page = get_with_cookie(&http, hub.url(), &cookie)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -572,12 +568,8 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
         "{page}"
     );
     assert!(page.contains("LAPAS-POLEWALI") && page.contains("Sulawesi Barat"));
-    let katalog = http
-        .get(format!("{}/katalog", hub.url()))
-        .header("cookie", &cookie)
-        .send()
+    let katalog = get_with_cookie(&http, format!("{}/katalog", hub.url()), &cookie)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -593,12 +585,7 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
     // Sessions live in the database: a second hub process on it (or this one restarted)
     // knows the session; the cookie holds nothing the database could be searched for.
     let second = TestHub::start_on(&hub.db).await;
-    let r = http
-        .get(format!("{}/katalog", second.url()))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = get_with_cookie(&http, format!("{}/katalog", second.url()), &cookie).await;
     assert_eq!(r.status(), 200, "the other process knows the session");
     let session_id = cookie.trim_start_matches("karya_sesi=");
     let stored: Vec<String> = hub
@@ -617,12 +604,8 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
     );
     // Signed out at one process, the session is over at the other too.
     let csrf = {
-        let k = http
-            .get(format!("{}/katalog", second.url()))
-            .header("cookie", &cookie)
-            .send()
+        let k = get_with_cookie(&http, format!("{}/katalog", second.url()), &cookie)
             .await
-            .unwrap()
             .text()
             .await
             .unwrap();
@@ -638,22 +621,14 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let r = http
-        .get(format!("{}/katalog", hub.url()))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = get_with_cookie(&http, format!("{}/katalog", hub.url()), &cookie).await;
     assert_eq!(r.status(), 303, "signed out everywhere");
-    let api: serde_json::Value = http
-        .get(format!("{}/api/v1/stats", hub.url()))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api: serde_json::Value =
+        get_with_cookie(&http, format!("{}/api/v1/stats", hub.url()), &cookie)
+            .await
+            .json()
+            .await
+            .unwrap();
     assert!(
         api["detail"].as_str().unwrap().contains("sign in again"),
         "{api}"
@@ -662,12 +637,7 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
     let cookie = sign_in(&http, &hub.url(), viewer.as_str()).await;
     // The session stands for the token: revoked, the session ends with it.
     assert!(hub.admin_db().revoke_token(&viewer_id).unwrap());
-    let r = http
-        .get(format!("{}/katalog", hub.url()))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let r = get_with_cookie(&http, format!("{}/katalog", hub.url()), &cookie).await;
     assert_eq!(r.status(), 303, "a revoked token's session is over");
 
     let (_, health) = karya_tests::memagent::get_json(&format!("{}/healthz", hub.url()), "").await;
@@ -826,12 +796,8 @@ async fn the_catalogue_page_filters_and_pages_through_what_the_upts_sent() {
         .build()
         .unwrap();
     let cookie = sign_in(&http, &hub.url(), curator.as_str()).await;
-    let page = http
-        .get(format!("{}/katalog?kanwil=Bali", hub.url()))
-        .header("cookie", &cookie)
-        .send()
+    let page = get_with_cookie(&http, format!("{}/katalog?kanwil=Bali", hub.url()), &cookie)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -1165,4 +1131,13 @@ async fn sign_in(http: &reqwest::Client, hub: &str, token: &str) -> String {
         .next()
         .unwrap()
         .to_string()
+}
+
+/// GET with a dashboard session's cookie.
+async fn get_with_cookie(
+    http: &reqwest::Client,
+    url: impl reqwest::IntoUrl,
+    cookie: &str,
+) -> reqwest::Response {
+    http.get(url).header("cookie", cookie).send().await.unwrap()
 }
