@@ -4,6 +4,7 @@
 pub mod browser;
 pub mod dashboard_bench;
 pub mod memagent;
+pub mod pg;
 pub mod procs;
 pub mod proxy;
 pub mod sim;

@@ -29,6 +29,7 @@
 //! never began, or rolled back), the error says which document, and every other document and
 //! every later request is served.
 
+pub mod postgres;
 pub mod sqlite;
 
 use crate::materialize::{self, RowOp};
@@ -43,6 +44,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+pub use postgres::{PgBackend, is_postgres_url};
 pub use sqlite::{AppSchema, SqliteBackend};
 
 /// The replica store on SQLite: what the agent uses, and the hub's default.
@@ -56,6 +58,11 @@ pub enum StoreError {
     ReadOnly(String),
     #[error("database: {0}")]
     Sqlite(rusqlite::Error),
+    #[error("database: {0}")]
+    Postgres(::postgres::Error),
+    /// The database's address or settings are wrong, or its server cannot be reached.
+    #[error("{0}")]
+    Config(String),
     #[error(
         "document {doc} could not be loaded ({source}); restore the data directory from a backup or re-initialise and sync from the hub"
     )]
@@ -103,6 +110,20 @@ impl From<rusqlite::Error> for StoreError {
             return StoreError::ReadOnly(e.to_string());
         }
         StoreError::Sqlite(e)
+    }
+}
+
+impl From<::postgres::Error> for StoreError {
+    fn from(e: ::postgres::Error) -> Self {
+        use ::postgres::error::SqlState;
+        match e.code() {
+            Some(c) if *c == SqlState::DISK_FULL => StoreError::DiskFull(e.to_string()),
+            // A standby (a replica of the database) or a database set read-only.
+            Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => {
+                StoreError::ReadOnly(e.to_string())
+            }
+            _ => StoreError::Postgres(e),
+        }
     }
 }
 

@@ -1,0 +1,941 @@
+//! The PostgreSQL backend: the hub's store when several hub processes share one database.
+//!
+//! Same tables as the SQLite backend (typed the PostgreSQL way: `BIGINT`, `BYTEA`, sequences),
+//! same contract: a write is one transaction, durable when it returns. Writers of one document,
+//! in this process or in another on the same database, exclude each other with a
+//! transaction-scoped advisory lock keyed by the document (`pg_advisory_xact_lock`), taken
+//! before the stored version is compared; the lock goes with the commit or the rollback, so a
+//! process that dies holding it frees it at once. Readers take no lock: a document's snapshot
+//! and chunks are read in one `REPEATABLE READ` transaction.
+//!
+//! Connections come from a small pool opened on demand; a connection found broken (the server
+//! restarted, the network dropped) is dropped and the next use opens a new one.
+
+use super::{AppSchema, Backend, Commit, DocVersion, DocWrite, Result, StoreError, StoredDoc};
+use crate::materialize::RowOp;
+use crate::model::Conflicts;
+use crate::schema::DocId;
+use postgres::types::ToSql;
+use postgres::{Client, NoTls, Row, Statement};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+/// The shared tables, in PostgreSQL's dialect; each entry migrates from the version before it
+/// and starts with a `-- ` line that says what it does. The store's state after all of them
+/// equals the SQLite backend's (the words index is the hub's: see its schema).
+pub const MIGRATIONS: &[&str] = &[
+    r#"-- documents, sync states, materialized tables, change log
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE docs (
+        doc_id TEXT PRIMARY KEY,
+        snapshot BYTEA,
+        n_chunks BIGINT NOT NULL DEFAULT 0,
+        generation BIGINT NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE chunks (
+        seq BIGSERIAL PRIMARY KEY,
+        doc_id TEXT NOT NULL,
+        data BYTEA NOT NULL
+    );
+    CREATE INDEX chunks_doc ON chunks(doc_id, seq);
+    CREATE TABLE sync_states (
+        peer TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        state BYTEA NOT NULL,
+        PRIMARY KEY (peer, doc_id)
+    );
+    CREATE TABLE products (
+        upt TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, category TEXT NOT NULL,
+        description TEXT NOT NULL, price_idr BIGINT NOT NULL, unit TEXT NOT NULL,
+        stock BIGINT NOT NULL, workshop TEXT NOT NULL, certifications TEXT NOT NULL,
+        nominated BIGINT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        deleted BIGINT NOT NULL, conflicts TEXT NOT NULL, photos TEXT NOT NULL DEFAULT '[]',
+        PRIMARY KEY (upt, id)
+    );
+    CREATE INDEX products_id ON products(id);
+    CREATE INDEX products_page ON products(deleted, upt, name, id);
+    CREATE INDEX products_stats ON products(deleted, upt, stock);
+    CREATE TABLE sales (
+        upt TEXT NOT NULL, id TEXT NOT NULL, product_id TEXT NOT NULL, date TEXT NOT NULL,
+        quantity BIGINT NOT NULL, revenue_idr BIGINT NOT NULL, channel TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (upt, id)
+    );
+    CREATE INDEX sales_stats ON sales(upt, date, revenue_idr);
+    CREATE TABLE trainings (
+        upt TEXT NOT NULL, id TEXT NOT NULL, program TEXT NOT NULL, category TEXT NOT NULL,
+        partner TEXT NOT NULL, start_date TEXT NOT NULL, end_date TEXT NOT NULL,
+        hours BIGINT NOT NULL, instructor TEXT NOT NULL, capacity BIGINT NOT NULL,
+        scheme TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+        deleted BIGINT NOT NULL, conflicts TEXT NOT NULL,
+        PRIMARY KEY (upt, id)
+    );
+    CREATE INDEX trainings_page ON trainings(deleted, upt, start_date, id);
+    CREATE TABLE participants (
+        upt TEXT NOT NULL, training_id TEXT NOT NULL, pseudonym TEXT NOT NULL,
+        enrolled_at TEXT NOT NULL, hours_attended BIGINT NOT NULL, status TEXT NOT NULL,
+        certificate TEXT NOT NULL,
+        PRIMARY KEY (upt, training_id, pseudonym)
+    );
+    CREATE INDEX participants_stats ON participants(upt, status);
+    CREATE TABLE curation (
+        upt TEXT NOT NULL, product_id TEXT NOT NULL, status TEXT NOT NULL, note TEXT NOT NULL,
+        decided_by TEXT NOT NULL, decided_at TEXT NOT NULL,
+        PRIMARY KEY (upt, product_id)
+    );
+    CREATE TABLE upts (
+        code TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, kanwil TEXT NOT NULL
+    );
+    CREATE TABLE categories (
+        kind TEXT NOT NULL, slug TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (kind, slug)
+    );
+    CREATE TABLE product_photos (
+        upt TEXT NOT NULL, product_id TEXT NOT NULL, hash TEXT NOT NULL,
+        size BIGINT NOT NULL, thumb BIGINT NOT NULL,
+        PRIMARY KEY (upt, product_id, hash)
+    );
+    CREATE INDEX product_photos_hash ON product_photos(hash, upt);
+    CREATE TABLE change_log (
+        seq BIGSERIAL PRIMARY KEY,
+        at TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        upt TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        token TEXT NOT NULL
+    );
+    CREATE INDEX change_log_upt ON change_log(upt, seq);
+    CREATE INDEX change_log_at ON change_log(at);
+"#,
+];
+
+/// The key of the advisory lock held while migrating (any 64-bit constant of karya's own).
+const MIGRATION_LOCK: i64 = 0x6b61_7279_615f_6d69; // "karya_mi"
+
+/// Each materialized table's primary key: what a written row replaces.
+const KEYS: &[(&str, &str)] = &[
+    ("products", "upt, id"),
+    ("sales", "upt, id"),
+    ("trainings", "upt, id"),
+    ("participants", "upt, training_id, pseudonym"),
+    ("curation", "upt, product_id"),
+    ("upts", "code"),
+    ("categories", "kind, slug"),
+];
+
+/// A connection with the statements it has prepared (each prepared once per connection).
+pub struct PgConn {
+    client: Client,
+    prepared: HashMap<String, Statement>,
+    in_transaction: bool,
+}
+
+impl std::fmt::Debug for PgConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgConn").finish_non_exhaustive()
+    }
+}
+
+/// A statement's parameters.
+pub type Params<'a> = [&'a (dyn ToSql + Sync)];
+
+impl PgConn {
+    fn statement(&mut self, sql: &str) -> std::result::Result<Statement, postgres::Error> {
+        if let Some(s) = self.prepared.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql)?;
+        self.prepared.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+
+    pub fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.client.query(&s, params)?)
+    }
+
+    pub fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
+        let s = self.statement(sql)?;
+        Ok(self.client.query_opt(&s, params)?)
+    }
+
+    pub fn query_one(&mut self, sql: &str, params: &Params<'_>) -> Result<Row> {
+        let s = self.statement(sql)?;
+        Ok(self.client.query_one(&s, params)?)
+    }
+
+    pub fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
+        let s = self.statement(sql)?;
+        Ok(self.client.execute(&s, params)?)
+    }
+
+    /// Runs statements without parameters (a migration, `BEGIN`).
+    pub fn batch(&mut self, sql: &str) -> Result<()> {
+        Ok(self.client.batch_execute(sql)?)
+    }
+
+    /// Takes the lock of document `doc` until the transaction ends.
+    fn lock_doc(&mut self, doc: &str) -> Result<()> {
+        self.execute("SELECT pg_advisory_xact_lock($1)", &[&doc_lock_key(doc)])?;
+        Ok(())
+    }
+}
+
+/// Whether an error says the connection is gone (closed, reset, or ended by a server that
+/// stopped or restarted), so that nothing more can happen on it.
+fn lost(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        return [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(code);
+    }
+    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+}
+
+/// The advisory lock key of a document: 64 bits of a hash of its id.
+fn doc_lock_key(doc: &str) -> i64 {
+    let digest = Sha256::digest(format!("karya-doc:{doc}").as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
+}
+
+/// Connections opened on demand, at most `max`, reused; a caller waits when all are in use.
+struct Pool {
+    config: postgres::Config,
+    idle: Mutex<(Vec<PgConn>, usize)>,
+    returned: Condvar,
+    max: usize,
+}
+
+impl Pool {
+    fn take(&self) -> Result<PgConn> {
+        let mut guard = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(conn) = guard.0.pop() {
+                if !conn.client.is_closed() {
+                    return Ok(conn);
+                }
+                guard.1 -= 1;
+                continue;
+            }
+            if guard.1 < self.max {
+                guard.1 += 1;
+                drop(guard);
+                return match self.config.connect(NoTls) {
+                    Ok(client) => Ok(PgConn {
+                        client,
+                        prepared: HashMap::new(),
+                        in_transaction: false,
+                    }),
+                    Err(e) => {
+                        self.idle.lock().unwrap_or_else(|p| p.into_inner()).1 -= 1;
+                        self.returned.notify_one();
+                        Err(e.into())
+                    }
+                };
+            }
+            guard = self.returned.wait(guard).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    fn give_back(&self, mut conn: PgConn) {
+        let mut broken = conn.client.is_closed();
+        if conn.in_transaction && !broken {
+            // Left inside a transaction (an error or a panic before the commit).
+            broken = conn.client.batch_execute("ROLLBACK").is_err();
+            conn.in_transaction = false;
+        }
+        let mut guard = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if broken {
+            guard.1 -= 1;
+        } else {
+            guard.0.push(conn);
+        }
+        drop(guard);
+        self.returned.notify_one();
+    }
+}
+
+/// A connection taken from the pool, given back on drop.
+struct Held<'a>(&'a Pool, Option<PgConn>);
+
+impl Held<'_> {
+    fn conn(&mut self) -> &mut PgConn {
+        self.1.as_mut().expect("held until drop")
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.1.take() {
+            self.0.give_back(conn);
+        }
+    }
+}
+
+/// The PostgreSQL backend (see the module's documentation).
+pub struct PgBackend {
+    pool: Pool,
+    /// Where the server is, for messages (never the password).
+    server: String,
+}
+
+impl std::fmt::Debug for PgBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgBackend")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether `db` names a PostgreSQL database (`postgres://…` or `postgresql://…`) rather than
+/// a SQLite file.
+pub fn is_postgres_url(db: &str) -> bool {
+    let lower = db.trim().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+impl PgBackend {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`), creates or
+    /// migrates its tables (the store's, then `app`'s), with at most `connections` open.
+    pub fn open(url: &str, app: Option<AppSchema>, connections: usize) -> Result<PgBackend> {
+        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+            StoreError::Config(format!(
+                "the PostgreSQL address is not valid ({e}); write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+            ))
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        config.application_name("karya");
+        let server = describe_server(&config);
+        let backend = PgBackend {
+            pool: Pool {
+                config,
+                idle: Mutex::new((Vec::new(), 0)),
+                returned: Condvar::new(),
+                max: connections.max(2),
+            },
+            server,
+        };
+        backend
+            .transaction(|c| {
+                c.lock_migrations()?;
+                c.migrate("store", MIGRATIONS)?;
+                if let Some(app) = app {
+                    c.migrate(app.name, app.migrations)?;
+                }
+                Ok(())
+            })
+            .map_err(|e| backend.name_server(e))?;
+        Ok(backend)
+    }
+
+    /// Host, port and database of the server, for messages.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    /// An error that names the server it came from (a refused connection, a wrong password).
+    fn name_server(&self, e: StoreError) -> StoreError {
+        match e {
+            StoreError::Postgres(e) if e.as_db_error().is_none() => StoreError::Config(format!(
+                "PostgreSQL at {} cannot be reached ({e}); check that the server runs and the address, user and password are right",
+                self.server
+            )),
+            other => other,
+        }
+    }
+
+    /// Runs `f` on a connection of the pool. A connection that turns out closed (the server
+    /// restarted or the network dropped since its last use) is replaced and `f` runs again
+    /// on a new one: every caller's `f` is one statement, or reads only, so it either ran
+    /// whole or not at all.
+    pub fn with<T>(&self, mut f: impl FnMut(&mut PgConn) -> Result<T>) -> Result<T> {
+        let mut tries = 0;
+        loop {
+            let mut held = self.hold()?;
+            match f(held.conn()) {
+                Err(StoreError::Postgres(e)) if lost(&e) && tries <= self.pool.max => {
+                    tries += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// A connection of the pool, given back when dropped (also when its user panics).
+    fn hold(&self) -> Result<Held<'_>> {
+        let conn = self.pool.take().map_err(|e| self.name_server(e))?;
+        Ok(Held(&self.pool, Some(conn)))
+    }
+
+    /// Runs `f` in a transaction: committed when it returns `Ok`, rolled back otherwise (and
+    /// when it panics, by the pool when the connection comes back).
+    pub fn transaction<T>(&self, f: impl FnOnce(&mut PgConn) -> Result<T>) -> Result<T> {
+        self.in_transaction("BEGIN", f)
+    }
+
+    /// Runs `f` in a read-only transaction that sees one snapshot of the database.
+    pub fn snapshot<T>(&self, f: impl FnOnce(&mut PgConn) -> Result<T>) -> Result<T> {
+        self.in_transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", f)
+    }
+
+    fn in_transaction<T>(
+        &self,
+        begin: &str,
+        f: impl FnOnce(&mut PgConn) -> Result<T>,
+    ) -> Result<T> {
+        let mut tries = 0;
+        let mut held = loop {
+            let mut held = self.hold()?;
+            // A connection found closed fails here, before anything is written: take another.
+            match held.conn().batch(begin) {
+                Ok(()) => break held,
+                Err(StoreError::Postgres(e)) if lost(&e) && tries <= self.pool.max => {
+                    tries += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let c = held.conn();
+        c.in_transaction = true;
+        let out = f(c)?;
+        // A connection lost here leaves the outcome unknown: the error goes to the caller
+        // (the replica then reloads the document from what was stored).
+        c.batch("COMMIT")?;
+        c.in_transaction = false;
+        Ok(out)
+    }
+
+    /// Every materialized row, as text, in a stable order: for comparing two stores' tables.
+    pub fn dump_materialized(&self) -> Result<Vec<String>> {
+        self.snapshot(|c| {
+            let mut out = Vec::new();
+            for (table, order) in KEYS {
+                for row in c.query(
+                    &format!("SELECT row_to_json(t)::text FROM {table} t ORDER BY {order}"),
+                    &[],
+                )? {
+                    out.push(format!("{table}: {}", row.get::<_, String>(0)));
+                }
+            }
+            Ok(out)
+        })
+    }
+}
+
+impl PgConn {
+    fn lock_migrations(&mut self) -> Result<()> {
+        self.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        self.batch(
+            "CREATE TABLE IF NOT EXISTS karya_schema (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
+        )
+    }
+
+    /// Applies `name`'s pending migrations (inside the caller's transaction, under the
+    /// migration lock: two processes starting at once migrate once).
+    fn migrate(&mut self, name: &'static str, migrations: &[&str]) -> Result<()> {
+        let found: i64 = self
+            .query_opt("SELECT version FROM karya_schema WHERE name = $1", &[&name])?
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        let known = migrations.len() as i64;
+        if found > known {
+            return Err(StoreError::TooNew {
+                what: name,
+                found,
+                known,
+            });
+        }
+        for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
+            self.batch(sql)?;
+            let version = i as i64 + 1;
+            self.execute(
+                "INSERT INTO karya_schema (name, version) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version",
+                &[&name, &version],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn version_of(&mut self, doc: &str) -> Result<DocVersion> {
+        Ok(self
+            .query_opt(
+                "SELECT generation, COALESCE((SELECT MAX(seq) FROM chunks WHERE doc_id = $1), 0)
+                 FROM docs WHERE doc_id = $1",
+                &[&doc],
+            )?
+            .map(|r| DocVersion {
+                generation: r.get(0),
+                last_seq: r.get(1),
+            })
+            .unwrap_or_default())
+    }
+
+    fn chunks_after(&mut self, doc: &str, after: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+        Ok(self
+            .query(
+                "SELECT seq, data FROM chunks WHERE doc_id = $1 AND seq > $2 ORDER BY seq",
+                &[&doc, &after],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn save_sync_state(&mut self, peer: &str, doc: &str, state: &[u8]) -> Result<()> {
+        self.execute(
+            "INSERT INTO sync_states (peer, doc_id, state) VALUES ($1, $2, $3)
+             ON CONFLICT (peer, doc_id) DO UPDATE SET state = EXCLUDED.state",
+            &[&peer, &doc, &state],
+        )?;
+        Ok(())
+    }
+
+    fn meta_get(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?
+            .map(|r| r.get(0)))
+    }
+
+    fn meta_set(&mut self, key: &str, value: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO meta (key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            &[&key, &value],
+        )?;
+        Ok(())
+    }
+
+    /// Deletes every materialized row that came from a document.
+    fn delete_rows(&mut self, id: &DocId) -> Result<()> {
+        match id {
+            DocId::Upt(upt) => {
+                for table in [
+                    "products",
+                    "product_photos",
+                    "sales",
+                    "trainings",
+                    "participants",
+                ] {
+                    self.execute(&format!("DELETE FROM {table} WHERE upt = $1"), &[upt])?;
+                }
+            }
+            DocId::Curation(upt) => {
+                self.execute("DELETE FROM curation WHERE upt = $1", &[upt])?;
+            }
+            DocId::National => self.batch("DELETE FROM upts; DELETE FROM categories;")?,
+        }
+        Ok(())
+    }
+
+    fn delete_row(&mut self, table: &str, key: &[(&str, &str)]) -> Result<()> {
+        let cond: Vec<String> = key
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| format!("{c} = ${}", i + 1))
+            .collect();
+        let params: Vec<&(dyn ToSql + Sync)> =
+            key.iter().map(|(_, v)| v as &(dyn ToSql + Sync)).collect();
+        self.execute(
+            &format!("DELETE FROM {table} WHERE {}", cond.join(" AND ")),
+            &params,
+        )?;
+        Ok(())
+    }
+
+    /// Writes one materialized row, replacing the one with its key.
+    fn replace_row(&mut self, table: &str, columns: &[(&str, ToSqlOutput<'_>)]) -> Result<()> {
+        let key = KEYS
+            .iter()
+            .find(|(t, _)| *t == table)
+            .map(|(_, k)| *k)
+            .expect("a materialized table");
+        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let updates: Vec<String> = names
+            .iter()
+            .filter(|n| !key.split(", ").any(|k| k == **n))
+            .map(|n| format!("{n} = EXCLUDED.{n}"))
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({key}) DO UPDATE SET {}",
+            names.join(", "),
+            marks.join(", "),
+            updates.join(", ")
+        );
+        let values: Vec<PgValue> = columns.iter().map(|(_, v)| PgValue::of(v)).collect();
+        let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(PgValue::param).collect();
+        self.execute(&sql, &params)?;
+        Ok(())
+    }
+
+    fn apply_row(&mut self, op: &RowOp) -> Result<()> {
+        match op {
+            RowOp::Product { upt, id, row } => {
+                self.delete_row("product_photos", &[("upt", upt), ("product_id", id)])?;
+                match row {
+                    Some((p, conflicts)) => {
+                        self.replace_row("products", &upt_row(upt, p.columns(), Some(conflicts)))?;
+                        if !p.deleted {
+                            for photo in &p.photos {
+                                for (hash, size, thumb) in [
+                                    (&photo.thumb, photo.thumb_size, 1i64),
+                                    (&photo.hash, photo.size, 0i64),
+                                ] {
+                                    let size = size as i64;
+                                    self.execute(
+                                        "INSERT INTO product_photos (upt, product_id, hash, size, thumb)
+                                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                                        &[upt, id, hash, &size, &thumb],
+                                    )?;
+                                }
+                            }
+                        }
+                    }
+                    None => self.delete_row("products", &[("upt", upt), ("id", id)])?,
+                }
+            }
+            RowOp::Sale { upt, id, row } => match row {
+                Some(s) => self.replace_row("sales", &upt_row(upt, s.columns(), None))?,
+                None => self.delete_row("sales", &[("upt", upt), ("id", id)])?,
+            },
+            RowOp::Training { upt, id, row } => match row {
+                Some((t, conflicts)) => {
+                    self.replace_row("trainings", &upt_row(upt, t.columns(), Some(conflicts)))?
+                }
+                None => self.delete_row("trainings", &[("upt", upt), ("id", id)])?,
+            },
+            RowOp::Participant {
+                upt,
+                training_id,
+                pseudonym,
+                row,
+            } => match row {
+                Some(p) => self.replace_row("participants", &upt_row(upt, p.columns(), None))?,
+                None => self.delete_row(
+                    "participants",
+                    &[
+                        ("upt", upt),
+                        ("training_id", training_id),
+                        ("pseudonym", pseudonym),
+                    ],
+                )?,
+            },
+            RowOp::Decision {
+                upt,
+                product_id,
+                row,
+            } => match row {
+                Some(d) => self.replace_row("curation", &upt_row(upt, d.columns(), None))?,
+                None => self.delete_row("curation", &[("upt", upt), ("product_id", product_id)])?,
+            },
+            RowOp::Upt { code, row } => match row {
+                Some(u) => self.replace_row("upts", &u.columns())?,
+                None => self.delete_row("upts", &[("code", code)])?,
+            },
+            RowOp::Category { kind, slug, name } => match name {
+                Some(name) => {
+                    self.execute(
+                        "INSERT INTO categories (kind, slug, name) VALUES ($1, $2, $3)
+                         ON CONFLICT (kind, slug) DO UPDATE SET name = EXCLUDED.name",
+                        &[kind, slug, name],
+                    )?;
+                }
+                None => self.delete_row("categories", &[("kind", kind), ("slug", slug)])?,
+            },
+            // Refused by a hub before it is stored.
+            RowOp::Invalid { .. } => {}
+        }
+        Ok(())
+    }
+}
+
+/// A record's column value (the record model speaks SQLite's value types) as a PostgreSQL
+/// parameter: integers are `BIGINT`, text is `TEXT`.
+enum PgValue<'a> {
+    Null(Option<i64>),
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+    Owned(String),
+    Blob(&'a [u8]),
+}
+
+impl<'a> PgValue<'a> {
+    fn of(v: &'a ToSqlOutput<'_>) -> PgValue<'a> {
+        let from_ref = |r: ValueRef<'a>| match r {
+            ValueRef::Null => PgValue::Null(None),
+            ValueRef::Integer(i) => PgValue::Int(i),
+            ValueRef::Real(f) => PgValue::Real(f),
+            ValueRef::Text(t) => match std::str::from_utf8(t) {
+                Ok(s) => PgValue::Text(s),
+                Err(_) => PgValue::Owned(String::from_utf8_lossy(t).into_owned()),
+            },
+            ValueRef::Blob(b) => PgValue::Blob(b),
+        };
+        match v {
+            ToSqlOutput::Borrowed(r) => from_ref(*r),
+            ToSqlOutput::Owned(Value::Null) => PgValue::Null(None),
+            ToSqlOutput::Owned(Value::Integer(i)) => PgValue::Int(*i),
+            ToSqlOutput::Owned(Value::Real(f)) => PgValue::Real(*f),
+            ToSqlOutput::Owned(Value::Text(t)) => PgValue::Text(t),
+            ToSqlOutput::Owned(Value::Blob(b)) => PgValue::Blob(b),
+            other => PgValue::Owned(format!("{other:?}")),
+        }
+    }
+
+    fn param(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            PgValue::Null(n) => n,
+            PgValue::Int(i) => i,
+            PgValue::Real(f) => f,
+            PgValue::Text(t) => t,
+            PgValue::Owned(s) => s,
+            PgValue::Blob(b) => b,
+        }
+    }
+}
+
+/// A record's row with the UPT it belongs to (and its conflicts, where the table keeps them).
+fn upt_row<'a>(
+    upt: &'a str,
+    mut columns: Vec<(&'static str, ToSqlOutput<'a>)>,
+    conflicts: Option<&Conflicts>,
+) -> Vec<(&'static str, ToSqlOutput<'a>)> {
+    columns.insert(
+        0,
+        ("upt", ToSqlOutput::Borrowed(ValueRef::Text(upt.as_bytes()))),
+    );
+    if let Some(c) = conflicts {
+        columns.push((
+            "conflicts",
+            ToSqlOutput::Owned(serde_json::to_string(c).unwrap_or_default().into()),
+        ));
+    }
+    columns
+}
+
+/// "host:port/database" of a configuration (no user, no password).
+fn describe_server(config: &postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(p) => p.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let db = config.get_dbname().unwrap_or("(default)");
+    format!("{host}:{port}/{db}")
+}
+
+impl Backend for PgBackend {
+    fn version(&self, doc: &str) -> Result<DocVersion> {
+        self.with(|c| c.version_of(doc))
+    }
+
+    fn load(&self, doc: &str) -> Result<StoredDoc> {
+        self.snapshot(|c| {
+            let row = c.query_opt(
+                "SELECT snapshot, generation FROM docs WHERE doc_id = $1",
+                &[&doc],
+            )?;
+            let chunks = c.chunks_after(doc, 0)?;
+            let (snapshot, generation) = row.map(|r| (r.get(0), r.get(1))).unwrap_or((None, 0));
+            Ok(StoredDoc {
+                snapshot,
+                generation,
+                chunks,
+            })
+        })
+    }
+
+    fn chunks_after(&self, doc: &str, after_seq: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+        self.with(|c| c.chunks_after(doc, after_seq))
+    }
+
+    fn commit(&self, w: &DocWrite<'_>) -> Result<Commit> {
+        self.transaction(|c| {
+            let mut done = Commit::Done {
+                version: w.base,
+                n_chunks: None,
+            };
+            if let Some(chunk) = w.chunk {
+                // Writers of this document, here or in another process, wait here in turn; the
+                // version read after the lock is the one the next writer will compare with.
+                c.lock_doc(w.doc)?;
+                if c.version_of(w.doc)? != w.base {
+                    return Ok(Commit::Conflict);
+                }
+                let seq: i64 = c
+                    .query_one(
+                        "INSERT INTO chunks (doc_id, data) VALUES ($1, $2) RETURNING seq",
+                        &[&w.doc, &chunk],
+                    )?
+                    .get(0);
+                let now = crate::model::now_rfc3339();
+                let n_chunks: i64 = c
+                    .query_one(
+                        "INSERT INTO docs (doc_id, n_chunks, updated_at) VALUES ($1, 1, $2)
+                         ON CONFLICT (doc_id) DO UPDATE
+                         SET n_chunks = docs.n_chunks + 1, updated_at = EXCLUDED.updated_at
+                         RETURNING n_chunks",
+                        &[&w.doc, &now],
+                    )?
+                    .get(0);
+                for row in w.rows {
+                    c.apply_row(row)?;
+                }
+                for (key, value) in w.meta {
+                    c.meta_set(key, value)?;
+                }
+                if let Some(log) = &w.log {
+                    for hash in &log.hashes {
+                        c.execute(
+                            "INSERT INTO change_log (at, doc, upt, hash, peer, token)
+                             VALUES ($1, $2, $3, $4, $5, $6)",
+                            &[
+                                &now,
+                                &w.doc,
+                                &log.upt,
+                                hash,
+                                &log.origin.peer,
+                                &log.origin.token,
+                            ],
+                        )?;
+                    }
+                }
+                done = Commit::Done {
+                    version: DocVersion {
+                        generation: w.base.generation,
+                        last_seq: seq,
+                    },
+                    n_chunks: Some(n_chunks),
+                };
+            }
+            if let Some((peer, state)) = w.sync_state {
+                c.save_sync_state(peer, w.doc, state)?;
+            }
+            Ok(done)
+        })
+    }
+
+    fn compact(&self, doc: &str, base: DocVersion, snapshot: &[u8]) -> Result<Option<DocVersion>> {
+        self.transaction(|c| {
+            c.lock_doc(doc)?;
+            if c.version_of(doc)? != base {
+                return Ok(None);
+            }
+            let generation = base.generation + 1;
+            c.execute(
+                "INSERT INTO docs (doc_id, snapshot, n_chunks, generation, updated_at)
+                 VALUES ($1, $2, 0, $3, $4)
+                 ON CONFLICT (doc_id) DO UPDATE SET snapshot = EXCLUDED.snapshot, n_chunks = 0,
+                     generation = EXCLUDED.generation, updated_at = EXCLUDED.updated_at",
+                &[&doc, &snapshot, &generation, &crate::model::now_rfc3339()],
+            )?;
+            c.execute("DELETE FROM chunks WHERE doc_id = $1", &[&doc])?;
+            Ok(Some(DocVersion {
+                generation,
+                last_seq: 0,
+            }))
+        })
+    }
+
+    fn replace_rows(&self, id: &DocId, rows: &[RowOp]) -> Result<()> {
+        self.transaction(|c| {
+            c.lock_doc(&id.to_string())?;
+            c.delete_rows(id)?;
+            for row in rows {
+                c.apply_row(row)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn forget(&self, id: &DocId) -> Result<()> {
+        let key = id.to_string();
+        self.transaction(|c| {
+            c.lock_doc(&key)?;
+            c.delete_rows(id)?;
+            c.execute("DELETE FROM chunks WHERE doc_id = $1", &[&key])?;
+            c.execute("DELETE FROM docs WHERE doc_id = $1", &[&key])?;
+            c.execute("DELETE FROM sync_states WHERE doc_id = $1", &[&key])?;
+            Ok(())
+        })
+    }
+
+    fn sync_state(&self, peer: &str, doc: &str) -> Result<Option<Vec<u8>>> {
+        self.with(|c| {
+            Ok(c.query_opt(
+                "SELECT state FROM sync_states WHERE peer = $1 AND doc_id = $2",
+                &[&peer, &doc],
+            )?
+            .map(|r| r.get(0)))
+        })
+    }
+
+    fn save_sync_state(&self, peer: &str, doc: &str, state: &[u8]) -> Result<()> {
+        self.with(|c| c.save_sync_state(peer, doc, state))
+    }
+
+    fn doc_ids(&self) -> Result<Vec<String>> {
+        self.with(|c| {
+            Ok(c.query("SELECT doc_id FROM docs ORDER BY doc_id", &[])?
+                .into_iter()
+                .map(|r| r.get(0))
+                .collect())
+        })
+    }
+
+    fn stored_rows(&self, doc: &str) -> Result<i64> {
+        self.with(|c| {
+            Ok(c.query_one(
+                "SELECT (SELECT COUNT(*) FROM docs WHERE doc_id = $1 AND snapshot IS NOT NULL)
+                      + (SELECT COUNT(*) FROM chunks WHERE doc_id = $1)",
+                &[&doc],
+            )?
+            .get(0))
+        })
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.with(|c| c.meta_get(key))
+    }
+
+    fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.with(|c| c.meta_set(key, value))
+    }
+
+    fn meta_init(&self, key: &str, value: &str) -> Result<String> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                &[&key, &value],
+            )?;
+            Ok(c.meta_get(key)?.unwrap_or_default())
+        })
+    }
+}
+
+impl super::Replica<PgBackend> {
+    /// Connects to the PostgreSQL database at `url` (see [`PgBackend::open`]).
+    pub fn open_postgres(url: &str, app: Option<AppSchema>, connections: usize) -> Result<Self> {
+        Self::new(PgBackend::open(url, app, connections)?)
+    }
+}

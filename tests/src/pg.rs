@@ -1,0 +1,245 @@
+//! A real PostgreSQL server for tests and the benchmark: `initdb` into a temporary directory,
+//! started with `pg_ctl` on a free loopback port (as the `postgres` system user when the tests
+//! run as root, since the server refuses to run as root), stopped and removed on drop, also
+//! when the test that started it fails.
+//!
+//! Where the server's programs are not found, starting one panics with what to install: a
+//! test that needs PostgreSQL never passes without it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A running PostgreSQL server of its own.
+pub struct PgServer {
+    pub port: u16,
+    bin: PathBuf,
+    data: PathBuf,
+    /// The system user the server runs as, when it is not the current one.
+    user: Option<&'static str>,
+    dir: Option<tempfile::TempDir>,
+}
+
+/// How the server keeps its data: tests trade durability against a power loss for speed
+/// (they kill processes and restart the server, never the machine); the benchmark keeps
+/// PostgreSQL's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    Fast,
+    Default,
+}
+
+/// Where `initdb`, `pg_ctl` and `postgres` are: the PATH, else Debian's and the PGDG
+/// packages' folders, newest first.
+fn find_bin() -> Option<PathBuf> {
+    let has_all = |dir: &Path| {
+        ["initdb", "pg_ctl", "postgres"]
+            .iter()
+            .all(|b| dir.join(b).is_file())
+    };
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            if has_all(&dir) {
+                return Some(dir);
+            }
+        }
+    }
+    let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path().join("bin"))
+        .filter(|d| has_all(d))
+        .collect();
+    versions.sort();
+    versions.pop()
+}
+
+/// Whether the tests run as root (asked of `id`: the workspace has no unsafe code).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+impl PgServer {
+    /// Starts a new, empty server for a test.
+    pub fn start() -> PgServer {
+        Self::start_with(Durability::Fast)
+    }
+
+    pub fn start_with(durability: Durability) -> PgServer {
+        let bin = find_bin().unwrap_or_else(|| {
+            panic!(
+                "\n\n*** PostgreSQL's server programs (initdb, pg_ctl, postgres) are not on this machine: \
+                 the PostgreSQL tests cannot run. Install them (Debian: apt-get install postgresql-15) \
+                 or put their folder on the PATH. ***\n"
+            )
+        });
+        let dir = tempfile::Builder::new()
+            .prefix("karya-pg-")
+            .tempdir()
+            .expect("temp dir");
+        let user = is_root().then_some("postgres");
+        if let Some(user) = user {
+            let ok = Command::new("chown")
+                .args(["-R", &format!("{user}:"), &dir.path().to_string_lossy()])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(
+                ok,
+                "could not give {} to the `{user}` system user, which the server runs as when the tests run as root",
+                dir.path().display()
+            );
+        }
+        let data = dir.path().join("data");
+        let mut server = PgServer {
+            port: 0,
+            bin,
+            data,
+            user,
+            dir: Some(dir),
+        };
+        let data = server.data.to_string_lossy().into_owned();
+        server.run(
+            "initdb",
+            &[
+                "-D",
+                &data,
+                "-U",
+                "karya",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-locale",
+                "--no-sync",
+            ],
+        );
+        let mut settings = format!(
+            "-c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' -c max_connections=200",
+            server.dir().display()
+        );
+        if durability == Durability::Fast {
+            // What a commit wrote still reaches the kernel before it returns (a killed or
+            // restarted server loses nothing); only the machine's own crash is not covered.
+            settings.push_str(" -c fsync=off -c full_page_writes=off");
+        }
+        let log = server
+            .dir()
+            .join("server.log")
+            .to_string_lossy()
+            .into_owned();
+        // A port found free can be taken before the server binds it: try a few.
+        for _ in 0..5 {
+            let port = crate::procs::free_addr().port();
+            let started = server.try_run(
+                "pg_ctl",
+                &[
+                    "start",
+                    "-D",
+                    &data,
+                    "-w",
+                    "-t",
+                    "60",
+                    "-l",
+                    &log,
+                    "-o",
+                    &format!("-p {port} {settings}"),
+                ],
+            );
+            if started.is_ok() {
+                server.port = port;
+                return server;
+            }
+        }
+        let log = std::fs::read_to_string(server.dir().join("server.log")).unwrap_or_default();
+        panic!("PostgreSQL did not start; its log:\n{log}");
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.as_ref().expect("until drop").path()
+    }
+
+    fn command(&self, program: &str, args: &[&str]) -> Command {
+        let exe = self.bin.join(program);
+        let mut c = match self.user {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        };
+        c.args(args).stdin(Stdio::null());
+        c
+    }
+
+    fn try_run(&self, program: &str, args: &[&str]) -> Result<(), String> {
+        let out = self
+            .command(program, args)
+            .output()
+            .map_err(|e| format!("{program}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{program} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        if let Err(e) = self.try_run(program, args) {
+            panic!("{e}");
+        }
+    }
+
+    /// The address of database `db` on this server.
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://karya@127.0.0.1:{}/{db}", self.port)
+    }
+
+    /// Creates an empty database and returns its address.
+    pub fn create_database(&self, name: &str) -> String {
+        let mut admin = self.client("postgres");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("CREATE DATABASE");
+        self.url(name)
+    }
+
+    /// A plain client on database `db` (to look at what the hub stored).
+    pub fn client(&self, db: &str) -> postgres::Client {
+        postgres::Client::connect(&self.url(db), postgres::NoTls).expect("connect to PostgreSQL")
+    }
+
+    /// Stops the server at once (as a crash would) and starts it again on the same port.
+    pub fn restart(&self) {
+        let data = self.data.to_string_lossy().into_owned();
+        let log = self.dir().join("server.log").to_string_lossy().into_owned();
+        // `restart` starts it with the options it was started with (postmaster.opts).
+        self.run(
+            "pg_ctl",
+            &[
+                "restart",
+                "-D",
+                &data,
+                "-m",
+                "immediate",
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                &log,
+            ],
+        );
+    }
+}
+
+impl Drop for PgServer {
+    fn drop(&mut self) {
+        let data = self.data.to_string_lossy().into_owned();
+        let _ = self.try_run("pg_ctl", &["stop", "-D", &data, "-m", "immediate", "-w"]);
+    }
+}

@@ -1,0 +1,425 @@
+//! The replica on PostgreSQL, against a real server started by the test: it stores what the
+//! SQLite backend stores, writers of one document in two processes lose nothing, a write
+//! acknowledged before a SIGKILL survives, a restarted server is reconnected to, and a wrong
+//! address says what to check.
+
+use karya_shared::model::{Product, Training, new_id, now_rfc3339};
+use karya_shared::store::{PgBackend, Replica, StoreError};
+use karya_shared::{DocId, Store, schema};
+use karya_tests::pg::PgServer;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+type PgStore = Replica<PgBackend>;
+
+fn product(name: &str, price: i64) -> Product {
+    let now = now_rfc3339();
+    Product {
+        id: new_id().into(),
+        name: name.into(),
+        category: "kriya".into(),
+        description: format!("{name}, buatan bengkel kerja"),
+        price_idr: price,
+        unit: "buah".into(),
+        stock: 3,
+        workshop: "Bengkel kayu".into(),
+        certifications: vec![],
+        photos: vec![],
+        nominated: true,
+        created_at: now.clone(),
+        updated_at: now,
+        deleted: false,
+    }
+}
+
+fn open(url: &str) -> PgStore {
+    PgStore::open_postgres(url, None, 4).expect("open the PostgreSQL store")
+}
+
+/// Every row of `table`, each column as text, in key order.
+fn pg_rows(server: &PgServer, db: &str, table: &str, columns: &[String]) -> Vec<Vec<String>> {
+    let mut c = server.client(db);
+    let select: Vec<String> = columns
+        .iter()
+        .map(|col| format!("COALESCE({col}::text, 'NULL')"))
+        .collect();
+    c.query(
+        &format!(
+            "SELECT {} FROM {table} ORDER BY {}",
+            select.join(", "),
+            (1..=columns.len())
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (0..columns.len()).map(|i| r.get(i)).collect())
+    .collect()
+}
+
+fn sqlite_rows(store: &Store, table: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let conn = store.conn();
+    let columns: Vec<String> = conn
+        .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT * FROM {table} ORDER BY {}",
+            (1..=columns.len())
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .unwrap();
+    let rows = stmt
+        .query_map([], |r| {
+            (0..columns.len())
+                .map(|i| {
+                    Ok(match r.get::<_, rusqlite::types::Value>(i)? {
+                        rusqlite::types::Value::Null => "NULL".to_string(),
+                        rusqlite::types::Value::Integer(n) => n.to_string(),
+                        rusqlite::types::Value::Real(f) => f.to_string(),
+                        rusqlite::types::Value::Text(t) => t,
+                        rusqlite::types::Value::Blob(b) => format!("{b:?}"),
+                    })
+                })
+                .collect::<rusqlite::Result<Vec<String>>>()
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    (columns, rows)
+}
+
+/// One agent sync of `upt`'s documents against a hub replica of either backend.
+fn sync<B: karya_shared::store::Backend>(agent: &Store, hub: &Replica<B>, upt: &str) {
+    use karya_shared::server::{self, AgentAuthority};
+    use karya_shared::wire::{self, Incoming};
+    let authority = AgentAuthority {
+        upt: upt.into(),
+        key: None,
+    };
+    let mut session =
+        karya_shared::session::SyncSession::new(agent, "pc-1", DocId::for_agent(upt)).unwrap();
+    let origin = karya_shared::store::Origin {
+        peer: "pc-1",
+        token: "t1",
+    };
+    while let Some(frame) = session.next_request(agent).unwrap() {
+        let reply = match Incoming::decode_with(&frame, &wire::Limits::default()).unwrap() {
+            Incoming::Request(r) => server::serve(hub, origin, r, &authority)
+                .unwrap()
+                .response
+                .encode(),
+            Incoming::Poll(_) => unreachable!("polls are off"),
+        };
+        session.handle_response(agent, &reply).unwrap();
+    }
+}
+
+/// An agent's records synced into a hub replica on PostgreSQL and into one on SQLite give
+/// the same materialized rows, column by column, and the same document heads; after a
+/// compaction and a reopen, the PostgreSQL replica still has them.
+#[test]
+fn postgres_stores_what_sqlite_stores() {
+    let server = PgServer::start();
+    let url = server.create_database("hub");
+    let agent = Store::open_in_memory(None).unwrap();
+    let upt = "LPKA-BDG";
+    let doc = DocId::Upt(upt.into());
+    let mut kept = Vec::new();
+    for i in 0..12 {
+        let p = product(&format!("Kursi rotan {i}"), 150_000 + i);
+        agent
+            .change(&doc, |d| schema::insert_product(d, &p))
+            .unwrap();
+        kept.push(p);
+    }
+    let gone = kept.pop().unwrap();
+    agent
+        .change(&doc, |d| {
+            schema::delete_product(d, &gone.id, &now_rfc3339())
+        })
+        .unwrap();
+    let now = now_rfc3339();
+    let t = Training {
+        id: new_id().into(),
+        program: "Menjahit".into(),
+        category: "menjahit".into(),
+        partner: "BLK Bandung".into(),
+        start_date: time::macros::date!(2026 - 10 - 01),
+        end_date: time::macros::date!(2026 - 10 - 30),
+        hours: 64,
+        instructor: "Ibu Sari".into(),
+        capacity: 20,
+        scheme: "mandiri".into(),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        deleted: false,
+    };
+    agent
+        .change(&doc, |d| schema::insert_training(d, &t))
+        .unwrap();
+
+    let pg = open(&url);
+    let lite = Store::open_in_memory(None).unwrap();
+    sync(&agent, &pg, upt);
+    sync(&agent, &lite, upt);
+    assert_eq!(pg.heads(&doc).unwrap(), agent.heads(&doc).unwrap());
+    for table in [
+        "products",
+        "product_photos",
+        "sales",
+        "trainings",
+        "participants",
+        "curation",
+        "upts",
+        "categories",
+    ] {
+        let (columns, want) = sqlite_rows(&lite, table);
+        let got = pg_rows(&server, "hub", table, &columns);
+        assert_eq!(got, want, "table {table} differs between the two stores");
+    }
+    let names: Vec<Vec<String>> = pg_rows(
+        &server,
+        "hub",
+        "products",
+        &["name".into(), "deleted".into()],
+    );
+    assert_eq!(names.len(), 12);
+    assert_eq!(names.iter().filter(|r| r[1] == "1").count(), 1);
+
+    pg.compact(&doc).unwrap();
+    assert_eq!(pg.stored_rows(&doc).unwrap(), 1);
+    drop(pg);
+    let reopened = open(&url);
+    assert_eq!(reopened.heads(&doc).unwrap(), agent.heads(&doc).unwrap());
+    reopened
+        .with_doc(&doc, |d| {
+            for p in &kept {
+                assert!(schema::read_product(d, &p.id).is_some(), "{} lost", p.name);
+            }
+        })
+        .unwrap();
+}
+
+/// Two processes' handles (each its own pool of connections) write one document at once,
+/// one of them compacting as it goes: every write of both is in the document and its row.
+#[test]
+fn two_writers_of_one_document_on_postgres_lose_nothing() {
+    let server = PgServer::start();
+    let url = server.create_database("hub");
+    drop(open(&url));
+    let doc = DocId::Upt("LP-PATI".into());
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let url = url.clone();
+            let doc = doc.clone();
+            std::thread::spawn(move || {
+                let store = open(&url);
+                (0..40)
+                    .map(|i| {
+                        let p = product(&format!("Produk {w}-{i}"), 1000);
+                        store
+                            .change(&doc, |d| schema::insert_product(d, &p))
+                            .unwrap();
+                        if w == 1 && i % 10 == 9 {
+                            store.compact(&doc).unwrap();
+                        }
+                        p.id
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let ids: Vec<_> = writers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let store = open(&url);
+    let missing: Vec<_> = store
+        .with_doc(&doc, |d| {
+            ids.iter()
+                .filter(|id| schema::read_product(d, id).is_none())
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+        .unwrap();
+    assert!(missing.is_empty(), "lost: {missing:?}");
+    let rows: i64 = server
+        .client("hub")
+        .query_one("SELECT COUNT(*) FROM products", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 80);
+}
+
+/// The child side of the SIGKILL test: writes products to the PostgreSQL store in a loop and
+/// prints `ACK <id>` after each write returned. Does nothing unless the parent set
+/// KARYA_PG_CRASH_URL.
+#[test]
+#[ignore = "the child process of the SIGKILL test, which runs it with --ignored"]
+fn pg_crash_child_writer() {
+    let Ok(url) = std::env::var("KARYA_PG_CRASH_URL") else {
+        return;
+    };
+    use std::io::Write;
+    let store = open(&url);
+    let doc = DocId::Upt("LP-PATI".into());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "READY").unwrap();
+    out.flush().unwrap();
+    for i in 0u64.. {
+        let p = product(&format!("Crash {i}"), 100);
+        store
+            .change(&doc, |d| schema::insert_product(d, &p))
+            .unwrap();
+        writeln!(out, "ACK {}", p.id).unwrap();
+        out.flush().unwrap();
+        if i % 7 == 6 {
+            store.compact(&doc).unwrap();
+        }
+    }
+}
+
+/// A writer process SIGKILLed 20 times at random points: every write it acknowledged is in
+/// the stored document and its table, and the document loads every time.
+#[test]
+fn every_acknowledged_write_on_postgres_survives_sigkill() {
+    let server = PgServer::start();
+    let url = server.create_database("hub");
+    let doc = DocId::Upt("LP-PATI".into());
+    let mut acked = Vec::new();
+    for round in 0..20u64 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "pg_crash_child_writer",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("KARYA_PG_CRASH_URL", &url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            let mut ids = Vec::new();
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if line.ends_with("READY") {
+                    let _ = tx.send(());
+                }
+                if let Some(id) = line.strip_prefix("ACK ") {
+                    ids.push(id.to_string());
+                }
+            }
+            ids
+        });
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("the writer started");
+        std::thread::sleep(Duration::from_millis(
+            30 + (round * 37) % 150 + rand::random::<u64>() % 40,
+        ));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        acked.extend(reader.join().unwrap());
+
+        let store = open(&url);
+        let d = store
+            .with_doc(&doc, |d| d.clone())
+            .unwrap_or_else(|e| panic!("round {round}: the document does not load: {e}"));
+        for id in &acked {
+            assert!(
+                schema::read_product(&d, id).is_some(),
+                "round {round}: acknowledged product {id} lost"
+            );
+        }
+        let rows: i64 = server
+            .client("hub")
+            .query_one("SELECT COUNT(*) FROM products", &[])
+            .unwrap()
+            .get(0);
+        assert!(
+            rows as usize >= acked.len(),
+            "round {round}: the products table lost rows"
+        );
+    }
+    assert!(acked.len() > 20, "too few writes to prove anything");
+}
+
+/// The server restarts under an open store (as after a crash of the database machine): the
+/// next reads and writes work at once, on new connections.
+#[test]
+fn a_restarted_server_is_reconnected_to() {
+    let server = PgServer::start();
+    let url = server.create_database("hub");
+    let store = open(&url);
+    let doc = DocId::Upt("LP-PATI".into());
+    let a = product("Sebelum", 1);
+    store
+        .change(&doc, |d| schema::insert_product(d, &a))
+        .unwrap();
+    server.restart();
+    let b = product("Sesudah", 2);
+    store
+        .change(&doc, |d| schema::insert_product(d, &b))
+        .expect("a write right after the server restarted");
+    store
+        .with_doc(&doc, |d| {
+            assert!(schema::read_product(d, &a.id).is_some());
+            assert!(schema::read_product(d, &b.id).is_some());
+        })
+        .unwrap();
+}
+
+/// A server that is not there, and an address that is not one, say what to check.
+#[test]
+fn a_wrong_address_says_what_to_check() {
+    let port = karya_tests::procs::free_addr().port();
+    let err = PgBackend::open(
+        &format!("postgres://karya:rahasia@127.0.0.1:{port}/hub"),
+        None,
+        2,
+    )
+    .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Config(_)), "{text}");
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}/hub")) && text.contains("cannot be reached"),
+        "{text}"
+    );
+    assert!(!text.contains("rahasia"), "the password shows: {text}");
+    let err = PgBackend::open("postgres://karya@127.0.0.1:notaport/hub", None, 2).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
+        "{err}"
+    );
+}
+
+/// A database migrated by a newer karya is refused with advice, and left as it is.
+#[test]
+fn a_newer_schema_on_postgres_is_refused_with_advice() {
+    let server = PgServer::start();
+    let url = server.create_database("hub");
+    drop(open(&url));
+    server
+        .client("hub")
+        .batch_execute("UPDATE karya_schema SET version = 99 WHERE name = 'store'")
+        .unwrap();
+    let err = PgStore::open_postgres(&url, None, 2).unwrap_err();
+    assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+    assert!(err.to_string().contains("upgrade karya"), "{err}");
+}
