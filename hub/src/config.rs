@@ -152,6 +152,11 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// Whether `db` names a PostgreSQL database (`postgres://…`) rather than a SQLite file.
+    pub fn is_postgres(&self) -> bool {
+        karya_shared::store::is_postgres_url(&self.db.to_string_lossy())
+    }
+
     /// Where photo blobs are kept (see [`Config::blobs_dir`]).
     pub fn blobs_path(&self) -> PathBuf {
         self.blobs_dir

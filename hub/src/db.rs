@@ -7,11 +7,12 @@
 
 use crate::auth::{Principal, Rejection, Role, TokenInfo};
 use crate::config::Config;
-use karya_shared::store::{AppSchema, StoreError};
+use karya_shared::StoreError as E;
+use karya_shared::sql::{Sql, SqlRow};
+use karya_shared::store::{AnyBackend, AnyStore, AppSchema, StoreError};
 use karya_shared::views::{self, Page, ProductFilter, ProductRow, Stats, TrainingRow};
 use karya_shared::vouch::HeadsKey;
-use karya_shared::{Store, StoreError as E};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::params;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -106,6 +107,75 @@ pub const SCHEMA: AppSchema = AppSchema {
     ],
 };
 
+/// The hub's tables on PostgreSQL: the state [`SCHEMA`] leaves on SQLite, in one step (a
+/// PostgreSQL hub starts at this release), plus trigram indexes for the words search.
+pub const PG_SCHEMA: AppSchema = AppSchema {
+    name: "hub",
+    migrations: &[
+        r#"-- tokens, sync status, refusals, decisions, sessions; indexes for the views
+        CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            hash TEXT NOT NULL,
+            role TEXT NOT NULL,
+            name TEXT NOT NULL,
+            upt TEXT,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT,
+            kanwil TEXT
+        );
+        CREATE TABLE upt_status (
+            upt TEXT PRIMARY KEY,
+            last_sync_at TEXT,
+            last_attempt_at TEXT,
+            last_agent_version TEXT,
+            last_peer TEXT,
+            syncs BIGINT NOT NULL DEFAULT 0
+        );
+        CREATE TABLE refusal_counts (
+            upt TEXT NOT NULL,
+            doc TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            last_reason TEXT NOT NULL,
+            last_peer TEXT NOT NULL,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            count BIGINT NOT NULL,
+            PRIMARY KEY (upt, doc, kind)
+        );
+        CREATE TABLE token_failures (
+            upt TEXT PRIMARY KEY,
+            count BIGINT NOT NULL,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            last_reason TEXT NOT NULL,
+            last_token TEXT NOT NULL
+        );
+        CREATE TABLE curation_log (
+            id BIGSERIAL PRIMARY KEY,
+            upt TEXT NOT NULL,
+            product_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            note TEXT NOT NULL,
+            decided_by TEXT NOT NULL,
+            decided_at TEXT NOT NULL
+        );
+        CREATE INDEX curation_log_product ON curation_log(upt, product_id, id);
+        CREATE TABLE sessions (
+            id_hash TEXT PRIMARY KEY,
+            token_id TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            seen_at BIGINT NOT NULL
+        );
+        CREATE INDEX sessions_seen ON sessions(seen_at);
+        CREATE INDEX products_category ON products(deleted, upt, category);
+        CREATE EXTENSION IF NOT EXISTS pg_trgm;
+        CREATE INDEX products_name_words ON products USING gin (name gin_trgm_ops);
+        CREATE INDEX products_description_words ON products USING gin (description gin_trgm_ops);
+    "#,
+    ],
+};
+
 /// Trainings of one category and how many of their participants completed.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct CategoryCompletion {
@@ -149,7 +219,7 @@ pub type Result<T, Err = StoreError> = std::result::Result<T, Err>;
 /// The hub's database: the replica store plus the hub's tables.
 #[derive(Debug)]
 pub struct HubDb {
-    store: Store,
+    store: AnyStore,
     heads_key: HeadsKey,
     figures: Figures,
 }
@@ -212,10 +282,16 @@ impl HubDb {
     /// Opens the hub's database; with `Create::No`, a missing file is an error instead of a
     /// new, empty national hub.
     pub fn open(config: &Config, create: Create) -> Result<HubDb, OpenError> {
-        if create == Create::No && !config.db.exists() {
+        let postgres = config.is_postgres();
+        if create == Create::No && !postgres && !config.db.exists() {
             return Err(OpenError::Missing(config.db.clone()));
         }
-        let mut store = Store::open_pooled(&config.db, Some(SCHEMA), config.read_connections)?;
+        let mut store = AnyStore::open_any(
+            &config.db.to_string_lossy(),
+            Some(SCHEMA),
+            Some(PG_SCHEMA),
+            config.read_connections,
+        )?;
         // A new actor per start (and per admin command): never a sequence number used before,
         // even after the database was restored from a backup.
         store.renew_actor();
@@ -225,23 +301,14 @@ impl HubDb {
         store.set_change_log(true);
         // Every record an agent's change produces is checked against the record model before
         // it is merged: the hub never stores what the agent would have refused.
-        let catalogue = Catalogue::open(&config.db)?;
+        let catalogue = Catalogue::open(config)?;
         store.set_row_check(Some(std::sync::Arc::new(move |row| catalogue.check(row))));
         // The key the hub vouches for its own documents with: made once, kept in the
         // database (so in every backup); the first process to store one wins.
         let made = HeadsKey::generate().to_hex();
-        store
-            .backend()
-            .writer()
-            .execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES (?1, ?2)",
-                [HEADS_KEY, made.as_str()],
-            )
+        let heads_key = karya_shared::store::Backend::meta_init(store.backend(), HEADS_KEY, &made)
             .map_err(|e| OpenError::Key(e.to_string()))?;
-        let heads_key = store
-            .meta(HEADS_KEY)?
-            .as_deref()
-            .and_then(HeadsKey::from_hex)
+        let heads_key = HeadsKey::from_hex(&heads_key)
             .ok_or_else(|| OpenError::Key(format!("meta.{HEADS_KEY} is not a 32-byte hex key")))?;
         let db = HubDb {
             store,
@@ -258,7 +325,7 @@ impl HubDb {
     }
 
     /// The replica: documents, sync, local changes (curation decisions, the UPT registry).
-    pub fn replica(&self) -> &Store {
+    pub fn replica(&self) -> &AnyStore {
         &self.store
     }
 
@@ -270,11 +337,14 @@ impl HubDb {
     fn per_upt<P: Clone + Send + Sync + 'static>(
         &self,
         key: &str,
-        query: impl Fn(&Connection, Option<&str>) -> rusqlite::Result<Vec<(String, P)>>,
+        query: impl Fn(&mut Sql<'_>, Option<&str>) -> Result<Vec<(String, P)>>,
     ) -> Result<Arc<PerUpt<P>>> {
         let seq: i64 = self.read(|c| {
-            c.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM change_log")?
-                .query_row([], |r| r.get(0))
+            c.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM change_log",
+                params![],
+                |r| r.get(0),
+            )
         })?;
         let lock = || self.figures.0.lock().unwrap_or_else(|p| p.into_inner());
         let kept = lock()
@@ -289,9 +359,11 @@ impl HubDb {
             Some((at, figure)) if at == seq => return Ok(figure),
             Some((at, figure)) => {
                 let changed: Vec<String> = self.read(|c| {
-                    c.prepare_cached("SELECT DISTINCT upt FROM change_log WHERE seq > ?1")?
-                        .query_map([at], |r| r.get(0))?
-                        .collect()
+                    c.query_map(
+                        "SELECT DISTINCT upt FROM change_log WHERE seq > ?1",
+                        [at],
+                        |r| r.get(0),
+                    )
                 })?;
                 if changed.iter().any(String::is_empty) || changed.len() > UPTS_UPDATED_APART {
                     None
@@ -347,12 +419,15 @@ impl HubDb {
             .flat_map(|(_, rows)| rows.iter()))
     }
 
-    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
-        Ok(self.store.backend().read(f)?)
+    /// Runs `f` on a connection for reading (on PostgreSQL, again on a new connection when
+    /// the first turned out closed: `f` only reads).
+    fn read<T>(&self, f: impl FnMut(&mut Sql<'_>) -> Result<T>) -> Result<T> {
+        self.store.backend().read(f)
     }
 
-    fn write<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T> {
-        Ok(f(&mut self.store.backend().writer())?)
+    /// Runs `f` in a write transaction: all of it or nothing.
+    fn write<T>(&self, f: impl FnOnce(&mut Sql<'_>) -> Result<T>) -> Result<T> {
+        self.store.backend().write(f)
     }
 
     // ---------- photos ----------
@@ -360,11 +435,11 @@ impl HubDb {
     /// The size of photo blob `hash` as a live product of `upt` names it, if one does.
     pub fn photo_size(&self, upt: &str, hash: &str) -> Result<Option<u64>> {
         self.read(|c| {
-            c.prepare_cached(
+            c.query_opt(
                 "SELECT size FROM product_photos WHERE hash = ?1 AND upt = ?2 LIMIT 1",
-            )?
-            .query_row([hash, upt], |r| r.get::<_, i64>(0))
-            .optional()
+                [hash, upt],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|s| s.map(|s| s.max(0) as u64))
         })
     }
@@ -372,20 +447,24 @@ impl HubDb {
     /// Every photo blob a live product of `upt` names, with its size.
     pub fn photos_of(&self, upt: &str) -> Result<Vec<(String, u64)>> {
         self.read(|c| {
-            c.prepare_cached("SELECT DISTINCT hash, size FROM product_photos WHERE upt = ?1")?
-                .query_map([upt], |r| {
-                    Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64))
-                })?
-                .collect()
+            c.query_map(
+                "SELECT DISTINCT hash, size FROM product_photos WHERE upt = ?1",
+                [upt],
+                |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)),
+            )
         })
     }
 
     /// Every photo blob a live product names (what blob collection keeps).
     pub fn referenced_blobs(&self) -> Result<std::collections::HashSet<String>> {
         self.read(|c| {
-            c.prepare_cached("SELECT DISTINCT hash FROM product_photos")?
-                .query_map([], |r| r.get(0))?
-                .collect()
+            Ok(
+                c.query_map("SELECT DISTINCT hash FROM product_photos", params![], |r| {
+                    r.get(0)
+                })?
+                .into_iter()
+                .collect(),
+            )
         })
     }
 
@@ -395,14 +474,22 @@ impl HubDb {
     /// read transaction, so syncs and curators go on meanwhile). `to` must not exist.
     pub fn backup(&self, to: &std::path::Path) -> Result<()> {
         let target = to.to_string_lossy().into_owned();
-        self.write(|c| c.execute("VACUUM INTO ?1", [target]).map(|_| ()))
+        match self.store.backend() {
+            AnyBackend::Sqlite(b) => {
+                Ok(b.writer().execute("VACUUM INTO ?1", [target]).map(|_| ())?)
+            }
+            AnyBackend::Postgres(b) => Err(StoreError::Config(format!(
+                "the hub's database is PostgreSQL ({}): back it up with pg_dump or the server's own backups (docs/DEPLOYMENT.md), not with karya-hub backup",
+                b.server()
+            ))),
+        }
     }
 
     // ---------- health ----------
 
     /// A query on a read connection: the database answers.
     pub fn ping(&self) -> Result<()> {
-        self.read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
+        self.read(|c| c.query_row("SELECT 1", params![], |r| r.get::<_, i64>(0)))
             .map(|_| ())
     }
 
@@ -425,20 +512,20 @@ impl HubDb {
 
     pub fn tokens(&self) -> Result<Vec<TokenInfo>> {
         self.read(|c| {
-            let mut stmt = c.prepare(
+            c.query_map(
                 "SELECT id, role, name, upt, created_at, revoked_at FROM tokens ORDER BY created_at, id",
-            )?;
-            stmt.query_map([], |r| {
-                Ok(TokenInfo {
-                    id: r.get(0)?,
-                    role: r.get(1)?,
-                    name: r.get(2)?,
-                    upt: r.get(3)?,
-                    created_at: r.get(4)?,
-                    revoked_at: r.get(5)?,
-                })
-            })?
-            .collect()
+                params![],
+                |r| {
+                    Ok(TokenInfo {
+                        id: r.get(0)?,
+                        role: r.get(1)?,
+                        name: r.get(2)?,
+                        upt: r.get(3)?,
+                        created_at: r.get(4)?,
+                        revoked_at: r.get(5)?,
+                    })
+                },
+            )
         })
     }
 
@@ -463,13 +550,11 @@ impl HubDb {
             return Ok(Err(Rejection::Malformed));
         };
         let row = self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT t.hash, {TOKEN_COLUMNS} FROM tokens t WHERE t.id = ?1"
-            ))?
-            .query_row([id], |r| {
-                Ok((r.get::<_, String>(0)?, TokenRow::read(r, 1)?))
-            })
-            .optional()
+            c.query_opt(
+                &format!("SELECT t.hash, {TOKEN_COLUMNS} FROM tokens t WHERE t.id = ?1"),
+                [id],
+                |r| Ok((r.get::<_, String>(0)?, TokenRow::read(r, 1)?)),
+            )
         })?;
         let Some((stored, token)) = row else {
             return Ok(Err(Rejection::Unknown));
@@ -495,13 +580,13 @@ impl HubDb {
     pub fn record_token_failure(&self, upt: &str, token_id: &str, reason: &str) -> Result<()> {
         let now = karya_shared::model::now_rfc3339();
         self.write(|c| {
-            c.prepare_cached(
+            c.execute(
                 "INSERT INTO token_failures (upt, count, first_at, last_at, last_reason, last_token)
                  VALUES (?1, 1, ?2, ?2, ?3, ?4)
-                 ON CONFLICT(upt) DO UPDATE SET count = count + 1, last_at = ?2,
+                 ON CONFLICT(upt) DO UPDATE SET count = token_failures.count + 1, last_at = ?2,
                    last_reason = ?3, last_token = ?4",
-            )?
-            .execute(params![upt, now, reason, token_id])
+                params![upt, now, reason, token_id],
+            )
             .map(|_| ())
         })
     }
@@ -521,21 +606,22 @@ impl HubDb {
         let id = hex::encode(rand::random::<[u8; 24]>());
         let csrf = hex::encode(rand::random::<[u8; 24]>());
         self.write(|c| {
-            let tx = c.transaction()?;
-            tx.execute(
+            c.execute(
                 "DELETE FROM sessions WHERE seen_at <= ?1 OR created_at <= ?2",
                 params![now - limits.idle_secs, now - limits.lifetime_secs],
             )?;
-            tx.execute(
+            // Past the most recently seen MAX_SESSIONS - 1 (no LIMIT: an OFFSET alone is
+            // what both engines accept).
+            c.execute(
                 "DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions
-                   ORDER BY seen_at DESC LIMIT -1 OFFSET ?1)",
-                [MAX_SESSIONS - 1],
+                   ORDER BY seen_at DESC, id_hash LIMIT ?2 OFFSET ?1)",
+                params![MAX_SESSIONS - 1, i64::MAX],
             )?;
-            tx.execute(
+            c.execute(
                 "INSERT INTO sessions (id_hash, token_id, csrf, created_at, seen_at) VALUES (?1, ?2, ?3, ?4, ?4)",
                 params![token_hash(&id), token_id, csrf, now],
             )?;
-            tx.commit()
+            Ok(())
         })?;
         Ok((id, csrf))
     }
@@ -551,19 +637,21 @@ impl HubDb {
     ) -> Result<Option<(Principal, String)>> {
         let hash = token_hash(id);
         let row = self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT s.csrf, s.created_at, s.seen_at, {TOKEN_COLUMNS}
-                 FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.id_hash = ?1"
-            ))?
-            .query_row([&hash], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    TokenRow::read(r, 3)?,
-                ))
-            })
-            .optional()
+            c.query_opt(
+                &format!(
+                    "SELECT s.csrf, s.created_at, s.seen_at, {TOKEN_COLUMNS}
+                     FROM sessions s JOIN tokens t ON t.id = s.token_id WHERE s.id_hash = ?1"
+                ),
+                [&hash],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                        TokenRow::read(r, 3)?,
+                    ))
+                },
+            )
         })?;
         let Some((csrf, created, seen, token)) = row else {
             return Ok(None);
@@ -577,8 +665,10 @@ impl HubDb {
         };
         if now - seen >= 60 {
             self.write(|c| {
-                c.prepare_cached("UPDATE sessions SET seen_at = ?2 WHERE id_hash = ?1")?
-                    .execute(params![hash, now])
+                c.execute(
+                    "UPDATE sessions SET seen_at = ?2 WHERE id_hash = ?1",
+                    params![hash, now],
+                )
             })?;
         }
         Ok(Some((principal, csrf)))
@@ -586,8 +676,7 @@ impl HubDb {
 
     pub fn end_session(&self, id: &str) -> Result<()> {
         self.write(|c| {
-            c.prepare_cached("DELETE FROM sessions WHERE id_hash = ?1")?
-                .execute([token_hash(id)])
+            c.execute("DELETE FROM sessions WHERE id_hash = ?1", [token_hash(id)])
                 .map(|_| ())
         })
     }
@@ -598,14 +687,14 @@ impl HubDb {
     /// document, UPT, origin and the name of the token it came with.
     pub fn audit(&self, q: &AuditQuery) -> Result<AuditPage> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
+            let mut items = c.query_map(
                 "SELECT l.seq, l.at, l.doc, l.upt, l.hash, l.peer, l.token, t.name
                  FROM change_log l LEFT JOIN tokens t ON t.id = l.token
-                 WHERE (?1 IS NULL OR l.upt = ?1) AND (?2 IS NULL OR l.at >= ?2) AND l.seq > ?3
+                 WHERE (CAST(?1 AS TEXT) IS NULL OR l.upt = ?1)
+                   AND (CAST(?2 AS TEXT) IS NULL OR l.at >= ?2) AND l.seq > ?3
                  ORDER BY l.seq LIMIT ?4",
-            )?;
-            let mut items = stmt
-                .query_map(params![q.upt, q.since, q.after, q.limit as i64 + 1], |r| {
+                params![q.upt, q.since, q.after, q.limit as i64 + 1],
+                |r| {
                     Ok(AuditEntry {
                         seq: r.get(0)?,
                         at: r.get(1)?,
@@ -616,8 +705,8 @@ impl HubDb {
                         token: r.get(6)?,
                         token_name: r.get(7)?,
                     })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
+                },
+            )?;
             let next = if items.len() > q.limit {
                 items.truncate(q.limit);
                 items.last().map(|e| e.seq)
@@ -662,14 +751,13 @@ impl HubDb {
         let mut out = Vec::with_capacity(upts.len());
         let mut issued_ids = Vec::new();
         self.write(|c| {
-            let tx = c.transaction()?;
             for upt in upts {
                 if existing.iter().any(|c| *c == upt.code) {
                     out.push((upt.code.to_string(), None));
                     continue;
                 }
                 let (id, token) = issue_token(
-                    &tx,
+                    c,
                     &Role::Agent {
                         upt: upt.code.to_string(),
                     },
@@ -679,7 +767,7 @@ impl HubDb {
                 issued_ids.push(id);
                 out.push((upt.code.to_string(), Some(token)));
             }
-            tx.commit()
+            Ok(())
         })
         .map_err(RegisterError::Store)?;
         let registered = self.store.change(&karya_shared::DocId::National, |d| {
@@ -690,11 +778,10 @@ impl HubDb {
         });
         if let Err(e) = registered {
             let _ = self.write(|c| {
-                let tx = c.transaction()?;
                 for id in &issued_ids {
-                    tx.execute("DELETE FROM tokens WHERE id = ?1", [id])?;
+                    c.execute("DELETE FROM tokens WHERE id = ?1", [id])?;
                 }
-                tx.commit()
+                Ok(())
             });
             return Err(RegisterError::Store(e));
         }
@@ -735,9 +822,11 @@ impl HubDb {
     /// Every registered UPT's code and Kanwil, by Kanwil and code (for filters).
     pub fn upt_kanwils(&self) -> Result<Vec<(String, String)>> {
         self.read(|c| {
-            c.prepare_cached("SELECT code, kanwil FROM upts ORDER BY kanwil, code")?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
+            c.query_map(
+                "SELECT code, kanwil FROM upts ORDER BY kanwil, code",
+                params![],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
         })
     }
 
@@ -763,19 +852,19 @@ impl HubDb {
     /// A product's decisions made at this hub, newest first (at most 100).
     pub fn decision_history(&self, upt: &str, product_id: &str) -> Result<Vec<DecisionEntry>> {
         self.read(|c| {
-            c.prepare_cached(
+            c.query_map(
                 "SELECT status, note, decided_by, decided_at FROM curation_log
                  WHERE upt = ?1 AND product_id = ?2 ORDER BY id DESC LIMIT 100",
-            )?
-            .query_map(rusqlite::params![upt, product_id], |r| {
-                Ok(DecisionEntry {
-                    status: r.get(0)?,
-                    note: r.get(1)?,
-                    decided_by: r.get(2)?,
-                    decided_at: r.get(3)?,
-                })
-            })?
-            .collect()
+                rusqlite::params![upt, product_id],
+                |r| {
+                    Ok(DecisionEntry {
+                        status: r.get(0)?,
+                        note: r.get(1)?,
+                        decided_by: r.get(2)?,
+                        decided_at: r.get(3)?,
+                    })
+                },
+            )
         })
     }
 
@@ -783,13 +872,15 @@ impl HubDb {
     pub fn record_sync(&self, upt: &str, agent_version: &str, peer: &str, ok: bool) -> Result<()> {
         let now = karya_shared::model::now_rfc3339();
         self.write(|c| {
-            c.prepare_cached(
+            c.execute(
                 "INSERT INTO upt_status (upt, last_sync_at, last_attempt_at, last_agent_version, last_peer, syncs)
-                 VALUES (?1, CASE WHEN ?5 THEN ?2 END, ?2, ?3, ?4, 1)
-                 ON CONFLICT(upt) DO UPDATE SET last_sync_at = CASE WHEN ?5 THEN ?2 ELSE last_sync_at END,
-                   last_attempt_at = ?2, last_agent_version = ?3, last_peer = ?4, syncs = syncs + 1",
-            )?
-            .execute(params![upt, now, agent_version, peer, ok])
+                 VALUES (?1, CASE WHEN ?5 = 1 THEN ?2 END, ?2, ?3, ?4, 1)
+                 ON CONFLICT(upt) DO UPDATE SET
+                   last_sync_at = CASE WHEN ?5 = 1 THEN ?2 ELSE upt_status.last_sync_at END,
+                   last_attempt_at = ?2, last_agent_version = ?3, last_peer = ?4,
+                   syncs = upt_status.syncs + 1",
+                params![upt, now, agent_version, peer, i64::from(ok)],
+            )
             .map(|_| ())
         })
     }
@@ -803,28 +894,29 @@ impl HubDb {
     ) -> Result<()> {
         let now = karya_shared::model::now_rfc3339();
         self.write(|c| {
-            let tx = c.transaction()?;
             for r in refused {
-                tx.prepare_cached(
+                c.execute(
                     "INSERT INTO refusal_counts (upt, doc, kind, last_reason, last_peer, first_at, last_at, count)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1)
                      ON CONFLICT(upt, doc, kind) DO UPDATE SET last_reason = ?4, last_peer = ?5,
-                       last_at = ?6, count = count + 1",
-                )?
-                .execute(params![upt, r.doc, r.kind, r.reason, peer, now])?;
+                       last_at = ?6, count = refusal_counts.count + 1",
+                    params![upt, r.doc, r.kind, r.reason, peer, now],
+                )?;
             }
-            tx.commit()
+            Ok(())
         })
     }
 
     /// Registered UPTs without a successful sync in the last `hours` (or ever).
     pub fn stale_upts(&self, hours: i64) -> Result<i64> {
+        // Compared as RFC 3339 text (UTC, one format): what SQLite's and PostgreSQL's
+        // date functions would agree on.
+        let cutoff = hours_ago(hours);
         self.read(|c| {
             c.query_row(
                 "SELECT COUNT(*) FROM upts u LEFT JOIN upt_status s ON s.upt = u.code
-                 WHERE s.last_sync_at IS NULL
-                    OR (julianday('now') - julianday(s.last_sync_at)) * 24.0 > ?1",
-                [hours],
+                 WHERE s.last_sync_at IS NULL OR s.last_sync_at < ?1",
+                [&cutoff],
                 |r| r.get(0),
             )
         })
@@ -835,7 +927,7 @@ impl HubDb {
         self.read(|c| {
             c.query_row(
                 "SELECT COALESCE(SUM(count), 0) FROM refusal_counts",
-                [],
+                params![],
                 |r| r.get(0),
             )
         })
@@ -843,14 +935,24 @@ impl HubDb {
 
     /// (UPT, unix seconds) of each UPT's last successful sync.
     pub fn last_syncs(&self) -> Result<Vec<(String, i64)>> {
-        self.read(|c| {
-            let mut stmt = c.prepare(
-                "SELECT upt, CAST(strftime('%s', last_sync_at) AS INTEGER) FROM upt_status
-                 WHERE last_sync_at IS NOT NULL ORDER BY upt",
-            )?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
-        })
+        let rows: Vec<(String, String)> = self.read(|c| {
+            c.query_map(
+                "SELECT upt, last_sync_at FROM upt_status WHERE last_sync_at IS NOT NULL ORDER BY upt",
+                params![],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(upt, at)| {
+                let t = time::OffsetDateTime::parse(
+                    &at,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .ok()?;
+                Some((upt, t.unix_timestamp()))
+            })
+            .collect())
     }
 
     // ---------- national views ----------
@@ -893,15 +995,14 @@ impl HubDb {
     /// Live products per category (most first), within `kanwil` if given.
     pub fn products_per_category(&self, kanwil: Option<&str>) -> Result<Vec<(String, i64)>> {
         let per_upt = self.per_upt("products_per_category", |c, only| {
-            c.prepare_cached(&format!(
+            let sql = format!(
                 "SELECT upt, category, COUNT(*) FROM products WHERE deleted = 0 AND {}
                  GROUP BY upt, category",
-                views::only_upts(only, "upt", "?1")
-            ))?
-            .query_map([only], |r| {
+                views::only_upts(c, only, "upt", "?1")
+            );
+            c.query_map(&sql, [only], |r| {
                 Ok((r.get(0)?, (r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
-            })?
-            .collect()
+            })
         })?;
         let mut sums: HashMap<String, i64> = HashMap::new();
         for (category, n) in self.within(&per_upt, kanwil)? {
@@ -921,13 +1022,14 @@ impl HubDb {
         kanwil: Option<&str>,
     ) -> Result<Vec<(String, i64, i64)>> {
         let per_upt = self.per_upt(&format!("sales_per_month/{since}/{until}"), |c, only| {
-            c.prepare_cached(&format!(
-                "SELECT upt, substr(date, 1, 7) AS month, CAST(TOTAL(revenue_idr) AS INTEGER), COUNT(*)
+            let sql = format!(
+                "SELECT upt, substr(date, 1, 7) AS month, {}, COUNT(*)
                  FROM sales WHERE date >= ?1 AND date <= ?2 AND {}
                  GROUP BY upt, month",
-                views::only_upts(only, "upt", "?3")
-            ))?
-            .query_map(rusqlite::params![since, until, only], |r| {
+                views::total(c, "revenue_idr"),
+                views::only_upts(c, only, "upt", "?3")
+            );
+            c.query_map(&sql, rusqlite::params![since, until, only], |r| {
                 Ok((
                     r.get(0)?,
                     (
@@ -936,8 +1038,7 @@ impl HubDb {
                         r.get::<_, i64>(3)?,
                     ),
                 ))
-            })?
-            .collect()
+            })
         })?;
         let mut sums: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
         for (month, revenue, n) in self.within(&per_upt, kanwil)? {
@@ -951,20 +1052,20 @@ impl HubDb {
     /// The refusals of a UPT's syncs, counted per (document, kind), most recent first.
     pub fn refusals_of(&self, upt: &str) -> Result<Vec<RefusalRow>> {
         self.read(|c| {
-            c.prepare_cached(
+            c.query_map(
                 "SELECT doc, kind, last_reason, count, last_at FROM refusal_counts
                  WHERE upt = ?1 ORDER BY last_at DESC LIMIT 50",
-            )?
-            .query_map([upt], |r| {
-                Ok(RefusalRow {
-                    doc: r.get(0)?,
-                    kind: r.get(1)?,
-                    last_reason: r.get(2)?,
-                    count: r.get(3)?,
-                    last_at: r.get(4)?,
-                })
-            })?
-            .collect()
+                [upt],
+                |r| {
+                    Ok(RefusalRow {
+                        doc: r.get(0)?,
+                        kind: r.get(1)?,
+                        last_reason: r.get(2)?,
+                        count: r.get(3)?,
+                        last_at: r.get(4)?,
+                    })
+                },
+            )
         })
     }
 
@@ -972,15 +1073,15 @@ impl HubDb {
     /// completed), most participants first.
     pub fn completion_per_category(&self, kanwil: Option<&str>) -> Result<Vec<CategoryCompletion>> {
         let per_upt = self.per_upt("completion_per_category", |c, only| {
-            c.prepare_cached(&format!(
+            let sql = format!(
                 "SELECT t.upt, t.category, COUNT(DISTINCT t.id), COUNT(p.pseudonym),
-                        COALESCE(SUM(p.status = 'completed'), 0)
+                        COALESCE(SUM(CASE WHEN p.status = 'completed' THEN 1 ELSE 0 END), 0)
                  FROM trainings t LEFT JOIN participants p ON p.upt = t.upt AND p.training_id = t.id
                  WHERE t.deleted = 0 AND {}
                  GROUP BY t.upt, t.category",
-                views::only_upts(only, "t.upt", "?1")
-            ))?
-            .query_map([only], |r| {
+                views::only_upts(c, only, "t.upt", "?1")
+            );
+            c.query_map(&sql, [only], |r| {
                 Ok((
                     r.get(0)?,
                     CategoryCompletion {
@@ -990,8 +1091,7 @@ impl HubDb {
                         completed: r.get(4)?,
                     },
                 ))
-            })?
-            .collect()
+            })
         })?;
         let mut sums: HashMap<String, CategoryCompletion> = HashMap::new();
         for c in self.within(&per_upt, kanwil)? {
@@ -1025,21 +1125,20 @@ impl HubDb {
         until: &str,
     ) -> Result<ProductSales> {
         self.read(|c| {
-            let latest = c
-                .prepare_cached(
-                    "SELECT date, quantity, revenue_idr, channel FROM sales
-                     WHERE upt = ?1 AND product_id = ?2 AND date <= ?3 ORDER BY date DESC, id LIMIT 20",
-                )?
-                .query_map([upt, product_id, until], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let (count, quantity, revenue) = c
-                .prepare_cached(
-                    "SELECT COUNT(*), COALESCE(SUM(quantity), 0), CAST(TOTAL(revenue_idr) AS INTEGER)
-                     FROM sales WHERE upt = ?1 AND product_id = ?2 AND date <= ?3",
-                )?
-                .query_row([upt, product_id, until], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            let latest = c.query_map(
+                "SELECT date, quantity, revenue_idr, channel FROM sales
+                 WHERE upt = ?1 AND product_id = ?2 AND date <= ?3 ORDER BY date DESC, id LIMIT 20",
+                [upt, product_id, until],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )?;
+            let sql = format!(
+                "SELECT COUNT(*), COALESCE(SUM(quantity), 0), {}
+                 FROM sales WHERE upt = ?1 AND product_id = ?2 AND date <= ?3",
+                views::total(c, "revenue_idr")
+            );
+            let (count, quantity, revenue) = c.query_row(&sql, [upt, product_id, until], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
             Ok(ProductSales {
                 latest,
                 count,
@@ -1052,29 +1151,32 @@ impl HubDb {
     /// The Kanwil a UPT belongs to, if it is registered.
     pub fn kanwil_of(&self, upt: &str) -> Result<Option<String>> {
         self.read(|c| {
-            c.prepare_cached("SELECT kanwil FROM upts WHERE code = ?1")?
-                .query_row([upt], |r| r.get(0))
-                .optional()
+            c.query_opt("SELECT kanwil FROM upts WHERE code = ?1", [upt], |r| {
+                r.get(0)
+            })
         })
     }
 
     /// The Kanwils UPTs are registered in.
     pub fn kanwils(&self) -> Result<Vec<String>> {
         self.read(|c| {
-            c.prepare_cached("SELECT DISTINCT kanwil FROM upts ORDER BY kanwil")?
-                .query_map([], |r| r.get(0))?
-                .collect()
+            c.query_map(
+                "SELECT DISTINCT kanwil FROM upts ORDER BY kanwil",
+                params![],
+                |r| r.get(0),
+            )
         })
     }
 
     /// Whether a live product of a UPT in `kanwil` names this photo blob.
     pub fn blob_in_kanwil(&self, hash: &str, kanwil: &str) -> Result<bool> {
         self.read(|c| {
-            c.prepare_cached(
+            c.query_row(
                 "SELECT EXISTS (SELECT 1 FROM product_photos WHERE hash = ?1
                  AND upt IN (SELECT code FROM upts WHERE kanwil = ?2))",
-            )?
-            .query_row([hash, kanwil], |r| r.get(0))
+                [hash, kanwil],
+                |r| r.get(0),
+            )
         })
     }
 
@@ -1094,18 +1196,23 @@ impl HubDb {
 
     /// Category slug to the name people read.
     pub fn product_categories(&self) -> Result<std::collections::HashMap<String, String>> {
-        self.read(|c| {
-            let mut stmt = c.prepare("SELECT slug, name FROM categories WHERE kind = 'product'")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
-        })
+        Ok(self
+            .read(|c| {
+                c.query_map(
+                    "SELECT slug, name FROM categories WHERE kind = 'product'",
+                    params![],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+            })?
+            .into_iter()
+            .collect())
     }
 }
 
 /// The categories in force, for checking merged records: read from the `national`
 /// document's materialized table on a connection of its own, again at most every 30 s.
 struct Catalogue {
-    conn: std::sync::Mutex<Connection>,
+    source: CatalogueSource,
     cached: std::sync::Mutex<Option<(std::time::Instant, std::sync::Arc<Slugs>)>>,
 }
 
@@ -1115,15 +1222,32 @@ struct Slugs {
     trainings: Vec<String>,
 }
 
+/// Where the catalogue reads the categories: a connection of its own (the check runs while
+/// the store's writer may be held).
+enum CatalogueSource {
+    Sqlite(std::sync::Mutex<rusqlite::Connection>),
+    Postgres(Box<karya_shared::store::PgBackend>),
+}
+
 impl Catalogue {
-    fn open(path: &std::path::Path) -> Result<Catalogue> {
-        let conn = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    fn open(config: &Config) -> Result<Catalogue> {
+        let source = if config.is_postgres() {
+            CatalogueSource::Postgres(Box::new(karya_shared::store::PgBackend::open(
+                &config.db.to_string_lossy(),
+                None,
+                1,
+            )?))
+        } else {
+            let conn = rusqlite::Connection::open_with_flags(
+                &config.db,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            conn.busy_timeout(std::time::Duration::from_secs(10))?;
+            CatalogueSource::Sqlite(std::sync::Mutex::new(conn))
+        };
         Ok(Catalogue {
-            conn: std::sync::Mutex::new(conn),
+            source,
             cached: std::sync::Mutex::new(None),
         })
     }
@@ -1138,10 +1262,17 @@ impl Catalogue {
             return slugs.clone();
         }
         let read = |kind: &str| -> Vec<String> {
-            let conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-            conn.prepare_cached("SELECT slug FROM categories WHERE kind = ?1")
-                .and_then(|mut s| s.query_map([kind], |r| r.get(0))?.collect())
-                .unwrap_or_default()
+            let sql = "SELECT slug FROM categories WHERE kind = ?1";
+            match &self.source {
+                CatalogueSource::Sqlite(conn) => {
+                    let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                    Sql::Lite(&conn).query_map(sql, [kind], |r| r.get(0))
+                }
+                CatalogueSource::Postgres(b) => {
+                    b.with(|c| Sql::Pg(c).query_map(sql, [kind], |r| r.get(0)))
+                }
+            }
+            .unwrap_or_default()
         };
         let (mut products, mut trainings) = (read("product"), read("training"));
         // Before the national document is materialized: the built-in catalogue.
@@ -1220,7 +1351,7 @@ struct TokenRow {
 
 impl TokenRow {
     /// The [`TOKEN_COLUMNS`] of a row, from column `at` on.
-    fn read(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<TokenRow> {
+    fn read(r: &SqlRow<'_>, at: usize) -> rusqlite::Result<TokenRow> {
         Ok(TokenRow {
             id: r.get(at)?,
             role: r.get(at + 1)?,
@@ -1247,11 +1378,11 @@ fn token_hash(token: &str) -> String {
 }
 
 fn issue_token(
-    conn: &Connection,
+    conn: &mut Sql<'_>,
     role: &Role,
     name: &str,
     kanwil: Option<&str>,
-) -> rusqlite::Result<(String, String)> {
+) -> Result<(String, String)> {
     let id = hex::encode(rand::random::<[u8; 6]>());
     let secret = hex::encode(rand::random::<[u8; 24]>());
     let token = format!("karya_{id}_{secret}");
@@ -1323,16 +1454,21 @@ pub struct UptRow {
     pub participants: i64,
 }
 
-fn upt_rows(conn: &Connection, stale_after_hours: i64) -> rusqlite::Result<Vec<UptRow>> {
-    let mut stmt = conn.prepare(
-        "SELECT u.code, u.name, u.type, u.kanwil, s.last_sync_at, s.last_attempt_at, s.last_agent_version,
-           (s.last_sync_at IS NULL OR (julianday('now') - julianday(s.last_sync_at)) * 24.0 > ?1),
+/// The time `hours` ago, written as the hub writes times (RFC 3339, UTC).
+fn hours_ago(hours: i64) -> String {
+    let t = time::OffsetDateTime::now_utc() - time::Duration::hours(hours);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn upt_rows(conn: &mut Sql<'_>, stale_after_hours: i64) -> Result<Vec<UptRow>> {
+    let sql = "SELECT u.code, u.name, u.type, u.kanwil, s.last_sync_at, s.last_attempt_at, s.last_agent_version,
+           CASE WHEN s.last_sync_at IS NULL OR s.last_sync_at < ?1 THEN 1 ELSE 0 END,
            COALESCE(f.count, 0), f.last_at
          FROM upts u LEFT JOIN upt_status s ON s.upt = u.code
            LEFT JOIN token_failures f ON f.upt = u.code
-         ORDER BY u.kanwil, u.code",
-    )?;
-    stmt.query_map([stale_after_hours], |r| {
+         ORDER BY u.kanwil, u.code";
+    conn.query_map(sql, [hours_ago(stale_after_hours)], |r| {
         Ok(UptRow {
             code: r.get(0)?,
             name: r.get(1)?,
@@ -1349,8 +1485,7 @@ fn upt_rows(conn: &Connection, stale_after_hours: i64) -> rusqlite::Result<Vec<U
             token_failures: r.get(8)?,
             last_token_failure_at: r.get(9)?,
         })
-    })?
-    .collect()
+    })
 }
 
 #[cfg(test)]
@@ -1533,7 +1668,7 @@ mod tests {
             Err(Rejection::Revoked { .. })
         ));
         let stored: String = db
-            .read(|c| c.query_row("SELECT hash FROM tokens", [], |r| r.get(0)))
+            .read(|c| c.query_row("SELECT hash FROM tokens", params![], |r| r.get(0)))
             .unwrap();
         assert!(
             !stored.contains(&token[20..]),

@@ -68,6 +68,11 @@ const STATUS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl AppState {
     pub fn new(config: Config, create: Create) -> Result<AppState, db::OpenError> {
+        if config.is_postgres() && config.blobs_dir.is_none() {
+            return Err(db::OpenError::Blobs(
+                "with a PostgreSQL database, say where photos are kept: set blobs_dir (or KARYA_BLOBS_DIR) to a folder every hub process can reach".into(),
+            ));
+        }
         let db = HubDb::open(&config, create)?;
         let dir = config.blobs_path();
         let blobs = blobs::BlobStore::open(&dir).map_err(|e| {

@@ -3,7 +3,8 @@
 //! - [`model`]: the records and their validation;
 //! - [`schema`]: how records sit inside the Automerge documents `upt/<CODE>`,
 //!   `curation/<CODE>` and `national`;
-//! - [`store`]: the replica store (Automerge in SQLite) with materialized tables;
+//! - [`store`]: the replica store (Automerge in SQLite, or PostgreSQL for the hub) with
+//!   materialized tables; [`sql`]: one query on either engine;
 //! - [`wire`]: the versioned sync frame; [`session`]: the client side of a sync;
 //!   [`server`]: the server side, with write authority;
 //! - [`pseudonym`]: participants' pseudonyms.
@@ -19,6 +20,7 @@ pub mod schema;
 pub mod server;
 pub mod session;
 pub mod signal;
+pub mod sql;
 pub mod store;
 pub mod text;
 pub mod views;

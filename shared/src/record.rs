@@ -137,16 +137,40 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> FieldValue for Vec<T> {
     }
 }
 
+/// A row whose columns can be read by name: rusqlite's, or one of either engine
+/// ([`crate::sql::SqlRow`]).
+pub trait Columns {
+    /// Column `name` with its field's [`FieldValue`].
+    fn field<T: FieldValue>(&self, name: &str) -> rusqlite::Result<T>;
+}
+
+fn field_error(idx: usize, name: &str, e: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        idx,
+        rusqlite::types::Type::Text,
+        format!("column {name}: {e}").into(),
+    )
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn field<T: FieldValue>(&self, name: &str) -> rusqlite::Result<T> {
+        let idx = self.as_ref().column_index(name)?;
+        T::from_sql(self.get_ref(idx)?).map_err(|e| field_error(idx, name, e))
+    }
+}
+
+impl Columns for crate::sql::SqlRow<'_> {
+    fn field<T: FieldValue>(&self, name: &str) -> rusqlite::Result<T> {
+        use crate::sql::ColumnIndex;
+        let idx = name.position(self)?;
+        let value = self.value(idx)?;
+        T::from_sql(ValueRef::from(&value)).map_err(|e| field_error(idx, name, e))
+    }
+}
+
 /// Reads a column by name with its field's [`FieldValue`].
-pub fn column<T: FieldValue>(r: &rusqlite::Row<'_>, name: &str) -> rusqlite::Result<T> {
-    let idx = r.as_ref().column_index(name)?;
-    T::from_sql(r.get_ref(idx)?).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(
-            idx,
-            rusqlite::types::Type::Text,
-            format!("column {name}: {e}").into(),
-        )
-    })
+pub fn column<T: FieldValue, R: Columns + ?Sized>(r: &R, name: &str) -> rusqlite::Result<T> {
+    r.field(name)
 }
 
 /// Writes one materialized row (`INSERT OR REPLACE`), its columns named as given.
@@ -523,7 +547,7 @@ macro_rules! record {
             }
 
             /// Reads it from a row that has its columns, by name.
-            pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+            pub fn from_row<R: $crate::record::Columns + ?Sized>(r: &R) -> rusqlite::Result<Self> {
                 Ok(Self {
                     $( $key: $crate::record::column(r, stringify!($key))?, )+
                     $( $ef: $crate::record::column(r, $crate::field_name!($ef $(, $efn)?))?, )*
@@ -782,7 +806,7 @@ mod tests {
             ("2026-11-15", "e-katalog")
         );
         let row = conn
-            .query_row("SELECT * FROM sales", [], Sale::from_row)
+            .query_row("SELECT * FROM sales", [], |r| Sale::from_row(r))
             .unwrap();
         assert_eq!(row, s);
 

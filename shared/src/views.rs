@@ -2,7 +2,9 @@
 //! serve. They never load a document.
 
 use crate::model::{Conflicts, CurationDecision, Participant, Product, Training};
-use rusqlite::{Connection, Row, params_from_iter, types::Value};
+use crate::sql::{Sql, SqlRow};
+use crate::store::StoreError;
+use rusqlite::types::Value;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -57,13 +59,20 @@ const PRODUCT_SELECT: &str =
     p.photos, c.product_id, c.status, c.note, c.decided_by, c.decided_at
     FROM products p LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id";
 
+type Result<T> = std::result::Result<T, StoreError>;
+
+/// The parameters of a statement built with its conditions.
+fn refs(args: &[Value]) -> Vec<&dyn rusqlite::ToSql> {
+    args.iter().map(|a| a as &dyn rusqlite::ToSql).collect()
+}
+
 /// Reads a product row; `cutoff` is [`future_cutoff`]'s time, taken once per query.
-fn product_row(cutoff: &str) -> impl Fn(&Row<'_>) -> rusqlite::Result<ProductRow> + '_ {
+fn product_row(cutoff: &str) -> impl Fn(&SqlRow<'_>) -> rusqlite::Result<ProductRow> + '_ {
     move |r| product_row_at(r, cutoff)
 }
 
 /// Reads the row of [`PRODUCT_SELECT`], by column name.
-fn product_row_at(r: &Row<'_>, cutoff: &str) -> rusqlite::Result<ProductRow> {
+fn product_row_at(r: &SqlRow<'_>, cutoff: &str) -> rusqlite::Result<ProductRow> {
     let product = Product::from_row(r)?;
     let status: Option<String> = r.get("status")?;
     Ok(ProductRow {
@@ -78,32 +87,28 @@ fn product_row_at(r: &Row<'_>, cutoff: &str) -> rusqlite::Result<ProductRow> {
     })
 }
 
-pub fn products(conn: &Connection, f: &ProductFilter) -> rusqlite::Result<Vec<ProductRow>> {
+pub fn products(c: &mut Sql<'_>, f: &ProductFilter) -> Result<Vec<ProductRow>> {
     let mut args: Vec<Value> = Vec::new();
-    let mut sql = format!("{PRODUCT_SELECT}{}", product_where(f, &mut args));
+    let mut sql = format!("{PRODUCT_SELECT}{}", product_where(c, f, &mut args));
     sql.push_str(" ORDER BY p.upt, p.name, p.id");
-    let mut stmt = conn.prepare(&sql)?;
-    stmt.query_map(params_from_iter(args), product_row(&future_cutoff().1))?
-        .collect()
+    c.query_map(&sql, refs(&args), product_row(&future_cutoff().1))
 }
 
 /// A product by id in a replica that holds one UPT's products (the agent's).
-pub fn product(conn: &Connection, id: &str) -> rusqlite::Result<Option<ProductRow>> {
-    Ok(products_by_id(conn, id, None)?.into_iter().next())
+pub fn product(c: &mut Sql<'_>, id: &str) -> Result<Option<ProductRow>> {
+    Ok(products_by_id(c, id, None)?.into_iter().next())
 }
 
 /// Every product with this id (in one UPT, if given), ordered by UPT. Ids are random, so
 /// usually one; a UPT that reuses another's id must not get "one of" them.
-pub fn products_by_id(
-    conn: &Connection,
-    id: &str,
-    upt: Option<&str>,
-) -> rusqlite::Result<Vec<ProductRow>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{PRODUCT_SELECT} WHERE p.id = ?1 AND (?2 IS NULL OR p.upt = ?2) ORDER BY p.upt"
-    ))?;
-    stmt.query_map(rusqlite::params![id, upt], product_row(&future_cutoff().1))?
-        .collect()
+pub fn products_by_id(c: &mut Sql<'_>, id: &str, upt: Option<&str>) -> Result<Vec<ProductRow>> {
+    c.query_map(
+        &format!(
+            "{PRODUCT_SELECT} WHERE p.id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR p.upt = ?2) ORDER BY p.upt"
+        ),
+        rusqlite::params![id, upt],
+        product_row(&future_cutoff().1),
+    )
 }
 
 /// One page of a keyset-paginated list.
@@ -132,7 +137,7 @@ pub struct TrainingCursor {
     pub id: String,
 }
 
-fn product_where(f: &ProductFilter, args: &mut Vec<Value>) -> String {
+fn product_where(c: &Sql<'_>, f: &ProductFilter, args: &mut Vec<Value>) -> String {
     let mut sql = String::from(" WHERE 1=1");
     if !f.include_deleted {
         sql.push_str(" AND p.deleted = 0");
@@ -159,14 +164,22 @@ fn product_where(f: &ProductFilter, args: &mut Vec<Value>) -> String {
     }
     if let Some(kind) = &f.certification {
         // The certifications are a JSON list of {kind, number, valid_until}.
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM json_each(p.certifications) WHERE json_extract(value, '$.kind') = ?)",
-        );
+        sql.push_str(if c.is_pg() {
+            " AND EXISTS (SELECT 1 FROM jsonb_array_elements(CAST(p.certifications AS jsonb)) e WHERE e->>'kind' = ?)"
+        } else {
+            " AND EXISTS (SELECT 1 FROM json_each(p.certifications) WHERE json_extract(value, '$.kind') = ?)"
+        });
         args.push(kind.clone().into());
     }
     if let Some(text) = &f.text {
         for word in text.split_whitespace().take(8) {
-            if word.chars().count() >= 3 {
+            if c.is_pg() {
+                // A trigram index on each column (the hub's schema) serves ILIKE, any case.
+                let pattern = format!("%{}%", word.replace(['%', '_', '\\'], ""));
+                sql.push_str(" AND (p.name ILIKE ? OR p.description ILIKE ?)");
+                args.push(pattern.clone().into());
+                args.push(pattern.into());
+            } else if word.chars().count() >= 3 {
                 // The trigram index finds any part of a word, in any case, without reading
                 // every product; the word is one quoted phrase (its quotes doubled).
                 sql.push_str(
@@ -187,13 +200,13 @@ fn product_where(f: &ProductFilter, args: &mut Vec<Value>) -> String {
 
 /// One page of the filtered catalogue, in (UPT, name, id) order, starting after `after`.
 pub fn products_page(
-    conn: &Connection,
+    c: &mut Sql<'_>,
     f: &ProductFilter,
     after: Option<&ProductCursor>,
     limit: usize,
-) -> rusqlite::Result<Page<ProductRow, ProductCursor>> {
+) -> Result<Page<ProductRow, ProductCursor>> {
     let mut args = Vec::new();
-    let filter = product_where(f, &mut args);
+    let filter = product_where(c, f, &mut args);
     // The curation join only where a curation status is asked for: without it the count is
     // a pass over an index, not a lookup per product.
     let join = if f.curation.is_some() {
@@ -201,23 +214,25 @@ pub fn products_page(
     } else {
         ""
     };
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM products p{join}{filter}"))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-    let (items, next) = products_after(conn, f, after, limit)?;
+    let total: i64 = c.query_row(
+        &format!("SELECT COUNT(*) FROM products p{join}{filter}"),
+        refs(&args),
+        |r| r.get(0),
+    )?;
+    let (items, next) = products_after(c, f, after, limit)?;
     Ok(Page { items, total, next })
 }
 
 /// Up to `limit` products of the filtered catalogue after `after`, and where the next ones
 /// start (`None` at the end): a page without its count, for exports that read every page.
 pub fn products_after(
-    conn: &Connection,
+    c: &mut Sql<'_>,
     f: &ProductFilter,
     after: Option<&ProductCursor>,
     limit: usize,
-) -> rusqlite::Result<(Vec<ProductRow>, Option<ProductCursor>)> {
+) -> Result<(Vec<ProductRow>, Option<ProductCursor>)> {
     let mut args = Vec::new();
-    let filter = product_where(f, &mut args);
+    let filter = product_where(c, f, &mut args);
     let mut sql = format!("{PRODUCT_SELECT}{filter}");
     if let Some(a) = after {
         sql.push_str(" AND (p.upt, p.name, p.id) > (?, ?, ?)");
@@ -234,10 +249,7 @@ pub fn products_after(
             .saturating_add(1)
             .into(),
     );
-    let mut items = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(args), product_row(&future_cutoff().1))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut items = c.query_map(&sql, refs(&args), product_row(&future_cutoff().1))?;
     let next = if items.len() > limit {
         items.truncate(limit);
         items.last().map(|p| ProductCursor {
@@ -270,22 +282,22 @@ impl std::ops::Deref for TrainingRow {
 }
 
 pub fn trainings(
-    conn: &Connection,
+    c: &mut Sql<'_>,
     upt: Option<&str>,
     category: Option<&str>,
-) -> rusqlite::Result<Vec<TrainingRow>> {
-    Ok(trainings_page(conn, upt, category, None, None, usize::MAX / 2)?.items)
+) -> Result<Vec<TrainingRow>> {
+    Ok(trainings_page(c, upt, category, None, None, usize::MAX / 2)?.items)
 }
 
 /// One page of trainings in (UPT, start date, id) order, starting after `after`.
 pub fn trainings_page(
-    conn: &Connection,
+    c: &mut Sql<'_>,
     upt: Option<&str>,
     category: Option<&str>,
     kanwil: Option<&str>,
     after: Option<&TrainingCursor>,
     limit: usize,
-) -> rusqlite::Result<Page<TrainingRow, TrainingCursor>> {
+) -> Result<Page<TrainingRow, TrainingCursor>> {
     let mut filter = String::from(" WHERE t.deleted = 0");
     let mut args: Vec<Value> = Vec::new();
     if let Some(upt) = upt {
@@ -300,9 +312,11 @@ pub fn trainings_page(
         filter.push_str(" AND t.upt IN (SELECT code FROM upts WHERE kanwil = ?)");
         args.push(kanwil.to_string().into());
     }
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM trainings t{filter}"))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    let total: i64 = c.query_row(
+        &format!("SELECT COUNT(*) FROM trainings t{filter}"),
+        refs(&args),
+        |r| r.get(0),
+    )?;
     let mut sql = String::from(
         "SELECT t.*,
            (SELECT COUNT(*) FROM participants p WHERE p.upt = t.upt AND p.training_id = t.id) AS participants,
@@ -325,19 +339,15 @@ pub fn trainings_page(
             .saturating_add(1)
             .into(),
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut items = stmt
-        .query_map(params_from_iter(args), |r| {
-            Ok(TrainingRow {
-                upt: r.get("upt")?,
-                training: Training::from_row(r)?,
-                conflicts: serde_json::from_str(&r.get::<_, String>("conflicts")?)
-                    .unwrap_or_default(),
-                participants: r.get("participants")?,
-                completed: r.get("completed")?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut items = c.query_map(&sql, refs(&args), |r| {
+        Ok(TrainingRow {
+            upt: r.get("upt")?,
+            training: Training::from_row(r)?,
+            conflicts: serde_json::from_str(&r.get::<_, String>("conflicts")?).unwrap_or_default(),
+            participants: r.get("participants")?,
+            completed: r.get("completed")?,
+        })
+    })?;
     let next = if items.len() > limit {
         items.truncate(limit);
         items.last().map(|t| TrainingCursor {
@@ -351,12 +361,12 @@ pub fn trainings_page(
     Ok(Page { items, total, next })
 }
 
-pub fn participants(conn: &Connection, training_id: &str) -> rusqlite::Result<Vec<Participant>> {
-    let mut stmt = conn.prepare(
+pub fn participants(c: &mut Sql<'_>, training_id: &str) -> Result<Vec<Participant>> {
+    c.query_map(
         "SELECT * FROM participants WHERE training_id = ?1 ORDER BY enrolled_at, pseudonym",
-    )?;
-    stmt.query_map([training_id], Participant::from_row)?
-        .collect()
+        [training_id],
+        |r| Participant::from_row(r),
+    )
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
@@ -399,29 +409,30 @@ pub struct Stats {
 
 /// National figures, per UPT and per Kanwil. A UPT that has records but is not (yet) in the
 /// registry is counted under Kanwil "(tidak terdaftar)".
-pub fn stats(conn: &Connection) -> rusqlite::Result<Stats> {
-    Ok(stats_of(upt_figures(conn, None)?))
+pub fn stats(c: &mut Sql<'_>) -> Result<Stats> {
+    Ok(stats_of(upt_figures(c, None)?))
 }
 
 /// The figures of each UPT: of every UPT, or of those `only` names (a JSON list of codes).
-pub fn upt_figures(conn: &Connection, only: Option<&str>) -> rusqlite::Result<Vec<UptFigures>> {
+pub fn upt_figures(c: &mut Sql<'_>, only: Option<&str>) -> Result<Vec<UptFigures>> {
     // One grouped pass over each table (on covering indexes), not a subquery per UPT and
     // figure: the national figures are read often, while the country's records stream in.
     // For some UPTs, a seek per UPT on the same indexes.
-    let only_upt = only_upts(only, "upt", "?2");
-    let only_code = only_upts(only, "code", "?2");
-    let mut stmt = conn.prepare_cached(&format!(
-        // TOTAL (a float) never overflows where SUM would fail the query; the cast back
-        // saturates. The model's bounds keep real sums far below either limit.
-        "WITH p AS (SELECT upt, COUNT(*) AS n, CAST(TOTAL(stock) AS INTEGER) AS stock
+    let only_upt = only_upts(c, only, "upt", "?2");
+    let only_code = only_upts(c, only, "code", "?2");
+    let stock = total(c, "stock");
+    let revenue = total(c, "CASE WHEN date <= ?1 THEN revenue_idr END");
+    let sql = format!(
+        "WITH p AS (SELECT upt, COUNT(*) AS n, {stock} AS stock
                     FROM products WHERE deleted = 0 AND {only_upt} GROUP BY upt),
-              s AS (SELECT upt, SUM(date <= ?1) AS n,
-                           CAST(TOTAL(CASE WHEN date <= ?1 THEN revenue_idr END) AS INTEGER) AS revenue,
-                           SUM(date > ?1) AS future
+              s AS (SELECT upt, SUM(CASE WHEN date <= ?1 THEN 1 ELSE 0 END) AS n,
+                           {revenue} AS revenue,
+                           SUM(CASE WHEN date > ?1 THEN 1 ELSE 0 END) AS future
                     FROM sales WHERE {only_upt} GROUP BY upt),
               t AS (SELECT upt, COUNT(*) AS n FROM trainings WHERE deleted = 0 AND {only_upt}
                     GROUP BY upt),
-              q AS (SELECT upt, COUNT(*) AS n, SUM(status = 'completed') AS done
+              q AS (SELECT upt, COUNT(*) AS n,
+                           SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS done
                     FROM participants WHERE {only_upt} GROUP BY upt),
               codes AS (SELECT code AS upt FROM upts WHERE {only_code}
                         UNION SELECT upt FROM p UNION SELECT upt FROM t)
@@ -432,9 +443,9 @@ pub fn upt_figures(conn: &Connection, only: Option<&str>) -> rusqlite::Result<Ve
            LEFT JOIN p ON p.upt = c.upt LEFT JOIN s ON s.upt = c.upt
            LEFT JOIN t ON t.upt = c.upt LEFT JOIN q ON q.upt = c.upt
          ORDER BY c.upt"
-    ))?;
-    let per_upt: Vec<UptFigures> = stmt
-        .query_map(rusqlite::params![future_cutoff().0, only], |r| {
+    );
+    let per_upt: Vec<UptFigures> =
+        c.query_map(&sql, rusqlite::params![future_cutoff().0, only], |r| {
             Ok(UptFigures {
                 upt: r.get(0)?,
                 name: r.get(1)?,
@@ -450,18 +461,31 @@ pub fn upt_figures(conn: &Connection, only: Option<&str>) -> rusqlite::Result<Ve
                     future_dated_sales: r.get(10)?,
                 },
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        })?;
     Ok(per_upt)
 }
 
 /// The condition that keeps the rows of the UPTs a JSON list names (bound as `param`), or,
 /// without a list, a condition always true that still binds `param` (NULL): written out
 /// rather than `(? IS NULL OR …)`, which no index can serve.
-pub fn only_upts(only: Option<&str>, column: &str, param: &str) -> String {
+pub fn only_upts(c: &Sql<'_>, only: Option<&str>, column: &str, param: &str) -> String {
     match only {
+        Some(_) if c.is_pg() => {
+            format!("{column} IN (SELECT jsonb_array_elements_text(CAST({param} AS jsonb)))")
+        }
         Some(_) => format!("{column} IN (SELECT value FROM json_each({param}))"),
-        None => format!("{param} IS NULL"),
+        None => format!("CAST({param} AS TEXT) IS NULL"),
+    }
+}
+
+/// The sum of `expr` over a group as a whole number that never fails the query: SQLite's
+/// TOTAL (a float, cast back, saturating); PostgreSQL's SUM of integers is exact (NUMERIC,
+/// read back saturating). The model's bounds keep real sums far below either limit.
+pub fn total(c: &Sql<'_>, expr: &str) -> String {
+    if c.is_pg() {
+        format!("COALESCE(SUM({expr}), 0)")
+    } else {
+        format!("CAST(TOTAL({expr}) AS INTEGER)")
     }
 }
 

@@ -571,12 +571,17 @@ fn the_words_search_follows_every_edit_and_deletion() {
             text: Some(words.into()),
             ..Default::default()
         };
-        karya_shared::views::products_page(&store.conn(), &filter, None, 50)
-            .unwrap()
-            .items
-            .into_iter()
-            .map(|p| p.name.clone())
-            .collect()
+        karya_shared::views::products_page(
+            &mut karya_shared::sql::Sql::Lite(&store.conn()),
+            &filter,
+            None,
+            50,
+        )
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|p| p.name.clone())
+        .collect()
     };
     // Any part of a word, in any case; every word must be there; short words too.
     assert_eq!(found("jati"), ["Kursi Jati Ukir"]);

@@ -193,13 +193,13 @@ pub fn product(
 
 fn product_row(store: &Store, upt: &str, id: &str) -> Result<views::ProductRow, AgentError> {
     let id = records::resolve_product(store, upt, id)?;
-    views::product(&store.conn(), &id)?
+    views::product(&mut karya_shared::sql::Sql::Lite(&store.conn()), &id)?
         .ok_or_else(|| AgentError::Usage(text::not_found("product", &id)))
 }
 
 fn list_products(store: &Store, upt: &str, json: bool) -> Result<(), AgentError> {
     let rows = views::products(
-        &store.conn(),
+        &mut karya_shared::sql::Sql::Lite(&store.conn()),
         &views::ProductFilter {
             upt: Some(upt.to_string()),
             ..Default::default()
@@ -397,7 +397,11 @@ pub fn training(
 }
 
 fn list_trainings(store: &Store, upt: &str, json: bool) -> Result<(), AgentError> {
-    let rows = views::trainings(&store.conn(), Some(upt), None)?;
+    let rows = views::trainings(
+        &mut karya_shared::sql::Sql::Lite(&store.conn()),
+        Some(upt),
+        None,
+    )?;
     if json {
         print_json(&rows);
         return Ok(());
@@ -438,7 +442,7 @@ fn show_training(
     let training = store
         .with_doc(doc, |d| schema::read_training(d, &id))?
         .map(|(t, _)| t);
-    let participants = views::participants(&store.conn(), &id)?;
+    let participants = views::participants(&mut karya_shared::sql::Sql::Lite(&store.conn()), &id)?;
     if json {
         // Local view: names come from the local identity table and are shown on this
         // machine only.

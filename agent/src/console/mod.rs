@@ -393,7 +393,7 @@ async fn products(
     let (rows, cats) = state
         .with_store(|store, upt, _| {
             let rows = karya_shared::views::products(
-                &store.conn(),
+                &mut karya_shared::sql::Sql::Lite(&store.conn()),
                 &karya_shared::views::ProductFilter {
                     upt: Some(upt.to_string()),
                     ..Default::default()
@@ -516,7 +516,8 @@ async fn product(
     let found = state
         .with_store(move |s, upt, _| {
             let id = records::resolve_product(s, upt, &id)?;
-            let row = karya_shared::views::product(&s.conn(), &id)?;
+            let row =
+                karya_shared::views::product(&mut karya_shared::sql::Sql::Lite(&s.conn()), &id)?;
             Ok((row, records::category_choices(s, false)?))
         })
         .await;
@@ -741,7 +742,7 @@ async fn sales(State(state): State<Shared>, headers: HeaderMap) -> Result<Respon
     let (sales, products) = state
         .with_store(|s, upt, _| {
             let products = karya_shared::views::products(
-                &s.conn(),
+                &mut karya_shared::sql::Sql::Lite(&s.conn()),
                 &karya_shared::views::ProductFilter {
                     upt: Some(upt.to_string()),
                     ..Default::default()
@@ -855,11 +856,18 @@ async fn trainings(State(state): State<Shared>, headers: HeaderMap) -> Result<Re
     let op = operator!(state, headers);
     let (rows, cats, people) = state
         .with_store(|s, upt, _| {
-            let rows = karya_shared::views::trainings(&s.conn(), Some(upt), None)?;
+            let rows = karya_shared::views::trainings(
+                &mut karya_shared::sql::Sql::Lite(&s.conn()),
+                Some(upt),
+                None,
+            )?;
             let mut people = Vec::new();
             for t in &rows {
                 // The connection's guard is let go before the identity table is read.
-                let participants = karya_shared::views::participants(&s.conn(), &t.id)?;
+                let participants = karya_shared::views::participants(
+                    &mut karya_shared::sql::Sql::Lite(&s.conn()),
+                    &t.id,
+                )?;
                 for p in participants {
                     let who = crate::identity::lookup(s, &p.pseudonym)?;
                     people.push((t.id.to_string(), p, who));

@@ -29,6 +29,7 @@
 //! never began, or rolled back), the error says which document, and every other document and
 //! every later request is served.
 
+pub mod any;
 pub mod postgres;
 pub mod sqlite;
 
@@ -44,6 +45,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+pub use any::{AnyBackend, AnyStore};
 pub use postgres::{PgBackend, is_postgres_url};
 pub use sqlite::{AppSchema, SqliteBackend};
 
