@@ -220,6 +220,8 @@ pub type Result<T, Err = StoreError> = std::result::Result<T, Err>;
 #[derive(Debug)]
 pub struct HubDb {
     store: AnyStore,
+    /// The database's file (SQLite) or address (PostgreSQL).
+    path: std::path::PathBuf,
     heads_key: HeadsKey,
     figures: Figures,
 }
@@ -312,6 +314,7 @@ impl HubDb {
             .ok_or_else(|| OpenError::Key(format!("meta.{HEADS_KEY} is not a 32-byte hex key")))?;
         let db = HubDb {
             store,
+            path: config.db.clone(),
             heads_key,
             figures: Figures::default(),
         };
@@ -486,6 +489,20 @@ impl HubDb {
     }
 
     // ---------- health ----------
+
+    /// Bytes the database takes: the file and its write-ahead log (SQLite), or the
+    /// database's size as the server counts it (PostgreSQL).
+    pub fn database_bytes(&self) -> Result<u64> {
+        match self.store.backend() {
+            AnyBackend::Sqlite(_) => Ok(crate::database_bytes(&self.path)),
+            AnyBackend::Postgres(b) => b.with(|c| {
+                let n: i64 = c
+                    .query_one("SELECT pg_database_size(current_database())", &[])?
+                    .get(0);
+                Ok(n.max(0) as u64)
+            }),
+        }
+    }
 
     /// A query on a read connection: the database answers.
     pub fn ping(&self) -> Result<()> {

@@ -188,7 +188,19 @@ impl AppState {
     /// `min_free_bytes`, or a write that failed for a full disk since the last good one.
     pub fn storage_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if let Err(e) = std::fs::OpenOptions::new()
+        if self.config.is_postgres() {
+            // The database's disk is the server's to watch (docs/DEPLOYMENT.md); the photos'
+            // folder is this hub's.
+            let blobs = self.config.blobs_path();
+            match disk_free(&blobs) {
+                Some(free) if free < self.config.min_free_bytes => problems.push(format!(
+                    "the disk holding the photos ({}) has {free} bytes free, under min_free_bytes ({})",
+                    blobs.display(),
+                    self.config.min_free_bytes
+                )),
+                _ => {}
+            }
+        } else if let Err(e) = std::fs::OpenOptions::new()
             .append(true)
             .open(&self.config.db)
         {
@@ -197,12 +209,14 @@ impl AppState {
                 self.config.db.display()
             ));
         }
-        match disk_free(&self.config.db) {
-            Some(free) if free < self.config.min_free_bytes => problems.push(format!(
-                "the disk holding the database has {free} bytes free, under min_free_bytes ({})",
-                self.config.min_free_bytes
-            )),
-            _ => {}
+        if !self.config.is_postgres() {
+            match disk_free(&self.config.db) {
+                Some(free) if free < self.config.min_free_bytes => problems.push(format!(
+                    "the disk holding the database has {free} bytes free, under min_free_bytes ({})",
+                    self.config.min_free_bytes
+                )),
+                _ => {}
+            }
         }
         if self
             .disk_full_at

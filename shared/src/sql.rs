@@ -12,9 +12,9 @@
 use crate::store::StoreError;
 use crate::store::postgres::PgConn;
 use bytes::BytesMut;
-use postgres::types::{IsNull, Kind, ToSql, Type, to_sql_checked};
 use rusqlite::types::{FromSql, ToSqlOutput, Value, ValueRef};
 use std::borrow::Cow;
+use tokio_postgres::types::{IsNull, Kind, ToSql, Type, to_sql_checked};
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -56,7 +56,7 @@ impl Params for Vec<&dyn rusqlite::ToSql> {
 /// One row of a result, read like a rusqlite row.
 pub enum SqlRow<'r> {
     Lite(&'r rusqlite::Row<'r>),
-    Pg(&'r postgres::Row),
+    Pg(&'r tokio_postgres::Row),
 }
 
 /// A column by position or by name.
@@ -127,9 +127,9 @@ impl SqlRow<'_> {
 }
 
 /// Reads column `i` of a PostgreSQL row as a SQLite value.
-fn pg_value(r: &postgres::Row, i: usize) -> std::result::Result<Value, String> {
+fn pg_value(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Value, String> {
     let ty = r.columns()[i].type_().clone();
-    let e = |e: postgres::Error| e.to_string();
+    let e = |e: tokio_postgres::Error| e.to_string();
     Ok(match ty {
         Type::INT8 => r
             .try_get::<_, Option<i64>>(i)
@@ -169,7 +169,7 @@ fn pg_value(r: &postgres::Row, i: usize) -> std::result::Result<Value, String> {
 /// it is whole (saturated to 64 bits), else a float.
 struct Numeric(Value);
 
-impl<'a> postgres::types::FromSql<'a> for Numeric {
+impl<'a> tokio_postgres::types::FromSql<'a> for Numeric {
     fn from_sql(
         _: &Type,
         raw: &'a [u8],
@@ -242,6 +242,12 @@ impl ToSql for PgArg {
             (Value::Real(f), &Type::FLOAT4) => (*f as f32).to_sql(ty, out),
             (Value::Real(f), _) => f.to_sql(&Type::FLOAT8, out),
             (Value::Text(t), &Type::INT8) => t.parse::<i64>()?.to_sql(ty, out),
+            (Value::Text(t), &Type::JSONB) => {
+                // Binary jsonb: a version byte, then the text.
+                out.extend_from_slice(&[1]);
+                out.extend_from_slice(t.as_bytes());
+                Ok(IsNull::No)
+            }
             (Value::Text(t), _) => t.as_str().to_sql(&Type::TEXT, out),
             (Value::Blob(b), _) => b.as_slice().to_sql(&Type::BYTEA, out),
         }

@@ -21,19 +21,61 @@ pub struct TestHub {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL server the hub's database is on (with `KARYA_HUB_STORE=postgres`).
+    _pg: Option<std::sync::Arc<pg::PgServer>>,
+}
+
+/// Whether the tests' hubs keep their data on PostgreSQL (`KARYA_HUB_STORE=postgres`: the
+/// hub suite runs once on each store), rather than in a SQLite file.
+pub fn hub_on_postgres() -> bool {
+    std::env::var("KARYA_HUB_STORE").is_ok_and(|v| v == "postgres")
+}
+
+/// Servers started for the tests' hubs, by database address, while a hub uses them (a hub
+/// started again on the same database finds its server here).
+static PG_SERVERS: std::sync::Mutex<Vec<(String, std::sync::Weak<pg::PgServer>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+fn pg_server_of(url: &str) -> Option<std::sync::Arc<pg::PgServer>> {
+    PG_SERVERS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .find(|(u, _)| u == url)
+        .and_then(|(_, w)| w.upgrade())
+}
+
+/// A new PostgreSQL server with an empty database for a hub; its address.
+fn new_pg_database() -> (std::sync::Arc<pg::PgServer>, String) {
+    let server = std::sync::Arc::new(pg::PgServer::start());
+    let url = server.create_database("hub");
+    let mut servers = PG_SERVERS.lock().unwrap_or_else(|p| p.into_inner());
+    servers.retain(|(_, w)| w.strong_count() > 0);
+    servers.push((url.clone(), std::sync::Arc::downgrade(&server)));
+    (server, url)
 }
 
 impl TestHub {
     pub async fn start() -> TestHub {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("hub.db");
-        let mut hub = Self::start_on(&db).await;
-        hub._dir = Some(dir);
-        hub
+        Self::start_configured(karya_hub::Config::default()).await
     }
 
     /// A hub on an existing database file (to restart one).
     pub async fn start_on(db: &Path) -> TestHub {
+        let url = db.to_string_lossy();
+        if karya_shared::store::is_postgres_url(&url) {
+            let server = pg_server_of(&url).expect("the PostgreSQL server of this database");
+            let dir = tempfile::tempdir().expect("temp dir");
+            let mut hub = Self::start_with(karya_hub::Config {
+                db: db.to_path_buf(),
+                blobs_dir: Some(dir.path().join("blobs")),
+                ..karya_hub::Config::default()
+            })
+            .await;
+            hub._dir = Some(dir);
+            hub._pg = Some(server);
+            return hub;
+        }
         Self::start_with(karya_hub::Config {
             db: db.to_path_buf(),
             ..karya_hub::Config::default()
@@ -47,6 +89,21 @@ impl TestHub {
             return Self::start_with(config).await;
         }
         let dir = tempfile::tempdir().expect("temp dir");
+        if hub_on_postgres() {
+            let (server, url) = new_pg_database();
+            let mut hub = Self::start_with(karya_hub::Config {
+                db: PathBuf::from(url),
+                blobs_dir: config
+                    .blobs_dir
+                    .clone()
+                    .or_else(|| Some(dir.path().join("blobs"))),
+                ..config
+            })
+            .await;
+            hub._dir = Some(dir);
+            hub._pg = Some(server);
+            return hub;
+        }
         let mut hub = Self::start_with(karya_hub::Config {
             db: dir.path().join("hub.db"),
             ..config
@@ -81,6 +138,7 @@ impl TestHub {
             shutdown: Some(tx),
             task: Some(task),
             _dir: None,
+            _pg: None,
         }
     }
 
@@ -100,9 +158,66 @@ impl TestHub {
         .expect("open hub db")
     }
 
-    /// The hub's database file as a plain replica store, for tests that look inside it.
-    pub fn admin_store(&self) -> karya_shared::Store {
-        karya_shared::Store::open(&self.db, Some(karya_hub::db::SCHEMA)).expect("open hub db")
+    /// The hub's database as a plain replica store, for tests that look inside it.
+    pub fn admin_store(&self) -> karya_shared::store::AnyStore {
+        karya_shared::store::AnyStore::open_any(
+            &self.db.to_string_lossy(),
+            Some(karya_hub::db::SCHEMA),
+            Some(karya_hub::db::PG_SCHEMA),
+            2,
+        )
+        .expect("open hub db")
+    }
+
+    /// Holds the database's write lock as another process would, until dropped: SQLite's
+    /// (`BEGIN IMMEDIATE`), or on PostgreSQL every table the hub writes locked against
+    /// writers (reads go on).
+    pub fn hold_write_lock(&self) -> WriteLock {
+        let url = self.db.to_string_lossy().into_owned();
+        if karya_shared::store::is_postgres_url(&url) {
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+            let holder = std::thread::spawn(move || {
+                let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+                let mut tx = c.transaction().expect("begin");
+                tx.batch_execute(
+                    "LOCK TABLE meta, docs, chunks, sync_states, change_log, upt_status IN EXCLUSIVE MODE",
+                )
+                .expect("lock");
+                let _ = locked.send(());
+                let _ = released.recv();
+                tx.rollback().expect("rollback");
+            });
+            is_locked.recv().expect("the lock is held");
+            return WriteLock::Postgres(Some((release, holder)));
+        }
+        let writer = rusqlite::Connection::open(&self.db).expect("open the hub's database");
+        writer
+            .execute_batch("BEGIN IMMEDIATE; INSERT INTO meta (key, value) VALUES ('held', 'yes');")
+            .expect("take the write lock");
+        WriteLock::Sqlite(writer)
+    }
+
+    /// The one row `sql` gives on the hub's database (either store), read by `f`.
+    pub fn row<T>(
+        &self,
+        sql: &str,
+        params: impl karya_shared::sql::Params + Clone,
+        f: impl Fn(&karya_shared::sql::SqlRow<'_>) -> rusqlite::Result<T>,
+    ) -> T {
+        self.sql(|c| c.query_row(sql, params.clone(), &f))
+    }
+
+    /// Runs `f` on a connection to the hub's database (either store), for tests that look
+    /// inside it.
+    pub fn sql<T>(
+        &self,
+        f: impl FnMut(&mut karya_shared::sql::Sql<'_>) -> Result<T, karya_shared::StoreError>,
+    ) -> T {
+        self.admin_store()
+            .backend()
+            .read(f)
+            .expect("a query on the hub's database")
     }
 
     /// Registers a UPT and returns its agent token.
@@ -144,6 +259,28 @@ impl Drop for TestHub {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+    }
+}
+
+/// The write lock of a hub's database, held by "another process" until dropped.
+pub enum WriteLock {
+    Sqlite(rusqlite::Connection),
+    Postgres(Option<(std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>)>),
+}
+
+impl Drop for WriteLock {
+    fn drop(&mut self) {
+        match self {
+            WriteLock::Sqlite(c) => {
+                let _ = c.execute_batch("ROLLBACK");
+            }
+            WriteLock::Postgres(held) => {
+                if let Some((release, holder)) = held.take() {
+                    let _ = release.send(());
+                    let _ = holder.join();
+                }
+            }
         }
     }
 }

@@ -202,14 +202,22 @@ impl PgServer {
 
     /// Creates an empty database and returns its address.
     pub fn create_database(&self, name: &str) -> String {
-        let mut admin = self.client("postgres");
-        admin
-            .batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("CREATE DATABASE");
+        // On a thread of its own: the synchronous client may not run inside an async task.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut admin = self.client("postgres");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("CREATE DATABASE");
+            })
+            .join()
+            .expect("database created")
+        });
         self.url(name)
     }
 
-    /// A plain client on database `db` (to look at what the hub stored).
+    /// A plain client on database `db` (to look at what the hub stored), for tests that are
+    /// not async (rust-postgres's synchronous client runs a runtime of its own).
     pub fn client(&self, db: &str) -> postgres::Client {
         postgres::Client::connect(&self.url(db), postgres::NoTls).expect("connect to PostgreSQL")
     }

@@ -74,9 +74,8 @@ async fn agents_converge_through_dropped_and_truncated_connections() {
         theirs.sort();
         assert_eq!(mine, theirs, "{} converged with the hub", a.upt);
     }
-    let at_hub: i64 = hub_store
-        .conn()
-        .query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))
-        .unwrap();
+    let at_hub: i64 = hub.row("SELECT COUNT(*) FROM products", rusqlite::params![], |r| {
+        r.get(0)
+    });
     assert_eq!(at_hub, added, "every write stored at a UPT reached the hub");
 }

@@ -80,11 +80,11 @@ async fn frames_built_to_amplify_or_bloat_are_refused_whole_and_at_once() {
             .contains("not a karya document"),
         "{body}"
     );
-    let refusals: i64 = hub
-        .admin_store()
-        .conn()
-        .query_row("SELECT COUNT(*) FROM refusal_counts", [], |r| r.get(0))
-        .unwrap();
+    let refusals: i64 = hub.row(
+        "SELECT COUNT(*) FROM refusal_counts",
+        rusqlite::params![],
+        |r| r.get(0),
+    );
     assert_eq!(refusals, 0, "nothing was written for frames refused whole");
 
     // A 200 KB version string is never stored (nor served to every dashboard after it).

@@ -2,7 +2,6 @@
 
 use karya_agent::client::{HubClient, SyncError, sync_once};
 use karya_hub::auth::Role;
-use karya_shared::Store;
 use karya_shared::model::{ProductPatch, UptInfo, now_rfc3339};
 use karya_shared::schema::{self, DocId};
 use karya_tests::TestHub;
@@ -256,20 +255,17 @@ async fn writes_outside_a_peers_authority_are_refused_whole() {
         p["curation"].is_null(),
         "the self-approval did not merge: {p}"
     );
-    let hub_store = hub.admin_store();
-    let fake: i64 = hub_store
-        .conn()
-        .query_row("SELECT COUNT(*) FROM upts WHERE code = 'FAKE'", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let fake: i64 = hub.row(
+        "SELECT COUNT(*) FROM upts WHERE code = 'FAKE'",
+        rusqlite::params![],
+        |r| r.get(0),
+    );
     assert_eq!(fake, 0);
-    let (kept, logged): (i64, i64) = hub_store
-        .conn()
-        .query_row("SELECT COUNT(*), SUM(count) FROM refusal_counts", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let (kept, logged): (i64, i64) = hub.row(
+        "SELECT COUNT(*), SUM(count) FROM refusal_counts",
+        rusqlite::params![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    );
     assert_eq!((kept, logged), (3, 3));
 
     // The next syncs finish (no loop on the refused change) and keep refusing it.
@@ -281,13 +277,11 @@ async fn writes_outside_a_peers_authority_are_refused_whole() {
         assert_eq!(again.refused.len(), 3);
     }
     // Three refused documents, three attempts each: three rows that count, not nine rows.
-    let (kept, logged): (i64, i64) = hub
-        .admin_store()
-        .conn()
-        .query_row("SELECT COUNT(*), SUM(count) FROM refusal_counts", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
+    let (kept, logged): (i64, i64) = hub.row(
+        "SELECT COUNT(*), SUM(count) FROM refusal_counts",
+        rusqlite::params![],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    );
     assert_eq!((kept, logged), (3, 9));
     let m = scrape(&hub.url()).await;
     assert_eq!(sample_sum(&m, "karya_refusals_total", &[]), 9.0);
@@ -373,15 +367,11 @@ async fn bad_tokens_and_bad_bodies_get_4xx_and_the_hub_keeps_serving() {
     assert!(outcome.refused.is_empty());
 
     // Revocation takes effect at the next request.
-    let store = hub.admin_store();
-    let id: String = store
-        .conn()
-        .query_row(
-            "SELECT id FROM tokens WHERE upt = 'LAPAS-KUPANG'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let id: String = hub.row(
+        "SELECT id FROM tokens WHERE upt = 'LAPAS-KUPANG'",
+        rusqlite::params![],
+        |r| r.get(0),
+    );
     assert!(hub.admin_db().revoke_token(&id).unwrap());
     let docs = agent.docs();
     let err = sync_once(&agent.store, &agent.client, &agent.peer, docs)
@@ -441,24 +431,29 @@ async fn an_incremental_sync_takes_one_round_trip() {
         hub_store.heads(&doc).unwrap(),
         agent.store.heads(&doc).unwrap()
     );
-    let price: i64 = hub_store
-        .conn()
-        .query_row(
-            "SELECT price_idr FROM products WHERE id = ?1",
-            [&ids[7]],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let price: i64 = hub.row(
+        "SELECT price_idr FROM products WHERE id = ?1",
+        [&ids[7]],
+        |r| r.get(0),
+    );
     assert_eq!(price, 99_000);
-    let dump = |s: &Store| -> Vec<String> {
-        s.backend()
-            .dump_materialized()
-            .unwrap()
-            .into_iter()
-            .filter(|l| l.starts_with("products"))
-            .collect()
+    // Every column of every product row, as the store holds it (either engine at the hub).
+    let dump = |c: &mut karya_shared::sql::Sql<'_>| {
+        c.query_map(
+            "SELECT upt, id, name, category, description, price_idr, unit, stock, workshop,
+               certifications, nominated, created_at, updated_at, deleted, conflicts, photos
+             FROM products ORDER BY upt, id",
+            rusqlite::params![],
+            |r| {
+                (0..16)
+                    .map(|i| r.value(i))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            },
+        )
     };
-    assert_eq!(dump(&hub_store), dump(&agent.store));
+    let at_agent = dump(&mut karya_shared::sql::Sql::Lite(&agent.store.conn())).unwrap();
+    assert_eq!(hub.sql(dump), at_agent);
+    assert!(!at_agent.is_empty());
 
     // A sync with nothing new is one round trip.
     let idle = agent.sync().await;
@@ -497,10 +492,9 @@ async fn a_hub_that_lost_data_still_gets_everything() {
         hub_store.heads(&doc).unwrap(),
         agent.store.heads(&doc).unwrap()
     );
-    let n: i64 = hub_store
-        .conn()
-        .query_row("SELECT COUNT(*) FROM products", [], |r| r.get(0))
-        .unwrap();
+    let n: i64 = new_hub.row("SELECT COUNT(*) FROM products", rusqlite::params![], |r| {
+        r.get(0)
+    });
     assert_eq!(n, 6);
 }
 
@@ -588,15 +582,13 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
     let r = get_with_cookie(&http, format!("{}/katalog", second.url()), &cookie).await;
     assert_eq!(r.status(), 200, "the other process knows the session");
     let session_id = cookie.trim_start_matches("karya_sesi=");
-    let stored: Vec<String> = hub
-        .admin_store()
-        .conn()
-        .prepare("SELECT id_hash || token_id || csrf FROM sessions")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect();
+    let stored: Vec<String> = hub.sql(|c| {
+        c.query_map(
+            "SELECT id_hash || token_id || csrf FROM sessions",
+            rusqlite::params![],
+            |r| r.get(0),
+        )
+    });
     assert_eq!(stored.len(), 1);
     assert!(
         !stored[0].contains(session_id) && !stored[0].contains(viewer.as_str()),

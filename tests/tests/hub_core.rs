@@ -158,11 +158,8 @@ async fn reads_answer_while_the_database_is_locked_for_writing() {
     a.add_product("Batik tulis");
     a.sync().await;
 
-    // Another process holds SQLite's write lock (a long write, an admin command).
-    let writer = rusqlite::Connection::open(&hub.db).unwrap();
-    writer
-        .execute_batch("BEGIN IMMEDIATE; INSERT INTO meta (key, value) VALUES ('held', 'yes');")
-        .unwrap();
+    // Another process holds the database's write lock (a long write, an admin command).
+    let writer = hub.hold_write_lock();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(3))
         .build()
@@ -182,7 +179,7 @@ async fn reads_answer_while_the_database_is_locked_for_writing() {
             .unwrap_or_else(|e| panic!("{path} waited for the write lock: {e}"));
         assert_eq!(r.status(), 200, "{path}");
     }
-    writer.execute_batch("ROLLBACK").unwrap();
+    drop(writer);
     // Writes go on once the lock is gone.
     a.add_product("Kursi jati");
     assert!(a.sync().await.refused.is_empty());

@@ -205,7 +205,7 @@ async fn photos_go_after_the_records_resume_at_the_acknowledged_byte_and_are_che
 
     // Where the phone put its location, the hub has nothing: every file it keeps is scanned.
     let mut scanned = 0;
-    for entry in walk(&hub.db.with_extension("blobs")) {
+    for entry in walk(&hub.state.config.blobs_path()) {
         let bytes = std::fs::read(&entry).unwrap();
         assert!(!contains_bytes(&bytes, GPS_MARKER), "{}", entry.display());
         assert!(!contains_bytes(&bytes, b"Exif"), "{}", entry.display());

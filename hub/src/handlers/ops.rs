@@ -44,14 +44,20 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 #[instrument(skip_all)]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResponse, ApiError> {
     let hours = state.config.stale_after_hours;
-    let db_path = state.config.db.clone();
+    // The disk this process writes to: the database's (SQLite), or the photos' (PostgreSQL:
+    // the server's disk is watched on the server).
+    let disk = if state.config.is_postgres() {
+        state.config.blobs_path()
+    } else {
+        state.config.db.clone()
+    };
     let mut snap = state
         .blocking(move |db| -> Result<Snapshot, karya_shared::StoreError> {
             Ok(Snapshot {
                 last_syncs: db.last_syncs()?,
                 stale_upts: db.stale_upts(hours)?,
-                db_bytes: crate::database_bytes(&db_path),
-                disk_free_bytes: crate::disk_free(&db_path),
+                db_bytes: db.database_bytes()?,
+                disk_free_bytes: crate::disk_free(&disk),
                 ..Snapshot::default()
             })
         })

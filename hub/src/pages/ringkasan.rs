@@ -59,17 +59,22 @@ pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Resp
             })
         })
         .await;
-    let Ok(Ok(View {
+    let view = match view {
+        Ok(Ok(view)) => view,
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "the summary page could not read the figures");
+            return super::unavailable();
+        }
+        Err(_) => return super::unavailable(),
+    };
+    let View {
         stats,
         mut upts,
         refusals,
         per_category,
         categories,
         per_month,
-    })) = view
-    else {
-        return super::unavailable();
-    };
+    } = view;
     // A Kanwil's token sees its Kanwil's figures and UPTs only.
     let scope = who.principal.kanwil.as_deref();
     let stats = crate::handlers::views::scoped_stats(stats, scope);

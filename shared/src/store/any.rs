@@ -10,7 +10,7 @@ use crate::sql::Sql;
 #[derive(Debug)]
 pub enum AnyBackend {
     Sqlite(SqliteBackend),
-    Postgres(PgBackend),
+    Postgres(Box<PgBackend>),
 }
 
 /// Both arms, the same call.
@@ -113,7 +113,7 @@ impl super::Replica<AnyBackend> {
         connections: usize,
     ) -> Result<Self> {
         let backend = if super::is_postgres_url(db) {
-            AnyBackend::Postgres(PgBackend::open(db, pg_app, connections)?)
+            AnyBackend::Postgres(Box::new(PgBackend::open(db, pg_app, connections)?))
         } else {
             AnyBackend::Sqlite(SqliteBackend::open(
                 std::path::Path::new(db),

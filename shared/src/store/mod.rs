@@ -45,8 +45,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
+pub use self::postgres::{PgBackend, is_postgres_url};
 pub use any::{AnyBackend, AnyStore};
-pub use postgres::{PgBackend, is_postgres_url};
 pub use sqlite::{AppSchema, SqliteBackend};
 
 /// The replica store on SQLite: what the agent uses, and the hub's default.
@@ -61,7 +61,7 @@ pub enum StoreError {
     #[error("database: {0}")]
     Sqlite(rusqlite::Error),
     #[error("database: {0}")]
-    Postgres(::postgres::Error),
+    Postgres(::tokio_postgres::Error),
     /// The database's address or settings are wrong, or its server cannot be reached.
     #[error("{0}")]
     Config(String),
@@ -115,9 +115,9 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-impl From<::postgres::Error> for StoreError {
-    fn from(e: ::postgres::Error) -> Self {
-        use ::postgres::error::SqlState;
+impl From<::tokio_postgres::Error> for StoreError {
+    fn from(e: ::tokio_postgres::Error) -> Self {
+        use ::tokio_postgres::error::SqlState;
         match e.code() {
             Some(c) if *c == SqlState::DISK_FULL => StoreError::DiskFull(e.to_string()),
             // A standby (a replica of the database) or a database set read-only.

@@ -15,13 +15,14 @@ use super::{AppSchema, Backend, Commit, DocVersion, DocWrite, Result, StoreError
 use crate::materialize::RowOp;
 use crate::model::Conflicts;
 use crate::schema::DocId;
-use postgres::types::ToSql;
-use postgres::{Client, NoTls, Row, Statement};
+use futures_executor::block_on;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Statement};
 
 /// The shared tables, in PostgreSQL's dialect; each entry migrates from the version before it
 /// and starts with a `-- ` line that says what it does. The store's state after all of them
@@ -144,38 +145,38 @@ impl std::fmt::Debug for PgConn {
 pub type Params<'a> = [&'a (dyn ToSql + Sync)];
 
 impl PgConn {
-    fn statement(&mut self, sql: &str) -> std::result::Result<Statement, postgres::Error> {
+    fn statement(&mut self, sql: &str) -> std::result::Result<Statement, tokio_postgres::Error> {
         if let Some(s) = self.prepared.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.client.prepare(sql)?;
+        let s = block_on(self.client.prepare(sql))?;
         self.prepared.insert(sql.to_string(), s.clone());
         Ok(s)
     }
 
     pub fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
         let s = self.statement(sql)?;
-        Ok(self.client.query(&s, params)?)
+        Ok(block_on(self.client.query(&s, params))?)
     }
 
     pub fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
         let s = self.statement(sql)?;
-        Ok(self.client.query_opt(&s, params)?)
+        Ok(block_on(self.client.query_opt(&s, params))?)
     }
 
     pub fn query_one(&mut self, sql: &str, params: &Params<'_>) -> Result<Row> {
         let s = self.statement(sql)?;
-        Ok(self.client.query_one(&s, params)?)
+        Ok(block_on(self.client.query_one(&s, params))?)
     }
 
     pub fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
         let s = self.statement(sql)?;
-        Ok(self.client.execute(&s, params)?)
+        Ok(block_on(self.client.execute(&s, params))?)
     }
 
     /// Runs statements without parameters (a migration, `BEGIN`).
     pub fn batch(&mut self, sql: &str) -> Result<()> {
-        Ok(self.client.batch_execute(sql)?)
+        Ok(block_on(self.client.batch_execute(sql))?)
     }
 
     /// Takes the lock of document `doc` until the transaction ends.
@@ -187,8 +188,8 @@ impl PgConn {
 
 /// Whether an error says the connection is gone (closed, reset, or ended by a server that
 /// stopped or restarted), so that nothing more can happen on it.
-fn lost(e: &postgres::Error) -> bool {
-    use postgres::error::SqlState;
+fn lost(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
     if e.is_closed() {
         return true;
     }
@@ -210,8 +211,12 @@ fn doc_lock_key(doc: &str) -> i64 {
 }
 
 /// Connections opened on demand, at most `max`, reused; a caller waits when all are in use.
+/// Each connection's socket is driven by a task on `runtime`, the store's own: callers wait
+/// for answers with a plain executor, so they may be threads of any kind (an async task of
+/// the server's runtime too, as with SQLite).
 struct Pool {
-    config: postgres::Config,
+    runtime: Option<tokio::runtime::Runtime>,
+    config: tokio_postgres::Config,
     idle: Mutex<(Vec<PgConn>, usize)>,
     returned: Condvar,
     max: usize,
@@ -231,7 +236,7 @@ impl Pool {
             if guard.1 < self.max {
                 guard.1 += 1;
                 drop(guard);
-                return match self.config.connect(NoTls) {
+                return match self.connect() {
                     Ok(client) => Ok(PgConn {
                         client,
                         prepared: HashMap::new(),
@@ -248,11 +253,28 @@ impl Pool {
         }
     }
 
+    /// Opens a connection; its socket is served on the store's runtime.
+    fn connect(&self) -> std::result::Result<Client, tokio_postgres::Error> {
+        let runtime = self.runtime.as_ref().expect("until drop");
+        let config = self.config.clone();
+        let connecting = runtime.spawn(async move { config.connect(NoTls).await });
+        let (client, connection) = match block_on(connecting) {
+            Ok(connected) => connected?,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        runtime.spawn(async move {
+            // Ends when the client is dropped or the server goes; the client then reports
+            // itself closed.
+            let _ = connection.await;
+        });
+        Ok(client)
+    }
+
     fn give_back(&self, mut conn: PgConn) {
         let mut broken = conn.client.is_closed();
         if conn.in_transaction && !broken {
             // Left inside a transaction (an error or a panic before the commit).
-            broken = conn.client.batch_execute("ROLLBACK").is_err();
+            broken = block_on(conn.client.batch_execute("ROLLBACK")).is_err();
             conn.in_transaction = false;
         }
         let mut guard = self.idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -272,6 +294,15 @@ struct Held<'a>(&'a Pool, Option<PgConn>);
 impl Held<'_> {
     fn conn(&mut self) -> &mut PgConn {
         self.1.as_mut().expect("held until drop")
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Without waiting: a store may be dropped inside an async task.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
@@ -309,7 +340,7 @@ impl PgBackend {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`), creates or
     /// migrates its tables (the store's, then `app`'s), with at most `connections` open.
     pub fn open(url: &str, app: Option<AppSchema>, connections: usize) -> Result<PgBackend> {
-        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+        let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
             StoreError::Config(format!(
                 "the PostgreSQL address is not valid ({e}); write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE"
             ))
@@ -319,8 +350,17 @@ impl PgBackend {
         }
         config.application_name("karya");
         let server = describe_server(&config);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("karya-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                StoreError::Config(format!("cannot start PostgreSQL's I/O thread: {e}"))
+            })?;
         let backend = PgBackend {
             pool: Pool {
+                runtime: Some(runtime),
                 config,
                 idle: Mutex::new((Vec::new(), 0)),
                 returned: Condvar::new(),
@@ -729,14 +769,14 @@ fn upt_row<'a>(
 }
 
 /// "host:port/database" of a configuration (no user, no password).
-fn describe_server(config: &postgres::Config) -> String {
+fn describe_server(config: &tokio_postgres::Config) -> String {
     let host = config
         .get_hosts()
         .first()
         .map(|h| match h {
-            postgres::config::Host::Tcp(h) => h.clone(),
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
             #[cfg(unix)]
-            postgres::config::Host::Unix(p) => p.display().to_string(),
+            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
         })
         .unwrap_or_else(|| "localhost".into());
     let port = config.get_ports().first().copied().unwrap_or(5432);
