@@ -68,8 +68,15 @@ impl HubProcess {
 
     /// Starts `karya-hub serve` and waits until /healthz answers.
     pub fn start(db: &Path, addr: SocketAddr) -> HubProcess {
+        Self::start_with_env(db, addr, &[])
+    }
+
+    /// Starts `karya-hub serve` with settings in its environment (`KARYA_BLOBS_DIR` for a
+    /// hub on PostgreSQL).
+    pub fn start_with_env(db: &Path, addr: SocketAddr, env: &[(&str, &str)]) -> HubProcess {
         let child = Self::hub_cmd(db)
             .args(["serve", "--listen", &addr.to_string()])
+            .envs(env.iter().copied())
             .env("KARYA_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(test_stderr())
