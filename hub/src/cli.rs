@@ -73,9 +73,19 @@ pub enum Command {
     },
     /// Database schema upgrades. `--check` says what starting this version would migrate,
     /// without changing anything.
+    ///
+    /// `--from FILE --to postgres://…` moves a SQLite hub into an empty PostgreSQL database
+    /// (stop the hub first; agents notice nothing).
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["check", "from"])))]
     Migrate {
-        #[arg(long, required = true)]
+        #[arg(long, conflicts_with_all = ["from", "to"])]
         check: bool,
+        /// The SQLite hub database to move.
+        #[arg(long, requires = "to")]
+        from: Option<std::path::PathBuf>,
+        /// The empty PostgreSQL database to move it into (postgres://USER:PASSWORD@HOST/DB).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
     },
     /// Product photos kept by the hub.
     #[command(subcommand)]
@@ -264,7 +274,34 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             print!("{}", config::EXAMPLE);
             return Ok(());
         }
+        Command::Migrate {
+            from: Some(from),
+            to: Some(to),
+            ..
+        } => {
+            let moved = crate::migrate::sqlite_to_postgres(from, to)?;
+            if cli.json {
+                print_json(&moved)?;
+            } else {
+                println!(
+                    "{} -> PostgreSQL: copied, in one transaction:",
+                    from.display()
+                );
+                for (table, n) in &moved.tables {
+                    println!("  {table}: {n}");
+                }
+                println!(
+                    "Start karya-hub with --db (or db = / KARYA_DB) set to the PostgreSQL address, and blobs_dir set to the photos' folder ({}).",
+                    config.blobs_path().display()
+                );
+            }
+            return Ok(());
+        }
         Command::Migrate { .. } => {
+            anyhow::ensure!(
+                !config.is_postgres(),
+                "migrate --check reads a SQLite hub database; a hub on PostgreSQL applies its schema upgrades when it starts, in one transaction"
+            );
             anyhow::ensure!(
                 config.db.exists(),
                 "there is no hub database at {}; pass --db with the right path",
@@ -279,7 +316,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             with_stock,
         }) => {
             anyhow::ensure!(
-                config.db.exists(),
+                config.is_postgres() || config.db.exists(),
                 "there is no hub database at {}; pass --db with the right path",
                 config.db.display()
             );

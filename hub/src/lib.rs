@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod handlers;
 pub mod metrics;
+pub mod migrate;
 pub mod national;
 pub mod pages;
 pub mod router;
