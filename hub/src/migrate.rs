@@ -180,7 +180,7 @@ fn copy_table(
             batch.push(row.get::<_, Value>(i)?);
         }
         count += 1;
-        if count as usize % BATCH == 0 {
+        if (count as usize).is_multiple_of(BATCH) {
             flush(&mut batch, &mut pg)?;
         }
     }
