@@ -62,10 +62,23 @@ pub struct Options {
     /// SIGKILLs of the hub while agents add records and sync (its own database; 0: none).
     #[arg(long, default_value_t = 100)]
     pub hub_kills: usize,
+    /// Where the hub keeps its data: `sqlite` (a file) or `postgres` (a server the benchmark
+    /// starts, with PostgreSQL's default durability).
+    #[arg(long, default_value = "sqlite", value_parser = ["sqlite", "postgres"])]
+    pub store: String,
+    /// Hub processes on the one database; the bootstrap, steady state and idle polls spread
+    /// the UPTs over them (the other scenarios use the first).
+    #[arg(long, default_value_t = 1)]
+    pub hub_processes: usize,
 }
+
+/// The photos' folder of hubs on PostgreSQL (set once per run).
+static PG_BLOBS: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
+    pub store: String,
+    pub hub_processes: usize,
     pub upts: usize,
     pub records_per_upt: usize,
     pub bootstrap_generate_secs: f64,
@@ -85,8 +98,10 @@ pub struct Report {
     pub storm_failures: usize,
     /// Busy share of each core during the bootstrap (the whole machine: hub, agents, readers).
     pub bootstrap_core_busy_pct: Vec<f64>,
-    /// CPU seconds the hub process used during the bootstrap.
+    /// CPU seconds the hub processes used during the bootstrap.
     pub bootstrap_hub_cpu_secs: f64,
+    /// CPU seconds PostgreSQL's processes used during the bootstrap (0 on SQLite).
+    pub bootstrap_db_cpu_secs: f64,
     pub steady_secs: f64,
     pub steady_bytes_per_upt: f64,
     pub steady_round_trips_per_upt: f64,
@@ -94,6 +109,8 @@ pub struct Report {
     /// per UPT, HTTP headers included, and round trips.
     pub idle_poll_bytes_per_upt: f64,
     pub idle_poll_round_trips_per_upt: f64,
+    /// Idle polls (no-op syncs) answered per second, every UPT at once over every process.
+    pub idle_polls_per_sec: f64,
     pub naive_full_upload_bytes_per_upt: f64,
     pub naive_over_incremental: f64,
     pub slow_incremental_secs: f64,
@@ -314,9 +331,17 @@ impl HubChild {
 
     /// A hub listening on `listen` (a fixed address, to restart it where agents know it).
     pub fn start_on(exe: &Path, db: &Path, listen: &str) -> HubChild {
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .args(["--role", "hub", "--listen", listen, "--db"])
-            .arg(db)
+            .arg(db);
+        if let Some(blobs) = PG_BLOBS
+            .get()
+            .filter(|_| karya_shared::store::is_postgres_url(&db.to_string_lossy()))
+        {
+            command.arg("--data-dir").arg(blobs);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -373,16 +398,17 @@ pub fn proc_status_kib(pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-async fn sync_all(
+/// Syncs every replica, the groups spread over the hub processes at `urls` in turn.
+async fn sync_spread(
     replicas: &mut [Replica],
-    url: &str,
+    urls: &[String],
     concurrency: usize,
 ) -> Vec<karya_shared::session::Outcome> {
     let chunk = replicas.len().div_ceil(concurrency.max(1)).max(1);
     let mut outcomes = Vec::new();
     // Scoped borrows of disjoint chunks, each driven by its own future on this runtime.
-    let futures = replicas.chunks_mut(chunk).map(|group| {
-        let url = url.to_string();
+    let futures = replicas.chunks_mut(chunk).enumerate().map(|(g, group)| {
+        let url = urls[g % urls.len()].clone();
         async move {
             let mut out = Vec::new();
             for r in group.iter_mut() {
@@ -498,17 +524,47 @@ fn generate_all(upts: usize, records: usize, tokens: &[String]) -> Vec<Replica> 
 
 pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     let mut report = Report {
+        store: opts.store.clone(),
+        hub_processes: opts.hub_processes.max(1),
         upts: opts.upts,
         records_per_upt: opts.records,
         ..Default::default()
     };
-    let db = work.join("hub.db");
+    // PostgreSQL: a server of the run's own, with its default durability (a commit waits
+    // for its WAL on disk, as SQLite's FULL does).
+    let pg = (opts.store == "postgres")
+        .then(|| crate::pg::PgServer::start_with(crate::pg::Durability::Default));
+    let db = match &pg {
+        Some(server) => {
+            let _ = PG_BLOBS.set(work.join("hub.blobs"));
+            std::path::PathBuf::from(server.create_database("hub"))
+        }
+        None => work.join("hub.db"),
+    };
     // Extra UPTs for the slow-link bootstrap and the photo scenario.
     let (tokens, viewer) = register(&db, opts.upts + 2);
     let hub = HubChild::start(exe, &db);
     let proxy = Proxy::start(hub.addr, Link::default())
         .await
         .expect("proxy");
+    // More processes on the same database, each behind a counting proxy of its own.
+    let others: Vec<HubChild> = (1..opts.hub_processes.max(1))
+        .map(|_| HubChild::start(exe, &db))
+        .collect();
+    let mut proxies = vec![proxy];
+    for other in &others {
+        proxies.push(
+            Proxy::start(other.addr, Link::default())
+                .await
+                .expect("proxy"),
+        );
+    }
+    let urls: Vec<String> = proxies.iter().map(|p| p.url()).collect();
+    let hub_pids: Vec<u32> = std::iter::once(hub.pid)
+        .chain(others.iter().map(|o| o.pid))
+        .collect();
+    let reset = |proxies: &[Proxy]| proxies.iter().for_each(|p| p.counters.reset());
+    let total = |proxies: &[Proxy]| proxies.iter().map(|p| p.counters.total()).sum::<u64>();
 
     // 1. Bootstrap.
     eprintln!(
@@ -520,11 +576,13 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     report.bootstrap_generate_secs = t.elapsed().as_secs_f64();
     eprintln!("bootstrap: syncing into an empty hub, with readers on health, stats, a page ...");
     let storm = Storm::start(&format!("http://{}", hub.addr), &viewer);
-    let cpu_before = (core_ticks(), process_cpu_ticks(hub.pid));
+    let hubs_cpu = || hub_pids.iter().map(|p| process_cpu_ticks(*p)).sum::<u64>();
+    let cpu_before = (core_ticks(), hubs_cpu(), postgres_cpu_ticks());
     let t = Instant::now();
-    sync_all(&mut replicas, &proxy.url(), opts.concurrency).await;
+    sync_spread(&mut replicas, &urls, opts.concurrency).await;
     report.bootstrap_secs = t.elapsed().as_secs_f64();
-    let cpu_after = (core_ticks(), process_cpu_ticks(hub.pid));
+    let cpu_after = (core_ticks(), hubs_cpu(), postgres_cpu_ticks());
+    report.bootstrap_db_cpu_secs = (cpu_after.2 - cpu_before.2) as f64 / clock_ticks_per_sec();
     storm.finish(&mut report).await;
     report.bootstrap_core_busy_pct = cpu_before
         .0
@@ -552,17 +610,19 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
                 .expect("edit");
         }
     }
-    proxy.counters.reset();
+    reset(&proxies);
     let t = Instant::now();
-    let outcomes = sync_all(&mut replicas, &proxy.url(), opts.concurrency).await;
+    let outcomes = sync_spread(&mut replicas, &urls, opts.concurrency).await;
     report.steady_secs = t.elapsed().as_secs_f64();
-    report.steady_bytes_per_upt = proxy.counters.total() as f64 / opts.upts as f64;
+    report.steady_bytes_per_upt = total(&proxies) as f64 / opts.upts as f64;
     report.steady_round_trips_per_upt =
         outcomes.iter().map(|o| o.round_trips as f64).sum::<f64>() / opts.upts.max(1) as f64;
     // An idle poll: everyone syncs again with nothing new anywhere.
-    proxy.counters.reset();
-    let outcomes = sync_all(&mut replicas, &proxy.url(), opts.concurrency).await;
-    report.idle_poll_bytes_per_upt = proxy.counters.total() as f64 / opts.upts as f64;
+    reset(&proxies);
+    let t = Instant::now();
+    let outcomes = sync_spread(&mut replicas, &urls, opts.concurrency).await;
+    report.idle_polls_per_sec = opts.upts as f64 / t.elapsed().as_secs_f64();
+    report.idle_poll_bytes_per_upt = total(&proxies) as f64 / opts.upts as f64;
     report.idle_poll_round_trips_per_upt =
         outcomes.iter().map(|o| o.round_trips as f64).sum::<f64>() / opts.upts.max(1) as f64;
     // The naive way: upload the whole document (Automerge's compressed save) each time, with
@@ -734,7 +794,10 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
 
     // Convergence: the hub's copy of every UPT document equals the replica's.
     hub.stop();
-    drop(proxy);
+    for other in others {
+        other.stop();
+    }
+    drop(proxies);
     let hub_db = karya_hub::db::HubDb::open(
         &karya_hub::Config {
             db: db.clone(),
@@ -1145,6 +1208,22 @@ fn process_cpu_ticks(pid: u32) -> u64 {
     n(11) + n(12)
 }
 
+/// CPU ticks of every PostgreSQL process on the machine (the benchmark's server is the only
+/// one running).
+fn postgres_cpu_ticks() -> u64 {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(process_cpu_ticks)
+        .sum()
+}
+
 fn clock_ticks_per_sec() -> f64 {
     // USER_HZ is 100 on every Linux this runs on.
     100.0
@@ -1172,8 +1251,8 @@ pub fn work_dir() -> (tempfile::TempDir, PathBuf) {
 pub fn print_table(r: &Report, opts: &Options) {
     let ok = |b: bool| if b { "ok" } else { "MISSED" };
     println!(
-        "karya-sim: {} UPTs x {} records, {} edit(s) per UPT, concurrency {}",
-        r.upts, r.records_per_upt, opts.edits, opts.concurrency
+        "karya-sim: {} UPTs x {} records, {} edit(s) per UPT, concurrency {}, store {}, {} hub process(es)",
+        r.upts, r.records_per_upt, opts.edits, opts.concurrency, r.store, r.hub_processes
     );
     println!("{:<44} {:>14}  {:<22} ", "figure", "value", "target");
     let mut rows: Vec<(String, String, String)> = vec![
@@ -1234,6 +1313,11 @@ pub fn print_table(r: &Report, opts: &Options) {
             String::new(),
         ),
         (
+            "bootstrap: PostgreSQL CPU time".into(),
+            format!("{:.1} s", r.bootstrap_db_cpu_secs),
+            String::new(),
+        ),
+        (
             "bootstrap: records per second".into(),
             format!("{:.0}", r.bootstrap_records_per_sec),
             String::new(),
@@ -1267,6 +1351,11 @@ pub fn print_table(r: &Report, opts: &Options) {
             "idle poll: HTTP round trips per UPT".into(),
             format!("{:.2}", r.idle_poll_round_trips_per_upt),
             format!("<= 1 ({})", ok(r.idle_poll_round_trips_per_upt <= 1.0)),
+        ),
+        (
+            "idle poll: no-op syncs answered per second".into(),
+            format!("{:.0}/s", r.idle_polls_per_sec),
+            String::new(),
         ),
         (
             "steady: naive full upload per UPT".into(),

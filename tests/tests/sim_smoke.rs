@@ -87,3 +87,69 @@ fn small_simulation_completes_and_converges() {
         "the agent service ran: {report}"
     );
 }
+
+/// The same on PostgreSQL with three hub processes on the one database: the UPTs spread over
+/// them, everything converges, steady state and idle polls stay at one round trip.
+#[test]
+fn small_simulation_on_postgres_with_three_hub_processes_converges() {
+    let out = Command::new(env!("CARGO_BIN_EXE_karya-sim"))
+        .args([
+            "--store",
+            "postgres",
+            "--hub-processes",
+            "3",
+            "--upts",
+            "12",
+            "--records",
+            "60",
+            "--concurrency",
+            "6",
+            "--slow-rtt-ms",
+            "50",
+            "--slow-kbps",
+            "4000",
+            "--idle-secs",
+            "1",
+            "--agent-idle-secs",
+            "0.5",
+            "--backlog-kb",
+            "4",
+            "--thin-bytes-per-sec",
+            "16384",
+            "--thin-timeout-secs",
+            "2",
+            "--hub-kills",
+            "3",
+            "--photo-kb",
+            "0",
+            "--dashboard-samples",
+            "2",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "karya-sim failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json_start = stdout.find("\n{").expect("JSON after the table");
+    let report: serde_json::Value = serde_json::from_str(&stdout[json_start..]).unwrap();
+    assert_eq!(report["converged"], true, "{report}");
+    assert_eq!(report["store"], "postgres");
+    assert_eq!(report["hub_processes"], 3);
+    assert_eq!(
+        report["hub_products"], report["expected_products"],
+        "{report}"
+    );
+    assert!(
+        report["steady_round_trips_per_upt"].as_f64().unwrap() <= 2.0,
+        "{report}"
+    );
+    assert_eq!(report["idle_poll_round_trips_per_upt"], 1.0, "{report}");
+    assert!(
+        report["bootstrap_db_cpu_secs"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+}

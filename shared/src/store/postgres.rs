@@ -117,6 +117,9 @@ pub const MIGRATIONS: &[&str] = &[
 /// The key of the advisory lock held while migrating (any 64-bit constant of karya's own).
 const MIGRATION_LOCK: i64 = 0x6b61_7279_615f_6d69; // "karya_mi"
 
+/// The key of the advisory lock that orders the change log's entries.
+const CHANGE_LOG_LOCK: i64 = 0x6b61_7279_615f_6c6f; // "karya_lo"
+
 /// Each materialized table's primary key: what a written row replaces.
 const KEYS: &[(&str, &str)] = &[
     ("products", "upt, id"),
@@ -844,7 +847,11 @@ impl Backend for PgBackend {
                 for (key, value) in w.meta {
                     c.meta_set(key, value)?;
                 }
-                if let Some(log) = &w.log {
+                if let Some(log) = &w.log.as_ref().filter(|l| !l.hashes.is_empty()) {
+                    // Log entries are numbered in commit order: a reader that saw entry N has
+                    // seen every entry before it (the kept figures rely on it). Writers of
+                    // different documents wait for each other only from here to the commit.
+                    c.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOG_LOCK])?;
                     for hash in &log.hashes {
                         c.execute(
                             "INSERT INTO change_log (at, doc, upt, hash, peer, token)

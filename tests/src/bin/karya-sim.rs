@@ -49,6 +49,8 @@ fn main() -> anyhow::Result<()> {
             let db = args.db.ok_or_else(|| anyhow::anyhow!("--db"))?;
             let config = karya_hub::Config {
                 db,
+                // A hub on PostgreSQL keeps its photos where it is told (--data-dir).
+                blobs_dir: args.data_dir.clone(),
                 ..Default::default()
             };
             let listener = tokio::net::TcpListener::bind(&args.listen).await?;
