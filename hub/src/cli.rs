@@ -353,6 +353,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Backup { file } => {
             anyhow::ensure!(
+                !config.is_postgres(),
+                "the hub's database is on PostgreSQL: back it up with pg_dump or the server's own backups (docs/DEPLOYMENT.md), not with karya-hub backup"
+            );
+            anyhow::ensure!(
                 config.db.exists(),
                 "there is no hub database at {}; pass --db with the right path",
                 config.db.display()

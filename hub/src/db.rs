@@ -288,6 +288,10 @@ impl HubDb {
         if create == Create::No && !postgres && !config.db.exists() {
             return Err(OpenError::Missing(config.db.clone()));
         }
+        if create == Create::No && postgres {
+            // A database that holds no hub: the wrong address, not a new national hub.
+            karya_shared::store::PgBackend::open_existing(&config.db.to_string_lossy(), None, 1)?;
+        }
         let mut store = AnyStore::open_any(
             &config.db.to_string_lossy(),
             Some(SCHEMA),

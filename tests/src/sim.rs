@@ -744,23 +744,32 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     eprintln!("idle polling ...");
     let deadline = Instant::now() + Duration::from_secs_f64(opts.idle_secs);
     let hub_url = format!("http://{}", hub.addr);
+    // Spread over every hub process (straight to each, no proxy).
+    let direct: Vec<String> = std::iter::once(hub.addr)
+        .chain(others.iter().map(|o| o.addr))
+        .map(|a| format!("http://{a}"))
+        .collect();
     let n_pollers = opts.concurrency.min(replicas.len()).max(1);
     let started = Instant::now();
-    let pollers = replicas.iter_mut().take(n_pollers).map(|r| {
-        let url = hub_url.clone();
-        async move {
-            let client = HubClient::new(&url, &r.token, Duration::from_secs(60));
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                let o = sync_once(&r.store, &client, &r.peer, DocId::for_agent(&r.upt))
-                    .await
-                    .expect("no-op sync");
-                debug_assert_eq!(o.changes_received, 0);
-                n += 1;
+    let pollers = replicas
+        .iter_mut()
+        .take(n_pollers)
+        .enumerate()
+        .map(|(i, r)| {
+            let url = direct[i % direct.len()].clone();
+            async move {
+                let client = HubClient::new(&url, &r.token, Duration::from_secs(60));
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    let o = sync_once(&r.store, &client, &r.peer, DocId::for_agent(&r.upt))
+                        .await
+                        .expect("no-op sync");
+                    debug_assert_eq!(o.changes_received, 0);
+                    n += 1;
+                }
+                n
             }
-            n
-        }
-    });
+        });
     let total: u64 = futures_join(pollers).await.into_iter().sum();
     report.idle_syncs_per_sec = total as f64 / started.elapsed().as_secs_f64();
 
@@ -785,7 +794,12 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     // 5. Hub kills: its own database, so the figures above are not touched.
     if opts.hub_kills > 0 {
         eprintln!("killing the hub {} times during syncs ...", opts.hub_kills);
-        report.kills = Some(hub_kills(exe, work, opts.hub_kills).await);
+        // Its own database: a file, or a second database on the run's PostgreSQL server.
+        let kills_db = match &pg {
+            Some(server) => PathBuf::from(server.create_database("kills")),
+            None => work.join("kills.db"),
+        };
+        report.kills = Some(hub_kills(exe, kills_db, opts.hub_kills).await);
     }
 
     // 6. Agent service idle RSS: a real service (this binary, --role agent) in its own process.
@@ -965,10 +979,9 @@ async fn photo_run(
 
 /// SIGKILLs the hub `kills` times while five agents add a product and sync, over and over;
 /// then checks what the hub acknowledged against its database.
-async fn hub_kills(exe: &Path, work: &Path, kills: usize) -> KillRun {
+async fn hub_kills(exe: &Path, db: PathBuf, kills: usize) -> KillRun {
     use std::collections::BTreeSet;
     use std::sync::{Arc, Mutex, atomic::AtomicBool, atomic::Ordering::Relaxed};
-    let db = work.join("kills.db");
     let (tokens, _) = register(&db, 5);
     let addr = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -1025,15 +1038,30 @@ async fn hub_kills(exe: &Path, work: &Path, kills: usize) -> KillRun {
     };
     let acknowledged = acknowledged.lock().expect("lock").clone();
     run.acknowledged = acknowledged.len();
+    let open = || {
+        karya_shared::store::AnyStore::open_any(
+            &db.to_string_lossy(),
+            None,
+            Some(karya_hub::db::PG_SCHEMA),
+            2,
+        )
+        .expect("open")
+    };
     {
-        let store = Store::open(&db, None).expect("open");
-        let conn = store.conn();
-        run.integrity_ok = conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0))
-            .is_ok_and(|c| c == "ok");
-        let at_hub: BTreeSet<String> = conn
-            .prepare("SELECT id FROM products")
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>())
+        let store = open();
+        run.integrity_ok = match store.backend() {
+            karya_shared::store::AnyBackend::Sqlite(b) => b
+                .read(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)))
+                .is_ok_and(|c| c == "ok"),
+            // PostgreSQL checks its own pages; what is ours to check: every document loads.
+            karya_shared::store::AnyBackend::Postgres(_) => store
+                .doc_ids()
+                .is_ok_and(|ids| ids.iter().all(|id| store.with_doc(id, |_| ()).is_ok())),
+        };
+        let at_hub: BTreeSet<String> = store
+            .backend()
+            .read(|c| c.query_map("SELECT id FROM products", rusqlite::params![], |r| r.get(0)))
+            .map(|ids| ids.into_iter().collect())
             .unwrap_or_default();
         run.lost = acknowledged.difference(&at_hub).count();
     }
@@ -1048,8 +1076,7 @@ async fn hub_kills(exe: &Path, work: &Path, kills: usize) -> KillRun {
         }
     }
     hub.stop();
-    let store = Store::open(&db, None).expect("open");
-    let conn = store.conn();
+    let store = open();
     run.converged = replicas.iter().all(|r| {
         let mine: i64 = r
             .store
@@ -1060,12 +1087,15 @@ async fn hub_kills(exe: &Path, work: &Path, kills: usize) -> KillRun {
                 |x| x.get(0),
             )
             .unwrap_or(-1);
-        let theirs: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM products WHERE upt = ?1",
-                [&r.upt],
-                |x| x.get(0),
-            )
+        let theirs: i64 = store
+            .backend()
+            .read(|c| {
+                c.query_row(
+                    "SELECT COUNT(*) FROM products WHERE upt = ?1",
+                    [&r.upt],
+                    |x| x.get(0),
+                )
+            })
             .unwrap_or(-2);
         mine == theirs
     });

@@ -117,3 +117,58 @@ async fn a_sqlite_hub_moves_to_postgres_and_its_agents_notice_nothing() {
     .unwrap();
     assert_eq!(products, 16);
 }
+
+/// `serve` without `--create` on a PostgreSQL database that holds no hub (a wrong address)
+/// refuses to start, creates nothing, and says what to check; with `--create` it starts.
+#[test]
+fn serve_refuses_an_empty_postgres_database_without_create() {
+    let server = PgServer::start();
+    let url = server.create_database("kosong");
+    let tmp = tempfile::tempdir().unwrap();
+    let blobs = tmp.path().join("blobs");
+    let out = HubProcess::hub_cmd(Path::new(&url))
+        .args(["serve", "--listen", &free_addr().to_string()])
+        .env("KARYA_BLOBS_DIR", &blobs)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("holds no karya hub") && said.contains("--create"),
+        "{said}"
+    );
+    let tables: i64 = server
+        .client("kosong")
+        .query_one(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "nothing was created");
+    let mut hub = HubProcess::hub_cmd(Path::new(&url))
+        .args(["serve", "--create", "--listen", &free_addr().to_string()])
+        .env("KARYA_BLOBS_DIR", &blobs)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let created = loop {
+        let n: i64 = server
+            .client("kosong")
+            .query_one(
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = 'karya_schema'",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        if n == 1 || std::time::Instant::now() > deadline {
+            break n == 1;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let _ = hub.kill();
+    let _ = hub.wait();
+    assert!(created, "serve --create made the hub's tables");
+}

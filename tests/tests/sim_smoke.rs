@@ -152,4 +152,8 @@ fn small_simulation_on_postgres_with_three_hub_processes_converges() {
         report["bootstrap_db_cpu_secs"].as_f64().unwrap() > 0.0,
         "{report}"
     );
+    // The kills too ran on PostgreSQL (a second database of the run's server).
+    assert_eq!(report["kills"]["lost"], 0, "{report}");
+    assert_eq!(report["kills"]["integrity_ok"], true, "{report}");
+    assert_eq!(report["kills"]["converged"], true, "{report}");
 }

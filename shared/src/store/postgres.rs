@@ -343,6 +343,25 @@ impl PgBackend {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`), creates or
     /// migrates its tables (the store's, then `app`'s), with at most `connections` open.
     pub fn open(url: &str, app: Option<AppSchema>, connections: usize) -> Result<PgBackend> {
+        Self::open_with(url, app, connections, true)
+    }
+
+    /// As [`PgBackend::open`], but a database that holds no karya store yet is an error
+    /// (a wrong address must not become a new, empty national hub).
+    pub fn open_existing(
+        url: &str,
+        app: Option<AppSchema>,
+        connections: usize,
+    ) -> Result<PgBackend> {
+        Self::open_with(url, app, connections, false)
+    }
+
+    fn open_with(
+        url: &str,
+        app: Option<AppSchema>,
+        connections: usize,
+        create: bool,
+    ) -> Result<PgBackend> {
         let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
             StoreError::Config(format!(
                 "the PostgreSQL address is not valid ({e}); write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE"
@@ -371,8 +390,18 @@ impl PgBackend {
             },
             server,
         };
+        let name = backend.server.clone();
         backend
             .transaction(|c| {
+                let found: bool = c
+                    .query_one("SELECT to_regclass('karya_schema') IS NOT NULL", &[])?
+                    .get(0);
+                if !found && !create {
+                    return Err(StoreError::Config(format!(
+                        "the PostgreSQL database {} holds no karya hub; check the address, or start a new hub there with --create",
+                        name
+                    )));
+                }
                 c.lock_migrations()?;
                 c.migrate("store", MIGRATIONS)?;
                 if let Some(app) = app {
