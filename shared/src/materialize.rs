@@ -249,3 +249,180 @@ mod tests {
         assert_eq!(err.field, "quantity");
     }
 }
+
+/// One statement a [`RowOp`] becomes, whatever the engine: each backend writes it in its own
+/// dialect.
+#[derive(Debug)]
+pub enum RowWrite<'a> {
+    /// The row with these columns replaces the one with its key.
+    Replace {
+        table: &'static str,
+        columns: Vec<(&'static str, ToSqlOutput<'a>)>,
+    },
+    /// The row is added unless one with its key is there.
+    Add {
+        table: &'static str,
+        columns: Vec<(&'static str, ToSqlOutput<'a>)>,
+    },
+    /// The rows with these key columns go.
+    Delete {
+        table: &'static str,
+        key: Vec<(&'static str, &'a str)>,
+    },
+}
+
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+
+/// Each materialized table's primary key.
+pub const TABLE_KEYS: &[(&str, &[&str])] = &[
+    ("products", &["upt", "id"]),
+    ("product_photos", &["upt", "product_id", "hash"]),
+    ("sales", &["upt", "id"]),
+    ("trainings", &["upt", "id"]),
+    ("participants", &["upt", "training_id", "pseudonym"]),
+    ("curation", &["upt", "product_id"]),
+    ("upts", &["code"]),
+    ("categories", &["kind", "slug"]),
+];
+
+/// The primary key of materialized table `table`.
+pub fn table_key(table: &str) -> &'static [&'static str] {
+    TABLE_KEYS
+        .iter()
+        .find(|(t, _)| *t == table)
+        .map(|(_, k)| *k)
+        .expect("a materialized table")
+}
+
+/// The tables holding the rows of a document, and the column naming the document's UPT
+/// (`None`: every row of those tables is the document's).
+pub fn doc_tables(id: &DocId) -> (&'static [&'static str], Option<&str>) {
+    match id {
+        DocId::Upt(upt) => (
+            &[
+                "products",
+                "product_photos",
+                "sales",
+                "trainings",
+                "participants",
+            ],
+            Some(upt),
+        ),
+        DocId::Curation(upt) => (&["curation"], Some(upt)),
+        DocId::National => (&["upts", "categories"], None),
+    }
+}
+
+fn text(s: &str) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
+}
+
+/// A record's row with the UPT it belongs to (and its conflicts, where the table keeps them).
+fn upt_row<'a>(
+    upt: &'a str,
+    mut columns: Vec<(&'static str, ToSqlOutput<'a>)>,
+    conflicts: Option<&Conflicts>,
+) -> Vec<(&'static str, ToSqlOutput<'a>)> {
+    columns.insert(0, ("upt", text(upt)));
+    if let Some(c) = conflicts {
+        columns.push((
+            "conflicts",
+            ToSqlOutput::Owned(Value::Text(serde_json::to_string(c).unwrap_or_default())),
+        ));
+    }
+    columns
+}
+
+/// What a row operation writes, in order.
+pub fn row_writes(op: &RowOp) -> Vec<RowWrite<'_>> {
+    let replace = |table, columns| RowWrite::Replace { table, columns };
+    let delete = |table, key| RowWrite::Delete { table, key };
+    match op {
+        RowOp::Product { upt, id, row } => {
+            let mut out = vec![delete(
+                "product_photos",
+                vec![("upt", upt.as_str()), ("product_id", id.as_str())],
+            )];
+            match row {
+                Some((p, conflicts)) => {
+                    out.push(replace(
+                        "products",
+                        upt_row(upt, p.columns(), Some(conflicts)),
+                    ));
+                    if !p.deleted {
+                        for photo in &p.photos {
+                            for (hash, size, thumb) in [
+                                (&photo.thumb, photo.thumb_size, 1),
+                                (&photo.hash, photo.size, 0),
+                            ] {
+                                out.push(RowWrite::Add {
+                                    table: "product_photos",
+                                    columns: vec![
+                                        ("upt", text(upt)),
+                                        ("product_id", text(id)),
+                                        ("hash", text(hash)),
+                                        ("size", ToSqlOutput::Owned(Value::Integer(size as i64))),
+                                        ("thumb", ToSqlOutput::Owned(Value::Integer(thumb))),
+                                    ],
+                                });
+                            }
+                        }
+                    }
+                }
+                None => out.push(delete("products", vec![("upt", upt), ("id", id)])),
+            }
+            out
+        }
+        RowOp::Sale { upt, id, row } => vec![match row {
+            Some(s) => replace("sales", upt_row(upt, s.columns(), None)),
+            None => delete("sales", vec![("upt", upt), ("id", id)]),
+        }],
+        RowOp::Training { upt, id, row } => vec![match row {
+            Some((t, conflicts)) => {
+                replace("trainings", upt_row(upt, t.columns(), Some(conflicts)))
+            }
+            None => delete("trainings", vec![("upt", upt), ("id", id)]),
+        }],
+        RowOp::Participant {
+            upt,
+            training_id,
+            pseudonym,
+            row,
+        } => vec![match row {
+            Some(p) => replace("participants", upt_row(upt, p.columns(), None)),
+            None => delete(
+                "participants",
+                vec![
+                    ("upt", upt),
+                    ("training_id", training_id),
+                    ("pseudonym", pseudonym),
+                ],
+            ),
+        }],
+        RowOp::Decision {
+            upt,
+            product_id,
+            row,
+        } => vec![match row {
+            Some(d) => replace("curation", upt_row(upt, d.columns(), None)),
+            None => delete("curation", vec![("upt", upt), ("product_id", product_id)]),
+        }],
+        RowOp::Upt { code, row } => vec![match row {
+            Some(u) => replace("upts", u.columns()),
+            None => delete("upts", vec![("code", code)]),
+        }],
+        RowOp::Category { kind, slug, name } => vec![match name {
+            Some(name) => replace(
+                "categories",
+                vec![
+                    ("kind", text(kind)),
+                    ("slug", text(slug)),
+                    ("name", text(name)),
+                ],
+            ),
+            None => delete("categories", vec![("kind", kind), ("slug", slug)]),
+        }],
+        // Refused by a hub before it is stored; an agent keeps the row it had.
+        RowOp::Invalid { .. } => Vec::new(),
+    }
+}

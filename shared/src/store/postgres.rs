@@ -13,7 +13,6 @@
 
 use super::{AppSchema, Backend, Commit, DocVersion, DocWrite, Result, StoreError, StoredDoc};
 use crate::materialize::RowOp;
-use crate::model::Conflicts;
 use crate::schema::DocId;
 use futures_executor::block_on;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
@@ -119,17 +118,6 @@ const MIGRATION_LOCK: i64 = 0x6b61_7279_615f_6d69; // "karya_mi"
 
 /// The key of the advisory lock that orders the change log's entries.
 const CHANGE_LOG_LOCK: i64 = 0x6b61_7279_615f_6c6f; // "karya_lo"
-
-/// Each materialized table's primary key: what a written row replaces.
-const KEYS: &[(&str, &str)] = &[
-    ("products", "upt, id"),
-    ("sales", "upt, id"),
-    ("trainings", "upt, id"),
-    ("participants", "upt, training_id, pseudonym"),
-    ("curation", "upt, product_id"),
-    ("upts", "code"),
-    ("categories", "kind, slug"),
-];
 
 /// A connection with the statements it has prepared (each prepared once per connection).
 pub struct PgConn {
@@ -494,7 +482,8 @@ impl PgBackend {
     pub fn dump_materialized(&self) -> Result<Vec<String>> {
         self.snapshot(|c| {
             let mut out = Vec::new();
-            for (table, order) in KEYS {
+            for (table, key) in crate::materialize::TABLE_KEYS {
+                let order = key.join(", ");
                 for row in c.query(
                     &format!("SELECT row_to_json(t)::text FROM {table} t ORDER BY {order}"),
                     &[],
@@ -593,22 +582,14 @@ impl PgConn {
 
     /// Deletes every materialized row that came from a document.
     fn delete_rows(&mut self, id: &DocId) -> Result<()> {
-        match id {
-            DocId::Upt(upt) => {
-                for table in [
-                    "products",
-                    "product_photos",
-                    "sales",
-                    "trainings",
-                    "participants",
-                ] {
-                    self.execute(&format!("DELETE FROM {table} WHERE upt = $1"), &[upt])?;
+        let (tables, upt) = crate::materialize::doc_tables(id);
+        for table in tables {
+            match upt {
+                Some(upt) => {
+                    self.execute(&format!("DELETE FROM {table} WHERE upt = $1"), &[&upt])?
                 }
-            }
-            DocId::Curation(upt) => {
-                self.execute("DELETE FROM curation WHERE upt = $1", &[upt])?;
-            }
-            DocId::National => self.batch("DELETE FROM upts; DELETE FROM categories;")?,
+                None => self.execute(&format!("DELETE FROM {table}"), &[])?,
+            };
         }
         Ok(())
     }
@@ -628,25 +609,31 @@ impl PgConn {
         Ok(())
     }
 
-    /// Writes one materialized row, replacing the one with its key.
-    fn replace_row(&mut self, table: &str, columns: &[(&str, ToSqlOutput<'_>)]) -> Result<()> {
-        let key = KEYS
-            .iter()
-            .find(|(t, _)| *t == table)
-            .map(|(_, k)| *k)
-            .expect("a materialized table");
+    /// Writes one materialized row: replacing the one with its key, or (`replace` false)
+    /// only where there is none.
+    fn put_row(
+        &mut self,
+        table: &str,
+        columns: &[(&str, ToSqlOutput<'_>)],
+        replace: bool,
+    ) -> Result<()> {
+        let key = crate::materialize::table_key(table);
         let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
         let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
         let updates: Vec<String> = names
             .iter()
-            .filter(|n| !key.split(", ").any(|k| k == **n))
+            .filter(|n| !key.contains(n))
             .map(|n| format!("{n} = EXCLUDED.{n}"))
             .collect();
+        let on_conflict = if replace && !updates.is_empty() {
+            format!("({}) DO UPDATE SET {}", key.join(", "), updates.join(", "))
+        } else {
+            "DO NOTHING".to_string()
+        };
         let sql = format!(
-            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({key}) DO UPDATE SET {}",
+            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT {on_conflict}",
             names.join(", "),
             marks.join(", "),
-            updates.join(", ")
         );
         let values: Vec<PgValue> = columns.iter().map(|(_, v)| PgValue::of(v)).collect();
         let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(PgValue::param).collect();
@@ -654,82 +641,15 @@ impl PgConn {
         Ok(())
     }
 
+    /// Writes one record's row (or deletes it), as [`crate::materialize::row_writes`] says.
     fn apply_row(&mut self, op: &RowOp) -> Result<()> {
-        match op {
-            RowOp::Product { upt, id, row } => {
-                self.delete_row("product_photos", &[("upt", upt), ("product_id", id)])?;
-                match row {
-                    Some((p, conflicts)) => {
-                        self.replace_row("products", &upt_row(upt, p.columns(), Some(conflicts)))?;
-                        if !p.deleted {
-                            for photo in &p.photos {
-                                for (hash, size, thumb) in [
-                                    (&photo.thumb, photo.thumb_size, 1i64),
-                                    (&photo.hash, photo.size, 0i64),
-                                ] {
-                                    let size = size as i64;
-                                    self.execute(
-                                        "INSERT INTO product_photos (upt, product_id, hash, size, thumb)
-                                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                                        &[upt, id, hash, &size, &thumb],
-                                    )?;
-                                }
-                            }
-                        }
-                    }
-                    None => self.delete_row("products", &[("upt", upt), ("id", id)])?,
-                }
+        use crate::materialize::RowWrite;
+        for write in crate::materialize::row_writes(op) {
+            match write {
+                RowWrite::Replace { table, columns } => self.put_row(table, &columns, true)?,
+                RowWrite::Add { table, columns } => self.put_row(table, &columns, false)?,
+                RowWrite::Delete { table, key } => self.delete_row(table, &key)?,
             }
-            RowOp::Sale { upt, id, row } => match row {
-                Some(s) => self.replace_row("sales", &upt_row(upt, s.columns(), None))?,
-                None => self.delete_row("sales", &[("upt", upt), ("id", id)])?,
-            },
-            RowOp::Training { upt, id, row } => match row {
-                Some((t, conflicts)) => {
-                    self.replace_row("trainings", &upt_row(upt, t.columns(), Some(conflicts)))?
-                }
-                None => self.delete_row("trainings", &[("upt", upt), ("id", id)])?,
-            },
-            RowOp::Participant {
-                upt,
-                training_id,
-                pseudonym,
-                row,
-            } => match row {
-                Some(p) => self.replace_row("participants", &upt_row(upt, p.columns(), None))?,
-                None => self.delete_row(
-                    "participants",
-                    &[
-                        ("upt", upt),
-                        ("training_id", training_id),
-                        ("pseudonym", pseudonym),
-                    ],
-                )?,
-            },
-            RowOp::Decision {
-                upt,
-                product_id,
-                row,
-            } => match row {
-                Some(d) => self.replace_row("curation", &upt_row(upt, d.columns(), None))?,
-                None => self.delete_row("curation", &[("upt", upt), ("product_id", product_id)])?,
-            },
-            RowOp::Upt { code, row } => match row {
-                Some(u) => self.replace_row("upts", &u.columns())?,
-                None => self.delete_row("upts", &[("code", code)])?,
-            },
-            RowOp::Category { kind, slug, name } => match name {
-                Some(name) => {
-                    self.execute(
-                        "INSERT INTO categories (kind, slug, name) VALUES ($1, $2, $3)
-                         ON CONFLICT (kind, slug) DO UPDATE SET name = EXCLUDED.name",
-                        &[kind, slug, name],
-                    )?;
-                }
-                None => self.delete_row("categories", &[("kind", kind), ("slug", slug)])?,
-            },
-            // Refused by a hub before it is stored.
-            RowOp::Invalid { .. } => {}
         }
         Ok(())
     }
@@ -779,25 +699,6 @@ impl<'a> PgValue<'a> {
             PgValue::Blob(b) => b,
         }
     }
-}
-
-/// A record's row with the UPT it belongs to (and its conflicts, where the table keeps them).
-fn upt_row<'a>(
-    upt: &'a str,
-    mut columns: Vec<(&'static str, ToSqlOutput<'a>)>,
-    conflicts: Option<&Conflicts>,
-) -> Vec<(&'static str, ToSqlOutput<'a>)> {
-    columns.insert(
-        0,
-        ("upt", ToSqlOutput::Borrowed(ValueRef::Text(upt.as_bytes()))),
-    );
-    if let Some(c) = conflicts {
-        columns.push((
-            "conflicts",
-            ToSqlOutput::Owned(serde_json::to_string(c).unwrap_or_default().into()),
-        ));
-    }
-    columns
 }
 
 /// "host:port/database" of a configuration (no user, no password).

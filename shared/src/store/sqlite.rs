@@ -5,10 +5,8 @@
 
 use super::{Backend, Commit, DocVersion, DocWrite, Result, StoreError, StoredDoc};
 use crate::materialize::RowOp;
-use crate::model::Conflicts;
 use crate::record::replace_row;
 use crate::schema::DocId;
-use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -551,45 +549,16 @@ impl Backend for SqliteBackend {
     }
 }
 
-/// Writes one record's row (or deletes it).
 /// Deletes every materialized row that came from a document.
 fn delete_rows(tx: &Connection, id: &DocId) -> rusqlite::Result<()> {
-    match id {
-        DocId::Upt(upt) => {
-            for table in [
-                "products",
-                "product_photos",
-                "sales",
-                "trainings",
-                "participants",
-            ] {
-                tx.execute(&format!("DELETE FROM {table} WHERE upt = ?1"), [upt])?;
-            }
-        }
-        DocId::Curation(upt) => {
-            tx.execute("DELETE FROM curation WHERE upt = ?1", [upt])?;
-        }
-        DocId::National => {
-            tx.execute_batch("DELETE FROM upts; DELETE FROM categories;")?;
-        }
+    let (tables, upt) = crate::materialize::doc_tables(id);
+    for table in tables {
+        match upt {
+            Some(upt) => tx.execute(&format!("DELETE FROM {table} WHERE upt = ?1"), [upt])?,
+            None => tx.execute(&format!("DELETE FROM {table}"), [])?,
+        };
     }
     Ok(())
-}
-
-/// A record's row with the UPT it belongs to (and its conflicts, where the table keeps them).
-fn upt_row<'a>(
-    upt: &'a str,
-    mut columns: Vec<(&'static str, ToSqlOutput<'a>)>,
-    conflicts: Option<&Conflicts>,
-) -> Vec<(&'static str, ToSqlOutput<'a>)> {
-    columns.insert(
-        0,
-        ("upt", ToSqlOutput::Borrowed(ValueRef::Text(upt.as_bytes()))),
-    );
-    if let Some(c) = conflicts {
-        columns.push(("conflicts", ToSqlOutput::Owned(json(c).into())));
-    }
-    columns
 }
 
 fn delete_row(conn: &Connection, table: &str, key: &[(&str, &str)]) -> rusqlite::Result<()> {
@@ -603,100 +572,26 @@ fn delete_row(conn: &Connection, table: &str, key: &[(&str, &str)]) -> rusqlite:
     Ok(())
 }
 
+/// Writes one record's row (or deletes it), as [`crate::materialize::row_writes`] says.
 fn apply_row(conn: &Connection, op: &RowOp) -> rusqlite::Result<()> {
-    match op {
-        RowOp::Product { upt, id, row } => {
-            delete_row(conn, "product_photos", &[("upt", upt), ("product_id", id)])?;
-            match row {
-                Some((p, conflicts)) => {
-                    replace_row(
-                        conn,
-                        "products",
-                        &upt_row(upt, p.columns(), Some(conflicts)),
-                    )?;
-                    if !p.deleted {
-                        let mut insert = conn.prepare_cached(
-                            "INSERT OR IGNORE INTO product_photos (upt, product_id, hash, size, thumb)
-                             VALUES (?1, ?2, ?3, ?4, ?5)",
-                        )?;
-                        for photo in &p.photos {
-                            insert.execute(params![
-                                upt,
-                                id,
-                                photo.thumb,
-                                photo.thumb_size,
-                                true
-                            ])?;
-                            insert.execute(params![upt, id, photo.hash, photo.size, false])?;
-                        }
-                    }
-                }
-                None => delete_row(conn, "products", &[("upt", upt), ("id", id)])?,
+    use crate::materialize::RowWrite;
+    for write in crate::materialize::row_writes(op) {
+        match write {
+            RowWrite::Replace { table, columns } => replace_row(conn, table, &columns)?,
+            RowWrite::Add { table, columns } => {
+                let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+                let marks: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+                conn.prepare_cached(&format!(
+                    "INSERT OR IGNORE INTO {table} ({}) VALUES ({})",
+                    names.join(", "),
+                    marks.join(", ")
+                ))?
+                .execute(rusqlite::params_from_iter(columns.iter().map(|(_, v)| v)))?;
             }
+            RowWrite::Delete { table, key } => delete_row(conn, table, &key)?,
         }
-        RowOp::Sale { upt, id, row } => match row {
-            Some(s) => replace_row(conn, "sales", &upt_row(upt, s.columns(), None))?,
-            None => delete_row(conn, "sales", &[("upt", upt), ("id", id)])?,
-        },
-        RowOp::Training { upt, id, row } => match row {
-            Some((t, conflicts)) => replace_row(
-                conn,
-                "trainings",
-                &upt_row(upt, t.columns(), Some(conflicts)),
-            )?,
-            None => delete_row(conn, "trainings", &[("upt", upt), ("id", id)])?,
-        },
-        RowOp::Participant {
-            upt,
-            training_id,
-            pseudonym,
-            row,
-        } => match row {
-            Some(p) => replace_row(conn, "participants", &upt_row(upt, p.columns(), None))?,
-            None => delete_row(
-                conn,
-                "participants",
-                &[
-                    ("upt", upt),
-                    ("training_id", training_id),
-                    ("pseudonym", pseudonym),
-                ],
-            )?,
-        },
-        RowOp::Decision {
-            upt,
-            product_id,
-            row,
-        } => match row {
-            Some(d) => replace_row(conn, "curation", &upt_row(upt, d.columns(), None))?,
-            None => delete_row(
-                conn,
-                "curation",
-                &[("upt", upt), ("product_id", product_id)],
-            )?,
-        },
-        RowOp::Upt { code, row } => match row {
-            Some(u) => replace_row(conn, "upts", &u.columns())?,
-            None => delete_row(conn, "upts", &[("code", code)])?,
-        },
-        RowOp::Category { kind, slug, name } => match name {
-            Some(name) => {
-                conn.prepare_cached(
-                    "INSERT OR REPLACE INTO categories (kind, slug, name) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![kind, slug, name])?;
-            }
-            None => delete_row(conn, "categories", &[("kind", kind), ("slug", slug)])?,
-        },
-        // Refused by a hub before it is stored; an agent keeps the row it had.
-        RowOp::Invalid { .. } => {}
     }
     Ok(())
-}
-
-/// A value stored as JSON text in a column.
-fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Switches a database to WAL. Changing the journal mode does not wait on SQLite's busy
