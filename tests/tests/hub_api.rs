@@ -359,7 +359,19 @@ async fn bad_tokens_and_bad_bodies_get_4xx_and_the_hub_keeps_serving() {
         415
     );
     let huge = vec![0u8; 40 * 1024 * 1024];
-    assert_eq!(post(&token, huge, ct).await.unwrap().status(), 413);
+    match post(&token, huge, ct).await {
+        Ok(r) => assert_eq!(r.status(), 413),
+        // The hub may answer 413 from the declared length and close the connection before
+        // the 40 MB are sent (seen under load in CI): the body's write then fails. Anything
+        // else (a timeout, a refused connection) is a failure.
+        Err(e) => {
+            let why = format!("{e:?}");
+            assert!(
+                why.contains("BodyWrite") || why.contains("BrokenPipe") || why.contains("reset"),
+                "the oversized body was not refused: {why}"
+            );
+        }
+    }
 
     // A valid sync right after works.
     agent.add_product("Kain songket");
