@@ -13,23 +13,11 @@ use std::time::Duration;
 
 type PgStore = Replica<PgBackend>;
 
+/// The tests' product (karya_tests::memagent's) at `price`.
 fn product(name: &str, price: i64) -> Product {
-    let now = now_rfc3339();
     Product {
-        id: new_id().into(),
-        name: name.into(),
-        category: "kriya".into(),
-        description: format!("{name}, buatan bengkel kerja"),
         price_idr: price,
-        unit: "buah".into(),
-        stock: 3,
-        workshop: "Bengkel kayu".into(),
-        certifications: vec![],
-        photos: vec![],
-        nominated: true,
-        created_at: now.clone(),
-        updated_at: now,
-        deleted: false,
+        ..karya_tests::memagent::product(name)
     }
 }
 
