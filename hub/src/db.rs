@@ -288,16 +288,19 @@ impl HubDb {
         if create == Create::No && !postgres && !config.db.exists() {
             return Err(OpenError::Missing(config.db.clone()));
         }
-        if create == Create::No && postgres {
+        let db = config.db.to_string_lossy();
+        let mut store = if create == Create::No && postgres {
             // A database that holds no hub: the wrong address, not a new national hub.
-            karya_shared::store::PgBackend::open_existing(&config.db.to_string_lossy(), None, 1)?;
-        }
-        let mut store = AnyStore::open_any(
-            &config.db.to_string_lossy(),
-            Some(SCHEMA),
-            Some(PG_SCHEMA),
-            config.read_connections,
-        )?;
+            AnyStore::new(AnyBackend::Postgres(Box::new(
+                karya_shared::store::PgBackend::open_existing(
+                    &db,
+                    Some(PG_SCHEMA),
+                    config.read_connections,
+                )?,
+            )))?
+        } else {
+            AnyStore::open_any(&db, Some(SCHEMA), Some(PG_SCHEMA), config.read_connections)?
+        };
         // A new actor per start (and per admin command): never a sequence number used before,
         // even after the database was restored from a backup.
         store.renew_actor();
