@@ -577,12 +577,23 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     eprintln!("bootstrap: syncing into an empty hub, with readers on health, stats, a page ...");
     let storm = Storm::start(&format!("http://{}", hub.addr), &viewer);
     let hubs_cpu = || hub_pids.iter().map(|p| process_cpu_ticks(*p)).sum::<u64>();
-    let cpu_before = (core_ticks(), hubs_cpu(), postgres_cpu_ticks());
+    // PostgreSQL's processes: only the run's own server's matter (another test's servers
+    // may come and go meanwhile on a machine running tests).
+    let db_cpu = || {
+        if pg.is_some() {
+            postgres_cpu_ticks()
+        } else {
+            0
+        }
+    };
+    let cpu_before = (core_ticks(), hubs_cpu(), db_cpu());
     let t = Instant::now();
     sync_spread(&mut replicas, &urls, opts.concurrency).await;
     report.bootstrap_secs = t.elapsed().as_secs_f64();
-    let cpu_after = (core_ticks(), hubs_cpu(), postgres_cpu_ticks());
-    report.bootstrap_db_cpu_secs = (cpu_after.2 - cpu_before.2) as f64 / clock_ticks_per_sec();
+    let cpu_after = (core_ticks(), hubs_cpu(), db_cpu());
+    // Processes that ended meanwhile take their ticks with them: never below zero.
+    report.bootstrap_db_cpu_secs =
+        cpu_after.2.saturating_sub(cpu_before.2) as f64 / clock_ticks_per_sec();
     storm.finish(&mut report).await;
     report.bootstrap_core_busy_pct = cpu_before
         .0
