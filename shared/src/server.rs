@@ -242,13 +242,15 @@ pub fn serve_poll<B: Backend>(
     authority: &dyn WriteAuthority,
 ) -> Result<Option<Response>, StoreError> {
     let docs = authority.docs();
-    let mut heads = Vec::with_capacity(docs.len());
-    for doc in &docs {
-        heads.push((doc.to_string(), replica.heads(doc)?));
-    }
-    if heads_digest(heads.iter().map(|(n, h)| (n.clone(), h.as_slice()))) == poll.digest {
-        for (doc, (_, h)) in docs.iter().zip(&heads) {
-            replica.mark_shared(origin.peer, doc, h)?;
+    let view = replica.poll_view(origin.peer, &docs)?;
+    let digest = heads_digest(
+        docs.iter()
+            .zip(&view)
+            .map(|(doc, (h, _))| (doc.to_string(), h.as_slice())),
+    );
+    if digest == poll.digest {
+        for (doc, (h, state)) in docs.iter().zip(view) {
+            replica.mark_shared_from(origin.peer, doc, &h, state)?;
         }
         return Ok(None);
     }

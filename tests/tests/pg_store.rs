@@ -131,6 +131,29 @@ fn postgres_stores_what_sqlite_stores() {
             .unwrap();
         kept.push(p);
     }
+    // A product whose photos change in the same sync: its photos' rows are deleted and
+    // written again in one commit, in that order.
+    let photo = |n: u8| karya_shared::model::Photo {
+        hash: format!("{n:02x}").repeat(32),
+        size: 1000 + u64::from(n),
+        width: 800,
+        height: 600,
+        thumb: format!("{:02x}", n + 100).repeat(32),
+        thumb_size: 100,
+        caption: format!("foto {n}"),
+    };
+    let framed = kept[0].id.clone();
+    for photos in [vec![photo(1), photo(2)], vec![photo(2), photo(3)]] {
+        let patch = karya_shared::model::ProductPatch {
+            photos: Some(photos),
+            ..Default::default()
+        };
+        agent
+            .change(&doc, |d| {
+                schema::edit_product(d, &framed, &patch, &now_rfc3339())
+            })
+            .unwrap();
+    }
     let gone = kept.pop().unwrap();
     agent
         .change(&doc, |d| {
@@ -184,6 +207,23 @@ fn postgres_stores_what_sqlite_stores() {
     );
     assert_eq!(names.len(), 12);
     assert_eq!(names.iter().filter(|r| r[1] == "1").count(), 1);
+    let photos = pg_rows(
+        &server,
+        "hub",
+        "product_photos",
+        &["hash".into(), "thumb".into()],
+    );
+    let row = |hash: &str, thumb: &str| vec![hash.repeat(32), thumb.to_string()];
+    assert_eq!(
+        photos,
+        vec![
+            row("02", "0"),
+            row("03", "0"),
+            row("66", "1"),
+            row("67", "1")
+        ],
+        "the product's photos (and their thumbnails) are its last two"
+    );
 
     pg.compact(&doc).unwrap();
     assert_eq!(pg.stored_rows(&doc).unwrap(), 1);
@@ -197,6 +237,38 @@ fn postgres_stores_what_sqlite_stores() {
             }
         })
         .unwrap();
+}
+
+/// What a poll compares (every document's heads and the peer's sync state of it, read at
+/// once) follows, in one process, what another process wrote since it last looked, and the
+/// sync state the other process stored.
+#[test]
+fn a_poll_on_one_process_sees_what_another_process_wrote() {
+    let server = PgServer::start();
+    let url = server.create_database("hub");
+    let (a, b) = (open(&url), open(&url));
+    let docs = DocId::for_agent("LP-PATI");
+    let peer = "LP-PATI/pc-1";
+    let before = b.poll_view(peer, &docs).unwrap();
+    assert!(before.iter().all(|(heads, _)| heads.is_empty()));
+    let p = product("Tas anyaman", 85_000);
+    a.change(&docs[0], |d| schema::insert_product(d, &p))
+        .unwrap();
+    let after = b.poll_view(peer, &docs).unwrap();
+    assert_eq!(after.len(), 3);
+    assert_eq!(after[0].0, a.heads(&docs[0]).unwrap(), "b sees a's write");
+    assert!(!after[0].0.is_empty());
+    assert!(after[1].0.is_empty() && after[2].0.is_empty());
+    // b marks the peer as having the document; a reads that state.
+    let (heads, state) = after.into_iter().next().unwrap();
+    b.mark_shared_from(peer, &docs[0], &heads, state).unwrap();
+    let seen = a.poll_view(peer, &docs).unwrap();
+    assert_eq!(seen[0].1.shared_heads, heads);
+    assert!(seen[1].1.shared_heads.is_empty());
+    b.with_doc(&docs[0], |d| {
+        assert!(schema::read_product(d, &p.id).is_some())
+    })
+    .unwrap();
 }
 
 /// Two processes' handles (each its own pool of connections) write one document at once,

@@ -82,6 +82,9 @@ impl Backend for AnyBackend {
     fn save_sync_state(&self, peer: &str, doc: &str, state: &[u8]) -> Result<()> {
         each!(self, b => b.save_sync_state(peer, doc, state))
     }
+    fn poll_view(&self, peer: &str, docs: &[&str]) -> Result<Vec<(DocVersion, Option<Vec<u8>>)>> {
+        each!(self, b => b.poll_view(peer, docs))
+    }
     fn doc_ids(&self) -> Result<Vec<String>> {
         each!(self, b => b.doc_ids())
     }

@@ -262,6 +262,14 @@ pub trait Backend: Send + Sync {
     fn forget(&self, id: &DocId) -> Result<()>;
     fn sync_state(&self, peer: &str, doc: &str) -> Result<Option<Vec<u8>>>;
     fn save_sync_state(&self, peer: &str, doc: &str, state: &[u8]) -> Result<()>;
+    /// What answering a poll needs of several documents: each one's stored version and
+    /// `peer`'s sync state of it, in the order of `docs` (a backend across a network reads
+    /// them in one round trip).
+    fn poll_view(&self, peer: &str, docs: &[&str]) -> Result<Vec<(DocVersion, Option<Vec<u8>>)>> {
+        docs.iter()
+            .map(|doc| Ok((self.version(doc)?, self.sync_state(peer, doc)?)))
+            .collect()
+    }
     fn doc_ids(&self) -> Result<Vec<String>>;
     /// Stored rows of a document (1 for a snapshot, if any, plus its chunks).
     fn stored_rows(&self, doc: &str) -> Result<i64>;
@@ -580,6 +588,39 @@ impl<B: Backend> Replica<B> {
         self.with_doc(id, |d| d.get_heads())
     }
 
+    /// The heads of several documents and `peer`'s sync state of each: what a poll compares.
+    /// One read of the backend when the copies in memory are current (the usual case of an
+    /// idle agent's poll), instead of two per document.
+    pub fn poll_view(
+        &self,
+        peer: &str,
+        ids: &[DocId],
+    ) -> Result<Vec<(Vec<ChangeHash>, sync::State)>> {
+        let keys: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+        let names: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let stored = self.backend.poll_view(peer, &names)?;
+        keys.iter()
+            .zip(stored)
+            .map(|(key, (version, state))| {
+                let heads = self.with_slot(key, |slot| {
+                    let cached = match slot {
+                        Some(c) if c.version == version => {
+                            self.hits.fetch_add(1, Ordering::Relaxed);
+                            c
+                        }
+                        // Loaded since, or never: read the version again, as any use does.
+                        _ => self.fresh(key, slot)?,
+                    };
+                    Ok(cached.doc.get_heads())
+                })?;
+                let state = state
+                    .and_then(|b| sync::State::decode(&b).ok())
+                    .unwrap_or_default();
+                Ok((heads, state))
+            })
+            .collect()
+    }
+
     /// Makes a local change. `f` edits the document; if it fails, or storing fails, the
     /// document is left as it was, in memory and in the backend. If another process wrote the
     /// document meanwhile, `f` runs again on top of that write.
@@ -815,7 +856,17 @@ impl<B: Backend> Replica<B> {
     /// sync state says so from now on, so that an answer to a later poll starts from there.
     /// Written only when it changes.
     pub fn mark_shared(&self, peer: &str, id: &DocId, heads: &[ChangeHash]) -> Result<()> {
-        let mut state = self.sync_state(peer, id)?;
+        self.mark_shared_from(peer, id, heads, self.sync_state(peer, id)?)
+    }
+
+    /// [`Replica::mark_shared`], with `state` the stored sync state, read already.
+    pub fn mark_shared_from(
+        &self,
+        peer: &str,
+        id: &DocId,
+        heads: &[ChangeHash],
+        mut state: sync::State,
+    ) -> Result<()> {
         let mut known = state.shared_heads.clone();
         let mut now = heads.to_vec();
         known.sort();

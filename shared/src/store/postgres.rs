@@ -119,6 +119,28 @@ const MIGRATION_LOCK: i64 = 0x6b61_7279_615f_6d69; // "karya_mi"
 /// The key of the advisory lock that orders the change log's entries.
 const CHANGE_LOG_LOCK: i64 = 0x6b61_7279_615f_6c6f; // "karya_lo"
 
+/// A document's stored version: its generation and its last chunk's number.
+const VERSION_OF: &str =
+    "SELECT generation, COALESCE((SELECT MAX(seq) FROM chunks WHERE doc_id = $1), 0)
+     FROM docs WHERE doc_id = $1";
+
+/// The version [`VERSION_OF`] answered (none: a document not stored yet).
+fn version_in(row: Option<&Row>) -> DocVersion {
+    row.map(|r| DocVersion {
+        generation: r.get(0),
+        last_seq: r.get(1),
+    })
+    .unwrap_or_default()
+}
+
+/// Stores a sync state: (peer, document, state).
+const SYNC_STATE_SET: &str = "INSERT INTO sync_states (peer, doc_id, state) VALUES ($1, $2, $3)
+     ON CONFLICT (peer, doc_id) DO UPDATE SET state = EXCLUDED.state";
+
+/// Stores a value of `meta`: (key, value).
+const META_SET: &str = "INSERT INTO meta (key, value) VALUES ($1, $2)
+     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value";
+
 /// A connection with the statements it has prepared (each prepared once per connection).
 pub struct PgConn {
     client: Client,
@@ -206,7 +228,7 @@ fn doc_lock_key(doc: &str) -> i64 {
 /// for answers with a plain executor, so they may be threads of any kind (an async task of
 /// the server's runtime too, as with SQLite).
 struct Pool {
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: tokio::runtime::Handle,
     config: tokio_postgres::Config,
     idle: Mutex<(Vec<PgConn>, usize)>,
     returned: Condvar,
@@ -246,7 +268,7 @@ impl Pool {
 
     /// Opens a connection; its socket is served on the store's runtime.
     fn connect(&self) -> std::result::Result<Client, tokio_postgres::Error> {
-        let runtime = self.runtime.as_ref().expect("until drop");
+        let runtime = &self.runtime;
         let config = self.config.clone();
         let connecting = runtime.spawn(async move { config.connect(NoTls).await });
         let (client, connection) = match block_on(connecting) {
@@ -288,7 +310,7 @@ impl Held<'_> {
     }
 }
 
-impl Drop for Pool {
+impl Drop for PgBackend {
     fn drop(&mut self) {
         // Without waiting: a store may be dropped inside an async task.
         if let Some(runtime) = self.runtime.take() {
@@ -307,7 +329,13 @@ impl Drop for Held<'_> {
 
 /// The PostgreSQL backend (see the module's documentation).
 pub struct PgBackend {
+    /// Connections for transactions (document writes, the hub's writes).
     pool: Pool,
+    /// Connections for reads and single statements: a reader (a page, `/healthz`, a
+    /// version check) never waits for writers holding every connection of `pool`.
+    readers: Pool,
+    /// Drives every connection's socket (see [`Pool`]); shut down when the store goes.
+    runtime: Option<tokio::runtime::Runtime>,
     /// Where the server is, for messages (never the password).
     server: String,
 }
@@ -368,14 +396,17 @@ impl PgBackend {
             .map_err(|e| {
                 StoreError::Config(format!("cannot start PostgreSQL's I/O thread: {e}"))
             })?;
+        let pool = |max: usize| Pool {
+            runtime: runtime.handle().clone(),
+            config: config.clone(),
+            idle: Mutex::new((Vec::new(), 0)),
+            returned: Condvar::new(),
+            max,
+        };
         let backend = PgBackend {
-            pool: Pool {
-                runtime: Some(runtime),
-                config,
-                idle: Mutex::new((Vec::new(), 0)),
-                returned: Condvar::new(),
-                max: connections.max(2),
-            },
+            pool: pool(connections.max(2)),
+            readers: pool(connections.max(2)),
+            runtime: Some(runtime),
             server,
         };
         let name = backend.server.clone();
@@ -424,9 +455,9 @@ impl PgBackend {
     pub fn with<T>(&self, mut f: impl FnMut(&mut PgConn) -> Result<T>) -> Result<T> {
         let mut tries = 0;
         loop {
-            let mut held = self.hold()?;
+            let mut held = self.hold(&self.readers)?;
             match f(held.conn()) {
-                Err(StoreError::Postgres(e)) if lost(&e) && tries <= self.pool.max => {
+                Err(StoreError::Postgres(e)) if lost(&e) && tries <= self.readers.max => {
                     tries += 1;
                 }
                 other => return other,
@@ -435,34 +466,39 @@ impl PgBackend {
     }
 
     /// A connection of the pool, given back when dropped (also when its user panics).
-    fn hold(&self) -> Result<Held<'_>> {
-        let conn = self.pool.take().map_err(|e| self.name_server(e))?;
-        Ok(Held(&self.pool, Some(conn)))
+    fn hold<'a>(&self, pool: &'a Pool) -> Result<Held<'a>> {
+        let conn = pool.take().map_err(|e| self.name_server(e))?;
+        Ok(Held(pool, Some(conn)))
     }
 
     /// Runs `f` in a transaction: committed when it returns `Ok`, rolled back otherwise (and
     /// when it panics, by the pool when the connection comes back).
     pub fn transaction<T>(&self, f: impl FnOnce(&mut PgConn) -> Result<T>) -> Result<T> {
-        self.in_transaction("BEGIN", f)
+        self.in_transaction(&self.pool, "BEGIN", f)
     }
 
     /// Runs `f` in a read-only transaction that sees one snapshot of the database.
     pub fn snapshot<T>(&self, f: impl FnOnce(&mut PgConn) -> Result<T>) -> Result<T> {
-        self.in_transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", f)
+        self.in_transaction(
+            &self.readers,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            f,
+        )
     }
 
     fn in_transaction<T>(
         &self,
+        pool: &Pool,
         begin: &str,
         f: impl FnOnce(&mut PgConn) -> Result<T>,
     ) -> Result<T> {
         let mut tries = 0;
         let mut held = loop {
-            let mut held = self.hold()?;
+            let mut held = self.hold(pool)?;
             // A connection found closed fails here, before anything is written: take another.
             match held.conn().batch(begin) {
                 Ok(()) => break held,
-                Err(StoreError::Postgres(e)) if lost(&e) && tries <= self.pool.max => {
+                Err(StoreError::Postgres(e)) if lost(&e) && tries <= pool.max => {
                     tries += 1;
                 }
                 Err(e) => return Err(e),
@@ -532,17 +568,20 @@ impl PgConn {
     }
 
     fn version_of(&mut self, doc: &str) -> Result<DocVersion> {
-        Ok(self
-            .query_opt(
-                "SELECT generation, COALESCE((SELECT MAX(seq) FROM chunks WHERE doc_id = $1), 0)
-                 FROM docs WHERE doc_id = $1",
-                &[&doc],
-            )?
-            .map(|r| DocVersion {
-                generation: r.get(0),
-                last_seq: r.get(1),
-            })
-            .unwrap_or_default())
+        Ok(version_in(self.query(VERSION_OF, &[&doc])?.first()))
+    }
+
+    /// Takes the lock of document `doc` until the transaction ends, then reads its version
+    /// (the one the next writer will compare with): one round trip.
+    fn lock_and_version(&mut self, doc: &str) -> Result<DocVersion> {
+        let answers = self.pipeline(&[
+            Piped::new(
+                "SELECT pg_advisory_xact_lock($1)",
+                vec![PgValue::Int(doc_lock_key(doc))],
+            ),
+            Piped::new(VERSION_OF, vec![PgValue::Text(doc)]),
+        ])?;
+        Ok(version_in(answers[1].first()))
     }
 
     fn chunks_after(&mut self, doc: &str, after: i64) -> Result<Vec<(i64, Vec<u8>)>> {
@@ -557,11 +596,7 @@ impl PgConn {
     }
 
     fn save_sync_state(&mut self, peer: &str, doc: &str, state: &[u8]) -> Result<()> {
-        self.execute(
-            "INSERT INTO sync_states (peer, doc_id, state) VALUES ($1, $2, $3)
-             ON CONFLICT (peer, doc_id) DO UPDATE SET state = EXCLUDED.state",
-            &[&peer, &doc, &state],
-        )?;
+        self.execute(SYNC_STATE_SET, &[&peer, &doc, &state])?;
         Ok(())
     }
 
@@ -572,11 +607,7 @@ impl PgConn {
     }
 
     fn meta_set(&mut self, key: &str, value: &str) -> Result<()> {
-        self.execute(
-            "INSERT INTO meta (key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            &[&key, &value],
-        )?;
+        self.execute(META_SET, &[&key, &value])?;
         Ok(())
     }
 
@@ -594,29 +625,59 @@ impl PgConn {
         Ok(())
     }
 
-    fn delete_row(&mut self, table: &str, key: &[(&str, &str)]) -> Result<()> {
+    /// Runs `statements` in their order as one pipeline: all are sent before the first
+    /// answer is awaited, so a chunk of a thousand rows costs one round trip to the server,
+    /// not a thousand. The server runs them one after another, as if sent one by one; the
+    /// first error is returned (and the transaction, if any, is then aborted).
+    fn pipeline(&mut self, statements: &[Piped<'_>]) -> Result<Vec<Vec<Row>>> {
+        let mut prepared = Vec::with_capacity(statements.len());
+        for s in statements {
+            prepared.push(self.statement(&s.sql)?);
+        }
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = statements
+            .iter()
+            .map(|s| s.values.iter().map(PgValue::param).collect())
+            .collect();
+        let client = &self.client;
+        // Each query is sent when first polled, and `try_join_all` polls them first in
+        // their order (its results come back in that order too).
+        let queries = prepared
+            .iter()
+            .zip(&params)
+            .map(|(statement, p)| client.query(statement, p.as_slice()));
+        Ok(block_on(futures_util::future::try_join_all(queries))?)
+    }
+}
+
+/// A statement of a pipeline: its text and its parameters.
+struct Piped<'a> {
+    sql: String,
+    values: Vec<PgValue<'a>>,
+}
+
+impl<'a> Piped<'a> {
+    fn new(sql: impl Into<String>, values: Vec<PgValue<'a>>) -> Self {
+        Piped {
+            sql: sql.into(),
+            values,
+        }
+    }
+
+    fn delete_row(table: &str, key: &'a [(&'a str, &'a str)]) -> Self {
         let cond: Vec<String> = key
             .iter()
             .enumerate()
             .map(|(i, (c, _))| format!("{c} = ${}", i + 1))
             .collect();
-        let params: Vec<&(dyn ToSql + Sync)> =
-            key.iter().map(|(_, v)| v as &(dyn ToSql + Sync)).collect();
-        self.execute(
-            &format!("DELETE FROM {table} WHERE {}", cond.join(" AND ")),
-            &params,
-        )?;
-        Ok(())
+        Piped::new(
+            format!("DELETE FROM {table} WHERE {}", cond.join(" AND ")),
+            key.iter().map(|(_, v)| PgValue::Text(v)).collect(),
+        )
     }
 
     /// Writes one materialized row: replacing the one with its key, or (`replace` false)
     /// only where there is none.
-    fn put_row(
-        &mut self,
-        table: &str,
-        columns: &[(&str, ToSqlOutput<'_>)],
-        replace: bool,
-    ) -> Result<()> {
+    fn put_row(table: &str, columns: &'a [(&'a str, ToSqlOutput<'a>)], replace: bool) -> Self {
         let key = crate::materialize::table_key(table);
         let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
         let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
@@ -630,28 +691,25 @@ impl PgConn {
         } else {
             "DO NOTHING".to_string()
         };
-        let sql = format!(
-            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT {on_conflict}",
-            names.join(", "),
-            marks.join(", "),
-        );
-        let values: Vec<PgValue> = columns.iter().map(|(_, v)| PgValue::of(v)).collect();
-        let params: Vec<&(dyn ToSql + Sync)> = values.iter().map(PgValue::param).collect();
-        self.execute(&sql, &params)?;
-        Ok(())
+        Piped::new(
+            format!(
+                "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT {on_conflict}",
+                names.join(", "),
+                marks.join(", "),
+            ),
+            columns.iter().map(|(_, v)| PgValue::of(v)).collect(),
+        )
     }
 
-    /// Writes one record's row (or deletes it), as [`crate::materialize::row_writes`] says.
-    fn apply_row(&mut self, op: &RowOp) -> Result<()> {
+    /// The statements that write records' rows (or delete them), as
+    /// [`crate::materialize::row_writes`] says; `writes` holds what that returned.
+    fn rows(writes: &'a [crate::materialize::RowWrite<'a>]) -> impl Iterator<Item = Self> + 'a {
         use crate::materialize::RowWrite;
-        for write in crate::materialize::row_writes(op) {
-            match write {
-                RowWrite::Replace { table, columns } => self.put_row(table, &columns, true)?,
-                RowWrite::Add { table, columns } => self.put_row(table, &columns, false)?,
-                RowWrite::Delete { table, key } => self.delete_row(table, &key)?,
-            }
-        }
-        Ok(())
+        writes.iter().map(|write| match write {
+            RowWrite::Replace { table, columns } => Piped::put_row(table, columns, true),
+            RowWrite::Add { table, columns } => Piped::put_row(table, columns, false),
+            RowWrite::Delete { table, key } => Piped::delete_row(table, key),
+        })
     }
 }
 
@@ -751,52 +809,72 @@ impl Backend for PgBackend {
             if let Some(chunk) = w.chunk {
                 // Writers of this document, here or in another process, wait here in turn; the
                 // version read after the lock is the one the next writer will compare with.
-                c.lock_doc(w.doc)?;
-                if c.version_of(w.doc)? != w.base {
+                if c.lock_and_version(w.doc)? != w.base {
                     return Ok(Commit::Conflict);
                 }
-                let seq: i64 = c
-                    .query_one(
-                        "INSERT INTO chunks (doc_id, data) VALUES ($1, $2) RETURNING seq",
-                        &[&w.doc, &chunk],
-                    )?
-                    .get(0);
+                // Everything else the write stores goes in one pipeline (one round trip).
                 let now = crate::model::now_rfc3339();
-                let n_chunks: i64 = c
-                    .query_one(
+                let mut statements = vec![
+                    Piped::new(
+                        "INSERT INTO chunks (doc_id, data) VALUES ($1, $2) RETURNING seq",
+                        vec![PgValue::Text(w.doc), PgValue::Blob(chunk)],
+                    ),
+                    Piped::new(
                         "INSERT INTO docs (doc_id, n_chunks, updated_at) VALUES ($1, 1, $2)
                          ON CONFLICT (doc_id) DO UPDATE
                          SET n_chunks = docs.n_chunks + 1, updated_at = EXCLUDED.updated_at
                          RETURNING n_chunks",
-                        &[&w.doc, &now],
-                    )?
-                    .get(0);
-                for row in w.rows {
-                    c.apply_row(row)?;
-                }
+                        vec![PgValue::Text(w.doc), PgValue::Text(&now)],
+                    ),
+                ];
+                let writes: Vec<_> = w
+                    .rows
+                    .iter()
+                    .flat_map(crate::materialize::row_writes)
+                    .collect();
+                statements.extend(Piped::rows(&writes));
                 for (key, value) in w.meta {
-                    c.meta_set(key, value)?;
+                    statements.push(Piped::new(
+                        META_SET,
+                        vec![PgValue::Text(key), PgValue::Text(value)],
+                    ));
                 }
                 if let Some(log) = &w.log.as_ref().filter(|l| !l.hashes.is_empty()) {
                     // Log entries are numbered in commit order: a reader that saw entry N has
                     // seen every entry before it (the kept figures rely on it). Writers of
                     // different documents wait for each other only from here to the commit.
-                    c.execute("SELECT pg_advisory_xact_lock($1)", &[&CHANGE_LOG_LOCK])?;
+                    statements.push(Piped::new(
+                        "SELECT pg_advisory_xact_lock($1)",
+                        vec![PgValue::Int(CHANGE_LOG_LOCK)],
+                    ));
                     for hash in &log.hashes {
-                        c.execute(
+                        statements.push(Piped::new(
                             "INSERT INTO change_log (at, doc, upt, hash, peer, token)
                              VALUES ($1, $2, $3, $4, $5, $6)",
-                            &[
-                                &now,
-                                &w.doc,
-                                &log.upt,
-                                hash,
-                                &log.origin.peer,
-                                &log.origin.token,
+                            vec![
+                                PgValue::Text(&now),
+                                PgValue::Text(w.doc),
+                                PgValue::Text(log.upt),
+                                PgValue::Text(hash),
+                                PgValue::Text(log.origin.peer),
+                                PgValue::Text(log.origin.token),
                             ],
-                        )?;
+                        ));
                     }
                 }
+                if let Some((peer, state)) = w.sync_state {
+                    statements.push(Piped::new(
+                        SYNC_STATE_SET,
+                        vec![
+                            PgValue::Text(peer),
+                            PgValue::Text(w.doc),
+                            PgValue::Blob(state),
+                        ],
+                    ));
+                }
+                let answers = c.pipeline(&statements)?;
+                let first = |i: usize| -> i64 { answers[i][0].get(0) };
+                let (seq, n_chunks) = (first(0), first(1));
                 done = Commit::Done {
                     version: DocVersion {
                         generation: w.base.generation,
@@ -804,8 +882,7 @@ impl Backend for PgBackend {
                     },
                     n_chunks: Some(n_chunks),
                 };
-            }
-            if let Some((peer, state)) = w.sync_state {
+            } else if let Some((peer, state)) = w.sync_state {
                 c.save_sync_state(peer, w.doc, state)?;
             }
             Ok(done)
@@ -814,8 +891,7 @@ impl Backend for PgBackend {
 
     fn compact(&self, doc: &str, base: DocVersion, snapshot: &[u8]) -> Result<Option<DocVersion>> {
         self.transaction(|c| {
-            c.lock_doc(doc)?;
-            if c.version_of(doc)? != base {
+            if c.lock_and_version(doc)? != base {
                 return Ok(None);
             }
             let generation = base.generation + 1;
@@ -838,9 +914,11 @@ impl Backend for PgBackend {
         self.transaction(|c| {
             c.lock_doc(&id.to_string())?;
             c.delete_rows(id)?;
-            for row in rows {
-                c.apply_row(row)?;
-            }
+            let writes: Vec<_> = rows
+                .iter()
+                .flat_map(crate::materialize::row_writes)
+                .collect();
+            c.pipeline(&Piped::rows(&writes).collect::<Vec<_>>())?;
             Ok(())
         })
     }
@@ -869,6 +947,24 @@ impl Backend for PgBackend {
 
     fn save_sync_state(&self, peer: &str, doc: &str, state: &[u8]) -> Result<()> {
         self.with(|c| c.save_sync_state(peer, doc, state))
+    }
+
+    fn poll_view(&self, peer: &str, docs: &[&str]) -> Result<Vec<(DocVersion, Option<Vec<u8>>)>> {
+        self.with(|c| {
+            let rows = c.query(
+                "SELECT COALESCE(d.generation, 0),
+                        COALESCE((SELECT MAX(seq) FROM chunks WHERE doc_id = wanted.id), 0),
+                        (SELECT state FROM sync_states WHERE peer = $1 AND doc_id = wanted.id)
+                 FROM unnest($2::text[]) WITH ORDINALITY AS wanted(id, n)
+                 LEFT JOIN docs d ON d.doc_id = wanted.id
+                 ORDER BY wanted.n",
+                &[&peer, &docs],
+            )?;
+            Ok(rows
+                .iter()
+                .map(|r| (version_in(Some(r)), r.get(2)))
+                .collect())
+        })
     }
 
     fn doc_ids(&self) -> Result<Vec<String>> {
