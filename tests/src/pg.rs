@@ -1,7 +1,8 @@
 //! A real PostgreSQL server for tests and the benchmark: `initdb` into a temporary directory,
 //! started with `pg_ctl` on a free loopback port (as the `postgres` system user when the tests
 //! run as root, since the server refuses to run as root), stopped and removed on drop, also
-//! when the test that started it fails.
+//! when the test that started it fails, and by a watchdog when the process that started it is
+//! killed from outside (a CI timeout), so no server outlives its test run.
 //!
 //! Where the server's programs are not found, starting one panics with what to install: a
 //! test that needs PostgreSQL never passes without it.
@@ -148,6 +149,7 @@ impl PgServer {
             );
             if started.is_ok() {
                 server.port = port;
+                server.watch();
                 return server;
             }
         }
@@ -155,8 +157,40 @@ impl PgServer {
         panic!("PostgreSQL did not start; its log:\n{log}");
     }
 
-    fn dir(&self) -> &Path {
+    /// The server's folder (its data, socket and log): gone once the server is.
+    pub fn dir(&self) -> &Path {
         self.dir.as_ref().expect("until drop").path()
+    }
+
+    /// Starts the watchdog: a shell in a process group of its own (a signal to this process's
+    /// group does not reach it) that checks once a second whether this process still runs; when
+    /// it is gone without having dropped the server, the watchdog stops the server and removes
+    /// its folder. It ends by itself once the folder is gone (the server was dropped).
+    fn watch(&self) {
+        use std::os::unix::process::CommandExt;
+        const SCRIPT: &str = r#"while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done
+[ -d "$2" ] || exit 0
+$3 stop -D "$2" -m immediate -w >/dev/null 2>&1
+rm -rf "$4""#;
+        let pg_ctl = self.bin.join("pg_ctl").to_string_lossy().into_owned();
+        let stop = match self.user {
+            Some(user) => format!("runuser -u {user} -- {pg_ctl}"),
+            None => pg_ctl,
+        };
+        let spawned = Command::new("sh")
+            .args(["-c", SCRIPT, "karya-pg-watchdog"])
+            .arg(std::process::id().to_string())
+            .arg(&self.data)
+            .arg(stop)
+            .arg(self.dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn();
+        if let Err(e) = spawned {
+            panic!("the PostgreSQL test server's watchdog (sh) could not start: {e}");
+        }
     }
 
     fn command(&self, program: &str, args: &[&str]) -> Command {

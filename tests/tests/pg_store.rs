@@ -350,6 +350,52 @@ fn pg_crash_child_writer() {
     }
 }
 
+/// The child side of the test of the test servers' watchdog: starts a server, says where it
+/// is, and waits to be killed. Does nothing unless the parent set KARYA_PG_WATCHDOG_CHILD.
+#[test]
+#[ignore = "the child process of the watchdog test, which runs it with --ignored"]
+fn pg_server_child() {
+    if std::env::var_os("KARYA_PG_WATCHDOG_CHILD").is_none() {
+        return;
+    }
+    let server = PgServer::start();
+    println!("SERVER {} {}", server.port, server.dir().display());
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+/// A test process killed from outside (as a CI timeout kills it) does not leave its
+/// PostgreSQL server running: the watchdog stops it and removes its folder.
+#[test]
+fn a_killed_test_process_leaves_no_server_behind() {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["pg_server_child", "--exact", "--ignored", "--nocapture"])
+        .env("KARYA_PG_WATCHDOG_CHILD", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let line = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.contains("SERVER "))
+        .expect("the child started a server");
+    let mut words = line[line.find("SERVER ").unwrap()..]
+        .split_whitespace()
+        .skip(1);
+    let port: u16 = words.next().unwrap().parse().unwrap();
+    let dir = std::path::PathBuf::from(words.next().unwrap());
+    let answers = || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+    assert!(answers() && dir.is_dir(), "the child's server runs");
+    child.kill().unwrap(); // SIGKILL: no destructor runs
+    child.wait().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while (answers() || dir.exists()) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!answers(), "the server of a killed test process still runs");
+    assert!(!dir.exists(), "{} was left behind", dir.display());
+}
+
 /// A writer process SIGKILLed 20 times at random points: every write it acknowledged is in
 /// the stored document and its table, and the document loads every time.
 #[test]
