@@ -119,6 +119,9 @@ const MIGRATION_LOCK: i64 = 0x6b61_7279_615f_6d69; // "karya_mi"
 /// The key of the advisory lock that orders the change log's entries.
 const CHANGE_LOG_LOCK: i64 = 0x6b61_7279_615f_6c6f; // "karya_lo"
 
+/// Takes the advisory lock with the given key until the transaction ends.
+const ADVISORY_LOCK: &str = "SELECT pg_advisory_xact_lock($1)";
+
 /// A document's stored version: its generation and its last chunk's number.
 const VERSION_OF: &str =
     "SELECT generation, COALESCE((SELECT MAX(seq) FROM chunks WHERE doc_id = $1), 0)
@@ -194,7 +197,7 @@ impl PgConn {
 
     /// Takes the lock of document `doc` until the transaction ends.
     fn lock_doc(&mut self, doc: &str) -> Result<()> {
-        self.execute("SELECT pg_advisory_xact_lock($1)", &[&doc_lock_key(doc)])?;
+        self.execute(ADVISORY_LOCK, &[&doc_lock_key(doc)])?;
         Ok(())
     }
 }
@@ -534,7 +537,7 @@ impl PgBackend {
 
 impl PgConn {
     fn lock_migrations(&mut self) -> Result<()> {
-        self.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        self.execute(ADVISORY_LOCK, &[&MIGRATION_LOCK])?;
         self.batch(
             "CREATE TABLE IF NOT EXISTS karya_schema (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
         )
@@ -575,10 +578,7 @@ impl PgConn {
     /// (the one the next writer will compare with): one round trip.
     fn lock_and_version(&mut self, doc: &str) -> Result<DocVersion> {
         let answers = self.pipeline(&[
-            Piped::new(
-                "SELECT pg_advisory_xact_lock($1)",
-                vec![PgValue::Int(doc_lock_key(doc))],
-            ),
+            Piped::new(ADVISORY_LOCK, vec![PgValue::Int(doc_lock_key(doc))]),
             Piped::new(VERSION_OF, vec![PgValue::Text(doc)]),
         ])?;
         Ok(version_in(answers[1].first()))
@@ -844,7 +844,7 @@ impl Backend for PgBackend {
                     // seen every entry before it (the kept figures rely on it). Writers of
                     // different documents wait for each other only from here to the commit.
                     statements.push(Piped::new(
-                        "SELECT pg_advisory_xact_lock($1)",
+                        ADVISORY_LOCK,
                         vec![PgValue::Int(CHANGE_LOG_LOCK)],
                     ));
                     for hash in &log.hashes {
