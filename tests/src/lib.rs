@@ -2,6 +2,7 @@
 //! a port-0 listener, paths to the real binaries, and the link proxy.
 
 pub mod browser;
+pub mod certs;
 pub mod dashboard_bench;
 pub mod memagent;
 pub mod pg;

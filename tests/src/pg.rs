@@ -18,6 +18,9 @@ pub struct PgServer {
     /// The system user the server runs as, when it is not the current one.
     user: Option<&'static str>,
     dir: Option<tempfile::TempDir>,
+    /// Whether TCP connections must use TLS and a password ([`PgServer::start_tls`]); the
+    /// tests' own client then comes through the server's socket.
+    tls: bool,
 }
 
 /// How the server keeps its data: tests trade durability against a power loss for speed
@@ -70,6 +73,21 @@ impl PgServer {
     }
 
     pub fn start_with(durability: Durability) -> PgServer {
+        Self::start_inner(durability, None)
+    }
+
+    /// A server as a managed PostgreSQL is: TCP only with TLS (`certs`' server certificate)
+    /// and `karya`'s password (SCRAM); a connection without TLS is rejected.
+    pub fn start_tls(certs: &crate::certs::TestCerts, password: &str) -> PgServer {
+        let server = Self::start_inner(Durability::Fast, Some(certs));
+        let mut admin = server.client("postgres");
+        admin
+            .batch_execute(&format!("ALTER ROLE karya PASSWORD '{password}'"))
+            .expect("set karya's password");
+        server
+    }
+
+    fn start_inner(durability: Durability, tls: Option<&crate::certs::TestCerts>) -> PgServer {
         let bin = find_bin().unwrap_or_else(|| {
             panic!(
                 "\n\n*** PostgreSQL's server programs (initdb, pg_ctl, postgres) are not on this machine: \
@@ -100,6 +118,7 @@ impl PgServer {
             data,
             user,
             dir: Some(dir),
+            tls: tls.is_some(),
         };
         let data = server.data.to_string_lossy().into_owned();
         server.run(
@@ -119,6 +138,35 @@ impl PgServer {
             "-c listen_addresses=127.0.0.1 -c unix_socket_directories='{}' -c max_connections=200",
             server.dir().display()
         );
+        if let Some(certs) = tls {
+            // The server reads its key only when the key is its user's and private.
+            for (from, to) in [(&certs.cert, "server.crt"), (&certs.key, "server.key")] {
+                let to = server.data.join(to);
+                std::fs::copy(from, &to).expect("copy the certificate into the data folder");
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600))
+                    .expect("make the key private");
+            }
+            if let Some(user) = user {
+                let ok = Command::new("chown")
+                    .args([
+                        &format!("{user}:"),
+                        &*server.data.join("server.crt").to_string_lossy(),
+                    ])
+                    .arg(server.data.join("server.key"))
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(ok, "could not give the certificate to `{user}`");
+            }
+            std::fs::write(
+                server.data.join("pg_hba.conf"),
+                "local all all trust\n\
+                 hostssl all all 127.0.0.1/32 scram-sha-256\n\
+                 host all all 127.0.0.1/32 reject\n",
+            )
+            .expect("write pg_hba.conf");
+            settings.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+        }
         if durability == Durability::Fast {
             // What a commit wrote still reaches the kernel before it returns (a killed or
             // restarted server loses nothing); only the machine's own crash is not covered.
@@ -253,6 +301,15 @@ rm -rf "$4""#;
     /// A plain client on database `db` (to look at what the hub stored), for tests that are
     /// not async (rust-postgres's synchronous client runs a runtime of its own).
     pub fn client(&self, db: &str) -> postgres::Client {
+        if self.tls {
+            return postgres::Config::new()
+                .host_path(self.dir())
+                .port(self.port)
+                .user("karya")
+                .dbname(db)
+                .connect(postgres::NoTls)
+                .expect("connect to PostgreSQL through its socket");
+        }
         postgres::Client::connect(&self.url(db), postgres::NoTls).expect("connect to PostgreSQL")
     }
 

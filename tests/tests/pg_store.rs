@@ -529,3 +529,109 @@ fn a_newer_schema_on_postgres_is_refused_with_advice() {
     assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
     assert!(err.to_string().contains("upgrade karya"), "{err}");
 }
+
+/// A PostgreSQL that takes only TLS and a password, as a managed service does: the store and
+/// the hub's own programs reach it with `sslmode=verify-full` and HQ's CA named, every
+/// connection encrypted (SCRAM with channel binding); a CA not named, another host name, no
+/// TLS at all or a mode that may fall back to none are refused, each with what to do.
+#[test]
+fn a_tls_only_postgres_is_reached_with_its_certificate_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(certs) = karya_tests::certs::make(dir.path()) else {
+        return;
+    };
+    let server = PgServer::start_tls(&certs, "rahasia");
+    server.create_database("hub");
+    let at = |host: &str, query: &str| {
+        format!("postgres://karya:rahasia@{host}:{}/hub{query}", server.port)
+    };
+    let ca = certs.ca.display();
+    // channel_binding=require: the password exchange is bound to this TLS session (SCRAM-
+    // SHA-256-PLUS), or the connection fails.
+    let url = at(
+        "127.0.0.1",
+        &format!("?sslmode=verify-full&sslrootcert={ca}&channel_binding=require"),
+    );
+
+    let store = open(&url);
+    let doc = DocId::Upt("LPKA-TLS".into());
+    let p = product("Lewat TLS", 1);
+    store
+        .change(&doc, |d| schema::insert_product(d, &p))
+        .unwrap();
+    drop(store);
+    let store = open(&url);
+    store
+        .with_doc(&doc, |d| assert!(schema::read_product(d, &p.id).is_some()))
+        .unwrap();
+
+    // The hub's programs with the same address: the admin CLI, and a process that serves
+    // (started means its /healthz answered).
+    let db = std::path::Path::new(&url);
+    let token = karya_tests::procs::HubProcess::add_upt(db, "LPKA-TLS", "lpka", "Jawa Barat");
+    assert!(token.starts_with("karya_"), "{token}");
+    let blobs = dir.path().join("blobs").to_string_lossy().into_owned();
+    let hub = karya_tests::procs::HubProcess::start_with_env(
+        db,
+        karya_tests::procs::free_addr(),
+        &[("KARYA_BLOBS_DIR", blobs.as_str())],
+    );
+    let (plain, encrypted, bound): (i64, i64, i64) = {
+        let row = server
+            .client("hub")
+            .query_one(
+                "SELECT count(*) FILTER (WHERE NOT s.ssl), count(*) FILTER (WHERE s.ssl), \
+                        count(*) FILTER (WHERE a.client_addr IS NOT NULL) \
+                 FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) \
+                 WHERE a.application_name = 'karya'",
+                &[],
+            )
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2))
+    };
+    assert_eq!(plain, 0, "karya's connections without TLS");
+    assert!(
+        encrypted >= 2 && bound == encrypted,
+        "{encrypted} encrypted of {bound}"
+    );
+    drop(hub);
+    drop(store);
+
+    let refused = |url: String| match PgBackend::open(&url, None, 2) {
+        Ok(_) => panic!("{url} was accepted"),
+        Err(e) => {
+            let text = e.to_string();
+            eprintln!("{text}");
+            assert!(matches!(e, StoreError::Config(_)), "{text}");
+            assert!(!text.contains("rahasia"), "the password shows: {text}");
+            text
+        }
+    };
+    // HQ's CA not named: the machine's roots do not vouch for the server.
+    let text = refused(at("127.0.0.1", "?sslmode=verify-full"));
+    assert!(
+        text.contains("not trusted") && text.contains("sslrootcert=PATH"),
+        "{text}"
+    );
+    // The certificate names 127.0.0.1, not localhost: verify-full refuses, verify-ca accepts.
+    let text = refused(at(
+        "localhost",
+        &format!("?sslmode=verify-full&sslrootcert={ca}"),
+    ));
+    assert!(
+        text.contains("another host name") && text.contains("verify-ca"),
+        "{text}"
+    );
+    drop(open(&at(
+        "localhost",
+        &format!("?sslmode=verify-ca&sslrootcert={ca}"),
+    )));
+    // No TLS: the server's rule refuses it, and says so.
+    let text = refused(at("127.0.0.1", ""));
+    assert!(
+        text.contains("only encrypted connections") && text.contains("sslmode=verify-full"),
+        "{text}"
+    );
+    let text = refused(at("127.0.0.1", "?sslmode=prefer"));
+    assert!(text.contains("sslmode=verify-full"), "{text}");
+}

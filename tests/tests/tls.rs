@@ -15,85 +15,11 @@ fn agent(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
 
 #[test]
 fn an_untrusted_certificate_is_named_and_a_private_ca_can_be_trusted() {
-    if Command::new("openssl").arg("version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "CI machines have openssl");
-        eprintln!("SKIPPED: no openssl to play a TLS hub");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let path = |name: &str| dir.path().join(name);
-    let (ca, ca_key) = (path("hq-ca.pem"), path("hq-ca.key"));
-    let (cert, key, csr, ext) = (
-        path("hub.pem"),
-        path("hub.key"),
-        path("hub.csr"),
-        path("ext.cnf"),
-    );
-    std::fs::write(
-        &ext,
-        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    let openssl = |args: &[&str]| {
-        let ok = Command::new("openssl")
-            .args(args)
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .unwrap();
-        assert!(ok.success(), "openssl {args:?}");
+    let Some(certs) = karya_tests::certs::make(dir.path()) else {
+        return;
     };
-    // HQ's private CA, and the hub's certificate signed by it.
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-keyout",
-        "hq-ca.key",
-        "-out",
-        "hq-ca.pem",
-        "-subj",
-        "/CN=Ditjen PAS test CA",
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign",
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "hub.key",
-        "-out",
-        "hub.csr",
-        "-subj",
-        "/CN=karya-hub-test",
-    ]);
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        "hub.csr",
-        "-CA",
-        "hq-ca.pem",
-        "-CAkey",
-        "hq-ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-out",
-        "hub.pem",
-        "-extfile",
-        "ext.cnf",
-    ]);
-    assert!(cert.exists() && key.exists() && csr.exists() && ca_key.exists());
+    let (ca, cert, key) = (certs.ca, certs.cert, certs.key);
     let addr = karya_tests::procs::free_addr();
     // A TLS endpoint with a certificate only HQ's CA vouches for (it answers with a web page,
     // not a sync frame: enough to see whether the handshake was trusted).

@@ -30,6 +30,7 @@
 //! every later request is served.
 
 pub mod any;
+mod pg_tls;
 pub mod postgres;
 pub mod sqlite;
 

@@ -11,6 +11,7 @@
 //! Connections come from a small pool opened on demand; a connection found broken (the server
 //! restarted, the network dropped) is dropped and the next use opens a new one.
 
+use super::pg_tls;
 use super::{AppSchema, Backend, Commit, DocVersion, DocWrite, Result, StoreError, StoredDoc};
 use crate::materialize::RowOp;
 use crate::schema::DocId;
@@ -22,6 +23,7 @@ use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres_rustls_improved::MakeRustlsConnect;
 
 /// The shared tables, in PostgreSQL's dialect; each entry migrates from the version before it
 /// and starts with a `-- ` line that says what it does. The store's state after all of them
@@ -233,6 +235,8 @@ fn doc_lock_key(doc: &str) -> i64 {
 struct Pool {
     runtime: tokio::runtime::Handle,
     config: tokio_postgres::Config,
+    /// TLS to the server (`sslmode` in the address), or none.
+    tls: Option<MakeRustlsConnect>,
     idle: Mutex<(Vec<PgConn>, usize)>,
     returned: Condvar,
     max: usize,
@@ -273,17 +277,27 @@ impl Pool {
     fn connect(&self) -> std::result::Result<Client, tokio_postgres::Error> {
         let runtime = &self.runtime;
         let config = self.config.clone();
-        let connecting = runtime.spawn(async move { config.connect(NoTls).await });
-        let (client, connection) = match block_on(connecting) {
-            Ok(connected) => connected?,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        };
-        runtime.spawn(async move {
-            // Ends when the client is dropped or the server goes; the client then reports
-            // itself closed.
-            let _ = connection.await;
+        let tls = self.tls.clone();
+        // The connection's task ends when the client is dropped or the server goes; the
+        // client then reports itself closed.
+        let connecting = runtime.spawn(async move {
+            match tls {
+                None => {
+                    let (client, connection) = config.connect(NoTls).await?;
+                    tokio::spawn(async move { drop(connection.await) });
+                    Ok(client)
+                }
+                Some(tls) => {
+                    let (client, connection) = config.connect(tls).await?;
+                    tokio::spawn(async move { drop(connection.await) });
+                    Ok(client)
+                }
+            }
         });
-        Ok(client)
+        match block_on(connecting) {
+            Ok(connected) => connected,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
     }
 
     fn give_back(&self, mut conn: PgConn) {
@@ -381,7 +395,8 @@ impl PgBackend {
         connections: usize,
         create: bool,
     ) -> Result<PgBackend> {
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+        let (address, tls) = pg_tls::split_tls(url)?;
+        let mut config: tokio_postgres::Config = address.parse().map_err(|e: tokio_postgres::Error| {
             StoreError::Config(format!(
                 "the PostgreSQL address is not valid ({e}); write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE"
             ))
@@ -390,6 +405,16 @@ impl PgBackend {
             config.connect_timeout(Duration::from_secs(10));
         }
         config.application_name("karya");
+        let tls = match tls {
+            pg_tls::TlsMode::Disable => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                None
+            }
+            pg_tls::TlsMode::Verify { roots, check_host } => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Require);
+                Some(pg_tls::connector(roots.as_deref(), check_host)?)
+            }
+        };
         let server = describe_server(&config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -402,6 +427,7 @@ impl PgBackend {
         let pool = |max: usize| Pool {
             runtime: runtime.handle().clone(),
             config: config.clone(),
+            tls: tls.clone(),
             idle: Mutex::new((Vec::new(), 0)),
             returned: Condvar::new(),
             max,
@@ -443,6 +469,26 @@ impl PgBackend {
     /// An error that names the server it came from (a refused connection, a wrong password).
     fn name_server(&self, e: StoreError) -> StoreError {
         match e {
+            StoreError::Postgres(e) if pg_tls::failure(&e).is_some() => {
+                StoreError::Config(format!(
+                    "PostgreSQL at {}: the encrypted connection failed, {}",
+                    self.server,
+                    pg_tls::failure(&e).unwrap_or_default()
+                ))
+            }
+            StoreError::Postgres(e)
+                if e.code()
+                    == Some(
+                        &tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+                    )
+                    && e.as_db_error()
+                        .is_some_and(|d| d.message().contains("no encryption")) =>
+            {
+                StoreError::Config(format!(
+                    "PostgreSQL at {} accepts only encrypted connections; add ?sslmode=verify-full to the address (with &sslrootcert=PATH when HQ's own CA signed the server's certificate)",
+                    self.server
+                ))
+            }
             StoreError::Postgres(e) if e.as_db_error().is_none() => StoreError::Config(format!(
                 "PostgreSQL at {} cannot be reached ({e}); check that the server runs and the address, user and password are right",
                 self.server
