@@ -101,32 +101,12 @@ pub(crate) fn split_tls(url: &str) -> Result<(String, TlsMode)> {
     Ok((address, tls))
 }
 
-/// `%XX` escapes of a query value (a path with spaces), as URL parsers read them.
+/// `%XX` escapes of a query value (a path with spaces), decoded as rust-postgres decodes the
+/// rest of the address.
 fn decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b'+', _) => {
-                out.push(b' ');
-                i += 1;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The connector for `mode`, its roots read now (a missing or unreadable file is an error at

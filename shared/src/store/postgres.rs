@@ -282,16 +282,8 @@ impl Pool {
         // client then reports itself closed.
         let connecting = runtime.spawn(async move {
             match tls {
-                None => {
-                    let (client, connection) = config.connect(NoTls).await?;
-                    tokio::spawn(async move { drop(connection.await) });
-                    Ok(client)
-                }
-                Some(tls) => {
-                    let (client, connection) = config.connect(tls).await?;
-                    tokio::spawn(async move { drop(connection.await) });
-                    Ok(client)
-                }
+                None => connect_with(config, NoTls).await,
+                Some(tls) => connect_with(config, tls).await,
             }
         });
         match block_on(connecting) {
@@ -468,32 +460,29 @@ impl PgBackend {
 
     /// An error that names the server it came from (a refused connection, a wrong password).
     fn name_server(&self, e: StoreError) -> StoreError {
-        match e {
-            StoreError::Postgres(e) if pg_tls::failure(&e).is_some() => {
-                StoreError::Config(format!(
-                    "PostgreSQL at {}: the encrypted connection failed, {}",
-                    self.server,
-                    pg_tls::failure(&e).unwrap_or_default()
-                ))
-            }
-            StoreError::Postgres(e)
-                if e.code()
-                    == Some(
-                        &tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
-                    )
-                    && e.as_db_error()
-                        .is_some_and(|d| d.message().contains("no encryption")) =>
+        let StoreError::Postgres(pg) = &e else {
+            return e;
+        };
+        let server = &self.server;
+        if let Some(why) = pg_tls::failure(pg) {
+            return StoreError::Config(format!(
+                "PostgreSQL at {server}: the encrypted connection failed, {why}"
+            ));
+        }
+        match pg.as_db_error() {
+            None => StoreError::Config(format!(
+                "PostgreSQL at {server} cannot be reached ({pg}); check that the server runs and the address, user and password are right"
+            )),
+            Some(db)
+                if *db.code()
+                    == tokio_postgres::error::SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+                    && db.message().contains("no encryption") =>
             {
                 StoreError::Config(format!(
-                    "PostgreSQL at {} accepts only encrypted connections; add ?sslmode=verify-full to the address (with &sslrootcert=PATH when HQ's own CA signed the server's certificate)",
-                    self.server
+                    "PostgreSQL at {server} accepts only encrypted connections; add ?sslmode=verify-full to the address (with &sslrootcert=PATH when HQ's own CA signed the server's certificate)"
                 ))
             }
-            StoreError::Postgres(e) if e.as_db_error().is_none() => StoreError::Config(format!(
-                "PostgreSQL at {} cannot be reached ({e}); check that the server runs and the address, user and password are right",
-                self.server
-            )),
-            other => other,
+            Some(_) => e,
         }
     }
 
@@ -803,6 +792,20 @@ impl<'a> PgValue<'a> {
             PgValue::Blob(b) => b,
         }
     }
+}
+
+/// Connects with `tls`, and serves the connection's socket on a task of the current runtime.
+async fn connect_with<T>(
+    config: tokio_postgres::Config,
+    tls: T,
+) -> std::result::Result<Client, tokio_postgres::Error>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = config.connect(tls).await?;
+    tokio::spawn(async move { drop(connection.await) });
+    Ok(client)
 }
 
 /// "host:port/database" of a configuration (no user, no password).
