@@ -139,7 +139,9 @@ pub struct Progress {
 
 impl BlobStore {
     pub fn open(dir: &Path) -> std::io::Result<BlobStore> {
-        std::fs::create_dir_all(dir.join("partial"))?;
+        // Photos of products are the hub's to serve, nobody else's to read off the disk.
+        crate::storage::private_dir_all(&dir.join("partial"))?;
+        crate::storage::make_private(dir);
         Ok(BlobStore {
             dir: dir.to_path_buf(),
             writing: Mutex::new(HashSet::new()),
@@ -228,7 +230,7 @@ impl BlobStore {
                 given: offset,
             });
         }
-        let file = std::fs::OpenOptions::new()
+        let file = crate::storage::private_file()
             .create(true)
             .append(true)
             .open(self.partial(hash))?;
@@ -264,7 +266,7 @@ impl BlobStore {
         }
         let target = self.path(hash);
         let parent = target.parent().expect("a blob path has a folder");
-        std::fs::create_dir_all(parent)?;
+        crate::storage::private_dir_all(parent)?;
         std::fs::rename(partial, &target)?;
         if let Ok(d) = std::fs::File::open(parent) {
             let _ = d.sync_all();

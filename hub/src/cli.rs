@@ -173,13 +173,58 @@ pub enum ConfigCommand {
 }
 
 impl Cli {
+    /// The settings: defaults, the file, `KARYA_*`, then the flags. The database must be
+    /// named somewhere (`--db`, `db =` in the file, `KARYA_DB`): a hub database is never
+    /// looked for in whatever folder a command happens to run in. A relative `--db` is the
+    /// path as typed in this shell, made absolute at once.
     pub fn resolve_config(&self) -> anyhow::Result<Config> {
         let mut config = Config::load(self.config.as_deref())?;
         if let Some(db) = &self.db {
-            config.db = db.clone();
+            config.db = if karya_shared::store::is_postgres_url(&db.to_string_lossy()) {
+                db.clone()
+            } else {
+                std::path::absolute(db)?
+            };
+        } else if self.config.is_none() && std::env::var_os("KARYA_DB").is_none() {
+            anyhow::bail!(
+                "which hub database? Pass --db PATH, or --config FILE (KARYA_CONFIG) with db = \"/var/lib/karya-hub/karya-hub.db\", or set KARYA_DB to an absolute path"
+            );
         }
         Ok(config)
     }
+}
+
+/// The serving hub's state. A database server that cannot be reached (PostgreSQL down or
+/// restarting when the machine boots) is waited for, with a line in the log every try, rather
+/// than ending the process: the hub starts serving once it answers. Anything else (a wrong
+/// address or password, a missing file) ends the start at once, with its reason.
+fn open_serving(config: &Config, create: Create) -> anyhow::Result<crate::AppState> {
+    let mut wait = std::time::Duration::from_secs(1);
+    loop {
+        match crate::AppState::new(config.clone(), create) {
+            Err(crate::db::OpenError::Store(karya_shared::StoreError::Unreachable(why))) => {
+                tracing::error!(
+                    problem = %why,
+                    retry_in_secs = wait.as_secs(),
+                    "the database cannot be reached; the hub starts once it answers"
+                );
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(std::time::Duration::from_secs(15));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// An existing hub database opened for a command that only reads it (read-only on SQLite).
+fn open_to_read(config: &Config) -> anyhow::Result<HubDb> {
+    Ok(HubDb::open_read_only(config)?)
+}
+
+/// An existing hub database opened for a command that writes it, with the same store code
+/// as `serve` (WAL, busy timeout, migrations); a missing database is refused, naming the path.
+fn open_to_write(config: &Config) -> anyhow::Result<HubDb> {
+    Ok(HubDb::open(config, Create::No)?)
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
@@ -268,12 +313,13 @@ use karya_shared::signal::shutdown_signal;
 
 /// Runs a command; `serve` runs until SIGTERM or SIGINT.
 pub fn run(cli: &Cli) -> anyhow::Result<()> {
+    if let Command::Config(ConfigCommand::Example) = &cli.command {
+        print!("{}", config::EXAMPLE);
+        return Ok(());
+    }
     let mut config = cli.resolve_config()?;
     match &cli.command {
-        Command::Config(ConfigCommand::Example) => {
-            print!("{}", config::EXAMPLE);
-            return Ok(());
-        }
+        Command::Config(_) => return Ok(()),
         Command::Migrate {
             from: Some(from),
             to: Some(to),
@@ -290,9 +336,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
                 for (table, n) in &moved.tables {
                     println!("  {table}: {n}");
                 }
+                // The photos are where the SQLite hub kept them: beside the file moved, unless
+                // the settings name their folder.
+                let blobs = match &config.blobs_dir {
+                    Some(dir) => dir.clone(),
+                    None => std::path::absolute(from.with_extension("blobs"))?,
+                };
                 println!(
                     "Start karya-hub with --db (or db = / KARYA_DB) set to the PostgreSQL address, and blobs_dir set to the photos' folder ({}).",
-                    config.blobs_path().display()
+                    blobs.display()
                 );
             }
             return Ok(());
@@ -315,12 +367,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             base_url,
             with_stock,
         }) => {
-            anyhow::ensure!(
-                config.is_postgres() || config.db.exists(),
-                "there is no hub database at {}; pass --db with the right path",
-                config.db.display()
-            );
-            let db = HubDb::open(&config, Create::No)?;
+            let db = open_to_read(&config)?;
             let blobs = crate::blobs::BlobStore::open(&config.blobs_path())?;
             let done = crate::catalogue::export(
                 &db,
@@ -366,7 +413,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
                 "{} exists already; give a new file name (a backup never overwrites)",
                 file.display()
             );
-            let db = HubDb::open(&config, Create::No)?;
+            let folder = crate::storage::folder_of(file);
+            if let Some(why) = crate::storage::others_may_write(folder) {
+                anyhow::bail!(
+                    "{why}; a backup holds the hub's vouch key, token hashes and sessions: write it to a folder only the hub's user may write (chmod o-w, or e.g. /var/backups/karya-hub made with mode 0700)"
+                );
+            }
+            // VACUUM INTO needs a connection that may write (it never writes the hub's file):
+            // the serving hub's own store code, beside it.
+            let db = open_to_write(&config)?;
             db.backup(file).map_err(|e| {
                 anyhow::anyhow!(
                     "the backup to {} failed ({e}); nothing of the hub changed. Check that the folder exists and has room",
@@ -410,7 +465,7 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             } else {
                 Create::No
             };
-            let state = std::sync::Arc::new(crate::AppState::new(config.clone(), create)?);
+            let state = std::sync::Arc::new(open_serving(&config, create)?);
             let runtime = tokio::runtime::Runtime::new()?;
             return runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(config.listen)
@@ -426,9 +481,14 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    // The admin commands create a new hub's database (registering the first UPTs is how a
-    // hub starts); `serve` does not.
-    let db = HubDb::open(&config, Create::IfMissing)?;
+    // Only `serve --create` makes a hub database; the commands that only look open it
+    // read-only, those that write through the same store code as `serve`.
+    let db = match &cli.command {
+        Command::Audit { .. }
+        | Command::Upt(UptCommand::List)
+        | Command::Token(TokenCommand::List) => open_to_read(&config)?,
+        _ => open_to_write(&config)?,
+    };
     match &cli.command {
         Command::Serve { .. }
         | Command::Config(_)

@@ -143,6 +143,10 @@ pub enum ConfigError {
     },
     #[error("config file {path} is not valid: {message}")]
     Parse { path: PathBuf, message: String },
+    #[error(
+        "KARYA_DB={0} is a relative path, which would depend on the folder the hub is started from; write it as an absolute path (or set db = in the configuration file)"
+    )]
+    RelativeDb(String),
     #[error("setting {name}={value} is not valid: {message}")]
     Env {
         name: &'static str,
@@ -185,6 +189,20 @@ impl Config {
             }
             None => Config::default(),
         };
+        // Paths in the file are read from the file's folder, never from wherever a command
+        // happens to be started (the service and the admin's shell must agree).
+        if let Some(folder) = file.and_then(|f| std::path::absolute(f).ok())
+            && let Some(folder) = folder.parent()
+        {
+            if !config.is_postgres() && config.db.is_relative() {
+                config.db = folder.join(&config.db);
+            }
+            if let Some(b) = &config.blobs_dir
+                && b.is_relative()
+            {
+                config.blobs_dir = Some(folder.join(b));
+            }
+        }
         config.apply_env(|name| std::env::var(name).ok())?;
         if karya_shared::localtime::Zone::parse(&config.time_zone).is_none() {
             return Err(ConfigError::Env {
@@ -211,6 +229,9 @@ impl Config {
             self.listen = parse("KARYA_LISTEN", v)?;
         }
         if let Some(v) = get("KARYA_DB") {
+            if !karya_shared::store::is_postgres_url(&v) && Path::new(&v).is_relative() {
+                return Err(ConfigError::RelativeDb(v));
+            }
             self.db = PathBuf::from(v);
         }
         if let Some(v) = get("KARYA_MAX_BODY_BYTES") {
@@ -256,7 +277,7 @@ impl Config {
             self.time_zone = v;
         }
         if let Some(v) = get("KARYA_BLOBS_DIR") {
-            self.blobs_dir = Some(PathBuf::from(v));
+            self.blobs_dir = Some(std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(v)));
         }
         if let Some(v) = get("KARYA_MAX_PHOTO_BYTES") {
             self.max_photo_bytes = parse("KARYA_MAX_PHOTO_BYTES", v)?;
@@ -282,6 +303,24 @@ mod tests {
     fn example_parses_to_the_defaults() {
         let parsed: Config = toml::from_str(EXAMPLE).unwrap();
         assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn relative_paths_in_the_file_are_read_from_its_folder_and_a_relative_karya_db_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hub.toml");
+        std::fs::write(&file, "db = \"data/hub.db\"\nblobs_dir = \"foto\"\n").unwrap();
+        let c = Config::load(Some(&file)).unwrap();
+        assert_eq!(c.db, dir.path().join("data/hub.db"));
+        assert_eq!(c.blobs_dir, Some(dir.path().join("foto")));
+        let mut c = Config::default();
+        let err = c
+            .apply_env(|n| (n == "KARYA_DB").then(|| "hub.db".to_string()))
+            .unwrap_err();
+        assert!(err.to_string().contains("absolute path"), "{err}");
+        c.apply_env(|n| (n == "KARYA_DB").then(|| "/srv/hub.db".to_string()))
+            .unwrap();
+        assert_eq!(c.db, PathBuf::from("/srv/hub.db"));
     }
 
     #[test]

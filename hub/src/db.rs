@@ -278,6 +278,9 @@ pub enum OpenError {
     Key(String),
     #[error("{0}")]
     Blobs(String),
+    /// The database's file or folder cannot be made.
+    #[error("{0}")]
+    File(String),
 }
 
 impl HubDb {
@@ -287,6 +290,38 @@ impl HubDb {
         let postgres = config.is_postgres();
         if create == Create::No && !postgres && !config.db.exists() {
             return Err(OpenError::Missing(config.db.clone()));
+        }
+        if !postgres {
+            if create == Create::IfMissing && !config.db.exists() {
+                // A new hub's file is the owner's alone from its first byte (the vouch key,
+                // token hashes and sessions live in it); SQLite's WAL and shared-memory files
+                // take its mode. Made empty before any connection exists.
+                if let Some(folder) = config.db.parent().filter(|p| !p.as_os_str().is_empty())
+                    && !folder.exists()
+                {
+                    crate::storage::private_dir_all(folder).map_err(|e| {
+                        OpenError::File(format!(
+                            "cannot make the folder {} for the hub's database ({e})",
+                            folder.display()
+                        ))
+                    })?;
+                }
+                match crate::storage::create_private_empty(&config.db) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        return Err(OpenError::File(format!(
+                            "cannot create the hub's database {} ({e}); check that the folder exists and the hub may write it",
+                            config.db.display()
+                        )));
+                    }
+                }
+            }
+            // Databases made by earlier versions were 0644: tightened by path (chmod opens no
+            // descriptor, so it is safe while another process serves this file).
+            for f in crate::storage::database_files(&config.db) {
+                crate::storage::make_private(&f);
+            }
         }
         let db = config.db.to_string_lossy();
         let mut store = if create == Create::No && postgres {
@@ -327,6 +362,39 @@ impl HubDb {
         };
         crate::national::ensure_seeded(db.replica())?;
         Ok(db)
+    }
+
+    /// Opens an existing hub database to read only, for the admin commands that only look
+    /// (`upt list`, `token list`, `audit`, `catalogue export`): on SQLite a
+    /// read-only connection that migrates nothing and writes nothing (a serving hub beside it
+    /// keeps its locks and its write-ahead log); on PostgreSQL the ordinary pool.
+    pub fn open_read_only(config: &Config) -> Result<HubDb, OpenError> {
+        let store = if config.is_postgres() {
+            AnyStore::new(AnyBackend::Postgres(Box::new(
+                karya_shared::store::PgBackend::open_existing(
+                    &config.db.to_string_lossy(),
+                    Some(PG_SCHEMA),
+                    config.read_connections.min(2),
+                )?,
+            )))?
+        } else {
+            if !config.db.exists() {
+                return Err(OpenError::Missing(config.db.clone()));
+            }
+            AnyStore::new_read_only(AnyBackend::Sqlite(
+                karya_shared::store::SqliteBackend::open_existing_read_only(&config.db)?,
+            ))
+        };
+        let key = karya_shared::store::Backend::meta(store.backend(), HEADS_KEY)?
+            .ok_or_else(|| OpenError::Key(format!("meta.{HEADS_KEY} is missing")))?;
+        let heads_key = HeadsKey::from_hex(&key)
+            .ok_or_else(|| OpenError::Key(format!("meta.{HEADS_KEY} is not a 32-byte hex key")))?;
+        Ok(HubDb {
+            store,
+            path: config.db.clone(),
+            heads_key,
+            figures: Figures::default(),
+        })
     }
 
     /// The key this hub vouches for its own documents with.
@@ -481,12 +549,30 @@ impl HubDb {
     // ---------- backup ----------
 
     /// Writes a consistent copy of the whole database to `to` (SQLite's `VACUUM INTO`: one
-    /// read transaction, so syncs and curators go on meanwhile). `to` must not exist.
+    /// read transaction, so syncs and curators go on meanwhile). `to` must not exist: it is
+    /// made empty with mode 0600 first (the copy holds the vouch key, token hashes and
+    /// sessions), and removed again if the copy fails.
     pub fn backup(&self, to: &std::path::Path) -> Result<()> {
         let target = to.to_string_lossy().into_owned();
         match self.store.backend() {
             AnyBackend::Sqlite(b) => {
-                Ok(b.writer().execute("VACUUM INTO ?1", [target]).map(|_| ())?)
+                crate::storage::create_private_empty(to)
+                    .map_err(|e| StoreError::Config(format!("{}: {e}", to.display())))?;
+                let copied = b.writer().execute("VACUUM INTO ?1", [target]).map(|_| ());
+                // The copy is this command's own new file, not a live database: its one
+                // descriptor here makes it durable before the command says it is written.
+                let synced = copied.as_ref().map_err(|_| ()).and_then(|_| {
+                    std::fs::File::open(to)
+                        .and_then(|f| f.sync_all())
+                        .map_err(|_| ())
+                });
+                if copied.is_err() || synced.is_err() {
+                    let _ = std::fs::remove_file(to);
+                }
+                copied?;
+                synced.map_err(|_| {
+                    StoreError::Config(format!("{} could not be flushed to disk", to.display()))
+                })
             }
             AnyBackend::Postgres(b) => Err(StoreError::Config(format!(
                 "the hub's database is PostgreSQL ({}): back it up with pg_dump or the server's own backups (docs/DEPLOYMENT.md), not with karya-hub backup",
@@ -501,7 +587,7 @@ impl HubDb {
     /// database's size as the server counts it (PostgreSQL).
     pub fn database_bytes(&self) -> Result<u64> {
         match self.store.backend() {
-            AnyBackend::Sqlite(_) => Ok(crate::database_bytes(&self.path)),
+            AnyBackend::Sqlite(_) => Ok(crate::storage::database_bytes(&self.path)),
             AnyBackend::Postgres(b) => b.with(|c| {
                 let n: i64 = c
                     .query_one("SELECT pg_database_size(current_database())", &[])?

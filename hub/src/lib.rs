@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod national;
 pub mod pages;
 pub mod router;
+pub mod storage;
 
 use crate::db::{Create, HubDb};
 use crate::error::ApiError;
@@ -46,6 +47,8 @@ pub struct AppState {
     disk_full_at: Mutex<Option<std::time::Instant>>,
     /// Repeating log lines: key to (last logged, suppressed since).
     log_limit: Mutex<std::collections::HashMap<String, (std::time::Instant, u64)>>,
+    /// What the background check of the database last found.
+    db_health: Mutex<DbHealth>,
     /// Failed token checks per source address: (window start, failures in it).
     auth_failures: Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
 }
@@ -93,6 +96,10 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             status_written: Mutex::new(Default::default()),
             disk_full_at: Mutex::new(None),
+            db_health: Mutex::new(DbHealth {
+                last_ok: std::time::Instant::now(),
+                problem: None,
+            }),
             log_limit: Mutex::new(Default::default()),
             auth_failures: Mutex::new(Default::default()),
         })
@@ -171,9 +178,10 @@ impl AppState {
         }
     }
 
-    /// Ready to take syncs: the database file is writable, the disk has room, no write failed
-    /// for a full disk since the last one that succeeded, and admission control is not
-    /// shedding. Touches no database connection, so it answers at once during a storm.
+    /// Ready to take syncs: the database answered the last background check (every second),
+    /// its folder takes writes, the disk has room, no write failed for a full disk since the
+    /// last one that succeeded, and admission control is not shedding. Touches no database
+    /// connection itself, so it answers at once during a storm.
     pub fn readiness(&self) -> Readiness {
         let mut problems = self.storage_problems();
         if self.sync_admission.available_permits() == 0 {
@@ -185,15 +193,22 @@ impl AppState {
         }
     }
 
-    /// What keeps the hub from storing a write: the database not writable, the disk under
+    /// What keeps the hub from storing a write: the database not answering (checked in the
+    /// background, see [`AppState::watch_database`]), its folder not writable, the disk under
     /// `min_free_bytes`, or a write that failed for a full disk since the last good one.
+    ///
+    /// Never opens the database file or its `-wal`/`-shm` (see [`storage`]): it looks at
+    /// the folder and at path metadata only.
     pub fn storage_problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        if let Some(p) = self.database_problem() {
+            problems.push(p);
+        }
         if self.config.is_postgres() {
             // The database's disk is the server's to watch (docs/DEPLOYMENT.md); the photos'
             // folder is this hub's.
             let blobs = self.config.blobs_path();
-            match disk_free(&blobs) {
+            match storage::disk_free(&blobs.join("partial")) {
                 Some(free) if free < self.config.min_free_bytes => problems.push(format!(
                     "the disk holding the photos ({}) has {free} bytes free, under min_free_bytes ({})",
                     blobs.display(),
@@ -201,17 +216,21 @@ impl AppState {
                 )),
                 _ => {}
             }
-        } else if let Err(e) = std::fs::OpenOptions::new()
-            .append(true)
-            .open(&self.config.db)
-        {
-            problems.push(format!(
-                "the database {} is not writable: {e}",
-                self.config.db.display()
-            ));
-        }
-        if !self.config.is_postgres() {
-            match disk_free(&self.config.db) {
+        } else {
+            let db = &self.config.db;
+            let folder = storage::folder_of(db);
+            if let Err(e) = storage::folder_writable(folder) {
+                problems.push(format!(
+                    "the database's folder {} is not writable ({e}): SQLite cannot keep its write-ahead log there",
+                    folder.display()
+                ));
+            } else if std::fs::metadata(db).is_ok_and(|m| m.permissions().readonly()) {
+                problems.push(format!(
+                    "the database {} is read-only (its file mode allows no writes)",
+                    db.display()
+                ));
+            }
+            match storage::disk_free(db) {
                 Some(free) if free < self.config.min_free_bytes => problems.push(format!(
                     "the disk holding the database has {free} bytes free, under min_free_bytes ({})",
                     self.config.min_free_bytes
@@ -229,26 +248,92 @@ impl AppState {
         }
         problems
     }
+
+    /// What the last background check of the database found wrong, if anything: no answer
+    /// to a read, no check for too long, or a file of it deleted under the hub.
+    pub fn database_problem(&self) -> Option<String> {
+        let health = self.db_health.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = &health.problem {
+            return Some(p.clone());
+        }
+        let since = health.last_ok.elapsed();
+        (since > DB_CHECK_STALE).then(|| {
+            format!(
+                "the database has not answered a check for {} s",
+                since.as_secs()
+            )
+        })
+    }
+
+    /// Checks the database once: a read on a read connection within [`DB_CHECK_TIMEOUT`],
+    /// and (SQLite) that no file of it this process has open was deleted on disk.
+    pub async fn check_database(self: &Arc<Self>) {
+        let st = self.clone();
+        let read = tokio::time::timeout(
+            DB_CHECK_TIMEOUT,
+            tokio::task::spawn_blocking(move || st.db.ping()),
+        )
+        .await;
+        let mut problem = match read {
+            Ok(Ok(Ok(()))) => None,
+            Ok(Ok(Err(e))) => Some(format!("the database does not answer: {e}")),
+            Ok(Err(_)) => Some("the database check failed (the hub logged it)".to_string()),
+            Err(_) => Some(format!(
+                "the database did not answer a read within {} s",
+                DB_CHECK_TIMEOUT.as_secs()
+            )),
+        };
+        if problem.is_none() && !self.config.is_postgres() {
+            let deleted = storage::deleted_open_files(&self.config.db);
+            if !deleted.is_empty() {
+                problem = Some(format!(
+                    "{} was deleted or replaced on disk while the hub has it open (another program removed it): writes since then are not in the database on disk. Stop the hub, restore from the last backup, and start it again; the agents send their records again",
+                    deleted.join(", ")
+                ));
+            }
+        }
+        let mut health = self.db_health.lock().unwrap_or_else(|p| p.into_inner());
+        match &problem {
+            None => health.last_ok = std::time::Instant::now(),
+            Some(p) if health.problem.as_ref() != Some(p) => {
+                tracing::error!(problem = %p, "the hub cannot store writes safely");
+            }
+            Some(_) => {}
+        }
+        if problem.is_none() && health.problem.is_some() {
+            tracing::info!("the database answers again");
+        }
+        health.problem = problem;
+    }
+
+    /// Checks the database every [`DB_CHECK_EVERY`] for as long as the hub serves.
+    pub async fn watch_database(self: Arc<Self>) {
+        let mut every = tokio::time::interval(DB_CHECK_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            every.tick().await;
+            self.check_database().await;
+        }
+    }
+}
+
+/// How often the serving hub checks that its database answers.
+const DB_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// A read that takes longer than this counts as no answer.
+const DB_CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+/// Without a good check for this long, the hub is not ready.
+const DB_CHECK_STALE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The background database check's last findings.
+#[derive(Debug)]
+struct DbHealth {
+    last_ok: std::time::Instant,
+    problem: Option<String>,
 }
 
 /// Free bytes on the file system holding `path` (its folder, for a file).
 pub fn disk_free(path: &std::path::Path) -> Option<u64> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => std::path::Path::new("."),
-    };
-    fs4::available_space(dir).ok()
-}
-
-/// Bytes of the database and its write-ahead log.
-pub fn database_bytes(path: &std::path::Path) -> u64 {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    [path.to_path_buf(), std::path::PathBuf::from(wal)]
-        .iter()
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum()
+    storage::disk_free(path)
 }
 
 impl AppState {
@@ -344,6 +429,7 @@ pub async fn serve_with(
             }
         })
     };
+    let watcher = tokio::spawn(state.clone().watch_database());
     let app = router::router(state);
     tracing::info!(addr = %listener.local_addr()?, "karya-hub listening");
     // HTTP/1.1 only (agents, browsers and reverse proxies speak it to the hub): its header
@@ -398,6 +484,7 @@ pub async fn serve_with(
         }
     }
     collector.abort();
+    watcher.abort();
     tracing::info!("karya-hub stopped");
     Ok(())
 }

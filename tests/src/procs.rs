@@ -35,8 +35,24 @@ impl HubProcess {
         c
     }
 
-    /// Runs an admin command against the hub's database; returns stdout, panics on failure.
+    /// Makes a new, empty hub database at `db` if there is none, as `karya-hub serve
+    /// --create` does first (the admin commands refuse a missing database).
+    pub fn create_db(db: &Path) {
+        if db.exists() || karya_shared::store::is_postgres_url(&db.to_string_lossy()) {
+            return;
+        }
+        let config = karya_hub::Config {
+            db: db.to_path_buf(),
+            ..Default::default()
+        };
+        karya_hub::db::HubDb::open(&config, karya_hub::db::Create::IfMissing)
+            .expect("a new hub database");
+    }
+
+    /// Runs an admin command against the hub's database (made first if missing, see
+    /// [`HubProcess::create_db`]); returns stdout, panics on failure.
     pub fn admin(db: &Path, args: &[&str]) -> String {
+        Self::create_db(db);
         let out = Self::hub_cmd(db).args(args).output().unwrap();
         assert!(
             out.status.success(),
@@ -74,8 +90,18 @@ impl HubProcess {
     /// Starts `karya-hub serve` with settings in its environment (`KARYA_BLOBS_DIR` for a
     /// hub on PostgreSQL).
     pub fn start_with_env(db: &Path, addr: SocketAddr, env: &[(&str, &str)]) -> HubProcess {
+        Self::spawn_serving(db, addr, env, false)
+    }
+
+    fn spawn_serving(
+        db: &Path,
+        addr: SocketAddr,
+        env: &[(&str, &str)],
+        create: bool,
+    ) -> HubProcess {
         let child = Self::hub_cmd(db)
             .args(["serve", "--listen", &addr.to_string()])
+            .args(create.then_some("--create"))
             .envs(env.iter().copied())
             .env("KARYA_LOG", "warn")
             .stdout(Stdio::null())
@@ -97,6 +123,25 @@ impl HubProcess {
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// SIGKILL: the power cut, the OOM killer; nothing of the hub runs after it.
+    pub fn kill_hard(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts `karya-hub serve --create` (a new hub: the only command that makes a database)
+    /// with settings in its environment, and waits until it answers.
+    pub fn start_new(db: &Path, addr: SocketAddr, env: &[(&str, &str)]) -> HubProcess {
+        Self::spawn_serving(db, addr, env, true)
     }
 
     pub fn stop(&mut self) {

@@ -9,6 +9,29 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "ops/hq_day.rs"]
+mod hq_day;
+
+#[test]
+fn a_day_at_hq_loses_nothing_the_hub_acknowledged_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("karya-hub.db");
+    hq_day::run(dir.path(), &db.to_string_lossy(), &[]);
+}
+
+#[test]
+fn a_day_at_hq_loses_nothing_the_hub_acknowledged_on_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = karya_tests::pg::PgServer::start();
+    let url = server.create_database("hq_day");
+    let blobs = dir.path().join("foto");
+    hq_day::run(
+        dir.path(),
+        &url,
+        &[("KARYA_BLOBS_DIR", blobs.to_string_lossy().as_ref())],
+    );
+}
+
 /// Runs `karya-hub serve` with `env`, makes a few requests (one with a bad token, one bad
 /// query, one good), stops it with SIGTERM and returns what it logged.
 fn serve_and_log(env: &[(&str, &str)]) -> String {

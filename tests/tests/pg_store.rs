@@ -501,7 +501,7 @@ fn a_wrong_address_says_what_to_check() {
     )
     .unwrap_err();
     let text = err.to_string();
-    assert!(matches!(err, StoreError::Config(_)), "{text}");
+    assert!(matches!(err, StoreError::Unreachable(_)), "{text}");
     assert!(
         text.contains(&format!("127.0.0.1:{port}/hub")) && text.contains("cannot be reached"),
         "{text}"

@@ -63,9 +63,13 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     #[error("database: {0}")]
     Postgres(::tokio_postgres::Error),
-    /// The database's address or settings are wrong, or its server cannot be reached.
+    /// The database's address or settings are wrong.
     #[error("{0}")]
     Config(String),
+    /// The database's server cannot be reached now (down, restarting, the network between):
+    /// worth trying again, unlike [`StoreError::Config`].
+    #[error("{0}")]
+    Unreachable(String),
     #[error(
         "document {doc} could not be loaded ({source}); restore the data directory from a backup or re-initialise and sync from the hub"
     )]

@@ -470,7 +470,7 @@ impl PgBackend {
             ));
         }
         match pg.as_db_error() {
-            None => StoreError::Config(format!(
+            None => StoreError::Unreachable(format!(
                 "PostgreSQL at {server} cannot be reached ({pg}); check that the server runs and the address, user and password are right"
             )),
             Some(db)

@@ -240,6 +240,32 @@ impl SqliteBackend {
         })
     }
 
+    /// Opens an existing database beside the process that serves it, to read only: one
+    /// read-only connection (it waits for a writer like the server's own, and writes, migrates
+    /// and checkpoints nothing). Unlike [`SqliteBackend::open_read_only`] it never falls back
+    /// to reading the file as immutable, which would miss what the write-ahead log holds.
+    pub fn open_existing_read_only(path: &Path) -> Result<SqliteBackend> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", true)?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if found > known {
+            return Err(StoreError::TooNew {
+                what: "store",
+                found,
+                known,
+            });
+        }
+        Ok(SqliteBackend {
+            writer: Mutex::new(conn),
+            readers: None,
+        })
+    }
+
     pub fn open_in_memory(app: Option<AppSchema>) -> Result<SqliteBackend> {
         let mut writer = Connection::open_in_memory()?;
         init(&writer)?;
@@ -730,6 +756,7 @@ fn describe(sql: &str) -> &str {
 /// What opening the database at `path` would migrate, without changing it (read-only).
 pub fn inspect(path: &Path, app: AppSchema) -> Result<Vec<SchemaState>> {
     let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
     let store: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let has_meta: bool = conn.query_row(
         "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta')",
