@@ -109,9 +109,15 @@ impl NewProduct {
     }
 }
 
-/// Adds products in one change (their categories matched to the catalogue's, see
-/// [`input::match_choice`]), returning them as stored; `note` (key, value) pairs are stored in `meta` in the same
-/// transaction (an import's file hash).
+/// Records per Automerge change of an import: 100 products are about 6 KB on the wire, so a
+/// sync's parts fit a 2 KB/s link within a 20 s request timeout (one change is never split
+/// across parts; a 1,500-row import as one change was 84 KB and never crossed such a link).
+pub const PRODUCTS_PER_CHANGE: usize = 100;
+
+/// Adds products in one local transaction (their categories matched to the catalogue's, see
+/// [`input::match_choice`]), as changes of at most [`PRODUCTS_PER_CHANGE`] products, returning
+/// them as stored; `note` (key, value) pairs are stored in `meta` in the same transaction
+/// (an import's file hash).
 pub fn add_products(
     store: &mut Store,
     upt: &str,
@@ -125,11 +131,13 @@ pub fn add_products(
         p.category = input::match_choice("category", &p.category, &cats)?;
         p.validate(&slugs)?;
     }
-    store.change_noting(&upt_doc(upt), note, |d| {
-        products
-            .iter()
-            .try_for_each(|p| schema::insert_product(d, p))
-    })?;
+    store.change_in_parts(
+        &upt_doc(upt),
+        note,
+        &products,
+        PRODUCTS_PER_CHANGE,
+        |d, p| schema::insert_product(d, p),
+    )?;
     Ok(products)
 }
 
@@ -272,8 +280,8 @@ pub fn add_sales(
     for s in sales {
         s.validate()?;
     }
-    store.change_noting(&upt_doc(upt), note, |d| {
-        sales.iter().try_for_each(|s| schema::insert_sale(d, s))
+    store.change_in_parts(&upt_doc(upt), note, sales, PRODUCTS_PER_CHANGE, |d, s| {
+        schema::insert_sale(d, s)
     })
 }
 
@@ -340,11 +348,13 @@ pub fn add_trainings(
         t.category = input::match_choice("category", &t.category, &cats)?;
         t.validate(&slugs)?;
     }
-    store.change_noting(&upt_doc(upt), note, |d| {
-        trainings
-            .iter()
-            .try_for_each(|t| schema::insert_training(d, t))
-    })
+    store.change_in_parts(
+        &upt_doc(upt),
+        note,
+        &trainings,
+        PRODUCTS_PER_CHANGE,
+        |d, t| schema::insert_training(d, t),
+    )
 }
 
 #[derive(Debug, Clone)]

@@ -11,10 +11,22 @@ fn hub(db: &std::path::Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// A new hub's database at `dir/hub.db`, made as `serve --create` makes it (the library's
+/// own open, so that no server has to run for the admin commands' tests).
+fn new_hub(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("hub.db");
+    let config = karya_hub::Config {
+        db: db.clone(),
+        ..Default::default()
+    };
+    karya_hub::db::HubDb::open(&config, karya_hub::db::Create::IfMissing).unwrap();
+    db
+}
+
 #[test]
 fn register_upts_and_manage_tokens() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hub.db");
+    let db = new_hub(dir.path());
     let out = hub(
         &db,
         &[
@@ -96,7 +108,7 @@ fn register_upts_and_manage_tokens() {
 #[test]
 fn upt_import_is_all_or_nothing_and_update_issues_no_token() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("hub.db");
+    let db = new_hub(dir.path());
     let bad = dir.path().join("bad.csv");
     std::fs::write(
         &bad,
@@ -172,4 +184,97 @@ fn serve_on_a_missing_database_says_so_and_creates_nothing() {
         "{err}"
     );
     assert!(!db.exists(), "no empty national hub was created");
+}
+
+#[test]
+fn only_serve_create_makes_a_hub_database_and_every_other_command_names_the_path_it_looked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("typo.db");
+    for args in [
+        &["upt", "list"][..],
+        &["token", "list"],
+        &["token", "issue", "--role", "viewer", "--name", "v"],
+        &[
+            "upt",
+            "add",
+            "LAPAS-PATI",
+            "--name",
+            "x",
+            "--type",
+            "lapas",
+            "--kanwil",
+            "x",
+        ],
+        &["audit"],
+        &["backup", "copy.db"],
+        &["migrate", "--check"],
+    ] {
+        let out = hub(&db, args);
+        assert!(
+            !out.status.success(),
+            "{args:?} succeeded on a missing database"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&*db.to_string_lossy()), "{args:?}: {err}");
+        assert!(!db.exists(), "{args:?} created a database");
+    }
+    // Nothing names a database: refused, never ./karya-hub.db of wherever it runs.
+    let out = Command::new(env!("CARGO_BIN_EXE_karya-hub"))
+        .args(["upt", "list"])
+        .current_dir(dir.path())
+        .env_remove("KARYA_DB")
+        .env_remove("KARYA_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("which hub database"),
+        "{out:?}"
+    );
+    assert!(!dir.path().join("karya-hub.db").exists());
+    // A relative db in the settings file is the file's folder's, from any folder.
+    let etc = dir.path().join("etc");
+    std::fs::create_dir(&etc).unwrap();
+    std::fs::write(etc.join("hub.toml"), "db = \"hub.db\"\n").unwrap();
+    new_hub(&etc);
+    let out = Command::new(env!("CARGO_BIN_EXE_karya-hub"))
+        .args([
+            "--config",
+            &etc.join("hub.toml").to_string_lossy(),
+            "upt",
+            "list",
+        ])
+        .current_dir(dir.path())
+        .env_remove("KARYA_DB")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_its_backups_are_the_hub_users_alone_and_backup_refuses_a_folder_others_may_write()
+ {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = new_hub(dir.path());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o600);
+    let copy = dir.path().join("copy.db");
+    let out = hub(&db, &["backup", &copy.to_string_lossy()]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(mode(&copy), 0o600);
+    let open = dir.path().join("terbuka");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = hub(&db, &["backup", &open.join("copy.db").to_string_lossy()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("every user") && err.contains("0700"), "{err}");
+    assert!(!open.join("copy.db").exists());
+    // A database an older version made 0644 is tightened when a command opens it to write.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = hub(&db, &["token", "issue", "--role", "viewer", "--name", "v"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(mode(&db), 0o600);
 }

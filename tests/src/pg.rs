@@ -313,7 +313,14 @@ rm -rf "$4""#;
         postgres::Client::connect(&self.url(db), postgres::NoTls).expect("connect to PostgreSQL")
     }
 
-    /// Stops the server at once (as a crash would) and starts it again on the same port.
+    /// Stops the server at once (as a crash would); [`PgServer::restart`] starts it again.
+    pub fn stop(&self) {
+        let data = self.data.to_string_lossy().into_owned();
+        self.run("pg_ctl", &["stop", "-D", &data, "-m", "immediate", "-w"]);
+    }
+
+    /// Stops the server at once (as a crash would) and starts it again on the same port
+    /// (also after [`PgServer::stop`]).
     pub fn restart(&self) {
         let data = self.data.to_string_lossy().into_owned();
         let log = self.dir().join("server.log").to_string_lossy().into_owned();

@@ -38,7 +38,9 @@ impl HubProcess {
     /// Makes a new, empty hub database at `db` if there is none, as `karya-hub serve
     /// --create` does first (the admin commands refuse a missing database).
     pub fn create_db(db: &Path) {
-        if db.exists() || karya_shared::store::is_postgres_url(&db.to_string_lossy()) {
+        // A PostgreSQL database is opened as `serve --create` opens it (which changes
+        // nothing in one that holds a hub already).
+        if db.exists() {
             return;
         }
         let config = karya_hub::Config {

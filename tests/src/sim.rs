@@ -1586,7 +1586,7 @@ pub struct BacklogRun {
 }
 
 /// The size of the first request an unbounded sync of `r` would send now.
-fn unbounded_request_bytes(r: &Replica) -> usize {
+pub fn unbounded_request_bytes(r: &Replica) -> usize {
     let mut session =
         karya_shared::session::SyncSession::new(&r.store, &r.peer, DocId::for_agent(&r.upt))
             .expect("session");

@@ -32,6 +32,77 @@ fn a_day_at_hq_loses_nothing_the_hub_acknowledged_on_postgres() {
     );
 }
 
+/// `/readyz` as a load balancer reads it: the status, or 0 when nothing answers.
+fn ready_status(base: &str) -> u16 {
+    get_status(&format!("{base}/readyz"), "").unwrap_or(0)
+}
+
+/// Waits up to `secs` for `/readyz` at `base` to answer `want`.
+fn wait_ready(base: &str, want: u16, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if ready_status(base) == want {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn readyz_is_not_ready_while_postgres_is_down_and_a_hub_started_then_waits_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = karya_tests::pg::PgServer::start();
+    let url = server.create_database("siap");
+    let blobs = dir.path().join("foto").to_string_lossy().into_owned();
+    let env = [("KARYA_BLOBS_DIR", blobs.as_str())];
+    let hub = HubProcess::start_new(Path::new(&url), free_addr(), &env);
+    assert!(
+        wait_ready(&hub.url(), 200, 10),
+        "a hub on a running PostgreSQL is ready"
+    );
+
+    server.stop();
+    assert!(
+        wait_ready(&hub.url(), 503, 10),
+        "/readyz still says ready with PostgreSQL down"
+    );
+    let body = karya_tests::procs::get_text(&format!("{}/readyz", hub.url()), "");
+    assert!(body.contains("database"), "{body}");
+    assert_ne!(
+        get_status(&format!("{}/healthz", hub.url()), "").unwrap(),
+        200
+    );
+
+    // A second hub process started now (the machine booted before the database) waits for
+    // it instead of exiting, and serves once it answers.
+    let addr = free_addr();
+    let mut waiting = HubProcess::hub_cmd(Path::new(&url))
+        .args(["serve", "--listen", &addr.to_string()])
+        .envs(env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        waiting.try_wait().unwrap().is_none(),
+        "the hub exited instead of waiting for its database"
+    );
+    server.restart();
+    let second = format!("http://{addr}");
+    assert!(
+        wait_ready(&hub.url(), 200, 20),
+        "ready again once PostgreSQL is back"
+    );
+    assert!(
+        wait_ready(&second, 200, 30),
+        "the waiting hub serves once PostgreSQL answers"
+    );
+    let _ = waiting.kill();
+    let _ = waiting.wait();
+}
+
 /// Runs `karya-hub serve` with `env`, makes a few requests (one with a bad token, one bad
 /// query, one good), stops it with SIGTERM and returns what it logged.
 fn serve_and_log(env: &[(&str, &str)]) -> String {

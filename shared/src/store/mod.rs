@@ -658,6 +658,69 @@ impl<B: Backend> Replica<B> {
         self.change_with(id, Origin::LOCAL, meta, f)
     }
 
+    /// Makes a local change of many records (an import) as several Automerge changes of at
+    /// most `per_change` items each, stored in one backend transaction with `meta`: all of
+    /// them or none, as one [`Replica::change_noting`]. A sync sends a backlog in parts cut
+    /// between changes and never splits one, so a change past what a thin link carries
+    /// within one request's timeout could never cross it; bounded changes always can.
+    pub fn change_in_parts<I>(
+        &self,
+        id: &DocId,
+        meta: &[(String, String)],
+        items: &[I],
+        per_change: usize,
+        mut f: impl FnMut(&mut AutoCommit, &I) -> Result<(), SchemaError>,
+    ) -> Result<()> {
+        let key = id.to_string();
+        let n_chunks = self.with_slot(&key, |slot| {
+            for attempt in 0..MAX_ATTEMPTS {
+                let cached = self.fresh(&key, slot)?;
+                let before = cached.doc.get_heads();
+                let mut failed = None;
+                for part in items.chunks(per_change.max(1)) {
+                    if let Err(e) = part.iter().try_for_each(|item| f(&mut cached.doc, item)) {
+                        cached.doc.rollback();
+                        failed = Some(e);
+                        break;
+                    }
+                    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                    cached
+                        .doc
+                        .commit_with(CommitOptions::default().with_time(now));
+                }
+                if let Some(e) = failed {
+                    // Parts committed in memory before the failure: the document is read
+                    // again from the backend, where none of them is.
+                    *slot = None;
+                    return Err(e.into());
+                }
+                let stored = self.persist(
+                    id,
+                    cached,
+                    &before,
+                    None,
+                    false,
+                    Extras {
+                        origin: Origin::LOCAL,
+                        meta,
+                    },
+                );
+                match stored {
+                    Ok(Some(n_chunks)) => return Ok(n_chunks),
+                    Ok(None) => *slot = None,
+                    Err(e) => {
+                        *slot = None;
+                        return Err(e);
+                    }
+                }
+                contention_pause(attempt);
+            }
+            Err(StoreError::Contended { doc: key.clone() })
+        })?;
+        self.maybe_compact(id, n_chunks);
+        Ok(())
+    }
+
     fn change_with<T>(
         &self,
         id: &DocId,
