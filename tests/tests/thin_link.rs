@@ -110,6 +110,7 @@ async fn a_1500_row_import_crosses_a_2_kb_per_second_link_with_a_20_s_timeout() 
         Duration::from_secs(240),
     )
     .await;
+    eprintln!("1,500-row import over 2 KB/s, 20 s timeout: {run:?}");
     assert!(run.converged, "the import never crossed: {run:?}");
     assert!(
         run.bytes_ratio <= 1.5,

@@ -224,20 +224,7 @@ impl SqliteBackend {
                 )?
             }
         };
-        conn.pragma_update(None, "query_only", true)?;
-        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        let known = MIGRATIONS.len() as i64;
-        if found > known {
-            return Err(StoreError::TooNew {
-                what: "store",
-                found,
-                known,
-            });
-        }
-        Ok(SqliteBackend {
-            writer: Mutex::new(conn),
-            readers: None,
-        })
+        Self::reading(conn)
     }
 
     /// Opens an existing database beside the process that serves it, to read only: one
@@ -250,6 +237,12 @@ impl SqliteBackend {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(Duration::from_secs(10))?;
+        Self::reading(conn)
+    }
+
+    /// A backend over one connection that only reads, refusing a store newer than this
+    /// build.
+    fn reading(conn: Connection) -> Result<SqliteBackend> {
         conn.pragma_update(None, "query_only", true)?;
         let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
