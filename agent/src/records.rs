@@ -136,7 +136,7 @@ pub fn add_products(
         note,
         &products,
         PRODUCTS_PER_CHANGE,
-        |d, p| schema::insert_product(d, p),
+        schema::insert_product,
     )?;
     Ok(products)
 }
@@ -353,7 +353,7 @@ pub fn add_trainings(
         note,
         &trainings,
         PRODUCTS_PER_CHANGE,
-        |d, t| schema::insert_training(d, t),
+        schema::insert_training,
     )
 }
 
