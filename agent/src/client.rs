@@ -640,13 +640,27 @@ async fn sync_session(
 ) -> Result<Outcome, SyncError> {
     let mut session = SyncSession::new(store, peer_id, docs)?;
     session.allow_poll(polls);
+    let unanswered = store.meta(UNANSWERED_KEY)?.as_deref() == Some("1");
+    if unanswered {
+        session.probe_first();
+    }
     loop {
         // Sized from the link as measured so far (it may change within the session).
         session.set_budget(client.upload_budget());
         let Some(frame) = session.next_request(store)? else {
             break;
         };
-        let reply = client.exchange(frame).await?;
+        let reply = match client.exchange(frame).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                // A request that may have reached the hub and whose reply did not reach us:
+                // the next session asks first what the hub has, instead of sending it again.
+                if matches!(e, SyncError::Network { .. }) && !session.polled() && !unanswered {
+                    store.set_meta(UNANSWERED_KEY, "1")?;
+                }
+                return Err(e);
+            }
+        };
         session.handle_response(store, &reply)?;
         if let Some(accepts) = session.hub_accepts_polls()
             && accepts != polls
@@ -655,5 +669,12 @@ async fn sync_session(
             polls = accepts;
         }
     }
+    if unanswered {
+        store.set_meta(UNANSWERED_KEY, "0")?;
+    }
     Ok(session.into_outcome())
 }
+
+/// The agent's meta key, "1" while a sync request's reply is outstanding after a network
+/// failure: the next session starts with a probe poll ([`SyncSession::probe_first`]).
+pub const UNANSWERED_KEY: &str = "sync_request_unanswered";

@@ -34,6 +34,7 @@ use crate::schema::DocId;
 use crate::store::{Backend, Received, Replica, StoreError, WritePolicy};
 use crate::vouch::Vouch;
 use crate::wire::{Reply, Request, Response, WireError};
+use automerge::ChangeHash;
 use automerge::sync::{Message, State};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -93,6 +94,9 @@ pub struct Outcome {
     pub photos_refused: Vec<Refusal>,
 }
 
+/// The heads of each document a poll offered.
+type Offered = Vec<(DocId, Vec<ChangeHash>)>;
+
 pub struct SyncSession {
     peer_id: String,
     states: BTreeMap<DocId, State>,
@@ -113,6 +117,11 @@ pub struct SyncSession {
     settled: bool,
     /// Whether the hub's last reply said it accepts polls.
     hub_polls: Option<bool>,
+    /// Start with a poll even with changes here that the hub did not acknowledge: a request
+    /// went unanswered, and the hub may have merged it (see [`SyncSession::probe_first`]).
+    probe: bool,
+    /// The heads a probe offered, to keep as shared when the hub answers "in sync".
+    probed: Offered,
 }
 
 /// A session in parts never runs longer than this many round trips (a 600 KB backlog in
@@ -147,7 +156,19 @@ impl SyncSession {
             polled: false,
             settled: false,
             hub_polls: None,
+            probe: false,
+            probed: Vec::new(),
         })
+    }
+
+    /// The last session's request went unanswered (a timeout, a cut link): the hub may have
+    /// merged it without the reply reaching us. This session starts with a poll of the heads
+    /// here, as an idle agent's: a hub that has them all answers 204 and they are marked
+    /// shared, without sending anything again; any other hub answers with its heads, and the
+    /// requests that follow carry only what it lacks. Takes effect only where polls are
+    /// allowed ([`SyncSession::allow_poll`]).
+    pub fn probe_first(&mut self) {
+        self.probe = true;
     }
 
     /// The hub accepts polls (its replies said so): a session with nothing new to send
@@ -170,8 +191,12 @@ impl SyncSession {
 
     /// A poll, if one says all there is to say: nothing here that the hub has not
     /// acknowledged (every document's heads are the heads shared at the last sync), after a
-    /// sync that agreed on something.
-    fn poll<B: Backend>(&self, store: &Replica<B>) -> Result<Option<Vec<u8>>, StoreError> {
+    /// sync that agreed on something; or a probe ([`SyncSession::probe_first`]). With the
+    /// heads offered.
+    fn poll<B: Backend>(
+        &self,
+        store: &Replica<B>,
+    ) -> Result<Option<(Vec<u8>, Offered)>, StoreError> {
         if !self.may_poll || self.outcome.round_trips > 0 {
             return Ok(None);
         }
@@ -184,21 +209,20 @@ impl SyncSession {
             let mut shared = state.shared_heads.clone();
             mine.sort();
             shared.sort();
-            if mine != shared {
+            if mine != shared && !self.probe {
                 return Ok(None);
             }
-            heads.push((doc.to_string(), mine));
+            heads.push((doc.clone(), mine));
         }
         let digest =
-            crate::wire::heads_digest(heads.iter().map(|(n, h)| (n.clone(), h.as_slice())));
-        Ok(Some(
-            crate::wire::Poll {
-                peer: self.peer_id.clone(),
-                agent_version: crate::VERSION.into(),
-                digest,
-            }
-            .encode(),
-        ))
+            crate::wire::heads_digest(heads.iter().map(|(n, h)| (n.to_string(), h.as_slice())));
+        let frame = crate::wire::Poll {
+            peer: self.peer_id.clone(),
+            agent_version: crate::VERSION.into(),
+            digest,
+        }
+        .encode();
+        Ok(Some((frame, heads)))
     }
 
     /// Bounds the changes one request carries to `bytes` (at least one change each): the rest
@@ -221,8 +245,9 @@ impl SyncSession {
         if self.settled {
             return Ok(None);
         }
-        if let Some(frame) = self.poll(store)? {
+        if let Some((frame, heads)) = self.poll(store)? {
             self.polled = true;
+            self.probed = heads;
             self.outcome.round_trips += 1;
             self.outcome.bytes_sent += frame.len() as u64;
             return Ok(Some(frame));
@@ -368,8 +393,16 @@ impl SyncSession {
     ) -> Result<(), SessionError> {
         self.outcome.bytes_received += frame.len() as u64;
         if self.polled && frame.is_empty() {
-            // 204: the hub has exactly our heads.
+            // 204: the hub has exactly our heads. After a probe they may be more than the
+            // heads shared so far: the unanswered request was merged; keep them as shared.
             self.settled = true;
+            if self.probe {
+                for (doc, heads) in std::mem::take(&mut self.probed) {
+                    if let Some(state) = self.states.get(&doc) {
+                        store.mark_shared_from(HUB_PEER, &doc, &heads, state.clone())?;
+                    }
+                }
+            }
             return Ok(());
         }
         let response = Response::decode(frame)?;

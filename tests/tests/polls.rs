@@ -126,3 +126,111 @@ async fn an_agent_remembers_that_the_hub_takes_polls_and_a_changed_hub_is_still_
         .unwrap();
     assert_eq!(upts, 2);
 }
+
+/// A client whose timeout (2 s) a 1.2 s one-way delay outlasts, sending all in one request.
+fn slow_client(url: &str, token: &str) -> karya_agent::client::HubClient {
+    let client = karya_agent::client::HubClient::new(url, token, Duration::from_secs(2));
+    client.set_rate(10_000_000.0);
+    client
+}
+
+/// A request the hub merged whose reply never came back (a timeout on a slow link): the next
+/// session asks first with a poll of the agent's heads, and sends nothing again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_whose_reply_was_lost_is_not_sent_again() {
+    let hub = TestHub::start().await;
+    let token = hub.add_upt("LAPAS-KEDUNGPANE", "lapas", "Jawa Tengah");
+    let mut agent = Agent::new("LAPAS-KEDUNGPANE", &hub.url(), &token);
+    agent.add_product("Keset sabut");
+    agent.sync().await;
+
+    // A link whose round trip (2.4 s) outlasts the agent's timeout (2 s): the request
+    // arrives and is merged, the reply is too late.
+    let slow = Proxy::start(
+        hub.addr,
+        Link {
+            one_way_delay: Duration::from_millis(1200),
+            bytes_per_sec: 0,
+        },
+    )
+    .await
+    .unwrap();
+    for i in 0..60 {
+        agent.add_product(&format!("Tas anyaman {i}"));
+    }
+    let direct = std::mem::replace(&mut agent.client, slow_client(&slow.url(), &token));
+    let lost =
+        karya_agent::client::sync_once(&agent.store, &agent.client, &agent.peer, agent.docs())
+            .await
+            .expect_err("the reply comes after the timeout");
+    assert!(
+        matches!(lost, karya_agent::client::SyncError::Network { .. }),
+        "{lost:?}"
+    );
+    let at_hub = || {
+        hub.row("SELECT COUNT(*) FROM products", rusqlite::params![], |r| {
+            r.get::<_, i64>(0)
+        })
+    };
+    for _ in 0..50 {
+        if at_hub() == 61 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        at_hub(),
+        61,
+        "the hub merged the request whose reply was lost"
+    );
+    let pending = karya_agent::status::pending_changes(&agent.store, "LAPAS-KEDUNGPANE").unwrap();
+    assert!(pending > 0, "the agent cannot know yet");
+
+    // Back on a good link: one poll, answered 204, and nothing pending.
+    agent.client = direct;
+    let o = agent.sync().await;
+    assert_eq!((o.round_trips, o.bytes_received), (1, 0), "{o:?}");
+    assert!(o.bytes_sent < 200, "the products were sent again: {o:?}");
+    assert_eq!(
+        karya_agent::status::pending_changes(&agent.store, "LAPAS-KEDUNGPANE").unwrap(),
+        0
+    );
+    // And the next session is an ordinary idle poll.
+    let idle = agent.sync().await;
+    assert_eq!((idle.round_trips, idle.bytes_received), (1, 0), "{idle:?}");
+
+    // Lost again, with a product added after: the probe learns what the hub has and only the
+    // new product goes up.
+    for i in 0..60 {
+        agent.add_product(&format!("Sapu ijuk {i}"));
+    }
+    let direct = std::mem::replace(&mut agent.client, slow_client(&slow.url(), &token));
+    let first = {
+        slow.counters.reset();
+        let _ =
+            karya_agent::client::sync_once(&agent.store, &agent.client, &agent.peer, agent.docs())
+                .await
+                .expect_err("too late again");
+        slow.counters.up.load(std::sync::atomic::Ordering::Relaxed)
+    };
+    for _ in 0..50 {
+        if at_hub() == 121 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(at_hub(), 121);
+    agent.add_product("Sapu lidi");
+    agent.client = direct;
+    let o = agent.sync().await;
+    assert!(
+        o.bytes_sent * 4 < first,
+        "the probe should leave only the new product to send: {} B now, {first} B for 60 products",
+        o.bytes_sent
+    );
+    assert_eq!(at_hub(), 122);
+    assert_eq!(
+        karya_agent::status::pending_changes(&agent.store, "LAPAS-KEDUNGPANE").unwrap(),
+        0
+    );
+}
