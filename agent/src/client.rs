@@ -640,6 +640,7 @@ async fn sync_session(
 ) -> Result<Outcome, SyncError> {
     let mut session = SyncSession::new(store, peer_id, docs)?;
     session.allow_poll(polls);
+    session.take_photo_gaps();
     let unanswered = store.meta(UNANSWERED_KEY)?.as_deref() == Some("1");
     if unanswered {
         session.probe_first();
@@ -672,6 +673,7 @@ async fn sync_session(
     if unanswered {
         store.set_meta(UNANSWERED_KEY, "0")?;
     }
+    crate::uploads::hub_lacks(store, session.photo_gaps())?;
     Ok(session.into_outcome())
 }
 

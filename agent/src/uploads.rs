@@ -103,6 +103,21 @@ async fn recheck_if_due(
     Ok(())
 }
 
+/// The hub said it lacks these photos (its photo folder was put back older, or moved): those
+/// this PC had sent are sent again in the upload round that follows the sync.
+pub fn hub_lacks(store: &Store, hashes: &[String]) -> Result<(), StoreError> {
+    for hash in hashes {
+        let forgotten = store
+            .conn()
+            .execute("DELETE FROM uploaded_blobs WHERE hash = ?1", [hash])
+            .map_err(StoreError::from)?;
+        if forgotten > 0 {
+            tracing::warn!(photo = %hash, "the hub no longer has a photo it had received (restored from a backup, or moved?); sending it again");
+        }
+    }
+    Ok(())
+}
+
 /// The blobs the hub acknowledged whole.
 fn sent_blobs(store: &Store) -> Result<Vec<String>, StoreError> {
     Ok(store

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod national;
 pub mod pages;
+pub mod photo_gaps;
 pub mod router;
 pub mod storage;
 
@@ -51,6 +52,8 @@ pub struct AppState {
     db_health: Mutex<DbHealth>,
     /// Failed token checks per source address: (window start, failures in it).
     auth_failures: Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
+    /// The photos each UPT's products name that the hub lacks, to name in sync replies.
+    pub photo_gaps: photo_gaps::PhotoGaps,
 }
 
 /// Failed token checks one address may make per window before it is answered 429.
@@ -88,6 +91,7 @@ impl AppState {
         Ok(AppState {
             db,
             blobs,
+            photo_gaps: photo_gaps::PhotoGaps::default(),
             sync_admission: Arc::new(Semaphore::new(
                 config.max_concurrent_syncs + config.max_queued_syncs,
             )),

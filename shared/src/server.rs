@@ -194,6 +194,7 @@ pub fn serve<B: Backend>(
         docs: replies,
         accepts_polls: true,
         vouches: give_vouches.then_some(vouches),
+        photo_gaps: None,
     };
     Ok(served)
 }
@@ -274,6 +275,7 @@ pub fn serve_poll<B: Backend>(
         docs: replies,
         accepts_polls: true,
         vouches: Some(vouches),
+        photo_gaps: None,
     }))
 }
 

@@ -122,6 +122,10 @@ pub struct SyncSession {
     probe: bool,
     /// The heads a probe offered, to keep as shared when the hub answers "in sync".
     probed: Offered,
+    /// Ask the hub for the photos it lacks ([`SyncSession::take_photo_gaps`]).
+    takes_photo_gaps: bool,
+    /// The photos the hub said it lacks.
+    photo_gaps: Vec<String>,
 }
 
 /// A session in parts never runs longer than this many round trips (a 600 KB backlog in
@@ -158,6 +162,8 @@ impl SyncSession {
             hub_polls: None,
             probe: false,
             probed: Vec::new(),
+            takes_photo_gaps: false,
+            photo_gaps: Vec::new(),
         })
     }
 
@@ -169,6 +175,17 @@ impl SyncSession {
     /// allowed ([`SyncSession::allow_poll`]).
     pub fn probe_first(&mut self) {
         self.probe = true;
+    }
+
+    /// Asks the hub to name the photos of this UPT's products that it does not hold whole
+    /// (a hub put back with an older photo folder): see [`SyncSession::photo_gaps`].
+    pub fn take_photo_gaps(&mut self) {
+        self.takes_photo_gaps = true;
+    }
+
+    /// The photos the hub said it lacks, in this session: the agent sends them again.
+    pub fn photo_gaps(&self) -> &[String] {
+        &self.photo_gaps
     }
 
     /// The hub accepts polls (its replies said so): a session with nothing new to send
@@ -220,6 +237,7 @@ impl SyncSession {
             peer: self.peer_id.clone(),
             agent_version: crate::VERSION.into(),
             digest,
+            takes_photo_gaps: self.takes_photo_gaps,
         }
         .encode();
         Ok(Some((frame, heads)))
@@ -306,6 +324,7 @@ impl SyncSession {
             agent_version: crate::VERSION.into(),
             docs,
             vouches,
+            takes_photo_gaps: self.takes_photo_gaps,
         }
         .encode();
         if cut {
@@ -393,20 +412,19 @@ impl SyncSession {
     ) -> Result<(), SessionError> {
         self.outcome.bytes_received += frame.len() as u64;
         if self.polled && frame.is_empty() {
-            // 204: the hub has exactly our heads. After a probe they may be more than the
-            // heads shared so far: the unanswered request was merged; keep them as shared.
-            self.settled = true;
-            if self.probe {
-                for (doc, heads) in std::mem::take(&mut self.probed) {
-                    if let Some(state) = self.states.get(&doc) {
-                        store.mark_shared_from(HUB_PEER, &doc, &heads, state.clone())?;
-                    }
-                }
-            }
-            return Ok(());
+            // 204: the hub has exactly our heads.
+            return self.settle(store);
         }
         let response = Response::decode(frame)?;
         self.hub_polls = Some(response.accepts_polls);
+        if let Some(gaps) = response.photo_gaps {
+            self.photo_gaps.extend(gaps);
+        }
+        if self.polled && response.docs.is_empty() {
+            // The hub has exactly our heads and had something else to say (the photos it
+            // lacks): as a 204. (A poll the hub is not in sync with is answered per document.)
+            return self.settle(store);
+        }
         for (name, reply) in response.docs {
             let Some(doc) = DocId::parse(&name).filter(|d| self.states.contains_key(d)) else {
                 // Not one of ours: ignore rather than store what we did not ask for.
@@ -439,6 +457,20 @@ impl SyncSession {
         }
         if let Some(vouches) = response.vouches {
             self.keep_vouches(store, vouches)?;
+        }
+        Ok(())
+    }
+
+    /// A poll answered "in sync". After a probe the heads offered may be more than the heads
+    /// shared so far (the unanswered request was merged): they are kept as shared.
+    fn settle<B: Backend>(&mut self, store: &Replica<B>) -> Result<(), SessionError> {
+        self.settled = true;
+        if self.probe {
+            for (doc, heads) in std::mem::take(&mut self.probed) {
+                if let Some(state) = self.states.get(&doc) {
+                    store.mark_shared_from(HUB_PEER, &doc, &heads, state.clone())?;
+                }
+            }
         }
         Ok(())
     }

@@ -25,6 +25,13 @@
 //! Flags bit 2 on a request or a reply: after the documents comes a list of vouches
 //! (see [`crate::vouch`]), `count:u32 (doc:str vouch:bytes)*`. An agent adds it only for a hub
 //! that accepts polls; the hub adds it to its reply only when the request (or poll) had it.
+//!
+//! Flags bit 3 on a request or a poll: the agent takes a list of the photos the hub lacks. On a
+//! reply (only to such a request): after the vouches (if any) comes that list,
+//! `count:u32 (hash:str)*`, at most [`MAX_PHOTO_GAPS`] SHA-256 names of photos this UPT's
+//! products name and the hub does not hold whole (its photo folder was put back older, or
+//! moved); the agent sends them again. A poll whose digest matched but that has such a list is
+//! answered with a reply of no documents and the list instead of `204`.
 
 use flate2::{Compression, read::DeflateDecoder, write::DeflateEncoder};
 use std::io::{Read, Write};
@@ -37,6 +44,12 @@ const FLAG_DEFLATE: u8 = 1;
 const FLAG_POLL: u8 = 2;
 /// A list of vouches follows the documents.
 const FLAG_VOUCHES: u8 = 4;
+/// On a request or poll: the agent takes a list of photos the hub lacks. On a reply: one follows.
+const FLAG_PHOTO_GAPS: u8 = 8;
+/// The most photo names one reply lists (the rest come in later replies).
+pub const MAX_PHOTO_GAPS: usize = 1_000;
+/// Bytes of a photo's name (SHA-256, hex).
+const PHOTO_NAME_LEN: usize = 64;
 /// Bytes of a poll's digest.
 pub const DIGEST_LEN: usize = 16;
 /// Bodies smaller than this are sent as they are: deflate would not pay for its header.
@@ -103,6 +116,8 @@ pub struct Request {
     pub docs: Vec<(String, Vec<u8>)>,
     /// `Some` (maybe empty) when the frame has a vouch list: (document, encoded vouch).
     pub vouches: Option<Vec<(String, Vec<u8>)>>,
+    /// The agent takes a list of the photos the hub lacks ([`Response::photo_gaps`]).
+    pub takes_photo_gaps: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +134,9 @@ pub struct Response {
     pub accepts_polls: bool,
     /// As in [`Request::vouches`].
     pub vouches: Option<Vec<(String, Vec<u8>)>>,
+    /// Photos this UPT's products name that the hub does not hold whole (only to an agent
+    /// that takes the list; `None`: no list).
+    pub photo_gaps: Option<Vec<String>>,
 }
 
 /// "I have nothing new; do you?": an agent's request when its documents hold nothing the hub
@@ -128,6 +146,8 @@ pub struct Poll {
     pub peer: String,
     pub agent_version: String,
     pub digest: [u8; DIGEST_LEN],
+    /// As in [`Request::takes_photo_gaps`].
+    pub takes_photo_gaps: bool,
 }
 
 fn put_vouches(body: &mut Vec<u8>, vouches: &[(String, Vec<u8>)]) {
@@ -324,7 +344,11 @@ impl Request {
             put_bytes(&mut body, doc.as_bytes());
             put_bytes(&mut body, msg);
         }
-        let mut flags = 0;
+        let mut flags = if self.takes_photo_gaps {
+            FLAG_PHOTO_GAPS
+        } else {
+            0
+        };
         if let Some(v) = &self.vouches {
             put_vouches(&mut body, v);
             flags |= FLAG_VOUCHES;
@@ -366,6 +390,7 @@ impl Request {
             agent_version,
             docs,
             vouches,
+            takes_photo_gaps: flags & FLAG_PHOTO_GAPS != 0,
         })
     }
 }
@@ -376,10 +401,15 @@ impl Poll {
         put_bytes(&mut body, self.peer.as_bytes());
         put_bytes(&mut body, self.agent_version.as_bytes());
         body.extend_from_slice(&self.digest);
-        seal(body, FLAG_POLL)
+        let gaps = if self.takes_photo_gaps {
+            FLAG_PHOTO_GAPS
+        } else {
+            0
+        };
+        seal(body, FLAG_POLL | gaps)
     }
 
-    fn decode_body(body: &[u8], limits: &Limits) -> Result<Poll, WireError> {
+    fn decode_body(body: &[u8], flags: u8, limits: &Limits) -> Result<Poll, WireError> {
         let mut r = Reader(body);
         let peer = r.str("the peer id", limits.max_peer)?;
         let agent_version = r.str("the agent version", limits.max_version)?;
@@ -390,6 +420,7 @@ impl Poll {
             peer,
             agent_version,
             digest,
+            takes_photo_gaps: flags & FLAG_PHOTO_GAPS != 0,
         })
     }
 }
@@ -398,7 +429,7 @@ impl Incoming {
     pub fn decode_with(frame: &[u8], limits: &Limits) -> Result<Incoming, WireError> {
         let (flags, body) = open(frame, limits)?;
         if flags & FLAG_POLL != 0 {
-            Poll::decode_body(&body, limits).map(Incoming::Poll)
+            Poll::decode_body(&body, flags, limits).map(Incoming::Poll)
         } else {
             Request::decode_body(&body, flags, limits).map(Incoming::Request)
         }
@@ -430,6 +461,14 @@ impl Response {
         if let Some(v) = &self.vouches {
             put_vouches(&mut body, v);
             flags |= FLAG_VOUCHES;
+        }
+        if let Some(gaps) = &self.photo_gaps {
+            let gaps = &gaps[..gaps.len().min(MAX_PHOTO_GAPS)];
+            body.extend_from_slice(&(gaps.len() as u32).to_le_bytes());
+            for hash in gaps {
+                put_bytes(&mut body, hash.as_bytes());
+            }
+            flags |= FLAG_PHOTO_GAPS;
         }
         seal(body, flags)
     }
@@ -463,11 +502,26 @@ impl Response {
         } else {
             None
         };
+        let photo_gaps = if flags & FLAG_PHOTO_GAPS != 0 {
+            let n = r.count(MAX_PHOTO_GAPS)?;
+            let mut out = Vec::with_capacity(n);
+            for _ in 0..n {
+                let hash = r.str("a photo's name", PHOTO_NAME_LEN)?;
+                if !crate::model::is_blob_hash(&hash) {
+                    return Err(WireError::Malformed("a photo's name is not a SHA-256"));
+                }
+                out.push(hash);
+            }
+            Some(out)
+        } else {
+            None
+        };
         r.finish()?;
         Ok(Response {
             docs,
             accepts_polls: flags & FLAG_POLL != 0,
             vouches,
+            photo_gaps,
         })
     }
 }
@@ -488,6 +542,7 @@ mod tests {
                     ("national".into(), vec![]),
                 ],
                 vouches: (size > 0).then(|| vec![("national".into(), vec![9u8; 64])]),
+                takes_photo_gaps: size > 0,
             };
             assert_eq!(Request::decode(&req.encode()).unwrap(), req);
         }
@@ -499,8 +554,15 @@ mod tests {
             ],
             accepts_polls: true,
             vouches: Some(vec![("curation/A".into(), vec![1u8; 96])]),
+            photo_gaps: Some(vec!["ab".repeat(32)]),
         };
         assert_eq!(Response::decode(&resp.encode()).unwrap(), resp);
+        // A photo's name that is not a SHA-256 is malformed, not a path at the agent.
+        let bad = Response {
+            photo_gaps: Some(vec!["../../etc/passwd".into()]),
+            ..resp.clone()
+        };
+        assert!(Response::decode(&bad.encode()).is_err());
     }
 
     #[test]
@@ -509,6 +571,7 @@ mod tests {
             peer: "0123456789abcdef0123456789abcdef".into(),
             agent_version: "0.6.0".into(),
             digest: [7; DIGEST_LEN],
+            takes_photo_gaps: true,
         };
         let frame = poll.encode();
         assert!(frame.len() <= 70, "{}", frame.len());
@@ -552,6 +615,7 @@ mod tests {
             agent_version: "v".into(),
             docs: vec![],
             vouches: None,
+            takes_photo_gaps: false,
         }
         .encode();
         frame[4] = 9;
@@ -583,6 +647,7 @@ mod tests {
             agent_version: "x".repeat(200_000),
             docs: vec![],
             vouches: None,
+            takes_photo_gaps: false,
         }
         .encode();
         let err = Request::decode(&long_version).unwrap_err();
@@ -598,6 +663,7 @@ mod tests {
             agent_version: "v".into(),
             docs: (0..100).map(|i| (format!("upt/X{i}"), vec![])).collect(),
             vouches: None,
+            takes_photo_gaps: false,
         }
         .encode();
         assert!(matches!(
@@ -612,6 +678,7 @@ mod tests {
             agent_version: "v".into(),
             docs: vec![],
             vouches: None,
+            takes_photo_gaps: false,
         }
         .encode();
         assert!(Request::decode(&long_peer).is_err());
@@ -643,6 +710,7 @@ mod tests {
                 docs: vec![("upt/LAPAS-PATI".into(), (0..size).map(|i| (i % 251) as u8).collect()),
                            ("national".into(), vec![])],
                 vouches: None,
+                takes_photo_gaps: false,
             }
             .encode();
             let mut bytes = frame.clone();
@@ -665,7 +733,7 @@ mod tests {
         #[test]
         fn truncation_is_an_error(cut in 0usize..1000) {
             let frame = Request { peer: "peer".into(), agent_version: "0.1".into(),
-                docs: vec![("upt/X".into(), vec![1,2,3,4,5])], vouches: None }.encode();
+                docs: vec![("upt/X".into(), vec![1,2,3,4,5])], vouches: None, takes_photo_gaps: false }.encode();
             let cut = cut % frame.len();
             prop_assert!(Request::decode(&frame[..cut]).is_err());
         }

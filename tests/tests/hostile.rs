@@ -30,6 +30,7 @@ fn frame(version: &str, docs: Vec<(String, Vec<u8>)>) -> Vec<u8> {
         agent_version: version.into(),
         docs,
         vouches: None,
+        takes_photo_gaps: false,
     }
     .encode()
 }

@@ -319,6 +319,7 @@ async fn bad_tokens_and_bad_bodies_get_4xx_and_the_hub_keeps_serving() {
         agent_version: "t".into(),
         docs: vec![],
         vouches: None,
+        takes_photo_gaps: false,
     }
     .encode();
 

@@ -50,9 +50,19 @@ fn header(r: &reqwest::Response, name: &str) -> String {
 
 /// A product of `agent` with one photo made from a phone JPEG; (product id, photo).
 fn product_with_photo(agent: &mut Agent, dir: &std::path::Path, name: &str) -> (String, Photo) {
+    product_with_photo_of(agent, dir, name, (2000, 1500))
+}
+
+/// As [`product_with_photo`], with a photo of the given size (another size, other bytes).
+fn product_with_photo_of(
+    agent: &mut Agent,
+    dir: &std::path::Path,
+    name: &str,
+    (w, h): (u32, u32),
+) -> (String, Photo) {
     let id = agent.add_product(name);
     let file = dir.join(format!("{name}.jpg"));
-    std::fs::write(&file, phone_photo(2000, 1500)).unwrap();
+    std::fs::write(&file, phone_photo(w, h)).unwrap();
     let added = records::add_photos(
         &mut agent.store,
         dir,
@@ -404,4 +414,56 @@ fn a_photo_added_offline_reaches_the_hub_and_the_api_shows_it() {
     let status = a.status();
     assert_eq!(status["photos_waiting"], 0, "{status}");
     drop(hub);
+}
+
+/// A hub put back with an older photo folder (or moved to a machine without it) names the
+/// photos it lacks in its sync reply, and the agent sends them at that sync, not at its daily
+/// check a day later.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hub_that_lost_photos_names_them_and_gets_them_at_the_next_sync() {
+    let hub = TestHub::start().await;
+    let token = hub.add_upt("LPKA-KUTOARJO", "lpka", "Jawa Tengah");
+    let data = tempfile::tempdir().unwrap();
+    let mut a = Agent::new("LPKA-KUTOARJO", &hub.url(), &token);
+    let (_, one) = product_with_photo(&mut a, data.path(), "Kursi-rotan");
+    let (_, two) = product_with_photo_of(&mut a, data.path(), "Tas-pandan", (1600, 1200));
+    a.sync().await;
+    let up = uploads::upload_photos(&a.store, data.path(), "LPKA-KUTOARJO", &a.client, None)
+        .await
+        .unwrap();
+    assert_eq!((up.sent, up.waiting), (4, 0), "{up:?}");
+    // (The daily check ran with that round: it is not what brings the photos back below.)
+    let checked = a.store.meta(uploads::RECHECKED_KEY).unwrap();
+    assert!(checked.is_some());
+
+    // A second hub process on the same database, as after a restart. On SQLite it shares the
+    // photo folder, which was put back from a copy that lacks one photo and one thumbnail; on
+    // PostgreSQL it has a new, empty folder (a hub moved to another machine).
+    let all = [&one.hash, &one.thumb, &two.hash, &two.thumb];
+    let restarted = TestHub::start_on(&hub.db).await;
+    for h in [&one.hash, &two.thumb] {
+        let _ = std::fs::remove_file(restarted.state.blobs.path(h));
+    }
+    let lacking = all.iter().filter(|h| !restarted.state.blobs.has(h)).count();
+    assert!(lacking >= 2);
+    a.client =
+        karya_agent::client::HubClient::new(&restarted.url(), &token, Duration::from_secs(10));
+    let o = a.sync().await;
+    assert_eq!(o.round_trips, 1, "still one round trip: {o:?}");
+    let up = uploads::upload_photos(&a.store, data.path(), "LPKA-KUTOARJO", &a.client, None)
+        .await
+        .unwrap();
+    assert_eq!((up.sent, up.waiting), (lacking, 0), "{up:?}");
+    for h in all {
+        assert!(restarted.state.blobs.has(h), "{h} is back at the hub");
+    }
+    assert_eq!(a.store.meta(uploads::RECHECKED_KEY).unwrap(), checked);
+
+    // Told once: the next idle poll is a 204 again, and nothing is sent twice.
+    let idle = a.sync().await;
+    assert_eq!((idle.round_trips, idle.bytes_received), (1, 0), "{idle:?}");
+    let again = uploads::upload_photos(&a.store, data.path(), "LPKA-KUTOARJO", &a.client, None)
+        .await
+        .unwrap();
+    assert_eq!((again.sent, again.bytes), (0, 0), "{again:?}");
 }

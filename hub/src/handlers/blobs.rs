@@ -211,6 +211,7 @@ async fn patch_inner(
     }
     let now = state.blobs.progress(hash);
     if now.complete {
+        state.photo_gaps.filled(&upt, hash);
         return Ok((now, size));
     }
     if offset != now.offset {
@@ -279,6 +280,7 @@ async fn patch_inner(
         Ok(p) => {
             if p.complete {
                 tracing::info!(upt, hash, size, "photo received");
+                state.photo_gaps.filled(&upt, hash);
             }
             Ok((p, size))
         }

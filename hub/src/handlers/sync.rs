@@ -147,6 +147,7 @@ async fn handle(
         ..wire::Limits::default()
     };
     let logs = state.clone();
+    let gaps_of = state.clone();
     let outcome = state
         .blocking(move |db| -> Result<_, ApiError> {
             let incoming = Incoming::decode_with(&body, &limits).map_err(|e| match e {
@@ -160,9 +161,9 @@ async fn handle(
                 ),
                 other => ApiError::bad_request("bad_frame", format!("{other}; nothing was merged")),
             })?;
-            let (peer, agent_version) = match &incoming {
-                Incoming::Request(r) => (&r.peer, &r.agent_version),
-                Incoming::Poll(p) => (&p.peer, &p.agent_version),
+            let (peer, agent_version, takes_gaps) = match &incoming {
+                Incoming::Request(r) => (&r.peer, &r.agent_version, r.takes_photo_gaps),
+                Incoming::Poll(p) => (&p.peer, &p.agent_version, p.takes_photo_gaps),
             };
             if peer.is_empty() || peer.len() > 128 {
                 return Err(ApiError::bad_request(
@@ -172,6 +173,22 @@ async fn handle(
             }
             let peer = format!("{upt}/{peer}");
             let agent_version = agent_version.clone();
+            // The photos this UPT's products name that the hub lacks, for an agent that takes
+            // the list and was not told since the hub last looked.
+            let photo_gaps = || -> Result<Option<Vec<String>>, ApiError> {
+                if !takes_gaps {
+                    return Ok(None);
+                }
+                Ok(gaps_of.photo_gaps.to_tell(&upt, &peer, || {
+                    db.photos_of(&upt).map(|named| {
+                        named
+                            .into_iter()
+                            .map(|(hash, _)| hash)
+                            .filter(|hash| !gaps_of.blobs.has(hash))
+                            .collect()
+                    })
+                })?)
+            };
             let authority = AgentAuthority {
                 upt: upt.clone(),
                 key: Some(db.heads_key().clone()),
@@ -180,7 +197,7 @@ async fn handle(
                 peer: &peer,
                 token: &token_id,
             };
-            let served = match incoming {
+            let mut served = match incoming {
                 Incoming::Request(request) => {
                     server::serve(db.replica(), origin, request, &authority).map_err(|e| {
                         match e {
@@ -202,11 +219,24 @@ async fn handle(
                             if status_due {
                                 db.record_sync(&upt, &agent_version, &peer, true)?;
                             }
-                            return Ok(None);
+                            // In sync; a reply of no documents instead of 204 only to name
+                            // photos the hub lacks.
+                            let Some(gaps) = photo_gaps()? else {
+                                return Ok(None);
+                            };
+                            return Ok(Some(server::Served {
+                                response: wire::Response {
+                                    accepts_polls: true,
+                                    photo_gaps: Some(gaps),
+                                    ..Default::default()
+                                },
+                                ..Default::default()
+                            }));
                         }
                     }
                 }
             };
+            served.response.photo_gaps = photo_gaps()?;
             for (doc, message) in &served.panicked {
                 tracing::error!(upt, peer, doc, panic = %message, "merging a document panicked; it was rolled back and dropped from the cache");
             }
