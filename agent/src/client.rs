@@ -673,7 +673,9 @@ async fn sync_session(
     if unanswered {
         store.set_meta(UNANSWERED_KEY, "0")?;
     }
-    crate::uploads::hub_lacks(store, session.photo_gaps())?;
+    if !session.photo_gaps().is_empty() {
+        crate::uploads::hub_lacks(store, session.photo_gaps())?;
+    }
     Ok(session.into_outcome())
 }
 

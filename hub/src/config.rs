@@ -60,6 +60,20 @@ pub struct Config {
     /// The dashboard's session cookie carries `Secure` (set it when the hub is reached over
     /// TLS, behind the reverse proxy) (KARYA_COOKIE_SECURE).
     pub cookie_secure: bool,
+    /// After its first 10 seconds a request body (a sync, a photo part) must keep arriving at
+    /// this many bytes a second on average, or it is cut with 408: a client trickling bytes
+    /// holds nothing for long (KARYA_MIN_BODY_BYTES_PER_SEC).
+    pub min_body_bytes_per_sec: u64,
+    /// Photo uploads one UPT may have in flight at once; past it 429 (KARYA_MAX_UPLOADS_PER_UPT).
+    pub max_uploads_per_upt: usize,
+    /// Photo uploads in flight at once, all UPTs together; past it 503 with Retry-After
+    /// (KARYA_MAX_CONCURRENT_UPLOADS).
+    pub max_concurrent_uploads: usize,
+    /// The reverse proxies in front of the hub (addresses or CIDRs, e.g. "127.0.0.1" or
+    /// "10.0.0.0/8"): for a request from one of them the client's address is read from
+    /// `Forwarded` / `X-Forwarded-For`; from any other address those headers are ignored
+    /// (KARYA_TRUSTED_PROXIES, comma-separated).
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Config {
@@ -86,6 +100,10 @@ impl Default for Config {
             photo_quota_bytes: 1024 * 1024 * 1024,
             blob_grace_hours: 7 * 24,
             cookie_secure: false,
+            min_body_bytes_per_sec: 512,
+            max_uploads_per_upt: 2,
+            max_concurrent_uploads: 64,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -132,6 +150,17 @@ photo_quota_bytes = 1073741824
 blob_grace_hours = 168
 # The dashboard's session cookie is sent only over HTTPS (set true behind the TLS proxy).
 cookie_secure = false
+# Slow clients cost only themselves: after 10 s a request body must keep arriving at this
+# many bytes a second (or it is cut), one UPT has at most this many photo uploads in flight,
+# and all UPTs together at most this many.
+min_body_bytes_per_sec = 512
+max_uploads_per_upt = 2
+max_concurrent_uploads = 64
+# The reverse proxies in front of the hub (addresses or CIDRs). Only for a request from one
+# of them is the client's address read from Forwarded / X-Forwarded-For (failed sign-ins and
+# tokens are counted per client address). Behind the TLS proxy of DEPLOYMENT.md:
+# trusted_proxies = ["127.0.0.1", "::1"]
+trusted_proxies = []
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +203,23 @@ impl Config {
             .unwrap_or(karya_shared::localtime::Zone::Wib)
     }
 
+    /// [`Config::trusted_proxies`] as networks (a bare address is a network of one).
+    pub fn proxy_nets(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|t| {
+                let t = t.trim();
+                t.parse::<ipnet::IpNet>()
+                    .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        format!(
+                            "'{t}' is not an address or a network (write 10.0.0.1 or 10.0.0.0/8)"
+                        )
+                    })
+            })
+            .collect()
+    }
+
     /// Defaults, then `file` (if given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let mut config = match file {
@@ -204,6 +250,13 @@ impl Config {
             }
         }
         config.apply_env(|name| std::env::var(name).ok())?;
+        if let Err(message) = config.proxy_nets() {
+            return Err(ConfigError::Env {
+                name: "trusted_proxies",
+                value: config.trusted_proxies.join(","),
+                message,
+            });
+        }
         if karya_shared::localtime::Zone::parse(&config.time_zone).is_none() {
             return Err(ConfigError::Env {
                 name: "time_zone",
@@ -287,6 +340,23 @@ impl Config {
         }
         if let Some(v) = get("KARYA_COOKIE_SECURE") {
             self.cookie_secure = parse("KARYA_COOKIE_SECURE", v)?;
+        }
+        if let Some(v) = get("KARYA_MIN_BODY_BYTES_PER_SEC") {
+            self.min_body_bytes_per_sec = parse("KARYA_MIN_BODY_BYTES_PER_SEC", v)?;
+        }
+        if let Some(v) = get("KARYA_MAX_UPLOADS_PER_UPT") {
+            self.max_uploads_per_upt = parse("KARYA_MAX_UPLOADS_PER_UPT", v)?;
+        }
+        if let Some(v) = get("KARYA_MAX_CONCURRENT_UPLOADS") {
+            self.max_concurrent_uploads = parse("KARYA_MAX_CONCURRENT_UPLOADS", v)?;
+        }
+        if let Some(v) = get("KARYA_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
         }
         if let Some(v) = get("KARYA_BLOB_GRACE_HOURS") {
             self.blob_grace_hours = parse("KARYA_BLOB_GRACE_HOURS", v)?;

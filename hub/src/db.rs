@@ -281,6 +281,9 @@ pub enum OpenError {
     /// The database's file or folder cannot be made.
     #[error("{0}")]
     File(String),
+    /// A setting cannot be used, or the hub's threads cannot start.
+    #[error("{0}")]
+    Setting(String),
 }
 
 impl HubDb {

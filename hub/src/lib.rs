@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+pub mod body;
 pub mod catalogue;
 pub mod cli;
 pub mod config;
@@ -19,8 +20,10 @@ pub mod migrate;
 pub mod national;
 pub mod pages;
 pub mod photo_gaps;
+pub mod pool;
 pub mod router;
 pub mod storage;
+pub mod turns;
 
 use crate::db::{Create, HubDb};
 use crate::error::ApiError;
@@ -54,6 +57,16 @@ pub struct AppState {
     auth_failures: Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
     /// The photos each UPT's products name that the hub lacks, to name in sync replies.
     pub photo_gaps: photo_gaps::PhotoGaps,
+    /// The store's own threads: every request's database work runs there (see [`pool`]).
+    pub store_pool: pool::StorePool,
+    /// Syncs in flight per UPT (at most one).
+    pub syncs: turns::Turns,
+    /// Photo uploads in flight per UPT (at most `max_uploads_per_upt`).
+    pub uploads: turns::Turns,
+    /// Photo uploads in flight, all UPTs together.
+    pub upload_slots: Arc<Semaphore>,
+    /// The networks of the trusted reverse proxies (see [`Config::trusted_proxies`]).
+    pub proxies: Vec<ipnet::IpNet>,
 }
 
 /// Failed token checks one address may make per window before it is answered 429.
@@ -88,10 +101,24 @@ impl AppState {
                 dir.display()
             ))
         })?;
+        let proxies = config
+            .proxy_nets()
+            .map_err(|e| db::OpenError::Setting(format!("trusted_proxies: {e}")))?;
+        // Enough threads for every merge, every read connection and a few waiting on locks.
+        let store_pool =
+            pool::StorePool::new(config.max_concurrent_syncs + config.read_connections + 8)
+                .map_err(|e| {
+                    db::OpenError::Setting(format!("cannot start the store's threads ({e})"))
+                })?;
         Ok(AppState {
             db,
             blobs,
             photo_gaps: photo_gaps::PhotoGaps::default(),
+            store_pool,
+            syncs: turns::Turns::default(),
+            uploads: turns::Turns::default(),
+            upload_slots: Arc::new(Semaphore::new(config.max_concurrent_uploads.max(1))),
+            proxies,
             sync_admission: Arc::new(Semaphore::new(
                 config.max_concurrent_syncs + config.max_queued_syncs,
             )),
@@ -382,10 +409,11 @@ impl AppState {
         f: impl FnOnce(&HubDb) -> T + Send + 'static,
     ) -> Result<T, ApiError> {
         let state = self.clone();
-        tokio::task::spawn_blocking(move || f(&state.db))
+        self.store_pool
+            .run(move || f(&state.db))
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "a blocking task failed");
+            .map_err(|_| {
+                tracing::error!("a database task panicked (its message is logged above)");
                 ApiError::internal("internal error; the hub logged it")
             })
     }

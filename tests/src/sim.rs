@@ -197,7 +197,8 @@ fn upt_code(i: usize) -> String {
 
 /// The record mix of one UPT: 30 % products, 50 % sales, 5 % trainings, 15 % enrolments.
 pub fn generate(upt: &str, records: usize, token: String) -> Replica {
-    let store = Store::open_in_memory(None).expect("in-memory store");
+    let store =
+        Store::open_in_memory(Some(karya_agent::identity::SCHEMA)).expect("in-memory store");
     let doc = DocId::Upt(upt.to_string());
     let n_products = (records * 30 / 100).max(1);
     let n_trainings = (records * 5 / 100).max(1);

@@ -312,3 +312,143 @@ async fn token_guessing_gets_429_and_pages_forbid_framing() {
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert_eq!(page.headers()["x-frame-options"], "DENY");
 }
+
+/// Sends a request's head, then its body a byte every `every`, until the hub answers (or
+/// `give_up` passes); returns the answer's status line and when it came.
+async fn trickle(
+    addr: std::net::SocketAddr,
+    head: String,
+    every: std::time::Duration,
+    give_up: std::time::Duration,
+) -> (String, std::time::Duration) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let started = std::time::Instant::now();
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    while started.elapsed() < give_up {
+        let _ = s.write_all(b"x").await;
+        if let Ok(Ok(n)) = tokio::time::timeout(every, s.read(&mut buf)).await {
+            let text = String::from_utf8_lossy(&buf[..n]).to_string();
+            let line = text.lines().next().unwrap_or("").to_string();
+            return (line, started.elapsed());
+        }
+    }
+    ("(no answer)".into(), started.elapsed())
+}
+
+/// One agent token trickling sync bodies and photo parts holds nothing another UPT needs:
+/// its second sync and third upload are refused at once, the trickles are cut after the
+/// grace period, and meanwhile another UPT syncs and `/healthz` answers quickly. A real hub
+/// process, with few merge slots so that the old order (slot first, body after) would fail.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_trickling_syncs_and_uploads_costs_only_its_own_upt() {
+    use karya_tests::procs::{HubProcess, free_addr};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hub.db");
+    HubProcess::create_db(&db);
+    let evil = HubProcess::add_upt(&db, "RUTAN-TRICKLE", "rutan", "Jawa Timur");
+    let good = HubProcess::add_upt(&db, "LAPAS-MADIUN", "lapas", "Jawa Timur");
+    let addr = free_addr();
+    let hub = HubProcess::start_with_env(
+        &db,
+        addr,
+        &[
+            ("KARYA_MAX_CONCURRENT_SYNCS", "2"),
+            ("KARYA_MAX_QUEUED_SYNCS", "2"),
+            ("KARYA_MAX_UPLOADS_PER_UPT", "2"),
+        ],
+    );
+    let url = hub.url();
+
+    // The trickling UPT's products name five photos, so that its uploads are accepted.
+    let mut a = Agent::new("RUTAN-TRICKLE", &url, &evil);
+    let mut p = product("Kain tenun");
+    let hashes: Vec<String> = (0..5)
+        .map(|i| karya_agent::photos::hash_of(format!("photo {i}").as_bytes()))
+        .collect();
+    for h in &hashes {
+        p.photos.push(karya_shared::model::Photo {
+            hash: h.clone(),
+            size: 100_000,
+            width: 1600,
+            height: 1200,
+            thumb: h.clone(),
+            thumb_size: 100_000,
+            caption: String::new(),
+        });
+    }
+    a.store
+        .change(&DocId::Upt("RUTAN-TRICKLE".into()), |d| {
+            schema::insert_product(d, &p)
+        })
+        .unwrap();
+    a.sync().await;
+
+    let every = Duration::from_secs(2);
+    let give_up = Duration::from_secs(40);
+    let sync_head = format!(
+        "POST /api/v1/sync HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {evil}\r\nContent-Type: {}\r\nContent-Length: 100000\r\n\r\n",
+        wire::CONTENT_TYPE
+    );
+    let mut attacks = Vec::new();
+    for _ in 0..8 {
+        attacks.push(tokio::spawn(trickle(
+            addr,
+            sync_head.clone(),
+            every,
+            give_up,
+        )));
+    }
+    for h in &hashes {
+        let head = format!(
+            "PATCH /api/v1/uploads/{h} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {evil}\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: 100000\r\n\r\n"
+        );
+        attacks.push(tokio::spawn(trickle(addr, head, every, give_up)));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Meanwhile another UPT syncs, again and again, and health answers at once.
+    let mut b = Agent::new("LAPAS-MADIUN", &url, &good);
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    for i in 0..6 {
+        b.add_product(&format!("Meja {i}"));
+        let o = b.sync().await;
+        assert!(o.refused.is_empty(), "{o:?}");
+        let started = std::time::Instant::now();
+        let r = http.get(format!("{url}/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "/healthz took {:?} under the trickles",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
+    let mut answers = Vec::new();
+    for t in attacks {
+        answers.push(t.await.unwrap());
+    }
+    let syncs = &answers[..8];
+    let uploads = &answers[8..];
+    let busy = syncs.iter().filter(|(l, _)| l.contains(" 503 ")).count();
+    let cut = syncs.iter().filter(|(l, _)| l.contains(" 408 ")).count();
+    assert_eq!((busy, cut), (7, 1), "{syncs:?}");
+    for (line, at) in syncs.iter().filter(|(l, _)| l.contains(" 503 ")) {
+        assert!(*at < Duration::from_secs(3), "{line} came after {at:?}");
+    }
+    let (_, cut_at) = syncs.iter().find(|(l, _)| l.contains(" 408 ")).unwrap();
+    assert!(
+        *cut_at < Duration::from_secs(25),
+        "the trickle was cut after {cut_at:?}"
+    );
+    let refused = uploads.iter().filter(|(l, _)| l.contains(" 429 ")).count();
+    let slow = uploads.iter().filter(|(l, _)| l.contains(" 408 ")).count();
+    assert_eq!((refused, slow), (3, 2), "{uploads:?}");
+    drop(hub);
+}

@@ -102,9 +102,11 @@ async fn within_quota(
         .blocking(move |db| db.photos_of(&u))
         .await?
         .map_err(ApiError::from)?;
+    // What the UPT holds whole, and what it has started: an unfinished upload counts at its
+    // full size from its first byte, so uploads begun and left never pass the quota either.
     let held: u64 = named
         .iter()
-        .filter(|(h, _)| h != hash && state.blobs.has(h))
+        .filter(|(h, _)| h != hash && state.blobs.progress(h).offset > 0)
         .map(|(_, s)| s)
         .sum();
     let quota = state.config.photo_quota_bytes;
@@ -180,6 +182,25 @@ async fn patch_inner(
     let plain = |e: ApiError| (e, None);
     let upt = agent_upt(&principal).map_err(plain)?;
     checked_hash(hash).map_err(plain)?;
+    // A UPT's share of the upload slots, then one of all: a token opening uploads by the
+    // hundred is refused at once and takes nothing from the other UPTs.
+    let most = state.config.max_uploads_per_upt;
+    let Some(_turn) = state.uploads.take(&upt, most) else {
+        return Err(plain(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_uploads",
+            format!(
+                "{upt} already has {most} photo uploads in flight; send the photos one after the other"
+            ),
+        )));
+    };
+    let Ok(_slot) = state.upload_slots.clone().try_acquire_owned() else {
+        return Err(plain(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "the hub is receiving as many photos as it takes at once; the next sync sends this one",
+        )));
+    };
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     if text("tus-resumable") != Some(TUS_VERSION) {
         return Err(plain(ApiError::new(
@@ -246,12 +267,17 @@ async fn patch_inner(
     let mut body = body;
     let mut received = 0u64;
     let mut over = false;
-    while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
-        let Ok(frame) = frame else {
-            break; // the link went: keep what arrived
-        };
-        let Ok(data) = frame.into_data() else {
-            continue;
+    let mut slow = None;
+    let pace = crate::body::Pace::new(state.config.min_body_bytes_per_sec);
+    loop {
+        let data = match pace.next(&mut body, received).await {
+            Ok(Some(data)) => data,
+            Ok(None) | Err(crate::body::BodyError::Broken(_)) => break, // the link went: keep what arrived
+            Err(e) => {
+                // A trickle: keep what arrived, and say so.
+                slow = Some(e.to_string());
+                break;
+            }
         };
         received += data.len() as u64;
         if received > limit {
@@ -264,6 +290,18 @@ async fn patch_inner(
     }
     drop(tx);
     let appended = writer.await.map_err(|e| plain(ApiError::internal(e)))?;
+    if let Some(slow) = slow
+        && appended.is_ok()
+    {
+        return Err((
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "too_slow",
+                format!("{slow}; what arrived of photo {hash} was kept"),
+            ),
+            Some(state.blobs.progress(hash)),
+        ));
+    }
     if over && appended.is_ok() {
         return Err((
             ApiError::new(

@@ -1,10 +1,11 @@
 //! `POST /api/v1/sync`: one batch frame in, one out.
 //!
 //! Glue around the server half of the protocol ([`karya_shared::server::serve`]): the
-//! token says which UPT the agent speaks for, admission control bounds the syncs in flight
-//! (past it: 503 with Retry-After, before the body is read), the frame is inflated, decoded
-//! and merged on a blocking thread, and refusals and panics are logged, counted and kept in
-//! the `refusals` table for the admin.
+//! token says which UPT the agent speaks for; one sync per UPT at a time and admission
+//! control bound the syncs in flight (past them: 503 with Retry-After, before the body is
+//! read); the body is read at a minimum pace before a merge slot is taken (a trickle is cut
+//! with 408); the frame is inflated, decoded and merged on the store's threads, and refusals
+//! and panics are logged, counted and kept in the `refusals` table for the admin.
 
 use crate::AppState;
 use crate::auth::{Principal, Role};
@@ -100,15 +101,49 @@ async fn handle(
             ),
         )));
     }
-    // Admission before the body is read: a storm of syncs must not pile up bodies in memory.
     let shed = |why: &str| Ended {
         outcome: SyncOutcome::Busy,
         bytes_in: 0,
-        response: busy(state, why),
+        response: busy(why, state.config.retry_after_secs),
     };
+    // One sync of a UPT at a time: a token sending many at once (or trickling them) holds
+    // one admission slot at most, and only its own UPT waits.
+    let Some(_turn) = state.syncs.take(&upt, 1) else {
+        return Ok(Ended {
+            outcome: SyncOutcome::Busy,
+            bytes_in: 0,
+            response: busy(
+                &format!("another sync of {upt} is in progress"),
+                UPT_BUSY_SECS,
+            ),
+        });
+    };
+    // Admission before the body is read: a storm of syncs must not pile up bodies in memory.
     let Ok(_admitted) = state.sync_admission.clone().try_acquire_owned() else {
         return Ok(shed("too many syncs are waiting"));
     };
+    // The body is read before a merge slot is taken, at a minimum pace: a slow client holds
+    // its own admission slot for a few seconds, never a merge slot.
+    let limit = state.config.max_body_bytes;
+    let body = crate::body::read_paced(body, limit, state.config.min_body_bytes_per_sec)
+        .await
+        .map_err(|e| {
+            reject(match e {
+                crate::body::BodyError::TooLarge { .. } => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    format!("the hub accepts sync bodies up to {limit} bytes; nothing was merged"),
+                ),
+                crate::body::BodyError::TooSlow { .. } => ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "too_slow",
+                    format!("{e}; nothing was merged"),
+                ),
+                crate::body::BodyError::Broken(_) => {
+                    ApiError::bad_request("bad_body", format!("{e}; nothing was merged"))
+                }
+            })
+        })?;
     let waited = std::time::Instant::now();
     let running = tokio::time::timeout(
         Duration::from_secs(state.config.sync_wait_secs),
@@ -122,23 +157,6 @@ async fn handle(
         .metrics
         .sync_wait
         .observe(waited.elapsed().as_secs_f64());
-    let limit = state.config.max_body_bytes;
-    let body = axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        reject(if too_large {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!("the hub accepts sync bodies up to {limit} bytes; nothing was merged"),
-            )
-        } else {
-            ApiError::bad_request(
-                "bad_body",
-                format!("the request body could not be read ({e}); nothing was merged"),
-            )
-        })
-    })?;
     let bytes_in = body.len() as u64;
     let fail = |e: ApiError| (e, bytes_in);
     let status_due = state.status_due(&upt);
@@ -301,9 +319,11 @@ async fn handle(
     })
 }
 
-/// 503 with Retry-After: the agent waits at least that long before its next attempt.
-fn busy(state: &AppState, why: &str) -> Response {
-    let secs = state.config.retry_after_secs;
+/// What a sync of a UPT that has one in progress is told to wait (two PCs of one UPT).
+const UPT_BUSY_SECS: u64 = 5;
+
+/// 503 with Retry-After: the agent waits at least `secs` before its next attempt.
+pub fn busy(why: &str, secs: u64) -> Response {
     let body = serde_json::json!({
         "error": "busy",
         "detail": format!("the hub is busy ({why}); try again in {secs} s"),
