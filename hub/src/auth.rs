@@ -104,6 +104,16 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// The id of a token the hub knows (revoked, or sent with the wrong secret).
+    pub fn token_id(&self) -> Option<&str> {
+        match self {
+            Rejection::Revoked { token_id, .. } | Rejection::Mismatch { token_id, .. } => {
+                Some(token_id)
+            }
+            _ => None,
+        }
+    }
+
     /// The UPT whose agent token this was, the token's id and why it failed, for the count
     /// per UPT.
     fn of_upt(&self) -> Option<(&str, &str, &'static str)> {
@@ -133,12 +143,70 @@ fn token_of(parts: &Parts) -> Option<String> {
         .map(|t| t.trim().to_string())
 }
 
-/// The address a request came from (the TCP peer; behind a reverse proxy, the proxy).
-pub fn source_of(parts: &Parts) -> Option<std::net::IpAddr> {
-    parts
+/// The address a request came from: the TCP peer, or, when the peer is one of the trusted
+/// reverse proxies, the client those proxies name (see [`client_addr`]).
+pub fn source_of(parts: &Parts, proxies: &[ipnet::IpNet]) -> Option<std::net::IpAddr> {
+    let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip())
+        .map(|c| c.0.ip())?;
+    Some(client_addr(peer, &parts.headers, proxies))
+}
+
+/// The client behind `peer`: `peer` itself unless it is a trusted proxy; then the last
+/// address in `Forwarded` (`for=`) or else `X-Forwarded-For` that is not a trusted proxy
+/// (each proxy appends the address it was reached from, so the addresses before the last
+/// untrusted one are the client's word, not ours). Headers from anyone else are ignored.
+pub fn client_addr(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    proxies: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let trusted = |ip: &std::net::IpAddr| proxies.iter().any(|n| n.contains(ip));
+    if !trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("forwarded")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|element| {
+            element.split(';').find_map(|pair| {
+                let (k, v) = pair.trim().split_once('=')?;
+                k.eq_ignore_ascii_case("for").then(|| parse_node(v))?
+            })
+        })
+        .collect();
+    let chain = if forwarded.is_empty() {
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(parse_node)
+            .collect()
+    } else {
+        forwarded
+    };
+    chain
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted(ip))
+        .unwrap_or(peer)
+}
+
+/// An address as `Forwarded` or `X-Forwarded-For` writes it: `192.0.2.1`, `"[2001:db8::1]:443"`,
+/// `192.0.2.1:8080`.
+fn parse_node(text: &str) -> Option<std::net::IpAddr> {
+    let t = text.trim().trim_matches('"');
+    if let Ok(ip) = t.parse() {
+        return Some(ip);
+    }
+    if let Some(rest) = t.strip_prefix('[') {
+        return rest.split(']').next()?.parse().ok();
+    }
+    t.parse::<std::net::SocketAddr>().ok().map(|s| s.ip())
 }
 
 impl FromRequestParts<Arc<AppState>> for Principal {
@@ -171,15 +239,15 @@ impl FromRequestParts<Arc<AppState>> for Principal {
                 "no token: send 'Authorization: Bearer <token>' (the hub admin issues tokens with karya-hub token issue or upt add)".into(),
             ));
         };
-        let source = source_of(parts);
-        state.auth_allowed(source)?;
+        let source = source_of(parts, &state.proxies);
         let verdict = state.blocking(move |db| db.verify_token(&token)).await??;
         if let Err(rejection) = &verdict {
+            // Past the limit: 429, and nothing more is counted or written for it.
+            state.auth_refused(rejection, source)?;
             let of_upt = rejection.of_upt();
             state.metrics.token_failed(of_upt.map(|(upt, _, _)| upt));
-            state.auth_failed(source);
             if let Some((upt, id, reason)) = of_upt {
-                // Counted for the UPT list without delaying the answer; the per-source rate
+                // Counted for the UPT list without delaying the answer; the per-token rate
                 // limit above bounds how often this writes.
                 let (upt, id) = (upt.to_string(), id.to_string());
                 let state = state.clone();

@@ -94,9 +94,11 @@ fn json_ld(p: &ProductRow, base: &str, upt_name: &str, category: &str, with_stoc
         "brand": {"@type": "Brand", "name": upt_name},
         "offers": offer,
     });
+    // Every `<` as `\u003c` (the same JSON): no `</script>` and no `<!--` can end or bend
+    // the script element, whatever a product's text says.
     serde_json::to_string(&v)
         .unwrap_or_default()
-        .replace("</", "<\\/")
+        .replace('<', "\\u003c")
 }
 
 /// Reads the approved and featured products, featured first, each list in catalogue order.

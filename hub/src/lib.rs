@@ -53,8 +53,9 @@ pub struct AppState {
     log_limit: Mutex<std::collections::HashMap<String, (std::time::Instant, u64)>>,
     /// What the background check of the database last found.
     db_health: Mutex<DbHealth>,
-    /// Failed token checks per source address: (window start, failures in it).
-    auth_failures: Mutex<std::collections::HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
+    /// Failed token checks per token id, or per client address for tokens the hub does not
+    /// know: (window start, failures in it).
+    auth_failures: Mutex<std::collections::HashMap<FailKey, (std::time::Instant, u32)>>,
     /// The photos each UPT's products name that the hub lacks, to name in sync replies.
     pub photo_gaps: photo_gaps::PhotoGaps,
     /// The store's own threads: every request's database work runs there (see [`pool`]).
@@ -69,7 +70,14 @@ pub struct AppState {
     pub proxies: Vec<ipnet::IpNet>,
 }
 
-/// Failed token checks one address may make per window before it is answered 429.
+/// What failed token checks are counted under.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum FailKey {
+    Token(String),
+    Source(std::net::IpAddr),
+}
+
+/// Failed token checks one token id or address may make per window before it is answered 429.
 const AUTH_FAILURES_ALLOWED: u32 = 20;
 const AUTH_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -136,37 +144,47 @@ impl AppState {
         })
     }
 
-    /// 429 for an address that failed too many token checks in the current window (token
-    /// guessing, or a misconfigured script): checked before the token is looked at.
-    pub fn auth_allowed(&self, source: Option<std::net::IpAddr>) -> Result<(), ApiError> {
-        let Some(ip) = source else { return Ok(()) };
-        let failures = self.auth_failures.lock().unwrap_or_else(|p| p.into_inner());
-        match failures.get(&ip) {
-            Some((since, n)) if since.elapsed() < AUTH_WINDOW && *n >= AUTH_FAILURES_ALLOWED => {
-                let wait = AUTH_WINDOW.saturating_sub(since.elapsed()).as_secs() + 1;
-                Err(ApiError::new(
-                    axum::http::StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_failures",
-                    format!(
-                        "{n} failed token checks from {ip} within a minute; wait {wait} s and check the token"
-                    ),
-                ))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    pub fn auth_failed(&self, source: Option<std::net::IpAddr>) {
-        let Some(ip) = source else { return };
+    /// Counts a failed token check, under the token's id when the hub knows it (a revoked or
+    /// mistyped agent token throttles its own UPT only), else under the client's address
+    /// (guessing). `Err(429)` once that key failed [`AUTH_FAILURES_ALLOWED`] times within a
+    /// minute. A valid token is checked before this and never refused by it.
+    pub fn auth_refused(
+        &self,
+        rejection: &auth::Rejection,
+        source: Option<std::net::IpAddr>,
+    ) -> Result<(), ApiError> {
+        let key = match (rejection.token_id(), source) {
+            (Some(id), _) => FailKey::Token(id.to_string()),
+            (None, Some(ip)) => FailKey::Source(ip),
+            (None, None) => return Ok(()),
+        };
         let mut failures = self.auth_failures.lock().unwrap_or_else(|p| p.into_inner());
         if failures.len() > 10_000 {
             failures.retain(|_, (since, _)| since.elapsed() < AUTH_WINDOW);
         }
-        let entry = failures.entry(ip).or_insert((std::time::Instant::now(), 0));
+        let entry = failures
+            .entry(key.clone())
+            .or_insert((std::time::Instant::now(), 0));
         if entry.0.elapsed() >= AUTH_WINDOW {
             *entry = (std::time::Instant::now(), 0);
         }
+        if entry.1 >= AUTH_FAILURES_ALLOWED {
+            let wait = AUTH_WINDOW.saturating_sub(entry.0.elapsed()).as_secs() + 1;
+            let who = match &key {
+                FailKey::Token(id) => format!("token {id}"),
+                FailKey::Source(ip) => ip.to_string(),
+            };
+            return Err(ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too_many_failures",
+                format!(
+                    "{} failed token checks from {who} within a minute; wait {wait} s and check the token",
+                    entry.1
+                ),
+            ));
+        }
         entry.1 += 1;
+        Ok(())
     }
 
     /// Whether a line with this key may be logged now; `Some(n)`: yes, and `n` were

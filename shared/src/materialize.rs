@@ -173,6 +173,33 @@ pub fn check_row(
     categories: &[&str],
     training_categories: &[&str],
 ) -> Result<(), crate::model::ValidationError> {
+    // Ids name files, URLs and export rows at the hub: a safe alphabet and length only.
+    let ids: &[&String] = match op {
+        RowOp::Product {
+            id, row: Some(_), ..
+        }
+        | RowOp::Sale {
+            id, row: Some(_), ..
+        }
+        | RowOp::Training {
+            id, row: Some(_), ..
+        } => &[id],
+        // (A pseudonym has a check of its own: 64 hex digits.)
+        RowOp::Participant {
+            training_id,
+            row: Some(_),
+            ..
+        } => &[training_id],
+        RowOp::Decision {
+            product_id,
+            row: Some(_),
+            ..
+        } => &[product_id],
+        _ => &[],
+    };
+    for id in ids {
+        crate::model::validate_record_id(id)?;
+    }
     match op {
         RowOp::Product {
             row: Some((p, _)), ..

@@ -585,6 +585,31 @@ impl UptInfo {
 
 /// UPT codes are upper-case ASCII letters, digits and dashes (LAPAS-CIPINANG): they appear in
 /// document ids and URLs.
+/// The most bytes of a record's id.
+pub const MAX_RECORD_ID: usize = 64;
+
+/// A record's id as the hub takes it: 1 to [`MAX_RECORD_ID`] letters, digits, `-` or `_`
+/// (agents make 32 hex digits). An id with `/`, `..`, spaces or control characters would
+/// bend a file name, a URL or a terminal line.
+pub fn validate_record_id(id: &str) -> Result<(), ValidationError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_RECORD_ID
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            "id",
+            format!(
+                "a record id is 1 to {MAX_RECORD_ID} letters, digits, '-' or '_'; {:?} is not",
+                id.chars().take(80).collect::<String>()
+            ),
+        ))
+    }
+}
+
 pub fn validate_upt_code(code: &str) -> Result<(), ValidationError> {
     let ok = !code.is_empty()
         && code.len() <= 64

@@ -138,6 +138,12 @@ async fn records_that_break_the_model_are_refused_whole_with_the_reason() {
         ("category", Box::new(|p| p.category = "senjata".into())),
         ("name", Box::new(|p| p.name = "x".repeat(1_000_000))),
         ("stock", Box::new(|p| p.stock = i64::MAX / 2)),
+        // An id that would bend a file name or a URL at the hub (catalogue export).
+        (
+            "id",
+            Box::new(|p| p.id = "../../produk/x".to_string().into()),
+        ),
+        ("id", Box::new(|p| p.id = "a\u{1b}[2Jb".to_string().into())),
     ];
     for (field, spoil) in cases {
         // A tampered agent: writes straight into its replica, skipping the CLI's checks.
@@ -202,7 +208,7 @@ async fn records_that_break_the_model_are_refused_whole_with_the_reason() {
     let m = scrape(&hub.url()).await;
     assert_eq!(
         sample_sum(&m, "karya_refusals_total", &[("reason", "invalid_record")]),
-        6.0
+        8.0
     );
 }
 
@@ -279,33 +285,73 @@ async fn idle_and_slow_connections_are_dropped_and_health_stays_reachable() {
     drop(slow);
 }
 
+/// Token guessing gets 429, counted per client: behind the trusted proxy the client is the
+/// address the proxy names, and a revoked token still in use is counted under its own id. A
+/// valid token is never refused for what others failed, from the same address or not.
 #[tokio::test(flavor = "multi_thread")]
-async fn token_guessing_gets_429_and_pages_forbid_framing() {
-    let hub = TestHub::start().await;
+async fn token_guessing_gets_429_per_client_behind_the_proxy_and_pages_forbid_framing() {
+    let hub = TestHub::start_configured(karya_hub::Config {
+        trusted_proxies: vec!["127.0.0.1".into()],
+        ..Default::default()
+    })
+    .await;
     let (_, viewer) = hub.issue(Role::Viewer, "v");
+    let agent = hub.add_upt("LAPAS-CIPINANG", "lapas", "DKI Jakarta");
+    let old = hub.add_upt("RUTAN-SALEMBA", "rutan", "DKI Jakarta");
+    let old_id = old.split('_').nth(1).unwrap().to_string();
+    hub.admin_db().revoke_token(&old_id).unwrap();
     let http = reqwest::Client::new();
+    let stats = |token: &str, client: &str| {
+        http.get(format!("{}/api/v1/stats", hub.url()))
+            .bearer_auth(token)
+            .header("x-forwarded-for", format!("{client}, 127.0.0.1"))
+            .send()
+    };
     let mut statuses = Vec::new();
     for i in 0..25 {
-        let r = http
-            .get(format!("{}/api/v1/stats", hub.url()))
-            .bearer_auth(format!("karya_{i:012}_guess"))
-            .send()
+        let r = stats(&format!("karya_{i:012}_guess"), "203.0.113.9")
             .await
             .unwrap();
         statuses.push(r.status().as_u16());
     }
     assert!(statuses[..20].iter().all(|s| *s == 401), "{statuses:?}");
     assert_eq!(statuses[24], 429, "{statuses:?}");
-    // Even the right token waits out the window from that address.
-    let r = http
-        .get(format!("{}/api/v1/stats", hub.url()))
-        .bearer_auth(&viewer)
-        .send()
+    let r = stats("karya_000000000099_guess", "203.0.113.9")
         .await
         .unwrap();
-    assert_eq!(r.status(), 429);
     let body: serde_json::Value = r.json().await.unwrap();
     assert!(body["detail"].as_str().unwrap().contains("wait"), "{body}");
+    // Another client behind the same proxy is not throttled for it.
+    let r = stats("karya_000000000100_guess", "198.51.100.7")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // The right token from the guessing address itself passes.
+    assert_eq!(stats(&viewer, "203.0.113.9").await.unwrap().status(), 200);
+    // A header from a client that is not a trusted proxy is not believed: the hub sees
+    // 127.0.0.1 only because this test's proxy is the loopback; claiming to be someone else
+    // in a header a trusted proxy appends after does not help (the rightmost untrusted wins).
+    let r = stats("karya_000000000101_guess", "198.51.100.7, 203.0.113.9")
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        429,
+        "the guesser hiding behind a made-up address"
+    );
+
+    // A revoked agent token, still used by a forgotten PC: its own UPT gets 429 after the
+    // limit, and another UPT's agent from the same address syncs on.
+    let mut revoked = Vec::new();
+    for _ in 0..22 {
+        revoked.push(stats(&old, "192.0.2.44").await.unwrap().status().as_u16());
+    }
+    assert!(revoked[..20].iter().all(|s| *s == 401), "{revoked:?}");
+    assert_eq!(revoked[21], 429, "{revoked:?}");
+    let mut b = Agent::new("LAPAS-CIPINANG", &hub.url(), &agent);
+    b.add_product("Kursi");
+    let o = b.sync().await;
+    assert!(o.refused.is_empty(), "{o:?}");
 
     let page = http.get(format!("{}/", hub.url())).send().await.unwrap();
     let csp = page.headers()["content-security-policy"].to_str().unwrap();

@@ -951,6 +951,11 @@ async fn a_kanwil_token_sees_curates_and_exports_only_its_kanwil() {
     assert_eq!(field_of_each(&upts, "code"), ["LAPAS-KEROBOKAN"]);
     let (_, stats) = get_json(&url("/api/v1/stats"), &token).await;
     assert_eq!(stats["national"]["products"], 1, "{stats}");
+    assert_eq!(
+        field_of_each(&stats["per_upt"], "upt"),
+        ["LAPAS-KEROBOKAN"],
+        "{stats}"
+    );
 
     // Curating: its own Kanwil's product yes, the other's no.
     let decide = |id: String| {

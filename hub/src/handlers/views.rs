@@ -348,6 +348,7 @@ pub async fn stats(
 /// The figures a token may see: a Kanwil's token gets its Kanwil's as the "national" ones.
 pub fn scoped_stats(mut stats: views::Stats, kanwil: Option<&str>) -> views::Stats {
     if let Some(k) = kanwil {
+        stats.per_upt.retain(|row| row.kanwil == k);
         stats.per_kanwil.retain(|row| row.kanwil == k);
         stats.national = stats
             .per_kanwil

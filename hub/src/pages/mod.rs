@@ -253,17 +253,18 @@ struct Login {
 async fn login(
     State(state): State<Arc<AppState>>,
     connect: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
+    headers: HeaderMap,
     axum::Form(form): axum::Form<Login>,
 ) -> Response {
-    let source = connect.map(|c| c.0.0.ip());
-    if state.auth_allowed(source).is_err() {
-        return login_page(
+    let source = connect.map(|c| crate::auth::client_addr(c.0.0.ip(), &headers, &state.proxies));
+    let too_many = || {
+        login_page(
             StatusCode::TOO_MANY_REQUESTS,
             Some(
-                "Terlalu banyak percobaan masuk yang gagal dari alamat ini. Tunggu satu menit lalu coba lagi.",
+                "Terlalu banyak percobaan masuk yang gagal dengan token ini atau dari alamat ini. Tunggu satu menit lalu coba lagi.",
             ),
-        );
-    }
+        )
+    };
     let token = form.token.trim().to_string();
     let check = token.clone();
     let verdict = match state.blocking(move |db| db.verify_token(&check)).await {
@@ -305,7 +306,7 @@ async fn login(
             r
         }
         Ok(_) => {
-            state.auth_failed(source);
+            // A valid token of the wrong role: not a guess; not counted.
             login_page(
                 StatusCode::UNAUTHORIZED,
                 Some(
@@ -313,8 +314,10 @@ async fn login(
                 ),
             )
         }
-        Err(_) => {
-            state.auth_failed(source);
+        Err(rejection) => {
+            if state.auth_refused(&rejection, source).is_err() {
+                return too_many();
+            }
             login_page(
                 StatusCode::UNAUTHORIZED,
                 Some("Token tidak valid atau sudah dicabut. Mintalah token baru kepada admin hub."),
