@@ -25,6 +25,7 @@ pub mod store;
 pub mod text;
 pub mod views;
 pub mod vouch;
+pub mod web;
 pub mod wire;
 
 pub use schema::DocId;

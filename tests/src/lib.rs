@@ -348,3 +348,32 @@ pub const GPS_MARKER: &[u8] = b"GPS-7.7956S-110.3695E";
 pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Posts the dashboard's sign-in form as a browser would: loads `/masuk` (its form token, in
+/// the page and in a cookie), then posts the token with both. The answer as it came.
+pub async fn post_sign_in(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> reqwest::Result<reqwest::Response> {
+    let page = http.get(format!("{base}/masuk")).send().await?;
+    let cookie = page
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_default()
+        .to_string();
+    let html = page.text().await?;
+    let form_token = html
+        .split("name=\"masuk\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_string();
+    http.post(format!("{base}/masuk"))
+        .header("cookie", cookie)
+        .form(&[("token", token), ("masuk", form_token.as_str())])
+        .send()
+        .await
+}

@@ -369,6 +369,11 @@ impl AgentDir {
         }
     }
 
+    /// The process id of the running service.
+    pub fn service_pid(&self) -> Option<u32> {
+        self.service.as_ref().map(Child::id)
+    }
+
     /// SIGKILL: no chance to clean up.
     pub fn kill_service(&mut self) {
         if let Some(mut c) = self.service.take() {

@@ -416,3 +416,198 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     c.close().await.unwrap();
     agent.stop_service();
 }
+
+/// The peak resident memory of a process (VmHWM), in MiB.
+fn peak_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kb / 1024.0
+}
+
+/// Loads the sign-in page and posts it with its form token, as the browser does.
+async fn console_sign_in(
+    http: &reqwest::Client,
+    base: &str,
+    name: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = http.get(format!("{base}/masuk")).send().await.unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = page.text().await.unwrap();
+    let token = html
+        .split("name=\"masuk\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    http.post(format!("{base}/masuk"))
+        .header("cookie", cookie)
+        .form(&[("nama", name), ("sandi", password), ("masuk", &token)])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The console's sign-in is cheap to refuse: a flood of logins with made-up names keeps the
+/// agent (the UPT's sync service) small, parallel guesses at one account pass no more than
+/// the allowed count, a form posted from another site is refused, and removing an account or
+/// changing its password ends its sessions. A real agent service, plain HTTP.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_sign_in_is_cheap_to_refuse_and_ends_with_the_account() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("hub.db");
+    let token = HubProcess::add_upt(&db, "LPKA-BLITAR", "lpka", "Jawa Timur");
+    let mut agent = AgentDir::init(
+        &tmp.path().join("agent"),
+        "LPKA-BLITAR",
+        "http://127.0.0.1:9",
+        &token,
+    );
+    let add_user = |name: &str, password: &str| {
+        let mut add = agent
+            .cmd()
+            .args(["user", "add", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(
+            add.stdin.as_mut().unwrap(),
+            format!("{password}\n").as_bytes(),
+        )
+        .unwrap();
+        assert!(add.wait_with_output().unwrap().status.success());
+    };
+    add_user("sari", "rahasia-lpka");
+    add_user("joko", "rahasia-joko");
+    agent.start_service();
+    let console_file = agent.dir.join("console.json");
+    karya_tests::browser::wait_until("the console", || console_file.exists());
+    let addr: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&console_file).unwrap()).unwrap();
+    let base = format!("http://{}", addr["addr"].as_str().unwrap());
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // Another site's page posting the form: refused before any password is checked.
+    let r = http
+        .post(format!("{base}/masuk"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("nama", "sari"), ("sandi", "rahasia-lpka")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(format!("{base}/masuk"))
+        .header("origin", "http://evil.example")
+        .form(&[("nama", "sari"), ("sandi", "rahasia-lpka")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Without the form's token (a script posting blind): refused as well.
+    let r = http
+        .post(format!("{base}/masuk"))
+        .form(&[("nama", "sari"), ("sandi", "rahasia-lpka")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // 300 logins with made-up names from 64 at a time: memory stays bounded (each check
+    // takes 19 MiB; two run at once), the rest are told to wait.
+    let pid = agent.service_pid().unwrap();
+    let before = peak_mib(pid);
+    let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
+    let names: Vec<String> = (0..300).map(|i| format!("tamu{i}")).collect();
+    for chunk in names.chunks(64) {
+        let tries = chunk
+            .iter()
+            .map(|n| console_sign_in(&http, &base, n, "tebak-tebak"));
+        for r in futures_util::future::join_all(tries).await {
+            *statuses.entry(r.status().as_u16()).or_default() += 1;
+        }
+    }
+    let after = peak_mib(pid);
+    assert_eq!(
+        statuses.values().sum::<usize>(),
+        300,
+        "every login answered: {statuses:?}"
+    );
+    assert!(
+        statuses.keys().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    assert!(
+        after < 120.0,
+        "the agent's peak memory went from {before:.0} MiB to {after:.0} MiB under the flood"
+    );
+    eprintln!("login flood: {statuses:?}, agent peak {before:.0} -> {after:.0} MiB");
+
+    // 40 guesses at one account in parallel: at most 5 are checked as "wrong" before the
+    // account is slowed down; the right password then waits too.
+    let guesses = (0..40).map(|i| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            let r = console_sign_in(&http, &base, "joko", &format!("salah-{i}")).await;
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+    let wrong = answers
+        .iter()
+        .filter(|(_, page)| page.contains("Nama atau kata sandi salah"))
+        .count();
+    assert!(wrong <= 5, "{wrong} guesses were checked as wrong");
+    let r = console_sign_in(&http, &base, "joko", "rahasia-joko").await;
+    assert_ne!(r.status(), 303, "the account waits after the guesses");
+
+    // Signed in, then the account is removed from the command line: the session ends.
+    let r = console_sign_in(&http, &base, "sari", "rahasia-lpka").await;
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let home = |cookie: String| {
+        let (http, base) = (http.clone(), base.clone());
+        async move {
+            http.get(format!("{base}/"))
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(home(cookie.clone()).await, 200);
+    agent.ok(&["user", "rm", "sari"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while home(cookie.clone()).await == 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session outlived its account"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(home(cookie).await, 303, "back to the sign-in page");
+    agent.stop_service();
+}

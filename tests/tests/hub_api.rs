@@ -534,10 +534,23 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
         .await
         .unwrap();
     assert!(r.text().await.unwrap().contains("Masukkan token"));
+    // A sign-in posted without the form's token (from another page) is refused.
     let r = http
         .post(format!("{}/masuk", hub.url()))
-        .form(&[("token", token.as_str())])
+        .form(&[("token", viewer.as_str())])
         .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(format!("{}/masuk", hub.url()))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("token", viewer.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = karya_tests::post_sign_in(&http, &hub.url(), &token)
         .await
         .unwrap();
     assert_eq!(r.status(), 401);
@@ -548,10 +561,7 @@ async fn the_dashboard_asks_for_a_token_then_shows_the_national_picture() {
             .contains("Token agen UPT tidak dapat membuka dasbor")
     );
 
-    let r = http
-        .post(format!("{}/masuk", hub.url()))
-        .form(&[("token", viewer.as_str())])
-        .send()
+    let r = karya_tests::post_sign_in(&http, &hub.url(), &viewer)
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
@@ -1127,12 +1137,7 @@ async fn the_training_page_shows_completion_rates_per_kanwil_and_category_withou
 
 /// Signs in to the dashboard with a token; the session's cookie (`karya_sesi=…`).
 async fn sign_in(http: &reqwest::Client, hub: &str, token: &str) -> String {
-    let r = http
-        .post(format!("{hub}/masuk"))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
+    let r = karya_tests::post_sign_in(http, hub, token).await.unwrap();
     assert_eq!(r.status(), 303, "signed in");
     r.headers()["set-cookie"]
         .to_str()

@@ -38,7 +38,20 @@ struct Session {
     user: String,
     csrf: String,
     seen: Instant,
+    /// The account's password tag at sign-in: `user rm` or `user passwd` ends the session.
+    tag: String,
 }
+
+/// Password checks (Argon2id, 19 MiB each) running at once; more wait up to [`LOGIN_WAIT`],
+/// then get 429. A flood of logins costs the UPT's sync service at most this much memory.
+const LOGINS_AT_ONCE: usize = 2;
+/// Requests with the store open at once (see `Console::stores`).
+const STORES_AT_ONCE: usize = 4;
+const LOGIN_WAIT: Duration = Duration::from_secs(3);
+/// How often sessions are checked against the accounts (a removed account, a new password).
+const SESSION_CHECK: Duration = Duration::from_secs(2);
+/// The cookie that ties the sign-in form to the browser that loaded it.
+const LOGIN_COOKIE: &str = "karya_masuk";
 
 pub struct Console {
     paths: Paths,
@@ -48,6 +61,11 @@ pub struct Console {
     sessions: Mutex<HashMap<String, Session>>,
     /// One message to show on the next page of a session (after a redirect).
     flash: Mutex<HashMap<String, pages::Flash>>,
+    /// Password checks running at once.
+    logins: Arc<tokio::sync::Semaphore>,
+    /// Requests holding the store open at once (each open loads the replica): a burst of
+    /// page loads waits its turn instead of multiplying the agent's memory.
+    stores: Arc<tokio::sync::Semaphore>,
 }
 
 type Shared = Arc<Console>;
@@ -78,14 +96,24 @@ fn random_id() -> String {
 }
 
 fn cookie_of(headers: &HeaderMap) -> Option<String> {
+    cookie_named(headers, COOKIE)
+}
+
+fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
+}
+
+/// Equal, in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// A signed-in operator, taken from the session cookie.
@@ -127,6 +155,12 @@ impl Console {
     ) -> Result<T, AgentError> {
         let paths = self.paths.clone();
         let upt = self.upt.clone();
+        let _turn = self
+            .stores
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AgentError::Io(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
             let mut store = crate::service::open_store(&paths)?;
             f(&mut store, &upt, &paths)
@@ -145,9 +179,7 @@ fn signed_in(state: &Console, headers: &HeaderMap) -> Result<Operator, Box<Respo
 
 /// Checks a form's CSRF token against the session's.
 fn csrf_ok(op: &Operator, given: &str) -> Result<(), PageError> {
-    let a = op.csrf.as_bytes();
-    let b = given.as_bytes();
-    if a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0 {
+    if same_secret(&op.csrf, given) {
         Ok(())
     } else {
         Err(PageError(StatusCode::FORBIDDEN, t::forged_form().into()))
@@ -179,6 +211,28 @@ pub async fn start(
         live,
         sessions: Mutex::new(HashMap::new()),
         flash: Mutex::new(HashMap::new()),
+        logins: Arc::new(tokio::sync::Semaphore::new(LOGINS_AT_ONCE)),
+        stores: Arc::new(tokio::sync::Semaphore::new(STORES_AT_ONCE)),
+    });
+    // Sessions of removed accounts, or of a password changed since (by `karya-agent user`
+    // in another process), end within a few seconds.
+    let checking = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SESSION_CHECK);
+        loop {
+            tick.tick().await;
+            if checking.sessions.lock().expect("sessions").is_empty() {
+                continue;
+            }
+            let Ok(tags) = checking.with_store(|s, _, _| users::tags(s)).await else {
+                continue;
+            };
+            checking
+                .sessions
+                .lock()
+                .expect("sessions")
+                .retain(|_, s| tags.get(&s.user) == Some(&s.tag));
+        }
     });
     let app = axum::Router::new()
         .route("/", get(beranda))
@@ -205,6 +259,7 @@ pub async fn start(
         .route("/log", get(log))
         .route("/log/bundel", get(bundle))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
+        .layer(axum::middleware::from_fn(same_site_forms))
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(state);
     tokio::spawn(async move {
@@ -215,6 +270,22 @@ pub async fn start(
         &serde_json::json!({ "addr": addr }).to_string(),
     )?;
     Ok(addr)
+}
+
+/// A form posted from a page of another site (a page on the internet posting to
+/// `127.0.0.1:8470`) is refused before anything runs, the sign-in included.
+async fn same_site_forms(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.method() == axum::http::Method::POST {
+        let h = request.headers();
+        let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
+        if karya_shared::web::cross_site(text("sec-fetch-site"), text("origin"), text("host")) {
+            return PageError(StatusCode::FORBIDDEN, t::forged_form().into()).into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Every page: not framed by another site, not cached, no content sniffing.
@@ -250,25 +321,64 @@ async fn login_page(
         return Ok(Redirect::to("/").into_response());
     }
     let any = state.with_store(|s, _, _| users::any(s)).await?;
-    Ok(html(pages::login(None, any)))
+    Ok(login_form(StatusCode::OK, None, any))
+}
+
+/// The sign-in form with a fresh token, set also in a cookie: a POST must carry both.
+fn login_form(status: StatusCode, message: Option<&str>, any: bool) -> Response {
+    let token = random_id();
+    let mut r = (
+        status,
+        Html(pages::login(message, any, &token).into_string()),
+    )
+        .into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&format!(
+            "{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/masuk"
+        ))
+        .expect("cookie"),
+    );
+    r
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     nama: String,
     sandi: String,
+    #[serde(default)]
+    masuk: String,
 }
 
 async fn login(
     State(state): State<Shared>,
+    headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
+    // The form this browser loaded, not one posted from elsewhere.
+    if !cookie_named(&headers, LOGIN_COOKIE).is_some_and(|c| same_secret(&c, &f.masuk)) {
+        return Ok(login_form(
+            StatusCode::FORBIDDEN,
+            Some(t::login_form_stale()),
+            true,
+        ));
+    }
+    // At most a few password checks at once; the rest wait a little, then are told to.
+    let Ok(Ok(_turn)) =
+        tokio::time::timeout(LOGIN_WAIT, state.logins.clone().acquire_owned()).await
+    else {
+        return Ok(login_form(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(t::login_busy()),
+            true,
+        ));
+    };
     let name = f.nama.trim().to_string();
     let result = state
         .with_store(move |s, _, _| users::login(s, &name, &f.sandi))
         .await?;
     match result {
-        Ok(()) => {
+        Ok(tag) => {
             let sid = random_id();
             state.sessions.lock().expect("sessions").insert(
                 sid.clone(),
@@ -276,6 +386,7 @@ async fn login(
                     user: f.nama.trim().to_string(),
                     csrf: random_id(),
                     seen: Instant::now(),
+                    tag,
                 },
             );
             let mut r = Redirect::to("/").into_response();
@@ -293,11 +404,7 @@ async fn login(
                 users::LoginRefused::Wrong => t::login_wrong().to_string(),
                 users::LoginRefused::SlowDown(secs) => t::login_slowed(secs),
             };
-            Ok((
-                StatusCode::UNAUTHORIZED,
-                Html(pages::login(Some(&message), true).into_string()),
-            )
-                .into_response())
+            Ok(login_form(StatusCode::UNAUTHORIZED, Some(&message), true))
         }
     }
 }

@@ -167,7 +167,7 @@ pub fn error_page(message: &str) -> Markup {
     )
 }
 
-pub fn login(message: Option<&str>, any_accounts: bool) -> Markup {
+pub fn login(message: Option<&str>, any_accounts: bool, form_token: &str) -> Markup {
     layout(
         None,
         t::login_title(),
@@ -181,6 +181,7 @@ pub fn login(message: Option<&str>, any_accounts: bool) -> Markup {
                 }
             }
             form method="post" action="/masuk" {
+                input type="hidden" name="masuk" value=(form_token);
                 fieldset {
                     label { (t::field_user()) " " input name="nama" autocomplete="username" required; }
                     label { (t::field_password()) " " input name="sandi" type="password" autocomplete="current-password" required; }

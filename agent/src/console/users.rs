@@ -8,6 +8,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use karya_shared::Store;
 use karya_shared::text::agent as text;
 use rusqlite::{OptionalExtension, params};
+use std::collections::HashMap;
 
 /// Failed logins in a row after which an account is slowed down.
 pub const FREE_FAILURES: i64 = 5;
@@ -86,29 +87,43 @@ pub enum LoginRefused {
 }
 
 /// Checks a login; failures are counted, and after [`FREE_FAILURES`] in a row the account
-/// waits 30 s, doubling with each further failure (at most 15 minutes).
+/// waits 30 s, doubling with each further failure (at most 15 minutes). The attempt is
+/// counted, and the wait set, in one statement before the password is checked (and undone
+/// when it was right): logins tried in parallel cannot pass the count between a read and a
+/// write. `Ok(Ok(tag))`: the stored hash, which names this password until it is changed.
 pub fn login(
     store: &Store,
     name: &str,
     password: &str,
-) -> Result<Result<(), LoginRefused>, AgentError> {
+) -> Result<Result<String, LoginRefused>, AgentError> {
     let conn = store.conn();
-    let row: Option<(String, i64, i64)> = conn
+    let now = now_secs();
+    let taken: Option<String> = conn
         .query_row(
-            "SELECT hash, failed, locked_until FROM console_users WHERE name = ?1",
-            [name],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            "UPDATE console_users SET failed = failed + 1,
+                 locked_until = CASE WHEN failed + 1 >= ?3
+                     THEN ?2 + MIN(900, 30 << MIN(failed + 1 - ?3, 5)) ELSE 0 END
+             WHERE name = ?1 AND locked_until <= ?2
+             RETURNING hash",
+            params![name, now, FREE_FAILURES],
+            |r| r.get(0),
         )
         .optional()?;
-    let Some((stored, failed, locked_until)) = row else {
+    let Some(stored) = taken else {
+        let locked: Option<i64> = conn
+            .query_row(
+                "SELECT locked_until FROM console_users WHERE name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(until) = locked.filter(|u| *u > now) {
+            return Ok(Err(LoginRefused::SlowDown(until - now)));
+        }
         // The same work as a real check, so a name's existence does not show in the time.
         let _ = hash(password);
         return Ok(Err(LoginRefused::Wrong));
     };
-    let now = now_secs();
-    if locked_until > now {
-        return Ok(Err(LoginRefused::SlowDown(locked_until - now)));
-    }
     let good = PasswordHash::new(&stored)
         .map(|h| {
             argon2::Argon2::default()
@@ -121,23 +136,29 @@ pub fn login(
             "UPDATE console_users SET failed = 0, locked_until = 0 WHERE name = ?1",
             [name],
         )?;
-        return Ok(Ok(()));
+        return Ok(Ok(stored));
     }
-    let failed = failed + 1;
-    let wait = if failed >= FREE_FAILURES {
-        (30i64 << (failed - FREE_FAILURES).min(5)).min(900)
-    } else {
-        0
-    };
-    conn.execute(
-        "UPDATE console_users SET failed = ?2, locked_until = ?3 WHERE name = ?1",
-        params![name, failed, if wait > 0 { now + wait } else { 0 }],
+    let locked_until: i64 = conn.query_row(
+        "SELECT locked_until FROM console_users WHERE name = ?1",
+        [name],
+        |r| r.get(0),
     )?;
-    Ok(Err(if wait > 0 {
-        LoginRefused::SlowDown(wait)
+    Ok(Err(if locked_until > now {
+        LoginRefused::SlowDown(locked_until - now)
     } else {
         LoginRefused::Wrong
     }))
+}
+
+/// Every account's name and the tag of its password (see [`login`]): a session whose
+/// account is gone, or whose password changed since, ends.
+pub fn tags(store: &Store) -> Result<HashMap<String, String>, AgentError> {
+    let conn = store.conn();
+    let mut stmt = conn.prepare("SELECT name, hash FROM console_users")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }
 
 /// Whether any account exists (the console says how to make one when none does).

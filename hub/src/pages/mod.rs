@@ -45,15 +45,22 @@ fn unix_now() -> i64 {
 
 /// The session id a request's cookie names.
 pub fn session_of(headers: &HeaderMap) -> Option<String> {
+    cookie_named(headers, COOKIE)
+}
+
+fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|h| h.to_str().ok())
         .flat_map(|h| h.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_string())
 }
+
+/// The cookie that ties the sign-in form to the browser that loaded it.
+const LOGIN_COOKIE: &str = "karya_masuk";
 
 /// The person behind a request's session cookie and the session's CSRF token; `None` when
 /// the request names no live session. Sessions are rows in the hub's database, so every hub
@@ -143,6 +150,25 @@ pub fn forged() -> Response {
         .into_response()
 }
 
+/// A form posted from a page of another site, as the browser says in `Sec-Fetch-Site`, is
+/// refused before anything runs, the sign-in included. (`Origin` is not compared with `Host`
+/// here: behind the TLS proxy the two name different hosts; forms carry CSRF tokens.)
+async fn same_site_forms(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.method() == axum::http::Method::POST {
+        let site = request
+            .headers()
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok());
+        if karya_shared::web::cross_site(site, None, None) {
+            return forged();
+        }
+    }
+    next.run(request).await
+}
+
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(ringkasan::ringkasan))
@@ -159,6 +185,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
         .route("/produk/{upt}/{id}", get(katalog::product))
         .route("/produk/{upt}/{id}/keputusan", post(katalog::decide))
+        .layer(axum::middleware::from_fn(same_site_forms))
 }
 
 const STYLE: &str = "
@@ -219,8 +246,11 @@ pub fn page(who: Option<&Curator>, title: &str, active: &str, body: Markup) -> H
     )
 }
 
+/// The sign-in form with a fresh token, set also in a cookie: a POST must carry both (a
+/// page of another site can make a browser post the form, not read the cookie).
 fn login_page(status: StatusCode, message: Option<&str>) -> Response {
-    (
+    let form_token = hex::encode(rand::random::<[u8; 24]>());
+    let mut r = (
         status,
         page(
             None,
@@ -230,6 +260,7 @@ fn login_page(status: StatusCode, message: Option<&str>) -> Response {
                 @if let Some(m) = message { p class="flash bad" role="alert" { (m) } }
                 p { "Masukkan token viewer, curator atau admin dari admin hub." }
                 form method="post" action="/masuk" {
+                    input type="hidden" name="masuk" value=(form_token);
                     fieldset {
                         label { "Token " input name="token" type="password" size="60" autocomplete="off" required; }
                         button type="submit" { "Masuk" }
@@ -238,7 +269,13 @@ fn login_page(status: StatusCode, message: Option<&str>) -> Response {
             },
         ),
     )
-        .into_response()
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LOGIN_COOKIE}={form_token}; HttpOnly; SameSite=Strict; Path=/masuk"
+    )) {
+        r.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    r
 }
 
 async fn login_form() -> Response {
@@ -248,6 +285,8 @@ async fn login_form() -> Response {
 #[derive(serde::Deserialize)]
 struct Login {
     token: String,
+    #[serde(default)]
+    masuk: String,
 }
 
 async fn login(
@@ -265,6 +304,21 @@ async fn login(
             ),
         )
     };
+    let from_our_form = cookie_named(&headers, LOGIN_COOKIE).is_some_and(|c| {
+        c.len() == form.masuk.len()
+            && bool::from(subtle::ConstantTimeEq::ct_eq(
+                c.as_bytes(),
+                form.masuk.as_bytes(),
+            ))
+    });
+    if !from_our_form {
+        return login_page(
+            StatusCode::FORBIDDEN,
+            Some(
+                "Halaman masuk ini sudah kedaluwarsa atau tidak berasal dari dasbor ini. Isi lagi formulir di bawah.",
+            ),
+        );
+    }
     let token = form.token.trim().to_string();
     let check = token.clone();
     let verdict = match state.blocking(move |db| db.verify_token(&check)).await {

@@ -24,6 +24,10 @@ words! {
     login_button: "Masuk", "Log in";
     login_wrong: "Nama atau kata sandi salah.", "Wrong name or password.";
     login_again: "Sesi berakhir; silakan masuk lagi.", "The session ended; please log in again.";
+    login_form_stale: "Halaman masuk ini sudah kedaluwarsa atau tidak berasal dari konsol ini. Isi lagi formulir di bawah.",
+        "This sign-in page has expired or did not come from this console. Fill in the form below again.";
+    login_busy: "Terlalu banyak percobaan masuk bersamaan. Tunggu sebentar, lalu coba lagi.",
+        "Too many sign-ins at once. Wait a moment, then try again.";
 
     // Beranda: the sync state.
     state_synced: "Tersinkron", "In sync";

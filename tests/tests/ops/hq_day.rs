@@ -70,12 +70,7 @@ fn admin(db: &str, env: &[(&str, &str)], args: &[&str]) -> Result<String, String
 
 /// Signs in to the dashboard with `token`: the session cookie.
 async fn sign_in(c: &reqwest::Client, base: &str, token: &str) -> Option<String> {
-    let r = c
-        .post(format!("{base}/masuk"))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .ok()?;
+    let r = karya_tests::post_sign_in(c, base, token).await.ok()?;
     let cookie = r.headers().get("set-cookie")?.to_str().ok()?;
     Some(cookie.split(';').next()?.to_string())
 }
