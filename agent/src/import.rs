@@ -161,8 +161,12 @@ pub const MAX_FILE_BYTES: u64 = 20 * 1024 * 1024;
 pub const MAX_ROWS: usize = 10_000;
 pub const MAX_COLUMNS: usize = 60;
 
-/// What an XLSX's parts may inflate to, in all (its shared strings are read whole).
+/// What an XLSX's parts may inflate to, in all (the sheet is read cell by cell).
 const MAX_XLSX_INFLATED: u64 = 200 * 1024 * 1024;
+/// What its shared strings may inflate to: they are read whole, each string kept apart, so
+/// memory grows with their number (8 million one-letter strings took 438 MB). 24 MB holds
+/// every string of a full 10,000-row, 60-column sheet and bounds them to about 80 MB.
+const MAX_SHARED_STRINGS_INFLATED: u64 = 24 * 1024 * 1024;
 
 fn too_many_rows() -> String {
     text::too_many_rows(MAX_ROWS)
@@ -184,6 +188,14 @@ fn read_xlsx(path: &Path) -> Result<Vec<(usize, Vec<String>)>, String> {
         for i in 0..zip.len() {
             let entry = zip.by_index_raw(i).map_err(|e| e.to_string())?;
             inflated = inflated.saturating_add(entry.size());
+            if entry.name().eq_ignore_ascii_case("xl/sharedStrings.xml")
+                && entry.size() > MAX_SHARED_STRINGS_INFLATED
+            {
+                return Err(text::xlsx_inflates(
+                    entry.size(),
+                    MAX_SHARED_STRINGS_INFLATED,
+                ));
+            }
         }
         if inflated > MAX_XLSX_INFLATED {
             return Err(text::xlsx_inflates(inflated, MAX_XLSX_INFLATED));
@@ -768,6 +780,45 @@ mod limits {
             zout.write_all(body.as_bytes()).unwrap();
         }
         zout.finish().unwrap();
+    }
+
+    /// Millions of tiny shared strings (a few MB on disk) are refused before they are read.
+    #[test]
+    fn a_workbook_of_millions_of_shared_strings_is_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = xlsx_declaring(dir.path(), "A1:D2");
+        let out = dir.path().join("banyak.xlsx");
+        let mut zin = zip::ZipArchive::new(std::fs::File::open(&plain).unwrap()).unwrap();
+        let mut zout = zip::ZipWriter::new(std::fs::File::create(&out).unwrap());
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        for i in 0..zin.len() {
+            let mut entry = zin.by_index(i).unwrap();
+            let name = entry.name().to_string();
+            let mut body = Vec::new();
+            entry.read_to_end(&mut body).unwrap();
+            if name == "xl/sharedStrings.xml" {
+                continue;
+            }
+            zout.start_file(name, opts).unwrap();
+            zout.write_all(&body).unwrap();
+        }
+        zout.start_file("xl/sharedStrings.xml", opts).unwrap();
+        zout.write_all(
+            b"<sst xmlns=\"http://schemas.openxmlformats.org/spreadsheetml/2006/main\">",
+        )
+        .unwrap();
+        for _ in 0..2_000_000 {
+            zout.write_all(b"<si><t>x</t></si>").unwrap();
+        }
+        zout.write_all(b"</sst>").unwrap();
+        zout.finish().unwrap();
+        assert!(std::fs::metadata(&out).unwrap().len() < MAX_FILE_BYTES);
+        let err = read_table(&out).unwrap_err().to_string();
+        assert!(
+            err.contains(&MAX_SHARED_STRINGS_INFLATED.to_string()),
+            "{err}"
+        );
     }
 
     #[test]

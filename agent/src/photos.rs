@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 
 /// The largest photo file accepted as input (a phone photo is 2 to 12 MB).
 pub const MAX_INPUT_BYTES: u64 = 40 * 1024 * 1024;
-/// The most pixels a photo may have (a 108 MP phone camera is about that).
-const MAX_PIXELS: u64 = 120_000_000;
+/// The most pixels a photo may have: 64 MP (a phone's 12 to 50 MP photo passes; a 108 MP
+/// sensor's full-resolution mode does not). Decoding then takes at most 4 bytes a pixel,
+/// 256 MiB, beside the file itself (at most [`MAX_INPUT_BYTES`]); a 120 MP PNG took 502 MB.
+pub const MAX_PIXELS: u64 = 64_000_000;
 /// A stored photo aims at this size; the JPEG quality steps down until it fits.
 pub const TARGET_BYTES: usize = 300 * 1024;
 const QUALITIES: [u8; 5] = [85, 78, 70, 62, 55];
@@ -276,6 +278,44 @@ mod tests {
             Err(err) => assert!(err.to_string().contains("cut.png"), "{err}"),
             Ok(_) => panic!("a truncated PNG was taken"),
         }
+    }
+
+    /// A PNG declaring 72 MP (its header alone: a few dozen bytes) is refused by its size
+    /// before a byte of pixels is allocated, with what to do.
+    #[test]
+    fn a_photo_of_more_pixels_than_the_bound_is_refused_before_decoding() {
+        fn crc32(bytes: &[u8]) -> u32 {
+            let mut c = !0u32;
+            for &b in bytes {
+                c ^= u32::from(b);
+                for _ in 0..8 {
+                    c = if c & 1 == 1 {
+                        (c >> 1) ^ 0xEDB8_8320
+                    } else {
+                        c >> 1
+                    };
+                }
+            }
+            !c
+        }
+        let mut ihdr = b"IHDR".to_vec();
+        ihdr.extend_from_slice(&9000u32.to_be_bytes());
+        ihdr.extend_from_slice(&8000u32.to_be_bytes());
+        ihdr.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&13u32.to_be_bytes());
+        png.extend_from_slice(&ihdr);
+        png.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+        for chunk in [&b"IDAT"[..], &b"IEND"[..]] {
+            png.extend_from_slice(&0u32.to_be_bytes());
+            png.extend_from_slice(chunk);
+            png.extend_from_slice(&crc32(chunk).to_be_bytes());
+        }
+        let err = process(&png, "panorama.png").unwrap_err().to_string();
+        assert!(
+            err.contains("9000x8000") && err.contains("64 juta"),
+            "{err}"
+        );
     }
 
     #[test]

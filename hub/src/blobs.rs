@@ -24,6 +24,10 @@ pub enum BlobError {
     HashMismatch { hash: String },
     #[error("another upload of this photo is running; try again in a moment")]
     Busy,
+    #[error(
+        "the bytes received are not a photo the hub can show ({0}); the upload was discarded; add the photo again with karya-agent product photo add"
+    )]
+    NotAPhoto(String),
     #[error("the hub's disk is full ({0}); nothing of this part was kept")]
     DiskFull(String),
     #[error("the photo store failed: {0}")]
@@ -128,6 +132,28 @@ impl Appender<'_> {
         let partial = self.store.partial(&self.hash);
         self.store.finish(&self.hash, &partial)
     }
+}
+
+/// The longest edge of a photo the hub keeps (agents send 1,600 px photos and their
+/// thumbnails), and so at most 4096 x 4096 x 4 bytes to decode one.
+pub const MAX_PHOTO_EDGE: u32 = 4096;
+
+/// Whether `bytes` are a JPEG that decodes whole within [`MAX_PHOTO_EDGE`]: what agents
+/// make (karya-agent re-encodes every photo); anything else (a script, an HTML page, a
+/// decompression bomb named as a photo) is not kept.
+pub fn check_photo(bytes: &[u8]) -> Result<(), String> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    if reader.format() != Some(image::ImageFormat::Jpeg) {
+        return Err("not a JPEG".into());
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_PHOTO_EDGE);
+    limits.max_image_height = Some(MAX_PHOTO_EDGE);
+    limits.max_alloc = Some(u64::from(MAX_PHOTO_EDGE) * u64::from(MAX_PHOTO_EDGE) * 4);
+    reader.limits(limits);
+    reader.decode().map(|_| ()).map_err(|e| e.to_string())
 }
 
 /// Where an upload stands.
@@ -263,6 +289,12 @@ impl BlobStore {
             return Err(BlobError::HashMismatch {
                 hash: hash.to_string(),
             });
+        }
+        // Kept and served only when it is the JPEG an agent makes, decodable within bounds.
+        let bytes = std::fs::read(partial)?;
+        if let Err(why) = check_photo(&bytes) {
+            let _ = std::fs::remove_file(partial);
+            return Err(BlobError::NotAPhoto(why));
         }
         let target = self.path(hash);
         let parent = target.parent().expect("a blob path has a folder");

@@ -999,6 +999,9 @@ impl HubDb {
     }
 
     /// Logs refused documents for the admin.
+    /// The document name refusals of documents an agent may not sync are counted under.
+    pub const NOT_VISIBLE_DOC: &'static str = "(dokumen lain)";
+
     pub fn record_refusals(
         &self,
         upt: &str,
@@ -1008,12 +1011,19 @@ impl HubDb {
         let now = karya_shared::model::now_rfc3339();
         self.write(|c| {
             for r in refused {
+                // Documents the agent may not sync are counted under one name: made-up names
+                // must not add a row each.
+                let doc = if r.kind == "not_visible" {
+                    Self::NOT_VISIBLE_DOC
+                } else {
+                    r.doc.as_str()
+                };
                 c.execute(
                     "INSERT INTO refusal_counts (upt, doc, kind, last_reason, last_peer, first_at, last_at, count)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1)
                      ON CONFLICT(upt, doc, kind) DO UPDATE SET last_reason = ?4, last_peer = ?5,
                        last_at = ?6, count = refusal_counts.count + 1",
-                    params![upt, r.doc, r.kind, r.reason, peer, now],
+                    params![upt, doc, r.kind, r.reason, peer, now],
                 )?;
             }
             Ok(())

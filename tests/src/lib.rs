@@ -377,3 +377,20 @@ pub async fn post_sign_in(
         .send()
         .await
 }
+
+/// A JPEG of noise (it compresses badly): `w` x `h` px, different bytes for each `seed`.
+pub fn noise_jpeg(w: u32, h: u32, seed: u32) -> Vec<u8> {
+    use image::ImageEncoder;
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    let img = image::RgbImage::from_fn(w, h, |_, _| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        image::Rgb([x as u8, (x >> 8) as u8, (x >> 16) as u8])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 75)
+        .write_image(img.as_raw(), w, h, image::ExtendedColorType::Rgb8)
+        .expect("encode");
+    out
+}

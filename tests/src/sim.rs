@@ -876,12 +876,12 @@ async fn photo_run(
     store
         .change(&doc, |d| schema::insert_product(d, &product))
         .expect("product");
-    let full: Vec<u8> = (0..opts.photo_kb * 1024)
-        .map(|_| rand::random::<u8>())
-        .collect();
-    let thumb: Vec<u8> = (0..opts.photo_kb * 1024 / 10)
-        .map(|_| rand::random::<u8>())
-        .collect();
+    // JPEGs of noise (the hub keeps only photos it can decode), about the size asked for: a
+    // noise JPEG at quality 75 takes about 1.35 bytes a pixel.
+    let side = |kb: u64| ((kb as f64 * 1024.0 / 1.35).sqrt() as u32).max(8);
+    let seed = rand::random::<u32>();
+    let full = crate::noise_jpeg(side(opts.photo_kb), side(opts.photo_kb), seed);
+    let thumb = crate::noise_jpeg(side(opts.photo_kb / 10), side(opts.photo_kb / 10), seed ^ 1);
     let photo = karya_shared::model::Photo {
         hash: karya_agent::photos::store_blob(&dir, &full).expect("blob"),
         size: full.len() as u64,

@@ -119,6 +119,37 @@ async fn frames_built_to_amplify_or_bloat_are_refused_whole_and_at_once() {
         "{body}"
     );
 
+    // Made-up but well-formed names of documents the agent may not sync, a few in each of
+    // 50 frames: refused, and counted as one row whatever the names.
+    for n in 0..50 {
+        let docs = (0..4)
+            .map(|i| (format!("upt/FAKE-{n}-{i}"), vec![]))
+            .collect();
+        let (status, body) = post_frame(&hub, &token, frame("0.1", docs)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let rows: i64 = hub.row(
+        "SELECT COUNT(*) FROM refusal_counts",
+        rusqlite::params![],
+        |r| r.get(0),
+    );
+    assert_eq!(rows, 1, "one row for every made-up document");
+    // A peer id with control characters (it reaches logs and pages): refused whole.
+    let bad_peer = wire::Request {
+        peer: "p\u{1b}[2J".into(),
+        agent_version: "0.1".into(),
+        docs: vec![("upt/LAPAS-PATI".into(), vec![])],
+        vouches: None,
+        takes_photo_gaps: false,
+    }
+    .encode();
+    let (status, body) = post_frame(&hub, &token, bad_peer).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("peer id"),
+        "{body}"
+    );
+
     // The hub serves on, and the agent's real sync works.
     let mut a = Agent::new("LAPAS-PATI", &hub.url(), &token);
     a.add_product("Batik tulis");

@@ -247,9 +247,18 @@ async fn wrong_bytes_an_oversized_photo_and_a_full_quota_are_refused_with_the_re
     let ta = hub.add_upt("LPKA-BLITAR", "lpka", "Jawa Timur");
     let mut a = Agent::new("LPKA-BLITAR", &hub.url(), &ta);
     let id = a.add_product("Keset");
-    // Records naming photos this test uploads by hand.
-    let bytes_a: Vec<u8> = (0..40_000u32).map(|i| (i % 253) as u8).collect();
-    let bytes_b: Vec<u8> = (0..45_000u32).map(|i| (i % 241) as u8).collect();
+    // Records naming photos this test uploads by hand: two JPEGs that fit the size limit
+    // but not the quota together, and bytes that are no photo at all.
+    let bytes_a = karya_tests::noise_jpeg(195, 160, 1);
+    let bytes_b = karya_tests::noise_jpeg(200, 165, 2);
+    assert!(bytes_a.len() < 50_000 && bytes_b.len() < 50_000);
+    assert!(
+        bytes_a.len() + bytes_b.len() > 80_000,
+        "{} {}",
+        bytes_a.len(),
+        bytes_b.len()
+    );
+    let junk: Vec<u8> = (0..40_000u32).map(|i| (i % 253) as u8).collect();
     let hash = |b: &[u8]| karya_agent::photos::hash_of(b);
     let photo = |h: String, size: u64| Photo {
         hash: h.clone(),
@@ -263,9 +272,10 @@ async fn wrong_bytes_an_oversized_photo_and_a_full_quota_are_refused_with_the_re
     let big = "ab".repeat(32);
     let patch_photos = karya_shared::model::ProductPatch {
         photos: Some(vec![
-            photo(hash(&bytes_a), 40_000),
-            photo(hash(&bytes_b), 45_000),
+            photo(hash(&bytes_a), bytes_a.len() as u64),
+            photo(hash(&bytes_b), bytes_b.len() as u64),
             photo(big.clone(), 60_000),
+            photo(hash(&junk), junk.len() as u64),
         ]),
         ..Default::default()
     };
@@ -278,12 +288,21 @@ async fn wrong_bytes_an_oversized_photo_and_a_full_quota_are_refused_with_the_re
 
     // Bytes that do not hash to the name: discarded whole, with the reason.
     let mut wrong = bytes_a.clone();
-    wrong[39_999] ^= 1;
+    let last = wrong.len() - 1;
+    wrong[last] ^= 1;
     let r = patch(&hub, &ta, &hash(&bytes_a), 0, &wrong).await;
     assert_eq!(r.status(), 422);
     assert!(r.text().await.unwrap().contains("do not hash to"));
     assert_eq!(
         header(&head(&hub, &ta, &hash(&bytes_a)).await, "upload-offset"),
+        "0"
+    );
+    // Bytes that hash to their name but are not a photo (a page, a script): not kept.
+    let r = patch(&hub, &ta, &hash(&junk), 0, &junk).await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("not a photo"));
+    assert_eq!(
+        header(&head(&hub, &ta, &hash(&junk)).await, "upload-offset"),
         "0"
     );
     // Larger than the hub takes: the limit is named.
@@ -294,16 +313,26 @@ async fn wrong_bytes_an_oversized_photo_and_a_full_quota_are_refused_with_the_re
         "{:?}",
         r.headers()
     );
-    // Within the quota, then past it.
+    // An upload begun and left counts at its full size from its first byte: with part of b
+    // at the hub, a would pass the quota.
     assert_eq!(
-        patch(&hub, &ta, &hash(&bytes_a), 0, &bytes_a)
+        patch(&hub, &ta, &hash(&bytes_b), 0, &bytes_b[..10_000])
             .await
             .status(),
         204
     );
-    let r = patch(&hub, &ta, &hash(&bytes_b), 0, &bytes_b).await;
+    let r = patch(&hub, &ta, &hash(&bytes_a), 0, &bytes_a).await;
     assert_eq!(r.status(), 413);
     assert!(r.text().await.unwrap().contains("quota of 80000 bytes"));
+    // b finished is within the quota; a is still past it.
+    assert_eq!(
+        patch(&hub, &ta, &hash(&bytes_b), 10_000, &bytes_b[10_000..])
+            .await
+            .status(),
+        204
+    );
+    let r = patch(&hub, &ta, &hash(&bytes_a), 0, &bytes_a).await;
+    assert_eq!(r.status(), 413);
     // A tus client that does not say its version is told which one.
     let r = reqwest::Client::new()
         .patch(format!("{}/api/v1/uploads/{}", hub.url(), hash(&bytes_b)))

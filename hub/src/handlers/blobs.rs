@@ -332,6 +332,7 @@ async fn patch_inner(
                 BlobError::HashMismatch { .. } => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch")
                 }
+                BlobError::NotAPhoto(_) => (StatusCode::UNPROCESSABLE_ENTITY, "not_a_photo"),
                 BlobError::DiskFull(_) => {
                     state.note_disk_full();
                     (StatusCode::INSUFFICIENT_STORAGE, "disk_full")

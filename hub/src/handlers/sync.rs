@@ -183,10 +183,16 @@ async fn handle(
                 Incoming::Request(r) => (&r.peer, &r.agent_version, r.takes_photo_gaps),
                 Incoming::Poll(p) => (&p.peer, &p.agent_version, p.takes_photo_gaps),
             };
-            if peer.is_empty() || peer.len() > 128 {
+            // The peer id reaches logs, the UPT page and the refusals table: a safe alphabet.
+            if peer.is_empty()
+                || peer.len() > 128
+                || !peer
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            {
                 return Err(ApiError::bad_request(
                     "bad_frame",
-                    "the peer id must be 1 to 128 bytes",
+                    "the peer id must be 1 to 128 letters, digits, '-', '_' or '.'; nothing was merged",
                 ));
             }
             let peer = format!("{upt}/{peer}");
@@ -261,8 +267,14 @@ async fn handle(
             for r in &served.refused {
                 // One line per (UPT, document, kind) a minute: an agent that repeats a refused
                 // change every few seconds must not flood the log.
+                // Documents it may not sync count as one, whatever names it made up.
+                let doc = if r.kind == "not_visible" {
+                    crate::db::HubDb::NOT_VISIBLE_DOC
+                } else {
+                    r.doc.as_str()
+                };
                 if let Some(suppressed) =
-                    logs.log_allowed(&format!("{upt}\u{0}{}\u{0}{}", r.doc, r.kind))
+                    logs.log_allowed(&format!("{upt}\u{0}{doc}\u{0}{}", r.kind))
                 {
                     tracing::warn!(upt, peer, doc = r.doc, kind = r.kind, reason = r.reason, suppressed, "document refused");
                 }

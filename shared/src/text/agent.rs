@@ -801,8 +801,8 @@ pub fn photo_is(format: &str) -> String {
 
 pub fn too_many_pixels(w: u32, h: u32) -> String {
     say!(
-        "{w}x{h} piksel melebihi ukuran sebuah foto",
-        "{w}x{h} pixels is more than a photo has",
+        "{w}x{h} piksel melebihi 64 juta piksel; simpan fotonya dengan resolusi lebih kecil (mis. 12 MP) lalu tambahkan lagi",
+        "{w}x{h} pixels is more than 64 million; save the photo at a smaller resolution (say 12 MP) and add it again",
     )
 }
 
