@@ -524,9 +524,9 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
                     println!(
                         "{:<24} {:<22} {:<64} {:<30} {token}",
                         karya_shared::localtime::format(&e.at, config.zone()),
-                        e.doc,
+                        karya_shared::text::printable(&e.doc),
                         e.hash,
-                        e.peer
+                        karya_shared::text::printable(&e.peer)
                     );
                 }
                 if page.items.is_empty() {

@@ -333,19 +333,7 @@ fn print_json(v: &impl Serialize) {
 
 use karya_shared::text::agent::kb;
 
-/// Text from the hub as a terminal may show it: control characters (escape sequences that
-/// could recolour, retitle or rewrite the operator's terminal) are shown escaped.
-pub fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+pub use karya_shared::text::printable;
 
 /// Runs a command.
 pub async fn run(cli: Cli) -> Result<(), AgentError> {

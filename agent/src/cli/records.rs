@@ -232,8 +232,8 @@ fn list_products(store: &Store, upt: &str, json: bool) -> Result<(), AgentError>
         println!(
             "{:<12} {:<32} {:<16} {:>12} {:>7} {cur}{flag}",
             &p.id[..12.min(p.id.len())],
-            p.name,
-            p.category,
+            printable(&p.name),
+            printable(&p.category),
             p.price_idr,
             p.stock
         );
@@ -243,15 +243,15 @@ fn list_products(store: &Store, upt: &str, json: bool) -> Result<(), AgentError>
 
 fn show_product(row: &views::ProductRow) {
     use karya_shared::localtime::{Zone, format, rupiah, thousands};
-    println!("{}  {}", row.id, row.name);
+    println!("{}  {}", printable(&row.id), printable(&row.name));
     println!(
         "{}",
         text::product_line(
             &row.category,
             &rupiah(row.price_idr),
-            &row.unit,
+            &printable(&row.unit),
             &thousands(row.stock),
-            &row.workshop
+            &printable(&row.workshop)
         )
     );
     let yes_no = if row.nominated {

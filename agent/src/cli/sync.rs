@@ -28,7 +28,13 @@ fn print_outcome(outcome: &Outcome, elapsed: std::time::Duration, json: bool) {
         )
     );
     for r in outcome.refused.iter().chain(&outcome.photos_refused) {
-        println!("{}", text::refused_by_hub(&r.doc, &r.reason));
+        println!(
+            "{}",
+            text::refused_by_hub(
+                &karya_shared::text::printable(&r.doc),
+                &karya_shared::text::printable(&r.reason)
+            )
+        );
     }
     if outcome.photos_sent > 0 || outcome.photos_waiting > 0 {
         println!(

@@ -52,6 +52,22 @@ impl Lang {
 }
 
 /// The process's language, read from `KARYA_LANG` once.
+/// `text` safe to print on a terminal or in a log line: control characters (an escape
+/// sequence that clears the screen or rewrites a line, a carriage return) are written as
+/// escapes; everything else, Indonesian and all, as it is. For every string that came from
+/// another machine (names, notes, reasons, peer ids).
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 pub fn lang() -> Lang {
     static LANG: OnceLock<Lang> = OnceLock::new();
     *LANG.get_or_init(|| Lang::from_tag(std::env::var("KARYA_LANG").ok().as_deref()))
@@ -114,6 +130,18 @@ pub(crate) use words;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn what_another_machine_wrote_cannot_drive_the_terminal() {
+        assert_eq!(
+            super::printable("Kursi\u{1b}[2J jati\r"),
+            "Kursi\\u{1b}[2J jati\\r"
+        );
+        assert_eq!(
+            super::printable("Tenun ikat Sumba — Rp"),
+            "Tenun ikat Sumba — Rp"
+        );
+    }
+
     use super::Lang;
 
     #[test]
