@@ -1,6 +1,7 @@
 //! Test harness for karya's end-to-end tests and the simulation: a hub running in-process on
 //! a port-0 listener, paths to the real binaries, and the link proxy.
 
+pub mod abuse;
 pub mod browser;
 pub mod certs;
 pub mod dashboard_bench;

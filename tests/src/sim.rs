@@ -70,6 +70,10 @@ pub struct Options {
     /// the UPTs over them (the other scenarios use the first).
     #[arg(long, default_value_t = 1)]
     pub hub_processes: usize,
+    /// The abuse scenario: every other UPT syncs once quietly, then again while one agent
+    /// token trickles sync bodies and photo parts (`--abuse false`: skip it).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub abuse: bool,
 }
 
 /// The photos' folder of hubs on PostgreSQL (set once per run).
@@ -134,6 +138,8 @@ pub struct Report {
     pub converged: bool,
     pub hub_products: i64,
     pub expected_products: i64,
+    /// One token's trickles against everyone else's syncs (see [`Options::abuse`]).
+    pub abuse: Option<crate::abuse::AbuseRun>,
     /// The hub SIGKILLed during syncs (see [`Options::hub_kills`]).
     pub kills: Option<KillRun>,
     /// A photo over the slow link that drops (see [`Options::photo_kb`]).
@@ -652,6 +658,14 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         / opts.upts.max(1) as f64;
     report.naive_over_incremental =
         report.naive_full_upload_bytes_per_upt / report.steady_bytes_per_upt.max(1.0);
+
+    // 2a. Abuse: one token trickles; everyone else syncs as before.
+    if opts.abuse && replicas.len() > 1 {
+        eprintln!("abuse: one token trickling syncs and photo parts while the others sync ...");
+        let (attacker, victims) = replicas.split_at_mut(1);
+        report.abuse =
+            Some(crate::abuse::run(hub.addr, &attacker[0], victims, opts.concurrency).await);
+    }
 
     // 2b. The curators' dashboard on the national hub.
     if opts.dashboard_samples > 0 {
@@ -1541,6 +1555,41 @@ pub fn print_table(r: &Report, opts: &Options) {
             "  record edited mid-upload: at the hub after".into(),
             format!("{:.1} s", p.record_secs),
             format!("before the photo ({})", ok(p.record_before_photo)),
+        ));
+    }
+    if let Some(a) = &r.abuse {
+        rows.push((
+            "abuse: other UPTs' syncs ok, quiet / abused".into(),
+            format!("{:.1} / {:.1} %", a.quiet.success_pct, a.abused.success_pct),
+            format!("100 % ({})", ok(a.abused.success_pct >= 100.0)),
+        ));
+        rows.push((
+            "  their sync p99, quiet / abused".into(),
+            format!(
+                "{:.0} / {:.0} ms",
+                a.quiet.sync_p99_ms, a.abused.sync_p99_ms
+            ),
+            format!(
+                "<= 2x ({})",
+                ok(a.abused.sync_p99_ms <= 2.0 * a.quiet.sync_p99_ms)
+            ),
+        ));
+        rows.push((
+            "  /healthz p99, quiet / abused".into(),
+            format!(
+                "{:.1} / {:.1} ms",
+                a.quiet.healthz_p99_ms, a.abused.healthz_p99_ms
+            ),
+            format!("<= 50 ms ({})", ok(a.abused.healthz_p99_ms <= 50.0)),
+        ));
+        rows.push((
+            "  attacker's requests: at once / cut slow".into(),
+            format!("{} / {} of {}", a.refused_at_once, a.cut_slow, a.attacks),
+            if a.other.is_empty() {
+                "all refused or cut".to_string()
+            } else {
+                format!("other: {:?}", a.other)
+            },
         ));
     }
     if let Some(k) = &r.kills {

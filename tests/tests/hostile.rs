@@ -7,8 +7,8 @@ use karya_hub::auth::Role;
 use karya_shared::model::{Participant, Training, new_id, now_rfc3339};
 use karya_shared::schema::{self, DocId};
 use karya_shared::wire;
-use karya_tests::TestHub;
 use karya_tests::memagent::{Agent, get_body, get_json, product, sample_sum, scrape};
+use karya_tests::{TestHub, abuse};
 use std::io::Write;
 
 async fn post_frame(hub: &TestHub, token: &str, frame: Vec<u8>) -> (u16, serde_json::Value) {
@@ -390,30 +390,6 @@ async fn token_guessing_gets_429_per_client_behind_the_proxy_and_pages_forbid_fr
     assert_eq!(page.headers()["x-frame-options"], "DENY");
 }
 
-/// Sends a request's head, then its body a byte every `every`, until the hub answers (or
-/// `give_up` passes); returns the answer's status line and when it came.
-async fn trickle(
-    addr: std::net::SocketAddr,
-    head: String,
-    every: std::time::Duration,
-    give_up: std::time::Duration,
-) -> (String, std::time::Duration) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let started = std::time::Instant::now();
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(head.as_bytes()).await.unwrap();
-    let mut buf = vec![0u8; 4096];
-    while started.elapsed() < give_up {
-        let _ = s.write_all(b"x").await;
-        if let Ok(Ok(n)) = tokio::time::timeout(every, s.read(&mut buf)).await {
-            let text = String::from_utf8_lossy(&buf[..n]).to_string();
-            let line = text.lines().next().unwrap_or("").to_string();
-            return (line, started.elapsed());
-        }
-    }
-    ("(no answer)".into(), started.elapsed())
-}
-
 /// One agent token trickling sync bodies and photo parts holds nothing another UPT needs:
 /// its second sync and third upload are refused at once, the trickles are cut after the
 /// grace period, and meanwhile another UPT syncs and `/healthz` answers quickly. A real hub
@@ -465,13 +441,10 @@ async fn a_token_trickling_syncs_and_uploads_costs_only_its_own_upt() {
 
     let every = Duration::from_secs(2);
     let give_up = Duration::from_secs(40);
-    let sync_head = format!(
-        "POST /api/v1/sync HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {evil}\r\nContent-Type: {}\r\nContent-Length: 100000\r\n\r\n",
-        wire::CONTENT_TYPE
-    );
+    let sync_head = abuse::sync_head(&evil, 100_000);
     let mut attacks = Vec::new();
     for _ in 0..8 {
-        attacks.push(tokio::spawn(trickle(
+        attacks.push(tokio::spawn(abuse::trickle(
             addr,
             sync_head.clone(),
             every,
@@ -479,10 +452,8 @@ async fn a_token_trickling_syncs_and_uploads_costs_only_its_own_upt() {
         )));
     }
     for h in &hashes {
-        let head = format!(
-            "PATCH /api/v1/uploads/{h} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {evil}\r\nTus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: 100000\r\n\r\n"
-        );
-        attacks.push(tokio::spawn(trickle(addr, head, every, give_up)));
+        let head = abuse::upload_head(&evil, h, 100_000);
+        attacks.push(tokio::spawn(abuse::trickle(addr, head, every, give_up)));
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
 

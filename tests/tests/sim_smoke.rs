@@ -53,6 +53,12 @@ fn small_simulation_completes_and_converges() {
         report["expected_products"].as_i64().unwrap() > 20 * 30 + 300,
         "{report}"
     );
+    // One token's trickles took nothing from the other UPTs: every sync of theirs went
+    // through, and every request of the attacker was refused at once or cut.
+    let abuse = &report["abuse"];
+    assert_eq!(abuse["abused"]["success_pct"], 100.0, "{abuse}");
+    assert_eq!(abuse["other"], serde_json::json!([]), "{abuse}");
+    assert!(abuse["cut_slow"].as_u64().unwrap() >= 1, "{abuse}");
     let backlog = &report["backlogs"][0];
     assert_eq!(backlog["converged"], true, "{report}");
     assert!(
