@@ -66,6 +66,40 @@ pub struct Console {
     /// Requests holding the store open at once (each open loads the replica): a burst of
     /// page loads waits its turn instead of multiplying the agent's memory.
     stores: Arc<tokio::sync::Semaphore>,
+    /// Failed sign-ins per client address in the current minute (see [`SOURCE_FAILURES`]).
+    failures: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
+}
+
+/// Failed sign-ins one address may make in a minute, whatever names it tries; then 429
+/// until the minute is over, without a password check.
+const SOURCE_FAILURES: u32 = 20;
+const SOURCE_WINDOW: Duration = Duration::from_secs(60);
+
+impl Console {
+    /// Counts a sign-in attempt from `ip` before its password is checked (so parallel
+    /// attempts cannot pass the limit between a check and a count); `false` when the address
+    /// is over the limit. A sign-in that succeeds gives its count back ([`Console::signed_in_from`]).
+    fn attempt_from(&self, ip: std::net::IpAddr) -> bool {
+        let mut f = self.failures.lock().expect("failures");
+        if f.len() > 10_000 {
+            f.retain(|_, (since, _)| since.elapsed() < SOURCE_WINDOW);
+        }
+        let entry = f.entry(ip).or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= SOURCE_WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        if entry.1 >= SOURCE_FAILURES {
+            return false;
+        }
+        entry.1 += 1;
+        true
+    }
+
+    fn signed_in_from(&self, ip: std::net::IpAddr) {
+        if let Some(entry) = self.failures.lock().expect("failures").get_mut(&ip) {
+            entry.1 = entry.1.saturating_sub(1);
+        }
+    }
 }
 
 type Shared = Arc<Console>;
@@ -213,6 +247,7 @@ pub async fn start(
         flash: Mutex::new(HashMap::new()),
         logins: Arc::new(tokio::sync::Semaphore::new(LOGINS_AT_ONCE)),
         stores: Arc::new(tokio::sync::Semaphore::new(STORES_AT_ONCE)),
+        failures: Mutex::new(HashMap::new()),
     });
     // Sessions of removed accounts, or of a password changed since (by `karya-agent user`
     // in another process), end within a few seconds.
@@ -263,7 +298,11 @@ pub async fn start(
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(state);
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        let _ = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await;
     });
     write_private(
         &paths.console_info(),
@@ -352,6 +391,7 @@ struct LoginForm {
 
 async fn login(
     State(state): State<Shared>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -360,6 +400,14 @@ async fn login(
         return Ok(login_form(
             StatusCode::FORBIDDEN,
             Some(t::login_form_stale()),
+            true,
+        ));
+    }
+    // An address that failed too often this minute: refused without a password check.
+    if !state.attempt_from(peer.ip()) {
+        return Ok(login_form(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(t::login_from_here()),
             true,
         ));
     }
@@ -379,6 +427,7 @@ async fn login(
         .await?;
     match result {
         Ok(tag) => {
+            state.signed_in_from(peer.ip());
             let sid = random_id();
             state.sessions.lock().expect("sessions").insert(
                 sid.clone(),

@@ -26,6 +26,8 @@ words! {
     login_again: "Sesi berakhir; silakan masuk lagi.", "The session ended; please log in again.";
     login_form_stale: "Halaman masuk ini sudah kedaluwarsa atau tidak berasal dari konsol ini. Isi lagi formulir di bawah.",
         "This sign-in page has expired or did not come from this console. Fill in the form below again.";
+    login_from_here: "Terlalu banyak percobaan masuk yang gagal dari komputer ini. Tunggu satu menit, lalu coba lagi.",
+        "Too many failed sign-ins from this computer. Wait a minute, then try again.";
     login_busy: "Terlalu banyak percobaan masuk bersamaan. Tunggu sebentar, lalu coba lagi.",
         "Too many sign-ins at once. Wait a moment, then try again.";
 
