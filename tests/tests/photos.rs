@@ -155,6 +155,7 @@ async fn photos_go_after_the_records_resume_at_the_acknowledged_byte_and_are_che
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(header(&r, "content-type"), "image/jpeg");
+    assert_eq!(header(&r, "x-content-type-options"), "nosniff");
     assert!(header(&r, "cache-control").contains("immutable"));
     let etag = header(&r, "etag");
     assert_eq!(r.bytes().await.unwrap().as_ref(), full.as_slice());

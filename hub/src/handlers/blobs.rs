@@ -390,6 +390,11 @@ pub async fn get(
     Ok((
         [
             (header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg")),
+            // Never sniffed into anything else by a browser.
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
             (header::CACHE_CONTROL, cache),
             (
                 header::ETAG,
