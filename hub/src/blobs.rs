@@ -361,11 +361,44 @@ mod tests {
         hex::encode(Sha256::digest(b))
     }
 
+    /// A JPEG of noise, as big as an agent's small photo.
+    fn noise_jpeg(w: u32, h: u32) -> Vec<u8> {
+        let mut x = 2_463_534_242u32;
+        let img = image::RgbImage::from_fn(w, h, |_, _| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            image::Rgb([x as u8, (x >> 8) as u8, (x >> 16) as u8])
+        });
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 75)
+            .encode_image(&img)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn only_a_jpeg_that_decodes_within_bounds_is_a_photo() {
+        assert!(check_photo(&noise_jpeg(40, 30)).is_ok());
+        assert!(check_photo(b"<html><script>alert(1)</script></html>").is_err());
+        let mut cut = noise_jpeg(40, 30);
+        cut.truncate(cut.len() / 2);
+        // (A JPEG decoder shows what arrived of a cut file; the hash check before this one
+        // is what refuses a cut upload.)
+        let _ = check_photo(&cut);
+        let mut png = Vec::new();
+        image::RgbImage::new(8, 8)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        assert_eq!(check_photo(&png).unwrap_err(), "not a JPEG");
+    }
+
     #[test]
     fn an_upload_grows_from_its_offset_and_is_kept_only_with_the_right_hash() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
-        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let bytes = noise_jpeg(120, 100);
+        assert!(bytes.len() > 8000, "{}", bytes.len());
         let h = hash(&bytes);
         let size = bytes.len() as u64;
         assert_eq!(store.progress(&h).offset, 0);
@@ -377,7 +410,9 @@ mod tests {
             matches!(err, BlobError::Offset { current: 4000, .. }),
             "{err}"
         );
-        let err = store.append(&h, size, 4000, &[0; 7000]).unwrap_err();
+        let err = store
+            .append(&h, size, 4000, &vec![0; bytes.len()])
+            .unwrap_err();
         assert!(matches!(err, BlobError::TooLong { .. }), "{err}");
         assert!(!store.has(&h));
         let p = store.append(&h, size, 4000, &bytes[4000..]).unwrap();
