@@ -368,7 +368,12 @@ fn pg_server_child() {
 #[test]
 fn a_killed_test_process_leaves_no_server_behind() {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["pg_server_child", "--exact", "--ignored", "--nocapture"])
+        .args([
+            "pg_store::pg_server_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ])
         .env("KARYA_PG_WATCHDOG_CHILD", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -407,7 +412,7 @@ fn every_acknowledged_write_on_postgres_survives_sigkill() {
     for round in 0..20u64 {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
-                "pg_crash_child_writer",
+                "pg_store::pg_crash_child_writer",
                 "--exact",
                 "--ignored",
                 "--nocapture",

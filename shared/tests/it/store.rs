@@ -1,6 +1,6 @@
 //! The replica store as a user of it sees it: compaction, materialized tables, crashes.
 
-mod common;
+use crate::common;
 
 use karya_shared::model::{ProductPatch, now_rfc3339};
 use karya_shared::schema::{self, DocId};
@@ -177,7 +177,7 @@ fn crash_child_writer() {
 fn run_and_kill(db: &Path, compact_every: u64, after: Duration) -> Vec<String> {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
-            "crash_child_writer",
+            "store::crash_child_writer",
             "--exact",
             "--ignored",
             "--nocapture",

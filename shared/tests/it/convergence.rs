@@ -4,7 +4,7 @@
 //! stock equals the sum of its increments. The hub's side is the hub's own server half
 //! ([`karya_shared::server::serve`]) with the write authority of an agent of the UPT.
 
-mod common;
+use crate::common;
 
 use karya_shared::model::{
     CurationDecision, CurationStatus, Participant, ParticipantStatus, ProductPatch, Sale, new_id,

@@ -4,7 +4,7 @@
 //! replica and at the hub. "All replicas equal" is not enough: two maps made under one key
 //! converge too, with one side's fields hidden.
 
-mod common;
+use crate::common;
 
 use karya_shared::model::{Participant, ProductPatch, now_rfc3339};
 use karya_shared::schema::{self, DocId, RecordKey};

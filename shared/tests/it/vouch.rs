@@ -1,7 +1,7 @@
 //! A hub put back from a backup takes back its own changes from an agent, on its vouch, and
 //! nothing else: not an agent's own change, not a forged vouch, not another hub's.
 
-mod common;
+use crate::common;
 
 use karya_shared::Store;
 use karya_shared::model::UptInfo;

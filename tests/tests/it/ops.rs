@@ -9,7 +9,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-#[path = "ops/hq_day.rs"]
 mod hq_day;
 
 #[test]

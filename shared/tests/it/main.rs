@@ -1,0 +1,7 @@
+//! The shared crate's integration tests: one binary, each former test file a module.
+
+mod common;
+mod convergence;
+mod preservation;
+mod store;
+mod vouch;
