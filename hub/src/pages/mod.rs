@@ -49,14 +49,9 @@ pub fn session_of(headers: &HeaderMap) -> Option<String> {
 }
 
 fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|h| h.to_str().ok())
-        .flat_map(|h| h.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+    axum_extra::extract::cookie::CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().to_string())
 }
 
 /// The cookie that ties the sign-in form to the browser that loaded it.
