@@ -38,6 +38,12 @@ pub enum SyncError {
 
 impl SyncError {
     /// How long the hub asked us to wait before trying again, if it did.
+    /// The wait before the next attempt after this failure: `backoff`, but never less than
+    /// what the hub asked for with Retry-After.
+    pub fn retry_delay(&self, backoff: Duration) -> Duration {
+        backoff.max(self.retry_after().unwrap_or_default())
+    }
+
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             SyncError::Server { retry_after, .. } => *retry_after,
@@ -672,9 +678,6 @@ async fn sync_session(
     }
     if unanswered {
         store.set_meta(UNANSWERED_KEY, "0")?;
-    }
-    if !session.photo_gaps().is_empty() {
-        crate::uploads::hub_lacks(store, session.photo_gaps())?;
     }
     Ok(session.into_outcome())
 }

@@ -2,8 +2,8 @@
 //! It listens on 127.0.0.1 only, on a port written to `control.json`, and wants the API key
 //! kept in `control.key` (readable by the service's user only), as Syncthing does.
 
+use crate::commands::Command;
 use crate::config::{Paths, write_private};
-use crate::service::Command;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -24,7 +24,7 @@ struct ControlState {
     key: String,
     commands: mpsc::Sender<Command>,
     paths: Paths,
-    live: crate::service::Live,
+    live: crate::commands::Live,
 }
 
 /// The API key, made on first use.
@@ -118,7 +118,7 @@ async fn status(
 pub async fn start(
     paths: &Paths,
     commands: mpsc::Sender<Command>,
-    live: crate::service::Live,
+    live: crate::commands::Live,
 ) -> Result<ControlInfo, crate::AgentError> {
     let key = api_key(paths)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

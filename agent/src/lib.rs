@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod commands;
 pub mod config;
 pub mod console;
 pub mod control;
@@ -14,6 +15,8 @@ pub mod records;
 pub mod schedule;
 pub mod service;
 pub mod status;
+pub mod store;
+pub mod sync;
 pub mod template;
 pub mod uploads;
 

@@ -157,7 +157,7 @@ impl Schedule {
                         last_error,
                     },
                 };
-                self.next = now + crate::status::retry_delay(self.backoff, e);
+                self.next = now + e.retry_delay(self.backoff);
             }
         }
         self.next

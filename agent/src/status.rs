@@ -4,7 +4,6 @@
 
 use crate::AgentError;
 use crate::config::{AgentConfig, Paths};
-use crate::service;
 use karya_shared::session::{HUB_PEER, Outcome, Refusal};
 use karya_shared::{DocId, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -119,12 +118,6 @@ pub fn backoff(attempt: u32, initial: Duration, max: Duration, jitter: f64) -> D
     base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
 
-/// The wait before the next attempt after a failure: the backoff, but never less than what
-/// the hub asked for with Retry-After.
-pub fn retry_delay(backoff: Duration, error: &crate::client::SyncError) -> Duration {
-    backoff.max(error.retry_after().unwrap_or_default())
-}
-
 /// What `status` shows.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StatusReport {
@@ -153,18 +146,18 @@ pub struct StatusReport {
 
 pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusReport, AgentError> {
     let config = AgentConfig::load(paths)?;
-    let read_only = service::read_only(paths);
+    let read_only = crate::store::read_only(paths);
     let store = if read_only.is_some() {
         karya_shared::Store::open_read_only(&paths.db())?
     } else {
-        service::open_store(paths)?
+        crate::store::open_store(paths)?
     };
     let st = SyncStatus::load(&store)?;
     let pending = pending_changes(&store, &config.upt)?;
     // A stored "syncing" that nobody is doing is what a crash during a sync leaves behind.
     let state = if read_only.is_some() {
         State::ReadOnly
-    } else if st.state == State::Syncing && !service::SyncLock::is_held(paths) {
+    } else if st.state == State::Syncing && !crate::store::SyncLock::is_held(paths) {
         State::Interrupted
     } else {
         st.state
@@ -210,11 +203,11 @@ mod tests {
             retry_after: Some(Duration::from_secs(30)),
         };
         assert_eq!(
-            retry_delay(Duration::from_secs(5), &busy),
+            busy.retry_delay(Duration::from_secs(5)),
             Duration::from_secs(30)
         );
         assert_eq!(
-            retry_delay(Duration::from_secs(90), &busy),
+            busy.retry_delay(Duration::from_secs(90)),
             Duration::from_secs(90),
             "a longer backoff stays"
         );
@@ -223,7 +216,7 @@ mod tests {
             reason: "r".into(),
         };
         assert_eq!(
-            retry_delay(Duration::from_secs(5), &offline),
+            offline.retry_delay(Duration::from_secs(5)),
             Duration::from_secs(5)
         );
     }

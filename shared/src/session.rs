@@ -92,6 +92,10 @@ pub struct Outcome {
     pub photos_waiting: usize,
     #[serde(default)]
     pub photos_refused: Vec<Refusal>,
+    /// Photos the hub said it lacks (see [`SyncSession::take_photo_gaps`]): the agent sends
+    /// them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photo_gaps: Vec<String>,
 }
 
 /// The heads of each document a poll offered.
@@ -124,8 +128,6 @@ pub struct SyncSession {
     probed: Offered,
     /// Ask the hub for the photos it lacks ([`SyncSession::take_photo_gaps`]).
     takes_photo_gaps: bool,
-    /// The photos the hub said it lacks.
-    photo_gaps: Vec<String>,
 }
 
 /// A session in parts never runs longer than this many round trips (a 600 KB backlog in
@@ -163,7 +165,6 @@ impl SyncSession {
             probe: false,
             probed: Vec::new(),
             takes_photo_gaps: false,
-            photo_gaps: Vec::new(),
         })
     }
 
@@ -185,7 +186,7 @@ impl SyncSession {
 
     /// The photos the hub said it lacks, in this session: the agent sends them again.
     pub fn photo_gaps(&self) -> &[String] {
-        &self.photo_gaps
+        &self.outcome.photo_gaps
     }
 
     /// The hub accepts polls (its replies said so): a session with nothing new to send
@@ -418,7 +419,7 @@ impl SyncSession {
         let response = Response::decode(frame)?;
         self.hub_polls = Some(response.accepts_polls);
         if let Some(gaps) = response.photo_gaps {
-            self.photo_gaps.extend(gaps);
+            self.outcome.photo_gaps.extend(gaps);
         }
         if self.polled && response.docs.is_empty() {
             // The hub has exactly our heads and had something else to say (the photos it

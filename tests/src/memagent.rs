@@ -48,9 +48,12 @@ impl Agent {
     }
     pub async fn sync(&mut self) -> karya_shared::session::Outcome {
         let docs = self.docs();
-        sync_once(&self.store, &self.client, &self.peer, docs)
+        let outcome = sync_once(&self.store, &self.client, &self.peer, docs)
             .await
-            .expect("sync succeeds")
+            .expect("sync succeeds");
+        // As the agent's sync does before its photo round.
+        karya_agent::uploads::hub_lacks(&self.store, &outcome.photo_gaps).expect("photo gaps");
+        outcome
     }
     pub fn add_product(&mut self, name: &str) -> String {
         let p = product(name);

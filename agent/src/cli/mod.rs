@@ -8,6 +8,7 @@
 mod records;
 mod setup;
 mod sync;
+mod users;
 
 use crate::AgentError;
 use crate::config::{AgentConfig, Paths};
@@ -375,7 +376,7 @@ async fn with_config(paths: &Paths, command: Command, json: bool) -> Result<(), 
     let upt = config.upt.clone();
     match command {
         Command::Init { .. } | Command::Migrate { .. } => {}
-        Command::User(cmd) => crate::console::users::command(paths, cmd)?,
+        Command::User(cmd) => users::command(paths, cmd)?,
         Command::Run => {
             crate::service::run(paths.clone(), crate::service::shutdown_signal()).await?
         }

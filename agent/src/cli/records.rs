@@ -5,7 +5,7 @@ use super::{
     PhotoCommand, ProductCommand, SaleCommand, TrainingCommand, kb, print_json, printable,
 };
 use crate::config::Paths;
-use crate::{AgentError, import, records, service};
+use crate::{AgentError, import, records};
 use karya_shared::model::{ProductPatch, iso};
 use karya_shared::text::agent as text;
 use karya_shared::{DocId, Store, schema, views};
@@ -20,9 +20,9 @@ pub fn import(
     json: bool,
 ) -> Result<(), AgentError> {
     let mut store = if dry_run {
-        service::open_store_to_read(paths)?
+        crate::store::open_store_to_read(paths)?
     } else {
-        service::open_store(paths)?
+        crate::store::open_store(paths)?
     };
     let report = import::import_file_with(
         &mut store,
@@ -46,7 +46,7 @@ pub fn template(
     kind: crate::template::TemplateKind,
     file: &Path,
 ) -> Result<(), AgentError> {
-    let mut store = service::open_store_to_read(paths)?;
+    let mut store = crate::store::open_store_to_read(paths)?;
     let training = kind == crate::template::TemplateKind::Pelatihan;
     let names: Vec<String> = records::category_choices(&mut store, training)?
         .into_iter()
@@ -74,9 +74,9 @@ pub fn product(
             | ProductCommand::Show { .. }
             | ProductCommand::Photo(PhotoCommand::List { .. })
     ) {
-        service::open_store_to_read(paths)?
+        crate::store::open_store_to_read(paths)?
     } else {
-        service::open_store(paths)?
+        crate::store::open_store(paths)?
     };
     match cmd {
         ProductCommand::Add(a) => {
@@ -297,7 +297,7 @@ fn show_product(row: &views::ProductRow) {
 }
 
 pub fn stock(paths: &Paths, upt: &str, id: &str, n: i64, json: bool) -> Result<(), AgentError> {
-    let mut store = service::open_store(paths)?;
+    let mut store = crate::store::open_store(paths)?;
     let (id, stock) = records::add_stock(&mut store, upt, id, n)?;
     if json {
         print_json(&serde_json::json!({ "id": id, "stock": stock }))
@@ -315,7 +315,7 @@ pub fn sale(paths: &Paths, upt: &str, cmd: SaleCommand, json: bool) -> Result<()
         date,
         channel,
     } = cmd;
-    let mut store = service::open_store(paths)?;
+    let mut store = crate::store::open_store(paths)?;
     let product = records::resolve_product(&store, upt, &id)?;
     let sale = records::new_sale(product, qty, revenue, date, channel);
     records::add_sales(&mut store, upt, std::slice::from_ref(&sale), &[])?;
@@ -335,9 +335,9 @@ pub fn training(
     json: bool,
 ) -> Result<(), AgentError> {
     let mut store = if matches!(cmd, TrainingCommand::List | TrainingCommand::Show { .. }) {
-        service::open_store_to_read(paths)?
+        crate::store::open_store_to_read(paths)?
     } else {
-        service::open_store(paths)?
+        crate::store::open_store(paths)?
     };
     match cmd {
         TrainingCommand::Add {

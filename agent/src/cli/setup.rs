@@ -2,7 +2,7 @@
 
 use super::print_json;
 use crate::config::{AgentConfig, Paths, Timing};
-use crate::{AgentError, control, service};
+use crate::{AgentError, control};
 use karya_shared::model::validate_upt_code;
 use karya_shared::text::agent as text;
 use std::path::Path;
@@ -86,7 +86,7 @@ fn set_up(paths: &Paths, init: &Init<'_>) -> Result<(), AgentError> {
         })?),
         None => None,
     };
-    let store = service::open_store(paths)?;
+    let store = crate::store::open_store(paths)?;
     match secret {
         Some(hex) => crate::identity::set_secret(&store, hex.trim())?,
         None => {
@@ -150,7 +150,7 @@ pub fn token_set(paths: &Paths, token: &str) -> Result<(), AgentError> {
 }
 
 pub fn secret_export(paths: &Paths, file: &Path) -> Result<(), AgentError> {
-    let store = service::open_store(paths)?;
+    let store = crate::store::open_store(paths)?;
     let secret = hex::encode(crate::identity::secret(&store)?);
     crate::config::write_private(file, &secret)?;
     println!("{}", text::secret_written(&file.display().to_string()));

@@ -4,7 +4,7 @@
 use super::{kb, print_json};
 use crate::config::{AgentConfig, Paths, Timing};
 use crate::status::{self, StatusReport, status_report};
-use crate::{AgentError, control, service};
+use crate::{AgentError, control};
 use karya_shared::DocId;
 use karya_shared::session::Outcome;
 use karya_shared::text::agent as text;
@@ -94,7 +94,7 @@ pub async fn sync_command(paths: &Paths, json: bool) -> Result<(), AgentError> {
                         .as_str()
                         .map(str::to_string)
                         .unwrap_or_else(text::service_gave_no_reason);
-                    return Err(service::SyncFailure {
+                    return Err(crate::sync::SyncFailure {
                         message: detail,
                         token_refused: body["error"] == "token_refused",
                     }
@@ -116,13 +116,13 @@ pub async fn sync_command(paths: &Paths, json: bool) -> Result<(), AgentError> {
             }
         }
     }
-    let mut store = service::open_store(paths)?;
+    let mut store = crate::store::open_store(paths)?;
     let timing: Timing = config.timing.clone();
-    let outcome = service::sync_and_record(paths, &config, &mut store, |attempt| {
+    let outcome = crate::sync::sync_and_record(paths, &config, &mut store, |attempt| {
         status::backoff(attempt, timing.retry_initial(), timing.retry_max(), 1.0)
     })
     .await
-    .map_err(|e| AgentError::from(service::SyncFailure::from(&e)))?;
+    .map_err(|e| AgentError::from(crate::sync::SyncFailure::from(&e)))?;
     print_outcome(&outcome, started.elapsed(), json);
     refused_is_failure(&outcome)
 }
@@ -256,8 +256,8 @@ pub async fn repair(
     };
     {
         // Not while a sync runs: the service's sync would write the copy back.
-        let _lock = service::SyncLock::acquire(paths).await?;
-        let store = service::open_store(paths)?;
+        let _lock = crate::store::SyncLock::acquire(paths).await?;
+        let store = crate::store::open_store(paths)?;
         if matches!(id, DocId::Upt(_)) {
             let pending = status::pending_changes(&store, upt)?;
             if pending > 0 && !force {

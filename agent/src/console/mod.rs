@@ -10,8 +10,8 @@
 pub mod pages;
 pub mod users;
 
+use crate::commands::{Command, Live};
 use crate::config::{AgentConfig, Paths, write_private};
-use crate::service::{Command, Live};
 use crate::{AgentError, records};
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -191,7 +191,7 @@ impl Console {
             .await
             .map_err(|e| AgentError::Io(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
-            let mut store = crate::service::open_store(&paths)?;
+            let mut store = crate::store::open_store(&paths)?;
             f(&mut store, &upt, &paths)
         })
         .await

@@ -4,9 +4,9 @@
 use super::{Operator, ProductForm};
 use crate::AgentError;
 use crate::records::SaleLine;
-use crate::service::SyncFailure;
 use crate::status::State;
 use crate::status::StatusReport;
+use crate::sync::SyncFailure;
 use karya_shared::Store;
 use karya_shared::localtime::{self, Zone, rupiah, thousands};
 use karya_shared::model::{CurationStatus, Participant, ParticipantStatus};

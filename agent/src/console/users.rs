@@ -2,8 +2,6 @@
 //! slow-down after failed logins.
 
 use crate::AgentError;
-use crate::cli::UserCommand;
-use crate::config::Paths;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use karya_shared::Store;
 use karya_shared::text::agent as text;
@@ -26,7 +24,7 @@ fn hash(password: &str) -> Result<String, AgentError> {
         .map_err(|e| AgentError::Io(e.to_string()))
 }
 
-fn check_name(name: &str) -> Result<(), AgentError> {
+pub fn check_name(name: &str) -> Result<(), AgentError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -170,70 +168,22 @@ pub fn any(store: &Store) -> Result<bool, AgentError> {
         })?)
 }
 
-/// A password from the terminal (not echoed), or one line of stdin when it is not a terminal.
-fn read_password(prompt: &str) -> Result<String, AgentError> {
-    use std::io::IsTerminal;
-    if std::io::stdin().is_terminal() {
-        let first =
-            rpassword::prompt_password(prompt).map_err(|e| AgentError::Io(e.to_string()))?;
-        let again = rpassword::prompt_password(text::password_again())
-            .map_err(|e| AgentError::Io(e.to_string()))?;
-        if first != again {
-            return Err(AgentError::Usage(text::passwords_differ().into()));
-        }
-        Ok(first)
-    } else {
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .map_err(|e| AgentError::Io(e.to_string()))?;
-        Ok(line.trim_end_matches(['\r', '\n']).to_string())
-    }
+/// Removes an account; `false` when there was none of that name. Its sessions end within
+/// a few seconds (the running console checks).
+pub fn remove(store: &Store, name: &str) -> Result<bool, AgentError> {
+    Ok(store
+        .conn()
+        .execute("DELETE FROM console_users WHERE name = ?1", [name])?
+        > 0)
 }
 
-/// `karya-agent user ...`.
-pub fn command(paths: &Paths, cmd: UserCommand) -> Result<(), AgentError> {
-    let store = crate::service::open_store(paths)?;
-    match cmd {
-        UserCommand::Add { name } => {
-            check_name(&name)?;
-            let password = read_password(text::password_prompt())?;
-            set_password(&store, &name, &password, true)?;
-            let listen = crate::config::AgentConfig::load(paths)
-                .map(|c| c.console.listen())
-                .unwrap_or_default();
-            println!("{}", text::account_added(&name, &listen));
-        }
-        UserCommand::Passwd { name } => {
-            let password = read_password(text::new_password_prompt())?;
-            set_password(&store, &name, &password, false)?;
-            println!("{}", text::password_changed(&name));
-        }
-        UserCommand::Rm { name } => {
-            let gone = store
-                .conn()
-                .execute("DELETE FROM console_users WHERE name = ?1", [&name])?;
-            if gone == 0 {
-                return Err(AgentError::Usage(text::no_account(&name)));
-            }
-            println!("{}", text::account_removed(&name));
-        }
-        UserCommand::List => {
-            let conn = store.conn();
-            let mut stmt =
-                conn.prepare("SELECT name, created_at, failed FROM console_users ORDER BY name")?;
-            let rows: Vec<(String, String, i64)> = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<_, _>>()?;
-            if rows.is_empty() {
-                println!("{}", text::no_accounts());
-            }
-            for (name, at, failed) in rows {
-                let since =
-                    karya_shared::localtime::format(&at, karya_shared::localtime::Zone::from_env());
-                println!("{}", text::account_line(&name, &since, failed));
-            }
-        }
-    }
-    Ok(())
+/// Every account: name, when it was made, failed logins in a row.
+pub fn list(store: &Store) -> Result<Vec<(String, String, i64)>, AgentError> {
+    let conn = store.conn();
+    let mut stmt =
+        conn.prepare("SELECT name, created_at, failed FROM console_users ORDER BY name")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }

@@ -45,7 +45,7 @@ fn status(data_dir: &std::path::Path) -> anyhow::Result<karya_agent::status::Sta
 
 /// The first product id of a UPT, read from its agent's local table.
 fn first_nominated(data_dir: &std::path::Path) -> anyhow::Result<(String, String)> {
-    let store = karya_agent::service::open_store(&Paths::new(data_dir))?;
+    let store = karya_agent::store::open_store(&Paths::new(data_dir))?;
     Ok(store.conn().query_row(
         "SELECT id, name FROM products WHERE nominated = 1 ORDER BY created_at LIMIT 1",
         [],
@@ -147,7 +147,7 @@ async fn main() -> anyhow::Result<()> {
     ];
     for ((code, dir), products) in dirs.iter().zip(catalogue) {
         // The same library calls the CLI makes (karya-agent product add, sale add, ...).
-        let mut store = karya_agent::service::open_store(&Paths::new(dir))?;
+        let mut store = karya_agent::store::open_store(&Paths::new(dir))?;
         let mut first = None;
         for (i, (name, cat, price, stock)) in products.iter().enumerate() {
             let p = records::add_product(
@@ -280,7 +280,7 @@ async fn main() -> anyhow::Result<()> {
     loop {
         let mut landed = 0;
         for (_, dir) in &dirs {
-            let store = karya_agent::service::open_store(&Paths::new(dir))?;
+            let store = karya_agent::store::open_store(&Paths::new(dir))?;
             landed += store
                 .conn()
                 .query_row("SELECT COUNT(*) FROM curation", [], |r| r.get::<_, i64>(0))?;
@@ -341,7 +341,7 @@ async fn main() -> anyhow::Result<()> {
 
     step("Where each curation decision landed (each agent's own replica)");
     for (code, dir) in &dirs {
-        let store = karya_agent::service::open_store(&Paths::new(dir))?;
+        let store = karya_agent::store::open_store(&Paths::new(dir))?;
         let (name, status_name, by): (String, String, String) = store.conn().query_row(
             "SELECT p.name, c.status, c.decided_by FROM curation c JOIN products p ON p.id = c.product_id",
             [],

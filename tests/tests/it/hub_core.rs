@@ -122,7 +122,7 @@ async fn a_hub_at_its_bound_answers_503_with_retry_after_and_the_agent_waits_tha
     assert!(!err.is_permanent(), "a busy hub is worth retrying");
     assert_eq!(err.retry_after(), Some(Duration::from_secs(42)));
     assert_eq!(
-        karya_agent::status::retry_delay(Duration::from_secs(5), &err),
+        err.retry_delay(Duration::from_secs(5)),
         Duration::from_secs(42),
         "Retry-After is the floor of the next attempt"
     );
