@@ -6,131 +6,9 @@ use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::{StatusCode, request::Parts};
-use serde::Serialize;
 use std::sync::Arc;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
-    /// An agent of one UPT: may sync its UPT's documents and `national`.
-    Agent {
-        upt: String,
-    },
-    Curator,
-    Admin,
-    Viewer,
-}
-
-impl Role {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Role::Agent { .. } => "agent",
-            Role::Curator => "curator",
-            Role::Admin => "admin",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn parse(role: &str, upt: Option<String>) -> Option<Role> {
-        Some(match (role, upt) {
-            ("agent", Some(upt)) => Role::Agent { upt },
-            ("curator", _) => Role::Curator,
-            ("admin", _) => Role::Admin,
-            ("viewer", _) => Role::Viewer,
-            _ => return None,
-        })
-    }
-
-    /// May read the national views and the dashboard.
-    pub fn can_read(&self) -> bool {
-        !matches!(self, Role::Agent { .. })
-    }
-
-    /// May post curation decisions.
-    pub fn can_curate(&self) -> bool {
-        matches!(self, Role::Curator | Role::Admin)
-    }
-}
-
-/// The authenticated peer of a request. Its `Debug` never shows a secret: it has none.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub token_id: String,
-    pub name: String,
-    pub role: Role,
-    /// A viewer's or curator's token limited to one Kanwil: it sees, curates and exports
-    /// only that Kanwil's UPTs (enforced by every view, not only the pages).
-    pub kanwil: Option<String>,
-}
-
-impl Principal {
-    /// 404 for a UPT outside this token's Kanwil (as if it were not there: a Kanwil's token
-    /// learns nothing of the others).
-    pub fn may_see(&self, upt_kanwil: Option<&str>, what: &str) -> Result<(), ApiError> {
-        match &self.kanwil {
-            Some(mine) if upt_kanwil != Some(mine.as_str()) => Err(ApiError::not_found(format!(
-                "no {what} at the hub in Kanwil {mine} (this token sees Kanwil {mine} only)"
-            ))),
-            _ => Ok(()),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TokenInfo {
-    pub id: String,
-    pub role: String,
-    pub name: String,
-    pub upt: Option<String>,
-    pub created_at: String,
-    pub revoked_at: Option<String>,
-}
-
-/// Why a token was not accepted, for the 401's detail.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Rejection {
-    Malformed,
-    Unknown,
-    /// A known token id with the wrong secret; `upt` is the UPT of an agent token's id.
-    Mismatch {
-        token_id: String,
-        upt: Option<String>,
-    },
-    /// A revoked token; `upt` is the UPT of an agent token.
-    Revoked {
-        token_id: String,
-        name: String,
-        upt: Option<String>,
-    },
-}
-
-impl Rejection {
-    /// The id of a token the hub knows (revoked, or sent with the wrong secret).
-    pub fn token_id(&self) -> Option<&str> {
-        match self {
-            Rejection::Revoked { token_id, .. } | Rejection::Mismatch { token_id, .. } => {
-                Some(token_id)
-            }
-            _ => None,
-        }
-    }
-
-    /// The UPT whose agent token this was, the token's id and why it failed, for the count
-    /// per UPT.
-    fn of_upt(&self) -> Option<(&str, &str, &'static str)> {
-        match self {
-            Rejection::Revoked {
-                token_id,
-                upt: Some(upt),
-                ..
-            } => Some((upt, token_id, "revoked")),
-            Rejection::Mismatch {
-                token_id,
-                upt: Some(upt),
-            } => Some((upt, token_id, "wrong secret")),
-            _ => None,
-        }
-    }
-}
+pub use crate::access::{Principal, Rejection, Role, TokenInfo};
 
 /// The token of a request's `Authorization: Bearer` header.
 fn token_of(parts: &Parts) -> Option<String> {
@@ -223,9 +101,9 @@ impl FromRequestParts<Arc<AppState>> for Principal {
         if !parts
             .headers
             .contains_key(axum::http::header::AUTHORIZATION)
-            && crate::pages::session_of(&parts.headers).is_some()
+            && crate::session::session_of(&parts.headers).is_some()
         {
-            return crate::pages::signed_in(state, &parts.headers)
+            return crate::session::signed_in(state, &parts.headers)
                 .await?
                 .map(|(principal, _)| principal)
                 .ok_or_else(|| {

@@ -5,7 +5,7 @@
 //! commands call the functions here, so the SQL dialect stays in one place (with the store's
 //! backend) when a second engine comes.
 
-use crate::auth::{Principal, Rejection, Role, TokenInfo};
+use crate::access::{Principal, Rejection, Role, TokenInfo};
 use crate::config::Config;
 use karya_shared::StoreError as E;
 use karya_shared::sql::{Sql, SqlRow};

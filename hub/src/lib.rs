@@ -5,6 +5,7 @@
 //! `127.0.0.1:0`) until the shutdown future completes. The admin commands ([`cli`]) work on
 //! the same database file, beside a running server.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod blobs;
@@ -22,6 +23,7 @@ pub mod pages;
 pub mod photo_gaps;
 pub mod pool;
 pub mod router;
+pub mod session;
 pub mod storage;
 pub mod turns;
 
@@ -150,7 +152,7 @@ impl AppState {
     /// minute. A valid token is checked before this and never refused by it.
     pub fn auth_refused(
         &self,
-        rejection: &auth::Rejection,
+        rejection: &access::Rejection,
         source: Option<std::net::IpAddr>,
     ) -> Result<(), ApiError> {
         let key = match (rejection.token_id(), source) {

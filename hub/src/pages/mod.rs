@@ -21,8 +21,6 @@ mod upt;
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::db::SessionLimits;
-use crate::error::ApiError;
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -32,46 +30,11 @@ use axum::routing::{get, post};
 use maud::{DOCTYPE, Markup, html};
 use std::sync::Arc;
 
-pub const COOKIE: &str = "karya_sesi";
-/// Sessions end after 8 hours without a request, and 24 hours after sign-in.
-const LIMITS: SessionLimits = SessionLimits {
-    idle_secs: 8 * 3600,
-    lifetime_secs: 24 * 3600,
-};
-
-fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// The session id a request's cookie names.
-pub fn session_of(headers: &HeaderMap) -> Option<String> {
-    cookie_named(headers, COOKIE)
-}
-
-fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
-    axum_extra::extract::cookie::CookieJar::from_headers(headers)
-        .get(name)
-        .map(|c| c.value().to_string())
-}
+pub use crate::session::{COOKIE, session_of, signed_in};
+use crate::session::{LIMITS, cookie_named, unix_now};
 
 /// The cookie that ties the sign-in form to the browser that loaded it.
 const LOGIN_COOKIE: &str = "karya_masuk";
-
-/// The person behind a request's session cookie and the session's CSRF token; `None` when
-/// the request names no live session. Sessions are rows in the hub's database, so every hub
-/// process knows them and a restart signs no one out.
-pub async fn signed_in(
-    state: &Arc<AppState>,
-    headers: &HeaderMap,
-) -> Result<Option<(Principal, String)>, ApiError> {
-    let Some(id) = session_of(headers) else {
-        return Ok(None);
-    };
-    let now = unix_now();
-    Ok(state
-        .blocking(move |db| db.session(&id, now, LIMITS))
-        .await??)
-}
 
 /// A person signed in to the dashboard (a viewer, curator or admin), with the CSRF token
 /// their forms carry. Without a live session, a page answers with a redirect to `/masuk`.
