@@ -71,6 +71,8 @@ pub struct Schedule {
     next: Instant,
     /// The wait after this sync if it fails, drawn when it starts (the status shows it).
     backoff: Duration,
+    /// Photo rounds cut short in a row (the records went up): retried on the backoff too.
+    photo_attempt: u32,
 }
 
 impl Schedule {
@@ -82,6 +84,7 @@ impl Schedule {
             phase,
             next: now + timings.first,
             backoff: timings.retry_initial,
+            photo_attempt: 0,
         }
     }
 
@@ -113,7 +116,7 @@ impl Schedule {
     /// A sync starts (due, or asked for). `jitter` in [0, 1] draws the wait should it fail;
     /// returned so the status can show it.
     pub fn start(&mut self, jitter: f64) -> Duration {
-        let attempt = self.attempt() + 1;
+        let attempt = self.attempt().max(self.photo_attempt) + 1;
         self.backoff = crate::status::backoff(
             attempt,
             self.timings.retry_initial,
@@ -143,7 +146,15 @@ impl Schedule {
                             .collect(),
                     }
                 };
-                self.next = now + self.timings.interval;
+                // Photos cut short (the link dropped mid-upload): again on the backoff,
+                // doubling while it keeps happening, as records are.
+                if outcome.photos_interrupted.is_some() {
+                    self.photo_attempt += 1;
+                    self.next = now + self.backoff;
+                } else {
+                    self.photo_attempt = 0;
+                    self.next = now + self.timings.interval;
+                }
             }
             Err(e) => {
                 let last_error = e.to_string();
@@ -215,6 +226,41 @@ mod tests {
         tokio::time::advance(Duration::from_secs(3)).await;
         s.local_change(Instant::now());
         assert_eq!(s.next_sync(), Instant::now() + Duration::from_secs(2));
+    }
+
+    /// A photo round cut by the link is tried again on the backoff (seconds), doubling while
+    /// it keeps happening, not at the next scheduled sync (minutes); a whole round goes back
+    /// to the interval.
+    #[tokio::test(start_paused = true)]
+    async fn photos_cut_short_are_retried_on_the_backoff_not_the_interval() {
+        let mut s = Schedule::new(timings(), Phase::Idle, Instant::now());
+        let cut = Outcome {
+            photos_interrupted: Some("the link dropped".into()),
+            photos_waiting: 3,
+            ..Outcome::default()
+        };
+        let mut waits = Vec::new();
+        for _ in 0..3 {
+            sleep_until_due(&s).await;
+            s.start(1.0);
+            let next = s.finish(Instant::now(), Ok(&cut));
+            waits.push(next - Instant::now());
+            assert_eq!(*s.phase(), Phase::Idle, "the records went up");
+        }
+        assert_eq!(
+            waits,
+            [10, 20, 40].map(Duration::from_secs),
+            "the records' backoff, doubling"
+        );
+        sleep_until_due(&s).await;
+        s.start(1.0);
+        let next = s.finish(Instant::now(), Ok(&Outcome::default()));
+        assert_eq!(next - Instant::now(), Duration::from_secs(300));
+        // And the next cut starts from the first step again.
+        sleep_until_due(&s).await;
+        s.start(1.0);
+        let next = s.finish(Instant::now(), Ok(&cut));
+        assert_eq!(next - Instant::now(), Duration::from_secs(10));
     }
 
     #[tokio::test(start_paused = true)]

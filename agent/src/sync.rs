@@ -60,7 +60,14 @@ pub async fn sync_and_record(
     };
     match &result {
         Ok(outcome) => {
-            st.succeeded(outcome, config.timing.sync_interval());
+            // Records are up; photos cut short are tried again on the backoff, not at the
+            // next scheduled sync (the status says when).
+            let next = if outcome.photos_interrupted.is_some() {
+                retry_in(st.attempt + 1)
+            } else {
+                config.timing.sync_interval()
+            };
+            st.succeeded(outcome, next);
             if previous != State::Idle
                 || outcome.changes_received > 0
                 || !outcome.refused.is_empty()
@@ -161,8 +168,9 @@ async fn sync_with_hub(
         {
             Ok(up) => {
                 if let Some(why) = &up.interrupted {
-                    tracing::warn!(error = %why, waiting = up.waiting, "photo upload stopped; the next sync resumes it");
+                    tracing::warn!(error = %why, waiting = up.waiting, "photo upload stopped; retried on the backoff");
                 }
+                outcome.photos_interrupted = up.interrupted;
                 outcome.photos_sent = up.sent;
                 outcome.photo_bytes = up.bytes;
                 outcome.photos_waiting = up.waiting;

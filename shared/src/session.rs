@@ -96,6 +96,10 @@ pub struct Outcome {
     /// them again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub photo_gaps: Vec<String>,
+    /// Why the photo round after the records stopped early (a cut link, a busy hub), if it
+    /// did: the agent tries again on the records' backoff, not at the next scheduled sync.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photos_interrupted: Option<String>,
 }
 
 /// The heads of each document a poll offered.
