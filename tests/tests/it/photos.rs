@@ -497,3 +497,80 @@ async fn a_hub_that_lost_photos_names_them_and_gets_them_at_the_next_sync() {
         .unwrap();
     assert_eq!((again.sent, again.bytes), (0, 0), "{again:?}");
 }
+
+/// A photo upload cut by the link is tried again on the backoff (seconds), not at the next
+/// scheduled sync (here five minutes away): a real agent service and hub, a thin link that
+/// drops every 3 seconds.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_photo_upload_cut_by_the_link_resumes_on_the_backoff_not_the_interval() {
+    use karya_tests::proxy::{Faults, Link, Proxy};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hub.db");
+    let token = HubProcess::add_upt(&db, "LAPAS-AMBARAWA", "lapas", "Jawa Tengah");
+    let viewer = HubProcess::issue(&db, "viewer", "analis");
+    let hub = HubProcess::start(&db, free_addr());
+    let proxy = Proxy::start_faulty(
+        hub.addr,
+        Link {
+            one_way_delay: Duration::from_millis(20),
+            bytes_per_sec: 40_000,
+        },
+        Faults {
+            cut_every: Some(Duration::from_secs(3)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut a = AgentDir::init(
+        &dir.path().join("a"),
+        "LAPAS-AMBARAWA",
+        &proxy.url(),
+        &token,
+    );
+    let id = a.add_product("Lukisan pasir", "450000");
+    let file = dir.path().join("IMG_3310.jpg");
+    std::fs::write(&file, phone_photo(3000, 2000)).unwrap();
+    a.ok(&["product", "photo", "add", &id, file.to_str().unwrap()]);
+    let started = std::time::Instant::now();
+    a.start_service_with_env(&[
+        ("KARYA_SYNC_INTERVAL_SECS", "300"),
+        ("KARYA_RETRY_INITIAL_SECS", "1"),
+        ("KARYA_RETRY_MAX_SECS", "4"),
+        ("KARYA_REQUEST_TIMEOUT_SECS", "20"),
+    ]);
+    let http = reqwest::Client::new();
+    let blob = |hash: String| {
+        let (http, url, viewer) = (http.clone(), hub.url(), viewer.clone());
+        async move {
+            http.get(format!("{url}/api/v1/blobs/{hash}"))
+                .bearer_auth(viewer)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        }
+    };
+    let mut arrived = false;
+    while started.elapsed() < Duration::from_secs(120) {
+        let (_, p) = get_json_async(&format!("{}/api/v1/products/{id}", hub.url()), &viewer).await;
+        if let Some(hash) = p["photos"][0]["hash"].as_str()
+            && blob(hash.to_string()).await
+        {
+            arrived = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let took = started.elapsed();
+    let cuts = proxy
+        .counters
+        .drops
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        arrived,
+        "the photo did not arrive in {took:?} ({cuts} cuts): waiting for the 5-minute sync?"
+    );
+    assert!(cuts >= 2, "the link was cut during the upload ({cuts})");
+    eprintln!("photo over a link cut every 3 s: {took:?}, {cuts} cuts");
+    a.stop_service();
+}
