@@ -36,6 +36,9 @@ pub const SCHEMA: AppSchema = AppSchema {
             message TEXT NOT NULL
         );
     "#,
+        r#"-- photo uploads begun and not acknowledged whole: the next try asks the hub first
+        CREATE TABLE upload_tries (hash TEXT PRIMARY KEY, at TEXT NOT NULL);
+    "#,
     ],
 };
 

@@ -1,7 +1,8 @@
 //! Photo uploads, after the records: the blobs this UPT's products name that the hub does
-//! not have whole yet, thumbnails first, each resumed from the byte the hub acknowledged
-//! (tus 1.0 core), in parts sized to the link as measured. A byte the hub acknowledged is
-//! never sent again. Records come first: when a local change waits, the upload stops after
+//! not have whole yet, thumbnails first, in parts sized to the link as measured (tus 1.0
+//! core). A photo never tried is sent from byte 0 at once; one begun before is resumed from
+//! the byte the hub acknowledged (asked with `HEAD`), so a byte the hub acknowledged to this
+//! agent is never sent again. Records come first: when a local change waits, the upload stops after
 //! the part in flight and the next sync carries the change before the photos go on.
 
 use crate::client::{HubClient, SyncError};
@@ -51,8 +52,30 @@ fn to_send(store: &Store, data_dir: &Path, upt: &str) -> Result<Vec<String>, Sto
 }
 
 fn mark_sent(store: &Store, hash: &str) -> Result<(), StoreError> {
-    store.conn().execute(
+    let conn = store.conn();
+    conn.execute(
         "INSERT OR IGNORE INTO uploaded_blobs (hash, at) VALUES (?1, ?2)",
+        [hash, &karya_shared::model::now_rfc3339()],
+    )?;
+    conn.execute("DELETE FROM upload_tries WHERE hash = ?1", [hash])?;
+    Ok(())
+}
+
+/// Whether an upload of `hash` was begun and not acknowledged whole (a cut link, a refusal):
+/// then the hub is asked where it stands (`HEAD`) before any byte is sent. A photo never
+/// tried goes straight to a `PATCH` from byte 0: no idle round trip per photo (a hub that
+/// holds part of it already answers 409 with its offset, and the upload goes on from there).
+fn tried(store: &Store, hash: &str) -> Result<bool, StoreError> {
+    Ok(store.conn().query_row(
+        "SELECT EXISTS(SELECT 1 FROM upload_tries WHERE hash = ?1)",
+        [hash],
+        |r| r.get(0),
+    )?)
+}
+
+fn mark_tried(store: &Store, hash: &str) -> Result<(), StoreError> {
+    store.conn().execute(
+        "INSERT OR IGNORE INTO upload_tries (hash, at) VALUES (?1, ?2)",
         [hash, &karya_shared::model::now_rfc3339()],
     )?;
     Ok(())
@@ -205,10 +228,18 @@ async fn upload_round(
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
         };
-        let Some(state) = refused_or(client.upload_state(&hash).await, &hash, out)? else {
-            continue;
+        // A photo begun before: where does the hub stand (and does it still take it)?
+        // A photo never tried: from byte 0 at once.
+        let start = if tried(store, &hash)? {
+            let Some(state) = refused_or(client.upload_state(&hash).await, &hash, out)? else {
+                continue;
+            };
+            state.offset
+        } else {
+            mark_tried(store, &hash)?;
+            0
         };
-        let mut offset = state.offset.min(bytes.len() as u64);
+        let mut offset = start.min(bytes.len() as u64);
         while offset < bytes.len() as u64 {
             if crate::status::pending_changes(store, upt)? > 0 {
                 // A record waits: it goes first, the photo goes on after it.

@@ -130,12 +130,29 @@ async fn photos_go_after_the_records_resume_at_the_acknowledged_byte_and_are_che
     assert_eq!(r.status(), 409);
     assert_eq!(header(&r, "upload-offset"), "15000");
 
-    // The agent's upload goes on from there: the acknowledged bytes are not sent again.
+    // The agent's upload goes on from there: the acknowledged bytes are not sent again. (The
+    // parts above stand for the agent's own upload, cut by the link: it remembers having
+    // begun it, and asks the hub where it stands before sending. The thumbnail, never tried,
+    // goes at once: one request, no HEAD before it.)
+    a.store
+        .conn()
+        .execute(
+            "INSERT INTO upload_tries (hash, at) VALUES (?1, '2026-12-05T00:00:00Z')",
+            [&photo.hash],
+        )
+        .unwrap();
+    a.client.set_rate(100_000_000.0); // a fast link: each photo in one part
+    let requests = a.client.requests();
     let up = uploads::upload_photos(&a.store, data.path(), "LAPAS-PATI", &a.client, None)
         .await
         .unwrap();
     assert_eq!((up.sent, up.waiting, up.refused.len()), (2, 0, 0), "{up:?}");
     assert_eq!(up.bytes, photo.size - 15_000 + photo.thumb_size);
+    assert_eq!(
+        a.client.requests() - requests,
+        3,
+        "the thumbnail's PATCH, then the photo's HEAD and PATCH"
+    );
     let again = uploads::upload_photos(&a.store, data.path(), "LAPAS-PATI", &a.client, None)
         .await
         .unwrap();
