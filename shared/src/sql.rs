@@ -10,10 +10,15 @@
 //! has), the caller asks [`Sql::is_pg`] and writes each.
 
 use crate::store::StoreError;
+#[cfg(feature = "postgres")]
 use crate::store::postgres::PgConn;
+#[cfg(feature = "postgres")]
 use bytes::BytesMut;
-use rusqlite::types::{FromSql, ToSqlOutput, Value, ValueRef};
+use rusqlite::types::{FromSql, Value};
+#[cfg(feature = "postgres")]
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::borrow::Cow;
+#[cfg(feature = "postgres")]
 use tokio_postgres::types::{IsNull, Kind, ToSql, Type, to_sql_checked};
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -21,6 +26,7 @@ type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// A connection of either engine.
 pub enum Sql<'a> {
     Lite(&'a rusqlite::Connection),
+    #[cfg(feature = "postgres")]
     Pg(&'a mut PgConn),
 }
 
@@ -56,6 +62,7 @@ impl Params for Vec<&dyn rusqlite::ToSql> {
 /// One row of a result, read like a rusqlite row.
 pub enum SqlRow<'r> {
     Lite(&'r rusqlite::Row<'r>),
+    #[cfg(feature = "postgres")]
     Pg(&'r tokio_postgres::Row),
 }
 
@@ -68,6 +75,7 @@ impl ColumnIndex for usize {
     fn position(self, row: &SqlRow<'_>) -> rusqlite::Result<usize> {
         let n = match row {
             SqlRow::Lite(r) => r.as_ref().column_count(),
+            #[cfg(feature = "postgres")]
             SqlRow::Pg(r) => r.len(),
         };
         if self < n {
@@ -82,6 +90,7 @@ impl ColumnIndex for &str {
     fn position(self, row: &SqlRow<'_>) -> rusqlite::Result<usize> {
         match row {
             SqlRow::Lite(r) => r.as_ref().column_index(self),
+            #[cfg(feature = "postgres")]
             SqlRow::Pg(r) => r
                 .columns()
                 .iter()
@@ -97,6 +106,7 @@ impl SqlRow<'_> {
         let i = idx.position(self)?;
         match self {
             SqlRow::Lite(r) => r.get(i),
+            #[cfg(feature = "postgres")]
             SqlRow::Pg(_) => {
                 let value = self.value(i)?;
                 T::column_result(ValueRef::from(&value)).map_err(|e| {
@@ -115,6 +125,7 @@ impl SqlRow<'_> {
     pub fn value(&self, i: usize) -> rusqlite::Result<Value> {
         match self {
             SqlRow::Lite(r) => r.get(i),
+            #[cfg(feature = "postgres")]
             SqlRow::Pg(r) => pg_value(r, i).map_err(|e| {
                 rusqlite::Error::FromSqlConversionFailure(
                     i,
@@ -127,6 +138,7 @@ impl SqlRow<'_> {
 }
 
 /// Reads column `i` of a PostgreSQL row as a SQLite value.
+#[cfg(feature = "postgres")]
 fn pg_value(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Value, String> {
     let ty = r.columns()[i].type_().clone();
     let e = |e: tokio_postgres::Error| e.to_string();
@@ -167,8 +179,10 @@ fn pg_value(r: &tokio_postgres::Row, i: usize) -> std::result::Result<Value, Str
 
 /// A `NUMERIC` (what PostgreSQL's `SUM` of integers gives) as a SQLite value: an integer when
 /// it is whole (saturated to 64 bits), else a float.
+#[cfg(feature = "postgres")]
 struct Numeric(Value);
 
+#[cfg(feature = "postgres")]
 impl<'a> tokio_postgres::types::FromSql<'a> for Numeric {
     fn from_sql(
         _: &Type,
@@ -217,9 +231,11 @@ impl<'a> tokio_postgres::types::FromSql<'a> for Numeric {
 
 /// A parameter as SQLite would take it, passed to PostgreSQL as the column's type asks
 /// (an integer to `BIGINT`, `INTEGER` or `BOOLEAN`, text to `TEXT`), NULL to any.
+#[cfg(feature = "postgres")]
 #[derive(Debug)]
 struct PgArg(Value);
 
+#[cfg(feature = "postgres")]
 impl ToSql for PgArg {
     fn to_sql(
         &self,
@@ -261,6 +277,7 @@ impl ToSql for PgArg {
 }
 
 /// Writes `n` in NUMERIC's binary form.
+#[cfg(feature = "postgres")]
 fn numeric_of(
     n: i64,
     out: &mut BytesMut,
@@ -322,6 +339,7 @@ pub fn pg_placeholders(sql: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+#[cfg(feature = "postgres")]
 fn pg_args(params: &impl Params) -> Result<Vec<PgArg>> {
     params
         .values()
@@ -339,7 +357,11 @@ fn pg_args(params: &impl Params) -> Result<Vec<PgArg>> {
 
 impl Sql<'_> {
     pub fn is_pg(&self) -> bool {
-        matches!(self, Sql::Pg(_))
+        match self {
+            Sql::Lite(_) => false,
+            #[cfg(feature = "postgres")]
+            Sql::Pg(_) => true,
+        }
     }
 
     /// Every row `sql` gives, each read by `f`.
@@ -359,6 +381,7 @@ impl Sql<'_> {
                 }
                 Ok(out)
             }
+            #[cfg(feature = "postgres")]
             Sql::Pg(c) => {
                 let args = pg_args(&params)?;
                 let refs: Vec<&(dyn ToSql + Sync)> =
@@ -409,6 +432,7 @@ impl Sql<'_> {
             Sql::Lite(c) => Ok(c
                 .prepare_cached(sql)?
                 .execute(rusqlite::params_from_iter(params.values()))?),
+            #[cfg(feature = "postgres")]
             Sql::Pg(c) => {
                 let args = pg_args(&params)?;
                 let refs: Vec<&(dyn ToSql + Sync)> =
@@ -422,6 +446,7 @@ impl Sql<'_> {
     pub fn batch(&mut self, sql: &str) -> Result<()> {
         match self {
             Sql::Lite(c) => Ok(c.execute_batch(sql)?),
+            #[cfg(feature = "postgres")]
             Sql::Pg(c) => c.batch(sql),
         }
     }

@@ -29,8 +29,13 @@
 //! never began, or rolled back), the error says which document, and every other document and
 //! every later request is served.
 
+// PostgreSQL (the hub's store for several processes) is the `postgres` feature: the agent
+// builds without it, and links no PostgreSQL client.
+#[cfg(feature = "postgres")]
 pub mod any;
+#[cfg(feature = "postgres")]
 mod pg_tls;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sqlite;
 
@@ -46,8 +51,17 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
-pub use self::postgres::{PgBackend, is_postgres_url};
+#[cfg(feature = "postgres")]
+pub use self::postgres::PgBackend;
+#[cfg(feature = "postgres")]
 pub use any::{AnyBackend, AnyStore};
+
+/// Whether `db` names a PostgreSQL database (`postgres://…` or `postgresql://…`) rather than
+/// a SQLite file.
+pub fn is_postgres_url(db: &str) -> bool {
+    let lower = db.trim().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
 pub use sqlite::{AppSchema, SqliteBackend};
 
 /// The replica store on SQLite: what the agent uses, and the hub's default.
@@ -61,6 +75,7 @@ pub enum StoreError {
     ReadOnly(String),
     #[error("database: {0}")]
     Sqlite(rusqlite::Error),
+    #[cfg(feature = "postgres")]
     #[error("database: {0}")]
     Postgres(::tokio_postgres::Error),
     /// The database's address or settings are wrong.
@@ -120,6 +135,7 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl From<::tokio_postgres::Error> for StoreError {
     fn from(e: ::tokio_postgres::Error) -> Self {
         use ::tokio_postgres::error::SqlState;

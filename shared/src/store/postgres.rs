@@ -359,10 +359,7 @@ impl std::fmt::Debug for PgBackend {
 
 /// Whether `db` names a PostgreSQL database (`postgres://…` or `postgresql://…`) rather than
 /// a SQLite file.
-pub fn is_postgres_url(db: &str) -> bool {
-    let lower = db.trim().to_ascii_lowercase();
-    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
-}
+pub use super::is_postgres_url;
 
 impl PgBackend {
     /// Connects to the database at `url` (`postgres://user:password@host:port/db`), creates or
