@@ -8,7 +8,7 @@
 use super::katalog::{Filters, status_words};
 use super::{Curator, unavailable};
 use crate::AppState;
-use crate::handlers::views::neutralise;
+use crate::lookups::neutralise;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

@@ -6,7 +6,7 @@ use super::ringkasan::urlencode;
 use super::{Curator, forged, page, unavailable};
 use crate::AppState;
 use crate::db::DecisionEntry;
-use crate::handlers::views::{decode_cursor, encode_cursor, one_product};
+use crate::lookups::{decode_cursor, encode_cursor, one_product};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -514,7 +514,7 @@ pub async fn decide(
     if let Some(refused) = refusal(&who, &form.csrf) {
         return refused;
     }
-    let recorded = crate::handlers::curation::record(
+    let recorded = crate::decisions::record(
         &state,
         &who.principal,
         id.clone(),
@@ -580,15 +580,9 @@ pub async fn decide_many(
     }
     let (mut saved, mut failed) = (0usize, 0usize);
     for (upt, id) in picked {
-        let r = crate::handlers::curation::record(
-            &state,
-            &who.principal,
-            id,
-            Some(upt),
-            &status,
-            note.clone(),
-        )
-        .await;
+        let r =
+            crate::decisions::record(&state, &who.principal, id, Some(upt), &status, note.clone())
+                .await;
         match r {
             Ok(_) => saved += 1,
             Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {

@@ -6,7 +6,7 @@ use super::ringkasan::urlencode;
 use super::{Curator, page, unavailable};
 use crate::AppState;
 use crate::db::CategoryCompletion;
-use crate::handlers::views::{decode_cursor, encode_cursor, scoped_stats};
+use crate::lookups::{decode_cursor, encode_cursor, scoped_stats};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use karya_shared::localtime::{self, thousands};

@@ -77,7 +77,7 @@ pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Resp
     } = view;
     // A Kanwil's token sees its Kanwil's figures and UPTs only.
     let scope = who.principal.kanwil.as_deref();
-    let stats = crate::handlers::views::scoped_stats(stats, scope);
+    let stats = crate::lookups::scoped_stats(stats, scope);
     if let Some(k) = scope {
         upts.retain(|u| u.kanwil == k);
     }
