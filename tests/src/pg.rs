@@ -205,6 +205,18 @@ impl PgServer {
         panic!("PostgreSQL did not start; its log:\n{log}");
     }
 
+    /// The process id of the server's postmaster (its backends are its children), from its
+    /// `postmaster.pid`.
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.data.join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// The server's folder (its data, socket and log): gone once the server is.
     pub fn dir(&self) -> &Path {
         self.dir.as_ref().expect("until drop").path()

@@ -587,11 +587,9 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     // PostgreSQL's processes: only the run's own server's matter (another test's servers
     // may come and go meanwhile on a machine running tests).
     let db_cpu = || {
-        if pg.is_some() {
-            postgres_cpu_ticks()
-        } else {
-            0
-        }
+        pg.as_ref()
+            .and_then(|s| s.postmaster_pid())
+            .map_or(0, postgres_cpu_ticks)
     };
     let cpu_before = (core_ticks(), hubs_cpu(), db_cpu());
     let t = Instant::now();
@@ -1264,18 +1262,21 @@ fn process_cpu_ticks(pid: u32) -> u64 {
     n(11) + n(12)
 }
 
-/// CPU ticks of every PostgreSQL process on the machine (the benchmark's server is the only
-/// one running).
-fn postgres_cpu_ticks() -> u64 {
+/// CPU ticks of one PostgreSQL server: its postmaster and every process it started (the
+/// hubs' backends among them). Other servers on the machine (other tests') are not counted:
+/// their processes ending meanwhile would take ticks off the sum.
+fn postgres_cpu_ticks(postmaster: u32) -> u64 {
+    let parent = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let after = stat.rsplit_once(')')?.1;
+        after.split_whitespace().nth(1)?.parse().ok()
+    };
     std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                .is_ok_and(|c| c.trim() == "postgres")
-        })
+        .filter(|pid| *pid == postmaster || parent(*pid) == Some(postmaster))
         .map(process_cpu_ticks)
         .sum()
 }
