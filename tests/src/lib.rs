@@ -350,13 +350,9 @@ pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Posts the dashboard's sign-in form as a browser would: loads `/masuk` (its form token, in
-/// the page and in a cookie), then posts the token with both. The answer as it came.
-pub async fn post_sign_in(
-    http: &reqwest::Client,
-    base: &str,
-    token: &str,
-) -> reqwest::Result<reqwest::Response> {
+/// Loads a sign-in page (`{base}/masuk`, the dashboard's or the console's) as a browser
+/// would: the cookie it sets (`name=value`) and the form token in its page.
+pub async fn sign_in_form(http: &reqwest::Client, base: &str) -> reqwest::Result<(String, String)> {
     let page = http.get(format!("{base}/masuk")).send().await?;
     let cookie = page
         .headers()
@@ -372,6 +368,17 @@ pub async fn post_sign_in(
         .and_then(|rest| rest.split('"').next())
         .unwrap_or_default()
         .to_string();
+    Ok((cookie, form_token))
+}
+
+/// Posts the dashboard's sign-in form as a browser would: loads `/masuk` (its form token, in
+/// the page and in a cookie), then posts the token with both. The answer as it came.
+pub async fn post_sign_in(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> reqwest::Result<reqwest::Response> {
+    let (cookie, form_token) = sign_in_form(http, base).await?;
     http.post(format!("{base}/masuk"))
         .header("cookie", cookie)
         .form(&[("token", token), ("masuk", form_token.as_str())])

@@ -436,21 +436,7 @@ async fn console_sign_in(
     name: &str,
     password: &str,
 ) -> reqwest::Response {
-    let page = http.get(format!("{base}/masuk")).send().await.unwrap();
-    let cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let html = page.text().await.unwrap();
-    let token = html
-        .split("name=\"masuk\" value=\"")
-        .nth(1)
-        .and_then(|r| r.split('"').next())
-        .unwrap()
-        .to_string();
+    let (cookie, token) = karya_tests::sign_in_form(http, base).await.unwrap();
     http.post(format!("{base}/masuk"))
         .header("cookie", cookie)
         .form(&[("nama", name), ("sandi", password), ("masuk", &token)])
