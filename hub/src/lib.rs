@@ -59,7 +59,7 @@ pub struct AppState {
     db_health: Mutex<DbHealth>,
     /// Failed token checks per token id, or per client address for tokens the hub does not
     /// know: (window start, failures in it).
-    auth_failures: Mutex<std::collections::HashMap<FailKey, (std::time::Instant, u32)>>,
+    auth_failures: karya_shared::web::Throttle<FailKey>,
     /// The photos each UPT's products name that the hub lacks, to name in sync replies.
     pub photo_gaps: photo_gaps::PhotoGaps,
     /// The store's own threads: every request's database work runs there (see [`pool`]).
@@ -144,7 +144,7 @@ impl AppState {
                 problem: None,
             }),
             log_limit: Mutex::new(Default::default()),
-            auth_failures: Mutex::new(Default::default()),
+            auth_failures: karya_shared::web::Throttle::new(AUTH_FAILURES_ALLOWED, AUTH_WINDOW),
         })
     }
 
@@ -162,33 +162,19 @@ impl AppState {
             (None, Some(ip)) => FailKey::Source(ip),
             (None, None) => return Ok(()),
         };
-        let mut failures = self.auth_failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() > 10_000 {
-            failures.retain(|_, (since, _)| since.elapsed() < AUTH_WINDOW);
-        }
-        let entry = failures
-            .entry(key.clone())
-            .or_insert((std::time::Instant::now(), 0));
-        if entry.0.elapsed() >= AUTH_WINDOW {
-            *entry = (std::time::Instant::now(), 0);
-        }
-        if entry.1 >= AUTH_FAILURES_ALLOWED {
-            let wait = AUTH_WINDOW.saturating_sub(entry.0.elapsed()).as_secs() + 1;
+        self.auth_failures.take(&key).map_err(|(n, wait)| {
             let who = match &key {
                 FailKey::Token(id) => format!("token {id}"),
                 FailKey::Source(ip) => ip.to_string(),
             };
-            return Err(ApiError::new(
+            ApiError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
                 "too_many_failures",
                 format!(
-                    "{} failed token checks from {who} within a minute; wait {wait} s and check the token",
-                    entry.1
+                    "{n} failed token checks from {who} within a minute; wait {wait} s and check the token"
                 ),
-            ));
-        }
-        entry.1 += 1;
-        Ok(())
+            )
+        })
     }
 
     /// Whether a line with this key may be logged now; `Some(n)`: yes, and `n` were

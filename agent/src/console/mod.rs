@@ -66,41 +66,14 @@ pub struct Console {
     /// Requests holding the store open at once (each open loads the replica): a burst of
     /// page loads waits its turn instead of multiplying the agent's memory.
     stores: Arc<tokio::sync::Semaphore>,
-    /// Failed sign-ins per client address in the current minute (see [`SOURCE_FAILURES`]).
-    failures: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
+    /// Sign-in attempts per client address in the current minute (see [`SOURCE_FAILURES`]).
+    failures: karya_shared::web::Throttle<std::net::IpAddr>,
 }
 
 /// Failed sign-ins one address may make in a minute, whatever names it tries; then 429
 /// until the minute is over, without a password check.
 const SOURCE_FAILURES: u32 = 20;
 const SOURCE_WINDOW: Duration = Duration::from_secs(60);
-
-impl Console {
-    /// Counts a sign-in attempt from `ip` before its password is checked (so parallel
-    /// attempts cannot pass the limit between a check and a count); `false` when the address
-    /// is over the limit. A sign-in that succeeds gives its count back ([`Console::signed_in_from`]).
-    fn attempt_from(&self, ip: std::net::IpAddr) -> bool {
-        let mut f = self.failures.lock().expect("failures");
-        if f.len() > 10_000 {
-            f.retain(|_, (since, _)| since.elapsed() < SOURCE_WINDOW);
-        }
-        let entry = f.entry(ip).or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= SOURCE_WINDOW {
-            *entry = (Instant::now(), 0);
-        }
-        if entry.1 >= SOURCE_FAILURES {
-            return false;
-        }
-        entry.1 += 1;
-        true
-    }
-
-    fn signed_in_from(&self, ip: std::net::IpAddr) {
-        if let Some(entry) = self.failures.lock().expect("failures").get_mut(&ip) {
-            entry.1 = entry.1.saturating_sub(1);
-        }
-    }
-}
 
 type Shared = Arc<Console>;
 
@@ -137,12 +110,6 @@ fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
     axum_extra::extract::cookie::CookieJar::from_headers(headers)
         .get(name)
         .map(|c| c.value().to_string())
-}
-
-/// Equal, in time that does not depend on where they differ.
-fn same_secret(a: &str, b: &str) -> bool {
-    use subtle::ConstantTimeEq;
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// A signed-in operator, taken from the session cookie.
@@ -208,7 +175,7 @@ fn signed_in(state: &Console, headers: &HeaderMap) -> Result<Operator, Box<Respo
 
 /// Checks a form's CSRF token against the session's.
 fn csrf_ok(op: &Operator, given: &str) -> Result<(), PageError> {
-    if same_secret(&op.csrf, given) {
+    if karya_shared::web::same_secret(&op.csrf, given) {
         Ok(())
     } else {
         Err(PageError(StatusCode::FORBIDDEN, t::forged_form().into()))
@@ -242,7 +209,7 @@ pub async fn start(
         flash: Mutex::new(HashMap::new()),
         logins: Arc::new(tokio::sync::Semaphore::new(LOGINS_AT_ONCE)),
         stores: Arc::new(tokio::sync::Semaphore::new(STORES_AT_ONCE)),
-        failures: Mutex::new(HashMap::new()),
+        failures: karya_shared::web::Throttle::new(SOURCE_FAILURES, SOURCE_WINDOW),
     });
     // Sessions of removed accounts, or of a password changed since (by `karya-agent user`
     // in another process), end within a few seconds.
@@ -391,7 +358,9 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     // The form this browser loaded, not one posted from elsewhere.
-    if !cookie_named(&headers, LOGIN_COOKIE).is_some_and(|c| same_secret(&c, &f.masuk)) {
+    if !cookie_named(&headers, LOGIN_COOKIE)
+        .is_some_and(|c| karya_shared::web::same_secret(&c, &f.masuk))
+    {
         return Ok(login_form(
             StatusCode::FORBIDDEN,
             Some(t::login_form_stale()),
@@ -399,7 +368,9 @@ async fn login(
         ));
     }
     // An address that failed too often this minute: refused without a password check.
-    if !state.attempt_from(peer.ip()) {
+    // Counted before the check, so parallel attempts cannot pass the limit; a success
+    // gives its count back.
+    if state.failures.take(&peer.ip()).is_err() {
         return Ok(login_form(
             StatusCode::TOO_MANY_REQUESTS,
             Some(t::login_from_here()),
@@ -422,7 +393,7 @@ async fn login(
         .await?;
     match result {
         Ok(tag) => {
-            state.signed_in_from(peer.ip());
+            state.failures.give_back(&peer.ip());
             let sid = random_id();
             state.sessions.lock().expect("sessions").insert(
                 sid.clone(),

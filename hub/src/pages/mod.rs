@@ -262,13 +262,8 @@ async fn login(
             ),
         )
     };
-    let from_our_form = cookie_named(&headers, LOGIN_COOKIE).is_some_and(|c| {
-        c.len() == form.masuk.len()
-            && bool::from(subtle::ConstantTimeEq::ct_eq(
-                c.as_bytes(),
-                form.masuk.as_bytes(),
-            ))
-    });
+    let from_our_form = cookie_named(&headers, LOGIN_COOKIE)
+        .is_some_and(|c| karya_shared::web::same_secret(&c, &form.masuk));
     if !from_our_form {
         return login_page(
             StatusCode::FORBIDDEN,
