@@ -4,9 +4,9 @@
 //! (unauthorized, protocol mismatch, a document refused): the service backs off and retries
 //! the first kind forever, and shows the second kind to the operator with what to do.
 
+use crate::text::agent as text;
 use karya_shared::schema::DocId;
 use karya_shared::session::{Outcome, SessionError, SyncSession};
-use karya_shared::text::agent as text;
 use karya_shared::wire;
 use karya_shared::{Store, StoreError};
 use std::time::Duration;

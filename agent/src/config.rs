@@ -273,7 +273,7 @@ impl Timing {
     }
 }
 
-use karya_shared::text::agent as text;
+use crate::text::agent as text;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -2,9 +2,9 @@
 //! database and is never part of any document, so names and registration numbers never leave
 //! the UPT.
 
+use crate::text::agent as text;
 use karya_shared::Store;
 use karya_shared::store::AppSchema;
-use karya_shared::text::agent as text;
 use rusqlite::{OptionalExtension, params};
 
 pub const SCHEMA: AppSchema = AppSchema {

@@ -6,10 +6,10 @@
 //! Templates live in `agent/templates/`.
 
 use crate::records;
+use crate::text::agent as text;
 use calamine::{Data, Reader};
 use karya_shared::input;
 use karya_shared::model::{Certification, Product, Sale, SaleChannel, Training, ValidationError};
-use karya_shared::text::agent as text;
 use karya_shared::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;

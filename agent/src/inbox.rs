@@ -107,7 +107,7 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
     let result = if is_link {
         Err(import::ImportError::Unreadable {
             file: name.clone(),
-            reason: karya_shared::text::agent::inbox_link().into(),
+            reason: crate::text::agent::inbox_link().into(),
         })
     } else {
         // A panic while reading a crafted file must not take the service down (and, left
@@ -118,7 +118,7 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
         .unwrap_or_else(|_| {
             Err(import::ImportError::Unreadable {
                 file: name.clone(),
-                reason: karya_shared::text::agent::import_internal_error().into(),
+                reason: crate::text::agent::import_internal_error().into(),
             })
         })
     };
@@ -166,7 +166,7 @@ pub fn process(store: &mut Store, upt: &str, inbox: &Path, path: &Path) -> Proce
             ));
             let text = format!(
                 "{shown}: {}\n\n{e}\n",
-                karya_shared::text::agent::inbox_rejected_head()
+                crate::text::agent::inbox_rejected_head()
             );
             if let Err(err) = std::fs::write(&errors_file, text) {
                 tracing::error!(file = %errors_file.display(), error = %err, "could not write the errors file");

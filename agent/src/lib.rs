@@ -18,9 +18,8 @@ pub mod status;
 pub mod store;
 pub mod sync;
 pub mod template;
+pub mod text;
 pub mod uploads;
-
-use karya_shared::text::agent as text;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -32,15 +31,15 @@ pub enum AgentError {
     Import(#[from] import::ImportError),
     #[error(transparent)]
     Photo(#[from] photos::PhotoError),
-    #[error("{}", text::sync_failed(.0))]
+    #[error("{}", text::agent::sync_failed(.0))]
     SyncFailed(String),
-    #[error("{}", text::sync_token_refused(.0))]
+    #[error("{}", text::agent::sync_token_refused(.0))]
     TokenRefused(String),
     #[error("{0}")]
     Usage(String),
     #[error("{0}")]
     Io(String),
-    #[error("{}", text::read_only_dir(dir, why))]
+    #[error("{}", text::agent::read_only_dir(dir, why))]
     ReadOnly { dir: String, why: String },
 }
 

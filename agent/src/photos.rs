@@ -22,7 +22,7 @@ pub const MAX_PIXELS: u64 = 64_000_000;
 pub const TARGET_BYTES: usize = 300 * 1024;
 const QUALITIES: [u8; 5] = [85, 78, 70, 62, 55];
 
-use karya_shared::text::agent as text;
+use crate::text::agent as text;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PhotoError {

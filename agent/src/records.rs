@@ -3,10 +3,10 @@
 //! offline.
 
 use crate::identity;
+use crate::text::agent as text;
 use karya_shared::input;
 use karya_shared::model::*;
 use karya_shared::schema::{self, DocId, SchemaError};
-use karya_shared::text::agent as text;
 use karya_shared::{Store, StoreError};
 use rusqlite::params;
 use time::Date;

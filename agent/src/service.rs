@@ -144,7 +144,7 @@ pub async fn run(paths: Paths, shutdown: impl Future<Output = ()>) -> Result<(),
                 crate::identity::note_event(
                     &store,
                     "sync",
-                    karya_shared::text::console::event_stopped_during_sync(),
+                    crate::text::console::event_stopped_during_sync(),
                 );
                 break;
             }
@@ -185,13 +185,11 @@ impl ServiceLock {
             Err(std::fs::TryLockError::WouldBlock) => {
                 let who = crate::control::running(paths).map(|c| c.pid);
                 let console = crate::console::running(paths).map(|a| a.to_string());
-                Err(AgentError::Usage(
-                    karya_shared::text::agent::service_already_runs(
-                        &paths.dir.display().to_string(),
-                        who,
-                        console.as_deref(),
-                    ),
-                ))
+                Err(AgentError::Usage(crate::text::agent::service_already_runs(
+                    &paths.dir.display().to_string(),
+                    who,
+                    console.as_deref(),
+                )))
             }
             Err(std::fs::TryLockError::Error(e)) => Err(AgentError::Io(format!(
                 "cannot lock {}: {e}",
@@ -297,7 +295,7 @@ mod tests {
         let events = crate::identity::events(&store, 10).unwrap();
         assert!(
             events.iter().any(|(_, kind, what)| kind == "sync"
-                && what == karya_shared::text::console::event_stopped_during_sync()),
+                && what == crate::text::console::event_stopped_during_sync()),
             "{events:?}"
         );
     }

@@ -162,9 +162,8 @@ pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusRepor
     } else {
         st.state
     };
-    let storage_problem = read_only.map(|why| {
-        karya_shared::text::agent::read_only_dir(&paths.dir.display().to_string(), &why)
-    });
+    let storage_problem = read_only
+        .map(|why| crate::text::agent::read_only_dir(&paths.dir.display().to_string(), &why));
     Ok(StatusReport {
         upt: config.upt,
         hub: config.hub.to_string(),

@@ -76,7 +76,7 @@ pub async fn sync_and_record(
                 crate::identity::note_event(
                     store,
                     "sync",
-                    &karya_shared::text::console::event_synced(
+                    &crate::text::console::event_synced(
                         outcome.bytes_sent,
                         outcome.bytes_received,
                         outcome.changes_received,
@@ -99,7 +99,7 @@ pub async fn sync_and_record(
                 crate::identity::note_event(
                     store,
                     "sync",
-                    &karya_shared::text::agent::sync_failed(&e.to_string()),
+                    &crate::text::agent::sync_failed(&e.to_string()),
                 );
             }
             if matches!(e, SyncError::Store(StoreError::DiskFull(_))) {

@@ -66,7 +66,7 @@ impl fmt::Display for DocId {
 pub enum SchemaError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    #[error("{}", crate::text::agent::not_found(kind, id))]
+    #[error("{}", crate::text::store::not_found(kind, id))]
     NotFound { kind: &'static str, id: String },
     #[error("automerge: {0}")]
     Automerge(Box<automerge::AutomergeError>),

@@ -12,11 +12,11 @@ mod users;
 
 use crate::AgentError;
 use crate::config::{AgentConfig, Paths};
+use crate::text::help as h;
 use clap::{Args, Parser, Subcommand};
 use karya_shared::DocId;
 use karya_shared::input;
 use karya_shared::model::{Certification, SaleChannel};
-use karya_shared::text::help as h;
 use serde::Serialize;
 use std::path::PathBuf;
 use time::Date;
@@ -58,7 +58,7 @@ pub struct Cli {
     pub command: Command,
 }
 
-// The help texts come from the catalogue (`karya_shared::text::help`), in the operator's
+// The help texts come from the catalogue (`crate::text::help`), in the operator's
 // language; each says what the command or option is for.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -332,7 +332,7 @@ fn print_json(v: &impl Serialize) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
-use karya_shared::text::agent::kb;
+use crate::text::agent::kb;
 
 pub use karya_shared::text::printable;
 

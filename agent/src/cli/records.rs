@@ -5,9 +5,9 @@ use super::{
     PhotoCommand, ProductCommand, SaleCommand, TrainingCommand, kb, print_json, printable,
 };
 use crate::config::Paths;
+use crate::text::agent as text;
 use crate::{AgentError, import, records};
 use karya_shared::model::{ProductPatch, iso};
-use karya_shared::text::agent as text;
 use karya_shared::{DocId, Store, schema, views};
 use std::path::Path;
 

@@ -2,9 +2,9 @@
 
 use super::print_json;
 use crate::config::{AgentConfig, Paths, Timing};
+use crate::text::agent as text;
 use crate::{AgentError, control};
 use karya_shared::model::validate_upt_code;
-use karya_shared::text::agent as text;
 use std::path::Path;
 
 /// What `init` was given.

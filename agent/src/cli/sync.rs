@@ -4,10 +4,10 @@
 use super::{kb, print_json};
 use crate::config::{AgentConfig, Paths, Timing};
 use crate::status::{self, StatusReport, status_report};
+use crate::text::agent as text;
 use crate::{AgentError, control};
 use karya_shared::DocId;
 use karya_shared::session::Outcome;
-use karya_shared::text::agent as text;
 
 fn print_outcome(outcome: &Outcome, elapsed: std::time::Duration, json: bool) {
     if json {

@@ -5,7 +5,7 @@ use super::UserCommand;
 use crate::AgentError;
 use crate::config::Paths;
 use crate::console::users;
-use karya_shared::text::agent as text;
+use crate::text::agent as text;
 
 /// A password from the terminal (not echoed), or one line of stdin when it is not a terminal.
 fn read_password(prompt: &str) -> Result<String, AgentError> {

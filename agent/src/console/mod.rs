@@ -12,13 +12,13 @@ pub mod users;
 
 use crate::commands::{Command, Live};
 use crate::config::{AgentConfig, Paths, write_private};
+use crate::text::console as t;
 use crate::{AgentError, records};
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use karya_shared::Store;
-use karya_shared::text::console as t;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -1219,9 +1219,7 @@ async fn import_upload(
                 "import",
                 &t::event_imported(
                     report.rows,
-                    karya_shared::text::agent::import_kind(
-                        &format!("{:?}", report.kind).to_lowercase(),
-                    ),
+                    crate::text::agent::import_kind(&format!("{:?}", report.kind).to_lowercase()),
                     &name,
                 ),
             );

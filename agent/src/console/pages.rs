@@ -1,5 +1,5 @@
 //! The console's pages, with Indonesian number, money and date formats; their words come
-//! from `karya_shared::text::console` (Bahasa Indonesia, or English with `KARYA_LANG=en`).
+//! from `crate::text::console` (Bahasa Indonesia, or English with `KARYA_LANG=en`).
 
 use super::{Operator, ProductForm};
 use crate::AgentError;
@@ -7,11 +7,11 @@ use crate::records::SaleLine;
 use crate::status::State;
 use crate::status::StatusReport;
 use crate::sync::SyncFailure;
+use crate::text::console as t;
 use karya_shared::Store;
 use karya_shared::localtime::{self, Zone, rupiah, thousands};
 use karya_shared::model::{CurationStatus, Participant, ParticipantStatus};
 use karya_shared::session::Outcome;
-use karya_shared::text::console as t;
 use karya_shared::views::{ProductRow, TrainingRow};
 use maud::{DOCTYPE, Markup, html};
 
@@ -88,7 +88,7 @@ pub fn in_words(e: &AgentError) -> String {
             karya_shared::schema::SchemaError::NotFound { kind, id },
         )) => t::not_found(&format!(
             "{} {id}",
-            karya_shared::text::agent::record_kind(kind)
+            karya_shared::text::store::record_kind(kind)
         )),
         other => t::failed(&other.to_string()),
     }
@@ -640,10 +640,8 @@ impl Preview {
         match checked {
             Ok(report) => {
                 p.kind = Some(
-                    karya_shared::text::agent::import_kind(
-                        &format!("{:?}", report.kind).to_lowercase(),
-                    )
-                    .to_string(),
+                    crate::text::agent::import_kind(&format!("{:?}", report.kind).to_lowercase())
+                        .to_string(),
                 )
             }
             Err(crate::import::ImportError::Rejected { errors, .. }) => {

@@ -2,9 +2,9 @@
 //! slow-down after failed logins.
 
 use crate::AgentError;
+use crate::text::agent as text;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use karya_shared::Store;
-use karya_shared::text::agent as text;
 use rusqlite::{OptionalExtension, params};
 use std::collections::HashMap;
 

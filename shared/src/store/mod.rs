@@ -69,9 +69,9 @@ pub type Store = Replica<SqliteBackend>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{}", crate::text::agent::disk_full(.0))]
+    #[error("{}", crate::text::store::disk_full(.0))]
     DiskFull(String),
-    #[error("{}", crate::text::agent::read_only_disk(.0))]
+    #[error("{}", crate::text::store::read_only_disk(.0))]
     ReadOnly(String),
     #[error("database: {0}")]
     Sqlite(rusqlite::Error),

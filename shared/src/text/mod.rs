@@ -18,10 +18,8 @@
 
 use std::sync::OnceLock;
 
-pub mod agent;
-pub mod console;
-pub mod help;
 pub mod input;
+pub mod store;
 
 /// The language messages are shown in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +97,9 @@ pub fn month_abbrev(month: u8) -> &'static str {
 }
 
 /// One message in both languages; only the one shown is formatted. The format strings capture
-/// the function's arguments by name.
+/// the function's arguments by name. Exported for the agent's own catalogue.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! say {
     ($id:literal, $en:literal $(,)?) => {
         match $crate::text::lang() {
@@ -110,7 +110,9 @@ macro_rules! say {
 }
 
 /// Fixed words (labels, headings): one function per word, returning it in the process's
-/// language.
+/// language. Exported for the agent's own catalogue.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! words {
     ($($(#[$doc:meta])* $name:ident: $id:literal, $en:literal;)*) => {
         $(
@@ -125,8 +127,7 @@ macro_rules! words {
     };
 }
 
-pub(crate) use say;
-pub(crate) use words;
+pub(crate) use crate::say;
 
 #[cfg(test)]
 mod tests {

@@ -2,6 +2,8 @@
 //! set-up, and its errors.
 
 use super::{say, words};
+// Words of the shared layers that the agent shows in its own sentences too.
+pub use karya_shared::text::store::{disk_full, not_found, read_only_disk, record_kind};
 
 // ---- sync ----
 
@@ -411,24 +413,8 @@ words! {
 
 // ---- records ----
 
-pub fn not_found(kind: &str, id: &str) -> String {
-    let kind = record_kind(kind);
-    say!("{kind} {id} tidak ditemukan", "{kind} {id} not found")
-}
-
-/// A record kind's name as the operator reads it (`product` → `produk`).
-pub fn record_kind(kind: &str) -> &str {
-    match (super::lang(), kind) {
-        (super::Lang::Id, "product") => "produk",
-        (super::Lang::Id, "sale") => "penjualan",
-        (super::Lang::Id, "training") => "pelatihan",
-        (super::Lang::Id, "participant") => "peserta",
-        (_, other) => other,
-    }
-}
-
 pub fn id_ambiguous(id: &str, kind: &str) -> String {
-    let kind = record_kind(kind);
+    let kind = super::store::record_kind(kind);
     say!(
         "'{id}' cocok dengan lebih dari satu {kind}; tulis id lebih panjang",
         "'{id}' matches more than one {kind}; give more of the id",
@@ -837,17 +823,3 @@ pub fn photo_cannot_store(dir: &str, reason: &str) -> String {
 }
 
 // ---- storage ----
-
-pub fn disk_full(reason: &str) -> String {
-    say!(
-        "disk penuh ({reason}); kosongkan ruang lalu coba lagi; tidak ada yang ditulis",
-        "the disk is full ({reason}); free some space and try again; nothing was written",
-    )
-}
-
-pub fn read_only_disk(reason: &str) -> String {
-    say!(
-        "data berada di disk atau folder hanya-baca ({reason}); yang tersimpan bisa ditampilkan, tetapi tidak ada yang bisa dicatat sampai bisa ditulis lagi",
-        "the data is on a read-only disk or folder ({reason}); what is stored can be shown, nothing can be recorded until it is writable again",
-    )
-}
