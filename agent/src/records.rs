@@ -7,7 +7,7 @@ use crate::text::agent as text;
 use karya_shared::input;
 use karya_shared::model::*;
 use karya_shared::schema::{self, DocId, SchemaError};
-use karya_shared::{Store, StoreError};
+use karya_shared::{Store, StoreError, views};
 use rusqlite::params;
 use time::Date;
 
@@ -308,6 +308,17 @@ pub fn new_sale(
 pub struct SaleLine {
     pub sale: Sale,
     pub product_name: String,
+}
+
+/// The UPT's products, with their curation, by name (the replica holds one UPT's).
+pub fn products(store: &Store, upt: &str) -> Result<Vec<views::ProductRow>, StoreError> {
+    views::products(
+        &mut karya_shared::sql::Sql::Lite(&store.conn()),
+        &views::ProductFilter {
+            upt: Some(upt.to_string()),
+            ..Default::default()
+        },
+    )
 }
 
 /// The UPT's latest sales (by date, then when recorded), at most `n`.

@@ -198,13 +198,7 @@ fn product_row(store: &Store, upt: &str, id: &str) -> Result<views::ProductRow, 
 }
 
 fn list_products(store: &Store, upt: &str, json: bool) -> Result<(), AgentError> {
-    let rows = views::products(
-        &mut karya_shared::sql::Sql::Lite(&store.conn()),
-        &views::ProductFilter {
-            upt: Some(upt.to_string()),
-            ..Default::default()
-        },
-    )?;
+    let rows = records::products(store, upt)?;
     if json {
         print_json(&rows);
         return Ok(());

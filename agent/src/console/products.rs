@@ -1,0 +1,298 @@
+//! Produk: the list, adding and editing a product, its stock and its photos.
+
+use super::*;
+
+#[derive(Deserialize, Default)]
+pub(super) struct ProductQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    kategori: String,
+}
+
+pub(super) async fn products(
+    State(state): State<Shared>,
+    op: Operator,
+    Query(q): Query<ProductQuery>,
+) -> Result<Response, PageError> {
+    let (rows, cats) = state
+        .with_store(|store, upt, _| {
+            let rows = records::products(store, upt)?;
+            Ok((rows, records::category_choices(store, false)?))
+        })
+        .await?;
+    let needle = q.q.trim().to_lowercase();
+    let rows: Vec<_> = rows
+        .into_iter()
+        .filter(|p| q.kategori.is_empty() || p.category == q.kategori)
+        .filter(|p| {
+            needle.is_empty()
+                || p.name.to_lowercase().contains(&needle)
+                || p.id.starts_with(&needle)
+        })
+        .collect();
+    let flash = state.take_flash(&op);
+    Ok(html(pages::products(
+        &op,
+        &rows,
+        &cats,
+        &q.q,
+        &q.kategori,
+        flash,
+    )))
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct ProductForm {
+    pub csrf: String,
+    #[serde(default)]
+    pub nama: String,
+    #[serde(default)]
+    pub kategori: String,
+    #[serde(default)]
+    pub harga: String,
+    #[serde(default)]
+    pub satuan: String,
+    #[serde(default)]
+    pub stok: String,
+    #[serde(default)]
+    pub bengkel: String,
+    #[serde(default)]
+    pub deskripsi: String,
+    #[serde(default)]
+    pub sertifikasi: String,
+    #[serde(default)]
+    pub usulkan: Option<String>,
+}
+
+pub(super) async fn add_product(
+    State(state): State<Shared>,
+    Posted(op, f): Posted<ProductForm>,
+) -> Result<Response, PageError> {
+    let parsed = (|| -> Result<records::NewProduct, String> {
+        Ok(records::NewProduct {
+            name: f.nama.clone(),
+            category: f.kategori.clone(),
+            price_idr: whole(t::price(), &f.harga, None)?,
+            unit: Some(f.satuan.trim().to_string()).filter(|u| !u.is_empty()),
+            stock: whole(t::stock(), &f.stok, Some(0))?,
+            workshop: f.bengkel.trim().to_string(),
+            description: f.deskripsi.trim().to_string(),
+            nominated: f.usulkan.is_some(),
+            certifications: certifications(&f.sertifikasi)?,
+        })
+    })();
+    let result = match parsed {
+        Err(e) => Err(e),
+        Ok(new) => state
+            .with_store(move |s, upt, _| Ok(records::add_product(s, upt, new)?))
+            .await
+            .map_err(|e| pages::in_words(&e)),
+    };
+    match result {
+        Ok(p) => {
+            state.flash(&op, pages::Flash::good(&t::product_added(&p.name)));
+            Ok(Redirect::to("/produk").into_response())
+        }
+        Err(message) => {
+            let cats = state
+                .with_store(|s, _, _| Ok(records::category_choices(s, false)?))
+                .await?;
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Html(pages::product_form(&op, None, &f, &cats, Some(&message)).into_string()),
+            )
+                .into_response())
+        }
+    }
+}
+
+pub(super) async fn product(
+    State(state): State<Shared>,
+    op: Operator,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let found = state
+        .with_store(move |s, upt, _| {
+            let id = records::resolve_product(s, upt, &id)?;
+            let row =
+                karya_shared::views::product(&mut karya_shared::sql::Sql::Lite(&s.conn()), &id)?;
+            Ok((row, records::category_choices(s, false)?))
+        })
+        .await;
+    let (Some(row), cats) = found.map_err(|_| not_found())? else {
+        return Err(not_found());
+    };
+    let flash = state.take_flash(&op);
+    Ok(html(pages::product_page(&op, &row, &cats, flash)))
+}
+
+pub(super) fn not_found() -> PageError {
+    PageError(StatusCode::NOT_FOUND, t::product_not_found().into())
+}
+
+pub(super) async fn edit_product(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    Posted(op, f): Posted<ProductForm>,
+) -> Result<Response, PageError> {
+    let patch = (|| -> Result<karya_shared::model::ProductPatch, String> {
+        Ok(karya_shared::model::ProductPatch {
+            name: Some(f.nama.trim().to_string()),
+            category: Some(f.kategori.clone()),
+            description: Some(f.deskripsi.trim().to_string()),
+            price_idr: Some(whole(t::price(), &f.harga, None)?),
+            unit: Some(f.satuan.trim().to_string()),
+            workshop: Some(f.bengkel.trim().to_string()),
+            certifications: Some(certifications(&f.sertifikasi)?),
+            photos: None,
+            nominated: Some(f.usulkan.is_some()),
+        })
+    })();
+    let to = format!("/produk/{id}");
+    let patch = match patch {
+        Ok(patch) => patch,
+        Err(e) => return Ok(state.refuse(&op, &to, &e)),
+    };
+    let edit =
+        move |s: &mut Store, upt: &str, _: &Paths| Ok(records::edit_product(s, upt, &id, &patch)?);
+    Ok(state
+        .change(&op, &to, edit, |_| t::changes_saved().into())
+        .await)
+}
+
+#[derive(Deserialize)]
+pub(super) struct StockForm {
+    csrf: String,
+    jumlah: String,
+    arah: String,
+}
+
+pub(super) async fn stock(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    Posted(op, f): Posted<StockForm>,
+) -> Result<Response, PageError> {
+    let to = format!("/produk/{id}");
+    let n = match whole(t::quantity(), &f.jumlah, None) {
+        Ok(n) => n,
+        Err(e) => return Ok(state.refuse(&op, &to, &e)),
+    };
+    let delta = if f.arah == "kurang" { -n } else { n };
+    let add =
+        move |s: &mut Store, upt: &str, _: &Paths| Ok(records::add_stock(s, upt, &id, delta)?);
+    Ok(state
+        .change(&op, &to, add, |(_, now)| {
+            t::stock_now(&karya_shared::localtime::thousands(now))
+        })
+        .await)
+}
+
+pub(super) async fn remove_product(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    Posted(op, _): Posted<CsrfForm>,
+) -> Result<Response, PageError> {
+    let remove =
+        move |s: &mut Store, upt: &str, _: &Paths| Ok(records::remove_product(s, upt, &id)?);
+    Ok(state
+        .change(&op, "/produk", remove, |_| t::product_removed().into())
+        .await)
+}
+
+/// Photos added from the product page: cleaned and shrunk as with `product photo add`.
+pub(super) async fn add_photos(
+    State(state): State<Shared>,
+    op: Operator,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> Result<Response, PageError> {
+    let mut csrf = String::new();
+    let mut caption = String::new();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.unwrap_or_default(),
+            Some("keterangan") => caption = field.text().await.unwrap_or_default(),
+            Some("foto") => {
+                let name = field.file_name().unwrap_or("").to_string();
+                let bytes = field.bytes().await.map_err(|e| {
+                    PageError(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        t::photo_unreadable(&e.to_string()),
+                    )
+                })?;
+                if !bytes.is_empty() {
+                    files.push((name, bytes.to_vec()));
+                }
+            }
+            _ => {}
+        }
+    }
+    csrf_ok(&op, &csrf)?;
+    let to = format!("/produk/{id}");
+    if files.is_empty() {
+        return Ok(state.refuse(&op, &to, t::choose_photo()));
+    }
+    let add = move |s: &mut Store, upt: &str, paths: &Paths| {
+        std::fs::create_dir_all(paths.uploads()).map_err(|e| AgentError::Io(e.to_string()))?;
+        let mut saved = Vec::new();
+        for (name, bytes) in &files {
+            let ext = std::path::Path::new(name)
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("jpg")
+                .to_lowercase();
+            let path = upload_path(paths, &random_id(), &ext);
+            std::fs::write(&path, bytes).map_err(|e| AgentError::Io(e.to_string()))?;
+            saved.push(path);
+        }
+        let added = records::add_photos(s, &paths.dir, upt, &id, &saved, caption.trim());
+        for p in &saved {
+            let _ = std::fs::remove_file(p);
+        }
+        added
+    };
+    Ok(state
+        .change(&op, &to, add, |added| t::photos_added(added.len()))
+        .await)
+}
+
+pub(super) async fn remove_photo(
+    State(state): State<Shared>,
+    Path((id, hash)): Path<(String, String)>,
+    Posted(op, _): Posted<CsrfForm>,
+) -> Result<Response, PageError> {
+    let to = format!("/produk/{id}");
+    let remove =
+        move |s: &mut Store, upt: &str, _: &Paths| records::remove_photo(s, upt, &id, &hash);
+    Ok(state
+        .change(&op, &to, remove, |_| t::photo_removed().into())
+        .await)
+}
+
+/// A photo or thumbnail kept on this PC, for the product page.
+pub(super) async fn photo(
+    State(state): State<Shared>,
+    _op: Operator,
+    Path(hash): Path<String>,
+) -> Result<Response, PageError> {
+    if !karya_shared::model::is_blob_hash(&hash) {
+        return Err(PageError(
+            StatusCode::NOT_FOUND,
+            t::photo_not_found().into(),
+        ));
+    }
+    let path = crate::photos::blob_path(&state.paths.dir, &hash);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| PageError(StatusCode::NOT_FOUND, t::photo_not_found().into()))?;
+    let mut r = ([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    Ok(r)
+}
+
+with_csrf!(ProductForm, StockForm);

@@ -1,0 +1,98 @@
+//! Penjualan: recent sales, recording one, undoing one.
+
+use super::*;
+
+pub(super) async fn sales(
+    State(state): State<Shared>,
+    op: Operator,
+) -> Result<Response, PageError> {
+    let (sales, products) = state
+        .with_store(|s, upt, _| {
+            Ok((
+                records::recent_sales(s, upt, 200)?,
+                records::products(s, upt)?,
+            ))
+        })
+        .await?;
+    let flash = state.take_flash(&op);
+    Ok(html(pages::sales(&op, &sales, &products, flash)))
+}
+
+#[derive(Deserialize)]
+pub(super) struct SaleForm {
+    csrf: String,
+    produk: String,
+    jumlah: String,
+    pendapatan: String,
+    #[serde(default)]
+    tanggal: String,
+    #[serde(default)]
+    kanal: String,
+}
+
+pub(super) async fn add_sale(
+    State(state): State<Shared>,
+    Posted(op, f): Posted<SaleForm>,
+) -> Result<Response, PageError> {
+    let parsed = (|| -> Result<_, String> {
+        let date = if f.tanggal.trim().is_empty() {
+            None
+        } else {
+            Some(
+                karya_shared::input::parse_date(&f.tanggal)
+                    .map_err(|e| t::field_problem(t::date(), &e))?,
+            )
+        };
+        let channel = if f.kanal.trim().is_empty() {
+            None
+        } else {
+            Some(
+                karya_shared::input::match_choice(
+                    "channel",
+                    &f.kanal,
+                    &karya_shared::input::choices_of(karya_shared::model::SaleChannel::NAMES),
+                )
+                .and_then(|c| c.parse())
+                .map_err(|e| t::field_problem(t::channel(), &e.reason))?,
+            )
+        };
+        Ok((
+            whole(t::quantity(), &f.jumlah, None)?,
+            whole(t::revenue(), &f.pendapatan, None)?,
+            date,
+            channel,
+        ))
+    })();
+    let (qty, revenue, date, channel) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => return Ok(state.refuse(&op, "/penjualan", &e)),
+    };
+    let add = move |s: &mut Store, upt: &str, _: &Paths| {
+        let product = records::resolve_product(s, upt, &f.produk)?;
+        let sale = records::new_sale(product, qty, revenue, date, channel);
+        records::add_sales(s, upt, std::slice::from_ref(&sale), &[])?;
+        Ok(sale)
+    };
+    Ok(state
+        .change(&op, "/penjualan", add, |s| {
+            t::sale_recorded(
+                &karya_shared::localtime::date(s.date),
+                &karya_shared::localtime::thousands(s.quantity),
+                &karya_shared::localtime::rupiah(s.revenue_idr),
+            )
+        })
+        .await)
+}
+
+pub(super) async fn undo_sale(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    Posted(op, _): Posted<CsrfForm>,
+) -> Result<Response, PageError> {
+    let undo = move |s: &mut Store, upt: &str, _: &Paths| Ok(records::remove_sale(s, upt, &id)?);
+    Ok(state
+        .change(&op, "/penjualan", undo, |()| t::sale_undone().into())
+        .await)
+}
+
+with_csrf!(SaleForm);

@@ -1,0 +1,134 @@
+//! Pelatihan: trainings, enrolling a participant, recording a completion.
+
+use super::*;
+
+pub(super) async fn trainings(
+    State(state): State<Shared>,
+    op: Operator,
+) -> Result<Response, PageError> {
+    let (rows, cats, people) = state
+        .with_store(|s, upt, _| {
+            let rows = karya_shared::views::trainings(
+                &mut karya_shared::sql::Sql::Lite(&s.conn()),
+                Some(upt),
+                None,
+            )?;
+            let mut people = Vec::new();
+            for t in &rows {
+                // The connection's guard is let go before the identity table is read.
+                let participants = karya_shared::views::participants(
+                    &mut karya_shared::sql::Sql::Lite(&s.conn()),
+                    &t.id,
+                )?;
+                for p in participants {
+                    let who = crate::identity::lookup(s, &p.pseudonym)?;
+                    people.push((t.id.to_string(), p, who));
+                }
+            }
+            Ok((rows, records::category_choices(s, true)?, people))
+        })
+        .await?;
+    let flash = state.take_flash(&op);
+    Ok(html(pages::trainings(&op, &rows, &cats, &people, flash)))
+}
+
+#[derive(Deserialize)]
+pub(super) struct TrainingForm {
+    csrf: String,
+    program: String,
+    kategori: String,
+    mulai: String,
+    selesai: String,
+    #[serde(default)]
+    jam: String,
+    #[serde(default)]
+    mitra: String,
+    #[serde(default)]
+    instruktur: String,
+    #[serde(default)]
+    kapasitas: String,
+    #[serde(default)]
+    skema: String,
+}
+
+pub(super) async fn add_training(
+    State(state): State<Shared>,
+    Posted(op, f): Posted<TrainingForm>,
+) -> Result<Response, PageError> {
+    let parsed = (|| -> Result<records::NewTraining, String> {
+        Ok(records::NewTraining {
+            program: f.program.clone(),
+            category: f.kategori.clone(),
+            start: karya_shared::input::parse_date(&f.mulai)
+                .map_err(|e| t::field_problem(t::start(), &e))?,
+            end: karya_shared::input::parse_date(&f.selesai)
+                .map_err(|e| t::field_problem(t::end(), &e))?,
+            hours: whole(t::hours(), &f.jam, Some(0))?,
+            partner: f.mitra.trim().to_string(),
+            instructor: f.instruktur.trim().to_string(),
+            capacity: whole(t::capacity(), &f.kapasitas, Some(0))?,
+            scheme: f.skema.trim().to_string(),
+        })
+    })();
+    let new = match parsed {
+        Ok(new) => new,
+        Err(e) => return Ok(state.refuse(&op, "/pelatihan", &e)),
+    };
+    let add = move |s: &mut Store, upt: &str, _: &Paths| {
+        let t = new.into_training();
+        records::add_trainings(s, upt, std::slice::from_ref(&t), &[])?;
+        Ok(t)
+    };
+    Ok(state
+        .change(&op, "/pelatihan", add, |training| {
+            t::training_added(&training.program)
+        })
+        .await)
+}
+
+#[derive(Deserialize)]
+pub(super) struct EnrollForm {
+    csrf: String,
+    nama: String,
+    nomor: String,
+}
+
+pub(super) async fn enroll(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    Posted(op, f): Posted<EnrollForm>,
+) -> Result<Response, PageError> {
+    let name = f.nama.trim().to_string();
+    let enroll = move |s: &mut Store, upt: &str, _: &Paths| {
+        Ok(records::enroll(s, upt, &id, &f.nomor, &f.nama)?)
+    };
+    Ok(state
+        .change(&op, "/pelatihan", enroll, |_| t::person_enrolled(&name))
+        .await)
+}
+
+#[derive(Deserialize)]
+pub(super) struct CompleteForm {
+    csrf: String,
+    nomor: String,
+    #[serde(default)]
+    sertifikat: String,
+}
+
+pub(super) async fn complete(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    Posted(op, f): Posted<CompleteForm>,
+) -> Result<Response, PageError> {
+    let cert = Some(f.sertifikat.trim().to_string()).filter(|c| !c.is_empty());
+    let complete = move |s: &mut Store, upt: &str, _: &Paths| {
+        Ok(records::complete(s, upt, &id, &f.nomor, cert)?)
+    };
+    Ok(state
+        .change(&op, "/pelatihan", complete, |_| {
+            t::completion_recorded().into()
+        })
+        .await)
+}
+
+with_csrf!(TrainingForm, EnrollForm, CompleteForm);
