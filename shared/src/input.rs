@@ -4,7 +4,7 @@
 //!
 //! Anything still ambiguous is an error that says what is accepted.
 
-use crate::model::ValidationError;
+use crate::record::{ValidationError, parse_iso_date};
 use crate::text;
 use time::Date;
 
@@ -64,7 +64,7 @@ pub fn parse_whole(s: &str) -> Result<i64, String> {
 pub fn parse_date(s: &str) -> Result<Date, String> {
     let t = s.trim();
     let not = || text::input::not_a_date(t);
-    if let Ok(d) = crate::model::parse_iso_date(t) {
+    if let Ok(d) = parse_iso_date(t) {
         return Ok(d);
     }
     let parts: Vec<&str> = t.split(['/', '-', '.']).collect();

@@ -20,7 +20,6 @@ pub mod schema;
 pub mod server;
 pub mod session;
 pub mod signal;
-pub mod sql;
 pub mod store;
 pub mod text;
 pub mod views;
@@ -29,6 +28,8 @@ pub mod web;
 pub mod wire;
 
 pub use schema::DocId;
+/// The query handle over either engine (it lives with the backends it runs on).
+pub use store::sql;
 pub use store::{Store, StoreError};
 
 /// This build's version, sent to the hub with every sync.

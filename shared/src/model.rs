@@ -3,10 +3,10 @@
 //! Every record is validated here, once, whether it comes from the command line, a spreadsheet
 //! in the inbox or the hub's curation API, so the error an operator reads is the same everywhere.
 
+pub use crate::record::{Conflicts, ValidationError, iso, parse_iso_date};
 use crate::text;
 use crate::{fixed_set, record, text_newtype};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use time::Date;
 
 /// Product categories that ship with karya: (slug, name people read).
@@ -134,35 +134,6 @@ impl UptCode {
         validate_upt_code(code)?;
         Ok(UptCode(code.to_string()))
     }
-}
-
-/// A record that failed validation: the field and what is wrong with it, in words an operator
-/// can act on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {reason}")]
-pub struct ValidationError {
-    pub field: &'static str,
-    pub reason: String,
-}
-
-impl ValidationError {
-    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
-        Self {
-            field,
-            reason: reason.into(),
-        }
-    }
-}
-
-/// A calendar date as `YYYY-MM-DD`.
-pub fn iso(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
-/// Reads a `YYYY-MM-DD` date.
-pub fn parse_iso_date(s: &str) -> Result<Date, String> {
-    let format = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(s.trim(), &format).map_err(|_| text::input::not_a_date(s))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -344,10 +315,6 @@ record! {
     count {}
     keep {}
 }
-
-/// Values that replicas set concurrently on the same field, beside the winner Automerge chose:
-/// field name to every value (winner first), so that no edit disappears silently.
-pub type Conflicts = BTreeMap<String, Vec<serde_json::Value>>;
 
 fn non_empty(field: &'static str, value: &str) -> Result<(), ValidationError> {
     if value.trim().is_empty() {

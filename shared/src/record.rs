@@ -11,12 +11,59 @@
 //! type's [`FieldValue`]: text, whole numbers, yes/no, calendar dates, the fixed sets of
 //! [`model`](crate::model) and lists kept as one JSON text.
 
-use crate::model::{Conflicts, ValidationError};
-use crate::schema::SchemaError;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::collections::HashMap;
+
+/// A record that failed validation: the field and what is wrong with it, in words an operator
+/// can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A calendar date as `YYYY-MM-DD`.
+pub fn iso(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// Reads a `YYYY-MM-DD` date.
+pub fn parse_iso_date(s: &str) -> Result<time::Date, String> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s.trim(), &format).map_err(|_| crate::text::input::not_a_date(s))
+}
+
+/// Values that replicas set concurrently on the same field, beside the winner Automerge chose:
+/// field name to every value (winner first), so that no edit disappears silently.
+pub type Conflicts = std::collections::BTreeMap<String, Vec<serde_json::Value>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("{}", crate::text::store::not_found(kind, id))]
+    NotFound { kind: &'static str, id: String },
+    #[error("automerge: {0}")]
+    Automerge(Box<automerge::AutomergeError>),
+}
+
+impl From<automerge::AutomergeError> for SchemaError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        SchemaError::Automerge(Box::new(e))
+    }
+}
 
 /// How a field's value is kept in a document and in a materialized row.
 pub trait FieldValue: Sized {
@@ -95,20 +142,20 @@ impl FieldValue for bool {
 /// A calendar date, kept as `YYYY-MM-DD` text (which sorts as dates do).
 impl FieldValue for time::Date {
     fn to_scalar(&self) -> ScalarValue {
-        ScalarValue::Str(crate::model::iso(*self).into())
+        ScalarValue::Str(iso(*self).into())
     }
     fn from_scalar(v: Option<&ScalarValue>) -> Result<Self, String> {
         match v {
             None => Err("is missing".into()),
-            Some(ScalarValue::Str(s)) => crate::model::parse_iso_date(s),
+            Some(ScalarValue::Str(s)) => parse_iso_date(s),
             Some(_) => Err("is not a date".into()),
         }
     }
     fn to_sql(&self) -> ToSqlOutput<'_> {
-        ToSqlOutput::Owned(crate::model::iso(*self).into())
+        ToSqlOutput::Owned(iso(*self).into())
     }
     fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
-        crate::model::parse_iso_date(v.as_str().map_err(|e| e.to_string())?)
+        parse_iso_date(v.as_str().map_err(|e| e.to_string())?)
     }
 }
 
@@ -137,14 +184,41 @@ impl<T: serde::Serialize + serde::de::DeserializeOwned> FieldValue for Vec<T> {
     }
 }
 
+/// An optional value: absent from the document and NULL in its column when `None`, so a
+/// field added later reads as `None` in records written before it.
+impl<T: FieldValue> FieldValue for Option<T> {
+    fn to_scalar(&self) -> ScalarValue {
+        self.as_ref().map_or(ScalarValue::Null, T::to_scalar)
+    }
+    fn from_scalar(v: Option<&ScalarValue>) -> Result<Self, String> {
+        match v {
+            None | Some(ScalarValue::Null) => Ok(None),
+            v => T::from_scalar(v).map(Some),
+        }
+    }
+    fn is_omitted(&self) -> bool {
+        self.is_none()
+    }
+    fn to_sql(&self) -> ToSqlOutput<'_> {
+        self.as_ref()
+            .map_or(ToSqlOutput::Owned(rusqlite::types::Value::Null), T::to_sql)
+    }
+    fn from_sql(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Null => Ok(None),
+            v => T::from_sql(v).map(Some),
+        }
+    }
+}
+
 /// A row whose columns can be read by name: rusqlite's, or one of either engine
-/// ([`crate::sql::SqlRow`]).
+/// ([`crate::store::sql::SqlRow`]).
 pub trait Columns {
     /// Column `name` with its field's [`FieldValue`].
     fn field<T: FieldValue>(&self, name: &str) -> rusqlite::Result<T>;
 }
 
-fn field_error(idx: usize, name: &str, e: String) -> rusqlite::Error {
+pub(crate) fn field_error(idx: usize, name: &str, e: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         idx,
         rusqlite::types::Type::Text,
@@ -156,15 +230,6 @@ impl Columns for rusqlite::Row<'_> {
     fn field<T: FieldValue>(&self, name: &str) -> rusqlite::Result<T> {
         let idx = self.as_ref().column_index(name)?;
         T::from_sql(self.get_ref(idx)?).map_err(|e| field_error(idx, name, e))
-    }
-}
-
-impl Columns for crate::sql::SqlRow<'_> {
-    fn field<T: FieldValue>(&self, name: &str) -> rusqlite::Result<T> {
-        use crate::sql::ColumnIndex;
-        let idx = name.position(self)?;
-        let value = self.value(idx)?;
-        T::from_sql(ValueRef::from(&value)).map_err(|e| field_error(idx, name, e))
     }
 }
 
@@ -436,7 +501,7 @@ macro_rules! record {
                 &self,
                 doc: &mut automerge::AutoCommit,
                 obj: &automerge::ObjId,
-            ) -> Result<(), $crate::schema::SchemaError> {
+            ) -> Result<(), $crate::record::SchemaError> {
                 $(
                     if let Some(v) = &self.$ef {
                         $crate::record::put_if_changed(doc, obj, $crate::field_name!($ef $(, $efn)?), $crate::record::FieldValue::to_scalar(v))?;
@@ -484,7 +549,7 @@ macro_rules! record {
             pub fn read(
                 doc: &automerge::AutoCommit,
                 $($key: &str),+
-            ) -> Option<Result<(Self, $crate::model::Conflicts), $crate::model::ValidationError>> {
+            ) -> Option<Result<(Self, $crate::record::Conflicts), $crate::record::ValidationError>> {
                 let f = $crate::record::Fields::read(doc, &Self::doc_key($($key),+))?;
                 Some(Self::from_fields(&f, $($key),+))
             }
@@ -492,7 +557,7 @@ macro_rules! record {
             pub fn from_fields(
                 f: &$crate::record::Fields<'_>,
                 $($key: &str),+
-            ) -> Result<(Self, $crate::model::Conflicts), $crate::model::ValidationError> {
+            ) -> Result<(Self, $crate::record::Conflicts), $crate::record::ValidationError> {
                 let record = Self {
                     $( $key: $key.into(), )+
                     $( $ef: f.typed($crate::field_name!($ef $(, $efn)?))?, )*
@@ -506,7 +571,7 @@ macro_rules! record {
             pub fn insert_into(
                 &self,
                 doc: &mut automerge::AutoCommit,
-            ) -> Result<automerge::ObjId, $crate::schema::SchemaError> {
+            ) -> Result<automerge::ObjId, $crate::record::SchemaError> {
                 use automerge::transaction::Transactable;
                 let obj = doc.put_object(automerge::ROOT, self.key(), automerge::ObjType::Map)?;
                 $(
@@ -528,7 +593,7 @@ macro_rules! record {
             pub fn upsert_into(
                 &self,
                 doc: &mut automerge::AutoCommit,
-            ) -> Result<(), $crate::schema::SchemaError> {
+            ) -> Result<(), $crate::record::SchemaError> {
                 let objs = $crate::record::ensure_maps(doc, &self.key())?;
                 $( $crate::record::put_all_if_changed(doc, &objs, $crate::field_name!($ef $(, $efn)?), $crate::record::FieldValue::to_scalar(&self.$ef))?; )*
                 $( $crate::record::put_all_if_changed(doc, &objs, stringify!($cf), automerge::ScalarValue::counter(self.$cf))?; )*
@@ -596,11 +661,11 @@ macro_rules! fixed_set {
         }
 
         impl std::str::FromStr for $name {
-            type Err = $crate::model::ValidationError;
+            type Err = $crate::record::ValidationError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $( $text => Ok($name::$variant), )+
-                    _ => Err($crate::model::ValidationError::new(
+                    _ => Err($crate::record::ValidationError::new(
                         $field,
                         $crate::text::input::unknown_choice(s, &Self::NAMES.join(", ")),
                     )),
@@ -633,7 +698,7 @@ macro_rules! fixed_set {
                 match v {
                     None => Err("is missing".into()),
                     Some(automerge::ScalarValue::Str(s)) => {
-                        s.parse().map_err(|e: $crate::model::ValidationError| e.reason)
+                        s.parse().map_err(|e: $crate::record::ValidationError| e.reason)
                     }
                     Some(_) => Err("is not text".into()),
                 }
@@ -647,7 +712,7 @@ macro_rules! fixed_set {
                 v.as_str()
                     .map_err(|e| e.to_string())?
                     .parse()
-                    .map_err(|e: $crate::model::ValidationError| e.reason)
+                    .map_err(|e: $crate::record::ValidationError| e.reason)
             }
         }
     };
@@ -855,6 +920,35 @@ mod tests {
             (back.price_idr, back.stock, back.name.as_str()),
             (120, 4, "Kursi")
         );
+    }
+
+    #[test]
+    fn an_optional_value_is_absent_or_null_when_none_and_reads_back() {
+        use super::FieldValue;
+        use automerge::ScalarValue;
+        use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+        let none: Option<String> = None;
+        assert!(none.is_omitted());
+        assert_eq!(none.to_scalar(), ScalarValue::Null);
+        assert_eq!(Option::<String>::from_scalar(None), Ok(None));
+        assert_eq!(
+            Option::<String>::from_scalar(Some(&ScalarValue::Null)),
+            Ok(None)
+        );
+        assert!(matches!(none.to_sql(), ToSqlOutput::Owned(Value::Null)));
+        assert_eq!(Option::<String>::from_sql(ValueRef::Null), Ok(None));
+        let some = Some("kayu jati".to_string());
+        assert!(!some.is_omitted());
+        assert_eq!(
+            Option::<String>::from_scalar(Some(&some.to_scalar())),
+            Ok(some.clone())
+        );
+        assert_eq!(
+            Option::<String>::from_sql(ValueRef::Text(b"kayu jati")),
+            Ok(some.clone())
+        );
+        // A value of the wrong type is an error, not a silent None.
+        assert!(Option::<i64>::from_scalar(Some(&ScalarValue::Str("x".into()))).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! materialized tables are kept current without re-reading the document.
 
 use crate::model::*;
+pub use crate::record::SchemaError;
 use automerge::{AutoCommit, ObjId, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
 use std::fmt;
 
@@ -59,22 +60,6 @@ impl fmt::Display for DocId {
             DocId::Curation(c) => write!(f, "curation/{c}"),
             DocId::National => f.write_str("national"),
         }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SchemaError {
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    #[error("{}", crate::text::store::not_found(kind, id))]
-    NotFound { kind: &'static str, id: String },
-    #[error("automerge: {0}")]
-    Automerge(Box<automerge::AutomergeError>),
-}
-
-impl From<automerge::AutomergeError> for SchemaError {
-    fn from(e: automerge::AutomergeError) -> Self {
-        SchemaError::Automerge(Box::new(e))
     }
 }
 

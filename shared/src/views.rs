@@ -2,8 +2,8 @@
 //! serve. They never load a document.
 
 use crate::model::{Conflicts, CurationDecision, Participant, Product, Training};
-use crate::sql::{Sql, SqlRow};
 use crate::store::StoreError;
+use crate::store::sql::{Sql, SqlRow};
 use rusqlite::types::Value;
 use serde::Serialize;
 
@@ -53,11 +53,25 @@ pub struct ProductFilter {
     pub text: Option<String>,
 }
 
-const PRODUCT_SELECT: &str =
-    "SELECT p.upt, p.id, p.name, p.category, p.description, p.price_idr, p.unit, p.stock,
-    p.workshop, p.certifications, p.nominated, p.created_at, p.updated_at, p.deleted, p.conflicts,
-    p.photos, c.product_id, c.status, c.note, c.decided_by, c.decided_at
-    FROM products p LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id";
+/// A product's row with its curation decision: every column of both declarations (a field
+/// added to [`Product`] or [`CurationDecision`] is read without a change here).
+static PRODUCT_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let product = ["upt"]
+        .iter()
+        .chain(Product::KEY_COLUMNS)
+        .chain(Product::FIELDS)
+        .chain(&["conflicts"])
+        .map(|c| format!("p.{c}"));
+    let decision = CurationDecision::KEY_COLUMNS
+        .iter()
+        .chain(CurationDecision::FIELDS)
+        .map(|c| format!("c.{c}"));
+    let columns: Vec<String> = product.chain(decision).collect();
+    format!(
+        "SELECT {} FROM products p LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id",
+        columns.join(", ")
+    )
+});
 
 type Result<T> = std::result::Result<T, StoreError>;
 
@@ -89,7 +103,7 @@ fn product_row_at(r: &SqlRow<'_>, cutoff: &str) -> rusqlite::Result<ProductRow> 
 
 pub fn products(c: &mut Sql<'_>, f: &ProductFilter) -> Result<Vec<ProductRow>> {
     let mut args: Vec<Value> = Vec::new();
-    let mut sql = format!("{PRODUCT_SELECT}{}", product_where(c, f, &mut args));
+    let mut sql = format!("{}{}", *PRODUCT_SELECT, product_where(c, f, &mut args));
     sql.push_str(" ORDER BY p.upt, p.name, p.id");
     c.query_map(&sql, refs(&args), product_row(&future_cutoff().1))
 }
@@ -104,7 +118,8 @@ pub fn product(c: &mut Sql<'_>, id: &str) -> Result<Option<ProductRow>> {
 pub fn products_by_id(c: &mut Sql<'_>, id: &str, upt: Option<&str>) -> Result<Vec<ProductRow>> {
     c.query_map(
         &format!(
-            "{PRODUCT_SELECT} WHERE p.id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR p.upt = ?2) ORDER BY p.upt"
+            "{} WHERE p.id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR p.upt = ?2) ORDER BY p.upt",
+            *PRODUCT_SELECT
         ),
         rusqlite::params![id, upt],
         product_row(&future_cutoff().1),
@@ -233,7 +248,7 @@ pub fn products_after(
 ) -> Result<(Vec<ProductRow>, Option<ProductCursor>)> {
     let mut args = Vec::new();
     let filter = product_where(c, f, &mut args);
-    let mut sql = format!("{PRODUCT_SELECT}{filter}");
+    let mut sql = format!("{}{filter}", *PRODUCT_SELECT);
     if let Some(a) = after {
         sql.push_str(" AND (p.upt, p.name, p.id) > (?, ?, ?)");
         args.extend([

@@ -5,7 +5,7 @@ use super::{AppSchema, Backend, Commit, DocVersion, DocWrite, Result, StoredDoc}
 use super::{PgBackend, SqliteBackend};
 use crate::materialize::RowOp;
 use crate::schema::DocId;
-use crate::sql::Sql;
+use crate::store::sql::Sql;
 
 #[derive(Debug)]
 pub enum AnyBackend {

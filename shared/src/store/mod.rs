@@ -37,6 +37,7 @@ pub mod any;
 mod pg_tls;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+pub mod sql;
 pub mod sqlite;
 
 use crate::materialize::{self, RowOp};

@@ -9,9 +9,9 @@
 //! PostgreSQL from the value the column holds. Where the dialects differ (a function only one
 //! has), the caller asks [`Sql::is_pg`] and writes each.
 
-use crate::store::StoreError;
+use super::StoreError;
 #[cfg(feature = "postgres")]
-use crate::store::postgres::PgConn;
+use super::postgres::PgConn;
 #[cfg(feature = "postgres")]
 use bytes::BytesMut;
 use rusqlite::types::{FromSql, Value};
@@ -449,6 +449,16 @@ impl Sql<'_> {
             #[cfg(feature = "postgres")]
             Sql::Pg(c) => c.batch(sql),
         }
+    }
+}
+
+/// A row of either engine is read by column name like rusqlite's (see [`Columns`]).
+impl crate::record::Columns for SqlRow<'_> {
+    fn field<T: crate::record::FieldValue>(&self, name: &str) -> rusqlite::Result<T> {
+        let idx = name.position(self)?;
+        let value = self.value(idx)?;
+        T::from_sql(rusqlite::types::ValueRef::from(&value))
+            .map_err(|e| crate::record::field_error(idx, name, e))
     }
 }
 
