@@ -11,19 +11,18 @@
 //! Connections come from a small pool opened on demand; a connection found broken (the server
 //! restarted, the network dropped) is dropped and the next use opens a new one.
 
+use super::pg_conn::{Held, PgValue, Piped, Pool, describe_server, lost};
+pub use super::pg_conn::{Params, PgConn};
 use super::pg_tls;
 use super::{AppSchema, Backend, Commit, DocVersion, DocWrite, Result, StoreError, StoredDoc};
 use crate::materialize::RowOp;
 use crate::schema::DocId;
 use futures_executor::block_on;
-use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, Statement};
-use tokio_postgres_rustls_improved::MakeRustlsConnect;
 
 /// The shared tables, in PostgreSQL's dialect; each entry migrates from the version before it
 /// and starts with a `-- ` line that says what it does. The store's state after all of them
@@ -146,177 +145,10 @@ const SYNC_STATE_SET: &str = "INSERT INTO sync_states (peer, doc_id, state) VALU
 const META_SET: &str = "INSERT INTO meta (key, value) VALUES ($1, $2)
      ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value";
 
-/// A connection with the statements it has prepared (each prepared once per connection).
-pub struct PgConn {
-    client: Client,
-    prepared: HashMap<String, Statement>,
-    in_transaction: bool,
-}
-
-impl std::fmt::Debug for PgConn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgConn").finish_non_exhaustive()
-    }
-}
-
-/// A statement's parameters.
-pub type Params<'a> = [&'a (dyn ToSql + Sync)];
-
-impl PgConn {
-    fn statement(&mut self, sql: &str) -> std::result::Result<Statement, tokio_postgres::Error> {
-        if let Some(s) = self.prepared.get(sql) {
-            return Ok(s.clone());
-        }
-        let s = block_on(self.client.prepare(sql))?;
-        self.prepared.insert(sql.to_string(), s.clone());
-        Ok(s)
-    }
-
-    pub fn query(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
-        let s = self.statement(sql)?;
-        Ok(block_on(self.client.query(&s, params))?)
-    }
-
-    pub fn query_opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
-        let s = self.statement(sql)?;
-        Ok(block_on(self.client.query_opt(&s, params))?)
-    }
-
-    pub fn query_one(&mut self, sql: &str, params: &Params<'_>) -> Result<Row> {
-        let s = self.statement(sql)?;
-        Ok(block_on(self.client.query_one(&s, params))?)
-    }
-
-    pub fn execute(&mut self, sql: &str, params: &Params<'_>) -> Result<u64> {
-        let s = self.statement(sql)?;
-        Ok(block_on(self.client.execute(&s, params))?)
-    }
-
-    /// Runs statements without parameters (a migration, `BEGIN`).
-    pub fn batch(&mut self, sql: &str) -> Result<()> {
-        Ok(block_on(self.client.batch_execute(sql))?)
-    }
-
-    /// Takes the lock of document `doc` until the transaction ends.
-    fn lock_doc(&mut self, doc: &str) -> Result<()> {
-        self.execute(ADVISORY_LOCK, &[&doc_lock_key(doc)])?;
-        Ok(())
-    }
-}
-
-/// Whether an error says the connection is gone (closed, reset, or ended by a server that
-/// stopped or restarted), so that nothing more can happen on it.
-fn lost(e: &tokio_postgres::Error) -> bool {
-    use tokio_postgres::error::SqlState;
-    if e.is_closed() {
-        return true;
-    }
-    if let Some(code) = e.code() {
-        return [
-            SqlState::ADMIN_SHUTDOWN,
-            SqlState::CRASH_SHUTDOWN,
-            SqlState::CANNOT_CONNECT_NOW,
-        ]
-        .contains(code);
-    }
-    std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
-}
-
 /// The advisory lock key of a document: 64 bits of a hash of its id.
 fn doc_lock_key(doc: &str) -> i64 {
     let digest = Sha256::digest(format!("karya-doc:{doc}").as_bytes());
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
-}
-
-/// Connections opened on demand, at most `max`, reused; a caller waits when all are in use.
-/// Each connection's socket is driven by a task on `runtime`, the store's own: callers wait
-/// for answers with a plain executor, so they may be threads of any kind (an async task of
-/// the server's runtime too, as with SQLite).
-struct Pool {
-    runtime: tokio::runtime::Handle,
-    config: tokio_postgres::Config,
-    /// TLS to the server (`sslmode` in the address), or none.
-    tls: Option<MakeRustlsConnect>,
-    idle: Mutex<(Vec<PgConn>, usize)>,
-    returned: Condvar,
-    max: usize,
-}
-
-impl Pool {
-    fn take(&self) -> Result<PgConn> {
-        let mut guard = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(conn) = guard.0.pop() {
-                if !conn.client.is_closed() {
-                    return Ok(conn);
-                }
-                guard.1 -= 1;
-                continue;
-            }
-            if guard.1 < self.max {
-                guard.1 += 1;
-                drop(guard);
-                return match self.connect() {
-                    Ok(client) => Ok(PgConn {
-                        client,
-                        prepared: HashMap::new(),
-                        in_transaction: false,
-                    }),
-                    Err(e) => {
-                        self.idle.lock().unwrap_or_else(|p| p.into_inner()).1 -= 1;
-                        self.returned.notify_one();
-                        Err(e.into())
-                    }
-                };
-            }
-            guard = self.returned.wait(guard).unwrap_or_else(|p| p.into_inner());
-        }
-    }
-
-    /// Opens a connection; its socket is served on the store's runtime.
-    fn connect(&self) -> std::result::Result<Client, tokio_postgres::Error> {
-        let runtime = &self.runtime;
-        let config = self.config.clone();
-        let tls = self.tls.clone();
-        // The connection's task ends when the client is dropped or the server goes; the
-        // client then reports itself closed.
-        let connecting = runtime.spawn(async move {
-            match tls {
-                None => connect_with(config, NoTls).await,
-                Some(tls) => connect_with(config, tls).await,
-            }
-        });
-        match block_on(connecting) {
-            Ok(connected) => connected,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        }
-    }
-
-    fn give_back(&self, mut conn: PgConn) {
-        let mut broken = conn.client.is_closed();
-        if conn.in_transaction && !broken {
-            // Left inside a transaction (an error or a panic before the commit).
-            broken = block_on(conn.client.batch_execute("ROLLBACK")).is_err();
-            conn.in_transaction = false;
-        }
-        let mut guard = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if broken {
-            guard.1 -= 1;
-        } else {
-            guard.0.push(conn);
-        }
-        drop(guard);
-        self.returned.notify_one();
-    }
-}
-
-/// A connection taken from the pool, given back on drop.
-struct Held<'a>(&'a Pool, Option<PgConn>);
-
-impl Held<'_> {
-    fn conn(&mut self) -> &mut PgConn {
-        self.1.as_mut().expect("held until drop")
-    }
 }
 
 impl Drop for PgBackend {
@@ -324,14 +156,6 @@ impl Drop for PgBackend {
         // Without waiting: a store may be dropped inside an async task.
         if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
-        }
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        if let Some(conn) = self.1.take() {
-            self.0.give_back(conn);
         }
     }
 }
@@ -567,260 +391,6 @@ impl PgBackend {
     }
 }
 
-impl PgConn {
-    fn lock_migrations(&mut self) -> Result<()> {
-        self.execute(ADVISORY_LOCK, &[&MIGRATION_LOCK])?;
-        self.batch(
-            "CREATE TABLE IF NOT EXISTS karya_schema (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
-        )
-    }
-
-    /// Applies `name`'s pending migrations (inside the caller's transaction, under the
-    /// migration lock: two processes starting at once migrate once).
-    fn migrate(&mut self, name: &'static str, migrations: &[&str]) -> Result<()> {
-        let found: i64 = self
-            .query_opt("SELECT version FROM karya_schema WHERE name = $1", &[&name])?
-            .map(|r| r.get(0))
-            .unwrap_or(0);
-        let known = migrations.len() as i64;
-        if found > known {
-            return Err(StoreError::TooNew {
-                what: name,
-                found,
-                known,
-            });
-        }
-        for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
-            self.batch(sql)?;
-            let version = i as i64 + 1;
-            self.execute(
-                "INSERT INTO karya_schema (name, version) VALUES ($1, $2)
-                 ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version",
-                &[&name, &version],
-            )?;
-        }
-        Ok(())
-    }
-
-    fn version_of(&mut self, doc: &str) -> Result<DocVersion> {
-        Ok(version_in(self.query(VERSION_OF, &[&doc])?.first()))
-    }
-
-    /// Takes the lock of document `doc` until the transaction ends, then reads its version
-    /// (the one the next writer will compare with): one round trip.
-    fn lock_and_version(&mut self, doc: &str) -> Result<DocVersion> {
-        let answers = self.pipeline(&[
-            Piped::new(ADVISORY_LOCK, vec![PgValue::Int(doc_lock_key(doc))]),
-            Piped::new(VERSION_OF, vec![PgValue::Text(doc)]),
-        ])?;
-        Ok(version_in(answers[1].first()))
-    }
-
-    fn chunks_after(&mut self, doc: &str, after: i64) -> Result<Vec<(i64, Vec<u8>)>> {
-        Ok(self
-            .query(
-                "SELECT seq, data FROM chunks WHERE doc_id = $1 AND seq > $2 ORDER BY seq",
-                &[&doc, &after],
-            )?
-            .into_iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect())
-    }
-
-    fn save_sync_state(&mut self, peer: &str, doc: &str, state: &[u8]) -> Result<()> {
-        self.execute(SYNC_STATE_SET, &[&peer, &doc, &state])?;
-        Ok(())
-    }
-
-    fn meta_get(&mut self, key: &str) -> Result<Option<String>> {
-        Ok(self
-            .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?
-            .map(|r| r.get(0)))
-    }
-
-    fn meta_set(&mut self, key: &str, value: &str) -> Result<()> {
-        self.execute(META_SET, &[&key, &value])?;
-        Ok(())
-    }
-
-    /// Deletes every materialized row that came from a document.
-    fn delete_rows(&mut self, id: &DocId) -> Result<()> {
-        let (tables, upt) = crate::materialize::doc_tables(id);
-        for table in tables {
-            match upt {
-                Some(upt) => {
-                    self.execute(&format!("DELETE FROM {table} WHERE upt = $1"), &[&upt])?
-                }
-                None => self.execute(&format!("DELETE FROM {table}"), &[])?,
-            };
-        }
-        Ok(())
-    }
-
-    /// Runs `statements` in their order as one pipeline: all are sent before the first
-    /// answer is awaited, so a chunk of a thousand rows costs one round trip to the server,
-    /// not a thousand. The server runs them one after another, as if sent one by one; the
-    /// first error is returned (and the transaction, if any, is then aborted).
-    fn pipeline(&mut self, statements: &[Piped<'_>]) -> Result<Vec<Vec<Row>>> {
-        let mut prepared = Vec::with_capacity(statements.len());
-        for s in statements {
-            prepared.push(self.statement(&s.sql)?);
-        }
-        let params: Vec<Vec<&(dyn ToSql + Sync)>> = statements
-            .iter()
-            .map(|s| s.values.iter().map(PgValue::param).collect())
-            .collect();
-        let client = &self.client;
-        // Each query is sent when first polled, and `try_join_all` polls them first in
-        // their order (its results come back in that order too).
-        let queries = prepared
-            .iter()
-            .zip(&params)
-            .map(|(statement, p)| client.query(statement, p.as_slice()));
-        Ok(block_on(futures_util::future::try_join_all(queries))?)
-    }
-}
-
-/// A statement of a pipeline: its text and its parameters.
-struct Piped<'a> {
-    sql: String,
-    values: Vec<PgValue<'a>>,
-}
-
-impl<'a> Piped<'a> {
-    fn new(sql: impl Into<String>, values: Vec<PgValue<'a>>) -> Self {
-        Piped {
-            sql: sql.into(),
-            values,
-        }
-    }
-
-    fn delete_row(table: &str, key: &'a [(&'a str, &'a str)]) -> Self {
-        let cond: Vec<String> = key
-            .iter()
-            .enumerate()
-            .map(|(i, (c, _))| format!("{c} = ${}", i + 1))
-            .collect();
-        Piped::new(
-            format!("DELETE FROM {table} WHERE {}", cond.join(" AND ")),
-            key.iter().map(|(_, v)| PgValue::Text(v)).collect(),
-        )
-    }
-
-    /// Writes one materialized row: replacing the one with its key, or (`replace` false)
-    /// only where there is none.
-    fn put_row(table: &str, columns: &'a [(&'a str, ToSqlOutput<'a>)], replace: bool) -> Self {
-        let key = crate::materialize::table_key(table);
-        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-        let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-        let updates: Vec<String> = names
-            .iter()
-            .filter(|n| !key.contains(n))
-            .map(|n| format!("{n} = EXCLUDED.{n}"))
-            .collect();
-        let on_conflict = if replace && !updates.is_empty() {
-            format!("({}) DO UPDATE SET {}", key.join(", "), updates.join(", "))
-        } else {
-            "DO NOTHING".to_string()
-        };
-        Piped::new(
-            format!(
-                "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT {on_conflict}",
-                names.join(", "),
-                marks.join(", "),
-            ),
-            columns.iter().map(|(_, v)| PgValue::of(v)).collect(),
-        )
-    }
-
-    /// The statements that write records' rows (or delete them), as
-    /// [`crate::materialize::row_writes`] says; `writes` holds what that returned.
-    fn rows(writes: &'a [crate::materialize::RowWrite<'a>]) -> impl Iterator<Item = Self> + 'a {
-        use crate::materialize::RowWrite;
-        writes.iter().map(|write| match write {
-            RowWrite::Replace { table, columns } => Piped::put_row(table, columns, true),
-            RowWrite::Add { table, columns } => Piped::put_row(table, columns, false),
-            RowWrite::Delete { table, key } => Piped::delete_row(table, key),
-        })
-    }
-}
-
-/// A record's column value (the record model speaks SQLite's value types) as a PostgreSQL
-/// parameter: integers are `BIGINT`, text is `TEXT`.
-enum PgValue<'a> {
-    Null(Option<i64>),
-    Int(i64),
-    Real(f64),
-    Text(&'a str),
-    Owned(String),
-    Blob(&'a [u8]),
-}
-
-impl<'a> PgValue<'a> {
-    fn of(v: &'a ToSqlOutput<'_>) -> PgValue<'a> {
-        let from_ref = |r: ValueRef<'a>| match r {
-            ValueRef::Null => PgValue::Null(None),
-            ValueRef::Integer(i) => PgValue::Int(i),
-            ValueRef::Real(f) => PgValue::Real(f),
-            ValueRef::Text(t) => match std::str::from_utf8(t) {
-                Ok(s) => PgValue::Text(s),
-                Err(_) => PgValue::Owned(String::from_utf8_lossy(t).into_owned()),
-            },
-            ValueRef::Blob(b) => PgValue::Blob(b),
-        };
-        match v {
-            ToSqlOutput::Borrowed(r) => from_ref(*r),
-            ToSqlOutput::Owned(Value::Null) => PgValue::Null(None),
-            ToSqlOutput::Owned(Value::Integer(i)) => PgValue::Int(*i),
-            ToSqlOutput::Owned(Value::Real(f)) => PgValue::Real(*f),
-            ToSqlOutput::Owned(Value::Text(t)) => PgValue::Text(t),
-            ToSqlOutput::Owned(Value::Blob(b)) => PgValue::Blob(b),
-            other => PgValue::Owned(format!("{other:?}")),
-        }
-    }
-
-    fn param(&self) -> &(dyn ToSql + Sync) {
-        match self {
-            PgValue::Null(n) => n,
-            PgValue::Int(i) => i,
-            PgValue::Real(f) => f,
-            PgValue::Text(t) => t,
-            PgValue::Owned(s) => s,
-            PgValue::Blob(b) => b,
-        }
-    }
-}
-
-/// Connects with `tls`, and serves the connection's socket on a task of the current runtime.
-async fn connect_with<T>(
-    config: tokio_postgres::Config,
-    tls: T,
-) -> std::result::Result<Client, tokio_postgres::Error>
-where
-    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
-    T::Stream: Send + 'static,
-{
-    let (client, connection) = config.connect(tls).await?;
-    tokio::spawn(async move { drop(connection.await) });
-    Ok(client)
-}
-
-/// "host:port/database" of a configuration (no user, no password).
-fn describe_server(config: &tokio_postgres::Config) -> String {
-    let host = config
-        .get_hosts()
-        .first()
-        .map(|h| match h {
-            tokio_postgres::config::Host::Tcp(h) => h.clone(),
-            #[cfg(unix)]
-            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
-        })
-        .unwrap_or_else(|| "localhost".into());
-    let port = config.get_ports().first().copied().unwrap_or(5432);
-    let db = config.get_dbname().unwrap_or("(default)");
-    format!("{host}:{port}/{db}")
-}
-
 impl Backend for PgBackend {
     fn version(&self, doc: &str) -> Result<DocVersion> {
         self.with(|c| c.version_of(doc))
@@ -1049,6 +619,127 @@ impl Backend for PgBackend {
             )?;
             Ok(c.meta_get(key)?.unwrap_or_default())
         })
+    }
+}
+
+/// What a connection does for the store: the document and migration locks, versions, rows.
+impl PgConn {
+    /// Takes the lock of document `doc` until the transaction ends.
+    pub(super) fn lock_doc(&mut self, doc: &str) -> Result<()> {
+        self.execute(ADVISORY_LOCK, &[&doc_lock_key(doc)])?;
+        Ok(())
+    }
+
+    pub(super) fn lock_migrations(&mut self) -> Result<()> {
+        self.execute(ADVISORY_LOCK, &[&MIGRATION_LOCK])?;
+        self.batch(
+            "CREATE TABLE IF NOT EXISTS karya_schema (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
+        )
+    }
+
+    /// Applies `name`'s pending migrations (inside the caller's transaction, under the
+    /// migration lock: two processes starting at once migrate once).
+    pub(super) fn migrate(&mut self, name: &'static str, migrations: &[&str]) -> Result<()> {
+        let found: i64 = self
+            .query_opt("SELECT version FROM karya_schema WHERE name = $1", &[&name])?
+            .map(|r| r.get(0))
+            .unwrap_or(0);
+        let known = migrations.len() as i64;
+        if found > known {
+            return Err(StoreError::TooNew {
+                what: name,
+                found,
+                known,
+            });
+        }
+        for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
+            self.batch(sql)?;
+            let version = i as i64 + 1;
+            self.execute(
+                "INSERT INTO karya_schema (name, version) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET version = EXCLUDED.version",
+                &[&name, &version],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn version_of(&mut self, doc: &str) -> Result<DocVersion> {
+        Ok(version_in(self.query(VERSION_OF, &[&doc])?.first()))
+    }
+
+    /// Takes the lock of document `doc` until the transaction ends, then reads its version
+    /// (the one the next writer will compare with): one round trip.
+    pub(super) fn lock_and_version(&mut self, doc: &str) -> Result<DocVersion> {
+        let answers = self.pipeline(&[
+            Piped::new(ADVISORY_LOCK, vec![PgValue::Int(doc_lock_key(doc))]),
+            Piped::new(VERSION_OF, vec![PgValue::Text(doc)]),
+        ])?;
+        Ok(version_in(answers[1].first()))
+    }
+
+    pub(super) fn chunks_after(&mut self, doc: &str, after: i64) -> Result<Vec<(i64, Vec<u8>)>> {
+        Ok(self
+            .query(
+                "SELECT seq, data FROM chunks WHERE doc_id = $1 AND seq > $2 ORDER BY seq",
+                &[&doc, &after],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    pub(super) fn save_sync_state(&mut self, peer: &str, doc: &str, state: &[u8]) -> Result<()> {
+        self.execute(SYNC_STATE_SET, &[&peer, &doc, &state])?;
+        Ok(())
+    }
+
+    pub(super) fn meta_get(&mut self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .query_opt("SELECT value FROM meta WHERE key = $1", &[&key])?
+            .map(|r| r.get(0)))
+    }
+
+    pub(super) fn meta_set(&mut self, key: &str, value: &str) -> Result<()> {
+        self.execute(META_SET, &[&key, &value])?;
+        Ok(())
+    }
+
+    /// Deletes every materialized row that came from a document.
+    pub(super) fn delete_rows(&mut self, id: &DocId) -> Result<()> {
+        let (tables, upt) = crate::materialize::doc_tables(id);
+        for table in tables {
+            match upt {
+                Some(upt) => {
+                    self.execute(&format!("DELETE FROM {table} WHERE upt = $1"), &[&upt])?
+                }
+                None => self.execute(&format!("DELETE FROM {table}"), &[])?,
+            };
+        }
+        Ok(())
+    }
+
+    /// Runs `statements` in their order as one pipeline: all are sent before the first
+    /// answer is awaited, so a chunk of a thousand rows costs one round trip to the server,
+    /// not a thousand. The server runs them one after another, as if sent one by one; the
+    /// first error is returned (and the transaction, if any, is then aborted).
+    pub(super) fn pipeline(&mut self, statements: &[Piped<'_>]) -> Result<Vec<Vec<Row>>> {
+        let mut prepared = Vec::with_capacity(statements.len());
+        for s in statements {
+            prepared.push(self.statement(&s.sql)?);
+        }
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = statements
+            .iter()
+            .map(|s| s.values.iter().map(PgValue::param).collect())
+            .collect();
+        let client = &self.client;
+        // Each query is sent when first polled, and `try_join_all` polls them first in
+        // their order (its results come back in that order too).
+        let queries = prepared
+            .iter()
+            .zip(&params)
+            .map(|(statement, p)| client.query(statement, p.as_slice()));
+        Ok(block_on(futures_util::future::try_join_all(queries))?)
     }
 }
 

@@ -11,7 +11,7 @@
 
 use super::StoreError;
 #[cfg(feature = "postgres")]
-use super::postgres::PgConn;
+use super::pg_conn::PgConn;
 #[cfg(feature = "postgres")]
 use bytes::BytesMut;
 use rusqlite::types::{FromSql, Value};
