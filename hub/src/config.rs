@@ -2,6 +2,7 @@
 //! command-line flags.
 
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -178,7 +179,7 @@ pub enum ConfigError {
     RelativeDb(String),
     #[error("setting {name}={value} is not valid: {message}")]
     Env {
-        name: &'static str,
+        name: String,
         value: String,
         message: String,
     },
@@ -222,44 +223,88 @@ impl Config {
 
     /// Defaults, then `file` (if given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        let mut config = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.into(),
-                    source,
-                })?;
-                toml::from_str(&text).map_err(|e| ConfigError::Parse {
-                    path: path.into(),
-                    message: e.message().to_string(),
-                })?
-            }
-            None => Config::default(),
-        };
-        // Paths in the file are read from the file's folder, never from wherever a command
-        // happens to be started (the service and the admin's shell must agree).
-        if let Some(folder) = file.and_then(|f| std::path::absolute(f).ok())
-            && let Some(folder) = folder.parent()
-        {
-            if !config.is_postgres() && config.db.is_relative() {
-                config.db = folder.join(&config.db);
-            }
-            if let Some(b) = &config.blobs_dir
-                && b.is_relative()
-            {
-                config.blobs_dir = Some(folder.join(b));
+        Self::load_with(file, std::env::vars())
+    }
+
+    /// The keys of the configuration file, which are also the settings the environment may
+    /// override (`KARYA_` and the key in capitals).
+    fn keys() -> Vec<String> {
+        let defaults = toml::Table::try_from(Config::default()).expect("the defaults serialize");
+        let mut keys: Vec<String> = defaults.keys().cloned().collect();
+        // Settings that are unset by default are not in the serialized defaults.
+        keys.push("blobs_dir".into());
+        keys
+    }
+
+    /// [`Config::load`] with the environment given: each layer is a source of config-rs,
+    /// merged key by key, and deserialized once.
+    fn load_with(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let defaults =
+            config::Config::try_from(&Config::default()).map_err(|e| ConfigError::Env {
+                name: "defaults".into(),
+                value: String::new(),
+                message: e.to_string(),
+            })?;
+        let mut layers = config::Config::builder().add_source(defaults);
+        if let Some(path) = file {
+            layers = layers.add_source(Self::file_layer(path)?);
+        }
+        let keys = Self::keys();
+        let mut env: HashMap<String, (String, String)> = HashMap::new();
+        for (name, value) in vars {
+            let Some(key) = name.strip_prefix("KARYA_").map(str::to_lowercase) else {
+                continue;
+            };
+            if keys.contains(&key) {
+                env.insert(key, (name, value));
             }
         }
-        config.apply_env(|name| std::env::var(name).ok())?;
+        if let Some((_, v)) = env.get("db")
+            && !karya_shared::store::is_postgres_url(v)
+            && Path::new(v).is_relative()
+        {
+            return Err(ConfigError::RelativeDb(v.clone()));
+        }
+        if let Some((_, v)) = env.get_mut("blobs_dir") {
+            *v = std::path::absolute(&*v)
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| v.clone());
+        }
+        let source: config::Map<String, String> = env
+            .iter()
+            .map(|(k, (_, v))| (k.clone(), v.clone()))
+            .collect();
+        layers = layers.add_source(
+            config::Environment::default()
+                .source(Some(source))
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("trusted_proxies"),
+        );
+        let mut config: Config = layers
+            .build()
+            .and_then(config::Config::try_deserialize)
+            .map_err(|e| Self::named(e, &env, file))?;
+        // `KARYA_TRUSTED_PROXIES=127.0.0.1, ::1` as people write lists.
+        config.trusted_proxies = config
+            .trusted_proxies
+            .iter()
+            .map(|p| p.trim().to_string())
+            .filter(|p| !p.is_empty())
+            .collect();
         if let Err(message) = config.proxy_nets() {
             return Err(ConfigError::Env {
-                name: "trusted_proxies",
+                name: "trusted_proxies".into(),
                 value: config.trusted_proxies.join(","),
                 message,
             });
         }
         if karya_shared::localtime::Zone::parse(&config.time_zone).is_none() {
             return Err(ConfigError::Env {
-                name: "time_zone",
+                name: "time_zone".into(),
                 value: config.time_zone.clone(),
                 message: "not an Indonesian time zone; use Asia/Jakarta (WIB), Asia/Makassar (WITA) or Asia/Jayapura (WIT)".into(),
             });
@@ -267,101 +312,87 @@ impl Config {
         Ok(config)
     }
 
-    fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        fn parse<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError>
-        where
-            T::Err: std::fmt::Display,
+    /// The file's layer. It is read and checked here, so that a missing file, a typo in a
+    /// key or a bad value is named with the file; paths in it are read from the file's
+    /// folder, never from wherever a command happens to be started (the service and the
+    /// admin's shell must agree).
+    fn file_layer(
+        path: &Path,
+    ) -> Result<config::File<config::FileSourceString, config::FileFormat>, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        let parse_error = |message: String| ConfigError::Parse {
+            path: path.into(),
+            message,
+        };
+        let checked: Config = toml::from_str(&text).map_err(|e| parse_error(e.message().into()))?;
+        let mut table: toml::Table =
+            toml::from_str(&text).map_err(|e| parse_error(e.message().into()))?;
+        if let Some(folder) = std::path::absolute(path)
+            .ok()
+            .as_deref()
+            .and_then(Path::parent)
         {
-            value.parse().map_err(|e: T::Err| ConfigError::Env {
-                name,
-                value,
-                message: e.to_string(),
-            })
-        }
-        if let Some(v) = get("KARYA_LISTEN") {
-            self.listen = parse("KARYA_LISTEN", v)?;
-        }
-        if let Some(v) = get("KARYA_DB") {
-            if !karya_shared::store::is_postgres_url(&v) && Path::new(&v).is_relative() {
-                return Err(ConfigError::RelativeDb(v));
+            if !checked.is_postgres() && checked.db.is_relative() && table.contains_key("db") {
+                table.insert(
+                    "db".into(),
+                    folder
+                        .join(&checked.db)
+                        .to_string_lossy()
+                        .into_owned()
+                        .into(),
+                );
             }
-            self.db = PathBuf::from(v);
+            if let Some(b) = &checked.blobs_dir
+                && b.is_relative()
+            {
+                table.insert(
+                    "blobs_dir".into(),
+                    folder.join(b).to_string_lossy().into_owned().into(),
+                );
+            }
         }
-        if let Some(v) = get("KARYA_MAX_BODY_BYTES") {
-            self.max_body_bytes = parse("KARYA_MAX_BODY_BYTES", v)?;
+        Ok(config::File::from_str(
+            &table.to_string(),
+            config::FileFormat::Toml,
+        ))
+    }
+
+    /// A setting that cannot be used, named where it came from: its environment variable,
+    /// or the file.
+    fn named(
+        e: config::ConfigError,
+        env: &HashMap<String, (String, String)>,
+        file: Option<&Path>,
+    ) -> ConfigError {
+        let message = e.to_string();
+        let key = match &e {
+            config::ConfigError::Type { key: Some(k), .. } => Some(k.clone()),
+            _ => env
+                .keys()
+                .find(|k| message.contains(&format!("`{k}`")))
+                .cloned(),
+        };
+        match key.as_ref().and_then(|k| env.get(k)) {
+            Some((name, value)) => ConfigError::Env {
+                name: name.clone(),
+                value: value.clone(),
+                message,
+            },
+            None => match file {
+                Some(path) => ConfigError::Parse {
+                    path: path.into(),
+                    message,
+                },
+                None => ConfigError::Env {
+                    name: "KARYA_*".into(),
+                    value: String::new(),
+                    message,
+                },
+            },
         }
-        if let Some(v) = get("KARYA_MAX_INFLATED_BYTES") {
-            self.max_inflated_bytes = parse("KARYA_MAX_INFLATED_BYTES", v)?;
-        }
-        if let Some(v) = get("KARYA_CACHE_DOCS") {
-            self.cache_docs = parse("KARYA_CACHE_DOCS", v)?;
-        }
-        if let Some(v) = get("KARYA_STALE_AFTER_HOURS") {
-            self.stale_after_hours = parse("KARYA_STALE_AFTER_HOURS", v)?;
-        }
-        if let Some(v) = get("KARYA_READ_CONNECTIONS") {
-            self.read_connections = parse("KARYA_READ_CONNECTIONS", v)?;
-        }
-        if let Some(v) = get("KARYA_MAX_CONCURRENT_SYNCS") {
-            self.max_concurrent_syncs = parse("KARYA_MAX_CONCURRENT_SYNCS", v)?;
-        }
-        if let Some(v) = get("KARYA_MAX_QUEUED_SYNCS") {
-            self.max_queued_syncs = parse("KARYA_MAX_QUEUED_SYNCS", v)?;
-        }
-        if let Some(v) = get("KARYA_SYNC_WAIT_SECS") {
-            self.sync_wait_secs = parse("KARYA_SYNC_WAIT_SECS", v)?;
-        }
-        if let Some(v) = get("KARYA_RETRY_AFTER_SECS") {
-            self.retry_after_secs = parse("KARYA_RETRY_AFTER_SECS", v)?;
-        }
-        if let Some(v) = get("KARYA_MAX_CONNECTIONS") {
-            self.max_connections = parse("KARYA_MAX_CONNECTIONS", v)?;
-        }
-        if let Some(v) = get("KARYA_HEADER_TIMEOUT_SECS") {
-            self.header_timeout_secs = parse("KARYA_HEADER_TIMEOUT_SECS", v)?;
-        }
-        if let Some(v) = get("KARYA_BODY_TIMEOUT_SECS") {
-            self.body_timeout_secs = parse("KARYA_BODY_TIMEOUT_SECS", v)?;
-        }
-        if let Some(v) = get("KARYA_MIN_FREE_BYTES") {
-            self.min_free_bytes = parse("KARYA_MIN_FREE_BYTES", v)?;
-        }
-        if let Some(v) = get("KARYA_TIME_ZONE") {
-            self.time_zone = v;
-        }
-        if let Some(v) = get("KARYA_BLOBS_DIR") {
-            self.blobs_dir = Some(std::path::absolute(&v).unwrap_or_else(|_| PathBuf::from(v)));
-        }
-        if let Some(v) = get("KARYA_MAX_PHOTO_BYTES") {
-            self.max_photo_bytes = parse("KARYA_MAX_PHOTO_BYTES", v)?;
-        }
-        if let Some(v) = get("KARYA_PHOTO_QUOTA_BYTES") {
-            self.photo_quota_bytes = parse("KARYA_PHOTO_QUOTA_BYTES", v)?;
-        }
-        if let Some(v) = get("KARYA_COOKIE_SECURE") {
-            self.cookie_secure = parse("KARYA_COOKIE_SECURE", v)?;
-        }
-        if let Some(v) = get("KARYA_MIN_BODY_BYTES_PER_SEC") {
-            self.min_body_bytes_per_sec = parse("KARYA_MIN_BODY_BYTES_PER_SEC", v)?;
-        }
-        if let Some(v) = get("KARYA_MAX_UPLOADS_PER_UPT") {
-            self.max_uploads_per_upt = parse("KARYA_MAX_UPLOADS_PER_UPT", v)?;
-        }
-        if let Some(v) = get("KARYA_MAX_CONCURRENT_UPLOADS") {
-            self.max_concurrent_uploads = parse("KARYA_MAX_CONCURRENT_UPLOADS", v)?;
-        }
-        if let Some(v) = get("KARYA_TRUSTED_PROXIES") {
-            self.trusted_proxies = v
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
-        }
-        if let Some(v) = get("KARYA_BLOB_GRACE_HOURS") {
-            self.blob_grace_hours = parse("KARYA_BLOB_GRACE_HOURS", v)?;
-        }
-        Ok(())
     }
 }
 
@@ -380,28 +411,63 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("hub.toml");
         std::fs::write(&file, "db = \"data/hub.db\"\nblobs_dir = \"foto\"\n").unwrap();
-        let c = Config::load(Some(&file)).unwrap();
+        let c = Config::load_with(Some(&file), []).unwrap();
         assert_eq!(c.db, dir.path().join("data/hub.db"));
         assert_eq!(c.blobs_dir, Some(dir.path().join("foto")));
-        let mut c = Config::default();
-        let err = c
-            .apply_env(|n| (n == "KARYA_DB").then(|| "hub.db".to_string()))
-            .unwrap_err();
+        let env = |name: &str, value: &str| [(name.to_string(), value.to_string())];
+        let err = Config::load_with(None, env("KARYA_DB", "hub.db")).unwrap_err();
         assert!(err.to_string().contains("absolute path"), "{err}");
-        c.apply_env(|n| (n == "KARYA_DB").then(|| "/srv/hub.db".to_string()))
-            .unwrap();
-        assert_eq!(c.db, PathBuf::from("/srv/hub.db"));
+        let c = Config::load_with(Some(&file), env("KARYA_DB", "/srv/hub.db")).unwrap();
+        assert_eq!(
+            c.db,
+            PathBuf::from("/srv/hub.db"),
+            "the environment overrides the file"
+        );
     }
 
     #[test]
     fn environment_overrides_and_bad_values_are_named() {
-        let mut c = Config::default();
-        c.apply_env(|n| (n == "KARYA_CACHE_DOCS").then(|| "9".to_string()))
-            .unwrap();
+        let env = |vars: &[(&str, &str)]| {
+            vars.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        let c = Config::load_with(
+            None,
+            env(&[
+                ("KARYA_CACHE_DOCS", "9"),
+                ("KARYA_COOKIE_SECURE", "true"),
+                ("KARYA_LISTEN", "0.0.0.0:9090"),
+                ("KARYA_TIME_ZONE", "Asia/Makassar"),
+                ("KARYA_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
+                // Not settings of the hub: left alone, never an error.
+                ("KARYA_LANG", "en"),
+                ("KARYA_HUB_STORE", "postgres"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.cache_docs, 9);
-        let err = c
-            .apply_env(|n| (n == "KARYA_LISTEN").then(|| "nowhere".to_string()))
-            .unwrap_err();
+        assert!(c.cookie_secure);
+        assert_eq!(c.listen.port(), 9090);
+        assert_eq!(c.time_zone, "Asia/Makassar");
+        assert_eq!(c.trusted_proxies, ["127.0.0.1", "10.0.0.0/8"]);
+        let err = Config::load_with(None, env(&[("KARYA_LISTEN", "nowhere")])).unwrap_err();
         assert!(err.to_string().contains("KARYA_LISTEN=nowhere"), "{err}");
+        let err = Config::load_with(None, env(&[("KARYA_CACHE_DOCS", "banyak")])).unwrap_err();
+        assert!(err.to_string().contains("KARYA_CACHE_DOCS=banyak"), "{err}");
+    }
+
+    #[test]
+    fn a_typo_or_a_bad_value_in_the_file_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("hub.toml");
+        std::fs::write(&file, "cache_dokumen = 9\n").unwrap();
+        let err = Config::load_with(Some(&file), []).unwrap_err();
+        assert!(
+            err.to_string().contains("hub.toml") && err.to_string().contains("cache_dokumen"),
+            "{err}"
+        );
+        let err = Config::load_with(Some(&dir.path().join("missing.toml")), []).unwrap_err();
+        assert!(err.to_string().contains("missing.toml"), "{err}");
     }
 }
