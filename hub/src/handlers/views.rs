@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::db::UptRow;
 use crate::error::ApiError;
+use crate::lookups::{PRODUCT_COLUMNS, Reader};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -178,37 +179,18 @@ fn products_csv_stream(state: Arc<AppState>, filter: ProductFilter) -> Response 
         .into_response()
 }
 
+/// Products as the API's CSV: the columns of [`PRODUCT_COLUMNS`], named for programs.
 pub fn products_csv(rows: &[views::ProductRow], header_row: bool) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
     if header_row {
-        w.write_record([
-            "upt",
-            "id",
-            "name",
-            "category",
-            "price_idr",
-            "unit",
-            "stock",
-            "workshop",
-            "nominated",
-            "curation",
-            "updated_at",
-        ])?;
+        w.write_record(PRODUCT_COLUMNS.iter().map(|c| c.key))?;
     }
     for p in rows {
-        w.write_record([
-            p.upt.as_str(),
-            &p.id,
-            &neutralise(&p.name),
-            &neutralise(&p.category),
-            &p.price_idr.to_string(),
-            &neutralise(&p.unit),
-            &p.stock.to_string(),
-            &neutralise(&p.workshop),
-            if p.nominated { "ya" } else { "tidak" },
-            p.curation.as_ref().map(|c| c.status.as_str()).unwrap_or(""),
-            &p.updated_at,
-        ])?;
+        w.write_record(
+            PRODUCT_COLUMNS
+                .iter()
+                .map(|c| (c.cell)(p, Reader::Program).text()),
+        )?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
 }

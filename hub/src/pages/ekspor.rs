@@ -5,10 +5,10 @@
 //! `;` (Excel with Indonesian settings) or `,`. Text that starts like a formula (`=`, `+`,
 //! `-`, `@`) is neutralised in both.
 
-use super::katalog::{Filters, status_words};
+use super::katalog::Filters;
 use super::{Curator, unavailable};
 use crate::AppState;
-use crate::lookups::neutralise;
+use crate::lookups::{Cell, PRODUCT_COLUMNS, Reader};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -17,21 +17,6 @@ use std::sync::Arc;
 
 /// Products read from the database at a time.
 const CHUNK: usize = 1000;
-
-const HEADERS: [&str; 12] = [
-    "UPT",
-    "ID",
-    "Nama",
-    "Kategori",
-    "Harga (Rp)",
-    "Satuan",
-    "Stok",
-    "Bengkel kerja",
-    "Diusulkan",
-    "Kurasi",
-    "Catatan kurasi",
-    "Diperbarui",
-];
 
 #[derive(Debug, serde::Deserialize, Default)]
 pub struct Format {
@@ -64,27 +49,6 @@ fn for_each_product(
     }
 }
 
-fn texts(p: &ProductRow) -> [String; 12] {
-    let curation = p.curation.as_ref();
-    [
-        p.upt.clone(),
-        p.id.to_string(),
-        neutralise(&p.name).into_owned(),
-        neutralise(&p.category).into_owned(),
-        p.price_idr.to_string(),
-        neutralise(&p.unit).into_owned(),
-        p.stock.to_string(),
-        neutralise(&p.workshop).into_owned(),
-        if p.nominated { "ya" } else { "tidak" }.into(),
-        curation
-            .map(|c| status_words(c.status))
-            .unwrap_or("")
-            .into(),
-        neutralise(curation.map(|c| c.note.as_str()).unwrap_or("")).into_owned(),
-        p.updated_at.clone(),
-    ]
-}
-
 fn xlsx(state: &AppState, filter: &ProductFilter) -> Result<Vec<u8>, String> {
     use rust_xlsxwriter::{Format, Workbook};
     let mut book = Workbook::new();
@@ -92,28 +56,30 @@ fn xlsx(state: &AppState, filter: &ProductFilter) -> Result<Vec<u8>, String> {
     let money = Format::new().set_num_format("#,##0");
     let sheet = book.add_worksheet_with_constant_memory();
     sheet.set_name("Produk").map_err(|e| e.to_string())?;
-    for (c, h) in HEADERS.iter().enumerate() {
+    for (c, column) in PRODUCT_COLUMNS.iter().enumerate() {
         sheet
-            .write_string_with_format(0, c as u16, *h, &bold)
+            .write_string_with_format(0, c as u16, column.heading, &bold)
             .map_err(|e| e.to_string())?;
     }
     let mut row = 0u32;
     for_each_product(state, filter, |p| {
         row += 1;
-        let cells = texts(p);
-        for (c, text) in cells.iter().enumerate() {
+        for (c, column) in PRODUCT_COLUMNS.iter().enumerate() {
             let col = c as u16;
-            let written = match c {
-                // Price and stock are numbers, so sums and filters work in Excel.
-                4 => sheet.write_number_with_format(row, col, p.price_idr as f64, &money),
-                6 => sheet.write_number(row, col, p.stock as f64),
-                _ => sheet.write_string(row, col, text),
+            // Numbers are numbers, so sums and filters work in Excel.
+            let written = match (column.cell)(p, Reader::Person) {
+                Cell::Rupiah(n) => sheet.write_number_with_format(row, col, n as f64, &money),
+                Cell::Whole(n) => sheet.write_number(row, col, n as f64),
+                Cell::Text(t) => sheet.write_string(row, col, t),
             };
             written.map_err(|e| e.to_string())?;
         }
         Ok(())
     })?;
-    sheet.autofilter(0, 0, row, 11).map_err(|e| e.to_string())?;
+    let last = (PRODUCT_COLUMNS.len() - 1) as u16;
+    sheet
+        .autofilter(0, 0, row, last)
+        .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     book.save_to_writer(std::io::Cursor::new(&mut out))
         .map_err(|e| e.to_string())?;
@@ -124,9 +90,15 @@ fn csv(state: &AppState, filter: &ProductFilter, delimiter: u8) -> Result<Vec<u8
     let mut w = csv::WriterBuilder::new()
         .delimiter(delimiter)
         .from_writer(Vec::new());
-    w.write_record(HEADERS).map_err(|e| e.to_string())?;
+    w.write_record(PRODUCT_COLUMNS.iter().map(|c| c.heading))
+        .map_err(|e| e.to_string())?;
     for_each_product(state, filter, |p| {
-        w.write_record(texts(p)).map_err(|e| e.to_string())
+        w.write_record(
+            PRODUCT_COLUMNS
+                .iter()
+                .map(|c| (c.cell)(p, Reader::Person).text()),
+        )
+        .map_err(|e| e.to_string())
     })?;
     let body = w.into_inner().map_err(|e| e.to_string())?;
     let mut out = "\u{feff}".as_bytes().to_vec();

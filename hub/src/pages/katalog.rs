@@ -20,16 +20,7 @@ use std::sync::Arc;
 
 const PAGE: usize = 50;
 
-/// A curation status as curators read it.
-pub fn status_words(s: CurationStatus) -> &'static str {
-    match s {
-        CurationStatus::Nominated => "diusulkan",
-        CurationStatus::InReview => "sedang ditinjau",
-        CurationStatus::Approved => "disetujui",
-        CurationStatus::Featured => "diunggulkan",
-        CurationStatus::Rejected => "ditolak",
-    }
-}
+pub use crate::lookups::status_words;
 
 #[derive(Debug, Deserialize, Default, Clone)]
 pub struct Filters {
