@@ -2,13 +2,16 @@
 //! not have whole yet, thumbnails first, in parts sized to the link as measured (tus 1.0
 //! core). A photo never tried is sent from byte 0 at once; one begun before is resumed from
 //! the byte the hub acknowledged (asked with `HEAD`), so a byte the hub acknowledged to this
-//! agent is never sent again. Records come first: when a local change waits, the upload stops after
+//! agent is never sent again. [`LANES`] photos go at once, so that a long round trip leaves
+//! the link busy; a cut link or a busy hub (429, 503) stops both lanes after the part in
+//! flight, and the round is retried on the records' backoff. Records come first: when a local change waits, the upload stops after
 //! the part in flight and the next sync carries the change before the photos go on.
 
 use crate::client::{HubClient, SyncError};
 use karya_shared::session::Refusal;
 use karya_shared::{Store, StoreError};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// What one round of uploads did.
@@ -169,21 +172,18 @@ fn named_blobs(store: &Store, upt: &str) -> Result<Vec<String>, StoreError> {
     Ok(out)
 }
 
-/// `Some` of a good answer; `None` after noting a refusal of the photo (a 4xx: the others go
-/// on); an error that stops the round (the link, the hub) as it is.
-fn refused_or<T>(
-    r: Result<T, SyncError>,
-    hash: &str,
-    out: &mut Uploaded,
-) -> Result<Option<T>, SyncError> {
+/// A good answer, or the hub's refusal of this photo (a 4xx other than 429: the others go
+/// on); an error that stops the round (the link, a hub that is busy or down) as it is.
+fn refused_or<T>(r: Result<T, SyncError>, hash: &str) -> Result<Result<T, Refusal>, SyncError> {
     match r {
-        Ok(v) => Ok(Some(v)),
-        Err(SyncError::Server { status, detail, .. }) if (400..500).contains(&status) => {
-            out.refused.push(Refusal {
+        Ok(v) => Ok(Ok(v)),
+        Err(SyncError::Server { status, detail, .. })
+            if (400..500).contains(&status) && status != 429 =>
+        {
+            Ok(Err(Refusal {
                 doc: format!("photo {hash}"),
                 reason: detail,
-            });
-            Ok(None)
+            }))
         }
         Err(e) => Err(e),
     }
@@ -198,10 +198,22 @@ pub async fn upload_photos(
     client: &HubClient,
     cap_kbps: Option<u32>,
 ) -> Result<Uploaded, StoreError> {
+    upload_photos_with(store, data_dir, upt, client, cap_kbps, LANES).await
+}
+
+/// [`upload_photos`] with `lanes` photos at once (the benchmark compares 1 and [`LANES`]).
+pub async fn upload_photos_with(
+    store: &Store,
+    data_dir: &Path,
+    upt: &str,
+    client: &HubClient,
+    cap_kbps: Option<u32>,
+    lanes: usize,
+) -> Result<Uploaded, StoreError> {
     let mut out = Uploaded::default();
     let round = async {
         recheck_if_due(store, data_dir, upt, client).await?;
-        upload_round(store, data_dir, upt, client, cap_kbps, &mut out).await
+        upload_round(store, data_dir, upt, client, cap_kbps, lanes.max(1), &mut out).await
     };
     match round.await {
         Ok(()) => Ok(out),
@@ -213,62 +225,131 @@ pub async fn upload_photos(
     }
 }
 
+/// Photos sent at once. The hub takes two uploads of one UPT at a time
+/// (`max_uploads_per_upt`), and over a thin link with a long round trip the second keeps the
+/// link busy while the first waits for the hub's answer to its part. Both go over the
+/// client's kept-alive connections (HTTP/1.1, one connection per upload in flight).
+pub const LANES: usize = 2;
+
+/// How one photo's upload ended.
+#[derive(Debug, Default)]
+struct One {
+    bytes: u64,
+    sent: bool,
+    refused: Option<Refusal>,
+}
+
 async fn upload_round(
     store: &Store,
     data_dir: &Path,
     upt: &str,
     client: &HubClient,
     cap_kbps: Option<u32>,
+    lanes: usize,
     out: &mut Uploaded,
 ) -> Result<(), SyncError> {
+    use futures_util::StreamExt;
     let list = to_send(store, data_dir, upt)?;
     out.waiting = list.len();
-    for hash in list {
-        let path = crate::photos::blob_path(data_dir, &hash);
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue;
-        };
-        // A photo begun before: where does the hub stand (and does it still take it)?
-        // A photo never tried: from byte 0 at once.
-        let start = if tried(store, &hash)? {
-            let Some(state) = refused_or(client.upload_state(&hash).await, &hash, out)? else {
-                continue;
-            };
-            state.offset
-        } else {
-            mark_tried(store, &hash)?;
-            0
-        };
-        let mut offset = start.min(bytes.len() as u64);
-        while offset < bytes.len() as u64 {
-            if crate::status::pending_changes(store, upt)? > 0 {
-                // A record waits: it goes first, the photo goes on after it.
-                return Ok(());
-            }
-            let part = client.upload_budget().clamp(MIN_PART, MAX_PART);
-            let end = (offset as usize + part).min(bytes.len());
-            let n = end - offset as usize;
-            let started = Instant::now();
-            let res = client
-                .upload_part(&hash, offset, bytes[offset as usize..end].to_vec())
-                .await;
-            let Some(at) = refused_or(res, &hash, out)? else {
-                break;
-            };
-            out.bytes += n as u64;
-            offset = at;
-            if let Some(kbps) = cap_kbps.filter(|k| *k > 0) {
-                let due = Duration::from_secs_f64(n as f64 * 8.0 / (f64::from(kbps) * 1000.0));
-                if let Some(rest) = due.checked_sub(started.elapsed()) {
-                    tokio::time::sleep(rest).await;
+    // Each lane has its share of a rate cap.
+    let cap = cap_kbps
+        .filter(|k| *k > 0)
+        .map(|k| (k / lanes as u32).max(1));
+    // Set when a lane meets an error, or a record waits: the lanes stop after the part in
+    // flight (none is cut off), and no photo starts.
+    let stop = AtomicBool::new(false);
+    let mut lanes = futures_util::stream::iter(list)
+        .map(|hash| upload_one(store, data_dir, upt, client, hash, cap, &stop))
+        .buffer_unordered(lanes);
+    let mut first_error = None;
+    while let Some(done) = lanes.next().await {
+        match done {
+            Ok(one) => {
+                out.bytes += one.bytes;
+                if one.sent {
+                    out.sent += 1;
+                    out.waiting -= 1;
                 }
+                out.refused.extend(one.refused);
             }
-        }
-        if offset >= bytes.len() as u64 {
-            mark_sent(store, &hash)?;
-            out.sent += 1;
-            out.waiting -= 1;
+            Err(e) => {
+                stop.store(true, Ordering::Relaxed);
+                first_error.get_or_insert(e);
+            }
         }
     }
-    Ok(())
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Sends one photo, from where the hub stands; returns early (not sent) when `stop` is set
+/// or a record waits.
+async fn upload_one(
+    store: &Store,
+    data_dir: &Path,
+    upt: &str,
+    client: &HubClient,
+    hash: String,
+    cap_kbps: Option<u32>,
+    stop: &AtomicBool,
+) -> Result<One, SyncError> {
+    let mut one = One::default();
+    if stop.load(Ordering::Relaxed) {
+        return Ok(one);
+    }
+    let path = crate::photos::blob_path(data_dir, &hash);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(one);
+    };
+    // A photo begun before: where does the hub stand (and does it still take it)?
+    // A photo never tried: from byte 0 at once.
+    let start = if tried(store, &hash)? {
+        match refused_or(client.upload_state(&hash).await, &hash)? {
+            Ok(state) => state.offset,
+            Err(refusal) => {
+                one.refused = Some(refusal);
+                return Ok(one);
+            }
+        }
+    } else {
+        mark_tried(store, &hash)?;
+        0
+    };
+    let mut offset = start.min(bytes.len() as u64);
+    while offset < bytes.len() as u64 {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(one);
+        }
+        if crate::status::pending_changes(store, upt)? > 0 {
+            // A record waits: it goes first, the photos go on after it.
+            stop.store(true, Ordering::Relaxed);
+            return Ok(one);
+        }
+        let part = client.upload_budget().clamp(MIN_PART, MAX_PART);
+        let end = (offset as usize + part).min(bytes.len());
+        let n = end - offset as usize;
+        let started = Instant::now();
+        let res = client
+            .upload_part(&hash, offset, bytes[offset as usize..end].to_vec())
+            .await;
+        match refused_or(res, &hash)? {
+            Ok(at) => offset = at,
+            Err(refusal) => {
+                one.refused = Some(refusal);
+                return Ok(one);
+            }
+        }
+        one.bytes += n as u64;
+        if let Some(kbps) = cap_kbps {
+            let due = Duration::from_secs_f64(n as f64 * 8.0 / (f64::from(kbps) * 1000.0));
+            if let Some(rest) = due.checked_sub(started.elapsed()) {
+                tokio::time::sleep(rest).await;
+            }
+        }
+    }
+    mark_sent(store, &hash)?;
+    one.sent = true;
+    Ok(one)
 }

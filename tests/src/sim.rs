@@ -56,6 +56,14 @@ pub struct Options {
     /// The slow link drops every this many seconds during the photo scenario.
     #[arg(long, default_value_t = 15)]
     pub photo_cut_secs: u64,
+    /// Photos waiting after an offline spell in the photo scenario, one per product (the
+    /// photo backlog: `--photos 100` is the issue's ≥ 100 × 300 KB at 64 kbit/s).
+    #[arg(long, default_value_t = 1)]
+    pub photos: usize,
+    /// Photos the agent uploads at once in the photo scenario (the agent's default:
+    /// `karya_agent::uploads::LANES`).
+    #[arg(long, default_value_t = karya_agent::uploads::LANES)]
+    pub upload_lanes: usize,
     /// Requests per page in the dashboard scenario (0: no dashboard scenario).
     #[arg(long, default_value_t = 30)]
     pub dashboard_samples: usize,
@@ -152,9 +160,15 @@ pub struct Report {
 /// record edited during the upload.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PhotoRun {
-    /// The blobs' bytes (photo and thumbnail).
+    /// Photos (each with its thumbnail), and uploads at once.
+    pub photos: usize,
+    pub lanes: usize,
+    /// The blobs' bytes (photos and thumbnails).
     pub blob_bytes: u64,
     pub secs: f64,
+    /// The link's floor: the blobs' bytes ÷ its bandwidth, and the time over it.
+    pub link_floor_secs: f64,
+    pub link_ratio: f64,
     /// Bytes ÷ bandwidth + requests × RTT + one RTT per link drop.
     pub floor_secs: f64,
     pub ratio: f64,
@@ -800,8 +814,11 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     // 4b. A photo over the slow link that drops, with a record edited during the upload.
     if opts.photo_kb > 0 {
         eprintln!(
-            "photo of {} KB over the slow link, dropped every {} s ...",
-            opts.photo_kb, opts.photo_cut_secs
+            "{} photo(s) of {} KB over the slow link, dropped every {} s, {} at once ...",
+            opts.photos.max(1),
+            opts.photo_kb,
+            opts.photo_cut_secs,
+            opts.upload_lanes.max(1)
         );
         report.photo = Some(
             photo_run(
@@ -859,7 +876,7 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     }
     report.converged = converged;
     // The photo scenario's UPT adds one product.
-    report.expected_products = expected + i64::from(report.photo.is_some());
+    report.expected_products = expected + report.photo.as_ref().map_or(0, |p| p.photos as i64);
     report.hub_products = hub_db
         .products_page(&Default::default(), None, 1)
         .map(|p| p.total)
@@ -884,34 +901,48 @@ async fn photo_run(
     let store =
         Arc::new(Store::open_in_memory(Some(karya_agent::identity::SCHEMA)).expect("store"));
     let doc = DocId::Upt(upt.clone());
-    let product = crate::memagent::product("Meja jati ukir");
+    // One product per photo; the edit mid-upload changes the first.
+    let n = opts.photos.max(1);
+    let products: Vec<_> = (0..n)
+        .map(|i| crate::memagent::product(&format!("Meja jati ukir {i}")))
+        .collect();
+    let product = products[0].clone();
     store
-        .change(&doc, |d| schema::insert_product(d, &product))
-        .expect("product");
+        .change(&doc, |d| {
+            products
+                .iter()
+                .try_for_each(|p| schema::insert_product(d, p).map(|_| ()))
+        })
+        .expect("products");
     // JPEGs of noise (the hub keeps only photos it can decode), about the size asked for: a
     // noise JPEG at quality 75 takes about 1.35 bytes a pixel.
     let side = |kb: u64| ((kb as f64 * 1024.0 / 1.35).sqrt() as u32).max(8);
-    let seed = rand::random::<u32>();
-    let full = crate::noise_jpeg(side(opts.photo_kb), side(opts.photo_kb), seed);
-    let thumb = crate::noise_jpeg(side(opts.photo_kb / 10), side(opts.photo_kb / 10), seed ^ 1);
-    let photo = karya_shared::model::Photo {
-        hash: karya_agent::photos::store_blob(&dir, &full).expect("blob"),
-        size: full.len() as u64,
-        width: 1600,
-        height: 1200,
-        thumb: karya_agent::photos::store_blob(&dir, &thumb).expect("blob"),
-        thumb_size: thumb.len() as u64,
-        caption: String::new(),
-    };
-    let patch = ProductPatch {
-        photos: Some(vec![photo]),
-        ..Default::default()
-    };
-    store
-        .change(&doc, |d| {
-            schema::edit_product(d, &product.id, &patch, &now_rfc3339())
-        })
-        .expect("photo");
+    let mut blob_bytes = 0u64;
+    for (i, p) in products.iter().enumerate() {
+        let seed = rand::random::<u32>() ^ i as u32;
+        let full = crate::noise_jpeg(side(opts.photo_kb), side(opts.photo_kb), seed);
+        let thumb =
+            crate::noise_jpeg(side(opts.photo_kb / 10), side(opts.photo_kb / 10), seed ^ 1);
+        blob_bytes += (full.len() + thumb.len()) as u64;
+        let photo = karya_shared::model::Photo {
+            hash: karya_agent::photos::store_blob(&dir, &full).expect("blob"),
+            size: full.len() as u64,
+            width: 1600,
+            height: 1200,
+            thumb: karya_agent::photos::store_blob(&dir, &thumb).expect("blob"),
+            thumb_size: thumb.len() as u64,
+            caption: String::new(),
+        };
+        let patch = ProductPatch {
+            photos: Some(vec![photo]),
+            ..Default::default()
+        };
+        store
+            .change(&doc, |d| {
+                schema::edit_product(d, &p.id, &patch, &now_rfc3339())
+            })
+            .expect("photo");
+    }
     let peer = new_id();
     // The record goes up first, straight to the hub.
     let direct = HubClient::new(hub_url, &token, Duration::from_secs(60));
@@ -937,8 +968,7 @@ async fn photo_run(
     let client = HubClient::new(&proxy.url(), &token, Duration::from_secs(20));
     let started = Instant::now();
     // A quarter of the way into the upload (as the link's bandwidth says).
-    let edit_after =
-        Duration::from_secs_f64(((full.len() + thumb.len()) as f64 / bw as f64 / 4.0).max(0.2));
+    let edit_after = Duration::from_secs_f64((blob_bytes as f64 / bw as f64 / 4.0).max(0.2));
     let edited = {
         let store = store.clone();
         let doc = doc.clone();
@@ -958,15 +988,21 @@ async fn photo_run(
         })
     };
     let mut run = PhotoRun {
-        blob_bytes: (full.len() + thumb.len()) as u64,
+        photos: n,
+        lanes: opts.upload_lanes.max(1),
+        blob_bytes,
         ..Default::default()
     };
     let mut record_done = None;
-    let deadline = Instant::now() + Duration::from_secs(600);
+    // Ten minutes, or three times the link's floor for a large backlog.
+    let deadline =
+        Instant::now() + Duration::from_secs_f64((blob_bytes as f64 / bw as f64 * 3.0).max(600.0));
     while Instant::now() < deadline {
-        let up = karya_agent::uploads::upload_photos(&store, &dir, &upt, &client, None)
-            .await
-            .expect("upload");
+        let up = karya_agent::uploads::upload_photos_with(
+            &store, &dir, &upt, &client, None, run.lanes,
+        )
+        .await
+        .expect("upload");
         if karya_agent::status::pending_changes(&store, &upt).unwrap_or(0) > 0 {
             // A record waits: the sync carries it (retried through the drops).
             if sync_once(&store, &client, &peer, DocId::for_agent(&upt))
@@ -998,6 +1034,8 @@ async fn photo_run(
     run.floor_secs =
         run.bytes_up as f64 / bw as f64 + (run.requests + run.drops) as f64 * rtt.as_secs_f64();
     run.ratio = run.secs / run.floor_secs.max(0.001);
+    run.link_floor_secs = run.blob_bytes as f64 / bw as f64;
+    run.link_ratio = run.secs / run.link_floor_secs.max(0.001);
     run
 }
 
@@ -1533,8 +1571,10 @@ pub fn print_table(r: &Report, opts: &Options) {
     if let Some(p) = &r.photo {
         rows.push((
             format!(
-                "photo {:.0} KB, slow link dropping: time",
-                p.blob_bytes as f64 / 1024.0
+                "photos: {} of {:.0} KB in all, {} at once, slow link dropping: time",
+                p.photos,
+                p.blob_bytes as f64 / 1024.0,
+                p.lanes
             ),
             format!("{:.1} s", p.secs),
             format!(
@@ -1548,9 +1588,14 @@ pub fn print_table(r: &Report, opts: &Options) {
             format!("<= 1.3x ({})", ok(p.completed && p.ratio <= 1.3)),
         ));
         rows.push((
+            "  time / link floor (blob bytes ÷ bandwidth)".into(),
+            format!("{:.2}x of {:.1} s", p.link_ratio, p.link_floor_secs),
+            format!("<= 1.1x ({})", ok(p.completed && p.link_ratio <= 1.1)),
+        ));
+        rows.push((
             "  bytes up (headers included) / blob bytes".into(),
             format!("{:.3}x", p.bytes_ratio),
-            format!("<= 1.1x ({})", ok(p.bytes_ratio <= 1.1)),
+            format!("<= 1.08x ({})", ok(p.bytes_ratio <= 1.08)),
         ));
         rows.push((
             "  record edited mid-upload: at the hub after".into(),
