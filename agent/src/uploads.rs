@@ -213,7 +213,16 @@ pub async fn upload_photos_with(
     let mut out = Uploaded::default();
     let round = async {
         recheck_if_due(store, data_dir, upt, client).await?;
-        upload_round(store, data_dir, upt, client, cap_kbps, lanes.max(1), &mut out).await
+        upload_round(
+            store,
+            data_dir,
+            upt,
+            client,
+            cap_kbps,
+            lanes.max(1),
+            &mut out,
+        )
+        .await
     };
     match round.await {
         Ok(()) => Ok(out),

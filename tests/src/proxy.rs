@@ -95,8 +95,12 @@ impl Proxy {
                 }
             });
         }
+        // One link for every connection: its bandwidth is shared, as on a real link (two
+        // uploads at once each get half of it, not all of it).
+        let clock = Arc::new(LinkClock::default());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                let clock = clock.clone();
                 let n = c.connections.fetch_add(1, Relaxed);
                 let c = c.clone();
                 let roll = (n.wrapping_mul(7919) % 1000) as u32;
@@ -118,8 +122,8 @@ impl Proxy {
                     let (cr, cw) = client.into_split();
                     let (sr, sw) = server.into_split();
                     let limit = |up: bool| (cut == Some(up)).then_some(cut_after);
-                    let up = pipe(cr, sw, link, c.clone(), true, limit(true));
-                    let down = pipe(sr, cw, link, c, false, limit(false));
+                    let up = pipe(cr, sw, link, &clock.up, c.clone(), true, limit(true));
+                    let down = pipe(sr, cw, link, &clock.down, c, false, limit(false));
                     let link_drop = dropped.changed();
                     if cut.is_some() {
                         // The cut direction ends early; the other is dropped with it, so
@@ -150,13 +154,32 @@ impl Proxy {
     }
 }
 
+/// When each direction of the link is next free to carry a byte, for all its connections.
+#[derive(Debug)]
+struct LinkClock {
+    up: std::sync::Mutex<tokio::time::Instant>,
+    down: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Default for LinkClock {
+    fn default() -> Self {
+        let now = tokio::time::Instant::now();
+        LinkClock {
+            up: std::sync::Mutex::new(now),
+            down: std::sync::Mutex::new(now),
+        }
+    }
+}
+
 /// Copies one direction, delaying each chunk by the link's latency and pacing it to the
-/// bandwidth. Chunks are delayed in a pipeline (a later chunk does not wait for an earlier
-/// one's delay on top of its own), as on a real link.
+/// bandwidth, which this direction's other connections share (`link_free`). Chunks are
+/// delayed in a pipeline (a later chunk does not wait for an earlier one's delay on top of
+/// its own), as on a real link.
 async fn pipe(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
     link: Link,
+    link_free: &std::sync::Mutex<tokio::time::Instant>,
     counters: Arc<Counters>,
     up: bool,
     limit: Option<u64>,
@@ -179,8 +202,7 @@ async fn pipe(
         16 * 1024
     };
     let mut buf = vec![0u8; read_size];
-    // When the (serialised) link is next free to carry a byte.
-    let mut link_free = tokio::time::Instant::now();
+    let free_at = || *link_free.lock().unwrap_or_else(|p| p.into_inner());
     let mut passed = 0u64;
     // A link queues little: the proxy reads from the sender only as the link drains (half a
     // second of its bandwidth may wait), so a sender is held back by TCP as on a real
@@ -189,8 +211,9 @@ async fn pipe(
     loop {
         if link.bytes_per_sec > 0 {
             let now = tokio::time::Instant::now();
-            if link_free > now + queue {
-                tokio::time::sleep_until(link_free - queue).await;
+            let free = free_at();
+            if free > now + queue {
+                tokio::time::sleep_until(free - queue).await;
             }
         }
         let mut n = match from.read(&mut buf).await {
@@ -204,16 +227,18 @@ async fn pipe(
         passed += n as u64;
         let counter = if up { &counters.up } else { &counters.down };
         counter.fetch_add(n as u64, Relaxed);
-        let now = tokio::time::Instant::now();
-        let start = link_free.max(now);
         let transmit = if link.bytes_per_sec > 0 {
             Duration::from_secs_f64(n as f64 / link.bytes_per_sec as f64)
         } else {
             Duration::ZERO
         };
-        link_free = start + transmit;
+        let sent_by = {
+            let mut free = link_free.lock().unwrap_or_else(|p| p.into_inner());
+            *free = (*free).max(tokio::time::Instant::now()) + transmit;
+            *free
+        };
         if tx
-            .send((link_free + link.one_way_delay, buf[..n].to_vec()))
+            .send((sent_by + link.one_way_delay, buf[..n].to_vec()))
             .is_err()
         {
             break;

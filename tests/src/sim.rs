@@ -921,8 +921,7 @@ async fn photo_run(
     for (i, p) in products.iter().enumerate() {
         let seed = rand::random::<u32>() ^ i as u32;
         let full = crate::noise_jpeg(side(opts.photo_kb), side(opts.photo_kb), seed);
-        let thumb =
-            crate::noise_jpeg(side(opts.photo_kb / 10), side(opts.photo_kb / 10), seed ^ 1);
+        let thumb = crate::noise_jpeg(side(opts.photo_kb / 10), side(opts.photo_kb / 10), seed ^ 1);
         blob_bytes += (full.len() + thumb.len()) as u64;
         let photo = karya_shared::model::Photo {
             hash: karya_agent::photos::store_blob(&dir, &full).expect("blob"),
@@ -998,11 +997,10 @@ async fn photo_run(
     let deadline =
         Instant::now() + Duration::from_secs_f64((blob_bytes as f64 / bw as f64 * 3.0).max(600.0));
     while Instant::now() < deadline {
-        let up = karya_agent::uploads::upload_photos_with(
-            &store, &dir, &upt, &client, None, run.lanes,
-        )
-        .await
-        .expect("upload");
+        let up =
+            karya_agent::uploads::upload_photos_with(&store, &dir, &upt, &client, None, run.lanes)
+                .await
+                .expect("upload");
         if karya_agent::status::pending_changes(&store, &upt).unwrap_or(0) > 0 {
             // A record waits: the sync carries it (retried through the drops).
             if sync_once(&store, &client, &peer, DocId::for_agent(&upt))
