@@ -256,7 +256,7 @@ impl<'a> Piped<'a> {
 /// A record's column value (the record model speaks SQLite's value types) as a PostgreSQL
 /// parameter: integers are `BIGINT`, text is `TEXT`.
 pub(super) enum PgValue<'a> {
-    Null(Option<i64>),
+    Null(AnyNull),
     Int(i64),
     Real(f64),
     Text(&'a str),
@@ -267,7 +267,7 @@ pub(super) enum PgValue<'a> {
 impl<'a> PgValue<'a> {
     pub(super) fn of(v: &'a ToSqlOutput<'_>) -> PgValue<'a> {
         let from_ref = |r: ValueRef<'a>| match r {
-            ValueRef::Null => PgValue::Null(None),
+            ValueRef::Null => PgValue::Null(AnyNull),
             ValueRef::Integer(i) => PgValue::Int(i),
             ValueRef::Real(f) => PgValue::Real(f),
             ValueRef::Text(t) => match std::str::from_utf8(t) {
@@ -278,7 +278,7 @@ impl<'a> PgValue<'a> {
         };
         match v {
             ToSqlOutput::Borrowed(r) => from_ref(*r),
-            ToSqlOutput::Owned(Value::Null) => PgValue::Null(None),
+            ToSqlOutput::Owned(Value::Null) => PgValue::Null(AnyNull),
             ToSqlOutput::Owned(Value::Integer(i)) => PgValue::Int(*i),
             ToSqlOutput::Owned(Value::Real(f)) => PgValue::Real(*f),
             ToSqlOutput::Owned(Value::Text(t)) => PgValue::Text(t),
@@ -297,6 +297,28 @@ impl<'a> PgValue<'a> {
             PgValue::Blob(b) => b,
         }
     }
+}
+
+/// SQL NULL for a column of any type. (`None::<i64>` is refused by a text column: an optional
+/// field left empty, NULL in its row, would have failed every write on PostgreSQL.)
+#[derive(Debug, Clone, Copy)]
+pub(super) struct AnyNull;
+
+impl ToSql for AnyNull {
+    fn to_sql(
+        &self,
+        _: &tokio_postgres::types::Type,
+        _: &mut bytes::BytesMut,
+    ) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        Ok(tokio_postgres::types::IsNull::Yes)
+    }
+
+    fn accepts(_: &tokio_postgres::types::Type) -> bool {
+        true
+    }
+
+    tokio_postgres::types::to_sql_checked!();
 }
 
 /// Connects with `tls`, and serves the connection's socket on a task of the current runtime.
@@ -327,4 +349,24 @@ pub(super) fn describe_server(config: &tokio_postgres::Config) -> String {
     let port = config.get_ports().first().copied().unwrap_or(5432);
     let db = config.get_dbname().unwrap_or("(default)");
     format!("{host}:{port}/{db}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_postgres::types::{IsNull, Type};
+
+    #[test]
+    fn a_null_goes_into_a_column_of_any_type() {
+        let mut out = bytes::BytesMut::new();
+        for ty in [Type::TEXT, Type::INT8, Type::BYTEA, Type::FLOAT8] {
+            let null = PgValue::of(&ToSqlOutput::Owned(Value::Null));
+            let written = null.param().to_sql_checked(&ty, &mut out);
+            assert!(
+                matches!(written, Ok(IsNull::Yes)),
+                "{ty}: {:?}",
+                written.err()
+            );
+        }
+    }
 }
