@@ -100,11 +100,10 @@ impl NewProduct {
             stock: self.stock,
             workshop: self.workshop,
             certifications: self.certifications,
-            photos: vec![],
             nominated: self.nominated,
             created_at: now.clone(),
             updated_at: now,
-            deleted: false,
+            ..Default::default()
         }
     }
 }

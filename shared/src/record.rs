@@ -888,17 +888,12 @@ mod tests {
             id: "p1".into(),
             name: "Kursi".into(),
             category: "furnitur".into(),
-            description: String::new(),
             price_idr: 100,
             unit: "pcs".into(),
-            workshop: String::new(),
-            certifications: vec![],
-            photos: vec![],
-            nominated: false,
             stock: 4,
             created_at: "t".into(),
             updated_at: "t".into(),
-            deleted: false,
+            ..Default::default()
         };
         let obj = p.insert_into(&mut doc).unwrap();
         let before = doc.get_heads();

@@ -418,17 +418,12 @@ mod tests {
             id: "p1".into(),
             name: "Kursi".into(),
             category: "furnitur".into(),
-            description: String::new(),
             price_idr: 100,
             unit: "pcs".into(),
             stock: 1,
-            workshop: String::new(),
-            certifications: vec![],
-            photos: vec![],
-            nominated: false,
             created_at: "t".into(),
             updated_at: "t".into(),
-            deleted: false,
+            ..Default::default()
         };
         insert_product(&mut a, &p).unwrap();
         let mut b = a.fork();

@@ -18,12 +18,10 @@ pub fn product(name: &str) -> Product {
         unit: "pcs".into(),
         stock: 10,
         workshop: "Bengkel anyaman".into(),
-        certifications: vec![],
-        photos: vec![],
         nominated: true,
         created_at: now.clone(),
         updated_at: now,
-        deleted: false,
+        ..Default::default()
     }
 }
 

@@ -1714,12 +1714,9 @@ pub fn make_backlog(r: &mut Replica, target: usize) -> usize {
                         unit: "pcs".into(),
                         stock: (n % 40) as i64,
                         workshop: "Bengkel kayu".into(),
-                        certifications: vec![],
-                        photos: vec![],
-                        nominated: false,
                         created_at: now.clone(),
                         updated_at: now.clone(),
-                        deleted: false,
+                        ..Default::default()
                     }
                 })
                 .collect();

@@ -63,17 +63,12 @@ fn kept_figures_follow_every_change_stored_also_by_another_process() {
             id: karya_shared::model::new_id().into(),
             name: name.into(),
             category: category.into(),
-            description: String::new(),
             price_idr: 10_000,
             unit: "pcs".into(),
             stock: 3,
-            workshop: String::new(),
-            certifications: vec![],
-            photos: vec![],
-            nominated: false,
             created_at: now.clone(),
             updated_at: now,
-            deleted: false,
+            ..Default::default()
         }
     };
     let add = |code: &str, name: &str, category: &str| {

@@ -9,17 +9,13 @@ pub fn product(name: &str, price: i64, stock: i64) -> Product {
         id: new_id().into(),
         name: name.into(),
         category: "kerajinan".into(),
-        description: String::new(),
         price_idr: price,
         unit: "pcs".into(),
         stock,
         workshop: "Bengkel kayu".into(),
-        certifications: vec![],
-        photos: vec![],
-        nominated: false,
         created_at: now.clone(),
         updated_at: now,
-        deleted: false,
+        ..Default::default()
     }
 }
 
