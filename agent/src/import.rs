@@ -9,7 +9,7 @@ use crate::records;
 use crate::text::agent as text;
 use calamine::{Data, Reader};
 use karya_shared::input;
-use karya_shared::model::{Certification, Product, Sale, SaleChannel, Training, ValidationError};
+use karya_shared::model::{Product, ProductPatch, Sale, SaleChannel, Training, ValidationError};
 use karya_shared::{Store, StoreError};
 use std::collections::HashMap;
 use std::path::Path;
@@ -554,34 +554,23 @@ pub fn import_file_with(
             let cats = records::category_choices(store, false)?;
             let slugs: Vec<&str> = cats.iter().map(|(s, _)| s.as_str()).collect();
             let (products, errors) = read_rows(&table, &columns, |r| {
-                let nominated = input::parse_yes_no(&r.text("nominated")).unwrap_or_else(|e| {
-                    r.error("nominated", e);
-                    false
-                });
-                let category = r.choice("category", &cats).unwrap_or_default();
-                let unit = r.text("unit");
-                let certs_text = r.text("certifications");
-                let certifications = certs_text
-                    .split(';')
-                    .filter(|c| !c.trim().is_empty())
-                    .filter_map(|c| match Certification::parse(c) {
-                        Ok(cert) => Some(cert),
-                        Err(e) => {
-                            r.validation(e);
-                            None
-                        }
-                    })
-                    .collect();
+                // Every field the declaration lets an import fill is read by its type's
+                // rules (a new field needs no line here); the category is matched to the
+                // catalogue's, and a price must be given.
+                let mut fields = ProductPatch::default();
+                for (field, _) in Product::IMPORT {
+                    if matches!(*field, "category" | "price_idr" | "stock") {
+                        continue;
+                    }
+                    if let Err(e) = fields.set(field, &r.text(field)) {
+                        r.validation(e);
+                    }
+                }
+                fields.category = r.choice("category", &cats);
+                fields.price_idr = Some(r.number("price_idr", None));
                 let p = records::NewProduct {
-                    name: r.text("name"),
-                    category,
-                    price_idr: r.number("price_idr", None),
-                    unit: (!unit.is_empty()).then_some(unit),
+                    fields,
                     stock: r.number("stock", Some(0)),
-                    workshop: r.text("workshop"),
-                    description: r.text("description"),
-                    nominated,
-                    certifications,
                 }
                 .into_product();
                 if !p.category.is_empty()

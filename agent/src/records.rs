@@ -73,38 +73,31 @@ pub fn resolve_training(store: &Store, upt: &str, id: &str) -> Result<String, St
     resolve(store, upt, "training", "trainings", id)
 }
 
-/// The fields of a new product as an operator gives them.
+/// A new product as an operator gives it: any fields of its declaration (unset ones keep
+/// their defaults, the unit `pcs`), and the stock it starts with.
 #[derive(Debug, Clone, Default)]
 pub struct NewProduct {
-    pub name: String,
-    pub category: String,
-    pub price_idr: i64,
-    pub unit: Option<String>,
+    pub fields: ProductPatch,
     pub stock: i64,
-    pub workshop: String,
-    pub description: String,
-    pub nominated: bool,
-    pub certifications: Vec<Certification>,
 }
 
 impl NewProduct {
     pub fn into_product(self) -> Product {
         let now = now_rfc3339();
-        Product {
+        let mut p = Product {
             id: new_id().into(),
-            name: self.name.trim().to_string(),
-            category: self.category.trim().to_string(),
-            description: self.description,
-            price_idr: self.price_idr,
-            unit: self.unit.unwrap_or_else(|| "pcs".into()),
             stock: self.stock,
-            workshop: self.workshop,
-            certifications: self.certifications,
-            nominated: self.nominated,
             created_at: now.clone(),
             updated_at: now,
             ..Default::default()
+        };
+        self.fields.apply_to(&mut p);
+        p.name = p.name.trim().to_string();
+        p.category = p.category.trim().to_string();
+        if p.unit.trim().is_empty() {
+            p.unit = "pcs".into();
         }
+        p
     }
 }
 

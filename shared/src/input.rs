@@ -8,6 +8,54 @@ use crate::record::{ValidationError, parse_iso_date};
 use crate::text;
 use time::Date;
 
+/// A field's value from what a person typed (a spreadsheet cell, a command-line flag, a form
+/// field), read by the same rules everywhere. The text is not empty: an empty text is the
+/// field not given, and the caller keeps what it has.
+pub trait FromInput: Sized {
+    fn from_input(text: &str) -> Result<Self, String>;
+}
+
+impl FromInput for String {
+    fn from_input(text: &str) -> Result<Self, String> {
+        Ok(text.trim().to_string())
+    }
+}
+
+impl FromInput for i64 {
+    fn from_input(text: &str) -> Result<Self, String> {
+        parse_whole(text)
+    }
+}
+
+impl FromInput for bool {
+    fn from_input(text: &str) -> Result<Self, String> {
+        parse_yes_no(text)
+    }
+}
+
+impl FromInput for Date {
+    fn from_input(text: &str) -> Result<Self, String> {
+        parse_date(text)
+    }
+}
+
+impl<T: FromInput> FromInput for Option<T> {
+    fn from_input(text: &str) -> Result<Self, String> {
+        T::from_input(text).map(Some)
+    }
+}
+
+/// A list written in one cell, its items separated by `;`.
+impl<T: FromInput> FromInput for Vec<T> {
+    fn from_input(text: &str) -> Result<Self, String> {
+        text.split(';')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(T::from_input)
+            .collect()
+    }
+}
+
 /// A whole number as people write it: `275000`, `275.000`, `275,000`, `Rp 275.000`,
 /// `Rp275.000,00`. A comma before one or two digits is a decimal comma (Indonesian); the
 /// decimals must be zero, since rupiah and counts are whole.

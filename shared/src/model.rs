@@ -418,6 +418,20 @@ impl Certification {
     }
 }
 
+/// `halal:ID31110000123:31/01/2028` (see [`Certification::parse`]).
+impl crate::input::FromInput for Certification {
+    fn from_input(text: &str) -> Result<Self, String> {
+        Certification::parse(text).map_err(|e| e.reason)
+    }
+}
+
+/// Photos are added as files (`product photo add`, the console), never typed.
+impl crate::input::FromInput for Photo {
+    fn from_input(_: &str) -> Result<Self, String> {
+        Err(text::input::photo_not_typed())
+    }
+}
+
 impl Product {
     /// `categories` is the catalogue in force (the `national` document's, which HQ may extend).
     pub fn validate(&self, categories: &[&str]) -> Result<(), ValidationError> {

@@ -496,6 +496,40 @@ macro_rules! record {
                 true $( && self.$ef.is_none() )*
             }
 
+            /// Sets the field declared as `field` from what a person typed, read as its type
+            /// reads input ([`FromInput`](crate::input::FromInput)); an empty text sets
+            /// nothing. `Ok(false)`: no field of that name may be edited.
+            pub fn set(
+                &mut self,
+                field: &str,
+                text: &str,
+            ) -> Result<bool, $crate::record::ValidationError> {
+                $(
+                    if field == stringify!($ef) {
+                        if !text.trim().is_empty() {
+                            self.$ef = Some(
+                                <$ety as $crate::input::FromInput>::from_input(text).map_err(
+                                    |reason| $crate::record::ValidationError::new(stringify!($ef), reason),
+                                )?,
+                            );
+                        }
+                        return Ok(true);
+                    }
+                )*
+                let _ = (field, text);
+                Ok(false)
+            }
+
+            /// Writes the fields it names into `record`.
+            pub fn apply_to(&self, record: &mut $name) {
+                $(
+                    if let Some(v) = &self.$ef {
+                        record.$ef = v.clone();
+                    }
+                )*
+                let _ = record;
+            }
+
             /// Writes the fields it names that differ from the map's.
             pub fn apply(
                 &self,
@@ -673,6 +707,18 @@ macro_rules! fixed_set {
             }
         }
 
+        impl $crate::input::FromInput for $name {
+            fn from_input(text: &str) -> Result<Self, String> {
+                $crate::input::match_choice(
+                    $field,
+                    text,
+                    &$crate::input::choices_of(Self::NAMES),
+                )
+                .and_then(|c| c.parse())
+                .map_err(|e| e.reason)
+            }
+        }
+
         impl clap::ValueEnum for $name {
             fn value_variants<'a>() -> &'a [Self] {
                 Self::ALL
@@ -735,6 +781,12 @@ macro_rules! text_newtype {
                 self.0
             }
         }
+        impl $crate::input::FromInput for $name {
+            fn from_input(text: &str) -> Result<Self, String> {
+                Ok(Self(text.trim().to_string()))
+            }
+        }
+
         impl std::ops::Deref for $name {
             type Target = str;
             fn deref(&self) -> &str {
@@ -944,6 +996,39 @@ mod tests {
         );
         // A value of the wrong type is an error, not a silent None.
         assert!(Option::<i64>::from_scalar(Some(&ScalarValue::Str("x".into()))).is_err());
+    }
+
+    #[test]
+    fn a_patch_reads_any_field_from_what_a_person_typed() {
+        let mut p = ProductPatch::default();
+        assert_eq!(p.set("price_idr", "Rp 275.000"), Ok(true));
+        assert_eq!(p.set("nominated", "ya"), Ok(true));
+        assert_eq!(p.set("name", "  Kursi jati "), Ok(true));
+        assert_eq!(p.set("unit", "   "), Ok(true), "an empty text sets nothing");
+        p.set(
+            "certifications",
+            "halal:ID31110000123:31/01/2028; pirt:2063507010123",
+        )
+        .unwrap();
+        assert_eq!(p.price_idr, Some(275_000));
+        assert_eq!(p.nominated, Some(true));
+        assert_eq!(p.name.as_deref(), Some("Kursi jati"));
+        assert_eq!(p.unit, None);
+        assert_eq!(p.certifications.as_ref().map(Vec::len), Some(2));
+        let err = p.set("price_idr", "banyak").unwrap_err();
+        assert_eq!(err.field, "price_idr");
+        assert_eq!(p.set("photos", "foto.jpg").unwrap_err().field, "photos");
+        assert_eq!(p.set("warna", "merah"), Ok(false), "no such field");
+        let mut product = Product {
+            unit: "pcs".into(),
+            ..Default::default()
+        };
+        p.apply_to(&mut product);
+        assert_eq!((product.price_idr, product.unit.as_str()), (275_000, "pcs"));
+        let mut d = DecisionPatch::default();
+        assert_eq!(d.set("status", "entah").unwrap_err().field, "status");
+        d.set("status", "approved").unwrap();
+        assert_eq!(d.status, Some(CurationStatus::Approved));
     }
 
     #[test]

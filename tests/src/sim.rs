@@ -239,13 +239,15 @@ pub fn generate(upt: &str, records: usize, token: String) -> Replica {
     let mut recs = Vec::with_capacity(records);
     for i in 0..n_products {
         let p = records::NewProduct {
-            name: format!("Produk {upt} {i}"),
-            category: cats[i % cats.len()].to_string(),
-            price_idr: 10_000 + (i as i64 % 50) * 5_000,
+            fields: karya_shared::model::ProductPatch {
+                name: Some(format!("Produk {upt} {i}")),
+                category: Some(cats[i % cats.len()].to_string()),
+                price_idr: Some(10_000 + (i as i64 % 50) * 5_000),
+                workshop: Some(format!("Bengkel {}", i % 5)),
+                nominated: Some(i % 10 == 0),
+                ..Default::default()
+            },
             stock: (i as i64 % 40) + 1,
-            workshop: format!("Bengkel {}", i % 5),
-            nominated: i % 10 == 0,
-            ..Default::default()
         }
         .into_product();
         let mut p = p;

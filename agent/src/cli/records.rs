@@ -84,15 +84,18 @@ pub fn product(
                 &mut store,
                 upt,
                 records::NewProduct {
-                    name: a.name,
-                    category: a.category,
-                    price_idr: a.price,
-                    unit: a.unit,
+                    fields: ProductPatch {
+                        name: Some(a.name),
+                        category: Some(a.category),
+                        price_idr: Some(a.price),
+                        unit: a.unit,
+                        workshop: Some(a.workshop),
+                        description: Some(a.description),
+                        nominated: Some(a.nominate),
+                        certifications: Some(a.certs),
+                        ..Default::default()
+                    },
                     stock: a.stock,
-                    workshop: a.workshop,
-                    description: a.description,
-                    nominated: a.nominate,
-                    certifications: a.certs,
                 },
             )?;
             if json {

@@ -71,15 +71,8 @@ pub(super) async fn add_product(
 ) -> Result<Response, PageError> {
     let parsed = (|| -> Result<records::NewProduct, String> {
         Ok(records::NewProduct {
-            name: f.nama.clone(),
-            category: f.kategori.clone(),
-            price_idr: whole(t::price(), &f.harga, None)?,
-            unit: Some(f.satuan.trim().to_string()).filter(|u| !u.is_empty()),
+            fields: fields_of(&f)?,
             stock: whole(t::stock(), &f.stok, Some(0))?,
-            workshop: f.bengkel.trim().to_string(),
-            description: f.deskripsi.trim().to_string(),
-            nominated: f.usulkan.is_some(),
-            certifications: certifications(&f.sertifikasi)?,
         })
     })();
     let result = match parsed {
@@ -136,19 +129,7 @@ pub(super) async fn edit_product(
     Path(id): Path<String>,
     Posted(op, f): Posted<ProductForm>,
 ) -> Result<Response, PageError> {
-    let patch = (|| -> Result<karya_shared::model::ProductPatch, String> {
-        Ok(karya_shared::model::ProductPatch {
-            name: Some(f.nama.trim().to_string()),
-            category: Some(f.kategori.clone()),
-            description: Some(f.deskripsi.trim().to_string()),
-            price_idr: Some(whole(t::price(), &f.harga, None)?),
-            unit: Some(f.satuan.trim().to_string()),
-            workshop: Some(f.bengkel.trim().to_string()),
-            certifications: Some(certifications(&f.sertifikasi)?),
-            photos: None,
-            nominated: Some(f.usulkan.is_some()),
-        })
-    })();
+    let patch = fields_of(&f);
     let to = format!("/produk/{id}");
     let patch = match patch {
         Ok(patch) => patch,
@@ -296,3 +277,19 @@ pub(super) async fn photo(
 }
 
 with_csrf!(ProductForm, StockForm);
+
+/// The product's fields as the form gives them, for a new product and an edit alike (an
+/// empty unit keeps the one there, `pcs` for a new product).
+fn fields_of(f: &ProductForm) -> Result<karya_shared::model::ProductPatch, String> {
+    Ok(karya_shared::model::ProductPatch {
+        name: Some(f.nama.trim().to_string()),
+        category: Some(f.kategori.trim().to_string()),
+        description: Some(f.deskripsi.trim().to_string()),
+        price_idr: Some(whole(t::price(), &f.harga, None)?),
+        unit: Some(f.satuan.trim().to_string()).filter(|u| !u.is_empty()),
+        workshop: Some(f.bengkel.trim().to_string()),
+        certifications: Some(certifications(&f.sertifikasi)?),
+        nominated: Some(f.usulkan.is_some()),
+        ..Default::default()
+    })
+}

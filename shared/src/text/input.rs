@@ -91,6 +91,13 @@ pub fn at_most_items(count: usize, max: usize) -> String {
     )
 }
 
+pub fn photo_not_typed() -> String {
+    say!(
+        "foto ditambahkan sebagai berkas (product photo add, atau halaman produk di konsol), tidak diketik",
+        "photos are added as files (product photo add, or the product's page in the console), not typed",
+    )
+}
+
 pub fn photo_hash() -> String {
     say!(
         "foto dinamai dengan SHA-256 isinya (64 digit heksadesimal)",

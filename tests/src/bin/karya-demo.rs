@@ -154,12 +154,14 @@ async fn main() -> anyhow::Result<()> {
                 &mut store,
                 code,
                 records::NewProduct {
-                    name: name.to_string(),
-                    category: cat.to_string(),
-                    price_idr: price.parse()?,
+                    fields: karya_shared::model::ProductPatch {
+                        name: Some(name.to_string()),
+                        category: Some(cat.to_string()),
+                        price_idr: Some(price.parse()?),
+                        nominated: Some(i == 0),
+                        ..Default::default()
+                    },
                     stock: stock.parse()?,
-                    nominated: i == 0,
-                    ..Default::default()
                 },
             )?;
             first.get_or_insert(p);
