@@ -316,48 +316,31 @@ impl Config {
     /// key or a bad value is named with the file; paths in it are read from the file's
     /// folder, never from wherever a command happens to be started (the service and the
     /// admin's shell must agree).
-    fn file_layer(
-        path: &Path,
-    ) -> Result<config::File<config::FileSourceString, config::FileFormat>, ConfigError> {
+    fn file_layer(path: &Path) -> Result<config::Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.into(),
             source,
         })?;
-        let parse_error = |message: String| ConfigError::Parse {
+        let mut file: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.into(),
-            message,
-        };
-        let checked: Config = toml::from_str(&text).map_err(|e| parse_error(e.message().into()))?;
-        let mut table: toml::Table =
-            toml::from_str(&text).map_err(|e| parse_error(e.message().into()))?;
+            message: e.message().to_string(),
+        })?;
         if let Some(folder) = std::path::absolute(path)
             .ok()
             .as_deref()
             .and_then(Path::parent)
         {
-            if !checked.is_postgres() && checked.db.is_relative() && table.contains_key("db") {
-                table.insert(
-                    "db".into(),
-                    folder
-                        .join(&checked.db)
-                        .to_string_lossy()
-                        .into_owned()
-                        .into(),
-                );
+            if !file.is_postgres() && file.db.is_relative() {
+                file.db = folder.join(&file.db);
             }
-            if let Some(b) = &checked.blobs_dir
-                && b.is_relative()
-            {
-                table.insert(
-                    "blobs_dir".into(),
-                    folder.join(b).to_string_lossy().into_owned().into(),
-                );
+            if let Some(b) = file.blobs_dir.as_mut().filter(|b| b.is_relative()) {
+                *b = folder.join(&*b);
             }
         }
-        Ok(config::File::from_str(
-            &table.to_string(),
-            config::FileFormat::Toml,
-        ))
+        config::Config::try_from(&file).map_err(|e| ConfigError::Parse {
+            path: path.into(),
+            message: e.to_string(),
+        })
     }
 
     /// A setting that cannot be used, named where it came from: its environment variable,

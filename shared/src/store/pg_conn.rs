@@ -256,7 +256,7 @@ impl<'a> Piped<'a> {
 /// A record's column value (the record model speaks SQLite's value types) as a PostgreSQL
 /// parameter: integers are `BIGINT`, text is `TEXT`.
 pub(super) enum PgValue<'a> {
-    Null(AnyNull),
+    Null,
     Int(i64),
     Real(f64),
     Text(&'a str),
@@ -267,7 +267,7 @@ pub(super) enum PgValue<'a> {
 impl<'a> PgValue<'a> {
     pub(super) fn of(v: &'a ToSqlOutput<'_>) -> PgValue<'a> {
         let from_ref = |r: ValueRef<'a>| match r {
-            ValueRef::Null => PgValue::Null(AnyNull),
+            ValueRef::Null => PgValue::Null,
             ValueRef::Integer(i) => PgValue::Int(i),
             ValueRef::Real(f) => PgValue::Real(f),
             ValueRef::Text(t) => match std::str::from_utf8(t) {
@@ -278,7 +278,7 @@ impl<'a> PgValue<'a> {
         };
         match v {
             ToSqlOutput::Borrowed(r) => from_ref(*r),
-            ToSqlOutput::Owned(Value::Null) => PgValue::Null(AnyNull),
+            ToSqlOutput::Owned(Value::Null) => PgValue::Null,
             ToSqlOutput::Owned(Value::Integer(i)) => PgValue::Int(*i),
             ToSqlOutput::Owned(Value::Real(f)) => PgValue::Real(*f),
             ToSqlOutput::Owned(Value::Text(t)) => PgValue::Text(t),
@@ -289,7 +289,7 @@ impl<'a> PgValue<'a> {
 
     pub(super) fn param(&self) -> &(dyn ToSql + Sync) {
         match self {
-            PgValue::Null(n) => n,
+            PgValue::Null => &AnyNull,
             PgValue::Int(i) => i,
             PgValue::Real(f) => f,
             PgValue::Text(t) => t,
