@@ -79,16 +79,9 @@ pub const EXAMPLE_MARK: &str = "CONTOH:";
 const KINDS: [&[(&str, &[&str])]; 3] = [Product::IMPORT, Sale::IMPORT, Training::IMPORT];
 
 fn canonical(header: &str) -> Option<&'static str> {
-    let key: String = header
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
     KINDS
         .iter()
-        .flat_map(|k| k.iter())
-        .find(|(_, names)| names.contains(&key.as_str()))
-        .map(|(c, _)| *c)
+        .find_map(|k| karya_shared::input::header_field(k, header))
 }
 
 /// A table read from a file: headers as written, and rows of text cells, each with the row

@@ -155,6 +155,24 @@ fn squash(s: &str) -> String {
         .collect()
 }
 
+/// The field a spreadsheet column fills, by its header: the declaration's list of headers
+/// per field (a kind's `IMPORT`), matched without case, spaces or punctuation ("Harga (Rp)"
+/// is `hargarp`, the price).
+pub fn header_field(
+    imports: &[(&'static str, &'static [&'static str])],
+    header: &str,
+) -> Option<&'static str> {
+    let key: String = header
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    imports
+        .iter()
+        .find(|(_, names)| names.contains(&key.as_str()))
+        .map(|(field, _)| *field)
+}
+
 /// Words people use for the built-in categories and sale channels: (what they write, the
 /// slug it means). Matched like names, without case, spaces or punctuation.
 pub const SYNONYMS: &[(&str, &str)] = &[

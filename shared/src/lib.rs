@@ -9,7 +9,9 @@
 //!   [`server`]: the server side, with write authority;
 //! - [`pseudonym`]: participants' pseudonyms.
 
+pub mod export;
 pub mod input;
+pub mod kinds;
 pub mod localtime;
 pub mod logging;
 pub mod materialize;

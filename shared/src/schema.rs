@@ -8,9 +8,10 @@
 //! them), and a change to one record names its key directly in the diff, which is how the
 //! materialized tables are kept current without re-reading the document.
 
+use crate::kinds::{ProductCategory, TrainingCategory};
 use crate::model::*;
 pub use crate::record::SchemaError;
-use automerge::{AutoCommit, ObjId, ROOT, ReadDoc, ScalarValue, Value, transaction::Transactable};
+use automerge::{AutoCommit, ObjId, ROOT, ReadDoc, Value, transaction::Transactable};
 use std::fmt;
 
 /// Which document: the three kinds of DESIGN.md.
@@ -63,64 +64,11 @@ impl fmt::Display for DocId {
     }
 }
 
-/// A record key at the root of a document, parsed.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RecordKey {
-    Product(String),
-    Sale(String),
-    Training(String),
-    Participant {
-        training_id: String,
-        pseudonym: String,
-    },
-    Decision(String),
-    Upt(String),
-    Category(String),
-    TrainingCategory(String),
-}
-
-impl RecordKey {
-    pub fn parse(key: &str) -> Option<RecordKey> {
-        let (kind, rest) = key.split_once(':')?;
-        Some(match kind {
-            "product" => RecordKey::Product(rest.into()),
-            "sale" => RecordKey::Sale(rest.into()),
-            "training" => RecordKey::Training(rest.into()),
-            "participant" => {
-                let (t, p) = rest.split_once(':')?;
-                RecordKey::Participant {
-                    training_id: t.into(),
-                    pseudonym: p.into(),
-                }
-            }
-            "decision" => RecordKey::Decision(rest.into()),
-            "upt" => RecordKey::Upt(rest.into()),
-            "category" => RecordKey::Category(rest.into()),
-            "training_category" => RecordKey::TrainingCategory(rest.into()),
-            _ => return None,
-        })
-    }
-
-    pub fn key(&self) -> String {
-        match self {
-            RecordKey::Product(id) => format!("product:{id}"),
-            RecordKey::Sale(id) => format!("sale:{id}"),
-            RecordKey::Training(id) => format!("training:{id}"),
-            RecordKey::Participant {
-                training_id,
-                pseudonym,
-            } => format!("participant:{training_id}:{pseudonym}"),
-            RecordKey::Decision(id) => format!("decision:{id}"),
-            RecordKey::Upt(c) => format!("upt:{c}"),
-            RecordKey::Category(s) => format!("category:{s}"),
-            RecordKey::TrainingCategory(s) => format!("training_category:{s}"),
-        }
-    }
-}
+pub use crate::kinds::RecordKey;
 
 // ---------- field access ----------
 
-use crate::record::{Fields, ensure_maps, put_all_if_changed, put_if_changed, record_obj};
+use crate::record::{Fields, put_if_changed, record_obj};
 
 /// Every value of a record's field that is visible at this replica: the one shown first,
 /// then those set concurrently (a conflict), across every map at the record's key. What a
@@ -238,44 +186,15 @@ pub fn insert_training(doc: &mut AutoCommit, t: &Training) -> Result<(), SchemaE
     t.insert_into(doc).map(|_| ())
 }
 
-/// A participant as every replica's enrolment of them says: concurrent enrolments of one
-/// inmate on two PCs are one enrolment, and what either side recorded survives (a completion
-/// is never undone by the other side's enrolment).
+/// A participant as every replica's enrolment of them says (see the kind's
+/// [`Stored::read_stored`](crate::record::kind::Stored::read_stored)).
 pub fn read_participant_checked(
     doc: &AutoCommit,
     training_id: &str,
     pseudonym: &str,
 ) -> Option<Result<Participant, ValidationError>> {
-    let f = Fields::read(doc, &Participant::doc_key(training_id, pseudonym))?;
-    Some(
-        Participant::from_fields(&f, training_id, pseudonym).and_then(|(mut p, _)| {
-            let strs = |field: &str| -> Vec<String> {
-                f.all(field)
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .filter(|v| !v.is_empty())
-                    .collect()
-            };
-            for s in strs("status") {
-                let s: ParticipantStatus = s.parse()?;
-                if s.rank() > p.status.rank() {
-                    p.status = s;
-                }
-            }
-            p.enrolled_at = strs("enrolled_at")
-                .into_iter()
-                .min()
-                .unwrap_or(p.enrolled_at);
-            p.hours_attended = f
-                .all("hours_attended")
-                .iter()
-                .filter_map(ScalarValue::as_i64)
-                .max()
-                .unwrap_or(0);
-            p.certificate = strs("certificate").into_iter().next().unwrap_or_default();
-            Ok(p)
-        }),
-    )
+    use crate::record::kind::Stored;
+    Some(Participant::read_stored(doc, &[training_id, pseudonym])?.map(|(p, _)| p))
 }
 
 pub fn read_participant(
@@ -317,22 +236,36 @@ pub fn put_upt(doc: &mut AutoCommit, u: &UptInfo) -> Result<(), SchemaError> {
     u.upsert_into(doc)
 }
 
-pub fn read_category(doc: &AutoCommit, key: &RecordKey) -> Option<String> {
-    Fields::read(doc, &key.key()).and_then(|f| f.get("name")?.as_str().map(str::to_string))
+/// The name people read of the product category (`training`: training category) `slug`.
+pub fn read_category(doc: &AutoCommit, slug: &str, training: bool) -> Option<String> {
+    if training {
+        Some(TrainingCategory::read(doc, slug)?.ok()?.0.name)
+    } else {
+        Some(ProductCategory::read(doc, slug)?.ok()?.0.name)
+    }
 }
 
-pub fn put_category(doc: &mut AutoCommit, key: &RecordKey, name: &str) -> Result<(), SchemaError> {
-    let objs = ensure_maps(doc, &key.key())?;
-    put_all_if_changed(doc, &objs, "name", name.into())
+pub fn put_category(
+    doc: &mut AutoCommit,
+    slug: &str,
+    name: &str,
+    training: bool,
+) -> Result<(), SchemaError> {
+    let (slug, name) = (slug.to_string(), name.to_string());
+    if training {
+        TrainingCategory { slug, name }.upsert_into(doc)
+    } else {
+        ProductCategory { slug, name }.upsert_into(doc)
+    }
 }
 
 /// Seeds a new `national` document with the categories that ship with karya.
 pub fn seed_national(doc: &mut AutoCommit) -> Result<(), SchemaError> {
     for (slug, name) in PRODUCT_CATEGORIES {
-        put_category(doc, &RecordKey::Category(slug.to_string()), name)?;
+        put_category(doc, slug, name, false)?;
     }
     for slug in TRAINING_CATEGORIES {
-        put_category(doc, &RecordKey::TrainingCategory(slug.to_string()), slug)?;
+        put_category(doc, slug, slug, true)?;
     }
     Ok(())
 }
@@ -350,13 +283,8 @@ pub fn category_choices(national: Option<&AutoCommit>, training: bool) -> Vec<(S
     categories(national, training)
         .into_iter()
         .map(|slug| {
-            let key = if training {
-                RecordKey::TrainingCategory(slug.clone())
-            } else {
-                RecordKey::Category(slug.clone())
-            };
             let name = national
-                .and_then(|d| read_category(d, &key))
+                .and_then(|d| read_category(d, &slug, training))
                 .or_else(|| {
                     PRODUCT_CATEGORIES
                         .iter()
@@ -376,12 +304,14 @@ pub fn categories(national: Option<&AutoCommit>, training: bool) -> Vec<String> 
         .map(|doc| {
             record_keys(doc)
                 .into_iter()
-                .filter_map(|k| match (k, training) {
-                    (RecordKey::Category(s), false) | (RecordKey::TrainingCategory(s), true) => {
-                        Some(s)
-                    }
-                    _ => None,
+                .filter(|k| {
+                    k.is(if training {
+                        TrainingCategory::KIND
+                    } else {
+                        ProductCategory::KIND
+                    })
                 })
+                .map(|k| k.id)
                 .collect()
         })
         .unwrap_or_default();

@@ -86,17 +86,19 @@ impl Catalogue {
     }
 
     pub(super) fn check(&self, row: &karya_shared::materialize::RowOp) -> Result<(), String> {
-        use karya_shared::materialize::RowOp;
+        use karya_shared::materialize::{RowState, check_row};
+        use karya_shared::record::kind::Catalogue;
         // Only rows that name a category need the catalogue.
-        if !matches!(
-            row,
-            RowOp::Product { row: Some(_), .. } | RowOp::Training { row: Some(_), .. }
-        ) {
-            return karya_shared::materialize::check_row(row, &[], &[]).map_err(|e| e.to_string());
+        if !(row.kind().uses_catalogue && matches!(row.row, RowState::Row(_))) {
+            return check_row(row, &Catalogue::default()).map_err(|e| e.to_string());
         }
         let slugs = self.slugs();
         let p: Vec<&str> = slugs.products.iter().map(String::as_str).collect();
         let t: Vec<&str> = slugs.trainings.iter().map(String::as_str).collect();
-        karya_shared::materialize::check_row(row, &p, &t).map_err(|e| e.to_string())
+        let catalogue = Catalogue {
+            products: &p,
+            trainings: &t,
+        };
+        check_row(row, &catalogue).map_err(|e| e.to_string())
     }
 }

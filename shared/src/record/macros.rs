@@ -219,6 +219,22 @@ macro_rules! record {
                 })
             }
         }
+        impl $crate::record::kind::Declared for $name {
+            const KIND: &'static str = $kind;
+            const KEY_COLUMNS: &'static [&'static str] = Self::KEY_COLUMNS;
+            const FIELDS: &'static [&'static str] = Self::FIELDS;
+            fn read_parts(
+                doc: &automerge::AutoCommit,
+                parts: &[&str],
+            ) -> Option<Result<(Self, $crate::record::Conflicts), $crate::record::ValidationError>> {
+                let mut parts = parts.iter();
+                $( let $key: &str = parts.next()?; )+
+                Self::read(doc, $($key),+)
+            }
+            fn row_columns(&self) -> Vec<(&'static str, rusqlite::types::ToSqlOutput<'_>)> {
+                self.columns()
+            }
+        }
     };
 }
 

@@ -16,6 +16,7 @@ use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::collections::HashMap;
 
+pub mod kind;
 mod macros;
 
 /// A record that failed validation: the field and what is wrong with it, in words an operator

@@ -377,7 +377,7 @@ impl PgBackend {
     pub fn dump_materialized(&self) -> Result<Vec<String>> {
         self.snapshot(|c| {
             let mut out = Vec::new();
-            for (table, key) in crate::materialize::TABLE_KEYS {
+            for (table, key) in crate::materialize::table_keys() {
                 let order = key.join(", ");
                 for row in c.query(
                     &format!("SELECT row_to_json(t)::text FROM {table} t ORDER BY {order}"),

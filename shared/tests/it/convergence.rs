@@ -140,16 +140,16 @@ fn ids(
 }
 
 fn product_ids(store: &mut Store, doc: &DocId) -> Vec<String> {
-    ids(store, doc, |k| match k {
-        schema::RecordKey::Product(id) => Some(id.clone()),
-        _ => None,
+    ids(store, doc, |k| {
+        k.is(karya_shared::model::Product::KIND)
+            .then(|| k.id.clone())
     })
 }
 
 fn training_ids(store: &mut Store, doc: &DocId) -> Vec<String> {
-    ids(store, doc, |k| match k {
-        schema::RecordKey::Training(id) => Some(id.clone()),
-        _ => None,
+    ids(store, doc, |k| {
+        k.is(karya_shared::model::Training::KIND)
+            .then(|| k.id.clone())
     })
 }
 

@@ -7,7 +7,7 @@
 use crate::common;
 
 use karya_shared::model::{Participant, ProductPatch, now_rfc3339};
-use karya_shared::schema::{self, DocId, RecordKey};
+use karya_shared::schema::{self, DocId};
 use karya_shared::{Store, pseudonym};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -97,11 +97,7 @@ fn two_pcs_enrol(swap: bool) {
     for (s, peer) in [(&a, "a"), (&b, "b")] {
         sync(s, &hub, peer);
     }
-    let key = RecordKey::Participant {
-        training_id: t.id.to_string(),
-        pseudonym: who.clone(),
-    }
-    .key();
+    let key = Participant::doc_key(&t.id, &who);
     let seen = b
         .with_doc(&doc(), |d| schema::visible_values(d, &key, "status"))
         .unwrap();
@@ -187,7 +183,7 @@ proptest! {
                         1 => ("name", ProductPatch { name: Some(format!("N{value}")), ..Default::default() }, serde_json::json!(format!("N{value}"))),
                         _ => ("nominated", ProductPatch { nominated: Some(value % 2 == 0), ..Default::default() }, serde_json::json!(value % 2 == 0)),
                     };
-                    let key = RecordKey::Product(p.id.to_string()).key();
+                    let key = karya_shared::model::Product::doc_key(&p.id);
                     // Writing the value a field already shows writes nothing: no intent to keep.
                     if shown(store, &key, name).as_ref() != Some(&json) {
                         last.entry((key, name.into())).or_default().insert(*pc, json);
@@ -204,7 +200,7 @@ proptest! {
                         status: STATUSES[*status as usize].parse().unwrap(),
                         certificate: String::new(),
                     };
-                    let key = RecordKey::Participant { training_id: t.id.to_string(), pseudonym }.key();
+                    let key = Participant::doc_key(&t.id, &pseudonym);
                     for (field, json) in [
                         ("status", serde_json::json!(STATUSES[*status as usize])),
                         ("hours_attended", serde_json::json!(hours)),

@@ -185,7 +185,7 @@ async fn three_hub_processes_on_one_database_converge_and_survive_sigkills() {
             .with_doc(&doc, |d| {
                 karya_shared::schema::record_keys(d)
                     .into_iter()
-                    .filter(|k| matches!(k, karya_shared::schema::RecordKey::Product(_)))
+                    .filter(|k| k.is(karya_shared::model::Product::KIND))
                     .count()
             })
             .unwrap();
