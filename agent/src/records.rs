@@ -73,6 +73,9 @@ pub fn resolve_training(store: &Store, upt: &str, id: &str) -> Result<String, St
     resolve(store, upt, "training", "trainings", id)
 }
 
+/// The fields a product must be given (on the command line, in the console's form).
+pub const REQUIRED: &[&str] = &["name", "category", "price_idr"];
+
 /// A new product as an operator gives it: any fields of its declaration (unset ones keep
 /// their defaults, the unit `pcs`), and the stock it starts with.
 #[derive(Debug, Clone, Default)]

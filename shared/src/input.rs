@@ -13,11 +13,24 @@ use time::Date;
 /// field not given, and the caller keeps what it has.
 pub trait FromInput: Sized {
     fn from_input(text: &str) -> Result<Self, String>;
+    /// The value as a person would type it back (a form showing it), read again as itself.
+    fn to_input(&self) -> String;
+    /// What an emptied form field sets, where emptying means something (no text, no items,
+    /// no); `None`: an empty field leaves the value as it is.
+    fn cleared() -> Option<Self> {
+        None
+    }
 }
 
 impl FromInput for String {
     fn from_input(text: &str) -> Result<Self, String> {
         Ok(text.trim().to_string())
+    }
+    fn to_input(&self) -> String {
+        self.clone()
+    }
+    fn cleared() -> Option<Self> {
+        Some(String::new())
     }
 }
 
@@ -25,11 +38,20 @@ impl FromInput for i64 {
     fn from_input(text: &str) -> Result<Self, String> {
         parse_whole(text)
     }
+    fn to_input(&self) -> String {
+        crate::localtime::thousands(*self)
+    }
 }
 
 impl FromInput for bool {
     fn from_input(text: &str) -> Result<Self, String> {
         parse_yes_no(text)
+    }
+    fn to_input(&self) -> String {
+        if *self { "ya" } else { "tidak" }.into()
+    }
+    fn cleared() -> Option<Self> {
+        Some(false)
     }
 }
 
@@ -37,11 +59,25 @@ impl FromInput for Date {
     fn from_input(text: &str) -> Result<Self, String> {
         parse_date(text)
     }
+    fn to_input(&self) -> String {
+        format!(
+            "{:02}/{:02}/{:04}",
+            self.day(),
+            u8::from(self.month()),
+            self.year()
+        )
+    }
 }
 
 impl<T: FromInput> FromInput for Option<T> {
     fn from_input(text: &str) -> Result<Self, String> {
         T::from_input(text).map(Some)
+    }
+    fn to_input(&self) -> String {
+        self.as_ref().map(T::to_input).unwrap_or_default()
+    }
+    fn cleared() -> Option<Self> {
+        Some(None)
     }
 }
 
@@ -53,6 +89,12 @@ impl<T: FromInput> FromInput for Vec<T> {
             .filter(|item| !item.is_empty())
             .map(T::from_input)
             .collect()
+    }
+    fn to_input(&self) -> String {
+        self.iter().map(T::to_input).collect::<Vec<_>>().join("; ")
+    }
+    fn cleared() -> Option<Self> {
+        Some(Vec::new())
     }
 }
 

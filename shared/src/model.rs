@@ -423,12 +423,21 @@ impl crate::input::FromInput for Certification {
     fn from_input(text: &str) -> Result<Self, String> {
         Certification::parse(text).map_err(|e| e.reason)
     }
+    fn to_input(&self) -> String {
+        match self.valid_until {
+            Some(d) => format!("{}:{}:{}", self.kind, self.number, d.to_input()),
+            None => format!("{}:{}", self.kind, self.number),
+        }
+    }
 }
 
 /// Photos are added as files (`product photo add`, the console), never typed.
 impl crate::input::FromInput for Photo {
     fn from_input(_: &str) -> Result<Self, String> {
         Err(text::input::photo_not_typed())
+    }
+    fn to_input(&self) -> String {
+        self.hash.clone()
     }
 }
 

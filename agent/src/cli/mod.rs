@@ -5,6 +5,7 @@
 //! secret, migrate), [`sync`] (sync, status, repair) and [`records`] (products, sales,
 //! trainings, import, templates). What they print comes from `karya_shared::text`.
 
+mod fields;
 mod records;
 mod setup;
 mod sync;
@@ -16,7 +17,7 @@ use crate::text::help as h;
 use clap::{Args, Parser, Subcommand};
 use karya_shared::DocId;
 use karya_shared::input;
-use karya_shared::model::{Certification, SaleChannel};
+use karya_shared::model::SaleChannel;
 use serde::Serialize;
 use std::path::PathBuf;
 use time::Date;
@@ -29,10 +30,6 @@ fn date_arg(s: &str) -> Result<Date, String> {
 /// A whole number (rupiah, a count) as people write it: 275000, 275.000, Rp 275.000.
 fn whole_arg(s: &str) -> Result<i64, String> {
     input::parse_whole(s)
-}
-
-fn yes_no_arg(s: &str) -> Result<bool, String> {
-    input::parse_yes_no(s)
 }
 
 fn channel_arg(s: &str) -> Result<SaleChannel, String> {
@@ -204,50 +201,18 @@ pub enum PhotoCommand {
 
 #[derive(Debug, Args)]
 pub struct ProductAdd {
-    #[arg(long, help = h::name())]
-    name: String,
-    #[arg(long, help = h::category())]
-    category: String,
-    #[arg(long, value_parser = whole_arg, help = h::price())]
-    price: i64,
-    #[arg(long, help = h::unit())]
-    unit: Option<String>,
+    #[command(flatten)]
+    fields: fields::NewFields,
     #[arg(long, default_value = "0", value_parser = whole_arg, help = h::stock_start())]
     stock: i64,
-    #[arg(long, default_value = "", help = h::workshop())]
-    workshop: String,
-    #[arg(long, default_value = "", help = h::description())]
-    description: String,
-    #[arg(long, help = h::nominate())]
-    nominate: bool,
-    #[arg(long = "cert", value_parser = parse_cert, help = h::cert())]
-    certs: Vec<Certification>,
-}
-
-fn parse_cert(s: &str) -> Result<Certification, String> {
-    Certification::parse(s).map_err(|e| e.reason)
 }
 
 #[derive(Debug, Args)]
 pub struct ProductEdit {
     #[arg(help = h::id())]
     id: String,
-    #[arg(long, help = h::name())]
-    name: Option<String>,
-    #[arg(long, help = h::category())]
-    category: Option<String>,
-    #[arg(long, value_parser = whole_arg, help = h::price())]
-    price: Option<i64>,
-    #[arg(long, help = h::unit())]
-    unit: Option<String>,
-    #[arg(long, help = h::workshop())]
-    workshop: Option<String>,
-    #[arg(long, help = h::description())]
-    description: Option<String>,
-    #[arg(long, value_parser = yes_no_arg, help = h::nominate_edit())]
-    nominate: Option<bool>,
-    #[arg(long = "cert", value_parser = parse_cert, help = h::cert_edit())]
-    certs: Vec<Certification>,
+    #[command(flatten)]
+    fields: fields::EditFields,
 }
 
 #[derive(Debug, Subcommand)]

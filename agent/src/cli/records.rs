@@ -7,7 +7,7 @@ use super::{
 use crate::config::Paths;
 use crate::text::agent as text;
 use crate::{AgentError, import, records};
-use karya_shared::model::{ProductPatch, iso};
+use karya_shared::model::iso;
 use karya_shared::{DocId, Store, schema, views};
 use std::path::Path;
 
@@ -84,17 +84,7 @@ pub fn product(
                 &mut store,
                 upt,
                 records::NewProduct {
-                    fields: ProductPatch {
-                        name: Some(a.name),
-                        category: Some(a.category),
-                        price_idr: Some(a.price),
-                        unit: a.unit,
-                        workshop: Some(a.workshop),
-                        description: Some(a.description),
-                        nominated: Some(a.nominate),
-                        certifications: Some(a.certs),
-                        ..Default::default()
-                    },
+                    fields: a.fields.0,
                     stock: a.stock,
                 },
             )?;
@@ -105,17 +95,7 @@ pub fn product(
             }
         }
         ProductCommand::Edit(e) => {
-            let patch = ProductPatch {
-                name: e.name,
-                category: e.category,
-                description: e.description,
-                price_idr: e.price,
-                unit: e.unit,
-                workshop: e.workshop,
-                certifications: (!e.certs.is_empty()).then_some(e.certs),
-                photos: None,
-                nominated: e.nominate,
-            };
+            let patch = e.fields.0;
             let id = records::edit_product(&mut store, upt, &e.id, &patch)?;
             if json {
                 print_json(&serde_json::json!({ "id": id }))

@@ -428,13 +428,6 @@ struct CsrfForm {
     csrf: String,
 }
 
-fn certifications(text: &str) -> Result<Vec<karya_shared::model::Certification>, String> {
-    text.split(';')
-        .filter(|c| !c.trim().is_empty())
-        .map(|c| karya_shared::model::Certification::parse(c).map_err(|e| e.reason))
-        .collect()
-}
-
 fn whole(label: &str, text: &str, default: Option<i64>) -> Result<i64, String> {
     if text.trim().is_empty()
         && let Some(d) = default

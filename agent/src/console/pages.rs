@@ -286,7 +286,7 @@ fn conflicts_in_words(p: &ProductRow) -> Markup {
         @for (field, values) in &p.conflicts {
             p class="bad" {
                 (t::conflict_words(
-                    t::field_label(field),
+                    t::form_label(field),
                     &values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(t::and()),
                     &values.first().map(|v| v.to_string()).unwrap_or_default(),
                 ))
@@ -345,19 +345,22 @@ fn product_fields(
         form method="post" action=(action) {
             (csrf(op))
             fieldset {
-                label { (t::name()) " " input name="nama" value=(f.nama) required; }
-                label { (t::category()) " " (category_select("kategori", cats, &f.kategori, false)) }
-                label { (t::price_rp()) " " input name="harga" value=(f.harga) placeholder="275.000" required; }
-                label { (t::unit()) " " input name="satuan" value=(f.satuan) placeholder="pcs"; }
+                @for (field, ty) in super::products::form_fields() {
+                    @let value = f.get(field);
+                    @let required = crate::records::REQUIRED.contains(&field);
+                    @if field == "category" {
+                        label { (t::form_label(field)) " " (category_select(field, cats, value, false)) }
+                    } @else if ty == "bool" {
+                        label { input type="checkbox" name=(field) value="ya" checked[value == "ya"]; " " (t::form_label(field)) }
+                    } @else {
+                        @let wide = ty.starts_with("Vec") || field == "description";
+                        label { (t::form_label(field)) " " input name=(field) value=(value) size=(if wide { "60" } else { "20" }) placeholder=(t::field_placeholder(field)) required[required]; }
+                    }
+                    " "
+                }
                 @if adding {
                     label { (t::stock()) " " input name="stok" value=(f.stok) placeholder="0"; }
                 }
-                label { (t::workshop()) " " input name="bengkel" value=(f.bengkel); }
-                br;
-                label { (t::description()) " " input name="deskripsi" size="60" value=(f.deskripsi); }
-                br;
-                label { (t::certifications()) " " input name="sertifikasi" size="50" value=(f.sertifikasi) placeholder="halal:ID31110000123:31/01/2028; pirt:2063507010123"; }
-                label { input type="checkbox" name="usulkan" value="ya" checked[f.usulkan.is_some()]; (t::nominate()) }
                 br;
                 button type="submit" { (if adding { t::add() } else { t::save() }) }
             }
@@ -389,26 +392,7 @@ pub fn product_page(
     cats: &[(String, String)],
     flash: Option<Flash>,
 ) -> Markup {
-    let form = ProductForm {
-        csrf: String::new(),
-        nama: p.name.clone(),
-        kategori: p.category.clone(),
-        harga: thousands(p.price_idr),
-        satuan: p.unit.clone(),
-        stok: String::new(),
-        bengkel: p.workshop.clone(),
-        deskripsi: p.description.clone(),
-        sertifikasi: p
-            .certifications
-            .iter()
-            .map(|c| match c.valid_until {
-                Some(d) => format!("{}:{}:{}", c.kind, c.number, karya_shared::model::iso(d)),
-                None => format!("{}:{}", c.kind, c.number),
-            })
-            .collect::<Vec<_>>()
-            .join("; "),
-        usulkan: p.nominated.then(|| "ya".into()),
-    };
+    let form = ProductForm::of(p);
     layout(
         Some(op),
         &p.name,

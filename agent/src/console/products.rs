@@ -42,27 +42,40 @@ pub(super) async fn products(
     )))
 }
 
+/// The product form: every field an edit may change, named as declared (`name`,
+/// `price_idr`, …; see [`form_fields`]), and the stock a new product starts with.
 #[derive(Deserialize, Default, Clone)]
 pub struct ProductForm {
     pub csrf: String,
     #[serde(default)]
-    pub nama: String,
-    #[serde(default)]
-    pub kategori: String,
-    #[serde(default)]
-    pub harga: String,
-    #[serde(default)]
-    pub satuan: String,
-    #[serde(default)]
     pub stok: String,
-    #[serde(default)]
-    pub bengkel: String,
-    #[serde(default)]
-    pub deskripsi: String,
-    #[serde(default)]
-    pub sertifikasi: String,
-    #[serde(default)]
-    pub usulkan: Option<String>,
+    #[serde(flatten)]
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+impl ProductForm {
+    /// The form showing a stored product.
+    pub fn of(p: &karya_shared::model::Product) -> ProductForm {
+        ProductForm {
+            fields: form_fields()
+                .filter_map(|(field, _)| Some((field.to_string(), p.input_text(field)?)))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    pub fn get(&self, field: &str) -> &str {
+        self.fields.get(field).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// The product's fields a form shows, with their declared types, in declaration order: all
+/// an edit may change except the photos (files, with a form of their own).
+pub fn form_fields() -> impl Iterator<Item = (&'static str, &'static str)> {
+    karya_shared::model::Product::EDIT_TYPES
+        .iter()
+        .copied()
+        .filter(|(field, _)| *field != "photos")
 }
 
 pub(super) async fn add_product(
@@ -278,18 +291,78 @@ pub(super) async fn photo(
 
 with_csrf!(ProductForm, StockForm);
 
-/// The product's fields as the form gives them, for a new product and an edit alike (an
-/// empty unit keeps the one there, `pcs` for a new product).
+/// The product's fields as the form gives them, for a new product and an edit alike, each
+/// read by its type's rules for typed input (`ProductPatch::set`). An emptied field clears
+/// what may be empty; a unit left empty keeps the one there (`pcs` for a new product), and
+/// an unticked box is no.
 fn fields_of(f: &ProductForm) -> Result<karya_shared::model::ProductPatch, String> {
-    Ok(karya_shared::model::ProductPatch {
-        name: Some(f.nama.trim().to_string()),
-        category: Some(f.kategori.trim().to_string()),
-        description: Some(f.deskripsi.trim().to_string()),
-        price_idr: Some(whole(t::price(), &f.harga, None)?),
-        unit: Some(f.satuan.trim().to_string()).filter(|u| !u.is_empty()),
-        workshop: Some(f.bengkel.trim().to_string()),
-        certifications: Some(certifications(&f.sertifikasi)?),
-        nominated: Some(f.usulkan.is_some()),
-        ..Default::default()
-    })
+    let mut patch = karya_shared::model::ProductPatch::default();
+    for (field, ty) in form_fields() {
+        let text = f.get(field);
+        let problem = |reason: &str| t::field_problem(t::form_label(field), reason);
+        if records::REQUIRED.contains(&field) && text.trim().is_empty() {
+            return Err(problem(&karya_shared::text::input::empty()));
+        }
+        let read = match (ty, text.trim().is_empty()) {
+            ("bool", true) => patch.set(field, "tidak"),
+            (_, true) if KEEP_WHEN_EMPTY.contains(&field) => continue,
+            _ => patch.set_or_clear(field, text),
+        };
+        read.map_err(|e| problem(&e.reason))?;
+    }
+    Ok(patch)
+}
+
+/// Fields an emptied form field leaves as they are.
+const KEEP_WHEN_EMPTY: &[&str] = &["unit"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field the form shows has words of its own, and what a form shows of a product
+    /// reads back as the same product.
+    #[test]
+    fn the_form_is_the_declaration_and_reads_back_what_it_shows() {
+        for (field, _) in form_fields() {
+            assert_ne!(
+                t::form_label(field),
+                field,
+                "no label for {field} in text/console.rs"
+            );
+        }
+        let p = karya_shared::model::Product {
+            name: "Kursi jati".into(),
+            category: "furnitur".into(),
+            price_idr: 1_250_000,
+            unit: "set".into(),
+            certifications: vec![
+                karya_shared::model::Certification::parse("halal:ID123:31/01/2028").unwrap(),
+            ],
+            nominated: true,
+            ..Default::default()
+        };
+        let form = ProductForm::of(&p);
+        assert_eq!(form.get("price_idr"), "1.250.000");
+        assert_eq!(form.get("nominated"), "ya");
+        let mut back = karya_shared::model::Product::default();
+        fields_of(&form).unwrap().apply_to(&mut back);
+        assert_eq!(back, p);
+
+        // Emptied: the description clears, the unit stays, an unticked box is no.
+        let mut f = form.clone();
+        f.fields.insert("description".into(), String::new());
+        f.fields.insert("unit".into(), String::new());
+        f.fields.remove("nominated");
+        let patch = fields_of(&f).unwrap();
+        assert_eq!(patch.description.as_deref(), Some(""));
+        assert_eq!(patch.unit, None);
+        assert_eq!(patch.nominated, Some(false));
+
+        f.fields.insert("price_idr".into(), "mahal".into());
+        let err = fields_of(&f).unwrap_err();
+        assert!(err.contains("Harga"), "{err}");
+        f.fields.insert("name".into(), " ".into());
+        assert!(fields_of(&f).unwrap_err().contains("Nama"));
+    }
 }

@@ -236,6 +236,9 @@ pub fn field_label(field: &str) -> &str {
         "category" => ("Kategori", "Category"),
         "price_idr" => ("Harga", "Price"),
         "unit" => ("Satuan", "Unit"),
+        "description" => ("Deskripsi", "Description"),
+        "workshop" => ("Bengkel kerja", "Workshop"),
+        "nominated" => ("Diusulkan", "Proposed"),
         "stock" => ("Stok", "Stock"),
         "certifications" => ("Sertifikasi", "Certifications"),
         "quantity" => ("Jumlah", "Quantity"),
@@ -395,4 +398,24 @@ pub fn event_synced(
         "sinkron berhasil: terkirim {sent} B, diterima {received} B, {changes} perubahan dari pusat, {photos} foto terkirim, {refused} dokumen ditolak",
         "sync ok: {sent} B sent, {received} B received, {changes} change(s) from HQ, {photos} photo(s) sent, {refused} document(s) refused",
     )
+}
+
+/// The label of a product field's input in the console's form, by its declared name; every
+/// field the form shows has its own words (a unit test checks it).
+pub fn form_label(field: &str) -> &str {
+    match field {
+        "price_idr" => price_rp(),
+        "nominated" => nominate().trim(),
+        other => field_label(other),
+    }
+}
+
+/// An example in a product field's empty input.
+pub fn field_placeholder(field: &str) -> &'static str {
+    match field {
+        "price_idr" => "275.000",
+        "unit" => "pcs",
+        "certifications" => "halal:ID31110000123:31/01/2028; pirt:2063507010123",
+        _ => "",
+    }
 }

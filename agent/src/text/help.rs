@@ -125,3 +125,21 @@ words! {
         "Database schema upgrades. --check says what starting this version would migrate, without changing anything.";
     migrate_check: "Hanya periksa.", "Only check.";
 }
+
+/// The help of a product field's flag (`adding`: for `product add`), by the field's declared
+/// name; every field an edit may change has one (a unit test checks it).
+pub fn field(name: &str, adding: bool) -> &'static str {
+    match (name, adding) {
+        ("name", _) => self::name(),
+        ("category", _) => category(),
+        ("description", _) => description(),
+        ("price_idr", _) => price(),
+        ("unit", _) => unit(),
+        ("workshop", _) => workshop(),
+        ("certifications", true) => cert(),
+        ("certifications", false) => cert_edit(),
+        ("nominated", true) => nominate(),
+        ("nominated", false) => nominate_edit(),
+        _ => "",
+    }
+}

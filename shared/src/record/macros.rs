@@ -84,6 +84,25 @@ macro_rules! record {
                 Ok(false)
             }
 
+            /// As [`Self::set`], except that an empty text clears a field where emptying
+            /// means something (no text, no items, no: [`FromInput::cleared`]), as an
+            /// emptied form field does.
+            ///
+            /// [`FromInput::cleared`]: $crate::input::FromInput::cleared
+            pub fn set_or_clear(
+                &mut self,
+                field: &str,
+                text: &str,
+            ) -> Result<bool, $crate::record::ValidationError> {
+                $(
+                    if field == stringify!($ef) && text.trim().is_empty() {
+                        self.$ef = <$ety as $crate::input::FromInput>::cleared();
+                        return Ok(true);
+                    }
+                )*
+                self.set(field, text)
+            }
+
             /// Writes the fields it names into `record`.
             pub fn apply_to(&self, record: &mut $name) {
                 $(
@@ -121,6 +140,10 @@ macro_rules! record {
             ];
             /// The fields an edit may change (and whose conflicts are reported).
             pub const EDITABLE: &'static [&'static str] = &[ $( $crate::field_name!($ef $(, $efn)?), )* ];
+            /// Each field an edit may change, with its type as declared (`bool`, `i64`, …).
+            pub const EDIT_TYPES: &'static [(&'static str, &'static str)] = &[
+                $( (stringify!($ef), stringify!($ety)), )*
+            ];
             /// The columns that name its row, beside the UPT.
             pub const KEY_COLUMNS: &'static [&'static str] = &[ $( stringify!($key), )+ ];
             /// Each field an import fills, and the headers that mean it.
@@ -129,6 +152,18 @@ macro_rules! record {
                 $( $( (stringify!($cf), &[$($ca),*]), )? )*
                 $( $( (stringify!($pf), &[$($pa),*]), )? )*
             ];
+
+            /// A field an edit may change, as a person would type it (`None`: no such
+            /// field), for a form showing the record.
+            pub fn input_text(&self, field: &str) -> Option<String> {
+                $(
+                    if field == stringify!($ef) {
+                        return Some($crate::input::FromInput::to_input(&self.$ef));
+                    }
+                )*
+                let _ = field;
+                None
+            }
 
             /// The record's key in its document.
             pub fn doc_key($($key: &str),+) -> String {
@@ -297,6 +332,9 @@ macro_rules! fixed_set {
                 .and_then(|c| c.parse())
                 .map_err(|e| e.reason)
             }
+            fn to_input(&self) -> String {
+                self.as_str().to_string()
+            }
         }
 
         impl clap::ValueEnum for $name {
@@ -364,6 +402,9 @@ macro_rules! text_newtype {
         impl $crate::input::FromInput for $name {
             fn from_input(text: &str) -> Result<Self, String> {
                 Ok(Self(text.trim().to_string()))
+            }
+            fn to_input(&self) -> String {
+                self.0.clone()
             }
         }
 

@@ -2,6 +2,7 @@
 
 mod common;
 mod convergence;
+mod kinds;
 mod preservation;
 mod store;
 mod vouch;

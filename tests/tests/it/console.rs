@@ -57,11 +57,11 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
         &c,
         "form[action='/produk'][method='post']",
         &[
-            ("nama", "Kursi jati ukir"),
-            ("kategori", "furnitur"),
-            ("harga", "275.000"),
+            ("name", "Kursi jati ukir"),
+            ("category", "furnitur"),
+            ("price_idr", "275.000"),
             ("stok", "3"),
-            ("bengkel", "Bengkel kayu"),
+            ("workshop", "Bengkel kayu"),
         ],
     )
     .await;
@@ -367,9 +367,9 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
         .header("cookie", format!("karya_sesi={}", cookie.value()))
         .form(&[
             ("csrf", "palsu"),
-            ("nama", "Palsu"),
-            ("kategori", "jasa"),
-            ("harga", "1"),
+            ("name", "Palsu"),
+            ("category", "jasa"),
+            ("price_idr", "1"),
         ])
         .send()
         .await
