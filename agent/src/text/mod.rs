@@ -10,3 +10,4 @@ pub(crate) use karya_shared::{say, words};
 pub mod agent;
 pub mod console;
 pub mod help;
+pub mod sync;

@@ -43,6 +43,7 @@ pub mod postgres;
 mod replica;
 pub mod sql;
 pub mod sqlite;
+mod sqlite_schema;
 
 pub use exchange::Exchange;
 pub use exchange::assume_shared;
