@@ -393,34 +393,30 @@ fn a_template_is_filled_checked_and_imported() {
     for (c, h) in rows[0].iter().enumerate() {
         sheet.write_string(0, c as u16, h).unwrap();
     }
-    for (r, row) in [
-        [
-            "Kursi jati",
-            "Furnitur",
-            "1.850.000",
-            "pcs",
-            "2",
-            "",
-            "",
-            "ya",
-            "",
+    // Filled by header, as a person fills it (a column added to the template changes nothing
+    // here): the cells not named stay empty.
+    let products: [&[(&str, &str)]; 2] = [
+        &[
+            ("nama", "Kursi jati"),
+            ("kategori", "Furnitur"),
+            ("harga", "1.850.000"),
+            ("satuan", "pcs"),
+            ("stok", "2"),
+            ("diusulkan", "ya"),
         ],
-        [
-            "Batik tulis",
-            "Fashion & Batik",
-            "Rp 450.000",
-            "lembar",
-            "5",
-            "",
-            "",
-            "tidak",
-            "halal:ID1:31/01/2028",
+        &[
+            ("nama", "Batik tulis"),
+            ("kategori", "Fashion & Batik"),
+            ("harga", "Rp 450.000"),
+            ("satuan", "lembar"),
+            ("stok", "5"),
+            ("diusulkan", "tidak"),
+            ("sertifikasi", "halal:ID1:31/01/2028"),
         ],
-    ]
-    .iter()
-    .enumerate()
-    {
-        for (c, v) in row.iter().enumerate() {
+    ];
+    for (r, cells) in products.iter().enumerate() {
+        for (header, v) in cells.iter() {
+            let c = rows[0].iter().position(|h| h == header).expect(header);
             sheet.write_string(1 + r as u32 * 2, c as u16, *v).unwrap();
         }
     }
