@@ -71,8 +71,11 @@ pub struct Schedule {
     next: Instant,
     /// The wait after this sync if it fails, drawn when it starts (the status shows it).
     backoff: Duration,
-    /// Photo rounds cut short in a row (the records went up): retried on the backoff too.
+    /// Photo rounds cut short in a row that moved no byte (the records went up): retried on
+    /// the backoff too.
     photo_attempt: u32,
+    /// The jitter drawn for this sync, for a wait recomputed when it ends.
+    jitter: f64,
 }
 
 impl Schedule {
@@ -85,6 +88,7 @@ impl Schedule {
             next: now + timings.first,
             backoff: timings.retry_initial,
             photo_attempt: 0,
+            jitter: 1.0,
         }
     }
 
@@ -117,6 +121,7 @@ impl Schedule {
     /// returned so the status can show it.
     pub fn start(&mut self, jitter: f64) -> Duration {
         let attempt = self.attempt().max(self.photo_attempt) + 1;
+        self.jitter = jitter;
         self.backoff = crate::status::backoff(
             attempt,
             self.timings.retry_initial,
@@ -146,10 +151,22 @@ impl Schedule {
                             .collect(),
                     }
                 };
-                // Photos cut short (the link dropped mid-upload): again on the backoff,
-                // doubling while it keeps happening, as records are.
+                // Photos cut short (the link dropped mid-upload): again on the backoff. A
+                // round that moved bytes before the cut starts the backoff again from its
+                // first step (a link that drops every few minutes still carries a long
+                // backlog at its pace); rounds that move nothing double it, as records do.
                 if outcome.photos_interrupted.is_some() {
-                    self.photo_attempt += 1;
+                    if outcome.photo_bytes > 0 || outcome.photos_sent > 0 {
+                        self.photo_attempt = 1;
+                        self.backoff = crate::status::backoff(
+                            1,
+                            self.timings.retry_initial,
+                            self.timings.retry_max,
+                            self.jitter,
+                        );
+                    } else {
+                        self.photo_attempt += 1;
+                    }
                     self.next = now + self.backoff;
                 } else {
                     self.photo_attempt = 0;
@@ -261,6 +278,37 @@ mod tests {
         s.start(1.0);
         let next = s.finish(Instant::now(), Ok(&cut));
         assert_eq!(next - Instant::now(), Duration::from_secs(10));
+    }
+
+    /// A link that drops every few minutes while a long photo backlog goes up: each round
+    /// moves bytes before its cut, so each is retried after the first step of the backoff,
+    /// never minutes later (a 100-photo backlog is ~30 such cuts at 64 kbit/s).
+    #[tokio::test(start_paused = true)]
+    async fn photo_rounds_that_move_bytes_are_retried_after_the_first_step() {
+        let mut s = Schedule::new(timings(), Phase::Idle, Instant::now());
+        let progressed = Outcome {
+            photos_interrupted: Some("the link dropped".into()),
+            photos_waiting: 90,
+            photos_sent: 1,
+            photo_bytes: 900_000,
+            ..Outcome::default()
+        };
+        for _ in 0..30 {
+            sleep_until_due(&s).await;
+            s.start(1.0);
+            let next = s.finish(Instant::now(), Ok(&progressed));
+            assert_eq!(next - Instant::now(), Duration::from_secs(10));
+        }
+        // A cut round that moved nothing doubles from there.
+        let stuck = Outcome {
+            photos_interrupted: Some("the link dropped".into()),
+            photos_waiting: 90,
+            ..Outcome::default()
+        };
+        sleep_until_due(&s).await;
+        s.start(1.0);
+        let next = s.finish(Instant::now(), Ok(&stuck));
+        assert_eq!(next - Instant::now(), Duration::from_secs(20));
     }
 
     #[tokio::test(start_paused = true)]

@@ -182,6 +182,9 @@ pub struct PhotoRun {
     /// before the photo was done.
     pub record_secs: f64,
     pub record_before_photo: bool,
+    /// Seconds spent waiting on the service's backoff after cut rounds (in [`Self::secs`]).
+    #[serde(default)]
+    pub backoff_secs: f64,
 }
 
 /// The hub killed again and again while agents add products and sync.
@@ -998,7 +1001,15 @@ async fn photo_run(
     // Ten minutes, or three times the link's floor for a large backlog.
     let deadline =
         Instant::now() + Duration::from_secs_f64((blob_bytes as f64 / bw as f64 * 3.0).max(600.0));
+    // The service's schedule decides when a cut round is tried again (its backoff, with
+    // jitter), as it does at a UPT.
+    let mut schedule = karya_agent::schedule::Schedule::new(
+        karya_agent::schedule::Timings::of(&karya_agent::config::Timing::default()),
+        karya_agent::schedule::Phase::Idle,
+        tokio::time::Instant::now(),
+    );
     while Instant::now() < deadline {
+        schedule.start(rand::random::<f64>());
         let up =
             karya_agent::uploads::upload_photos_with(&store, &dir, &upt, &client, None, run.lanes)
                 .await
@@ -1016,6 +1027,20 @@ async fn photo_run(
         if up.waiting == 0 && up.interrupted.is_none() {
             run.completed = true;
             break;
+        }
+        if up.interrupted.is_some() {
+            let outcome = karya_shared::session::Outcome {
+                photos_interrupted: up.interrupted.clone(),
+                photos_sent: up.sent,
+                photo_bytes: up.bytes,
+                photos_waiting: up.waiting,
+                ..Default::default()
+            };
+            let next = schedule.finish(tokio::time::Instant::now(), Ok(&outcome));
+            run.backoff_secs += next
+                .saturating_duration_since(tokio::time::Instant::now())
+                .as_secs_f64();
+            tokio::time::sleep_until(next).await;
         }
     }
     run.secs = started.elapsed().as_secs_f64();
@@ -1578,8 +1603,8 @@ pub fn print_table(r: &Report, opts: &Options) {
             ),
             format!("{:.1} s", p.secs),
             format!(
-                "{} request(s), {} link drop(s), completed: {}",
-                p.requests, p.drops, p.completed
+                "{} request(s), {} link drop(s), {:.0} s on the backoff, completed: {}",
+                p.requests, p.drops, p.backoff_secs, p.completed
             ),
         ));
         rows.push((

@@ -522,7 +522,6 @@ fn save_sync_state(conn: &Connection, peer: &str, doc: &str, state: &[u8]) -> Re
     Ok(())
 }
 
-
 impl super::Replica<SqliteBackend> {
     /// Opens (creating if needed) the store at `path`; reads share the writer connection.
     pub fn open(path: &Path, app: Option<AppSchema>) -> Result<Self> {
