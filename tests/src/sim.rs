@@ -82,6 +82,38 @@ pub struct Options {
     /// token trickles sync bodies and photo parts (`--abuse false`: skip it).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub abuse: bool,
+    /// A quick look: every scenario, small (20 UPTs x 100 records unless --upts/--records
+    /// say otherwise; backlogs, photos, kills, dashboard samples and idle times cut down).
+    #[arg(long)]
+    pub quick: bool,
+}
+
+impl Options {
+    /// The options of a quick look ([`Options::quick`]): the same scenarios at small sizes.
+    /// Sizes given explicitly (`upts`, `records` other than their defaults) are kept.
+    pub fn quickened(mut self) -> Options {
+        if !self.quick {
+            return self;
+        }
+        if self.upts == 627 {
+            self.upts = 20;
+        }
+        if self.records == 1000 {
+            self.records = 100;
+        }
+        // A backlog of two request timeouts' worth, so it still drains in parts.
+        self.thin_timeout_secs = self.thin_timeout_secs.min(3);
+        self.backlog_kb = vec![self.thin_bytes_per_sec * self.thin_timeout_secs * 2 / 1000];
+        // About four seconds of link, cut once on the way.
+        self.photo_kb = self.photo_kb.min(30);
+        self.photo_cut_secs = self.photo_cut_secs.min(4);
+        self.photos = self.photos.min(2);
+        self.hub_kills = self.hub_kills.min(5);
+        self.dashboard_samples = self.dashboard_samples.min(3);
+        self.idle_secs = self.idle_secs.min(1.0);
+        self.agent_idle_secs = self.agent_idle_secs.min(1.0);
+        self
+    }
 }
 
 /// The photos' folder of hubs on PostgreSQL (set once per run).
@@ -743,7 +775,7 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     }
     {
         let code = upt_code(opts.upts);
-        let r = generate(&code, 1000, tokens[opts.upts].clone());
+        let r = generate(&code, opts.records, tokens[opts.upts].clone());
         slow.counters.reset();
         let client = HubClient::new(&slow.url(), &r.token, Duration::from_secs(600));
         let t = Instant::now();
@@ -1519,7 +1551,7 @@ pub fn print_table(r: &Report, opts: &Options) {
             format!("<= 1.5x ({})", ok(r.slow_incremental_ratio <= 1.5)),
         ),
         (
-            "slow link: bootstrap of 1,000 records".into(),
+            format!("slow link: bootstrap of {} records", r.records_per_upt),
             format!("{:.2} s", r.slow_bootstrap_secs),
             String::new(),
         ),

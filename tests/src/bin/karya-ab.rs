@@ -29,6 +29,14 @@ struct Args {
     /// Compare the JSON reports of a finished run in `--work` again, without running anything.
     #[arg(long)]
     only_compare: bool,
+    /// Run the binaries already built in `--work` (`karya-sim-A`, `karya-sim-B`) again.
+    #[arg(long)]
+    reuse: bool,
+    /// Arguments for B's runs only (space-separated): the scenarios a newer build has and
+    /// the older one lacks, turned off so that both run the same ones
+    /// (`--b-args "--hub-kills 0 --abuse false"`).
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    b_args: String,
     /// karya-sim's arguments (after `--`).
     #[arg(last = true)]
     sim: Vec<String>,
@@ -149,6 +157,15 @@ fn compare(runs: &[(char, serde_json::Value)]) -> String {
     out
 }
 
+fn remove_worktree(tree: &Path) -> anyhow::Result<()> {
+    if tree.exists() {
+        run(Command::new("git")
+            .args(["worktree", "remove", "--force"])
+            .arg(tree))?;
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let root = std::env::current_dir()?;
@@ -159,28 +176,30 @@ fn main() -> anyhow::Result<()> {
         if !args.sim.iter().any(|a| a == "--json") {
             bail!("give karya-sim's --json after `--` (the comparison reads its JSON report)");
         }
-        // A: the commit, in a worktree of its own (the working tree is left as it is).
         let tree = work.join("a-tree");
-        if tree.exists() {
+        if !args.reuse {
+            // A: the commit, in a worktree of its own (the working tree is left as it is).
+            remove_worktree(&tree)?;
             run(Command::new("git")
-                .args(["worktree", "remove", "--force"])
-                .arg(&tree))?;
-        }
-        run(Command::new("git")
-            .args(["worktree", "add", "--detach"])
-            .arg(&tree)
-            .arg(&args.commit))?;
-        let sim_a = build(&tree, &work.join("a-target"))?;
-        let sim_b = build(&root, &root.join("target"))?;
-        // Copies, so a later build of either tree cannot change a binary between runs.
-        for (sim, to) in [(&sim_a, "karya-sim-A"), (&sim_b, "karya-sim-B")] {
-            std::fs::copy(sim, work.join(to))?;
+                .args(["worktree", "add", "--detach"])
+                .arg(&tree)
+                .arg(&args.commit))?;
+            let sim_a = build(&tree, &work.join("a-target"))?;
+            let sim_b = build(&root, &root.join("target"))?;
+            // Copies, so a later build of either tree cannot change a binary between runs.
+            for (sim, to) in [(&sim_a, "karya-sim-A"), (&sim_b, "karya-sim-B")] {
+                std::fs::copy(sim, work.join(to))?;
+            }
+            remove_worktree(&tree)?;
         }
         for (i, build) in order.iter().enumerate() {
             eprintln!("run {} of 4: build {build} ...", i + 1);
-            let out = Command::new(work.join(format!("karya-sim-{build}")))
-                .args(&args.sim)
-                .output()?;
+            let mut cmd = Command::new(work.join(format!("karya-sim-{build}")));
+            cmd.args(&args.sim);
+            if *build == 'B' {
+                cmd.args(args.b_args.split_whitespace());
+            }
+            let out = cmd.output()?;
             let text = String::from_utf8_lossy(&out.stdout).into_owned();
             std::fs::write(work.join(format!("run-{}-{build}.txt", i + 1)), &text)?;
             ensure!(
@@ -190,9 +209,6 @@ fn main() -> anyhow::Result<()> {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        run(Command::new("git")
-            .args(["worktree", "remove", "--force"])
-            .arg(&tree))?;
     }
     let mut runs = Vec::new();
     for (i, build) in order.iter().enumerate() {
@@ -200,9 +216,10 @@ fn main() -> anyhow::Result<()> {
         runs.push((*build, report_of(&text)?));
     }
     let table = format!(
-        "A = {}, B = the working tree; karya-sim {}\n\n{}",
+        "A = {}, B = the working tree; karya-sim {} (B also: {})\n\n{}",
         args.commit,
         args.sim.join(" "),
+        args.b_args,
         compare(&runs)
     );
     std::fs::write(work.join("ab.md"), &table)?;

@@ -38,7 +38,8 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    args.opts = args.opts.quickened();
     if args.role.as_deref() == Some("hub") {
         // As `karya-hub` itself does.
         karya_hub::limit_malloc_arenas();
