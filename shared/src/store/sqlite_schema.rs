@@ -138,6 +138,12 @@ pub(super) const MIGRATIONS: &[&str] = &[
             VALUES (new.rowid, new.name, new.description);
     END;
     "#,
+    r#"-- the words index kept by the store's row writer, once per batch (not by triggers per row)
+    DROP TRIGGER products_text_before_insert;
+    DROP TRIGGER products_text_insert;
+    DROP TRIGGER products_text_delete;
+    DROP TRIGGER products_text_update;
+    "#,
 ];
 
 /// Applies pending migrations under the write lock, re-reading the version inside it, so two

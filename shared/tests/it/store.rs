@@ -132,8 +132,21 @@ proptest! {
             }
         }
         let incremental = store.backend().dump_materialized().unwrap();
+        // The words index matches the products it indexes (FTS5 checks itself against its
+        // content table), after every change and after a rebuild.
+        let words_ok = |store: &Store| {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO products_text (products_text, rank) VALUES ('integrity-check', 1)",
+                    [],
+                )
+                .map(|_| ())
+        };
+        prop_assert!(words_ok(&store).is_ok(), "{:?}", words_ok(&store));
         store.rebuild_materialized(&doc).unwrap();
         prop_assert_eq!(incremental, store.backend().dump_materialized().unwrap());
+        prop_assert!(words_ok(&store).is_ok(), "{:?}", words_ok(&store));
     }
 }
 
