@@ -41,7 +41,7 @@ pub struct Options {
     /// Seconds the agent service idles before its RSS is read.
     #[arg(long, default_value_t = 3.0)]
     pub agent_idle_secs: f64,
-    /// Offline backlogs drained over the thin link, in KB (comma-separated; empty: none).
+    /// Offline backlogs drained over the thin link, in KB (comma-separated; 0: none).
     #[arg(long, default_value = "60,600", value_delimiter = ',')]
     pub backlog_kb: Vec<u64>,
     /// Bandwidth of the thin link the backlogs drain over, in bytes per second.
@@ -794,7 +794,7 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
 
     // 5. Offline backlogs over a thin link with a short request timeout: each must drain in
     // parts, never sending a part twice.
-    for (i, kb) in opts.backlog_kb.iter().enumerate() {
+    for (i, kb) in opts.backlog_kb.iter().filter(|kb| **kb > 0).enumerate() {
         eprintln!(
             "backlog of {kb} KB over {} B/s ...",
             opts.thin_bytes_per_sec
