@@ -160,136 +160,9 @@ async fn handle(
     let bytes_in = body.len() as u64;
     let fail = |e: ApiError| (e, bytes_in);
     let status_due = state.status_due(&upt);
-    let limits = wire::Limits {
-        max_inflated: state.config.max_inflated_bytes,
-        ..wire::Limits::default()
-    };
-    let logs = state.clone();
-    let gaps_of = state.clone();
+    let answering = state.clone();
     let outcome = state
-        .blocking(move |db| -> Result<_, ApiError> {
-            let incoming = Incoming::decode_with(&body, &limits).map_err(|e| match e {
-                WireError::Version { .. } => {
-                    ApiError::bad_request("protocol_version", e.to_string())
-                }
-                WireError::TooLarge { .. } => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    format!("{e}; nothing was merged"),
-                ),
-                other => ApiError::bad_request("bad_frame", format!("{other}; nothing was merged")),
-            })?;
-            let (peer, agent_version, takes_gaps) = match &incoming {
-                Incoming::Request(r) => (&r.peer, &r.agent_version, r.takes_photo_gaps),
-                Incoming::Poll(p) => (&p.peer, &p.agent_version, p.takes_photo_gaps),
-            };
-            // The peer id reaches logs, the UPT page and the refusals table: a safe alphabet.
-            if peer.is_empty()
-                || peer.len() > 128
-                || !peer
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-            {
-                return Err(ApiError::bad_request(
-                    "bad_frame",
-                    "the peer id must be 1 to 128 letters, digits, '-', '_' or '.'; nothing was merged",
-                ));
-            }
-            let peer = format!("{upt}/{peer}");
-            let agent_version = agent_version.clone();
-            // The photos this UPT's products name that the hub lacks, for an agent that takes
-            // the list and was not told since the hub last looked.
-            let photo_gaps = || -> Result<Option<Vec<String>>, ApiError> {
-                if !takes_gaps {
-                    return Ok(None);
-                }
-                Ok(gaps_of.photo_gaps.to_tell(&upt, &peer, || {
-                    db.photos_of(&upt).map(|named| {
-                        named
-                            .into_iter()
-                            .map(|(hash, _)| hash)
-                            .filter(|hash| !gaps_of.blobs.has(hash))
-                            .collect()
-                    })
-                })?)
-            };
-            let authority = AgentAuthority {
-                upt: upt.clone(),
-                key: Some(db.heads_key().clone()),
-            };
-            let origin = Origin {
-                peer: &peer,
-                token: &token_id,
-            };
-            let mut served = match incoming {
-                Incoming::Request(request) => {
-                    server::serve(db.replica(), origin, request, &authority).map_err(|e| {
-                        match e {
-                            ServeError::Frame(f) => ApiError::bad_request(
-                                "bad_frame",
-                                format!("{f}; nothing was merged"),
-                            ),
-                            ServeError::Store(s) => s.into(),
-                        }
-                    })?
-                }
-                Incoming::Poll(poll) => {
-                    match server::serve_poll(db.replica(), origin, &poll, &authority)? {
-                        Some(response) => server::Served {
-                            response,
-                            ..Default::default()
-                        },
-                        None => {
-                            if status_due {
-                                db.record_sync(&upt, &agent_version, &peer, true)?;
-                            }
-                            // In sync; a reply of no documents instead of 204 only to name
-                            // photos the hub lacks.
-                            let Some(gaps) = photo_gaps()? else {
-                                return Ok(None);
-                            };
-                            return Ok(Some(server::Served {
-                                response: wire::Response {
-                                    accepts_polls: true,
-                                    photo_gaps: Some(gaps),
-                                    ..Default::default()
-                                },
-                                ..Default::default()
-                            }));
-                        }
-                    }
-                }
-            };
-            served.response.photo_gaps = photo_gaps()?;
-            for (doc, message) in &served.panicked {
-                tracing::error!(upt, peer, doc, panic = %message, "merging a document panicked; it was rolled back and dropped from the cache");
-            }
-            for r in &served.refused {
-                // One line per (UPT, document, kind) a minute: an agent that repeats a refused
-                // change every few seconds must not flood the log.
-                // Documents it may not sync count as one, whatever names it made up.
-                let doc = if r.kind == "not_visible" {
-                    crate::db::HubDb::NOT_VISIBLE_DOC
-                } else {
-                    r.doc.as_str()
-                };
-                if let Some(suppressed) =
-                    logs.log_allowed(&format!("{upt}\u{0}{doc}\u{0}{}", r.kind))
-                {
-                    tracing::warn!(upt, peer, doc = r.doc, kind = r.kind, reason = r.reason, suppressed, "document refused");
-                }
-            }
-            if !served.refused.is_empty() {
-                db.record_refusals(&upt, &peer, &served.refused)?;
-            }
-            // The UPT's sync status is written when something happened (changes merged, a
-            // refusal) or when the last write is old enough: an idle agent polling often must
-            // not cost a disk flush per request.
-            if status_due || served.merged > 0 || !served.refused.is_empty() {
-                db.record_sync(&upt, &agent_version, &peer, served.refused.is_empty())?;
-            }
-            Ok(Some(served))
-        })
+        .blocking(move |db| answer(&answering, db, &upt, &token_id, &body, status_due))
         .await
         .map_err(fail)?
         .map_err(|e| {
@@ -329,6 +202,145 @@ async fn handle(
         bytes_in,
         response: ([(header::CONTENT_TYPE, wire::CONTENT_TYPE)], frame).into_response(),
     })
+}
+
+/// Answers one sync frame (`body`) of an agent of `upt`, authenticated by token `token_id`,
+/// against `db`: decoded within the configured limits, served, and its refusals and the UPT's
+/// last sync recorded (`status_due`: also when nothing changed). `None`: a poll that matched
+/// (204). The HTTP glue around it is [`sync`]; the instruction-count benchmarks call it as is.
+pub fn answer(
+    state: &AppState,
+    db: &crate::db::HubDb,
+    upt: &str,
+    token_id: &str,
+    body: &[u8],
+    status_due: bool,
+) -> Result<Option<server::Served>, ApiError> {
+    let limits = wire::Limits {
+        max_inflated: state.config.max_inflated_bytes,
+        ..wire::Limits::default()
+    };
+    let incoming = Incoming::decode_with(body, &limits).map_err(|e| match e {
+        WireError::Version { .. } => {
+            ApiError::bad_request("protocol_version", e.to_string())
+        }
+        WireError::TooLarge { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("{e}; nothing was merged"),
+        ),
+        other => ApiError::bad_request("bad_frame", format!("{other}; nothing was merged")),
+    })?;
+    let (peer, agent_version, takes_gaps) = match &incoming {
+        Incoming::Request(r) => (&r.peer, &r.agent_version, r.takes_photo_gaps),
+        Incoming::Poll(p) => (&p.peer, &p.agent_version, p.takes_photo_gaps),
+    };
+    // The peer id reaches logs, the UPT page and the refusals table: a safe alphabet.
+    if peer.is_empty()
+        || peer.len() > 128
+        || !peer
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(ApiError::bad_request(
+            "bad_frame",
+            "the peer id must be 1 to 128 letters, digits, '-', '_' or '.'; nothing was merged",
+        ));
+    }
+    let peer = format!("{upt}/{peer}");
+    let agent_version = agent_version.clone();
+    // The photos this UPT's products name that the hub lacks, for an agent that takes
+    // the list and was not told since the hub last looked.
+    let photo_gaps = || -> Result<Option<Vec<String>>, ApiError> {
+        if !takes_gaps {
+            return Ok(None);
+        }
+        Ok(state.photo_gaps.to_tell(upt, &peer, || {
+            db.photos_of(upt).map(|named| {
+                named
+                    .into_iter()
+                    .map(|(hash, _)| hash)
+                    .filter(|hash| !state.blobs.has(hash))
+                    .collect()
+            })
+        })?)
+    };
+    let authority = AgentAuthority {
+        upt: upt.to_string(),
+        key: Some(db.heads_key().clone()),
+    };
+    let origin = Origin {
+        peer: &peer,
+        token: token_id,
+    };
+    let mut served = match incoming {
+        Incoming::Request(request) => {
+            server::serve(db.replica(), origin, request, &authority).map_err(|e| {
+                match e {
+                    ServeError::Frame(f) => ApiError::bad_request(
+                        "bad_frame",
+                        format!("{f}; nothing was merged"),
+                    ),
+                    ServeError::Store(s) => s.into(),
+                }
+            })?
+        }
+        Incoming::Poll(poll) => {
+            match server::serve_poll(db.replica(), origin, &poll, &authority)? {
+                Some(response) => server::Served {
+                    response,
+                    ..Default::default()
+                },
+                None => {
+                    if status_due {
+                        db.record_sync(upt, &agent_version, &peer, true)?;
+                    }
+                    // In sync; a reply of no documents instead of 204 only to name
+                    // photos the hub lacks.
+                    let Some(gaps) = photo_gaps()? else {
+                        return Ok(None);
+                    };
+                    return Ok(Some(server::Served {
+                        response: wire::Response {
+                            accepts_polls: true,
+                            photo_gaps: Some(gaps),
+                            ..Default::default()
+                        },
+                        ..Default::default()
+                    }));
+                }
+            }
+        }
+    };
+    served.response.photo_gaps = photo_gaps()?;
+    for (doc, message) in &served.panicked {
+        tracing::error!(upt, peer, doc, panic = %message, "merging a document panicked; it was rolled back and dropped from the cache");
+    }
+    for r in &served.refused {
+        // One line per (UPT, document, kind) a minute: an agent that repeats a refused
+        // change every few seconds must not flood the log.
+        // Documents it may not sync count as one, whatever names it made up.
+        let doc = if r.kind == "not_visible" {
+            crate::db::HubDb::NOT_VISIBLE_DOC
+        } else {
+            r.doc.as_str()
+        };
+        if let Some(suppressed) =
+            state.log_allowed(&format!("{upt}\u{0}{doc}\u{0}{}", r.kind))
+        {
+            tracing::warn!(upt, peer, doc = r.doc, kind = r.kind, reason = r.reason, suppressed, "document refused");
+        }
+    }
+    if !served.refused.is_empty() {
+        db.record_refusals(upt, &peer, &served.refused)?;
+    }
+    // The UPT's sync status is written when something happened (changes merged, a
+    // refusal) or when the last write is old enough: an idle agent polling often must
+    // not cost a disk flush per request.
+    if status_due || served.merged > 0 || !served.refused.is_empty() {
+        db.record_sync(upt, &agent_version, &peer, served.refused.is_empty())?;
+    }
+    Ok(Some(served))
 }
 
 /// What a sync of a UPT that has one in progress is told to wait (two PCs of one UPT).

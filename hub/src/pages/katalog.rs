@@ -9,7 +9,7 @@ use crate::db::DecisionEntry;
 use crate::lookups::{decode_cursor, encode_cursor, one_product};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use karya_shared::localtime::{self, rupiah, thousands};
 use karya_shared::model::{CertificationKind, CurationStatus};
 use karya_shared::views::{Page, ProductCursor, ProductFilter, ProductRow};
@@ -56,7 +56,7 @@ fn some(s: &str) -> Option<String> {
 
 impl Filters {
     /// The filters as a query, within what `who` may see (a Kanwil's token: its Kanwil).
-    pub(super) fn filter(&self, who: &Curator) -> ProductFilter {
+    pub fn filter(&self, who: &Curator) -> ProductFilter {
         ProductFilter {
             kanwil: who.principal.kanwil.clone().or_else(|| some(&self.kanwil)),
             upt: some(&self.upt),
@@ -86,7 +86,8 @@ impl Filters {
     }
 }
 
-struct Listing {
+/// One page of the catalogue and the filters' choices.
+pub struct Listing {
     page: Page<ProductRow, ProductCursor>,
     kanwils: Vec<String>,
     upts: Vec<String>,
@@ -106,26 +107,40 @@ pub async fn katalog(
     let filter = f.filter(&who);
     let scope = who.principal.kanwil.clone();
     let listing = state
-        .blocking(move |db| -> Result<Listing, karya_shared::StoreError> {
-            let mut upts = db.upt_kanwils()?;
-            if let Some(k) = &scope {
-                upts.retain(|(_, kanwil)| kanwil == k);
-            }
-            let mut kanwils: Vec<String> = upts.iter().map(|(_, k)| k.clone()).collect();
-            kanwils.dedup();
-            let mut codes: Vec<String> = upts.into_iter().map(|(code, _)| code).collect();
-            codes.sort();
-            Ok(Listing {
-                page: db.products_page(&filter, after.as_ref(), PAGE)?,
-                kanwils,
-                upts: codes,
-                categories: db.product_categories()?,
-            })
-        })
+        .blocking(move |db| read(db, &filter, after.as_ref(), scope.as_deref()))
         .await;
     let Ok(Ok(l)) = listing else {
         return unavailable();
     };
+    render(&who, &f, l).into_response()
+}
+
+/// Reads one page of the catalogue (`filter`, from `after`) and the filters' choices, within
+/// `scope` (a Kanwil's token: its Kanwil).
+pub fn read(
+    db: &crate::db::HubDb,
+    filter: &ProductFilter,
+    after: Option<&ProductCursor>,
+    scope: Option<&str>,
+) -> Result<Listing, karya_shared::StoreError> {
+    let mut upts = db.upt_kanwils()?;
+    if let Some(k) = scope {
+        upts.retain(|(_, kanwil)| kanwil == k);
+    }
+    let mut kanwils: Vec<String> = upts.iter().map(|(_, k)| k.clone()).collect();
+    kanwils.dedup();
+    let mut codes: Vec<String> = upts.into_iter().map(|(code, _)| code).collect();
+    codes.sort();
+    Ok(Listing {
+        page: db.products_page(filter, after, PAGE)?,
+        kanwils,
+        upts: codes,
+        categories: db.product_categories()?,
+    })
+}
+
+/// The page of listing `l` under filters `f`, for `who`.
+pub fn render(who: &Curator, f: &Filters, l: Listing) -> Html<String> {
     let first = f.dari.unwrap_or(1).max(1);
     let shown = l.page.items.len() as u64;
     let mut categories: Vec<(&String, &String)> = l.categories.iter().collect();
@@ -144,7 +159,7 @@ pub async fn katalog(
     let curate = who.principal.role.can_curate();
     let amp = if query.is_empty() { "" } else { "&" };
     page(
-        Some(&who),
+        Some(who),
         "Katalog nasional",
         "/katalog",
         html! {
@@ -227,7 +242,6 @@ pub async fn katalog(
             }
         },
     )
-    .into_response()
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -6,13 +6,14 @@ use super::{Curator, page};
 use crate::AppState;
 use crate::db::UptRow;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use karya_shared::localtime::{self, rupiah, thousands};
+use axum::response::{Html, IntoResponse, Response};
+use karya_shared::localtime::{self, Zone, rupiah, thousands};
 use karya_shared::views::Stats;
 use maud::html;
 use std::sync::Arc;
 
-struct View {
+/// What the page shows, read in one go on the store's threads.
+pub struct View {
     stats: Stats,
     upts: Vec<UptRow>,
     refusals: i64,
@@ -35,38 +36,50 @@ pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Resp
     let hours = state.config.stale_after_hours;
     let zone = state.config.zone();
     let kanwil = who.principal.kanwil.clone();
-    // The last twelve months of sales, to today (a sale dated later is a wrong clock's).
     let today = time::OffsetDateTime::now_utc().date();
+    let view = state
+        .blocking(move |db| read(db, hours, kanwil.as_deref(), today))
+        .await;
+    match view {
+        Ok(Ok(view)) => render(&who, view, hours, zone).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "the summary page could not read the figures");
+            super::unavailable()
+        }
+        Err(_) => super::unavailable(),
+    }
+}
+
+/// Reads the page's figures: those of `kanwil` (a Kanwil's token) or the nation's, with the
+/// sales of the twelve months to `today`.
+pub fn read(
+    db: &crate::db::HubDb,
+    hours: i64,
+    kanwil: Option<&str>,
+    today: time::Date,
+) -> Result<View, karya_shared::StoreError> {
+    // The last twelve months of sales, to today (a sale dated later is a wrong clock's).
     let since = today
         .replace_day(1)
         .ok()
         .and_then(|d| d.replace_year(d.year() - 1).ok())
         .unwrap_or(today);
-    let view = state
-        .blocking(move |db| -> Result<View, karya_shared::StoreError> {
-            let k = kanwil.as_deref();
-            Ok(View {
-                stats: db.stats()?,
-                upts: db.upt_rows(hours)?,
-                refusals: db.refusal_count()?,
-                per_category: db.products_per_category(k)?,
-                categories: db.product_categories()?,
-                per_month: db.sales_per_month(
-                    &karya_shared::model::iso(since),
-                    &karya_shared::model::iso(today),
-                    k,
-                )?,
-            })
-        })
-        .await;
-    let view = match view {
-        Ok(Ok(view)) => view,
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "the summary page could not read the figures");
-            return super::unavailable();
-        }
-        Err(_) => return super::unavailable(),
-    };
+    Ok(View {
+        stats: db.stats()?,
+        upts: db.upt_rows(hours)?,
+        refusals: db.refusal_count()?,
+        per_category: db.products_per_category(kanwil)?,
+        categories: db.product_categories()?,
+        per_month: db.sales_per_month(
+            &karya_shared::model::iso(since),
+            &karya_shared::model::iso(today),
+            kanwil,
+        )?,
+    })
+}
+
+/// The page of `view` for `who`.
+pub fn render(who: &Curator, view: View, hours: i64, zone: Zone) -> Html<String> {
     let View {
         stats,
         mut upts,
@@ -98,7 +111,7 @@ pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Resp
         html! { div class="card" { (label) b class=[bad.then_some("stale")] { (value) } } }
     };
     page(
-        Some(&who),
+        Some(who),
         &title,
         "/",
         html! {
@@ -175,7 +188,6 @@ pub async fn ringkasan(State(state): State<Arc<AppState>>, who: Curator) -> Resp
             }
         },
     )
-    .into_response()
 }
 
 /// A query-string value: everything but unreserved characters percent-encoded.
