@@ -243,7 +243,8 @@ pub struct Replica {
     pub token: String,
 }
 
-/// Records per change while generating: about one spreadsheet import or a few commands.
+/// Records per change while generating: about one spreadsheet import or a few commands (records
+/// arrive the way operators make them, so a document has a history of many small changes).
 const BATCH: usize = 10;
 
 fn upt_code(i: usize) -> String {
@@ -254,7 +255,57 @@ fn upt_code(i: usize) -> String {
 pub fn generate(upt: &str, records: usize, token: String) -> Replica {
     let store =
         Store::open_in_memory(Some(karya_agent::identity::SCHEMA)).expect("in-memory store");
+    generate_in(store, upt, records, token)
+}
+
+/// One record of a generated UPT.
+pub enum Rec {
+    Product(karya_shared::model::Product),
+    Sale(Sale),
+    Training(karya_shared::model::Training),
+    Participant(Participant),
+}
+
+/// [`generate`] into `store` (a file, say).
+pub fn generate_in(store: Store, upt: &str, records: usize, token: String) -> Replica {
+    let (recs, products) = records_of(upt, records);
+    write_records(&store, upt, &recs, BATCH);
+    Replica {
+        upt: upt.to_string(),
+        store,
+        peer: new_id(),
+        products,
+        token,
+    }
+}
+
+/// Writes `recs` into `upt`'s document of `store`, `batch` records per change.
+pub fn write_records<B: karya_shared::store::Backend>(
+    store: &karya_shared::store::Replica<B>,
+    upt: &str,
+    recs: &[Rec],
+    batch: usize,
+) {
     let doc = DocId::Upt(upt.to_string());
+    for batch in recs.chunks(batch.max(1)) {
+        store
+            .change(&doc, |d| {
+                for rec in batch {
+                    match rec {
+                        Rec::Product(p) => schema::insert_product(d, p)?,
+                        Rec::Sale(s) => schema::insert_sale(d, s)?,
+                        Rec::Training(t) => schema::insert_training(d, t)?,
+                        Rec::Participant(p) => schema::upsert_participant(d, p)?,
+                    }
+                }
+                Ok(())
+            })
+            .expect("generate records");
+    }
+}
+
+/// The records of one UPT (see [`generate`]) and its products' ids.
+pub fn records_of(upt: &str, records: usize) -> (Vec<Rec>, Vec<String>) {
     let n_products = (records * 30 / 100).max(1);
     let n_trainings = (records * 5 / 100).max(1);
     let n_participants = records * 15 / 100;
@@ -263,14 +314,6 @@ pub fn generate(upt: &str, records: usize, token: String) -> Replica {
     let cats = karya_shared::model::product_category_slugs();
     let mut products = Vec::with_capacity(n_products);
     let secret = b"simulated-upt-secret";
-    // Records arrive the way operators make them: a command or a spreadsheet at a time, so
-    // the document has a history of many small changes, not one.
-    enum Rec {
-        Product(karya_shared::model::Product),
-        Sale(Sale),
-        Training(karya_shared::model::Training),
-        Participant(Participant),
-    }
     let mut recs = Vec::with_capacity(records);
     for i in 0..n_products {
         let p = records::NewProduct {
@@ -351,28 +394,7 @@ pub fn generate(upt: &str, records: usize, token: String) -> Replica {
             certificate: String::new(),
         }));
     }
-    for batch in recs.chunks(BATCH) {
-        store
-            .change(&doc, |d| {
-                for rec in batch {
-                    match rec {
-                        Rec::Product(p) => schema::insert_product(d, p)?,
-                        Rec::Sale(s) => schema::insert_sale(d, s)?,
-                        Rec::Training(t) => schema::insert_training(d, t)?,
-                        Rec::Participant(p) => schema::upsert_participant(d, p)?,
-                    }
-                }
-                Ok(())
-            })
-            .expect("generate records");
-    }
-    Replica {
-        upt: upt.to_string(),
-        store,
-        peer: new_id(),
-        products,
-        token,
-    }
+    (recs, products)
 }
 
 /// The hub in its own process (this binary with `--role hub`), so its memory is its own.

@@ -221,9 +221,7 @@ pub fn answer(
         ..wire::Limits::default()
     };
     let incoming = Incoming::decode_with(body, &limits).map_err(|e| match e {
-        WireError::Version { .. } => {
-            ApiError::bad_request("protocol_version", e.to_string())
-        }
+        WireError::Version { .. } => ApiError::bad_request("protocol_version", e.to_string()),
         WireError::TooLarge { .. } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
@@ -274,17 +272,13 @@ pub fn answer(
         token: token_id,
     };
     let mut served = match incoming {
-        Incoming::Request(request) => {
-            server::serve(db.replica(), origin, request, &authority).map_err(|e| {
-                match e {
-                    ServeError::Frame(f) => ApiError::bad_request(
-                        "bad_frame",
-                        format!("{f}; nothing was merged"),
-                    ),
-                    ServeError::Store(s) => s.into(),
+        Incoming::Request(request) => server::serve(db.replica(), origin, request, &authority)
+            .map_err(|e| match e {
+                ServeError::Frame(f) => {
+                    ApiError::bad_request("bad_frame", format!("{f}; nothing was merged"))
                 }
-            })?
-        }
+                ServeError::Store(s) => s.into(),
+            })?,
         Incoming::Poll(poll) => {
             match server::serve_poll(db.replica(), origin, &poll, &authority)? {
                 Some(response) => server::Served {
@@ -325,10 +319,16 @@ pub fn answer(
         } else {
             r.doc.as_str()
         };
-        if let Some(suppressed) =
-            state.log_allowed(&format!("{upt}\u{0}{doc}\u{0}{}", r.kind))
-        {
-            tracing::warn!(upt, peer, doc = r.doc, kind = r.kind, reason = r.reason, suppressed, "document refused");
+        if let Some(suppressed) = state.log_allowed(&format!("{upt}\u{0}{doc}\u{0}{}", r.kind)) {
+            tracing::warn!(
+                upt,
+                peer,
+                doc = r.doc,
+                kind = r.kind,
+                reason = r.reason,
+                suppressed,
+                "document refused"
+            );
         }
     }
     if !served.refused.is_empty() {

@@ -14,9 +14,9 @@
 
 mod chart;
 mod ekspor;
-mod katalog;
+pub mod katalog;
 mod pelatihan;
-mod ringkasan;
+pub mod ringkasan;
 mod upt;
 
 use crate::AppState;
