@@ -6,6 +6,7 @@ pub mod browser;
 pub mod certs;
 pub mod dashboard_bench;
 pub mod memagent;
+pub mod offline;
 pub mod pg;
 pub mod procs;
 pub mod proxy;

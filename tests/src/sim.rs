@@ -50,6 +50,10 @@ pub struct Options {
     /// The agent's request timeout on the thin link, in seconds.
     #[arg(long, default_value_t = 20)]
     pub thin_timeout_secs: u64,
+    /// Edits made during an offline spell and then synced at once (three quarters an import
+    /// of products, the rest stock and price changes in equal parts; 0: no such scenario).
+    #[arg(long, default_value_t = 2000)]
+    pub offline_edits: usize,
     /// Size of the photo sent over the slow link in the photo scenario, in KB (0: none).
     #[arg(long, default_value_t = 300)]
     pub photo_kb: u64,
@@ -108,6 +112,7 @@ impl Options {
         self.photo_kb = self.photo_kb.min(30);
         self.photo_cut_secs = self.photo_cut_secs.min(4);
         self.photos = self.photos.min(2);
+        self.offline_edits = self.offline_edits.min(200);
         self.hub_kills = self.hub_kills.min(5);
         self.dashboard_samples = self.dashboard_samples.min(3);
         self.idle_secs = self.idle_secs.min(1.0);
@@ -184,6 +189,8 @@ pub struct Report {
     pub kills: Option<KillRun>,
     /// A photo over the slow link that drops (see [`Options::photo_kb`]).
     pub photo: Option<PhotoRun>,
+    /// The one sync after an offline spell (see [`Options::offline_edits`]).
+    pub offline: Option<crate::offline::OfflineSpell>,
     /// The curators' dashboard on the national hub (see [`Options::dashboard_samples`]).
     pub dashboard: Option<crate::dashboard_bench::DashboardRun>,
 }
@@ -835,6 +842,21 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         )
         .await;
         report.backlogs.push(run);
+    }
+
+    // 5b. An offline spell: a day's edits synced at once, against the same edits synced one by
+    // one (in process: the bytes are the frames', whatever the link).
+    if opts.offline_edits > 0 {
+        let n = opts.offline_edits;
+        let (stock, price) = (n / 8, n / 8);
+        eprintln!("offline spell of {n} edits ...");
+        report.offline = Some(
+            tokio::task::spawn_blocking(move || {
+                crate::offline::run(n - stock - price, stock, price)
+            })
+            .await
+            .expect("offline spell"),
+        );
     }
 
     // 4. Idle polling: no-op syncs, straight to the hub, as fast as the hub answers.
@@ -1646,6 +1668,35 @@ pub fn print_table(r: &Report, opts: &Options) {
         for (j, row) in more.into_iter().enumerate() {
             rows.insert(at + i * 3 + j, row);
         }
+    }
+    if let Some(o) = &r.offline {
+        rows.push((
+            format!(
+                "offline spell ({} imported, {} stock, {} price changes): bytes sent",
+                o.imported, o.stock_changes, o.price_changes
+            ),
+            format!("{:.1} KB", o.sent_bytes as f64 / 1000.0),
+            format!(
+                "{} round trip(s), {:.1} KB received",
+                o.round_trips,
+                o.received_bytes as f64 / 1000.0
+            ),
+        ));
+        rows.push((
+            "  the same, after attempts failed while the hub was away".into(),
+            format!("{:.1} KB", o.probed_sent_bytes as f64 / 1000.0),
+            format!("{} round trip(s)", o.probed_round_trips),
+        ));
+        rows.push((
+            "  the same edits synced one by one".into(),
+            format!("{:.1} KB", o.one_by_one_sent_bytes as f64 / 1000.0),
+            format!(
+                "{} round trips; at once / one by one: {:.2}x (<= 1.0x: {})",
+                o.one_by_one_round_trips,
+                o.sent_bytes as f64 / o.one_by_one_sent_bytes.max(1) as f64,
+                ok(o.sent_bytes <= o.one_by_one_sent_bytes)
+            ),
+        ));
     }
     if let Some(p) = &r.photo {
         rows.push((

@@ -29,6 +29,8 @@ fn small_simulation_completes_and_converges() {
             "2",
             "--hub-kills",
             "5",
+            "--offline-edits",
+            "80",
             "--json",
         ])
         .output()
@@ -64,6 +66,21 @@ fn small_simulation_completes_and_converges() {
     assert!(
         backlog["round_trips"].as_u64().unwrap() >= 2,
         "in parts: {report}"
+    );
+    // An offline spell's edits go up in one sync of a round trip or two, in fewer bytes than
+    // the same edits synced one by one.
+    let offline = &report["offline"];
+    assert_eq!(offline["imported"], 60, "{report}");
+    assert!(offline["round_trips"].as_u64().unwrap() <= 2, "{report}");
+    assert!(
+        offline["sent_bytes"].as_u64().unwrap()
+            < offline["one_by_one_sent_bytes"].as_u64().unwrap(),
+        "{report}"
+    );
+    assert!(
+        offline["probed_sent_bytes"].as_u64().unwrap()
+            <= offline["sent_bytes"].as_u64().unwrap() + 512,
+        "{report}"
     );
     assert_eq!(report["hub_products"], report["expected_products"]);
     assert!(
@@ -132,6 +149,8 @@ fn small_simulation_on_postgres_with_three_hub_processes_converges() {
             "0",
             "--dashboard-samples",
             "2",
+            "--offline-edits",
+            "0",
             "--json",
         ])
         .output()

@@ -1,0 +1,173 @@
+//! The bytes of a long offline spell: an agent makes a day's work while the hub is away (an
+//! import of products, stock and price changes), then syncs once; the same work synced edit
+//! by edit is the yardstick. In process: the agent's own session and the hub's own answer to
+//! each frame (`karya_hub::handlers::sync::answer`), files in a temporary folder; the bytes
+//! are the frames' (what goes in an HTTP body).
+
+use karya_shared::model::{ProductPatch, UptInfo, UptType};
+use karya_shared::session::{Outcome, SyncSession};
+use karya_shared::{DocId, Store};
+use std::path::Path;
+
+const UPT: &str = "LAPAS-LUAR-JARINGAN";
+const PEER: &str = "pc-operator";
+
+/// What the offline spell sent and took.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct OfflineSpell {
+    pub imported: usize,
+    pub stock_changes: usize,
+    pub price_changes: usize,
+    /// The one sync after the spell.
+    pub sent_bytes: u64,
+    pub received_bytes: u64,
+    pub round_trips: u32,
+    /// The one sync when attempts failed while the hub was away (it starts with a probe).
+    pub probed_sent_bytes: u64,
+    pub probed_round_trips: u32,
+    /// The same edits, each synced when it was made (the import as one).
+    pub one_by_one_sent_bytes: u64,
+    pub one_by_one_round_trips: u32,
+}
+
+struct Pair {
+    _dir: tempfile::TempDir,
+    hub: karya_hub::AppState,
+    agent: Store,
+    products: Vec<String>,
+}
+
+fn pair(rows: usize) -> Pair {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let config = karya_hub::Config {
+        db: dir.path().join("hub.db"),
+        ..Default::default()
+    };
+    let hub = karya_hub::AppState::new(config, karya_hub::db::Create::IfMissing).expect("hub");
+    hub.db
+        .register_upts(
+            &[UptInfo {
+                code: UPT.into(),
+                name: "Lapas Luar Jaringan".into(),
+                kind: UptType::Lapas,
+                kanwil: "Kanwil Uji".into(),
+            }],
+            false,
+        )
+        .expect("register");
+    let mut agent = Store::open(
+        &dir.path().join("agent.db"),
+        Some(karya_agent::identity::SCHEMA),
+    )
+    .expect("agent store");
+    // In step with the hub before the spell (the registry and categories came down).
+    sync(&hub, &agent);
+    let csv = dir.path().join("produk.csv");
+    write_csv(&csv, rows);
+    let report = karya_agent::import::import_file(&mut agent, UPT, &csv).expect("import");
+    Pair {
+        _dir: dir,
+        hub,
+        agent,
+        products: report.ids,
+    }
+}
+
+/// One sync as the agent's service runs it (polls taken), each frame answered by the hub;
+/// `probe`: as after attempts that failed while the hub was away (the session starts with a
+/// poll of the heads here, see [`SyncSession::probe_first`]).
+fn sync(hub: &karya_hub::AppState, agent: &Store) -> Outcome {
+    sync_probing(hub, agent, false)
+}
+
+fn sync_probing(hub: &karya_hub::AppState, agent: &Store, probe: bool) -> Outcome {
+    let mut session = SyncSession::new(agent, PEER, DocId::for_agent(UPT)).expect("session");
+    session.allow_poll(true);
+    if probe {
+        session.probe_first();
+    }
+    while let Some(frame) = session.next_request(agent).expect("request") {
+        let reply =
+            karya_hub::handlers::sync::answer(hub, &hub.db, UPT, "agent-token", &frame, true)
+                .expect("answered")
+                .map(|served| served.response.encode())
+                .unwrap_or_default();
+        session.handle_response(agent, &reply).expect("reply");
+    }
+    session.into_outcome()
+}
+
+fn write_csv(path: &Path, rows: usize) {
+    let cats = karya_shared::model::product_category_slugs();
+    let mut text = String::from("nama;kategori;harga;satuan;stok;bengkel;deskripsi;diusulkan\n");
+    for i in 0..rows {
+        text.push_str(&format!(
+            "Produk binaan {i};{};{};pcs;{};Bengkel {};Dibuat tangan oleh warga binaan;{}\n",
+            cats[i % cats.len()],
+            10_000 + (i % 50) * 5_000,
+            i % 40 + 1,
+            i % 5,
+            if i % 10 == 0 { "ya" } else { "tidak" }
+        ));
+    }
+    std::fs::write(path, text).expect("write CSV");
+}
+
+/// The edits after the import: `stock` stock changes, then `price` price changes, spread over
+/// the imported products; `after_each` runs after every one.
+fn edits(p: &mut Pair, stock: usize, price: usize, mut after_each: impl FnMut(&Pair)) {
+    for i in 0..stock {
+        let id = p.products[i * 7 % p.products.len()].clone();
+        karya_agent::records::add_stock(&mut p.agent, UPT, &id, 3).expect("stock");
+        after_each(p);
+    }
+    for i in 0..price {
+        let id = p.products[i * 11 % p.products.len()].clone();
+        let patch = ProductPatch {
+            price_idr: Some(20_000 + i as i64 * 500),
+            ..Default::default()
+        };
+        karya_agent::records::edit_product(&mut p.agent, UPT, &id, &patch).expect("price");
+        after_each(p);
+    }
+}
+
+/// Runs the spell: `rows` imported products, `stock` and `price` changes.
+pub fn run(rows: usize, stock: usize, price: usize) -> OfflineSpell {
+    let mut out = OfflineSpell {
+        imported: rows,
+        stock_changes: stock,
+        price_changes: price,
+        ..Default::default()
+    };
+    // Offline: everything made, then one sync.
+    let mut p = pair(rows);
+    edits(&mut p, stock, price, |_| {});
+    let o = sync(&p.hub, &p.agent);
+    out.sent_bytes = o.bytes_sent;
+    out.received_bytes = o.bytes_received;
+    out.round_trips = o.round_trips;
+    drop(p);
+    // Offline, with failed attempts on the way: the sync starts with a probe.
+    let mut p = pair(rows);
+    edits(&mut p, stock, price, |_| {});
+    let o = sync_probing(&p.hub, &p.agent, true);
+    out.probed_sent_bytes = o.bytes_sent;
+    out.probed_round_trips = o.round_trips;
+    drop(p);
+    // Online: a sync after the import and after each edit.
+    let mut p = pair(rows);
+    let mut sent = 0u64;
+    let mut trips = 0u32;
+    let o = sync(&p.hub, &p.agent);
+    sent += o.bytes_sent;
+    trips += o.round_trips;
+    edits(&mut p, stock, price, |p| {
+        let o = sync(&p.hub, &p.agent);
+        sent += o.bytes_sent;
+        trips += o.round_trips;
+    });
+    out.one_by_one_sent_bytes = sent;
+    out.one_by_one_round_trips = trips;
+    out
+}
