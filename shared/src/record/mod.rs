@@ -272,18 +272,23 @@ pub fn record_obj(doc: &AutoCommit, key: &str) -> Option<ObjId> {
 /// Automerge shows one, and the other's fields would vanish. Reads take the fields of all of
 /// them (a field set in several is a conflict), and writes go to every one that has the field.
 pub fn record_objs(doc: &AutoCommit, key: &str) -> Vec<ObjId> {
-    let Some(winner) = record_obj(doc, key) else {
+    // One lookup: the value `get` shows is the last of `get_all`'s (a second lookup for the
+    // winner was a fifth of reading a record).
+    let Ok(mut all) = doc.get_all(ROOT, key) else {
         return Vec::new();
     };
-    let mut objs = vec![winner.clone()];
-    if let Ok(all) = doc.get_all(ROOT, key) {
-        for (v, id) in all {
-            if matches!(v, Value::Object(ObjType::Map)) && id != winner {
-                objs.push(id);
-            }
+    match all.pop() {
+        Some((Value::Object(ObjType::Map), winner)) => {
+            let mut objs = vec![winner];
+            objs.extend(
+                all.into_iter()
+                    .filter(|(v, _)| matches!(v, Value::Object(ObjType::Map)))
+                    .map(|(_, id)| id),
+            );
+            objs
         }
+        _ => Vec::new(),
     }
-    objs
 }
 
 pub fn scalar_to_json(v: &ScalarValue) -> serde_json::Value {
