@@ -368,6 +368,11 @@ impl Fields<'_> {
         let mut out: Vec<ScalarValue> = Vec::new();
         let shown = self.values.get(field);
         out.extend(shown.cloned());
+        // One map, and no replica set the field concurrently (the read saw no conflict): the
+        // shown value is all there is (the usual case: no lookup per field).
+        if self.objs.len() == 1 && !self.conflicted.iter().any(|c| c == field) {
+            return out;
+        }
         for obj in &self.objs {
             let Ok(all) = self.doc.get_all(obj, field) else {
                 continue;
