@@ -191,10 +191,14 @@ pub fn parse_yes_no(s: &str) -> Result<bool, String> {
 
 /// A name reduced to what matters for matching: lower-case letters and digits.
 fn squash(s: &str) -> String {
+    squashed(s).collect()
+}
+
+/// [`squash`]'s characters, for comparing without building the string.
+fn squashed(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
-        .collect()
 }
 
 /// The field a spreadsheet column fills, by its header: the declaration's list of headers
@@ -283,15 +287,17 @@ pub fn match_choice(
     if key.is_empty() {
         return Err(ValidationError::new(field, text::input::empty()));
     }
+    // Compared character by character: one import row used to build two strings per choice.
+    let is_key = |s: &str| squashed(s).eq(key.chars());
     if let Some((value, _)) = choices
         .iter()
-        .find(|(value, name)| squash(value) == key || squash(name) == key)
+        .find(|(value, name)| is_key(value) || is_key(name))
     {
         return Ok(value.clone());
     }
     let by_synonym: Vec<&str> = SYNONYMS
         .iter()
-        .filter(|(word, _)| squash(word) == key)
+        .filter(|(word, _)| is_key(word))
         .map(|(_, slug)| *slug)
         .filter(|slug| choices.iter().any(|(v, _)| v == slug))
         .collect();
