@@ -625,7 +625,13 @@ impl<B: Backend> Replica<B> {
                 Commit::Conflict => Ok(None),
             };
         }
-        let chunk = cached.doc.save_after(before);
+        // A document that was empty before (a UPT's bootstrap at the hub): the whole document,
+        // written from its columns; `save_after` would encode every change of it one by one.
+        let chunk = if before.is_empty() {
+            cached.doc.save()
+        } else {
+            cached.doc.save_after(before)
+        };
         // A document that was empty before: every record in it is new, and listing the root's
         // keys is much cheaper than a diff of the whole document.
         let touched: BTreeSet<RecordKey> = if before.is_empty() {
