@@ -5,6 +5,7 @@ pub mod abuse;
 pub mod browser;
 pub mod certs;
 pub mod dashboard_bench;
+pub mod inproc;
 pub mod memagent;
 pub mod offline;
 pub mod pg;

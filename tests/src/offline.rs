@@ -4,9 +4,9 @@
 //! each frame (`karya_hub::handlers::sync::answer`), files in a temporary folder; the bytes
 //! are the frames' (what goes in an HTTP body).
 
+use karya_shared::Store;
 use karya_shared::model::{ProductPatch, UptInfo, UptType};
-use karya_shared::session::{Outcome, SyncSession};
-use karya_shared::{DocId, Store};
+use karya_shared::session::Outcome;
 use std::path::Path;
 
 const UPT: &str = "LAPAS-LUAR-JARINGAN";
@@ -73,28 +73,12 @@ fn pair(rows: usize) -> Pair {
     }
 }
 
-/// One sync as the agent's service runs it (polls taken), each frame answered by the hub;
-/// `probe`: as after attempts that failed while the hub was away (the session starts with a
-/// poll of the heads here, see [`SyncSession::probe_first`]).
 fn sync(hub: &karya_hub::AppState, agent: &Store) -> Outcome {
     sync_probing(hub, agent, false)
 }
 
 fn sync_probing(hub: &karya_hub::AppState, agent: &Store, probe: bool) -> Outcome {
-    let mut session = SyncSession::new(agent, PEER, DocId::for_agent(UPT)).expect("session");
-    session.allow_poll(true);
-    if probe {
-        session.probe_first();
-    }
-    while let Some(frame) = session.next_request(agent).expect("request") {
-        let reply =
-            karya_hub::handlers::sync::answer(hub, &hub.db, UPT, "agent-token", &frame, true)
-                .expect("answered")
-                .map(|served| served.response.encode())
-                .unwrap_or_default();
-        session.handle_response(agent, &reply).expect("reply");
-    }
-    session.into_outcome()
+    crate::inproc::sync(hub, agent, UPT, PEER, "agent-token", probe).0
 }
 
 fn write_csv(path: &Path, rows: usize) {

@@ -4,8 +4,8 @@
 
 use karya_hub::db::{Create, HubDb};
 use karya_shared::model::{CurationDecision, CurationStatus, ProductPatch, UptInfo, UptType};
-use karya_shared::session::SyncSession;
 use karya_shared::{DocId, Store};
+use karya_tests::inproc::Frames;
 use karya_tests::sim;
 use std::path::{Path, PathBuf};
 
@@ -35,7 +35,7 @@ pub fn file(name: &str) -> PathBuf {
 }
 
 /// The recorded frames of one sync: `(request, reply)` per round trip (an empty reply: 204).
-pub fn frames(name: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+pub fn frames(name: &str) -> Frames {
     let mut out = Vec::new();
     for i in 0.. {
         let req = file(&format!("{name}-{i}.req"));
@@ -76,34 +76,25 @@ pub fn agent_store(db: &Path) -> Store {
     Store::open(db, Some(karya_agent::identity::SCHEMA)).expect("agent store")
 }
 
-/// One sync of the agent on `agent` with the hub `state`, as the agent's service runs it
-/// (polls taken, photo gaps asked), each frame through the hub's own answer; returns the
-/// frames, and records them under `name` when given.
-pub fn sync(
-    agent: &Store,
-    state: &karya_hub::AppState,
-    name: Option<&str>,
-) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut session = SyncSession::new(agent, PEER, DocId::for_agent(UPT)).expect("sync session");
-    session.allow_poll(true);
-    session.take_photo_gaps();
-    let mut frames = Vec::new();
-    while let Some(frame) = session.next_request(agent).expect("request") {
-        let reply =
-            karya_hub::handlers::sync::answer(state, &state.db, UPT, TOKEN_ID, &frame, true)
-                .expect("served")
-                .map(|served| served.response.encode())
-                .unwrap_or_default();
-        session.handle_response(agent, &reply).expect("reply taken");
-        frames.push((frame, reply));
-    }
-    if let Some(name) = name {
-        for (i, (req, rep)) in frames.iter().enumerate() {
-            std::fs::write(file(&format!("{name}-{i}.req")), req).expect("write frame");
-            std::fs::write(file(&format!("{name}-{i}.rep")), rep).expect("write frame");
-        }
+/// One sync of the agent on `agent` with the hub `state` ([`karya_tests::inproc::sync`]);
+/// returns the frames, and records them under `name`.
+pub fn sync(agent: &Store, state: &karya_hub::AppState, name: &str) -> Frames {
+    let (_, frames) = karya_tests::inproc::sync(state, agent, UPT, PEER, TOKEN_ID, false);
+    for (i, (req, rep)) in frames.iter().enumerate() {
+        std::fs::write(file(&format!("{name}-{i}.req")), req).expect("write frame");
+        std::fs::write(file(&format!("{name}-{i}.rep")), rep).expect("write frame");
     }
     frames
+}
+
+/// Copies the hub's and the agent's databases (`from`) to `to`, syncs the copies, records the
+/// frames under `name` and returns them: the copies are then in step, the originals as before.
+fn synced_copies(from: (&str, &str), to: (&str, &str), name: &str) -> Frames {
+    snapshot(&file(from.0), &file(to.0));
+    snapshot(&file(from.1), &file(to.1));
+    let state = hub_state(&file(to.0));
+    let agent = agent_store(&file(to.1));
+    sync(&agent, &state, name)
 }
 
 fn upt_info(code: &str, i: usize) -> UptInfo {
@@ -145,13 +136,11 @@ pub fn make() {
         let agent = agent_store(&file("agent-1000.db"));
         sim::generate_in(agent, UPT, BOOTSTRAP_RECORDS, String::new());
     }
-    snapshot(&file("hub-empty.db"), &file("hub-synced.db"));
-    snapshot(&file("agent-1000.db"), &file("agent-synced.db"));
-    {
-        let state = hub_state(&file("hub-synced.db"));
-        let agent = agent_store(&file("agent-synced.db"));
-        sync(&agent, &state, Some("bootstrap"));
-    }
+    synced_copies(
+        ("hub-empty.db", "agent-1000.db"),
+        ("hub-synced.db", "agent-synced.db"),
+        "bootstrap",
+    );
 
     // One edit at the UPT (a new price) and one decision at HQ, each waiting for the next
     // sync; then that sync; then an idle poll.
@@ -169,28 +158,24 @@ pub fn make() {
         let hub = HubDb::open(&hub_config(&file("edit-hub.db")), Create::No).expect("hub");
         decide(&hub, &second);
     }
-    snapshot(&file("edit-hub.db"), &file("edited-hub.db"));
-    snapshot(&file("edit-agent.db"), &file("edited-agent.db"));
-    {
-        let state = hub_state(&file("edited-hub.db"));
-        let agent = agent_store(&file("edited-agent.db"));
-        let frames = sync(&agent, &state, Some("edit"));
-        assert!(
-            frames.len() == 1 && !frames[0].1.is_empty(),
-            "an edit and a decision take one round trip"
-        );
-    }
-    snapshot(&file("edited-hub.db"), &file("idle-hub.db"));
-    snapshot(&file("edited-agent.db"), &file("idle-agent.db"));
-    {
-        let state = hub_state(&file("idle-hub.db"));
-        let agent = agent_store(&file("idle-agent.db"));
-        let frames = sync(&agent, &state, Some("poll"));
-        assert!(
-            frames.len() == 1 && frames[0].1.is_empty(),
-            "an idle agent's poll is answered 204"
-        );
-    }
+    let frames = synced_copies(
+        ("edit-hub.db", "edit-agent.db"),
+        ("edited-hub.db", "edited-agent.db"),
+        "edit",
+    );
+    assert!(
+        frames.len() == 1 && !frames[0].1.is_empty(),
+        "an edit and a decision take one round trip"
+    );
+    let frames = synced_copies(
+        ("edited-hub.db", "edited-agent.db"),
+        ("idle-hub.db", "idle-agent.db"),
+        "poll",
+    );
+    assert!(
+        frames.len() == 1 && frames[0].1.is_empty(),
+        "an idle agent's poll is answered 204"
+    );
     // The poll was answered from these files: measured again on copies made before it.
     snapshot(&file("edited-hub.db"), &file("idle-hub.db"));
 

@@ -74,7 +74,7 @@ fn serve_frames(state: &AppState, frames: &[(Vec<u8>, Vec<u8>)]) -> Vec<Vec<u8>>
         .collect()
 }
 
-type HubRun = (TempDir, AppState, Vec<(Vec<u8>, Vec<u8>)>);
+type HubRun = (TempDir, AppState, karya_tests::inproc::Frames);
 
 /// The UPT's documents loaded, as a serving hub (or a running agent) holds them between syncs.
 fn warm<B: karya_shared::store::Backend>(store: &karya_shared::store::Replica<B>) {
@@ -115,7 +115,7 @@ fn hub_poll((dir, state, frames): HubRun) -> (TempDir, AppState, Vec<Vec<u8>>) {
     (dir, state, black_box(replies))
 }
 
-type AgentRun = (TempDir, Store, Vec<(Vec<u8>, Vec<u8>)>);
+type AgentRun = (TempDir, Store, karya_tests::inproc::Frames);
 
 fn setup_agent(db: &str, frames: &str) -> AgentRun {
     let (dir, store) = agent(db);
