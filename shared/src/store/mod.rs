@@ -35,6 +35,8 @@
 pub mod any;
 mod exchange;
 #[cfg(feature = "postgres")]
+mod pg_batch;
+#[cfg(feature = "postgres")]
 mod pg_conn;
 #[cfg(feature = "postgres")]
 mod pg_tls;

@@ -216,24 +216,14 @@ impl<'a> Piped<'a> {
         columns: &'a [(&'a str, ToSqlOutput<'a>)],
         replace: bool,
     ) -> Self {
-        let key = crate::materialize::table_key(table);
         let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
         let marks: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-        let updates: Vec<String> = names
-            .iter()
-            .filter(|n| !key.contains(n))
-            .map(|n| format!("{n} = EXCLUDED.{n}"))
-            .collect();
-        let on_conflict = if replace && !updates.is_empty() {
-            format!("({}) DO UPDATE SET {}", key.join(", "), updates.join(", "))
-        } else {
-            "DO NOTHING".to_string()
-        };
         Piped::new(
             format!(
-                "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT {on_conflict}",
+                "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT {}",
                 names.join(", "),
                 marks.join(", "),
+                on_conflict(table, &names, replace),
             ),
             columns.iter().map(|(_, v)| PgValue::of(v)).collect(),
         )
@@ -253,8 +243,25 @@ impl<'a> Piped<'a> {
     }
 }
 
+/// What a row written to `table` with the columns `names` does when its key is there: it
+/// replaces the row's other columns (`replace`), or nothing happens.
+pub(super) fn on_conflict(table: &str, names: &[&str], replace: bool) -> String {
+    let key = crate::materialize::table_key(table);
+    let updates: Vec<String> = names
+        .iter()
+        .filter(|n| !key.contains(n))
+        .map(|n| format!("{n} = EXCLUDED.{n}"))
+        .collect();
+    if replace && !updates.is_empty() {
+        format!("({}) DO UPDATE SET {}", key.join(", "), updates.join(", "))
+    } else {
+        "DO NOTHING".to_string()
+    }
+}
+
 /// A record's column value (the record model speaks SQLite's value types) as a PostgreSQL
-/// parameter: integers are `BIGINT`, text is `TEXT`.
+/// parameter: integers are `BIGINT`, text is `TEXT`; or a column of values of many rows, as
+/// an array of one type.
 pub(super) enum PgValue<'a> {
     Null,
     Int(i64),
@@ -262,9 +269,25 @@ pub(super) enum PgValue<'a> {
     Text(&'a str),
     Owned(String),
     Blob(&'a [u8]),
+    Ints(Vec<Option<i64>>),
+    Reals(Vec<Option<f64>>),
+    Texts(Vec<Option<&'a str>>),
+    Blobs(Vec<Option<&'a [u8]>>),
 }
 
 impl<'a> PgValue<'a> {
+    /// An array (this empty one) with `n` NULLs in it.
+    pub(super) fn with_nulls(mut self, n: usize) -> Self {
+        match &mut self {
+            PgValue::Ints(v) => v.extend(std::iter::repeat_n(None, n)),
+            PgValue::Reals(v) => v.extend(std::iter::repeat_n(None, n)),
+            PgValue::Texts(v) => v.extend(std::iter::repeat_n(None, n)),
+            PgValue::Blobs(v) => v.extend(std::iter::repeat_n(None, n)),
+            _ => {}
+        }
+        self
+    }
+
     pub(super) fn of(v: &'a ToSqlOutput<'_>) -> PgValue<'a> {
         let from_ref = |r: ValueRef<'a>| match r {
             ValueRef::Null => PgValue::Null,
@@ -295,6 +318,10 @@ impl<'a> PgValue<'a> {
             PgValue::Text(t) => t,
             PgValue::Owned(s) => s,
             PgValue::Blob(b) => b,
+            PgValue::Ints(v) => v,
+            PgValue::Reals(v) => v,
+            PgValue::Texts(v) => v,
+            PgValue::Blobs(v) => v,
         }
     }
 }

@@ -448,7 +448,7 @@ impl Backend for PgBackend {
                     .iter()
                     .flat_map(crate::materialize::row_writes)
                     .collect();
-                statements.extend(Piped::rows(&writes));
+                statements.extend(super::pg_batch::row_statements(&writes));
                 for (key, value) in w.meta {
                     statements.push(Piped::new(
                         META_SET,
@@ -463,20 +463,20 @@ impl Backend for PgBackend {
                         ADVISORY_LOCK,
                         vec![PgValue::Int(CHANGE_LOG_LOCK)],
                     ));
-                    for hash in &log.hashes {
-                        statements.push(Piped::new(
-                            "INSERT INTO change_log (at, doc, upt, hash, peer, token)
-                             VALUES ($1, $2, $3, $4, $5, $6)",
-                            vec![
-                                PgValue::Text(&now),
-                                PgValue::Text(w.doc),
-                                PgValue::Text(log.upt),
-                                PgValue::Text(hash),
-                                PgValue::Text(log.origin.peer),
-                                PgValue::Text(log.origin.token),
-                            ],
-                        ));
-                    }
+                    // Numbered in the order of `hashes` (the rows go in in that order).
+                    statements.push(Piped::new(
+                        "INSERT INTO change_log (at, doc, upt, hash, peer, token)
+                         SELECT $1::text, $2::text, $3::text, h, $5::text, $6::text
+                         FROM unnest($4::text[]) WITH ORDINALITY AS u(h, n) ORDER BY n",
+                        vec![
+                            PgValue::Text(&now),
+                            PgValue::Text(w.doc),
+                            PgValue::Text(log.upt),
+                            PgValue::Texts(log.hashes.iter().map(|h| Some(h.as_str())).collect()),
+                            PgValue::Text(log.origin.peer),
+                            PgValue::Text(log.origin.token),
+                        ],
+                    ));
                 }
                 if let Some((peer, state)) = w.sync_state {
                     statements.push(Piped::new(
@@ -534,7 +534,7 @@ impl Backend for PgBackend {
                 .iter()
                 .flat_map(crate::materialize::row_writes)
                 .collect();
-            c.pipeline(&Piped::rows(&writes).collect::<Vec<_>>())?;
+            c.pipeline(&super::pg_batch::row_statements(&writes))?;
             Ok(())
         })
     }

@@ -182,23 +182,68 @@ fn postgres_stores_what_sqlite_stores() {
 
     let pg = open(&url);
     let lite = Store::open_in_memory(None).unwrap();
-    sync(&agent, &pg, upt);
-    sync(&agent, &lite, upt);
-    assert_eq!(pg.heads(&doc).unwrap(), agent.heads(&doc).unwrap());
-    for table in [
-        "products",
-        "product_photos",
-        "sales",
-        "trainings",
-        "participants",
-        "curation",
-        "upts",
-        "categories",
-    ] {
-        let (columns, want) = sqlite_rows(&lite, table);
-        let got = pg_rows(&server, "hub", table, &columns);
-        assert_eq!(got, want, "table {table} differs between the two stores");
-    }
+    let same_tables = || {
+        sync(&agent, &pg, upt);
+        sync(&agent, &lite, upt);
+        assert_eq!(pg.heads(&doc).unwrap(), agent.heads(&doc).unwrap());
+        for table in [
+            "products",
+            "product_photos",
+            "sales",
+            "trainings",
+            "participants",
+            "curation",
+            "upts",
+            "categories",
+        ] {
+            let (columns, want) = sqlite_rows(&lite, table);
+            let got = pg_rows(&server, "hub", table, &columns);
+            assert_eq!(got, want, "table {table} differs between the two stores");
+        }
+    };
+    same_tables();
+    // A second sync whose rows replace stored ones (many per table, written together on
+    // PostgreSQL), with new sales and participants beside them.
+    agent
+        .change(&doc, |d| {
+            for p in &kept[1..7] {
+                let patch = karya_shared::model::ProductPatch {
+                    price_idr: Some(p.price_idr + 1_000),
+                    ..Default::default()
+                };
+                schema::edit_product(d, &p.id, &patch, &now_rfc3339())?;
+            }
+            for (i, p) in kept[..5].iter().enumerate() {
+                schema::insert_sale(
+                    d,
+                    &karya_shared::model::Sale {
+                        id: new_id().into(),
+                        product_id: p.id.clone(),
+                        date: time::macros::date!(2026 - 11 - 20),
+                        quantity: i as i64 + 1,
+                        revenue_idr: 150_000 * (i as i64 + 1),
+                        channel: karya_shared::model::SaleChannel::Pameran,
+                        created_at: now_rfc3339(),
+                    },
+                )?;
+            }
+            for n in 0..4 {
+                schema::upsert_participant(
+                    d,
+                    &karya_shared::model::Participant {
+                        training_id: t.id.clone(),
+                        pseudonym: format!("{n:02x}").repeat(32),
+                        enrolled_at: now_rfc3339(),
+                        hours_attended: n * 8,
+                        status: karya_shared::model::ParticipantStatus::Enrolled,
+                        certificate: String::new(),
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    same_tables();
     let names: Vec<Vec<String>> = pg_rows(
         &server,
         "hub",
@@ -206,6 +251,10 @@ fn postgres_stores_what_sqlite_stores() {
         &["name".into(), "deleted".into()],
     );
     assert_eq!(names.len(), 12);
+    let sales = pg_rows(&server, "hub", "sales", &["quantity".into()]);
+    assert_eq!(sales.len(), 5);
+    let participants = pg_rows(&server, "hub", "participants", &["hours_attended".into()]);
+    assert_eq!(participants.len(), 4);
     assert_eq!(names.iter().filter(|r| r[1] == "1").count(), 1);
     let photos = pg_rows(
         &server,
