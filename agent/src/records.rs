@@ -165,6 +165,44 @@ pub fn edit_product(
     Ok(id)
 }
 
+/// Edits a product (when `patch` changes anything) and nominates it again, in one change:
+/// what a UPT does with a product its Kanwil sent back.
+pub fn edit_and_renominate(
+    store: &mut Store,
+    upt: &str,
+    id: &str,
+    patch: &ProductPatch,
+) -> Result<String, StoreError> {
+    let cats = category_choices(store, false)?;
+    let mut patch = patch.clone();
+    if let Some(c) = &patch.category {
+        patch.category = Some(input::match_choice("category", c, &cats)?);
+    }
+    let slugs: Vec<&str> = cats.iter().map(|(s, _)| s.as_str()).collect();
+    patch.validate(&slugs)?;
+    let id = resolve_product(store, upt, id)?;
+    store.change(&upt_doc(upt), |d| {
+        let now = now_rfc3339();
+        if !patch.is_empty() {
+            schema::edit_product(d, &id, &patch, &now)?;
+        }
+        schema::renominate(d, &id, &now)
+    })?;
+    Ok(id)
+}
+
+/// What a product's curation went through, oldest first (the UPT's curation document, as
+/// the hub wrote it).
+pub fn curation_history(
+    store: &Store,
+    upt: &str,
+    id: &str,
+) -> Result<Vec<schema::Step>, StoreError> {
+    store.with_doc(&DocId::Curation(upt.to_string()), |d| {
+        schema::history(d, id)
+    })
+}
+
 /// Adds photos to a product: each file is cleaned and shrunk (see [`crate::photos`]) and
 /// stored before the record names it. All files or none: one that cannot be read stops
 /// the command before the record changes.
@@ -311,6 +349,19 @@ pub fn products(store: &Store, upt: &str) -> Result<Vec<views::ProductRow>, Stor
         &mut karya_shared::sql::Sql::Lite(&store.conn()),
         &views::ProductFilter {
             upt: Some(upt.to_string()),
+            ..Default::default()
+        },
+    )
+}
+
+/// The UPT's products its Kanwil sent back, not nominated again yet: what awaits the
+/// operator.
+pub fn sent_back(store: &Store, upt: &str) -> Result<Vec<views::ProductRow>, StoreError> {
+    views::products(
+        &mut karya_shared::sql::Sql::Lite(&store.conn()),
+        &views::ProductFilter {
+            upt: Some(upt.to_string()),
+            queue: Some(views::Queue::SentBack),
             ..Default::default()
         },
     )

@@ -3,6 +3,7 @@
 
 use crate::model::{
     CurationDecision, Participant, ParticipantStatus, Product, Sale, Training, UptInfo,
+    Verification,
 };
 use crate::record::kind::{Catalogue, Child, Home, Kind, RowWrite, Stored, text};
 use crate::record::{Conflicts, Fields, ValidationError};
@@ -54,6 +55,8 @@ pub static KINDS: &[Kind] = &[
     Kind::of::<Participant>(Home::Upt, "participants").described("a participant of training {}"),
     Kind::of::<CurationDecision>(Home::Curation, "curation")
         .described("the decision on product {}"),
+    Kind::of::<Verification>(Home::Curation, "verifications")
+        .described("the Kanwil's verification of product {}"),
     Kind::of::<UptInfo>(Home::National, "upts").described("UPT {}"),
     Kind::of::<ProductCategory>(Home::National, "categories")
         .with_fixed(&[("kind", "product")])
@@ -153,6 +156,12 @@ impl Stored for Participant {
 }
 
 impl Stored for CurationDecision {
+    fn check(&self, _: &Catalogue) -> Result<(), ValidationError> {
+        self.validate()
+    }
+}
+
+impl Stored for Verification {
     fn check(&self, _: &Catalogue) -> Result<(), ValidationError> {
         self.validate()
     }

@@ -85,6 +85,30 @@ fixed_set! {
 }
 
 fixed_set! {
+    /// A Kanwil's verification of a product its UPT nominated: on to HQ's queue, or back to
+    /// the UPT with a note.
+    pub enum VerificationStatus("status") {
+        Verified = "verified",
+        SentBack = "sent_back",
+    }
+}
+
+// The enums are declared by `fixed_set!`, which takes no `#[default]` on a variant.
+#[allow(clippy::derivable_impls)]
+impl Default for CurationStatus {
+    fn default() -> Self {
+        CurationStatus::Nominated
+    }
+}
+
+#[allow(clippy::derivable_impls)]
+impl Default for VerificationStatus {
+    fn default() -> Self {
+        VerificationStatus::Verified
+    }
+}
+
+fixed_set! {
     /// Where a participant stands in a training.
     pub enum ParticipantStatus("status") {
         Enrolled = "enrolled",
@@ -223,6 +247,9 @@ record! {
     count {
         /// A counter: concurrent increments on different replicas add up.
         stock: i64 => ["stock", "stok"],
+        /// How often the UPT nominated it again after its Kanwil sent it back (a counter:
+        /// the Kanwil's queue takes it back when this passes the send-back's round).
+        nominations: i64,
     }
     keep {
         created_at: String,
@@ -292,7 +319,9 @@ record! {
 }
 
 record! {
-    /// HQ's decision on a product (in the UPT's `curation` document).
+    /// HQ's decision on a product (in the UPT's `curation` document). Its `Default` is the
+    /// base of fixtures (a field added later touches none of them).
+    #[derive(Default)]
     pub struct CurationDecision = "decision";
     key (product_id: RecordId)
     edit DecisionPatch {
@@ -300,6 +329,45 @@ record! {
         note: String,
         decided_by: String,
         decided_at: String,
+        /// HQ decided before the product's Kanwil verified it (the note says why).
+        #[serde(default)]
+        unverified: bool,
+        /// The product's values the decision was made on (a later edit of them at the UPT
+        /// marks the product "changed after approval"; the public catalogue keeps these).
+        /// Empty in decisions made before values were recorded.
+        #[serde(default)]
+        approved_name: String,
+        #[serde(default)]
+        approved_price_idr: i64,
+        #[serde(default)]
+        approved_description: String,
+        #[serde(default)]
+        approved_photos: Vec<Photo>,
+    }
+    count {}
+    keep {}
+}
+
+record! {
+    /// A Kanwil's verification of a product its UPT nominated (in the UPT's `curation`
+    /// document, beside HQ's decision): made at the hub under the verifier's token, it flows
+    /// down at the UPT's next sync like HQ's decisions.
+    #[derive(Default)]
+    pub struct Verification = "verification";
+    key (product_id: RecordId)
+    edit VerificationPatch {
+        status: VerificationStatus,
+        note: String,
+        decided_by: String,
+        decided_at: String,
+        /// The product's nominations when it was decided: a product sent back is the
+        /// Kanwil's again once the UPT nominates it anew.
+        round: i64,
+        /// The product's values the Kanwil verified (see [`CurationDecision`]).
+        approved_name: String,
+        approved_price_idr: i64,
+        approved_description: String,
+        approved_photos: Vec<Photo>,
     }
     count {}
     keep {}
@@ -565,6 +633,40 @@ impl CurationDecision {
         non_empty("product_id", &self.product_id)?;
         text_at_most("note", &self.note, MAX_LONG_TEXT)?;
         non_empty("decided_by", &self.decided_by)
+    }
+
+    /// Whether the product's values differ from those this decision approved (a decision
+    /// that recorded none, made before values were recorded, approved whatever it had).
+    pub fn changed_since(&self, p: &Product) -> bool {
+        !self.approved_name.is_empty()
+            && matches!(
+                self.status,
+                CurationStatus::Approved | CurationStatus::Featured
+            )
+            && (self.approved_name != p.name
+                || self.approved_price_idr != p.price_idr
+                || self.approved_description != p.description
+                || self.approved_photos != p.photos)
+    }
+}
+
+impl Verification {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        non_empty("product_id", &self.product_id)?;
+        text_at_most("note", &self.note, MAX_LONG_TEXT)?;
+        if self.status == VerificationStatus::SentBack {
+            non_empty("note", &self.note)?;
+        }
+        non_empty("decided_by", &self.decided_by)
+    }
+
+    /// Whether the product's values differ from those the Kanwil verified.
+    pub fn changed_since(&self, p: &Product) -> bool {
+        self.status == VerificationStatus::Verified
+            && (self.approved_name != p.name
+                || self.approved_price_idr != p.price_idr
+                || self.approved_description != p.description
+                || self.approved_photos != p.photos)
     }
 }
 

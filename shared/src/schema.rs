@@ -216,6 +216,25 @@ pub fn upsert_participant(doc: &mut AutoCommit, p: &Participant) -> Result<(), S
     p.upsert_into(doc)
 }
 
+/// The UPT nominates a product again (after its Kanwil sent it back): nominated, and its
+/// nominations counter one up, so the Kanwil's queue takes it back.
+pub fn renominate(doc: &mut AutoCommit, id: &str, now: &str) -> Result<(), SchemaError> {
+    let obj = product_obj(doc, id)?;
+    match doc.get(&obj, "nominations")? {
+        Some((Value::Scalar(s), _)) if matches!(s.as_ref(), automerge::ScalarValue::Counter(_)) => {
+            doc.increment(&obj, "nominations", 1)?
+        }
+        Some((Value::Scalar(s), _)) => {
+            let n = s.as_i64().unwrap_or(0);
+            doc.put(&obj, "nominations", automerge::ScalarValue::counter(n + 1))?
+        }
+        _ => doc.put(&obj, "nominations", automerge::ScalarValue::counter(1))?,
+    }
+    doc.put(&obj, "nominated", true)?;
+    doc.put(&obj, "updated_at", now)?;
+    Ok(())
+}
+
 // ---------- curation ----------
 
 pub fn read_decision(doc: &AutoCommit, product_id: &str) -> Option<CurationDecision> {
@@ -223,7 +242,81 @@ pub fn read_decision(doc: &AutoCommit, product_id: &str) -> Option<CurationDecis
 }
 
 pub fn put_decision(doc: &mut AutoCommit, d: &CurationDecision) -> Result<(), SchemaError> {
-    d.upsert_into(doc)
+    d.upsert_into(doc)?;
+    step(
+        doc,
+        &CurationDecision::doc_key(&d.product_id),
+        &d.decided_at,
+    )
+}
+
+pub fn read_verification(doc: &AutoCommit, product_id: &str) -> Option<Verification> {
+    Some(Verification::read(doc, product_id)?.ok()?.0)
+}
+
+pub fn put_verification(doc: &mut AutoCommit, v: &Verification) -> Result<(), SchemaError> {
+    v.upsert_into(doc)?;
+    step(doc, &Verification::doc_key(&v.product_id), &v.decided_at)
+}
+
+/// Commits a decision as a change of its own whose message names its record: the product's
+/// history is then read from the document (see [`history`]).
+fn step(doc: &mut AutoCommit, key: &str, at: &str) -> Result<(), SchemaError> {
+    let when = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .map(|t| t.unix_timestamp())
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc().unix_timestamp());
+    doc.commit_with(
+        automerge::transaction::CommitOptions::default()
+            .with_message(key.to_string())
+            .with_time(when),
+    );
+    Ok(())
+}
+
+/// One step of a product's curation: a Kanwil's verification or HQ's decision, as it was
+/// made.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum Step {
+    Kanwil(Verification),
+    Hq(CurationDecision),
+}
+
+impl Step {
+    pub fn decided_at(&self) -> &str {
+        match self {
+            Step::Kanwil(v) => &v.decided_at,
+            Step::Hq(d) => &d.decided_at,
+        }
+    }
+}
+
+/// Every step of the curation of `product_id`, oldest first, from the curation document's
+/// history: each decision is a change of its own (see [`put_decision`]), read as the
+/// document stood after it.
+pub fn history(doc: &mut AutoCommit, product_id: &str) -> Vec<Step> {
+    let hq = CurationDecision::doc_key(product_id);
+    let kanwil = Verification::doc_key(product_id);
+    let mut out = Vec::new();
+    let changes: Vec<(automerge::ChangeHash, bool)> = doc
+        .get_changes(&[])
+        .into_iter()
+        .filter_map(|c| {
+            let message = c.message()?;
+            (*message == hq || *message == kanwil).then(|| (c.hash(), *message == hq))
+        })
+        .collect();
+    for (hash, is_hq) in changes {
+        let Ok(then) = doc.fork_at(&[hash]) else {
+            continue;
+        };
+        let step = if is_hq {
+            read_decision(&then, product_id).map(Step::Hq)
+        } else {
+            read_verification(&then, product_id).map(Step::Kanwil)
+        };
+        out.extend(step);
+    }
+    out
 }
 
 // ---------- national ----------

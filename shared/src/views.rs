@@ -1,7 +1,7 @@
 //! Queries over the materialized tables: what the CLI lists, what the hub's API and dashboard
 //! serve. They never load a document.
 
-use crate::model::{Conflicts, CurationDecision, Participant, Product, Training};
+use crate::model::{Conflicts, CurationDecision, Participant, Product, Training, Verification};
 use crate::store::StoreError;
 use crate::store::sql::{Sql, SqlRow};
 use rusqlite::types::Value;
@@ -17,6 +17,8 @@ pub struct ProductRow {
     pub conflicts: Conflicts,
     /// HQ's decision on it, if any.
     pub curation: Option<CurationDecision>,
+    /// Its Kanwil's verification, if any.
+    pub verification: Option<Verification>,
     /// Created more than a day after the hub's time: the UPT PC's clock is wrong.
     pub future_dated: bool,
 }
@@ -51,11 +53,47 @@ pub struct ProductFilter {
     pub certification: Option<String>,
     /// Words the name or the description holds (case-insensitive for ASCII).
     pub text: Option<String>,
+    /// Only the products waiting in this queue.
+    pub queue: Option<Queue>,
 }
 
-/// A product's row with its curation decision: every column of both declarations (a field
-/// added to [`Product`] or [`CurationDecision`] is read without a change here).
-static PRODUCT_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// The queues of the curation's levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// Nominated, and not verified by its Kanwil yet (or sent back and nominated again).
+    Kanwil,
+    /// Verified by its Kanwil, and not decided by HQ yet (or only "in review").
+    Hq,
+    /// Approved or featured by HQ, and changed at the UPT since.
+    Changed,
+    /// Sent back by its Kanwil, not nominated again yet: the UPT's to answer.
+    SentBack,
+}
+
+impl Queue {
+    /// The condition on `p` (products), `c` (curation) and `v` (verifications).
+    fn condition(self) -> &'static str {
+        match self {
+            Queue::Kanwil => {
+                "p.nominated = 1 AND (v.status IS NULL OR (v.status = 'sent_back' AND p.nominations > v.round))"
+            }
+            Queue::Hq => {
+                "p.nominated = 1 AND v.status = 'verified' AND (c.status IS NULL OR c.status IN ('nominated', 'in_review'))"
+            }
+            Queue::Changed => {
+                "c.status IN ('approved', 'featured') AND c.approved_name <> '' AND (c.approved_name <> p.name OR c.approved_price_idr <> p.price_idr OR c.approved_description <> p.description OR c.approved_photos <> p.photos)"
+            }
+            Queue::SentBack => "v.status = 'sent_back' AND p.nominations <= v.round",
+        }
+    }
+}
+
+/// The joins of a product's decisions, HQ's (`c`) and its Kanwil's (`v`).
+const DECISION_JOINS: &str = " LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id LEFT JOIN verifications v ON v.upt = p.upt AND v.product_id = p.id";
+
+/// A product's row with its Kanwil's and HQ's decisions: every column of the three
+/// declarations (a field added to one of them is read without a change here).
+static PRODUCT_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let product = ["upt"]
         .iter()
         .chain(Product::KEY_COLUMNS)
@@ -66,10 +104,19 @@ static PRODUCT_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
         .iter()
         .chain(CurationDecision::FIELDS)
         .map(|c| format!("c.{c}"));
-    let columns: Vec<String> = product.chain(decision).collect();
+    let verification = Verification::KEY_COLUMNS
+        .iter()
+        .chain(Verification::FIELDS)
+        .map(|c| format!("v.{c} AS v_{c}"));
+    let columns: Vec<String> = product.chain(decision).chain(verification).collect();
+    columns.join(", ")
+});
+
+/// [`PRODUCT_COLUMNS`] with the tables they come from.
+static PRODUCT_SELECT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "SELECT {} FROM products p LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id",
-        columns.join(", ")
+        "SELECT {} FROM products p{DECISION_JOINS}",
+        *PRODUCT_COLUMNS
     )
 });
 
@@ -89,7 +136,12 @@ fn product_row(cutoff: &str) -> impl Fn(&SqlRow<'_>) -> rusqlite::Result<Product
 fn product_row_at(r: &SqlRow<'_>, cutoff: &str) -> rusqlite::Result<ProductRow> {
     let product = Product::from_row(r)?;
     let status: Option<String> = r.get("status")?;
+    let verified: Option<String> = r.get("v_status")?;
     Ok(ProductRow {
+        verification: match verified {
+            Some(_) => Some(Verification::from_row(&crate::record::Prefixed("v_", r))?),
+            None => None,
+        },
         upt: r.get("upt")?,
         future_dated: product.created_at.as_str() > cutoff,
         conflicts: serde_json::from_str(&r.get::<_, String>("conflicts")?).unwrap_or_default(),
@@ -173,6 +225,10 @@ fn product_where(c: &Sql<'_>, f: &ProductFilter, args: &mut Vec<Value>) -> Strin
             args.push(cur.clone().into());
         }
     }
+    if let Some(queue) = f.queue {
+        sql.push_str(" AND ");
+        sql.push_str(queue.condition());
+    }
     if let Some(kanwil) = &f.kanwil {
         sql.push_str(" AND p.upt IN (SELECT code FROM upts WHERE kanwil = ?)");
         args.push(kanwil.clone().into());
@@ -224,8 +280,8 @@ pub fn products_page(
     let filter = product_where(c, f, &mut args);
     // The curation join only where a curation status is asked for: without it the count is
     // a pass over an index, not a lookup per product.
-    let join = if f.curation.is_some() {
-        " LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id"
+    let join = if f.curation.is_some() || f.queue.is_some() {
+        DECISION_JOINS
     } else {
         ""
     };
@@ -535,4 +591,181 @@ pub fn stats_of(mut per_upt: Vec<UptFigures>) -> Stats {
         per_upt,
         per_kanwil: kanwils.into_values().collect(),
     }
+}
+
+/// How a queue is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueSort {
+    /// Waiting longest first.
+    #[default]
+    Waiting,
+    Upt,
+    /// Dearest first.
+    Price,
+    Category,
+}
+
+impl QueueSort {
+    pub const ALL: [QueueSort; 4] = [
+        QueueSort::Waiting,
+        QueueSort::Upt,
+        QueueSort::Price,
+        QueueSort::Category,
+    ];
+
+    /// Its name in a URL (`?urut=`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueSort::Waiting => "menunggu",
+            QueueSort::Upt => "upt",
+            QueueSort::Price => "harga",
+            QueueSort::Category => "kategori",
+        }
+    }
+
+    pub fn parse(s: &str) -> QueueSort {
+        Self::ALL
+            .into_iter()
+            .find(|q| q.as_str() == s)
+            .unwrap_or_default()
+    }
+
+    fn order(self) -> &'static str {
+        match self {
+            QueueSort::Waiting => "waiting_since, p.upt, p.id",
+            QueueSort::Upt => "p.upt, p.name, p.id",
+            QueueSort::Price => "p.price_idr DESC, p.upt, p.id",
+            QueueSort::Category => "p.category, p.upt, p.name, p.id",
+        }
+    }
+}
+
+/// Since when a product waits in its queue: since its Kanwil verified it (HQ's queue), or
+/// since its last edit (the Kanwil's).
+const WAITING_SINCE: &str =
+    "CASE WHEN v.status = 'verified' THEN v.decided_at ELSE p.updated_at END";
+
+/// A product waiting in a queue, and since when (RFC 3339).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Waiting {
+    #[serde(flatten)]
+    pub row: ProductRow,
+    pub waiting_since: String,
+}
+
+/// One page of a queue (`f.queue`), ordered by `sort`, `offset` rows in, with the queue's
+/// length.
+pub fn queue_page(
+    c: &mut Sql<'_>,
+    f: &ProductFilter,
+    sort: QueueSort,
+    offset: usize,
+    limit: usize,
+) -> Result<(Vec<Waiting>, i64)> {
+    let mut args = Vec::new();
+    let filter = product_where(c, f, &mut args);
+    let total: i64 = c.query_row(
+        &format!("SELECT COUNT(*) FROM products p{DECISION_JOINS}{filter}"),
+        refs(&args),
+        |r| r.get(0),
+    )?;
+    let sql = format!(
+        "SELECT {}, {WAITING_SINCE} AS waiting_since FROM products p{DECISION_JOINS}{filter} ORDER BY {} LIMIT ? OFFSET ?",
+        *PRODUCT_COLUMNS,
+        sort.order()
+    );
+    args.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
+    args.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
+    let cutoff = future_cutoff().1;
+    let items = c.query_map(&sql, refs(&args), |r| {
+        Ok(Waiting {
+            row: product_row_at(r, &cutoff)?,
+            waiting_since: r.get("waiting_since")?,
+        })
+    })?;
+    Ok((items, total))
+}
+
+/// How many products wait in each level's queue (in one Kanwil, if given).
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct QueueCounts {
+    pub kanwil: i64,
+    pub hq: i64,
+    pub changed: i64,
+    pub sent_back: i64,
+}
+
+pub fn queue_counts(c: &mut Sql<'_>, kanwil: Option<&str>) -> Result<QueueCounts> {
+    let count = |q: Queue| {
+        format!(
+            "COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0)",
+            q.condition()
+        )
+    };
+    let sql = format!(
+        "SELECT {}, {}, {}, {} FROM products p{DECISION_JOINS} WHERE p.deleted = 0 AND (CAST(? AS TEXT) IS NULL OR p.upt IN (SELECT code FROM upts WHERE kanwil = ?))",
+        count(Queue::Kanwil),
+        count(Queue::Hq),
+        count(Queue::Changed),
+        count(Queue::SentBack),
+    );
+    let k: Value = kanwil.map(str::to_string).into();
+    c.query_row(&sql, refs(&[k.clone(), k]), |r| {
+        Ok(QueueCounts {
+            kanwil: r.get(0)?,
+            hq: r.get(1)?,
+            changed: r.get(2)?,
+            sent_back: r.get(3)?,
+        })
+    })
+}
+
+/// One UPT's line of the curation recap.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RecapLine {
+    pub kanwil: String,
+    pub upt: String,
+    pub nominated: i64,
+    pub verified: i64,
+    pub approved: i64,
+    pub featured: i64,
+    pub sent_back: i64,
+    /// The oldest wait in the Kanwil's or HQ's queue (RFC 3339), if anything waits.
+    pub oldest_waiting: Option<String>,
+}
+
+/// The curation recap per Kanwil and UPT (of one Kanwil, if given): every UPT of the
+/// registry, those without products too.
+pub fn recap(c: &mut Sql<'_>, kanwil: Option<&str>) -> Result<Vec<RecapLine>> {
+    let waiting = format!(
+        "MIN(CASE WHEN ({}) OR ({}) THEN {WAITING_SINCE} END)",
+        Queue::Kanwil.condition(),
+        Queue::Hq.condition()
+    );
+    let sql = format!(
+        "SELECT u.kanwil, u.code,
+                COALESCE(SUM(p.nominated), 0),
+                COALESCE(SUM(CASE WHEN v.status = 'verified' THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN c.status = 'approved' THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN c.status = 'featured' THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN v.status = 'sent_back' THEN 1 ELSE 0 END), 0),
+                {waiting}
+         FROM upts u
+         LEFT JOIN products p ON p.upt = u.code AND p.deleted = 0{DECISION_JOINS}
+         WHERE CAST(? AS TEXT) IS NULL OR u.kanwil = ?
+         GROUP BY u.kanwil, u.code ORDER BY u.kanwil, u.code"
+    );
+    let k: Value = kanwil.map(str::to_string).into();
+    c.query_map(&sql, refs(&[k.clone(), k]), |r| {
+        Ok(RecapLine {
+            kanwil: r.get(0)?,
+            upt: r.get(1)?,
+            nominated: r.get(2)?,
+            verified: r.get(3)?,
+            approved: r.get(4)?,
+            featured: r.get(5)?,
+            sent_back: r.get(6)?,
+            oldest_waiting: r.get(7)?,
+        })
+    })
 }

@@ -7,18 +7,18 @@ pub(super) async fn beranda(
     op: Operator,
 ) -> Result<Response, PageError> {
     let live = state.live.clone();
-    let report = state
-        .with_store(move |_, _, paths| {
+    let (report, sent_back) = state
+        .with_store(move |store, upt, paths| {
             let mut report = crate::status::status_report(paths, true)?;
             if let Some(problem) = live.storage_problem() {
                 report.state = crate::status::State::DiskFull;
                 report.last_error = Some(problem);
             }
-            Ok(report)
+            Ok((report, records::sent_back(store, upt)?))
         })
         .await?;
     let flash = state.take_flash(&op);
-    Ok(html(pages::beranda(&op, &report, flash)))
+    Ok(html(pages::beranda(&op, &report, &sent_back, flash)))
 }
 
 pub(super) async fn sync_now(

@@ -10,7 +10,8 @@ use crate::sync::SyncFailure;
 use crate::text::console as t;
 use karya_shared::Store;
 use karya_shared::localtime::{self, Zone, rupiah, thousands};
-use karya_shared::model::{CurationStatus, Participant, ParticipantStatus};
+use karya_shared::model::{CurationStatus, Participant, ParticipantStatus, VerificationStatus};
+use karya_shared::schema::Step;
 use karya_shared::session::Outcome;
 use karya_shared::views::{ProductRow, TrainingRow};
 use maud::{DOCTYPE, Markup, html};
@@ -218,7 +219,12 @@ fn state_words(report: &StatusReport) -> (&'static str, bool, Option<&'static st
     }
 }
 
-pub fn beranda(op: &Operator, report: &StatusReport, flash: Option<Flash>) -> Markup {
+pub fn beranda(
+    op: &Operator,
+    report: &StatusReport,
+    sent_back: &[ProductRow],
+    flash: Option<Flash>,
+) -> Markup {
     let (state, good, advice) = state_words(report);
     layout(
         Some(op),
@@ -247,6 +253,18 @@ pub fn beranda(op: &Operator, report: &StatusReport, flash: Option<Flash>) -> Ma
                 (csrf(op))
                 button type="submit" id="sinkron" { (t::sync_now()) }
             }
+            @if !sent_back.is_empty() {
+                h2 { (t::awaits_you()) }
+                table id="menunggu" {
+                    tr { th { (t::product()) } th { (t::kanwil_note()) } }
+                    @for p in sent_back {
+                        tr {
+                            td { a href={ "/produk/" (p.id) } { (p.name) } }
+                            td { @if let Some(v) = &p.verification { "“" (v.note) "”" } }
+                        }
+                    }
+                }
+            }
         },
     )
 }
@@ -274,9 +292,61 @@ fn curation_cell(p: &ProductRow) -> Markup {
         @match &p.curation {
             Some(c) => {
                 strong { (curation_words(c.status)) }
+                @if c.changed_since(p) { br; span class="bad" { (t::changed_after_approval()) } }
                 @if !c.note.is_empty() { br; span class="muted" { "“" (c.note) "”" } }
             }
             None => { span class="muted" { "—" } }
+        }
+    }
+}
+
+/// Whether the product waits for the operator: sent back by the Kanwil, not nominated again.
+fn is_sent_back(p: &ProductRow) -> bool {
+    p.verification
+        .as_ref()
+        .is_some_and(|v| v.status == VerificationStatus::SentBack && p.nominations <= v.round)
+}
+
+fn verification_words(s: VerificationStatus) -> &'static str {
+    match s {
+        VerificationStatus::Verified => t::verified(),
+        VerificationStatus::SentBack => t::sent_back(),
+    }
+}
+
+fn verification_cell(p: &ProductRow) -> Markup {
+    html! {
+        @match &p.verification {
+            Some(v) => {
+                strong { (verification_words(v.status)) }
+                @if v.status == VerificationStatus::SentBack && !is_sent_back(p) { " " (t::proposed_again()) }
+                @if v.changed_since(p) { br; span class="bad" { (t::changed_after_verification()) } }
+                @if !v.note.is_empty() { br; span class="muted" { "“" (v.note) "”" } }
+            }
+            None => { span class="muted" { "—" } }
+        }
+    }
+}
+
+/// Every step of a product's curation, newest first.
+fn history_table(steps: &[Step]) -> Markup {
+    html! {
+        table id="riwayat" {
+            tr { th { (t::date()) } th { (t::level()) } th { (t::decision()) } th { (t::decided_by()) } th { (t::note()) } th { (t::values_decided()) } }
+            @for step in steps.iter().rev() {
+                @let (level, words, by, note, name, price) = match step {
+                    Step::Kanwil(v) => ("Kanwil", verification_words(v.status), &v.decided_by, &v.note, &v.approved_name, v.approved_price_idr),
+                    Step::Hq(d) => (t::hq_level(), curation_words(d.status), &d.decided_by, &d.note, &d.approved_name, d.approved_price_idr),
+                };
+                tr {
+                    td { (when(step.decided_at())) }
+                    td { (level) }
+                    td { (words) }
+                    td { (by) }
+                    td { (note) }
+                    td { @if !name.is_empty() { (name) ", " (rupiah(price)) } }
+                }
+            }
         }
     }
 }
@@ -329,7 +399,7 @@ pub fn products(
                 }
             }
             h2 { (t::add_product()) }
-            (product_fields(op, "/produk", &ProductForm::default(), cats, true))
+            (product_fields(op, "/produk", &ProductForm::default(), cats, true, false))
         },
     )
 }
@@ -340,6 +410,7 @@ fn product_fields(
     f: &ProductForm,
     cats: &[(String, String)],
     adding: bool,
+    renominate: bool,
 ) -> Markup {
     html! {
         form method="post" action=(action) {
@@ -363,6 +434,9 @@ fn product_fields(
                 }
                 br;
                 button type="submit" { (if adding { t::add() } else { t::save() }) }
+                @if renominate {
+                    " " button type="submit" name="usulkan_lagi" value="ya" id="usulkan-lagi" { (t::save_and_propose()) }
+                }
             }
         }
     }
@@ -381,7 +455,7 @@ pub fn product_form(
         "/produk",
         html! {
             @if let Some(e) = error { p class="flash bad" role="alert" { (e) } }
-            (product_fields(op, "/produk", f, cats, true))
+            (product_fields(op, "/produk", f, cats, true, false))
         },
     )
 }
@@ -390,19 +464,27 @@ pub fn product_page(
     op: &Operator,
     p: &ProductRow,
     cats: &[(String, String)],
+    history: &[Step],
     flash: Option<Flash>,
 ) -> Markup {
     let form = ProductForm::of(p);
+    let sent_back = is_sent_back(p);
     layout(
         Some(op),
         &p.name,
         "/produk",
         html! {
             (flash_box(flash))
+            @if sent_back {
+                p class="flash bad" id="dikembalikan" role="status" {
+                    (t::sent_back_box(&p.verification.as_ref().map(|v| v.note.clone()).unwrap_or_default()))
+                }
+            }
             table {
                 tr { th { (t::category()) } td { (category_label(cats, &p.category)) } }
                 tr { th { (t::price()) } td { (rupiah(p.price_idr)) " / " (p.unit) } }
                 tr { th { (t::stock()) } td id="stok" { (thousands(p.stock)) } }
+                tr { th { (t::kanwil_verification()) } td id="verifikasi" { (verification_cell(p)) } }
                 tr { th { (t::curation()) } td id="kurasi" { (curation_cell(p)) } }
                 @if let Some(c) = &p.curation {
                     tr { th { (t::decided()) } td { (c.decided_by) ", " (when(&c.decided_at)) } }
@@ -444,8 +526,12 @@ pub fn product_page(
                 " "
                 button type="submit" name="arah" value="kurang" { (t::stock_down()) }
             }
+            @if !history.is_empty() {
+                h2 { (t::curation_history()) }
+                (history_table(history))
+            }
             h2 { (t::edit()) }
-            (product_fields(op, &format!("/produk/{}", p.id), &form, cats, false))
+            (product_fields(op, &format!("/produk/{}", p.id), &form, cats, false, sent_back))
             form method="post" action={ "/produk/" (p.id) "/hapus" } {
                 (csrf(op))
                 button type="submit" { (t::remove_product()) }

@@ -123,14 +123,15 @@ pub(super) async fn product(
             let id = records::resolve_product(s, upt, &id)?;
             let row =
                 karya_shared::views::product(&mut karya_shared::sql::Sql::Lite(&s.conn()), &id)?;
-            Ok((row, records::category_choices(s, false)?))
+            let history = records::curation_history(s, upt, &id)?;
+            Ok((row, records::category_choices(s, false)?, history))
         })
         .await;
-    let (Some(row), cats) = found.map_err(|_| not_found())? else {
+    let (Some(row), cats, history) = found.map_err(|_| not_found())? else {
         return Err(not_found());
     };
     let flash = state.take_flash(&op);
-    Ok(html(pages::product_page(&op, &row, &cats, flash)))
+    Ok(html(pages::product_page(&op, &row, &cats, &history, flash)))
 }
 
 pub(super) fn not_found() -> PageError {
@@ -148,6 +149,14 @@ pub(super) async fn edit_product(
         Ok(patch) => patch,
         Err(e) => return Ok(state.refuse(&op, &to, &e)),
     };
+    if f.get("usulkan_lagi") == "ya" {
+        let edit = move |s: &mut Store, upt: &str, _: &Paths| {
+            Ok(records::edit_and_renominate(s, upt, &id, &patch)?)
+        };
+        return Ok(state
+            .change(&op, &to, edit, |_| t::proposed_again_saved().into())
+            .await);
+    }
     let edit =
         move |s: &mut Store, upt: &str, _: &Paths| Ok(records::edit_product(s, upt, &id, &patch)?);
     Ok(state

@@ -104,6 +104,25 @@ words! {
     curation_approved: "disetujui", "approved";
     curation_featured: "diunggulkan", "featured";
     curation_rejected: "ditolak", "rejected";
+    kanwil_verification: "Verifikasi Kanwil", "Kanwil verification";
+    verified: "terverifikasi", "verified";
+    sent_back: "perlu perbaikan", "sent back for changes";
+    proposed_again: "(sudah diusulkan lagi)", "(proposed again)";
+    changed_after_approval: "berubah setelah disetujui: katalog nasional tetap memakai nilai yang disetujui sampai pusat menyetujui lagi",
+        "changed after approval: the national catalogue keeps the approved values until HQ approves again";
+    changed_after_verification: "berubah setelah diverifikasi", "changed after verification";
+    curation_history: "Riwayat kurasi", "Curation history";
+    level: "Tingkat", "Level";
+    decision: "Keputusan", "Decision";
+    decided_by: "Oleh", "By";
+    note: "Catatan", "Note";
+    values_decided: "Nilai yang diputuskan", "Values decided on";
+    hq_level: "Pusat", "HQ";
+    save_and_propose: "Simpan dan usulkan lagi", "Save and propose again";
+    awaits_you: "Menunggu tindakan Anda", "Waiting for you";
+    kanwil_note: "Catatan Kanwil", "Kanwil's note";
+    proposed_again_saved: "Perubahan disimpan dan produk diusulkan lagi; sampai ke Kanwil pada sinkronisasi berikutnya.",
+        "Changes saved and the product proposed again; it reaches the Kanwil at the next sync.";
     and: " dan ", " and ";
 
     // Sales.
@@ -316,6 +335,13 @@ pub fn product_added(name: &str) -> String {
     say!(
         "Produk \"{name}\" ditambahkan.",
         "Product \"{name}\" added."
+    )
+}
+
+pub fn sent_back_box(note: &str) -> String {
+    say!(
+        "Kanwil mengembalikan produk ini untuk diperbaiki: “{note}”. Perbaiki di formulir Ubah di bawah, lalu tekan “Simpan dan usulkan lagi”.",
+        "The Kanwil sent this product back for changes: “{note}”. Fix it in the Edit form below, then press “Save and propose again”."
     )
 }
 

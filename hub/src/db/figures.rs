@@ -146,6 +146,27 @@ impl HubDb {
             .flat_map(|(_, rows)| rows.iter()))
     }
 
+    /// One page of a curation queue (`filter.queue`), and the queue's length.
+    pub fn queue_page(
+        &self,
+        filter: &ProductFilter,
+        sort: views::QueueSort,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<views::Waiting>, i64)> {
+        self.read(|c| views::queue_page(c, filter, sort, offset, limit))
+    }
+
+    /// How many products wait in each curation queue (of one Kanwil, if given).
+    pub fn queue_counts(&self, kanwil: Option<&str>) -> Result<views::QueueCounts> {
+        self.read(|c| views::queue_counts(c, kanwil))
+    }
+
+    /// The curation recap per Kanwil and UPT (of one Kanwil, if given).
+    pub fn recap(&self, kanwil: Option<&str>) -> Result<Vec<views::RecapLine>> {
+        self.read(|c| views::recap(c, kanwil))
+    }
+
     pub fn products_page(
         &self,
         filter: &ProductFilter,

@@ -5,13 +5,12 @@
 use super::ringkasan::urlencode;
 use super::{Curator, forged, page, unavailable};
 use crate::AppState;
-use crate::db::DecisionEntry;
 use crate::lookups::{decode_cursor, encode_cursor, one_product};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use karya_shared::localtime::{self, rupiah, thousands};
-use karya_shared::model::{CertificationKind, CurationStatus};
+use karya_shared::model::{CertificationKind, CurationStatus, VerificationStatus};
 use karya_shared::views::{Page, ProductCursor, ProductFilter, ProductRow};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -65,6 +64,7 @@ impl Filters {
             certification: some(&self.sertifikasi),
             text: some(&self.q),
             include_deleted: false,
+            queue: None,
         }
     }
 
@@ -254,7 +254,8 @@ pub struct Message {
 /// What a product's page shows: the product, its decisions made here, the category names.
 struct Shown {
     p: ProductRow,
-    history: Vec<DecisionEntry>,
+    /// Every step of its curation, from its UPT's curation document.
+    history: Vec<karya_shared::schema::Step>,
     categories: HashMap<String, String>,
     sales: crate::db::ProductSales,
 }
@@ -283,7 +284,10 @@ async fn load(
                     } else {
                         Vec::new()
                     },
-                    db.decision_history(&upt, &id)?,
+                    db.replica()
+                        .with_doc(&karya_shared::DocId::Curation(upt.clone()), |d| {
+                            karya_shared::schema::history(d, &id)
+                        })?,
                     db.product_categories()?,
                     db.sales_of_product(&upt, &id, &today)?,
                 ))
@@ -422,26 +426,37 @@ fn product_page(
                 }
             }
             h2 { "Kurasi" }
-            @match &p.curation {
-                Some(c) => p id="kurasi" {
-                    strong { (status_words(c.status)) } " — oleh " (c.decided_by) ", " (localtime::format(&c.decided_at, zone))
-                    @if !c.note.is_empty() { br; span class="muted" { "“" (c.note) "”" } }
-                },
-                None => p id="kurasi" class="muted" { "Belum ada keputusan." },
-            }
-            @if !shown.history.is_empty() {
-                h3 { "Riwayat keputusan" }
-                table id="riwayat" {
-                    tr { th { "Waktu" } th { "Keputusan" } th { "Oleh" } th { "Catatan" } }
-                    @for h in &shown.history {
-                        tr {
-                            td { (localtime::format(&h.decided_at, zone)) }
-                            td { (h.status.parse().map(status_words).unwrap_or(h.status.as_str())) }
-                            td { (h.decided_by) }
-                            td { (h.note) }
+            table id="kurasi" {
+                tr {
+                    th { "Verifikasi Kanwil" }
+                    td id="verifikasi" {
+                        @match &p.verification {
+                            Some(v) => {
+                                strong { (super::antrean::kanwil_cell(p)) } " — oleh " (v.decided_by) ", " (localtime::format(&v.decided_at, zone))
+                                @if !v.note.is_empty() { br; span class="muted" { "“" (v.note) "”" } }
+                            },
+                            None => span class="muted" { "Belum diverifikasi." },
                         }
                     }
                 }
+                tr {
+                    th { "Keputusan pusat" }
+                    td id="keputusan-pusat" {
+                        @match &p.curation {
+                            Some(c) => {
+                                strong { (status_words(c.status)) } " — oleh " (c.decided_by) ", " (localtime::format(&c.decided_at, zone))
+                                @if c.unverified { " " span class="bad" { "(tanpa verifikasi Kanwil)" } }
+                                @if c.changed_since(p) { br; span class="bad" id="berubah" { "Berubah setelah disetujui: disetujui " (c.approved_name) ", " (rupiah(c.approved_price_idr)) "; sekarang " (p.name) ", " (rupiah(p.price_idr)) ". Katalog publik tetap memakai nilai yang disetujui." } }
+                                @if !c.note.is_empty() { br; span class="muted" { "“" (c.note) "”" } }
+                            },
+                            None => span class="muted" { "Belum ada keputusan." },
+                        }
+                    }
+                }
+            }
+            @if !shown.history.is_empty() {
+                h3 { "Riwayat kurasi" }
+                (history_table(&shown.history, zone))
             }
             @if who.principal.role.can_curate() {
                 form method="post" action=(action) id="keputusan" {
@@ -449,10 +464,19 @@ fn product_page(
                     fieldset {
                         label { "Keputusan "
                             select name="status" {
-                                @for s in CurationStatus::ALL {
-                                    option value=(s.as_str()) selected[p.curation.as_ref().is_some_and(|c| c.status == *s)] { (status_words(*s)) }
+                                @if who.principal.kanwil.is_some() {
+                                    @for s in VerificationStatus::ALL {
+                                        option value=(s.as_str()) selected[p.verification.as_ref().is_some_and(|v| v.status == *s)] { (super::antrean::verification_words(*s)) }
+                                    }
+                                } @else {
+                                    @for s in CurationStatus::ALL {
+                                        option value=(s.as_str()) selected[p.curation.as_ref().is_some_and(|c| c.status == *s)] { (status_words(*s)) }
+                                    }
                                 }
                             }
+                        }
+                        @if who.principal.kanwil.is_none() && p.verification.as_ref().is_none_or(|v| v.status != VerificationStatus::Verified) {
+                            br; span class="bad" { "Produk ini belum diverifikasi Kanwil: tulis alasan keputusan pusat di catatan." }
                         }
                         br;
                         label { "Catatan " br; textarea name="catatan" rows="3" cols="60" maxlength="5000" {} }
@@ -465,6 +489,31 @@ fn product_page(
             }
         },
     )
+}
+
+/// The steps of a product's curation, newest first: level, decision, by whom, when (local
+/// time), the note, and the values decided on.
+fn history_table(steps: &[karya_shared::schema::Step], zone: localtime::Zone) -> Markup {
+    use karya_shared::schema::Step;
+    html! {
+        table id="riwayat" {
+            tr { th { "Waktu" } th { "Tingkat" } th { "Keputusan" } th { "Oleh" } th { "Catatan" } th { "Nilai yang diputuskan" } }
+            @for step in steps.iter().rev() {
+                @let (level, words, by, note, name, price) = match step {
+                    Step::Kanwil(v) => ("Kanwil", super::antrean::verification_words(v.status), &v.decided_by, &v.note, &v.approved_name, v.approved_price_idr),
+                    Step::Hq(d) => ("Pusat", status_words(d.status), &d.decided_by, &d.note, &d.approved_name, d.approved_price_idr),
+                };
+                tr {
+                    td { (localtime::format(step.decided_at(), zone)) }
+                    td { (level) }
+                    td { (words) }
+                    td { (by) }
+                    td { (note) }
+                    td { @if !name.is_empty() { (name) ", " (rupiah(price)) } }
+                }
+            }
+        }
+    }
 }
 
 fn conflicts(p: &ProductRow) -> Markup {

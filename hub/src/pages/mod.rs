@@ -12,6 +12,7 @@
 //! Pages: Ringkasan (`/`), Katalog (`/katalog`, filters and keyset pages) and a page per
 //! product (`/produk/{upt}/{id}`) with its photos and the decision form.
 
+mod antrean;
 mod chart;
 mod ekspor;
 pub mod katalog;
@@ -136,6 +137,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/upt", get(upt::list))
         .route("/upt/{code}", get(upt::detail))
         .route("/katalog", get(katalog::katalog))
+        .route("/antrean", get(antrean::antrean))
+        .route("/rekap", get(antrean::rekap))
         .route("/katalog/ekspor", get(ekspor::ekspor))
         .route(
             "/katalog/keputusan",
@@ -166,6 +169,8 @@ pub fn page(who: Option<&Curator>, title: &str, active: &str, body: Markup) -> H
         ("/", "Ringkasan"),
         ("/upt", "UPT"),
         ("/katalog", "Katalog"),
+        ("/antrean", "Antrean"),
+        ("/rekap", "Rekap"),
         ("/pelatihan", "Pelatihan"),
     ];
     Html(

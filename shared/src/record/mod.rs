@@ -236,6 +236,16 @@ impl Columns for rusqlite::Row<'_> {
     }
 }
 
+/// The columns of a row whose names carry a prefix (a joined table's, as `v_status`), read
+/// by their fields' names.
+pub struct Prefixed<'r, R: ?Sized>(pub &'static str, pub &'r R);
+
+impl<R: Columns + ?Sized> Columns for Prefixed<'_, R> {
+    fn field<T: FieldValue>(&self, name: &str) -> rusqlite::Result<T> {
+        self.1.field(&format!("{}{name}", self.0))
+    }
+}
+
 /// Reads a column by name with its field's [`FieldValue`].
 pub fn column<T: FieldValue, R: Columns + ?Sized>(r: &R, name: &str) -> rusqlite::Result<T> {
     r.field(name)

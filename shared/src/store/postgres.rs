@@ -112,6 +112,21 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX change_log_upt ON change_log(upt, seq);
     CREATE INDEX change_log_at ON change_log(at);
 "#,
+    r#"-- the Kanwil tier: its verifications, the values each level approved, nominations again
+    ALTER TABLE products ADD COLUMN nominations BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE curation ADD COLUMN unverified BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE curation ADD COLUMN approved_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE curation ADD COLUMN approved_price_idr BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE curation ADD COLUMN approved_description TEXT NOT NULL DEFAULT '';
+    ALTER TABLE curation ADD COLUMN approved_photos TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE verifications (
+        upt TEXT NOT NULL, product_id TEXT NOT NULL, status TEXT NOT NULL, note TEXT NOT NULL,
+        decided_by TEXT NOT NULL, decided_at TEXT NOT NULL, round BIGINT NOT NULL,
+        approved_name TEXT NOT NULL, approved_price_idr BIGINT NOT NULL,
+        approved_description TEXT NOT NULL, approved_photos TEXT NOT NULL,
+        PRIMARY KEY (upt, product_id)
+    );
+"#,
 ];
 
 /// The key of the advisory lock held while migrating (any 64-bit constant of karya's own).

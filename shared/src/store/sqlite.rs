@@ -201,6 +201,7 @@ impl SqliteBackend {
                 ("trainings", "upt, id"),
                 ("participants", "upt, training_id, pseudonym"),
                 ("curation", "upt, product_id"),
+                ("verifications", "upt, product_id"),
                 ("upts", "code"),
                 ("categories", "kind, slug"),
             ] {

@@ -144,6 +144,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
     DROP TRIGGER products_text_delete;
     DROP TRIGGER products_text_update;
     "#,
+    r#"-- the Kanwil tier: its verifications, the values each level approved, nominations again
+    ALTER TABLE products ADD COLUMN nominations INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE curation ADD COLUMN unverified INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE curation ADD COLUMN approved_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE curation ADD COLUMN approved_price_idr INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE curation ADD COLUMN approved_description TEXT NOT NULL DEFAULT '';
+    ALTER TABLE curation ADD COLUMN approved_photos TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE verifications (
+        upt TEXT NOT NULL, product_id TEXT NOT NULL, status TEXT NOT NULL, note TEXT NOT NULL,
+        decided_by TEXT NOT NULL, decided_at TEXT NOT NULL, round INTEGER NOT NULL,
+        approved_name TEXT NOT NULL, approved_price_idr INTEGER NOT NULL,
+        approved_description TEXT NOT NULL, approved_photos TEXT NOT NULL,
+        PRIMARY KEY (upt, product_id)
+    );
+    "#,
 ];
 
 /// Applies pending migrations under the write lock, re-reading the version inside it, so two

@@ -274,6 +274,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         note: String::new(),
                         decided_by: "kurator".into(),
                         decided_at: now.clone(),
+                        ..Default::default()
                     };
                     hub.change(&curation, |d| schema::put_decision(d, &decision))
                         .unwrap();

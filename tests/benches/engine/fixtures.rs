@@ -201,6 +201,7 @@ pub fn decide(hub: &HubDb, product: &str) {
         note: "Layak jadi komoditas nasional".into(),
         decided_by: "kurator pusat".into(),
         decided_at: karya_shared::model::now_rfc3339(),
+        ..Default::default()
     };
     let origin = karya_shared::store::Origin {
         peer: "curator",

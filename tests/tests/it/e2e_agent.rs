@@ -795,8 +795,20 @@ fn a_hub_restored_from_a_backup_takes_back_what_it_lost_from_the_agents() {
     // both agents receive all of it.
     let backup = dir.path().join("backup.db");
     HubProcess::admin(&db, &["backup", backup.to_str().unwrap()]);
-    decide(&hub.url(), &curator, &pa, "approved", "");
-    decide(&hub.url(), &curator, &pb, "featured", "");
+    decide(
+        &hub.url(),
+        &curator,
+        &pa,
+        "approved",
+        "Dipercepat untuk pameran",
+    );
+    decide(
+        &hub.url(),
+        &curator,
+        &pb,
+        "featured",
+        "Dipercepat untuk pameran",
+    );
     HubProcess::add_upt(&db, "LPKA-KUTOARJO", "lpka", "Jawa Tengah");
     a.ok(&["sync"]);
     b.ok(&["sync"]);
@@ -836,7 +848,13 @@ fn a_hub_restored_from_a_backup_takes_back_what_it_lost_from_the_agents() {
     );
 
     // New work after the restore flows both ways, under the hub's new actor.
-    decide(&hub.url(), &curator, &pa, "featured", "");
+    decide(
+        &hub.url(),
+        &curator,
+        &pa,
+        "featured",
+        "Dipercepat untuk pameran",
+    );
     a.ok(&["sync"]);
     let shown = a.ok(&["product", "show", &pa]);
     assert!(shown.contains("featured"), "{shown}");

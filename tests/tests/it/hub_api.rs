@@ -214,6 +214,7 @@ async fn writes_outside_a_peers_authority_are_refused_whole() {
                     note: "self-approved".into(),
                     decided_by: "me".into(),
                     decided_at: now_rfc3339(),
+                    ..Default::default()
                 },
             )
         })
@@ -968,13 +969,13 @@ async fn a_kanwil_token_sees_curates_and_exports_only_its_kanwil() {
     );
 
     // Curating: its own Kanwil's product yes, the other's no.
-    let decide = |id: String| {
+    let decide = |id: String, status: &'static str| {
         let (u, t) = (url(&format!("/api/v1/curation/{id}")), token.clone());
         async move {
             reqwest::Client::new()
                 .post(u)
                 .bearer_auth(t)
-                .json(&serde_json::json!({"status": "approved", "note": "ok"}))
+                .json(&serde_json::json!({"status": status, "note": "ok"}))
                 .send()
                 .await
                 .unwrap()
@@ -982,8 +983,10 @@ async fn a_kanwil_token_sees_curates_and_exports_only_its_kanwil() {
                 .as_u16()
         }
     };
-    assert_eq!(decide(jateng_product.clone()).await, 404);
-    assert_eq!(decide(bali_product.clone()).await, 200);
+    assert_eq!(decide(jateng_product.clone(), "verified").await, 404);
+    // A Kanwil's curator verifies; HQ's decisions are not its to make.
+    assert_eq!(decide(bali_product.clone(), "approved").await, 422);
+    assert_eq!(decide(bali_product.clone(), "verified").await, 200);
 
     // The pages and the export: a Kanwil filter naming another Kanwil still shows Bali's.
     let page = get_body(&url("/katalog?kanwil=Jawa%20Tengah"), &token).await;

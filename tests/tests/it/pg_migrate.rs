@@ -91,7 +91,7 @@ async fn a_sqlite_hub_moves_to_postgres_and_its_agents_notice_nothing() {
     // New work flows as before, and decisions still come down.
     let id = agents[1].add_product("Sesudah pindah");
     assert!(agents[1].sync().await.refused.is_empty());
-    decide_now(&url, &curator, &id, "approved", "").await;
+    decide_now(&url, &curator, &id, "approved", "Dipercepat untuk pameran").await;
     let outcome = agents[1].sync().await;
     assert!(outcome.round_trips <= 2, "{outcome:?}");
     let (_, now) = get_json(&format!("{url}/api/v1/stats"), &viewer).await;

@@ -25,7 +25,7 @@ async fn a_backlog_larger_than_one_timeout_drains_in_parts_and_decisions_come_do
     let decided = reqwest::Client::new()
         .post(format!("{}/api/v1/curation/{product}", hub.url()))
         .bearer_auth(&curator)
-        .json(&serde_json::json!({"status": "approved"}))
+        .json(&serde_json::json!({"status": "approved", "note": "Kanwil belum menilai; dipercepat untuk pameran"}))
         .send()
         .await
         .unwrap();
