@@ -101,7 +101,21 @@ fn json_ld(p: &ProductRow, base: &str, upt_name: &str, category: &str, with_stoc
         .replace('<', "\\u003c")
 }
 
-/// Reads the approved and featured products, featured first, each list in catalogue order.
+/// The product as HQ approved it: a name, price, description or photos changed at the UPT
+/// since are not published until HQ approves them again (decisions made before values were
+/// recorded approved the product as it stands).
+fn as_approved(mut p: ProductRow) -> ProductRow {
+    if let Some(c) = p.curation.as_ref().filter(|c| !c.approved_name.is_empty()) {
+        p.product.name = c.approved_name.clone();
+        p.product.price_idr = c.approved_price_idr;
+        p.product.description = c.approved_description.clone();
+        p.product.photos = c.approved_photos.clone();
+    }
+    p
+}
+
+/// Reads the approved and featured products, featured first, each list in catalogue order,
+/// as they were approved.
 fn published(db: &HubDb) -> anyhow::Result<Vec<ProductRow>> {
     let mut all = Vec::new();
     for status in [CurationStatus::Featured, CurationStatus::Approved] {
@@ -112,7 +126,7 @@ fn published(db: &HubDb) -> anyhow::Result<Vec<ProductRow>> {
         let mut after: Option<ProductCursor> = None;
         loop {
             let (items, next) = db.products_after(&filter, after.as_ref(), 1000)?;
-            all.extend(items);
+            all.extend(items.into_iter().map(as_approved));
             match next {
                 Some(n) => after = Some(n),
                 None => break,

@@ -150,12 +150,15 @@ pub enum UptCommand {
 pub enum TokenCommand {
     /// Issue a token and print it (shown once).
     Issue {
-        #[arg(long, value_parser = ["curator", "admin", "viewer"])]
+        /// `verifier` is a curator token of one Kanwil (`--kanwil` needed): it verifies
+        /// its UPTs' nominated products or sends them back with a note.
+        #[arg(long, value_parser = ["curator", "admin", "viewer", "verifier"])]
         role: String,
         #[arg(long)]
         name: String,
         /// Limit a viewer or curator token to one Kanwil's UPTs (as registered with
-        /// `upt add --kanwil`): it sees, curates and exports only those.
+        /// `upt add --kanwil`): it sees and exports only those, and a curator of a Kanwil
+        /// is its verifier (HQ's curators have no Kanwil).
         #[arg(long)]
         kanwil: Option<String>,
     },
@@ -623,7 +626,15 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             }
         }
         Command::Token(TokenCommand::Issue { role, name, kanwil }) => {
-            let role = Role::parse(role, None).expect("clap checked the role");
+            if role == "verifier" && kanwil.is_none() {
+                anyhow::bail!(
+                    "a verifier verifies one Kanwil's products: add --kanwil NAME (as in upt add --kanwil)"
+                );
+            }
+            let role = match role.as_str() {
+                "verifier" => Role::Curator,
+                other => Role::parse(other, None).expect("clap checked the role"),
+            };
             let (id, token) = match kanwil.as_deref().map(str::trim) {
                 None => db.issue_token(&role, name)?,
                 Some(_) if role == Role::Admin => anyhow::bail!(

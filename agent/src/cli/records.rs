@@ -252,16 +252,36 @@ fn show_product(row: &views::ProductRow) {
             text::product_certification(c.kind.as_str(), &c.number, until.as_deref())
         );
     }
-    match &row.curation {
-        Some(c) => println!(
+    if let Some(v) = &row.verification {
+        let words = match v.status {
+            karya_shared::model::VerificationStatus::Verified => text::verified(),
+            karya_shared::model::VerificationStatus::SentBack => text::sent_back(),
+        };
+        println!(
             "{}",
-            text::product_curation(
-                c.status.as_str(),
-                &printable(&c.decided_by),
-                &format(&c.decided_at, Zone::from_env()),
-                &printable(&c.note)
+            text::product_verification(
+                words,
+                &printable(&v.decided_by),
+                &format(&v.decided_at, Zone::from_env()),
+                &printable(&v.note)
             )
-        ),
+        );
+    }
+    match &row.curation {
+        Some(c) => {
+            println!(
+                "{}",
+                text::product_curation(
+                    c.status.as_str(),
+                    &printable(&c.decided_by),
+                    &format(&c.decided_at, Zone::from_env()),
+                    &printable(&c.note)
+                )
+            );
+            if c.changed_since(row) {
+                println!("{}", text::changed_after_approval());
+            }
+        }
         None => println!("{}", text::no_curation_yet()),
     }
     for (field, values) in &row.conflicts {

@@ -292,6 +292,10 @@ words! {
     yes: "ya", "yes";
     no: "tidak", "no";
     no_curation_yet: "  Kurasi pusat: belum ada", "  HQ curation: none yet";
+    verified: "terverifikasi", "verified";
+    sent_back: "perlu perbaikan", "sent back for changes";
+    changed_after_approval: "  Berubah setelah disetujui: katalog nasional tetap memakai nilai yang disetujui sampai pusat menyetujui lagi.",
+        "  Changed after approval: the national catalogue keeps the approved values until HQ approves again.";
 }
 
 pub fn product_line(
@@ -328,6 +332,18 @@ pub fn product_certification(kind: &str, number: &str, until: Option<&str>) -> S
     say!(
         "  sertifikasi: {kind} {number}{until}",
         "  certification: {kind} {number}{until}",
+    )
+}
+
+pub fn product_verification(status: &str, by: &str, at: &str, note: &str) -> String {
+    let note = if note.is_empty() {
+        String::new()
+    } else {
+        format!(" — {note}")
+    };
+    say!(
+        "  Verifikasi Kanwil: {status} oleh {by} pada {at}{note}",
+        "  Kanwil verification: {status} by {by} at {at}{note}",
     )
 }
 

@@ -14,6 +14,7 @@ mod hostile;
 mod hub_api;
 mod hub_core;
 mod hub_kill;
+mod kanwil;
 mod ops;
 mod pg_cluster;
 mod pg_migrate;
