@@ -86,6 +86,31 @@ impl Queue {
             Queue::SentBack => "v.status = 'sent_back' AND p.nominations <= v.round",
         }
     }
+
+    /// The tables a queue is read from, the one it is drawn from first: the decisions' tables
+    /// are small beside a national catalogue, so a queue of decided products starts there.
+    fn from(self) -> &'static str {
+        match self {
+            Queue::Kanwil => {
+                "products p LEFT JOIN verifications v ON v.upt = p.upt AND v.product_id = p.id LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id"
+            }
+            Queue::Hq | Queue::SentBack => {
+                "verifications v JOIN products p ON p.upt = v.upt AND p.id = v.product_id LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id"
+            }
+            Queue::Changed => {
+                "curation c JOIN products p ON p.upt = c.upt AND p.id = c.product_id LEFT JOIN verifications v ON v.upt = p.upt AND v.product_id = p.id"
+            }
+        }
+    }
+
+    /// Since when a product waits in this queue: since its Kanwil verified it (HQ's queue),
+    /// since it was sent back, or since its last edit (nominated, or changed after approval).
+    fn waiting_since(self) -> &'static str {
+        match self {
+            Queue::Hq | Queue::SentBack => "v.decided_at",
+            Queue::Kanwil | Queue::Changed => "p.updated_at",
+        }
+    }
 }
 
 /// The joins of a product's decisions, HQ's (`c`) and its Kanwil's (`v`).
@@ -640,11 +665,6 @@ impl QueueSort {
     }
 }
 
-/// Since when a product waits in its queue: since its Kanwil verified it (HQ's queue), or
-/// since its last edit (the Kanwil's).
-const WAITING_SINCE: &str =
-    "CASE WHEN v.status = 'verified' THEN v.decided_at ELSE p.updated_at END";
-
 /// A product waiting in a queue, and since when (RFC 3339).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Waiting {
@@ -662,16 +682,19 @@ pub fn queue_page(
     offset: usize,
     limit: usize,
 ) -> Result<(Vec<Waiting>, i64)> {
+    let queue = f.queue.unwrap_or(Queue::Hq);
+    let f = ProductFilter {
+        queue: Some(queue),
+        ..f.clone()
+    };
+    let total = queue_length(c, &f, queue)?;
     let mut args = Vec::new();
-    let filter = product_where(c, f, &mut args);
-    let total: i64 = c.query_row(
-        &format!("SELECT COUNT(*) FROM products p{DECISION_JOINS}{filter}"),
-        refs(&args),
-        |r| r.get(0),
-    )?;
+    let filter = product_where(c, &f, &mut args);
     let sql = format!(
-        "SELECT {}, {WAITING_SINCE} AS waiting_since FROM products p{DECISION_JOINS}{filter} ORDER BY {} LIMIT ? OFFSET ?",
+        "SELECT {}, {} AS waiting_since FROM {}{filter} ORDER BY {} LIMIT ? OFFSET ?",
         *PRODUCT_COLUMNS,
+        queue.waiting_since(),
+        queue.from(),
         sort.order()
     );
     args.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
@@ -686,6 +709,36 @@ pub fn queue_page(
     Ok((items, total))
 }
 
+/// How many products wait in `queue` under `f`'s other filters. The Kanwil's queue is the
+/// nominated products less those its Kanwil has decided on (and not had back): two counts
+/// an index answers, not a pass over every product with its decisions.
+fn queue_length(c: &mut Sql<'_>, f: &ProductFilter, queue: Queue) -> Result<i64> {
+    let count = |c: &mut Sql<'_>, f: &ProductFilter, from: &str, extra: &str| -> Result<i64> {
+        let mut args = Vec::new();
+        let filter = product_where(c, f, &mut args);
+        c.query_row(
+            &format!("SELECT COUNT(*) FROM {from}{filter}{extra}"),
+            refs(&args),
+            |r| r.get(0),
+        )
+    };
+    if queue != Queue::Kanwil {
+        return count(c, f, queue.from(), "");
+    }
+    let base = ProductFilter {
+        queue: None,
+        ..f.clone()
+    };
+    let nominated = count(c, &base, "products p", " AND p.nominated = 1")?;
+    let decided = count(
+        c,
+        &base,
+        Queue::Hq.from(),
+        " AND p.nominated = 1 AND NOT (v.status = 'sent_back' AND p.nominations > v.round)",
+    )?;
+    Ok(nominated - decided)
+}
+
 /// How many products wait in each level's queue (in one Kanwil, if given).
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
 pub struct QueueCounts {
@@ -696,27 +749,25 @@ pub struct QueueCounts {
 }
 
 pub fn queue_counts(c: &mut Sql<'_>, kanwil: Option<&str>) -> Result<QueueCounts> {
-    let count = |q: Queue| {
-        format!(
-            "COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0)",
-            q.condition()
+    let f = ProductFilter {
+        kanwil: kanwil.map(str::to_string),
+        ..Default::default()
+    };
+    let mut of = |q: Queue| {
+        queue_length(
+            c,
+            &ProductFilter {
+                queue: Some(q),
+                ..f.clone()
+            },
+            q,
         )
     };
-    let sql = format!(
-        "SELECT {}, {}, {}, {} FROM products p{DECISION_JOINS} WHERE p.deleted = 0 AND (CAST(? AS TEXT) IS NULL OR p.upt IN (SELECT code FROM upts WHERE kanwil = ?))",
-        count(Queue::Kanwil),
-        count(Queue::Hq),
-        count(Queue::Changed),
-        count(Queue::SentBack),
-    );
-    let k: Value = kanwil.map(str::to_string).into();
-    c.query_row(&sql, refs(&[k.clone(), k]), |r| {
-        Ok(QueueCounts {
-            kanwil: r.get(0)?,
-            hq: r.get(1)?,
-            changed: r.get(2)?,
-            sent_back: r.get(3)?,
-        })
+    Ok(QueueCounts {
+        kanwil: of(Queue::Kanwil)?,
+        hq: of(Queue::Hq)?,
+        changed: of(Queue::Changed)?,
+        sent_back: of(Queue::SentBack)?,
     })
 }
 
@@ -735,37 +786,89 @@ pub struct RecapLine {
 }
 
 /// The curation recap per Kanwil and UPT (of one Kanwil, if given): every UPT of the
-/// registry, those without products too.
+/// registry, those without products too. Counted per table (the nominated products by an
+/// index, the decisions from their own small tables), then put together per UPT.
 pub fn recap(c: &mut Sql<'_>, kanwil: Option<&str>) -> Result<Vec<RecapLine>> {
-    let waiting = format!(
-        "MIN(CASE WHEN ({}) OR ({}) THEN {WAITING_SINCE} END)",
-        Queue::Kanwil.condition(),
-        Queue::Hq.condition()
-    );
-    let sql = format!(
-        "SELECT u.kanwil, u.code,
-                COALESCE(SUM(p.nominated), 0),
-                COALESCE(SUM(CASE WHEN v.status = 'verified' THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN c.status = 'approved' THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN c.status = 'featured' THEN 1 ELSE 0 END), 0),
-                COALESCE(SUM(CASE WHEN v.status = 'sent_back' THEN 1 ELSE 0 END), 0),
-                {waiting}
-         FROM upts u
-         LEFT JOIN products p ON p.upt = u.code AND p.deleted = 0{DECISION_JOINS}
-         WHERE CAST(? AS TEXT) IS NULL OR u.kanwil = ?
-         GROUP BY u.kanwil, u.code ORDER BY u.kanwil, u.code"
-    );
     let k: Value = kanwil.map(str::to_string).into();
-    c.query_map(&sql, refs(&[k.clone(), k]), |r| {
-        Ok(RecapLine {
-            kanwil: r.get(0)?,
-            upt: r.get(1)?,
-            nominated: r.get(2)?,
-            verified: r.get(3)?,
-            approved: r.get(4)?,
-            featured: r.get(5)?,
-            sent_back: r.get(6)?,
-            oldest_waiting: r.get(7)?,
-        })
-    })
+    let scope = "(CAST(? AS TEXT) IS NULL OR p.upt IN (SELECT code FROM upts WHERE kanwil = ?))";
+    let mut lines: Vec<RecapLine> = c.query_map(
+        "SELECT kanwil, code FROM upts WHERE CAST(? AS TEXT) IS NULL OR kanwil = ? ORDER BY kanwil, code",
+        refs(&[k.clone(), k.clone()]),
+        |r| {
+            Ok(RecapLine {
+                kanwil: r.get(0)?,
+                upt: r.get(1)?,
+                nominated: 0,
+                verified: 0,
+                approved: 0,
+                featured: 0,
+                sent_back: 0,
+                oldest_waiting: None,
+            })
+        },
+    )?;
+    let at: std::collections::HashMap<String, usize> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.upt.clone(), i))
+        .collect();
+    let grouped =
+        |c: &mut Sql<'_>, sql: String| -> Result<Vec<(String, i64, i64, Option<String>)>> {
+            c.query_map(&sql, refs(&[k.clone(), k.clone()]), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+        };
+    // Nominated, and the oldest of them no Kanwil has decided on (or had back).
+    for (upt, nominated, _, oldest) in grouped(
+        c,
+        format!(
+            "SELECT p.upt, COUNT(*), 0,
+                    MIN(CASE WHEN v.status IS NULL OR (v.status = 'sent_back' AND p.nominations > v.round) THEN p.updated_at END)
+             FROM {} WHERE p.deleted = 0 AND p.nominated = 1 AND {scope} GROUP BY p.upt",
+            Queue::Kanwil.from()
+        ),
+    )? {
+        if let Some(&i) = at.get(&upt) {
+            lines[i].nominated = nominated;
+            lines[i].oldest_waiting = oldest;
+        }
+    }
+    // The Kanwils' verdicts, and the oldest product waiting for HQ.
+    for (upt, verified, sent_back, oldest) in grouped(
+        c,
+        format!(
+            "SELECT p.upt, SUM(CASE WHEN v.status = 'verified' THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN v.status = 'sent_back' THEN 1 ELSE 0 END),
+                    MIN(CASE WHEN {} THEN v.decided_at END)
+             FROM {} WHERE p.deleted = 0 AND {scope} GROUP BY p.upt",
+            Queue::Hq.condition(),
+            Queue::Hq.from()
+        ),
+    )? {
+        if let Some(&i) = at.get(&upt) {
+            let l = &mut lines[i];
+            l.verified = verified;
+            l.sent_back = sent_back;
+            l.oldest_waiting = match (l.oldest_waiting.take(), oldest) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    // HQ's decisions.
+    for (upt, approved, featured, _) in grouped(
+        c,
+        format!(
+            "SELECT p.upt, SUM(CASE WHEN c.status = 'approved' THEN 1 ELSE 0 END),
+                    SUM(CASE WHEN c.status = 'featured' THEN 1 ELSE 0 END), NULL
+             FROM {} WHERE p.deleted = 0 AND {scope} GROUP BY p.upt",
+            Queue::Changed.from()
+        ),
+    )? {
+        if let Some(&i) = at.get(&upt) {
+            lines[i].approved = approved;
+            lines[i].featured = featured;
+        }
+    }
+    Ok(lines)
 }

@@ -79,6 +79,68 @@ async fn fetch(http: &reqwest::Client, url: &str, viewer: &str) -> (f64, String)
     (ms, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// Each Kanwil verifies every other one of its UPTs' nominated products (of `products`,
+/// those the hub has as nominated), written as the hub writes a verification, one change
+/// per product, in the UPT's curation document: HQ's queue then holds what a national programme
+/// has waiting. Returns how many were verified.
+pub fn verify_share(db: &std::path::Path, upts: &[(String, Vec<String>)]) -> usize {
+    use karya_shared::model::{Verification, VerificationStatus, now_rfc3339};
+    let hub = karya_hub::db::HubDb::open(
+        &karya_hub::Config {
+            db: db.to_path_buf(),
+            ..Default::default()
+        },
+        karya_hub::db::Create::No,
+    )
+    .expect("hub db");
+    let origin = karya_shared::store::Origin {
+        peer: "curator",
+        token: "karya-sim-kanwil",
+    };
+    let mut n = 0;
+    for (upt, products) in upts {
+        let mut picked = Vec::new();
+        for id in products {
+            let Some(p) = hub
+                .products_by_id(id, Some(upt))
+                .expect("product")
+                .into_iter()
+                .next()
+            else {
+                continue;
+            };
+            if p.nominated {
+                picked.push(p);
+            }
+        }
+        let verdicts: Vec<Verification> = picked
+            .iter()
+            .step_by(2)
+            .map(|p| Verification {
+                product_id: p.id.clone(),
+                status: VerificationStatus::Verified,
+                note: String::new(),
+                decided_by: "Verifikator simulasi".into(),
+                decided_at: now_rfc3339(),
+                round: p.nominations,
+                approved_name: p.name.clone(),
+                approved_price_idr: p.price_idr,
+                approved_description: p.description.clone(),
+                approved_photos: p.photos.clone(),
+            })
+            .collect();
+        hub.replica()
+            .change_as(&karya_shared::DocId::Curation(upt.clone()), origin, |d| {
+                verdicts
+                    .iter()
+                    .try_for_each(|v| karya_shared::schema::put_verification(d, v))
+            })
+            .expect("verifications");
+        n += verdicts.len();
+    }
+    n
+}
+
 /// The "next page" link of a catalogue page, as a path.
 fn next_page(html: &str) -> Option<String> {
     let at = html.find("id=\"berikutnya\" href=\"")? + "id=\"berikutnya\" href=\"".len();
@@ -121,6 +183,16 @@ pub async fn run(
             format!("/katalog?q={}", enc(&format!("{} 7", t.upt))),
         ),
         ("Katalog (belum dikurasi)", "/katalog?kurasi=none".into()),
+        ("Antrean pusat", "/antrean".into()),
+        (
+            "Antrean pusat (harga)",
+            "/antrean?antrean=pusat&urut=harga".into(),
+        ),
+        (
+            "Antrean Kanwil (nasional)",
+            "/antrean?antrean=kanwil".into(),
+        ),
+        ("Rekap", "/rekap".into()),
         ("Produk", format!("/produk/{}/{}", t.upt, t.product)),
         ("Pelatihan", "/pelatihan".into()),
         (

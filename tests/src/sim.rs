@@ -193,6 +193,8 @@ pub struct Report {
     pub offline: Option<crate::offline::OfflineSpell>,
     /// The curators' dashboard on the national hub (see [`Options::dashboard_samples`]).
     pub dashboard: Option<crate::dashboard_bench::DashboardRun>,
+    /// Products the Kanwils verified before the dashboard scenario (HQ's queue).
+    pub verified: usize,
 }
 
 /// One photo (and its thumbnail) uploaded over the slow link while the link drops, with a
@@ -747,6 +749,27 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
 
     // 2b. The curators' dashboard on the national hub.
     if opts.dashboard_samples > 0 {
+        eprintln!("Kanwils verifying half of the nominated products ...");
+        let upts: Vec<(String, Vec<String>)> = replicas
+            .iter()
+            .map(|r| (r.upt.clone(), r.products.clone()))
+            .collect();
+        let at = db.clone();
+        report.verified =
+            tokio::task::spawn_blocking(move || crate::dashboard_bench::verify_share(&at, &upts))
+                .await
+                .expect("verifications");
+        // The UPTs take their Kanwils' verifications (the idle polls after find nothing new).
+        for r in replicas.iter() {
+            let client = HubClient::new(
+                &format!("http://{}", hub.addr),
+                &r.token,
+                Duration::from_secs(60),
+            );
+            sync_once(&r.store, &client, &r.peer, DocId::for_agent(&r.upt))
+                .await
+                .expect("sync after the verifications");
+        }
         eprintln!("dashboard pages and exports ...");
         let targets = crate::dashboard_bench::Targets {
             upt: replicas[3.min(replicas.len() - 1)].upt.clone(),

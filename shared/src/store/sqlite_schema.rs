@@ -158,6 +158,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
         approved_description TEXT NOT NULL, approved_photos TEXT NOT NULL,
         PRIMARY KEY (upt, product_id)
     );
+    CREATE INDEX products_nominated ON products(deleted, nominated, upt, updated_at);
+    CREATE INDEX verifications_queue ON verifications(status, decided_at);
+    CREATE INDEX curation_status ON curation(status, upt);
     "#,
 ];
 
