@@ -785,6 +785,9 @@ pub struct RecapLine {
     pub oldest_waiting: Option<String>,
 }
 
+/// A UPT's line of one grouped count: the UPT, two counts and the oldest wait.
+type Grouped = (String, i64, i64, Option<String>);
+
 /// The curation recap per Kanwil and UPT (of one Kanwil, if given): every UPT of the
 /// registry, those without products too. Counted per table (the nominated products by an
 /// index, the decisions from their own small tables), then put together per UPT.
