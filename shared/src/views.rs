@@ -815,12 +815,11 @@ pub fn recap(c: &mut Sql<'_>, kanwil: Option<&str>) -> Result<Vec<RecapLine>> {
         .enumerate()
         .map(|(i, l)| (l.upt.clone(), i))
         .collect();
-    let grouped =
-        |c: &mut Sql<'_>, sql: String| -> Result<Vec<(String, i64, i64, Option<String>)>> {
-            c.query_map(&sql, refs(&[k.clone(), k.clone()]), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-        };
+    let grouped = |c: &mut Sql<'_>, sql: String| -> Result<Vec<Grouped>> {
+        c.query_map(&sql, refs(&[k.clone(), k.clone()]), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+    };
     // Nominated, and the oldest of them no Kanwil has decided on (or had back).
     for (upt, nominated, _, oldest) in grouped(
         c,
