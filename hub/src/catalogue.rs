@@ -106,10 +106,12 @@ fn json_ld(p: &ProductRow, base: &str, upt_name: &str, category: &str, with_stoc
 /// recorded approved the product as it stands).
 fn as_approved(mut p: ProductRow) -> ProductRow {
     if let Some(c) = p.curation.as_ref().filter(|c| !c.approved_name.is_empty()) {
-        p.product.name = c.approved_name.clone();
-        p.product.price_idr = c.approved_price_idr;
-        p.product.description = c.approved_description.clone();
-        p.product.photos = c.approved_photos.clone();
+        p.product = p.product.as_approved(
+            &c.approved_name,
+            c.approved_price_idr,
+            &c.approved_description,
+            &c.approved_photos,
+        );
     }
     p
 }

@@ -92,7 +92,7 @@ fn decide_on(
             approved_name: p.name.clone(),
             approved_price_idr: p.price_idr,
             approved_description: p.description.clone(),
-            approved_photos: p.photos.clone(),
+            approved_photos: p.photo_hashes(),
         };
         v.validate().map_err(invalid)?;
         return Ok(Written::Kanwil(v));
@@ -122,7 +122,7 @@ fn decide_on(
         approved_name: p.name.clone(),
         approved_price_idr: p.price_idr,
         approved_description: p.description.clone(),
-        approved_photos: p.photos.clone(),
+        approved_photos: p.photo_hashes(),
     };
     d.validate().map_err(invalid)?;
     Ok(Written::Hq(d))

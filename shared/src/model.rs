@@ -341,8 +341,9 @@ record! {
         approved_price_idr: i64,
         #[serde(default)]
         approved_description: String,
+        /// The photos' hashes (of the full images), space-separated, the cover first.
         #[serde(default)]
-        approved_photos: Vec<Photo>,
+        approved_photos: String,
     }
     count {}
     keep {}
@@ -367,7 +368,7 @@ record! {
         approved_name: String,
         approved_price_idr: i64,
         approved_description: String,
-        approved_photos: Vec<Photo>,
+        approved_photos: String,
     }
     count {}
     keep {}
@@ -646,7 +647,40 @@ impl CurationDecision {
             && (self.approved_name != p.name
                 || self.approved_price_idr != p.price_idr
                 || self.approved_description != p.description
-                || self.approved_photos != p.photos)
+                || self.approved_photos != p.photo_hashes())
+    }
+}
+
+impl Product {
+    /// Its photos' hashes (of the full images), space-separated, the cover first: what a
+    /// curation decision records of them.
+    pub fn photo_hashes(&self) -> String {
+        self.photos
+            .iter()
+            .map(|ph| ph.hash.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// The product as a decision approved it: its name, price, description and those of its
+    /// photos the decision named, in the decision's order (photos added since are left out;
+    /// photos removed since are gone).
+    pub fn as_approved(
+        &self,
+        name: &str,
+        price_idr: i64,
+        description: &str,
+        photos: &str,
+    ) -> Product {
+        let mut p = self.clone();
+        p.name = name.to_string();
+        p.price_idr = price_idr;
+        p.description = description.to_string();
+        p.photos = photos
+            .split_whitespace()
+            .filter_map(|h| self.photos.iter().find(|ph| ph.hash == h).cloned())
+            .collect();
+        p
     }
 }
 
@@ -666,7 +700,7 @@ impl Verification {
             && (self.approved_name != p.name
                 || self.approved_price_idr != p.price_idr
                 || self.approved_description != p.description
-                || self.approved_photos != p.photos)
+                || self.approved_photos != p.photo_hashes())
     }
 }
 

@@ -71,7 +71,21 @@ pub enum Queue {
 }
 
 impl Queue {
-    /// The condition on `p` (products), `c` (curation) and `v` (verifications).
+    /// The condition on `p` (products), `c` (curation) and `v` (verifications), in the
+    /// dialect of `c` (PostgreSQL's `strpos` for SQLite's `instr`).
+    fn condition_in(self, pg: bool) -> String {
+        match self {
+            // The approved photos are their hashes, space-separated: the product's photos
+            // (its rows in `product_photos`) are other ones, or more or fewer.
+            Queue::Changed => format!(
+                "c.status IN ('approved', 'featured') AND c.approved_name <> '' AND (c.approved_name <> p.name OR c.approved_price_idr <> p.price_idr OR c.approved_description <> p.description OR (SELECT COUNT(*) FROM product_photos pp WHERE pp.upt = p.upt AND pp.product_id = p.id AND pp.thumb = 0) <> (LENGTH(c.approved_photos) + 1) / 65 OR EXISTS (SELECT 1 FROM product_photos pp WHERE pp.upt = p.upt AND pp.product_id = p.id AND pp.thumb = 0 AND {}(c.approved_photos, pp.hash) = 0))",
+                if pg { "strpos" } else { "instr" }
+            ),
+            other => other.condition().to_string(),
+        }
+    }
+
+    /// [`Queue::condition_in`] for the queues that read no other table.
     fn condition(self) -> &'static str {
         match self {
             Queue::Kanwil => {
@@ -80,9 +94,7 @@ impl Queue {
             Queue::Hq => {
                 "p.nominated = 1 AND v.status = 'verified' AND (c.status IS NULL OR c.status IN ('nominated', 'in_review'))"
             }
-            Queue::Changed => {
-                "c.status IN ('approved', 'featured') AND c.approved_name <> '' AND (c.approved_name <> p.name OR c.approved_price_idr <> p.price_idr OR c.approved_description <> p.description OR c.approved_photos <> p.photos)"
-            }
+            Queue::Changed => "c.status IN ('approved', 'featured') AND c.approved_name <> ''",
             Queue::SentBack => "v.status = 'sent_back' AND p.nominations <= v.round",
         }
     }
@@ -252,7 +264,7 @@ fn product_where(c: &Sql<'_>, f: &ProductFilter, args: &mut Vec<Value>) -> Strin
     }
     if let Some(queue) = f.queue {
         sql.push_str(" AND ");
-        sql.push_str(queue.condition());
+        sql.push_str(&queue.condition_in(c.is_pg()));
     }
     if let Some(kanwil) = &f.kanwil {
         sql.push_str(" AND p.upt IN (SELECT code FROM upts WHERE kanwil = ?)");

@@ -281,8 +281,18 @@ impl<'a> Reader<'a> {
 /// offline spell's 2,000 edits: 73.8 KB at `fast`, 73.0 KB at `best`).
 const REQUEST_LEVEL: Compression = Compression::new(9);
 /// How hard the hub's answers (and the agents' small polls) are deflated: the hub answers
-/// 627 UPTs on its own CPU, and its answers are small.
-const ANSWER_LEVEL: Compression = Compression::new(1);
+/// 627 UPTs on its own CPU, so a large answer (a UPT's first sync) at the fastest level;
+/// a small one (a decision coming down: a kilobyte) at the best, which costs microseconds.
+fn answer_level(body: usize) -> Compression {
+    if body <= SMALL_ANSWER {
+        Compression::new(9)
+    } else {
+        Compression::new(1)
+    }
+}
+
+/// The largest answer deflated at the best level.
+const SMALL_ANSWER: usize = 16 * 1024;
 
 /// Frames `body` with the given flags (and [`FLAG_DEFLATE`] when deflating pays).
 fn seal(body: Vec<u8>, flags: u8, level: Compression) -> Vec<u8> {
@@ -414,7 +424,7 @@ impl Poll {
         } else {
             0
         };
-        seal(body, FLAG_POLL | gaps, ANSWER_LEVEL)
+        seal(body, FLAG_POLL | gaps, Compression::new(9))
     }
 
     fn decode_body(body: &[u8], flags: u8, limits: &Limits) -> Result<Poll, WireError> {
@@ -478,7 +488,8 @@ impl Response {
             }
             flags |= FLAG_PHOTO_GAPS;
         }
-        seal(body, flags, ANSWER_LEVEL)
+        let level = answer_level(body.len());
+        seal(body, flags, level)
     }
 
     pub fn decode(frame: &[u8]) -> Result<Response, WireError> {

@@ -126,7 +126,7 @@ pub fn verify_share(db: &std::path::Path, upts: &[(String, Vec<String>)]) -> usi
                 approved_name: p.name.clone(),
                 approved_price_idr: p.price_idr,
                 approved_description: p.description.clone(),
-                approved_photos: p.photos.clone(),
+                approved_photos: p.photo_hashes(),
             })
             .collect();
         hub.replica()

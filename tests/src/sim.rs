@@ -154,6 +154,9 @@ pub struct Report {
     pub steady_secs: f64,
     pub steady_bytes_per_upt: f64,
     pub steady_round_trips_per_upt: f64,
+    /// HQ's decision on one product of every UPT, pulled by each at its next sync.
+    pub decision_bytes_per_upt: f64,
+    pub decision_round_trips_per_upt: f64,
     /// An idle poll after the steady state (nothing new on either side): bytes on the wire
     /// per UPT, HTTP headers included, and round trips.
     pub idle_poll_bytes_per_upt: f64,
@@ -586,6 +589,18 @@ fn register(db: &Path, upts: usize) -> (Vec<String>, String) {
     (tokens, viewer)
 }
 
+/// A curator token of HQ's (no Kanwil), issued at the hub's database.
+fn issue_curator(db: &Path) -> String {
+    let config = karya_hub::Config {
+        db: db.to_path_buf(),
+        ..Default::default()
+    };
+    let db = karya_hub::db::HubDb::open(&config, karya_hub::db::Create::No).expect("hub db");
+    db.issue_token(&karya_hub::auth::Role::Curator, "karya-sim kurator")
+        .expect("curator token")
+        .1
+}
+
 fn generate_all(upts: usize, records: usize, tokens: &[String]) -> Vec<Replica> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -738,6 +753,34 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         / opts.upts.max(1) as f64;
     report.naive_over_incremental =
         report.naive_full_upload_bytes_per_upt / report.steady_bytes_per_upt.max(1.0);
+
+    // 2b. A decision pulled: HQ decides on one product of every UPT (the API, a curator's
+    // token), then every UPT syncs and takes it.
+    eprintln!("a decision pulled by every UPT ...");
+    let curator = issue_curator(&db);
+    let http = reqwest::Client::new();
+    for r in replicas.iter() {
+        let r = http
+            .post(format!(
+                "http://{}/api/v1/curation/{}?upt={}",
+                hub.addr, r.products[0], r.upt
+            ))
+            .bearer_auth(&curator)
+            .json(&serde_json::json!({"status": "approved", "note": "Dipercepat untuk pameran"}))
+            .send()
+            .await
+            .expect("decision");
+        assert!(r.status().is_success(), "decision: {}", r.status());
+    }
+    reset(&proxies);
+    let outcomes = sync_spread(&mut replicas, &urls, opts.concurrency).await;
+    report.decision_bytes_per_upt = total(&proxies) as f64 / opts.upts as f64;
+    report.decision_round_trips_per_upt =
+        outcomes.iter().map(|o| o.round_trips as f64).sum::<f64>() / opts.upts.max(1) as f64;
+    assert!(
+        outcomes.iter().all(|o| o.changes_received >= 1),
+        "every UPT took its decision"
+    );
 
     // 2a. Abuse: one token trickles; everyone else syncs as before.
     if opts.abuse && replicas.len() > 1 {
@@ -1588,6 +1631,16 @@ pub fn print_table(r: &Report, opts: &Options) {
             "idle poll: no-op syncs answered per second".into(),
             format!("{:.0}/s", r.idle_polls_per_sec),
             String::new(),
+        ),
+        (
+            "decision pulled: bytes on the wire per UPT".into(),
+            format!("{:.0} B", r.decision_bytes_per_upt),
+            format!("<= 1000 B ({})", ok(r.decision_bytes_per_upt <= 1000.0)),
+        ),
+        (
+            "decision pulled: HTTP round trips per UPT".into(),
+            format!("{:.2}", r.decision_round_trips_per_upt),
+            format!("<= 1 ({})", ok(r.decision_round_trips_per_upt <= 1.0)),
         ),
         (
             "steady: naive full upload per UPT".into(),

@@ -150,7 +150,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE curation ADD COLUMN approved_name TEXT NOT NULL DEFAULT '';
     ALTER TABLE curation ADD COLUMN approved_price_idr INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE curation ADD COLUMN approved_description TEXT NOT NULL DEFAULT '';
-    ALTER TABLE curation ADD COLUMN approved_photos TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE curation ADD COLUMN approved_photos TEXT NOT NULL DEFAULT '';
     CREATE TABLE verifications (
         upt TEXT NOT NULL, product_id TEXT NOT NULL, status TEXT NOT NULL, note TEXT NOT NULL,
         decided_by TEXT NOT NULL, decided_at TEXT NOT NULL, round INTEGER NOT NULL,

@@ -633,3 +633,102 @@ fn the_words_search_follows_every_edit_and_deletion() {
         )
         .expect("the words index matches the products");
 }
+
+/// A product HQ approved is in the "changed after approval" queue exactly while its name,
+/// price, description or photos differ from what the decision recorded (a stock change is
+/// not a change of what was approved); the history lists the decision.
+#[test]
+fn a_product_changed_after_approval_is_queued_until_it_is_as_approved() {
+    use karya_shared::model::{CurationDecision, CurationStatus, Photo};
+    use karya_shared::views::{ProductFilter, Queue, QueueSort, queue_page};
+    let store = Store::open_in_memory(None).unwrap();
+    let doc = upt();
+    let photo = |n: u8| Photo {
+        hash: format!("{n:02x}").repeat(32),
+        size: 1000,
+        width: 800,
+        height: 600,
+        thumb: format!("{:02x}", n + 100).repeat(32),
+        thumb_size: 100,
+        caption: String::new(),
+    };
+    let mut chair = common::product("Kursi Jati Ukir", 1_850_000, 2);
+    chair.photos = vec![photo(1)];
+    store
+        .change(&doc, |d| schema::insert_product(d, &chair))
+        .unwrap();
+    let decision = CurationDecision {
+        product_id: chair.id.clone(),
+        status: CurationStatus::Approved,
+        decided_by: "Kurator Pusat".into(),
+        decided_at: now_rfc3339(),
+        approved_name: chair.name.clone(),
+        approved_price_idr: chair.price_idr,
+        approved_description: chair.description.clone(),
+        approved_photos: chair.photo_hashes(),
+        ..Default::default()
+    };
+    store
+        .change(&DocId::Curation("LAPAS-KENDAL".into()), |d| {
+            schema::put_decision(d, &decision)
+        })
+        .unwrap();
+    let changed = || -> Vec<bool> {
+        let f = ProductFilter {
+            queue: Some(Queue::Changed),
+            ..Default::default()
+        };
+        let (rows, total) = queue_page(
+            &mut karya_shared::sql::Sql::Lite(&store.conn()),
+            &f,
+            QueueSort::Waiting,
+            0,
+            50,
+        )
+        .unwrap();
+        assert_eq!(rows.len() as i64, total);
+        // What the queue holds is what the row itself says.
+        rows.iter()
+            .map(|w| w.row.curation.as_ref().unwrap().changed_since(&w.row))
+            .collect()
+    };
+    let edit = |patch: ProductPatch| {
+        store
+            .change(&doc, |d| {
+                schema::edit_product(d, &chair.id, &patch, &now_rfc3339())
+            })
+            .unwrap();
+    };
+    assert_eq!(changed(), Vec::<bool>::new(), "as approved");
+    store
+        .change(&doc, |d| {
+            schema::add_stock(d, &chair.id, 5, &now_rfc3339()).map(|_| ())
+        })
+        .unwrap();
+    assert_eq!(
+        changed(),
+        Vec::<bool>::new(),
+        "stock is not what was approved"
+    );
+    edit(ProductPatch {
+        photos: Some(vec![photo(1), photo(2)]),
+        ..Default::default()
+    });
+    assert_eq!(changed(), [true], "a photo added");
+    edit(ProductPatch {
+        photos: Some(vec![photo(1)]),
+        ..Default::default()
+    });
+    assert_eq!(changed(), Vec::<bool>::new(), "back as approved");
+    edit(ProductPatch {
+        price_idr: Some(2_100_000),
+        ..Default::default()
+    });
+    assert_eq!(changed(), [true], "a new price");
+    let steps = store
+        .with_doc(&DocId::Curation("LAPAS-KENDAL".into()), |d| {
+            schema::history(d, &chair.id)
+        })
+        .unwrap();
+    assert_eq!(steps, [schema::Step::Hq(decision)]);
+}
