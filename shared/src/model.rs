@@ -247,11 +247,13 @@ record! {
     count {
         /// A counter: concurrent increments on different replicas add up.
         stock: i64 => ["stock", "stok"],
-        /// How often the UPT nominated it again after its Kanwil sent it back (a counter:
-        /// the Kanwil's queue takes it back when this passes the send-back's round).
-        nominations: i64,
     }
     keep {
+        /// How often the UPT nominated it again after its Kanwil sent it back: the Kanwil's
+        /// queue takes it back when this passes the send-back's round. Left out of a new
+        /// product's map while zero (most products are never sent back).
+        #[serde(default)]
+        nominations: Rounds,
         created_at: String,
         updated_at: String,
         /// Tombstone: the record stays in history but is hidden from lists.
@@ -363,7 +365,7 @@ record! {
         decided_at: String,
         /// The product's nominations when it was decided: a product sent back is the
         /// Kanwil's again once the UPT nominates it anew.
-        round: i64,
+        round: Rounds,
         /// The product's values the Kanwil verified (see [`CurationDecision`]).
         approved_name: String,
         approved_price_idr: i64,
@@ -648,6 +650,40 @@ impl CurationDecision {
                 || self.approved_price_idr != p.price_idr
                 || self.approved_description != p.description
                 || self.approved_photos != p.photo_hashes())
+    }
+}
+
+/// A count kept as a plain number that a new record leaves out of its map while it is zero
+/// (read back as zero): how often a product was nominated again, and the round a Kanwil
+/// decided on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Rounds(pub i64);
+
+impl crate::record::FieldValue for Rounds {
+    fn to_scalar(&self) -> automerge::ScalarValue {
+        automerge::ScalarValue::Int(self.0)
+    }
+    fn from_scalar(v: Option<&automerge::ScalarValue>) -> Result<Self, String> {
+        i64::from_scalar(v).map(Rounds)
+    }
+    fn is_omitted(&self) -> bool {
+        self.0 == 0
+    }
+    fn to_sql(&self) -> rusqlite::types::ToSqlOutput<'_> {
+        rusqlite::types::ToSqlOutput::Owned(self.0.into())
+    }
+    fn from_sql(v: rusqlite::types::ValueRef<'_>) -> Result<Self, String> {
+        i64::from_sql(v).map(Rounds)
+    }
+}
+
+impl crate::input::FromInput for Rounds {
+    fn from_input(text: &str) -> Result<Self, String> {
+        i64::from_input(text).map(Rounds)
+    }
+    fn to_input(&self) -> String {
+        self.0.to_input()
     }
 }
 

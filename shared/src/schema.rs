@@ -217,19 +217,15 @@ pub fn upsert_participant(doc: &mut AutoCommit, p: &Participant) -> Result<(), S
 }
 
 /// The UPT nominates a product again (after its Kanwil sent it back): nominated, and its
-/// nominations counter one up, so the Kanwil's queue takes it back.
+/// nominations one up, so the Kanwil's queue takes it back (two PCs doing it at once both
+/// write the same next number: one nomination again, as it should be).
 pub fn renominate(doc: &mut AutoCommit, id: &str, now: &str) -> Result<(), SchemaError> {
     let obj = product_obj(doc, id)?;
-    match doc.get(&obj, "nominations")? {
-        Some((Value::Scalar(s), _)) if matches!(s.as_ref(), automerge::ScalarValue::Counter(_)) => {
-            doc.increment(&obj, "nominations", 1)?
-        }
-        Some((Value::Scalar(s), _)) => {
-            let n = s.as_i64().unwrap_or(0);
-            doc.put(&obj, "nominations", automerge::ScalarValue::counter(n + 1))?
-        }
-        _ => doc.put(&obj, "nominations", automerge::ScalarValue::counter(1))?,
-    }
+    let now_at = match doc.get(&obj, "nominations")? {
+        Some((Value::Scalar(s), _)) => s.as_i64().unwrap_or(0),
+        _ => 0,
+    };
+    doc.put(&obj, "nominations", now_at + 1)?;
     doc.put(&obj, "nominated", true)?;
     doc.put(&obj, "updated_at", now)?;
     Ok(())

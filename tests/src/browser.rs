@@ -108,13 +108,24 @@ pub async fn shot(c: &Client, set: &str, name: &str) {
     std::fs::write(shots(set).join(format!("{name}.png")), png).unwrap();
 }
 
+/// The text of the element `css` finds. An element found while the page was still being
+/// replaced (a redirect's target loading on a busy machine) goes stale before its text is
+/// read: it is found again, for up to 5 seconds.
 pub async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let el = c.find(Locator::Css(css)).await.unwrap();
+        match el.text().await {
+            Ok(t) => return t,
+            Err(fantoccini::error::CmdError::Standard(e))
+                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("the text of {css}: {e}"),
+        }
+    }
 }
 
 pub async fn body(c: &Client) -> String {

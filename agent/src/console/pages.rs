@@ -341,7 +341,10 @@ fn history_table(steps: &[Step]) -> Markup {
                 tr {
                     td { (when(step.decided_at())) }
                     td { (level) }
-                    td { (words) }
+                    td {
+                        (words)
+                        @if matches!(step, Step::Hq(d) if d.unverified) { " " (t::without_kanwil()) }
+                    }
                     td { (by) }
                     td { (note) }
                     td { @if !name.is_empty() { (name) ", " (rupiah(price)) } }

@@ -118,6 +118,7 @@ words! {
     note: "Catatan", "Note";
     values_decided: "Nilai yang diputuskan", "Values decided on";
     hq_level: "Pusat", "HQ";
+    without_kanwil: "(tanpa verifikasi Kanwil)", "(without the Kanwil's verification)";
     save_and_propose: "Simpan dan usulkan lagi", "Save and propose again";
     awaits_you: "Menunggu tindakan Anda", "Waiting for you";
     kanwil_note: "Catatan Kanwil", "Kanwil's note";

@@ -506,7 +506,10 @@ fn history_table(steps: &[karya_shared::schema::Step], zone: localtime::Zone) ->
                 tr {
                     td { (localtime::format(step.decided_at(), zone)) }
                     td { (level) }
-                    td { (words) }
+                    td {
+                        (words)
+                        @if matches!(step, Step::Hq(d) if d.unverified) { " " span class="bad" { "(tanpa verifikasi Kanwil)" } }
+                    }
                     td { (by) }
                     td { (note) }
                     td { @if !name.is_empty() { (name) ", " (rupiah(price)) } }
