@@ -101,17 +101,28 @@ impl Queue {
 
     /// The tables a queue is read from, the one it is drawn from first: the decisions' tables
     /// are small beside a national catalogue, so a queue of decided products starts there.
+    /// `CROSS JOIN` keeps that order in SQLite (whose planner has no statistics to find it);
+    /// the join's condition is [`Queue::on`], in the statement's `WHERE`.
     fn from(self) -> &'static str {
         match self {
             Queue::Kanwil => {
                 "products p LEFT JOIN verifications v ON v.upt = p.upt AND v.product_id = p.id LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id"
             }
             Queue::Hq | Queue::SentBack => {
-                "verifications v JOIN products p ON p.upt = v.upt AND p.id = v.product_id LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id"
+                "verifications v CROSS JOIN products p LEFT JOIN curation c ON c.upt = p.upt AND c.product_id = p.id"
             }
             Queue::Changed => {
-                "curation c JOIN products p ON p.upt = c.upt AND p.id = c.product_id LEFT JOIN verifications v ON v.upt = p.upt AND v.product_id = p.id"
+                "curation c CROSS JOIN products p LEFT JOIN verifications v ON v.upt = p.upt AND v.product_id = p.id"
             }
+        }
+    }
+
+    /// The condition joining [`Queue::from`]'s first table to the products.
+    fn on(self) -> &'static str {
+        match self {
+            Queue::Kanwil => "1 = 1",
+            Queue::Hq | Queue::SentBack => "p.upt = v.upt AND p.id = v.product_id",
+            Queue::Changed => "p.upt = c.upt AND p.id = c.product_id",
         }
     }
 
@@ -263,6 +274,8 @@ fn product_where(c: &Sql<'_>, f: &ProductFilter, args: &mut Vec<Value>) -> Strin
         }
     }
     if let Some(queue) = f.queue {
+        sql.push_str(" AND ");
+        sql.push_str(queue.on());
         sql.push_str(" AND ");
         sql.push_str(&queue.condition_in(c.is_pg()));
     }
@@ -685,21 +698,20 @@ pub struct Waiting {
     pub waiting_since: String,
 }
 
-/// One page of a queue (`f.queue`), ordered by `sort`, `offset` rows in, with the queue's
-/// length.
+/// One page of a queue (`f.queue`), ordered by `sort`, `offset` rows in (its length is
+/// [`queue_counts`]'s).
 pub fn queue_page(
     c: &mut Sql<'_>,
     f: &ProductFilter,
     sort: QueueSort,
     offset: usize,
     limit: usize,
-) -> Result<(Vec<Waiting>, i64)> {
+) -> Result<Vec<Waiting>> {
     let queue = f.queue.unwrap_or(Queue::Hq);
     let f = ProductFilter {
         queue: Some(queue),
         ..f.clone()
     };
-    let total = queue_length(c, &f, queue)?;
     let mut args = Vec::new();
     let filter = product_where(c, &f, &mut args);
     let sql = format!(
@@ -712,13 +724,12 @@ pub fn queue_page(
     args.push(i64::try_from(limit).unwrap_or(i64::MAX).into());
     args.push(i64::try_from(offset).unwrap_or(i64::MAX).into());
     let cutoff = future_cutoff().1;
-    let items = c.query_map(&sql, refs(&args), |r| {
+    c.query_map(&sql, refs(&args), |r| {
         Ok(Waiting {
             row: product_row_at(r, &cutoff)?,
             waiting_since: r.get("waiting_since")?,
         })
-    })?;
-    Ok((items, total))
+    })
 }
 
 /// How many products wait in `queue` under `f`'s other filters. The Kanwil's queue is the
@@ -746,7 +757,7 @@ fn queue_length(c: &mut Sql<'_>, f: &ProductFilter, queue: Queue) -> Result<i64>
         c,
         &base,
         Queue::Hq.from(),
-        " AND p.nominated = 1 AND NOT (v.status = 'sent_back' AND p.nominations > v.round)",
+        " AND p.upt = v.upt AND p.id = v.product_id AND p.nominated = 1 AND NOT (v.status = 'sent_back' AND p.nominations > v.round)",
     )?;
     Ok(nominated - decided)
 }
@@ -854,9 +865,10 @@ pub fn recap(c: &mut Sql<'_>, kanwil: Option<&str>) -> Result<Vec<RecapLine>> {
             "SELECT p.upt, SUM(CASE WHEN v.status = 'verified' THEN 1 ELSE 0 END),
                     SUM(CASE WHEN v.status = 'sent_back' THEN 1 ELSE 0 END),
                     MIN(CASE WHEN {} THEN v.decided_at END)
-             FROM {} WHERE p.deleted = 0 AND {scope} GROUP BY p.upt",
+             FROM {} WHERE {} AND p.deleted = 0 AND {scope} GROUP BY p.upt",
             Queue::Hq.condition(),
-            Queue::Hq.from()
+            Queue::Hq.from(),
+            Queue::Hq.on()
         ),
     )? {
         if let Some(&i) = at.get(&upt) {
@@ -875,8 +887,9 @@ pub fn recap(c: &mut Sql<'_>, kanwil: Option<&str>) -> Result<Vec<RecapLine>> {
         format!(
             "SELECT p.upt, SUM(CASE WHEN c.status = 'approved' THEN 1 ELSE 0 END),
                     SUM(CASE WHEN c.status = 'featured' THEN 1 ELSE 0 END), NULL
-             FROM {} WHERE p.deleted = 0 AND {scope} GROUP BY p.upt",
-            Queue::Changed.from()
+             FROM {} WHERE {} AND p.deleted = 0 AND {scope} GROUP BY p.upt",
+            Queue::Changed.from(),
+            Queue::Changed.on()
         ),
     )? {
         if let Some(&i) = at.get(&upt) {

@@ -146,14 +146,14 @@ impl HubDb {
             .flat_map(|(_, rows)| rows.iter()))
     }
 
-    /// One page of a curation queue (`filter.queue`), and the queue's length.
+    /// One page of a curation queue (`filter.queue`).
     pub fn queue_page(
         &self,
         filter: &ProductFilter,
         sort: views::QueueSort,
         offset: usize,
         limit: usize,
-    ) -> Result<(Vec<views::Waiting>, i64)> {
+    ) -> Result<Vec<views::Waiting>> {
         self.read(|c| views::queue_page(c, filter, sort, offset, limit))
     }
 

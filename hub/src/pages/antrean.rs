@@ -1,8 +1,8 @@
 //! Antrean (`/antrean`): what waits for a decision at each level, sortable, with the counts
 //! of every queue in the header; and Rekap (`/rekap`): per Kanwil and UPT, what was
 //! nominated, verified, approved, featured and sent back, how long the oldest product waits,
-//! and the UPTs whose last sync is older than today's 14:00 (the hub's local time), on the
-//! page and as CSV or XLSX.
+//! and the UPTs that have not synced since the last 14:00 (the hub's local time: today's
+//! from 14:00 on, yesterday's before), on the page and as CSV or XLSX.
 //!
 //! A Kanwil's token sees its Kanwil only, here as everywhere; its own queue is the Kanwil's
 //! (verify or send back), HQ's is HQ's.
@@ -107,9 +107,10 @@ pub async fn antrean(
             Ok((counts, page))
         })
         .await;
-    let Ok(Ok((counts, (rows, total)))) = read else {
+    let Ok(Ok((counts, rows))) = read else {
         return unavailable();
     };
+    let total = count_of(&counts, queue);
     let zone = state.config.zone();
     let decides_here = who.principal.role.can_curate()
         && matches!(
@@ -233,15 +234,23 @@ pub struct RecapQuery {
     format: String,
 }
 
-/// Today's 14:00 in the hub's local time, as RFC 3339 in UTC (how sync times are kept).
-fn today_at_two(zone: Zone) -> String {
+/// The last 14:00 that has passed in the hub's local time (today's from 14:00 on, before it
+/// yesterday's): when the daily consolidation closes. As RFC 3339 in UTC (how sync times
+/// are kept), and its local date for people.
+fn last_two_oclock(zone: Zone) -> (String, time::Date) {
     let offset =
         time::UtcOffset::from_hms(zone.offset_hours(), 0, 0).unwrap_or(time::UtcOffset::UTC);
     let local = time::OffsetDateTime::now_utc().to_offset(offset);
-    let two = local.replace_time(time::Time::from_hms(14, 0, 0).unwrap_or(time::Time::MIDNIGHT));
-    two.to_offset(time::UtcOffset::UTC)
+    let two = time::Time::from_hms(14, 0, 0).unwrap_or(time::Time::MIDNIGHT);
+    let mut at = local.replace_time(two);
+    if at > local {
+        at -= time::Duration::days(1);
+    }
+    let utc = at
+        .to_offset(time::UtcOffset::UTC)
         .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (utc, at.date())
 }
 
 /// UPTs whose last acknowledged sync is older than `cutoff` (or that never synced).
@@ -272,7 +281,7 @@ pub async fn rekap(
         return unavailable();
     };
     let zone = state.config.zone();
-    let cutoff = today_at_two(zone);
+    let (cutoff, day) = last_two_oclock(zone);
     let late = late(upts, &cutoff);
     match q.format.as_str() {
         "csv" => return late_csv(&late, zone),
@@ -309,7 +318,7 @@ pub async fn rekap(
                     }
                 }
             }
-            h2 { "UPT yang belum sinkron sejak pukul 14.00 hari ini (" (zone.abbreviation()) ")" }
+            h2 { "UPT yang belum sinkron sejak pukul 14.00 " (zone.abbreviation()) ", " (localtime::date(day)) }
             p {
                 (thousands(late.len() as i64)) " UPT. Unduh: "
                 a href="/rekap?format=xlsx" { "XLSX" } " · " a href="/rekap?format=csv" { "CSV" }
@@ -368,11 +377,12 @@ fn attachment(kind: &'static str, name: &str, body: Vec<u8>) -> Response {
         .into_response()
 }
 
-/// CSV with `;` between fields (Excel with Indonesian settings opens it in columns).
+/// CSV with `;` between fields (Excel with Indonesian settings opens it in columns), in
+/// UTF-8 with a BOM (so Excel reads its letters as UTF-8), as the Katalog's export.
 fn late_csv(late: &[UptRow], zone: Zone) -> Response {
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
-        .from_writer(Vec::new());
+        .from_writer("\u{feff}".as_bytes().to_vec());
     let mut rows = vec![LATE_HEADINGS.map(String::from)];
     rows.extend(late_rows(late, zone));
     for r in rows {

@@ -1159,3 +1159,114 @@ async fn get_with_cookie(
 ) -> reqwest::Response {
     http.get(url).header("cookie", cookie).send().await.unwrap()
 }
+
+/// The curation queues, their counts and the recap, on whichever store the suite runs on
+/// (the PostgreSQL pass reads them from PostgreSQL): a Kanwil verifies one product and sends
+/// another back, HQ approves the verified one, the UPT raises its price and nominates the
+/// other again.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_queues_and_the_recap_follow_each_level_on_either_store() {
+    let hub = TestHub::start().await;
+    let pati = hub.add_upt("LAPAS-PATI", "lapas", "Jawa Tengah");
+    hub.add_upt("LAPAS-KUPANG", "lapas", "Nusa Tenggara Timur");
+    let mut a = Agent::new("LAPAS-PATI", &hub.url(), &pati);
+    let chair = a.add_product("Kursi jati Jepara");
+    let batik = a.add_product("Batik tulis Pati");
+    let mat = a.add_product("Tikar pandan");
+    a.sync().await;
+    let admin = hub.admin_db();
+    let (_, kanwil) = admin
+        .issue_kanwil_token(&Role::Curator, "Verifikator Jateng", "Jawa Tengah")
+        .unwrap();
+    let (_, hq) = admin.issue_token(&Role::Curator, "Kurator Pusat").unwrap();
+    let url = |path: &str| format!("{}{path}", hub.url());
+    let decide = |id: &str, token: &str, status: &str, note: &str| {
+        let (u, t) = (url(&format!("/api/v1/curation/{id}")), token.to_string());
+        let body = serde_json::json!({"status": status, "note": note});
+        async move {
+            reqwest::Client::new()
+                .post(u)
+                .bearer_auth(t)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let counts = |token: String| {
+        let u = url("/antrean");
+        async move {
+            let page = get_body(&u, &token).await;
+            let at = page.find("id=\"hitungan\"").expect("the counts");
+            let end = page[at..].find("</div>").unwrap();
+            // The four cards' figures, in their order: Kanwil, HQ, changed, sent back.
+            page[at..at + end]
+                .split("<b>")
+                .skip(1)
+                .map(|s| s[..s.find('<').unwrap()].to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(counts(hq.clone()).await, ["3", "0", "0", "0"]);
+    // The Kanwil: a send-back needs a note.
+    assert_eq!(decide(&batik, &kanwil, "sent_back", "").await, 422);
+    assert_eq!(decide(&chair, &kanwil, "verified", "").await, 200);
+    assert_eq!(
+        decide(&batik, &kanwil, "perlu perbaikan", "Foto kurang jelas").await,
+        200
+    );
+    assert_eq!(counts(kanwil.clone()).await, ["1", "1", "0", "1"]);
+    // HQ: a rejection needs a note; a decision on an unverified product needs a reason.
+    assert_eq!(decide(&mat, &hq, "rejected", "").await, 422);
+    assert_eq!(decide(&mat, &hq, "approved", "").await, 422);
+    assert_eq!(decide(&chair, &hq, "approved", "").await, 200);
+    let (_, product) = get_json(&url(&format!("/api/v1/products/{chair}")), &hq).await;
+    assert_eq!(product["curation"]["unverified"], false, "{product}");
+    assert_eq!(
+        product["curation"]["approved_price_idr"], 75_000,
+        "{product}"
+    );
+    assert_eq!(product["verification"]["status"], "verified", "{product}");
+    assert_eq!(counts(hq.clone()).await, ["1", "0", "0", "1"]);
+
+    // At the UPT: the chair's price goes up; the batik is nominated again.
+    a.sync().await;
+    let now = karya_shared::model::now_rfc3339();
+    let doc = DocId::Upt("LAPAS-PATI".into());
+    a.store
+        .change(&doc, |d| {
+            let patch = karya_shared::model::ProductPatch {
+                price_idr: Some(95_000),
+                ..Default::default()
+            };
+            schema::edit_product(d, &chair, &patch, &now)?;
+            schema::renominate(d, &batik, &now)
+        })
+        .unwrap();
+    a.sync().await;
+    assert_eq!(counts(hq.clone()).await, ["2", "0", "1", "0"]);
+    let changed = get_body(&url("/antrean?antrean=berubah"), &hq).await;
+    assert!(changed.contains("Kursi jati Jepara"), "{changed}");
+    let again = get_body(&url("/antrean?antrean=kanwil&urut=harga"), &kanwil).await;
+    assert!(
+        again.contains("Batik tulis Pati") && again.contains("diusulkan lagi"),
+        "{again}"
+    );
+    // The recap: Pati's line, and Kupang (never synced) late for 14:00.
+    let recap = get_body(&url("/rekap"), &hq).await;
+    let line = &recap[recap.find("LAPAS-PATI</a>").expect("Pati's line")..];
+    let cells: Vec<&str> = line
+        .split("<td class=\"num\">")
+        .skip(1)
+        .take(5)
+        .map(|c| &c[..c.find('<').unwrap()])
+        .collect();
+    assert_eq!(cells, ["3", "1", "1", "0", "1"], "{line}");
+    let csv = get_body(&url("/rekap?format=csv"), &hq).await;
+    assert!(
+        csv.contains("LAPAS-KUPANG") && !csv.contains("LAPAS-PATI;"),
+        "{csv}"
+    );
+}

@@ -272,7 +272,7 @@ async fn a_product_goes_up_through_the_kanwil_and_hq_and_a_later_edit_is_flagged
     sync_console(&c, &console, "Sinkronisasi gagal").await;
 
     // Back up: the edit arrives; HQ sees the flag; the catalogue keeps the approved price.
-    let _hub = HubProcess::start(&db, addr);
+    let hub = HubProcess::start(&db, addr);
     sync_console(&c, &console, "Sinkronisasi berhasil").await;
     c.goto(&product_at_hub).await.unwrap();
     let flag = text(&c, "#berubah").await;
@@ -290,6 +290,38 @@ async fn a_product_goes_up_through_the_kanwil_and_hq_and_a_later_edit_is_flagged
     assert!(recap.contains("LAPAS-PATI"), "{recap}");
     shot(&c, "09-rekap").await;
     assert!(body(&c).await.contains("UPT yang belum sinkron"));
+    // The daily list of UPTs late for 14:00 as files: Kupang never synced; a Kanwil's
+    // verifier gets its own Kanwil's only.
+    let (hq_csv, jateng_csv) = tokio::task::block_in_place(|| {
+        (
+            get_text(&format!("{}/rekap?format=csv", hub.url()), &curator),
+            get_text(&format!("{}/rekap?format=csv", hub.url()), &jateng),
+        )
+    });
+    assert!(
+        hq_csv.starts_with("\u{feff}Kanwil;UPT;Nama;Sinkron terakhir")
+            && hq_csv.contains("Nusa Tenggara Timur;LAPAS-KUPANG;UPT LAPAS-KUPANG;belum pernah"),
+        "{hq_csv}"
+    );
+    assert!(!jateng_csv.contains("LAPAS-KUPANG"), "{jateng_csv}");
+    let xlsx = tokio::task::block_in_place(|| {
+        karya_tests::procs::get_bytes(&format!("{}/rekap?format=xlsx", hub.url()), &curator)
+    });
+    {
+        use calamine::Reader;
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx)).unwrap();
+        let sheet = book.worksheet_range("UPT terlambat").unwrap();
+        assert_eq!(
+            sheet.get((0, 1)),
+            Some(&calamine::Data::String("UPT".into()))
+        );
+        assert!(
+            sheet
+                .rows()
+                .any(|r| r.get(1) == Some(&calamine::Data::String("LAPAS-KUPANG".into())))
+        );
+    }
 
     let site = tmp.path().join("katalog");
     HubProcess::admin(
