@@ -151,6 +151,16 @@ pub fn edit_product(
     if patch.is_empty() {
         return Err(ValidationError::new("edit", text::nothing_to_change()).into());
     }
+    let patch = checked_patch(store, patch)?;
+    let id = resolve_product(store, upt, id)?;
+    store.change(&upt_doc(upt), |d| {
+        schema::edit_product(d, &id, &patch, &now_rfc3339())
+    })?;
+    Ok(id)
+}
+
+/// `patch` with its category matched to the catalogue's as people type it, and checked.
+fn checked_patch(store: &mut Store, patch: &ProductPatch) -> Result<ProductPatch, StoreError> {
     let cats = category_choices(store, false)?;
     let mut patch = patch.clone();
     if let Some(c) = &patch.category {
@@ -158,11 +168,7 @@ pub fn edit_product(
     }
     let slugs: Vec<&str> = cats.iter().map(|(s, _)| s.as_str()).collect();
     patch.validate(&slugs)?;
-    let id = resolve_product(store, upt, id)?;
-    store.change(&upt_doc(upt), |d| {
-        schema::edit_product(d, &id, &patch, &now_rfc3339())
-    })?;
-    Ok(id)
+    Ok(patch)
 }
 
 /// Edits a product (when `patch` changes anything) and nominates it again, in one change:
@@ -173,13 +179,7 @@ pub fn edit_and_renominate(
     id: &str,
     patch: &ProductPatch,
 ) -> Result<String, StoreError> {
-    let cats = category_choices(store, false)?;
-    let mut patch = patch.clone();
-    if let Some(c) = &patch.category {
-        patch.category = Some(input::match_choice("category", c, &cats)?);
-    }
-    let slugs: Vec<&str> = cats.iter().map(|(s, _)| s.as_str()).collect();
-    patch.validate(&slugs)?;
+    let patch = checked_patch(store, patch)?;
     let id = resolve_product(store, upt, id)?;
     store.change(&upt_doc(upt), |d| {
         let now = now_rfc3339();

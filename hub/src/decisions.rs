@@ -82,18 +82,7 @@ fn decide_on(
                 "produk yang dikembalikan perlu catatan: tulis apa yang harus diperbaiki UPT",
             ));
         }
-        let v = Verification {
-            product_id: p.id.clone(),
-            status,
-            note,
-            decided_by: principal.name.clone(),
-            decided_at: now_rfc3339(),
-            round: p.nominations,
-            approved_name: p.name.clone(),
-            approved_price_idr: p.price_idr,
-            approved_description: p.description.clone(),
-            approved_photos: p.photo_hashes(),
-        };
+        let v = Verification::of(p, status, note, principal.name.clone());
         v.validate().map_err(invalid)?;
         return Ok(Written::Kanwil(v));
     }

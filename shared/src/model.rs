@@ -721,6 +721,22 @@ impl Product {
 }
 
 impl Verification {
+    /// A Kanwil's verdict on `p` as it stands (its values and nominations recorded).
+    pub fn of(p: &Product, status: VerificationStatus, note: String, decided_by: String) -> Self {
+        Verification {
+            product_id: p.id.clone(),
+            status,
+            note,
+            decided_by,
+            decided_at: now_rfc3339(),
+            round: p.nominations,
+            approved_name: p.name.clone(),
+            approved_price_idr: p.price_idr,
+            approved_description: p.description.clone(),
+            approved_photos: p.photo_hashes(),
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         non_empty("product_id", &self.product_id)?;
         text_at_most("note", &self.note, MAX_LONG_TEXT)?;

@@ -84,7 +84,7 @@ async fn fetch(http: &reqwest::Client, url: &str, viewer: &str) -> (f64, String)
 /// per product, in the UPT's curation document: HQ's queue then holds what a national programme
 /// has waiting. Returns how many were verified.
 pub fn verify_share(db: &std::path::Path, upts: &[(String, Vec<String>)]) -> usize {
-    use karya_shared::model::{Verification, VerificationStatus, now_rfc3339};
+    use karya_shared::model::{Verification, VerificationStatus};
     let hub = karya_hub::db::HubDb::open(
         &karya_hub::Config {
             db: db.to_path_buf(),
@@ -116,17 +116,13 @@ pub fn verify_share(db: &std::path::Path, upts: &[(String, Vec<String>)]) -> usi
         let verdicts: Vec<Verification> = picked
             .iter()
             .step_by(2)
-            .map(|p| Verification {
-                product_id: p.id.clone(),
-                status: VerificationStatus::Verified,
-                note: String::new(),
-                decided_by: "Verifikator simulasi".into(),
-                decided_at: now_rfc3339(),
-                round: p.nominations,
-                approved_name: p.name.clone(),
-                approved_price_idr: p.price_idr,
-                approved_description: p.description.clone(),
-                approved_photos: p.photo_hashes(),
+            .map(|p| {
+                Verification::of(
+                    p,
+                    VerificationStatus::Verified,
+                    String::new(),
+                    "Verifikator simulasi".into(),
+                )
             })
             .collect();
         hub.replica()

@@ -331,6 +331,32 @@ impl AgentDir {
         self.json(&["status"])
     }
 
+    /// Adds console account `name` with `password`, typed as `user add` asks for it.
+    pub fn add_user(&self, name: &str, password: &str) {
+        let mut add = self
+            .cmd()
+            .args(["user", "add", name])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(
+            add.stdin.as_mut().unwrap(),
+            format!("{password}\n").as_bytes(),
+        )
+        .unwrap();
+        assert!(add.wait_with_output().unwrap().status.success());
+    }
+
+    /// The running service's console, `http://ADDR`, once the service has said where.
+    pub fn console_url(&self) -> String {
+        let file = self.dir.join("console.json");
+        crate::browser::wait_until("the console", || file.exists());
+        let addr: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        format!("http://{}", addr["addr"].as_str().unwrap())
+    }
+
     pub fn start_service(&mut self) {
         self.start_service_with(test_stderr());
     }

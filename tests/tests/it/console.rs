@@ -6,7 +6,6 @@
 use fantoccini::{Client, Locator};
 use karya_tests::browser::{self, Driver, body, browser, fill, submit, text, wait_for, wait_until};
 use karya_tests::procs::{AgentDir, HubProcess, decide, free_addr, get_json};
-use std::process::Stdio;
 
 async fn shot(c: &Client, name: &str) {
     browser::shot(c, "console", name).await
@@ -20,21 +19,9 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     let curator = HubProcess::issue(&db, "curator", "kurator");
     let hub = HubProcess::start(&db, free_addr());
     let mut agent = AgentDir::init(&tmp.path().join("agent"), "LAPAS-PATI", &hub.url(), &token);
-    let mut add = agent
-        .cmd()
-        .args(["user", "add", "budi"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(add.stdin.as_mut().unwrap(), b"rahasia-lapas\n").unwrap();
-    assert!(add.wait_with_output().unwrap().status.success());
+    agent.add_user("budi", "rahasia-lapas");
     agent.start_service();
-    let console_file = agent.dir.join("console.json");
-    wait_until("the console", || console_file.exists());
-    let addr: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&console_file).unwrap()).unwrap();
-    let base = format!("http://{}", addr["addr"].as_str().unwrap());
+    let base = agent.console_url();
 
     let driver = Driver::start();
     let c = browser(&driver, &tmp.path().join("chromium")).await;
@@ -387,12 +374,9 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
 
     // The same console in English, for a service started with KARYA_LANG=en.
     assert!(agent.stop_service());
-    let _ = std::fs::remove_file(&console_file);
+    let _ = std::fs::remove_file(agent.dir.join("console.json"));
     agent.start_service_with_env(&[("KARYA_LANG", "en")]);
-    wait_until("the console in English", || console_file.exists());
-    let addr: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&console_file).unwrap()).unwrap();
-    let base = format!("http://{}", addr["addr"].as_str().unwrap());
+    let base = agent.console_url();
     let c = browser(&driver, &tmp.path().join("chromium-en")).await;
     c.goto(&format!("{base}/")).await.unwrap();
     wait_for(&c, "Password").await;
@@ -460,29 +444,10 @@ async fn the_console_sign_in_is_cheap_to_refuse_and_ends_with_the_account() {
         "http://127.0.0.1:9",
         &token,
     );
-    let add_user = |name: &str, password: &str| {
-        let mut add = agent
-            .cmd()
-            .args(["user", "add", name])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(
-            add.stdin.as_mut().unwrap(),
-            format!("{password}\n").as_bytes(),
-        )
-        .unwrap();
-        assert!(add.wait_with_output().unwrap().status.success());
-    };
-    add_user("sari", "rahasia-lpka");
-    add_user("joko", "rahasia-joko");
+    agent.add_user("sari", "rahasia-lpka");
+    agent.add_user("joko", "rahasia-joko");
     agent.start_service();
-    let console_file = agent.dir.join("console.json");
-    karya_tests::browser::wait_until("the console", || console_file.exists());
-    let addr: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&console_file).unwrap()).unwrap();
-    let base = format!("http://{}", addr["addr"].as_str().unwrap());
+    let base = agent.console_url();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

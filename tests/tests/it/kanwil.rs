@@ -12,7 +12,6 @@
 use fantoccini::{Client, Locator};
 use karya_tests::browser::{self, Driver, body, browser, fill, submit, text, wait_for};
 use karya_tests::procs::{AgentDir, HubProcess, free_addr, get_status, get_text};
-use std::process::Stdio;
 
 async fn shot(c: &Client, name: &str) {
     browser::shot(c, "kanwil", name).await
@@ -73,21 +72,9 @@ async fn a_product_goes_up_through_the_kanwil_and_hq_and_a_later_edit_is_flagged
     let hub_site = format!("http://localhost:{}", addr.port());
 
     let mut agent = AgentDir::init(&tmp.path().join("agent"), "LAPAS-PATI", &hub.url(), &pati);
-    let mut add = agent
-        .cmd()
-        .args(["user", "add", "budi"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(add.stdin.as_mut().unwrap(), b"rahasia-lapas\n").unwrap();
-    assert!(add.wait_with_output().unwrap().status.success());
+    agent.add_user("budi", "rahasia-lapas");
     agent.start_service();
-    let console_file = agent.dir.join("console.json");
-    browser::wait_until("the console", || console_file.exists());
-    let addr_file: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&console_file).unwrap()).unwrap();
-    let console = format!("http://{}", addr_file["addr"].as_str().unwrap());
+    let console = agent.console_url();
 
     let driver = Driver::start();
     let c = browser(&driver, &tmp.path().join("chromium")).await;
