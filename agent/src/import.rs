@@ -43,6 +43,14 @@ pub enum ImportError {
     Unreadable { file: String, reason: String },
     #[error("{}", text::import_unknown_kind(file, headers))]
     UnknownKind { file: String, headers: String },
+    /// Columns no field takes: the file is refused rather than imported without them.
+    #[error("{}", text::import_unknown_columns(file, &columns.iter().map(|(c, near)| text::unknown_column(c, near.as_deref())).collect::<Vec<_>>().join("; ")))]
+    UnknownColumns {
+        file: String,
+        /// Each column as headed (or "kolom N" without a header), and the nearest field's
+        /// header.
+        columns: Vec<(String, Option<String>)>,
+    },
     #[error("{}", text::import_rejected(file, errors.len(), &errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n")))]
     Rejected { file: String, errors: Vec<RowError> },
     #[error("{}", text::import_again(file, earlier))]
@@ -416,6 +424,38 @@ fn columns_of(headers: &[String]) -> HashMap<&'static str, (usize, String)> {
     map
 }
 
+/// The columns of `table` that no field of `kind` takes (a column with neither a header nor
+/// anything in it is no column), each with the nearest field's header: importing without
+/// them would drop what they hold without a word.
+fn unknown_columns(table: &Table, kind: Kind) -> Vec<(String, Option<String>)> {
+    let imports = match kind {
+        Kind::Products => Product::IMPORT,
+        Kind::Sales => Sale::IMPORT,
+        Kind::Trainings => Training::IMPORT,
+    };
+    let mut out = Vec::new();
+    for (i, header) in table.headers.iter().enumerate() {
+        if karya_shared::input::header_field(imports, header).is_some() {
+            continue;
+        }
+        if header.trim().is_empty() {
+            let blank = table
+                .rows
+                .iter()
+                .all(|(_, cells)| cells.get(i).is_none_or(|c| c.trim().is_empty()));
+            if !blank {
+                out.push((text::column_number(i + 1), None));
+            }
+            continue;
+        }
+        out.push((
+            header.clone(),
+            karya_shared::input::nearest_header(imports, header).map(str::to_string),
+        ));
+    }
+    out
+}
+
 fn detect(columns: &HashMap<&'static str, (usize, String)>) -> Option<Kind> {
     let has = |c: &str| columns.contains_key(c);
     if has("program") {
@@ -532,6 +572,13 @@ pub fn import_file_with(
         file: file.clone(),
         headers: table.headers.join(", "),
     })?;
+    let unknown = unknown_columns(&table, kind);
+    if !unknown.is_empty() {
+        return Err(ImportError::UnknownColumns {
+            file,
+            columns: unknown,
+        });
+    }
     let check = |errors: Vec<RowError>| {
         if errors.is_empty() {
             Ok(())
@@ -583,8 +630,15 @@ pub fn import_file_with(
             let (sales, errors) = read_rows(&table, &columns, |r| {
                 let product_text = r.text("product_id");
                 let product =
-                    records::resolve_product(store, upt, &product_text).unwrap_or_else(|_| {
-                        r.error("product_id", text::no_product_here(&product_text));
+                    records::resolve_product(store, upt, &product_text).unwrap_or_else(|e| {
+                        let reason = match e {
+                            // Several products of that name: the message says so.
+                            StoreError::Schema(karya_shared::schema::SchemaError::Invalid(v)) => {
+                                v.reason
+                            }
+                            _ => text::no_product_here(&product_text),
+                        };
+                        r.error("product_id", reason);
                         String::new()
                     });
                 let quantity = r.number("quantity", None);

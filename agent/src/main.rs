@@ -13,6 +13,9 @@ fn main() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
     }
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Run) {
+        karya_shared::signal::quiet_on_closed_pipe();
+    }
     // The service logs what it does; a command prints its result and a one-line reason on
     // failure, so it logs only errors unless KARYA_LOG says otherwise.
     let default_filter = if matches!(cli.command, Command::Run) {

@@ -48,12 +48,29 @@ fn resolve(
             id: id.to_string(),
         })
     };
-    if id.len() < 6 {
-        return Err(not_found());
-    }
     let conn = store.conn();
+    if id.len() >= 6 {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT id FROM {table} WHERE upt = ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 2"
+        ))?;
+        let ids: Vec<String> = stmt
+            .query_map(params![upt, id], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        match ids.as_slice() {
+            [one] => return Ok(one.clone()),
+            [] => {}
+            _ => return Err(ValidationError::new("id", text::id_ambiguous(id, kind)).into()),
+        }
+    }
+    // By its name, as an operator's sheet names it (no one has the ids in Excel): the one
+    // record of that name in the UPT, whatever its case and spaces around it.
+    let name_column = match table {
+        "products" => "name",
+        "trainings" => "program",
+        _ => return Err(not_found()),
+    };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id FROM {table} WHERE upt = ?1 AND substr(id, 1, length(?2)) = ?2 LIMIT 2"
+        "SELECT id FROM {table} WHERE upt = ?1 AND deleted = 0 AND lower(trim({name_column})) = lower(trim(?2)) LIMIT 2"
     ))?;
     let ids: Vec<String> = stmt
         .query_map(params![upt, id], |r| r.get(0))?
@@ -61,7 +78,7 @@ fn resolve(
     match ids.as_slice() {
         [one] => Ok(one.clone()),
         [] => Err(not_found()),
-        _ => Err(ValidationError::new("id", text::id_ambiguous(id, kind)).into()),
+        _ => Err(ValidationError::new("id", text::name_ambiguous(id, kind)).into()),
     }
 }
 

@@ -575,3 +575,45 @@ fn messages_are_in_bahasa_indonesia_unless_karya_lang_is_en() {
     let err = String::from_utf8_lossy(&agent_in("en", d, &show).stderr).to_string();
     assert!(err.contains("product abcdef12 not found"), "{err}");
 }
+
+/// `karya-agent product list | head`: the reader goes away before the list is written; the
+/// command ends quietly (as `ls` does, by SIGPIPE), not with a panic on stderr.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let d = tempfile::tempdir().unwrap();
+    init_offline(d.path());
+    for i in 0..50 {
+        ok(&agent(
+            d.path(),
+            &[
+                "product",
+                "add",
+                "--name",
+                &format!("Kursi jati {i}"),
+                "--category",
+                "furnitur",
+                "--price",
+                "1850000",
+            ],
+        ));
+    }
+    let (reader, writer) = std::io::pipe().unwrap();
+    // The reader closes before the command writes anything.
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_karya-agent"))
+        .arg("--data-dir")
+        .arg(d.path())
+        .args(["product", "list"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {stderr}",
+        out.status
+    );
+}

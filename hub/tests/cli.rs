@@ -278,3 +278,25 @@ fn the_database_and_its_backups_are_the_hub_users_alone_and_backup_refuses_a_fol
     assert!(out.status.success(), "{out:?}");
     assert_eq!(mode(&db), 0o600);
 }
+
+/// `karya-hub config example | head`: the reader goes away first; the command ends quietly
+/// (by SIGPIPE, as `ls` does), not with a panic on stderr.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_karya-hub"))
+        .args(["config", "example"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?} {stderr}",
+        out.status
+    );
+}

@@ -219,6 +219,51 @@ pub fn header_field(
         .map(|(field, _)| *field)
 }
 
+/// The header nearest to `header` among a kind's (`imports`): one that the written header
+/// holds or that holds it ("Jumlah Stok" holds `stok`), or one a typo or two away; `None`
+/// when none is near. For the message that refuses a column no field takes.
+pub fn nearest_header(
+    imports: &[(&'static str, &'static [&'static str])],
+    header: &str,
+) -> Option<&'static str> {
+    let key = squash(header);
+    if key.is_empty() {
+        return None;
+    }
+    let mut best: Option<(usize, &'static str)> = None;
+    for name in imports.iter().flat_map(|(_, names)| names.iter().copied()) {
+        let distance = if name.len() >= 3 && (key.contains(name) || name.contains(key.as_str())) {
+            // Held: nearer the more of it the name covers.
+            key.len().abs_diff(name.len()) / 4
+        } else {
+            edit_distance(&key, name)
+        };
+        let near_enough = distance <= 2.max(key.len() / 4);
+        if near_enough && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, name));
+        }
+    }
+    best.map(|(_, name)| name)
+}
+
+/// Levenshtein distance between two short strings (headers), by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
 /// Words people use for the built-in categories and sale channels: (what they write, the
 /// slug it means). Matched like names, without case, spaces or punctuation.
 pub const SYNONYMS: &[(&str, &str)] = &[

@@ -242,11 +242,14 @@ record! {
         #[serde(default)]
         photos: Vec<Photo>,
         /// The UPT proposes it for the national catalogue.
-        nominated: bool => ["nominated", "nominate", "diusulkan", "nominasi", "usulan"],
+        nominated: bool => [
+            "nominated", "nominate", "diusulkan", "nominasi", "usulan", "usulkan",
+            "diusulkankepusat", "usulkankepusat", "usulankepusat",
+        ],
     }
     count {
         /// A counter: concurrent increments on different replicas add up.
-        stock: i64 => ["stock", "stok"],
+        stock: i64 => ["stock", "stok", "jumlahstok", "stokakhir", "stoksaatini", "persediaan"],
     }
     keep {
         /// How often the UPT nominated it again after its Kanwil sent it back: the Kanwil's

@@ -39,3 +39,17 @@ pub async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
+
+/// For a one-shot command: a closed standard output (`karya-agent product list | head`)
+/// ends the process quietly, as it ends `ls` or `grep`, instead of a panic ("failed printing
+/// to stdout: Broken pipe"). Rust ignores SIGPIPE so that a write to a closed socket is an
+/// error, not death: a service, which writes to sockets, must not call this.
+pub fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: restores the default action of one signal, before any thread starts; nothing
+    // else in the process installs a handler for it.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

@@ -262,3 +262,97 @@ mod limits {
         assert!(err.contains("paling besar 20971520"), "{err}");
     }
 }
+
+/// A workbook whose columns an operator named in their own words: "Jumlah Stok" and
+/// "Diusulkan ke Pusat" fill the stock and the nomination (they were dropped without a word,
+/// the products arriving with stock 0 and not nominated); a column no field takes refuses
+/// the file, naming the column and the nearest field, and writes nothing.
+#[test]
+fn every_column_is_taken_or_the_file_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("agent.db"), None).unwrap();
+    let path = dir.path().join("produk.csv");
+    std::fs::write(
+        &path,
+        "Nama Produk;Kategori;Harga;Jumlah Stok;Diusulkan ke Pusat\nKursi jati;furnitur;1.850.000;7;ya\n",
+    )
+    .unwrap();
+    import_file(&mut store, "LAPAS-PATI", &path).unwrap();
+    let rows = records::products(&store, "LAPAS-PATI").unwrap();
+    assert_eq!((rows[0].stock, rows[0].nominated), (7, true));
+
+    for (header, says) in [
+        (
+            "Harga Grosir",
+            "kolom 'Harga Grosir' tidak dikenal; maksudnya 'harga'?",
+        ),
+        (
+            "Stock Akhr",
+            "kolom 'Stock Akhr' tidak dikenal; maksudnya 'stock'?",
+        ),
+        ("Warna", "kolom 'Warna' tidak dikenal"),
+    ] {
+        let path = dir.path().join(format!("{header}.csv"));
+        std::fs::write(
+            &path,
+            format!("nama;kategori;harga;{header}\nMeja rotan;furnitur;950.000;x\n"),
+        )
+        .unwrap();
+        let e = import_file(&mut store, "LAPAS-PATI", &path).unwrap_err();
+        assert!(matches!(e, ImportError::UnknownColumns { .. }), "{e}");
+        let said = e.to_string();
+        assert!(
+            said.contains(says) && said.contains("Tidak ada yang diimpor"),
+            "{said}"
+        );
+    }
+    // A column without a header but with something in it is a column too; an empty one is
+    // not.
+    std::fs::write(
+        &path,
+        "nama;kategori;harga;\nMeja rotan;furnitur;950.000;merah\n",
+    )
+    .unwrap();
+    let e = import_file(&mut store, "LAPAS-PATI", &path).unwrap_err();
+    assert!(e.to_string().contains("kolom 4 tanpa judul"), "{e}");
+    std::fs::write(
+        &path,
+        "nama;kategori;harga;\nMeja rotan;furnitur;950.000;\n",
+    )
+    .unwrap();
+    import_file(&mut store, "LAPAS-PATI", &path).unwrap();
+    assert_eq!(records::products(&store, "LAPAS-PATI").unwrap().len(), 2);
+}
+
+/// A sales sheet names its products by name (an operator has no ids in Excel); a name two
+/// products share is refused with the way out.
+#[test]
+fn a_sales_sheet_names_products_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("agent.db"), None).unwrap();
+    let products = dir.path().join("produk.csv");
+    std::fs::write(
+        &products,
+        "nama;kategori;harga\nKursi jati;furnitur;1.850.000\nTikar pandan;kerajinan;75.000\nTikar pandan;kerajinan;80.000\n",
+    )
+    .unwrap();
+    import_file(&mut store, "LAPAS-PATI", &products).unwrap();
+    let sales = dir.path().join("penjualan.csv");
+    std::fs::write(
+        &sales,
+        "produk;jumlah;pendapatan;tanggal\n  kursi JATI ;2;3.700.000;01/12/2026\n",
+    )
+    .unwrap();
+    let report = import_file(&mut store, "LAPAS-PATI", &sales).unwrap();
+    assert_eq!(report.rows, 1);
+    let chair = records::resolve_product(&store, "LAPAS-PATI", "Kursi jati").unwrap();
+    let sold = records::recent_sales(&store, "LAPAS-PATI", 10).unwrap();
+    assert_eq!(sold[0].sale.product_id.as_str(), chair);
+    std::fs::write(&sales, "produk;jumlah;pendapatan\nTikar pandan;1;75.000\n").unwrap();
+    let e = import_file(&mut store, "LAPAS-PATI", &sales).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("lebih dari satu produk bernama 'Tikar pandan'; tulis id-nya"),
+        "{e}"
+    );
+}

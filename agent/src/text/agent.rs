@@ -219,6 +219,14 @@ words! {
 
 // ---- records ----
 
+pub fn name_ambiguous(name: &str, kind: &str) -> String {
+    let kind = super::store::record_kind(kind);
+    say!(
+        "lebih dari satu {kind} bernama '{name}'; tulis id-nya",
+        "more than one {kind} is named '{name}'; give its id",
+    )
+}
+
 pub fn id_ambiguous(id: &str, kind: &str) -> String {
     let kind = super::store::record_kind(kind);
     say!(
@@ -511,6 +519,30 @@ pub fn import_unknown_kind(file: &str, headers: &str) -> String {
     )
 }
 
+pub fn import_unknown_columns(file: &str, columns: &str) -> String {
+    say!(
+        "{file}: {columns}. Tidak ada yang diimpor: ganti judul kolom itu dengan nama kolom di templat (karya-agent template produk|penjualan|pelatihan), atau hapus kolomnya bila isinya tidak perlu.",
+        "{file}: {columns}. Nothing was imported: rename that column to a template's header (karya-agent template produk|penjualan|pelatihan), or delete the column if its contents are not needed.",
+    )
+}
+
+pub fn unknown_column(column: &str, nearest: Option<&str>) -> String {
+    match nearest {
+        Some(near) => say!(
+            "kolom '{column}' tidak dikenal; maksudnya '{near}'?",
+            "column '{column}' is not known; did you mean '{near}'?",
+        ),
+        None => say!(
+            "kolom '{column}' tidak dikenal",
+            "column '{column}' is not known",
+        ),
+    }
+}
+
+pub fn column_number(n: usize) -> String {
+    say!("kolom {n} tanpa judul", "column {n} without a header")
+}
+
 pub fn import_rejected(file: &str, count: usize, rows: &str) -> String {
     say!(
         "{file}: {count} baris bermasalah, tidak ada yang diimpor:\n{rows}",
@@ -586,8 +618,8 @@ words! {
 
 pub fn no_product_here(text: &str) -> String {
     say!(
-        "tidak ada produk '{text}' di UPT ini (tulis id-nya, atau 6+ karakter pertamanya)",
-        "no product '{text}' at this UPT (give its id, or the first 6+ characters of it)",
+        "tidak ada produk '{text}' di UPT ini (tulis namanya persis, id-nya, atau 6+ karakter pertama id-nya)",
+        "no product '{text}' at this UPT (give its exact name, its id, or the first 6+ characters of the id)",
     )
 }
 
