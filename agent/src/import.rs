@@ -86,6 +86,11 @@ pub const EXAMPLE_MARK: &str = "CONTOH:";
 /// record's one definition, see `karya_shared::record`).
 const KINDS: [&[(&str, &[&str])]; 3] = [Product::IMPORT, Sale::IMPORT, Training::IMPORT];
 
+/// The field each header fills (none where no field takes it), for the preview.
+pub fn fields_of(headers: &[String]) -> Vec<Option<&'static str>> {
+    headers.iter().map(|h| canonical(h)).collect()
+}
+
 fn canonical(header: &str) -> Option<&'static str> {
     KINDS
         .iter()

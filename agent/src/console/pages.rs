@@ -763,6 +763,18 @@ pub fn import_page(op: &Operator, preview: Option<&Preview>, flash: Option<Flash
                 }
                 table id="pratinjau" {
                     tr { th { (t::row()) } @for h in &p.headers { th { (h) } } }
+                    // Which field each column fills, as the import reads it.
+                    tr id="kolom-isi" {
+                        th { (t::fills()) }
+                        @for f in crate::import::fields_of(&p.headers) {
+                            th {
+                                @match f {
+                                    Some(field) => (t::field_label(field)),
+                                    None => span class="bad" { (t::fills_nothing()) },
+                                }
+                            }
+                        }
+                    }
                     @for (n, cells) in &p.rows {
                         tr class=[p.errors.iter().any(|e| e.0 == *n).then_some("bad")] {
                             td class="num" { (n) }

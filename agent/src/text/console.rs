@@ -118,6 +118,8 @@ words! {
     note: "Catatan", "Note";
     values_decided: "Nilai yang diputuskan", "Values decided on";
     hq_level: "Pusat", "HQ";
+    fills: "Mengisi", "Fills";
+    fills_nothing: "(tidak dikenal)", "(not known)";
     without_kanwil: "(tanpa verifikasi Kanwil)", "(without the Kanwil's verification)";
     save_and_propose: "Simpan dan usulkan lagi", "Save and propose again";
     awaits_you: "Menunggu tindakan Anda", "Waiting for you";

@@ -110,6 +110,12 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
         .unwrap();
     wait_for(&c, "Pratinjau").await;
     let preview = text(&c, "#pratinjau").await;
+    // Which field each column fills, before anything is written.
+    let fills = text(&c, "#kolom-isi").await;
+    assert!(
+        fills.starts_with("Mengisi Nama Kategori Harga Satuan Stok"),
+        "{fills}"
+    );
     assert!(
         preview.contains("Batik tulis Pati") && preview.contains("Rp 450.000"),
         "{preview}"
