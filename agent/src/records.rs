@@ -481,6 +481,29 @@ pub fn enroll(
         return Err(ValidationError::new("name", karya_shared::text::input::empty()).into());
     }
     let training = resolve_training(store, upt, training)?;
+    let pseudonym = karya_shared::pseudonym::pseudonym(&identity::secret(store)?, reg_no);
+    // The same person twice is one enrolment: say so rather than enrol them "again".
+    let doc = upt_doc(upt);
+    let enrolled = store.with_doc(&doc, |d| schema::read_participant(d, &training, &pseudonym))?;
+    if enrolled.is_some() {
+        return Err(ValidationError::new("reg-no", text::already_enrolled(reg_no)).into());
+    }
+    // A training with a capacity takes no more than it: those who dropped out leave room.
+    let (program, capacity, taken): (String, i64, i64) = store.conn().query_row(
+        "SELECT t.program, t.capacity,
+                (SELECT COUNT(*) FROM participants p
+                 WHERE p.upt = t.upt AND p.training_id = t.id AND p.status <> 'dropped')
+         FROM trainings t WHERE t.upt = ?1 AND t.id = ?2",
+        params![upt, training],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    if capacity > 0 && taken >= capacity {
+        return Err(ValidationError::new(
+            "capacity",
+            text::training_full(&program, taken, capacity),
+        )
+        .into());
+    }
     let pseudonym = identity::remember(store, reg_no, name)?;
     let p = Participant {
         training_id: training.into(),

@@ -617,3 +617,53 @@ fn a_closed_pipe_ends_a_command_quietly() {
         out.status
     );
 }
+
+/// A training takes no more participants than its capacity, and the same person is enrolled
+/// once: both refused with what to do, nothing written.
+#[test]
+fn a_full_training_and_a_second_enrolment_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    init_offline(d);
+    let id = ok(&agent(
+        d,
+        &[
+            "training",
+            "add",
+            "--program",
+            "Menjahit",
+            "--category",
+            "menjahit",
+            "--start",
+            "01/12/2026",
+            "--end",
+            "20/12/2026",
+            "--capacity",
+            "2",
+        ],
+    ));
+    let id = id.trim();
+    let enroll = |reg: &str, name: &str| {
+        agent(
+            d,
+            &["training", "enroll", id, "--reg-no", reg, "--name", name],
+        )
+    };
+    ok(&enroll("B.123/2026", "Budi"));
+    let again = refused(&enroll("B.123/2026", "Budi"));
+    assert!(again.contains("sudah terdaftar"), "{again}");
+    ok(&enroll("B.124/2026", "Adi"));
+    let full = refused(&enroll("B.125/2026", "Cahyo"));
+    assert!(
+        full.contains("sudah penuh (2 peserta, kapasitas 2)")
+            && full.contains("naikkan kapasitasnya"),
+        "{full}"
+    );
+    let shown: serde_json::Value =
+        serde_json::from_slice(&agent(d, &["--json", "training", "show", id]).stdout).unwrap();
+    assert_eq!(
+        shown["participants"].as_array().map(Vec::len),
+        Some(2),
+        "{shown}"
+    );
+}

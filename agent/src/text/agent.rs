@@ -219,6 +219,20 @@ words! {
 
 // ---- records ----
 
+pub fn already_enrolled(reg_no: &str) -> String {
+    say!(
+        "nomor registrasi {reg_no} sudah terdaftar di pelatihan ini; tidak didaftarkan lagi",
+        "registration number {reg_no} is already enrolled in this training; not enrolled again",
+    )
+}
+
+pub fn training_full(program: &str, taken: i64, capacity: i64) -> String {
+    say!(
+        "pelatihan '{program}' sudah penuh ({taken} peserta, kapasitas {capacity}); naikkan kapasitasnya atau tandai peserta yang mundur",
+        "training '{program}' is full ({taken} participants, capacity {capacity}); raise its capacity or mark those who dropped out",
+    )
+}
+
 pub fn name_ambiguous(name: &str, kind: &str) -> String {
     let kind = super::store::record_kind(kind);
     say!(
