@@ -384,6 +384,23 @@ pub fn sent_back(store: &Store, upt: &str) -> Result<Vec<views::ProductRow>, Sto
     )
 }
 
+/// One sale of the UPT with its product's name (an id, or the first 6+ characters of it).
+pub fn sale(store: &Store, upt: &str, id: &str) -> Result<SaleLine, StoreError> {
+    let id = resolve(store, upt, "sale", "sales", id)?;
+    let conn = store.conn();
+    let mut stmt = conn.prepare_cached(
+        "SELECT s.*, COALESCE(p.name, '') AS product_name FROM sales s
+         LEFT JOIN products p ON p.upt = s.upt AND p.id = s.product_id
+         WHERE s.upt = ?1 AND s.id = ?2",
+    )?;
+    Ok(stmt.query_row(params![upt, id], |r| {
+        Ok(SaleLine {
+            sale: Sale::from_row(r)?,
+            product_name: r.get("product_name")?,
+        })
+    })?)
+}
+
 /// The UPT's latest sales (by date, then when recorded), at most `n`.
 pub fn recent_sales(store: &Store, upt: &str, n: usize) -> Result<Vec<SaleLine>, StoreError> {
     let conn = store.conn();

@@ -543,6 +543,25 @@ pub fn product_page(
     )
 }
 
+/// The question before a sale is undone: which sale, what undoing it does.
+pub fn confirm_undo(op: &Operator, id: &str, what: &str) -> Markup {
+    layout(
+        Some(op),
+        t::confirm_undo_title(),
+        "/penjualan",
+        html! {
+            p id="yakin" { (t::confirm_undo(what)) }
+            form method="post" action={ "/penjualan/" (id) "/batal" } id="batalkan" {
+                (csrf(op))
+                input type="hidden" name="yakin" value="ya";
+                button type="submit" { (t::yes_undo()) }
+                " "
+                a href="/penjualan" { (t::back()) }
+            }
+        },
+    )
+}
+
 pub fn sales(
     op: &Operator,
     sales: &[SaleLine],

@@ -84,15 +84,41 @@ pub(super) async fn add_sale(
         .await)
 }
 
+#[derive(Deserialize)]
+pub(super) struct UndoForm {
+    csrf: String,
+    /// `ya`: the operator confirmed on the page that names the sale.
+    #[serde(default)]
+    yakin: String,
+}
+
+/// "Batalkan" first shows which sale would go and asks; confirmed, it goes, and the message
+/// says which one went.
 pub(super) async fn undo_sale(
     State(state): State<Shared>,
     Path(id): Path<String>,
-    Posted(op, _): Posted<CsrfForm>,
+    Posted(op, f): Posted<UndoForm>,
 ) -> Result<Response, PageError> {
+    let wanted = id.clone();
+    let found = state
+        .with_store(move |s, upt, _| Ok(records::sale(s, upt, &wanted)?))
+        .await;
+    let Ok(line) = found else {
+        return Ok(state.refuse(&op, "/penjualan", t::sale_not_found()));
+    };
+    let what = t::sale_words(
+        &karya_shared::localtime::thousands(line.sale.quantity),
+        &line.product_name,
+        &karya_shared::localtime::date(line.sale.date),
+        &karya_shared::localtime::rupiah(line.sale.revenue_idr),
+    );
+    if f.yakin != "ya" {
+        return Ok(html(pages::confirm_undo(&op, &line.sale.id, &what)));
+    }
     let undo = move |s: &mut Store, upt: &str, _: &Paths| Ok(records::remove_sale(s, upt, &id)?);
     Ok(state
-        .change(&op, "/penjualan", undo, |()| t::sale_undone().into())
+        .change(&op, "/penjualan", undo, move |()| t::sale_undone(&what))
         .await)
 }
 
-with_csrf!(SaleForm);
+with_csrf!(SaleForm, UndoForm);

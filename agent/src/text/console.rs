@@ -191,7 +191,10 @@ words! {
     choose_photo: "Pilih foto dulu (JPEG, PNG atau WebP).", "Choose a photo first (JPEG, PNG or WebP).";
     photo_removed: "Foto dihapus dari produk.", "Photo removed from the product.";
     photo_not_found: "Foto tidak ditemukan.", "Photo not found.";
-    sale_undone: "Penjualan dibatalkan.", "Sale undone.";
+    sale_not_found: "Penjualan itu tidak ada (sudah dibatalkan?).", "No such sale (undone already?).";
+    confirm_undo_title: "Batalkan penjualan?", "Undo the sale?";
+    yes_undo: "Ya, batalkan", "Yes, undo it";
+    back: "Kembali", "Back";
     completion_recorded: "Kelulusan dicatat.", "Completion recorded.";
     choose_file: "Pilih berkas CSV atau XLSX dulu.", "Choose a CSV or XLSX file first.";
     upload_not_found: "Unggahan tidak ditemukan; unggah berkasnya lagi.", "Upload not found; upload the file again.";
@@ -345,6 +348,24 @@ pub fn sent_back_box(note: &str) -> String {
     say!(
         "Kanwil mengembalikan produk ini untuk diperbaiki: “{note}”. Perbaiki di formulir Ubah di bawah, lalu tekan “Simpan dan usulkan lagi”.",
         "The Kanwil sent this product back for changes: “{note}”. Fix it in the Edit form below, then press “Save and propose again”."
+    )
+}
+
+pub fn sale_words(quantity: &str, product: &str, date: &str, revenue: &str) -> String {
+    say!(
+        "{quantity} × {product} tanggal {date} senilai {revenue}",
+        "{quantity} × {product} on {date} worth {revenue}"
+    )
+}
+
+pub fn sale_undone(what: &str) -> String {
+    say!("Penjualan {what} dibatalkan.", "Sale {what} undone.")
+}
+
+pub fn confirm_undo(what: &str) -> String {
+    say!(
+        "Penjualan {what} akan dihapus dari catatan UPT dan dari angka nasional pada sinkronisasi berikutnya.",
+        "The sale {what} will be removed from the UPT's records, and from the national figures at the next sync."
     )
 }
 

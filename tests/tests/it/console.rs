@@ -303,8 +303,23 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
         "{sales}"
     );
     shot(&c, "08-penjualan").await;
+    // "Batalkan" asks first, naming the sale; nothing goes until the operator says yes.
     submit(&c, "#penjualan form").await;
-    wait_for(&c, "Penjualan dibatalkan").await;
+    wait_for(&c, "Ya, batalkan").await;
+    let asked = text(&c, "#yakin").await;
+    assert!(
+        asked.contains("2 × Kursi jati ukir") && asked.contains("Rp550.000"),
+        "{asked}"
+    );
+    shot(&c, "08b-batalkan-yakin").await;
+    c.goto(&format!("{base}/penjualan")).await.unwrap();
+    assert!(text(&c, "#penjualan").await.contains("Rp550.000"));
+    submit(&c, "#penjualan form").await;
+    wait_for(&c, "Ya, batalkan").await;
+    submit(&c, "#batalkan").await;
+    wait_for(&c, "dibatalkan").await;
+    let said = body(&c).await;
+    assert!(said.contains("Penjualan 2 × Kursi jati ukir"), "{said}");
     assert!(!text(&c, "#penjualan").await.contains("Rp550.000"));
 
     c.goto(&format!("{base}/pelatihan")).await.unwrap();
