@@ -15,7 +15,6 @@ use crate::lookups::one_product;
 use axum::http::StatusCode;
 use karya_shared::model::{
     CurationDecision, CurationStatus, ValidationError, Verification, VerificationStatus,
-    now_rfc3339,
 };
 use karya_shared::schema::{self, DocId};
 use karya_shared::store::Origin;
@@ -101,18 +100,7 @@ fn decide_on(
             "produk ini belum diverifikasi Kanwil-nya; keputusan pusat tanpa verifikasi perlu catatan yang menyebut alasannya",
         ));
     }
-    let d = CurationDecision {
-        product_id: p.id.clone(),
-        status,
-        note,
-        decided_by: principal.name.clone(),
-        decided_at: now_rfc3339(),
-        unverified: !verified,
-        approved_name: p.name.clone(),
-        approved_price_idr: p.price_idr,
-        approved_description: p.description.clone(),
-        approved_photos: p.photo_hashes(),
-    };
+    let d = CurationDecision::of(p, status, note, principal.name.clone(), !verified);
     d.validate().map_err(invalid)?;
     Ok(Written::Hq(d))
 }

@@ -641,6 +641,29 @@ impl CurationDecision {
         non_empty("decided_by", &self.decided_by)
     }
 
+    /// HQ's decision on `p` as it stands (its values recorded); `unverified` when its Kanwil
+    /// has not verified it.
+    pub fn of(
+        p: &Product,
+        status: CurationStatus,
+        note: String,
+        decided_by: String,
+        unverified: bool,
+    ) -> Self {
+        CurationDecision {
+            product_id: p.id.clone(),
+            status,
+            note,
+            decided_by,
+            decided_at: now_rfc3339(),
+            unverified,
+            approved_name: p.name.clone(),
+            approved_price_idr: p.price_idr,
+            approved_description: p.description.clone(),
+            approved_photos: p.photo_hashes(),
+        }
+    }
+
     /// Whether the product's values differ from those this decision approved (a decision
     /// that recorded none, made before values were recorded, approved whatever it had).
     pub fn changed_since(&self, p: &Product) -> bool {
@@ -649,10 +672,12 @@ impl CurationDecision {
                 self.status,
                 CurationStatus::Approved | CurationStatus::Featured
             )
-            && (self.approved_name != p.name
-                || self.approved_price_idr != p.price_idr
-                || self.approved_description != p.description
-                || self.approved_photos != p.photo_hashes())
+            && !p.is_as_approved(
+                &self.approved_name,
+                self.approved_price_idr,
+                &self.approved_description,
+                &self.approved_photos,
+            )
     }
 }
 
@@ -699,6 +724,20 @@ impl Product {
             .map(|ph| ph.hash.as_str())
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// Whether its name, price, description and photos are those a decision recorded.
+    pub fn is_as_approved(
+        &self,
+        name: &str,
+        price_idr: i64,
+        description: &str,
+        photos: &str,
+    ) -> bool {
+        self.name == name
+            && self.price_idr == price_idr
+            && self.description == description
+            && self.photo_hashes() == photos
     }
 
     /// The product as a decision approved it: its name, price, description and those of its
@@ -752,10 +791,12 @@ impl Verification {
     /// Whether the product's values differ from those the Kanwil verified.
     pub fn changed_since(&self, p: &Product) -> bool {
         self.status == VerificationStatus::Verified
-            && (self.approved_name != p.name
-                || self.approved_price_idr != p.price_idr
-                || self.approved_description != p.description
-                || self.approved_photos != p.photo_hashes())
+            && !p.is_as_approved(
+                &self.approved_name,
+                self.approved_price_idr,
+                &self.approved_description,
+                &self.approved_photos,
+            )
     }
 }
 

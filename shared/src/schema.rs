@@ -284,6 +284,30 @@ impl Step {
             Step::Hq(d) => &d.decided_at,
         }
     }
+
+    /// The deciding token's name.
+    pub fn decided_by(&self) -> &str {
+        match self {
+            Step::Kanwil(v) => &v.decided_by,
+            Step::Hq(d) => &d.decided_by,
+        }
+    }
+
+    pub fn note(&self) -> &str {
+        match self {
+            Step::Kanwil(v) => &v.note,
+            Step::Hq(d) => &d.note,
+        }
+    }
+
+    /// The name and price decided on (an empty name: a decision made before values were
+    /// recorded).
+    pub fn approved(&self) -> (&str, i64) {
+        match self {
+            Step::Kanwil(v) => (&v.approved_name, v.approved_price_idr),
+            Step::Hq(d) => (&d.approved_name, d.approved_price_idr),
+        }
+    }
 }
 
 /// Every step of the curation of `product_id`, oldest first, from the curation document's

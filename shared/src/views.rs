@@ -72,30 +72,22 @@ pub enum Queue {
 
 impl Queue {
     /// The condition on `p` (products), `c` (curation) and `v` (verifications), in the
-    /// dialect of `c` (PostgreSQL's `strpos` for SQLite's `instr`).
-    fn condition_in(self, pg: bool) -> String {
+    /// dialect of `pg` (PostgreSQL's `strpos` for SQLite's `instr`).
+    fn condition(self, pg: bool) -> String {
         match self {
+            Queue::Kanwil => {
+                "p.nominated = 1 AND (v.status IS NULL OR (v.status = 'sent_back' AND p.nominations > v.round))".into()
+            }
+            Queue::Hq => {
+                "p.nominated = 1 AND v.status = 'verified' AND (c.status IS NULL OR c.status IN ('nominated', 'in_review'))".into()
+            }
             // The approved photos are their hashes, space-separated: the product's photos
             // (its rows in `product_photos`) are other ones, or more or fewer.
             Queue::Changed => format!(
                 "c.status IN ('approved', 'featured') AND c.approved_name <> '' AND (c.approved_name <> p.name OR c.approved_price_idr <> p.price_idr OR c.approved_description <> p.description OR (SELECT COUNT(*) FROM product_photos pp WHERE pp.upt = p.upt AND pp.product_id = p.id AND pp.thumb = 0) <> (LENGTH(c.approved_photos) + 1) / 65 OR EXISTS (SELECT 1 FROM product_photos pp WHERE pp.upt = p.upt AND pp.product_id = p.id AND pp.thumb = 0 AND {}(c.approved_photos, pp.hash) = 0))",
                 if pg { "strpos" } else { "instr" }
             ),
-            other => other.condition().to_string(),
-        }
-    }
-
-    /// [`Queue::condition_in`] for the queues that read no other table.
-    fn condition(self) -> &'static str {
-        match self {
-            Queue::Kanwil => {
-                "p.nominated = 1 AND (v.status IS NULL OR (v.status = 'sent_back' AND p.nominations > v.round))"
-            }
-            Queue::Hq => {
-                "p.nominated = 1 AND v.status = 'verified' AND (c.status IS NULL OR c.status IN ('nominated', 'in_review'))"
-            }
-            Queue::Changed => "c.status IN ('approved', 'featured') AND c.approved_name <> ''",
-            Queue::SentBack => "v.status = 'sent_back' AND p.nominations <= v.round",
+            Queue::SentBack => "v.status = 'sent_back' AND p.nominations <= v.round".into(),
         }
     }
 
@@ -277,7 +269,7 @@ fn product_where(c: &Sql<'_>, f: &ProductFilter, args: &mut Vec<Value>) -> Strin
         sql.push_str(" AND ");
         sql.push_str(queue.on());
         sql.push_str(" AND ");
-        sql.push_str(&queue.condition_in(c.is_pg()));
+        sql.push_str(&queue.condition(c.is_pg()));
     }
     if let Some(kanwil) = &f.kanwil {
         sql.push_str(" AND p.upt IN (SELECT code FROM upts WHERE kanwil = ?)");
@@ -771,6 +763,18 @@ pub struct QueueCounts {
     pub sent_back: i64,
 }
 
+impl QueueCounts {
+    /// How many products wait in `queue`.
+    pub fn of(&self, queue: Queue) -> i64 {
+        match queue {
+            Queue::Kanwil => self.kanwil,
+            Queue::Hq => self.hq,
+            Queue::Changed => self.changed,
+            Queue::SentBack => self.sent_back,
+        }
+    }
+}
+
 pub fn queue_counts(c: &mut Sql<'_>, kanwil: Option<&str>) -> Result<QueueCounts> {
     let f = ProductFilter {
         kanwil: kanwil.map(str::to_string),
@@ -866,7 +870,7 @@ pub fn recap(c: &mut Sql<'_>, kanwil: Option<&str>) -> Result<Vec<RecapLine>> {
                     SUM(CASE WHEN v.status = 'sent_back' THEN 1 ELSE 0 END),
                     MIN(CASE WHEN {} THEN v.decided_at END)
              FROM {} WHERE {} AND p.deleted = 0 AND {scope} GROUP BY p.upt",
-            Queue::Hq.condition(),
+            Queue::Hq.condition(c.is_pg()),
             Queue::Hq.from(),
             Queue::Hq.on()
         ),

@@ -282,11 +282,7 @@ impl<'a> Reader<'a> {
 /// a small one (an edit or two) at the fastest, where the best level would save a few bytes
 /// for three times the work.
 fn request_level(body: usize) -> Compression {
-    if body > LARGE_REQUEST {
-        Compression::new(9)
-    } else {
-        Compression::new(1)
-    }
+    level(body > LARGE_REQUEST)
 }
 
 /// The smallest request deflated at the best level.
@@ -297,10 +293,15 @@ const LARGE_REQUEST: usize = 1024;
 /// and 5 % fewer bytes on the UPTs' links; a large one (a UPT's first sync) at the fastest,
 /// for the hub's CPU.
 fn answer_level(body: usize) -> Compression {
-    if body <= SMALL_ANSWER {
-        Compression::new(9)
+    level(body <= SMALL_ANSWER)
+}
+
+/// zlib's best level, or its fastest.
+fn level(best: bool) -> Compression {
+    if best {
+        Compression::best()
     } else {
-        Compression::new(1)
+        Compression::fast()
     }
 }
 

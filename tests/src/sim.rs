@@ -803,16 +803,7 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
                 .await
                 .expect("verifications");
         // The UPTs take their Kanwils' verifications (the idle polls after find nothing new).
-        for r in replicas.iter() {
-            let client = HubClient::new(
-                &format!("http://{}", hub.addr),
-                &r.token,
-                Duration::from_secs(60),
-            );
-            sync_once(&r.store, &client, &r.peer, DocId::for_agent(&r.upt))
-                .await
-                .expect("sync after the verifications");
-        }
+        sync_spread(&mut replicas, &urls, opts.concurrency).await;
         eprintln!("dashboard pages and exports ...");
         let targets = crate::dashboard_bench::Targets {
             upt: replicas[3.min(replicas.len() - 1)].upt.clone(),

@@ -334,10 +334,11 @@ fn history_table(steps: &[Step]) -> Markup {
         table id="riwayat" {
             tr { th { (t::date()) } th { (t::level()) } th { (t::decision()) } th { (t::decided_by()) } th { (t::note()) } th { (t::values_decided()) } }
             @for step in steps.iter().rev() {
-                @let (level, words, by, note, name, price) = match step {
-                    Step::Kanwil(v) => ("Kanwil", verification_words(v.status), &v.decided_by, &v.note, &v.approved_name, v.approved_price_idr),
-                    Step::Hq(d) => (t::hq_level(), curation_words(d.status), &d.decided_by, &d.note, &d.approved_name, d.approved_price_idr),
+                @let (level, words) = match step {
+                    Step::Kanwil(v) => ("Kanwil", verification_words(v.status)),
+                    Step::Hq(d) => (t::hq_level(), curation_words(d.status)),
                 };
+                @let (name, price) = step.approved();
                 tr {
                     td { (when(step.decided_at())) }
                     td { (level) }
@@ -345,8 +346,8 @@ fn history_table(steps: &[Step]) -> Markup {
                         (words)
                         @if matches!(step, Step::Hq(d) if d.unverified) { " " (t::without_kanwil()) }
                     }
-                    td { (by) }
-                    td { (note) }
+                    td { (step.decided_by()) }
+                    td { (step.note()) }
                     td { @if !name.is_empty() { (name) ", " (rupiah(price)) } }
                 }
             }

@@ -1,17 +1,9 @@
-//! The audit: the change log's entries by UPT and time, and each product's curation history.
+//! The audit: the change log's entries by UPT and time, and HQ's decisions logged beside
+//! the curation documents (a product's history is read from its document: `schema::history`).
 
 use super::{HubDb, Result};
 use rusqlite::params;
 use serde::Serialize;
-
-/// One decision of a product's history: status, note, who, when.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct DecisionEntry {
-    pub status: String,
-    pub note: String,
-    pub decided_by: String,
-    pub decided_at: String,
-}
 
 /// Which part of the change log to show.
 #[derive(Debug, Clone, Default)]
@@ -100,25 +92,6 @@ impl HubDb {
                 ],
             )
             .map(|_| ())
-        })
-    }
-
-    /// A product's decisions made at this hub, newest first (at most 100).
-    pub fn decision_history(&self, upt: &str, product_id: &str) -> Result<Vec<DecisionEntry>> {
-        self.read(|c| {
-            c.query_map(
-                "SELECT status, note, decided_by, decided_at FROM curation_log
-                 WHERE upt = ?1 AND product_id = ?2 ORDER BY id DESC LIMIT 100",
-                rusqlite::params![upt, product_id],
-                |r| {
-                    Ok(DecisionEntry {
-                        status: r.get(0)?,
-                        note: r.get(1)?,
-                        decided_by: r.get(2)?,
-                        decided_at: r.get(3)?,
-                    })
-                },
-            )
         })
     }
 }

@@ -14,7 +14,7 @@ mod sessions;
 mod tokens;
 mod upts;
 
-pub use audit::{AuditEntry, AuditPage, AuditQuery, DecisionEntry};
+pub use audit::{AuditEntry, AuditPage, AuditQuery};
 use catalogue::Catalogue;
 use figures::Figures;
 pub use figures::{CategoryCompletion, ProductSales};

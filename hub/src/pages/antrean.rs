@@ -17,7 +17,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use karya_shared::localtime::{self, Zone, rupiah, thousands};
 use karya_shared::model::VerificationStatus;
-use karya_shared::views::{self, ProductFilter, Queue, QueueCounts, QueueSort, Waiting};
+use karya_shared::views::{self, ProductFilter, Queue, QueueSort, Waiting};
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -43,15 +43,6 @@ const QUEUES: [(&str, &str, Queue); 4] = [
     ("berubah", "Berubah setelah disetujui", Queue::Changed),
     ("dikembalikan", "Dikembalikan ke UPT", Queue::SentBack),
 ];
-
-fn count_of(counts: &QueueCounts, q: Queue) -> i64 {
-    match q {
-        Queue::Kanwil => counts.kanwil,
-        Queue::Hq => counts.hq,
-        Queue::Changed => counts.changed,
-        Queue::SentBack => counts.sent_back,
-    }
-}
 
 fn sort_label(s: QueueSort) -> &'static str {
     match s {
@@ -110,7 +101,7 @@ pub async fn antrean(
     let Ok(Ok((counts, rows))) = read else {
         return unavailable();
     };
-    let total = count_of(&counts, queue);
+    let total = counts.of(queue);
     let zone = state.config.zone();
     let decides_here = who.principal.role.can_curate()
         && matches!(
@@ -125,7 +116,7 @@ pub async fn antrean(
             div class="cards" id="hitungan" {
                 @for (n, l, qq) in QUEUES {
                     a class="card" href={ "/antrean?antrean=" (n) } {
-                        b { (thousands(count_of(&counts, qq))) }
+                        b { (thousands(counts.of(qq))) }
                         @if n == name { strong { (l) } } @else { (l) }
                     }
                 }

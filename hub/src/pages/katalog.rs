@@ -499,10 +499,11 @@ fn history_table(steps: &[karya_shared::schema::Step], zone: localtime::Zone) ->
         table id="riwayat" {
             tr { th { "Waktu" } th { "Tingkat" } th { "Keputusan" } th { "Oleh" } th { "Catatan" } th { "Nilai yang diputuskan" } }
             @for step in steps.iter().rev() {
-                @let (level, words, by, note, name, price) = match step {
-                    Step::Kanwil(v) => ("Kanwil", super::antrean::verification_words(v.status), &v.decided_by, &v.note, &v.approved_name, v.approved_price_idr),
-                    Step::Hq(d) => ("Pusat", status_words(d.status), &d.decided_by, &d.note, &d.approved_name, d.approved_price_idr),
+                @let (level, words) = match step {
+                    Step::Kanwil(v) => ("Kanwil", super::antrean::verification_words(v.status)),
+                    Step::Hq(d) => ("Pusat", status_words(d.status)),
                 };
+                @let (name, price) = step.approved();
                 tr {
                     td { (localtime::format(step.decided_at(), zone)) }
                     td { (level) }
@@ -510,8 +511,8 @@ fn history_table(steps: &[karya_shared::schema::Step], zone: localtime::Zone) ->
                         (words)
                         @if matches!(step, Step::Hq(d) if d.unverified) { " " span class="bad" { "(tanpa verifikasi Kanwil)" } }
                     }
-                    td { (by) }
-                    td { (note) }
+                    td { (step.decided_by()) }
+                    td { (step.note()) }
                     td { @if !name.is_empty() { (name) ", " (rupiah(price)) } }
                 }
             }
