@@ -272,7 +272,7 @@ fn show_product(row: &views::ProductRow) {
             println!(
                 "{}",
                 text::product_curation(
-                    c.status.as_str(),
+                    crate::console::pages::curation_words(c.status),
                     &printable(&c.decided_by),
                     &format(&c.decided_at, Zone::from_env()),
                     &printable(&c.note)

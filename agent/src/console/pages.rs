@@ -95,7 +95,8 @@ pub fn in_words(e: &AgentError) -> String {
     }
 }
 
-fn curation_words(s: CurationStatus) -> &'static str {
+/// HQ's curation status in the operator's words (the console's and `product show`'s).
+pub fn curation_words(s: CurationStatus) -> &'static str {
     match s {
         CurationStatus::Nominated => t::curation_nominated(),
         CurationStatus::InReview => t::curation_in_review(),

@@ -69,7 +69,7 @@ fn a_full_disk_is_shown_and_logged_and_the_service_recovers_when_space_is_freed(
     });
     let shown = a.ok(&["product", "show", &product]);
     assert!(
-        shown.contains("approved") || shown.contains("featured"),
+        shown.contains("Kurasi pusat: disetujui") || shown.contains("Kurasi pusat: diunggulkan"),
         "{shown}"
     );
     assert!(a.stop_service());

@@ -169,7 +169,7 @@ async fn a_curator_decides_from_the_catalogue_in_a_real_browser() {
     a.ok(&["sync"]);
     let shown = a.ok(&["product", "show", &chair]);
     assert!(
-        shown.contains("approved")
+        shown.contains("Kurasi pusat: disetujui")
             && shown.contains("Kurator Pusat")
             && shown.contains("Lolos kurasi nasional"),
         "{shown}"

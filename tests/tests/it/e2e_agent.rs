@@ -231,7 +231,7 @@ fn forced_sync_reports_figures_or_fails_fast_with_a_reason() {
     a.ok(&["sync"]);
     let shown = a.ok(&["product", "show", &id.trim()[..10]]);
     assert!(
-        shown.contains("Kurasi pusat: approved oleh Kurator Pusat"),
+        shown.contains("Kurasi pusat: disetujui oleh Kurator Pusat"),
         "{shown}"
     );
 
@@ -857,7 +857,7 @@ fn a_hub_restored_from_a_backup_takes_back_what_it_lost_from_the_agents() {
     );
     a.ok(&["sync"]);
     let shown = a.ok(&["product", "show", &pa]);
-    assert!(shown.contains("featured"), "{shown}");
+    assert!(shown.contains("Kurasi pusat: diunggulkan"), "{shown}");
     // The hub's copy and each agent's copy of `national` agree.
     b.ok(&["sync"]);
     let hub_store = karya_shared::Store::open(&db, None).unwrap();
