@@ -6,6 +6,7 @@ use crate::config::{self, Config};
 use crate::db::{Create, HubDb};
 use clap::{Parser, Subcommand};
 use karya_shared::model::UptInfo;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -130,6 +131,15 @@ pub enum UptCommand {
         kind: karya_shared::model::UptType,
         #[arg(long)]
         kanwil: String,
+        #[command(flatten)]
+        contact: ContactArgs,
+    },
+    /// Set a registered UPT's contact for buyers (the public catalogue's "Cara membeli"):
+    /// only the details given change; an empty value ("") clears one.
+    Contact {
+        code: String,
+        #[command(flatten)]
+        contact: ContactArgs,
     },
     /// List registered UPTs with their last sync.
     List,
@@ -144,6 +154,33 @@ pub enum UptCommand {
     },
     /// Issue a new agent token for a registered UPT (after a revocation or a lost token).
     Token { code: String },
+}
+
+/// A UPT's contact for buyers, as the public catalogue shows it.
+#[derive(Debug, clap::Args)]
+pub struct ContactArgs {
+    /// Where buyers come: the UPT's showroom or office ("Jl. Raya Pati-Kudus Km 3, Pati").
+    #[arg(long)]
+    address: Option<String>,
+    /// A telephone or WhatsApp number for buyers ("0295 381234").
+    #[arg(long)]
+    phone: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+}
+
+impl ContactArgs {
+    fn apply(&self, upt: &mut UptInfo) {
+        if let Some(a) = &self.address {
+            upt.address = a.trim().into();
+        }
+        if let Some(p) = &self.phone {
+            upt.phone = p.trim().into();
+        }
+        if let Some(e) = &self.email {
+            upt.email = e.trim().into();
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -238,7 +275,26 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 /// The largest UPT file `upt import` reads (627 UPTs take about 60 KB).
 const MAX_IMPORT_BYTES: u64 = 4 * 1024 * 1024;
 
-fn read_upts(file: &std::path::Path) -> anyhow::Result<Vec<UptInfo>> {
+/// Which contact columns (address, phone, email) a UPT file has.
+struct ContactColumns([bool; 3]);
+
+impl ContactColumns {
+    /// `upt` with the contact details its file has no column for taken from `before`.
+    fn keep(&self, upt: &mut UptInfo, before: &UptInfo) {
+        let [address, phone, email] = self.0;
+        if !address {
+            upt.address = before.address.clone();
+        }
+        if !phone {
+            upt.phone = before.phone.clone();
+        }
+        if !email {
+            upt.email = before.email.clone();
+        }
+    }
+}
+
+fn read_upts(file: &std::path::Path) -> anyhow::Result<(Vec<UptInfo>, ContactColumns)> {
     let size = std::fs::metadata(file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
         .len();
@@ -249,11 +305,18 @@ fn read_upts(file: &std::path::Path) -> anyhow::Result<Vec<UptInfo>> {
     );
     let mut reader = csv::Reader::from_path(file)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?
+        .clone();
+    let columns = ContactColumns(
+        ["address", "phone", "email"].map(|col| headers.iter().any(|h| h.trim() == col)),
+    );
     let mut upts = Vec::new();
     for (i, row) in reader.deserialize::<UptInfo>().enumerate() {
         let upt = row.map_err(|e| {
             anyhow::anyhow!(
-                "{} row {}: {e}; columns are code,name,type,kanwil; nothing was registered",
+                "{} row {}: {e}; columns are code,name,type,kanwil (and address,phone,email if you have them); nothing was registered",
                 file.display(),
                 i + 2
             )
@@ -268,7 +331,7 @@ fn read_upts(file: &std::path::Path) -> anyhow::Result<Vec<UptInfo>> {
         })?;
         upts.push(upt);
     }
-    Ok(upts)
+    Ok((upts, columns))
 }
 
 /// Prints what an upgrade would do to each schema of a database; an error when the database
@@ -547,13 +610,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             name,
             kind,
             kanwil,
+            contact,
         }) => {
-            let upt = UptInfo {
-                code: code.clone().into(),
-                name: name.clone(),
-                kind: *kind,
-                kanwil: kanwil.clone(),
-            };
+            let mut upt = UptInfo::new(code, name, *kind, kanwil);
+            contact.apply(&mut upt);
             let token = db
                 .register_upts(std::slice::from_ref(&upt), false)?
                 .remove(0)
@@ -569,7 +629,19 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
             }
         }
         Command::Upt(UptCommand::Import { file, update }) => {
-            let upts = read_upts(file)?;
+            let (mut upts, columns) = read_upts(file)?;
+            if *update {
+                let before: HashMap<String, UptInfo> = db
+                    .upt_registry()?
+                    .into_iter()
+                    .map(|u| (u.code.to_string(), u))
+                    .collect();
+                for u in &mut upts {
+                    if let Some(b) = before.get(u.code.as_str()) {
+                        columns.keep(u, b);
+                    }
+                }
+            }
             let registered = db.register_upts(&upts, *update)?;
             if cli.json {
                 let out: Vec<_> = registered
@@ -584,6 +656,23 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
                         None => eprintln!("{code}: details updated (its token is unchanged)"),
                     }
                 }
+            }
+        }
+        Command::Upt(UptCommand::Contact { code, contact }) => {
+            let Some(mut upt) = db.upt_registry()?.into_iter().find(|u| u.code == *code) else {
+                anyhow::bail!(
+                    "UPT {code} is not registered; register it with karya-hub upt add {code} ..."
+                );
+            };
+            contact.apply(&mut upt);
+            db.register_upts(std::slice::from_ref(&upt), true)?;
+            if cli.json {
+                print_json(&upt)?;
+            } else {
+                eprintln!(
+                    "UPT {code}: contact saved (address '{}', phone '{}', email '{}'); the public catalogue shows it from its next export",
+                    upt.address, upt.phone, upt.email
+                );
             }
         }
         Command::Upt(UptCommand::Token { code }) => {

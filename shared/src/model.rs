@@ -140,6 +140,13 @@ text_newtype! {
 }
 
 text_newtype! {
+    /// A line of a UPT's contact (address, telephone, e-mail) that HQ sets in the registry
+    /// and the public catalogue shows under "Cara membeli"; most UPTs start without one.
+    pub struct Contact;
+    left_out_when_empty = true
+}
+
+text_newtype! {
     /// A UPT's code: upper-case letters, digits and dashes (LAPAS-CIPINANG). It names the
     /// UPT's documents and appears in URLs.
     pub struct UptCode;
@@ -388,6 +395,14 @@ record! {
         #[serde(rename = "type")]
         kind as "type": UptType,
         kanwil: String,
+        /// Where buyers come (the UPT's showroom or office), for the public catalogue.
+        #[serde(default)]
+        address: Contact,
+        /// A telephone or WhatsApp number for buyers.
+        #[serde(default)]
+        phone: Contact,
+        #[serde(default)]
+        email: Contact,
     }
     count {}
     keep {}
@@ -801,10 +816,51 @@ impl Verification {
 }
 
 impl UptInfo {
+    /// A UPT without contact details yet.
+    pub fn new(code: &str, name: &str, kind: UptType, kanwil: &str) -> UptInfo {
+        UptInfo {
+            code: code.into(),
+            name: name.into(),
+            kind,
+            kanwil: kanwil.into(),
+            address: Contact::default(),
+            phone: Contact::default(),
+            email: Contact::default(),
+        }
+    }
+
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate_upt_code(&self.code)?;
         non_empty("name", &self.name)?;
-        non_empty("kanwil", &self.kanwil)
+        non_empty("kanwil", &self.kanwil)?;
+        text_at_most("address", &self.address, MAX_TEXT)?;
+        text_at_most("phone", &self.phone, 40)?;
+        text_at_most("email", &self.email, 120)?;
+        let phone_ok = self
+            .phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-()/".contains(c));
+        if !phone_ok {
+            return Err(ValidationError::new(
+                "phone",
+                text::input::not_a_phone(&self.phone),
+            ));
+        }
+        let email_ok = self.email.is_empty()
+            || matches!(self.email.split_once('@'), Some((who, host))
+                if !who.is_empty() && host.contains('.') && !self.email.contains(char::is_whitespace));
+        if !email_ok {
+            return Err(ValidationError::new(
+                "email",
+                text::input::not_an_email(&self.email),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether buyers have any way to reach it.
+    pub fn has_contact(&self) -> bool {
+        !(self.address.is_empty() && self.phone.is_empty() && self.email.is_empty())
     }
 }
 

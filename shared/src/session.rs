@@ -17,8 +17,7 @@
 //! let agent = Store::open_in_memory(None).unwrap();
 //! let hub = Store::open_in_memory(None).unwrap();
 //! let doc = DocId::Upt("LAPAS-PATI".into());
-//! agent.change(&doc, |d| schema::put_upt(d, &model::UptInfo {
-//!     code: "X".into(), name: "n".into(), kind: model::UptType::Lapas, kanwil: "k".into() })).unwrap();
+//! agent.change(&doc, |d| schema::put_upt(d, &model::UptInfo::new("X", "n", model::UptType::Lapas, "k"))).unwrap();
 //! let authority = AgentAuthority { upt: "LAPAS-PATI".into(), key: None };
 //! let mut session = SyncSession::new(&agent, "agent-1", vec![doc.clone()]).unwrap();
 //! while let Some(frame) = session.next_request(&agent).unwrap() {

@@ -226,12 +226,12 @@ impl TestHub {
 
     /// Registers a UPT and returns its agent token.
     pub fn add_upt(&self, code: &str, kind: &str, kanwil: &str) -> String {
-        let upt = karya_shared::model::UptInfo {
-            code: code.into(),
-            name: format!("UPT {code}"),
-            kind: kind.parse().expect("a UPT type"),
-            kanwil: kanwil.into(),
-        };
+        let upt = karya_shared::model::UptInfo::new(
+            code,
+            &format!("UPT {code}"),
+            kind.parse().expect("a UPT type"),
+            kanwil,
+        );
         self.admin_db()
             .register_upts(&[upt], false)
             .expect("register")

@@ -46,12 +46,12 @@ fn pair(rows: usize) -> Pair {
     let hub = karya_hub::AppState::new(config, karya_hub::db::Create::IfMissing).expect("hub");
     hub.db
         .register_upts(
-            &[UptInfo {
-                code: UPT.into(),
-                name: "Lapas Luar Jaringan".into(),
-                kind: UptType::Lapas,
-                kanwil: "Kanwil Uji".into(),
-            }],
+            &[UptInfo::new(
+                UPT,
+                "Lapas Luar Jaringan",
+                UptType::Lapas,
+                "Kanwil Uji",
+            )],
             false,
         )
         .expect("register");

@@ -570,11 +570,13 @@ fn register(db: &Path, upts: usize) -> (Vec<String>, String) {
     };
     let db = karya_hub::db::HubDb::open(&config, karya_hub::db::Create::IfMissing).expect("hub db");
     let upts: Vec<_> = (0..upts)
-        .map(|i| karya_shared::model::UptInfo {
-            code: upt_code(i).into(),
-            name: format!("Lapas Simulasi {i}"),
-            kind: karya_shared::model::UptType::Lapas,
-            kanwil: format!("Kanwil {}", i % 33),
+        .map(|i| {
+            karya_shared::model::UptInfo::new(
+                &upt_code(i),
+                &format!("Lapas Simulasi {i}"),
+                karya_shared::model::UptType::Lapas,
+                &format!("Kanwil {}", i % 33),
+            )
         })
         .collect();
     let tokens = db

@@ -17,11 +17,8 @@ fn db() -> (tempfile::TempDir, HubDb) {
 #[test]
 fn kept_figures_follow_every_change_stored_also_by_another_process() {
     let (dir, db) = db();
-    let upt = |code: &str, kanwil: &str| karya_shared::model::UptInfo {
-        code: code.into(),
-        name: code.into(),
-        kind: karya_shared::model::UptType::Lapas,
-        kanwil: kanwil.into(),
+    let upt = |code: &str, kanwil: &str| {
+        karya_shared::model::UptInfo::new(code, code, karya_shared::model::UptType::Lapas, kanwil)
     };
     db.register_upts(&[upt("LAPAS-A", "Bali")], false).unwrap();
     let kanwils = |db: &HubDb| -> Vec<String> {
@@ -116,11 +113,8 @@ fn kept_figures_follow_every_change_stored_also_by_another_process() {
 #[test]
 fn every_start_writes_under_a_new_actor() {
     let (dir, db) = db();
-    let upt = |code: &str| karya_shared::model::UptInfo {
-        code: code.into(),
-        name: code.into(),
-        kind: karya_shared::model::UptType::Lapas,
-        kanwil: "Bali".into(),
+    let upt = |code: &str| {
+        karya_shared::model::UptInfo::new(code, code, karya_shared::model::UptType::Lapas, "Bali")
     };
     db.register_upts(&[upt("LAPAS-A")], false).unwrap();
     let first = db.replica().actor().clone();

@@ -196,6 +196,29 @@ impl HubDb {
         Ok(rows)
     }
 
+    /// The UPT registry as HQ keeps it (names, Kanwils, contacts), by Kanwil and code.
+    pub fn upt_registry(&self) -> Result<Vec<karya_shared::model::UptInfo>> {
+        self.read(|c| {
+            c.query_map(
+                "SELECT code, name, type, kanwil, address, phone, email FROM upts ORDER BY kanwil, code",
+                params![],
+                |r| {
+                    let kind: String = r.get(2)?;
+                    let mut u = karya_shared::model::UptInfo::new(
+                        &r.get::<_, String>(0)?,
+                        &r.get::<_, String>(1)?,
+                        kind.parse().unwrap_or(karya_shared::model::UptType::Lapas),
+                        &r.get::<_, String>(3)?,
+                    );
+                    u.address = r.get::<_, String>(4)?.into();
+                    u.phone = r.get::<_, String>(5)?.into();
+                    u.email = r.get::<_, String>(6)?.into();
+                    Ok(u)
+                },
+            )
+        })
+    }
+
     /// Every registered UPT's code and Kanwil, by Kanwil and code (for filters).
     pub fn upt_kanwils(&self) -> Result<Vec<(String, String)>> {
         self.read(|c| {

@@ -383,9 +383,11 @@ macro_rules! fixed_set {
 }
 
 /// Declares a text newtype (an id, a code): transparent in JSON and rows, read as `&str`.
+/// `left_out_when_empty = true` after the name: a new record's map leaves the field out while
+/// it is empty (read back as empty), for optional fields most records never fill.
 #[macro_export]
 macro_rules! text_newtype {
-    ($(#[$meta:meta])* pub struct $name:ident;) => {
+    ($(#[$meta:meta])* pub struct $name:ident; $(left_out_when_empty = $omit:literal)?) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
@@ -487,6 +489,10 @@ macro_rules! text_newtype {
             }
             fn from_scalar(v: Option<&automerge::ScalarValue>) -> Result<Self, String> {
                 <String as $crate::record::FieldValue>::from_scalar(v).map(Self)
+            }
+            fn is_omitted(&self) -> bool {
+                let omit = false $(|| $omit)?;
+                omit && self.0.is_empty()
             }
             fn to_sql(&self) -> rusqlite::types::ToSqlOutput<'_> {
                 rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(

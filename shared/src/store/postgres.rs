@@ -130,6 +130,11 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX verifications_queue ON verifications(status, decided_at);
     CREATE INDEX curation_status ON curation(status, upt);
 "#,
+    r#"-- a UPT's contact for buyers (the public catalogue's "Cara membeli"), set by HQ
+    ALTER TABLE upts ADD COLUMN address TEXT NOT NULL DEFAULT '';
+    ALTER TABLE upts ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+    ALTER TABLE upts ADD COLUMN email TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 /// The key of the advisory lock held while migrating (any 64-bit constant of karya's own).

@@ -162,6 +162,11 @@ pub(super) const MIGRATIONS: &[&str] = &[
     CREATE INDEX verifications_queue ON verifications(status, decided_at);
     CREATE INDEX curation_status ON curation(status, upt);
     "#,
+    r#"-- a UPT's contact for buyers (the public catalogue's "Cara membeli"), set by HQ
+    ALTER TABLE upts ADD COLUMN address TEXT NOT NULL DEFAULT '';
+    ALTER TABLE upts ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+    ALTER TABLE upts ADD COLUMN email TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Applies pending migrations under the write lock, re-reading the version inside it, so two

@@ -56,6 +56,20 @@ pub fn too_long(chars: usize, max: usize) -> String {
     )
 }
 
+pub fn not_a_phone(shown: &str) -> String {
+    say!(
+        "'{shown}' bukan nomor telepon (angka, spasi, + - ( ) /)",
+        "'{shown}' is not a telephone number (digits, spaces, + - ( ) /)",
+    )
+}
+
+pub fn not_an_email(shown: &str) -> String {
+    say!(
+        "'{shown}' bukan alamat email (nama@domain.go.id)",
+        "'{shown}' is not an e-mail address (name@domain.go.id)",
+    )
+}
+
 pub fn negative(value: i64) -> String {
     say!(
         "tidak boleh negatif (tertulis {value})",

@@ -12,12 +12,12 @@ use karya_shared::vouch::HeadsKey;
 const UPT: &str = "LAPAS-PATI";
 
 fn upt(code: &str) -> UptInfo {
-    UptInfo {
-        code: code.into(),
-        name: format!("UPT {code}"),
-        kind: karya_shared::model::UptType::Lapas,
-        kanwil: "Jawa Tengah".into(),
-    }
+    UptInfo::new(
+        code,
+        &format!("UPT {code}"),
+        karya_shared::model::UptType::Lapas,
+        "Jawa Tengah",
+    )
 }
 
 /// One agent sync against `hub`'s server half, polls and vouches on.

@@ -98,12 +98,12 @@ fn synced_copies(from: (&str, &str), to: (&str, &str), name: &str) -> Frames {
 }
 
 fn upt_info(code: &str, i: usize) -> UptInfo {
-    UptInfo {
-        code: code.into(),
-        name: format!("Lapas Simulasi {i}"),
-        kind: UptType::Lapas,
-        kanwil: format!("Kanwil {}", i % 33),
-    }
+    UptInfo::new(
+        code,
+        &format!("Lapas Simulasi {i}"),
+        UptType::Lapas,
+        &format!("Kanwil {}", i % 33),
+    )
 }
 
 fn new_hub(db: &Path, upts: &[UptInfo]) {

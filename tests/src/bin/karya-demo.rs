@@ -75,12 +75,7 @@ async fn main() -> anyhow::Result<()> {
             .into_iter()
             .filter(|u| picks.contains(&u.0.as_str()))
         {
-            let upt = karya_shared::model::UptInfo {
-                code: code.clone().into(),
-                name: name.clone(),
-                kind: kind.parse()?,
-                kanwil,
-            };
+            let upt = karya_shared::model::UptInfo::new(&code, &name, kind.parse()?, &kanwil);
             let token = db
                 .register_upts(std::slice::from_ref(&upt), false)?
                 .remove(0)

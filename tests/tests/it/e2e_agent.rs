@@ -725,12 +725,12 @@ fn repair_fetches_a_refused_document_again_from_the_hub() {
             .change(&karya_shared::DocId::National, |d| {
                 karya_shared::schema::put_upt(
                     d,
-                    &karya_shared::model::UptInfo {
-                        code: "LAPAS-PALSU".into(),
-                        name: "Lapas Palsu".into(),
-                        kind: karya_shared::model::UptType::Lapas,
-                        kanwil: "Jawa Tengah".into(),
-                    },
+                    &karya_shared::model::UptInfo::new(
+                        "LAPAS-PALSU",
+                        "Lapas Palsu",
+                        karya_shared::model::UptType::Lapas,
+                        "Jawa Tengah",
+                    ),
                 )
             })
             .unwrap();

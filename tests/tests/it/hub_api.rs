@@ -195,12 +195,7 @@ async fn writes_outside_a_peers_authority_are_refused_whole() {
         .change(&DocId::National, |d| {
             schema::put_upt(
                 d,
-                &UptInfo {
-                    code: "FAKE".into(),
-                    name: "x".into(),
-                    kind: karya_shared::model::UptType::Lapas,
-                    kanwil: "x".into(),
-                },
+                &UptInfo::new("FAKE", "x", karya_shared::model::UptType::Lapas, "x"),
             )
         })
         .unwrap();

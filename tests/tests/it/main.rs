@@ -15,6 +15,7 @@ mod hub_api;
 mod hub_core;
 mod hub_kill;
 mod kanwil;
+mod katalog_publik;
 mod ops;
 mod pg_cluster;
 mod pg_migrate;
