@@ -204,8 +204,10 @@ pub async fn sideways(c: &Client) -> Option<String> {
         .execute(
             r#"const root = document.documentElement;
             if (root.scrollWidth <= root.clientWidth + 1) return null;
+            const clipped = e => { for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+                if (['auto', 'scroll', 'hidden'].includes(getComputedStyle(a).overflowX)) return true; } return false; };
             const wide = [...document.querySelectorAll('body *')]
-              .filter(e => e.getBoundingClientRect().right > root.clientWidth + 1)
+              .filter(e => e.getBoundingClientRect().right > root.clientWidth + 1 && !clipped(e))
               .slice(0, 5).map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : '') +
                  ' ' + Math.round(e.getBoundingClientRect().right) + 'px');
             return root.scrollWidth + 'px wide in ' + root.clientWidth + 'px: ' + wide.join(', ');"#,

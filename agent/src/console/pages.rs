@@ -17,7 +17,7 @@ use karya_shared::views::{ProductRow, TrainingRow};
 use maud::{DOCTYPE, Markup, html};
 
 const STYLE: &str = "
-body{font-family:Segoe UI,Arial,sans-serif;margin:0;color:#1d2733;background:#f6f8fb}
+*{box-sizing:border-box}body{font-family:Segoe UI,Arial,sans-serif;margin:0;color:#1d2733;background:#f6f8fb}
 header{background:#1f4e79;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center;flex-wrap:wrap}
 header a{color:#fff;text-decoration:none}header a.on{text-decoration:underline;font-weight:bold}
 header form{margin-left:auto}main{padding:1rem 1.5rem;max-width:72rem}
@@ -26,7 +26,10 @@ th{background:#eef2f7}.num{text-align:right}.ok{color:#17692e}.bad{color:#a4161a
 .flash{padding:.6rem .9rem;border-radius:4px;margin:.6rem 0}.flash.ok{background:#e3f4e8}.flash.bad{background:#fbe4e4}
 fieldset{border:1px solid #ccd;background:#fff;margin:1rem 0;padding:.8rem}label{display:inline-block;margin:.25rem .8rem .25rem 0}
 input,select,button{font-size:1rem;padding:.25rem .4rem}button{cursor:pointer}.state{font-size:1.4rem;font-weight:bold}
-.muted{color:#667}";
+.muted{color:#667}
+img,svg,input,select,textarea,label{max-width:100%}fieldset{min-width:0}.chart{max-width:100%}.chart svg{height:auto}
+@media (max-width:48rem){main{padding:.8rem}header{gap:.4rem 1rem}header form{margin-left:0}
+table{display:block;overflow-x:auto;max-width:100%}}";
 
 /// A message shown once at the top of the next page.
 #[derive(Debug, Clone)]
@@ -518,7 +521,7 @@ pub fn product_page(
             }
             form method="post" action={ "/produk/" (p.id) "/foto" } enctype="multipart/form-data" {
                 (csrf(op))
-                input type="file" name="foto" accept="image/jpeg,image/png,image/webp" multiple required;
+                label { (t::photo_files()) " " input type="file" name="foto" accept="image/jpeg,image/png,image/webp" multiple required; }
                 label { (t::caption()) input name="keterangan"; }
                 button type="submit" { (t::add_photos()) }
                 p class="muted" { (t::photos_cleaned()) }
@@ -811,7 +814,7 @@ pub fn import_page(op: &Operator, preview: Option<&Preview>, flash: Option<Flash
             p { (t::upload_hint()) code { "karya-agent template produk produk.xlsx" } }
             form method="post" action="/impor" enctype="multipart/form-data" {
                 (csrf(op))
-                input type="file" name="berkas" accept=".csv,.xlsx,.xls,.ods,.txt" required;
+                label { (t::sheet_file()) " " input type="file" name="berkas" accept=".csv,.xlsx,.xls,.ods,.txt" required; }
                 " "
                 button type="submit" id="unggah" { (t::check()) }
             }

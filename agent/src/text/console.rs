@@ -91,6 +91,8 @@ words! {
     remove_photo: "Hapus foto", "Remove photo";
     no_photos: "Belum ada foto.", "No photos yet.";
     caption: " Keterangan ", " Caption ";
+    photo_files: "File foto (JPEG, PNG, WebP)", "Photo files (JPEG, PNG, WebP)";
+    sheet_file: "File (XLSX, CSV, ODS)", "File (XLSX, CSV, ODS)";
     add_photos: "Tambah foto", "Add photos";
     photos_cleaned: "Foto diperkecil dan dibersihkan (lokasi GPS dan data kamera dihapus) sebelum disimpan.",
         "Photos are made smaller and cleaned (GPS location and camera data removed) before they are stored.";

@@ -206,7 +206,7 @@ pub fn render(who: &Curator, f: &Filters, l: Listing) -> Html<String> {
                 tr { @if curate { th { "Pilih" } } th { "Foto" } th { "Produk" } th { "UPT" } th { "Kategori" } th class="num" { "Harga" } th class="num" { "Stok" } th { "Diusulkan" } th { "Kurasi" } }
                 @for p in &l.page.items {
                     tr {
-                        @if curate { td { input type="checkbox" name="pilih" value={ (p.upt) "/" (p.id) }; } }
+                        @if curate { td { input type="checkbox" name="pilih" value={ (p.upt) "/" (p.id) } aria-label={ "Pilih " (p.name) }; } }
                         td {
                             @if let Some(ph) = p.photos.first() {
                                 img src={ "/api/v1/blobs/" (ph.thumb) } alt=(p.name) width="80" loading="lazy";

@@ -150,7 +150,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 const STYLE: &str = "
-body{font-family:Segoe UI,system-ui,Arial,sans-serif;margin:0;color:#1d2733;background:#f6f8fb}
+*{box-sizing:border-box}body{font-family:Segoe UI,system-ui,Arial,sans-serif;margin:0;color:#1d2733;background:#f6f8fb}
 header{background:#173d5e;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:center;flex-wrap:wrap}
 header a{color:#fff;text-decoration:none}header a.on{text-decoration:underline;font-weight:bold}
 header form{margin-left:auto}main{padding:1rem 1.5rem}
@@ -161,7 +161,10 @@ th{background:#eef2f7}.num{text-align:right}.ok{color:#17692e}.bad,.stale{color:
 .card b{display:block;font-size:1.4rem}fieldset{border:1px solid #ccd;background:#fff;margin:1rem 0;padding:.8rem}
 label{display:inline-block;margin:.25rem .8rem .25rem 0}input,select,button,textarea{font-size:1rem;padding:.25rem .4rem}
 .muted{color:#667}figure{display:inline-block;margin:0 1rem 1rem 0;vertical-align:top}
-.chart{display:block;background:#fff;border:1px solid #ccd;padding:.6rem;margin:1rem 0}";
+.chart{display:block;background:#fff;border:1px solid #ccd;padding:.6rem;margin:1rem 0}
+img,svg,input,select,textarea,label{max-width:100%}fieldset{min-width:0}.chart{max-width:100%}.chart svg{height:auto}
+@media (max-width:48rem){main{padding:.8rem}header{gap:.4rem 1rem}header form{margin-left:0}
+table{display:block;overflow-x:auto;max-width:100%}}";
 
 /// A page of the dashboard: its header with the navigation and logout (when signed in).
 pub fn page(who: Option<&Curator>, title: &str, active: &str, body: Markup) -> Html<String> {

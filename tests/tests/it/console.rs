@@ -122,6 +122,8 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     );
     assert!(body(&c).await.contains("Belum ada yang ditulis"));
     shot(&c, "04-impor-pratinjau").await;
+    // The preview, too, reads on a phone (the other console pages: `layar`).
+    browser::look(&c, "layar", "konsol-10-impor-pratinjau", &["critical"]).await;
     let before: serde_json::Value = agent.json(&["product", "list"]);
     assert_eq!(
         before.as_array().unwrap().len(),

@@ -16,6 +16,7 @@ mod hub_core;
 mod hub_kill;
 mod kanwil;
 mod katalog_publik;
+mod layar;
 mod ops;
 mod pg_cluster;
 mod pg_migrate;
