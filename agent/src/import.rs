@@ -67,6 +67,9 @@ pub struct ImportReport {
     pub ids: Vec<String>,
     /// Checked only: nothing was written.
     pub dry_run: bool,
+    /// What the operator should know before (preview) or after importing: products a sales
+    /// sheet takes below zero stock.
+    pub warnings: Vec<String>,
 }
 
 /// How to import.
@@ -594,6 +597,7 @@ pub fn import_file_with(
             })
         }
     };
+    let mut warnings = Vec::new();
     let ids: Vec<String> = match kind {
         Kind::Products => {
             let cats = records::category_choices(store, false)?;
@@ -665,8 +669,14 @@ pub fn import_file_with(
                 sale
             });
             check(errors)?;
+            // The preview says which products the sheet takes below zero; importing after
+            // it is the operator's confirmation.
+            let short = records::stock_shortfalls(store, upt, &sales)?;
+            if !short.is_empty() {
+                warnings.push(records::Shortfall::describe(&short));
+            }
             if !options.dry_run {
-                records::add_sales(store, upt, &sales, &note)?;
+                records::add_sales(store, upt, &sales, &note, true)?;
             }
             sales.into_iter().map(|s| s.id.into()).collect()
         }
@@ -712,6 +722,7 @@ pub fn import_file_with(
         rows: ids.len(),
         ids,
         dry_run: options.dry_run,
+        warnings,
     })
 }
 

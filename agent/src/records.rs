@@ -5,10 +5,11 @@
 use crate::identity;
 use crate::text::agent as text;
 use karya_shared::input;
+use karya_shared::localtime::thousands;
 use karya_shared::model::*;
 use karya_shared::schema::{self, DocId, SchemaError};
 use karya_shared::{Store, StoreError, views};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use time::Date;
 
 fn upt_doc(upt: &str) -> DocId {
@@ -320,18 +321,110 @@ pub fn add_stock(
     Ok((id, stock))
 }
 
-/// Adds sales in one change (`note` as for [`add_products`]).
+/// A product's stock as the replica holds it.
+pub fn stock(store: &Store, upt: &str, id: &str) -> Result<i64, StoreError> {
+    Ok(store.conn().query_row(
+        "SELECT stock FROM products WHERE upt = ?1 AND id = ?2",
+        params![upt, id],
+        |r| r.get(0),
+    )?)
+}
+
+/// A product that sales would take below zero: what the operator is warned of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortfall {
+    pub product: String,
+    pub stock: i64,
+    /// What the sales take from it.
+    pub sold: i64,
+}
+
+impl Shortfall {
+    /// The stock after the sales (below zero).
+    pub fn after(&self) -> i64 {
+        self.stock - self.sold
+    }
+
+    /// One line per product, in the operator's words.
+    pub fn describe(all: &[Shortfall]) -> String {
+        all.iter()
+            .map(|s| {
+                crate::text::agent::stock_below_zero(
+                    &s.product,
+                    &thousands(s.stock),
+                    &thousands(s.sold),
+                    &thousands(s.after()),
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+/// The products `sales` would take below zero stock, each once with what all the sales take.
+pub fn stock_shortfalls(
+    store: &Store,
+    upt: &str,
+    sales: &[Sale],
+) -> Result<Vec<Shortfall>, StoreError> {
+    let mut taken: Vec<(&str, i64)> = Vec::new();
+    for s in sales {
+        match taken.iter_mut().find(|(p, _)| *p == s.product_id.as_str()) {
+            Some((_, n)) => *n += s.stock_taken.0,
+            None => taken.push((s.product_id.as_str(), s.stock_taken.0)),
+        }
+    }
+    let conn = store.conn();
+    let mut stmt =
+        conn.prepare_cached("SELECT name, stock FROM products WHERE upt = ?1 AND id = ?2")?;
+    let mut out = Vec::new();
+    for (product, sold) in taken {
+        let found: Option<(String, i64)> = stmt
+            .query_row(params![upt, product], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        if let Some((name, stock)) = found
+            && stock - sold < 0
+        {
+            out.push(Shortfall {
+                product: name,
+                stock,
+                sold,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Adds sales in one change (`note` as for [`add_products`]), each taking its quantity from
+/// its product's stock. A sale that would take a stock below zero is refused, naming the
+/// product and the stock, unless `below_zero` (the operator saw the warning and confirmed).
 pub fn add_sales(
     store: &mut Store,
     upt: &str,
     sales: &[Sale],
     note: &[(String, String)],
+    below_zero: bool,
 ) -> Result<(), StoreError> {
     for s in sales {
         s.validate()?;
     }
+    if !below_zero {
+        let short = stock_shortfalls(store, upt, sales)?;
+        if !short.is_empty() {
+            return Err(ValidationError::new(
+                "stock",
+                crate::text::agent::sale_would_go_below_zero(&Shortfall::describe(&short)),
+            )
+            .into());
+        }
+    }
+    let now = now_rfc3339();
     store.change_in_parts(&upt_doc(upt), note, sales, PRODUCTS_PER_CHANGE, |d, s| {
-        schema::insert_sale(d, s)
+        schema::insert_sale(d, s)?;
+        if s.stock_taken.0 > 0 {
+            schema::take_stock(d, &s.product_id, s.stock_taken.0, &now)?;
+        }
+        Ok(())
     })
 }
 
@@ -350,6 +443,7 @@ pub fn new_sale(
         revenue_idr,
         channel: channel.unwrap_or(SaleChannel::Toko),
         created_at: now_rfc3339(),
+        stock_taken: karya_shared::model::Rounds(quantity),
     }
 }
 
@@ -420,10 +514,20 @@ pub fn recent_sales(store: &Store, upt: &str, n: usize) -> Result<Vec<SaleLine>,
     Ok(rows)
 }
 
-/// Removes a sale entered by mistake (by id, or a unique start of it).
-pub fn remove_sale(store: &mut Store, upt: &str, id: &str) -> Result<(), StoreError> {
-    let id = resolve(store, upt, "sale", "sales", id)?;
-    store.change(&upt_doc(upt), |d| schema::delete_sale(d, &id))
+/// Removes a sale entered by mistake (by id, or a unique start of it) and gives its product
+/// back the stock it took; returns that product's stock now (`None`: the sale took none,
+/// or its product is gone).
+pub fn remove_sale(store: &mut Store, upt: &str, id: &str) -> Result<Option<i64>, StoreError> {
+    let line = sale(store, upt, id)?;
+    let sale = line.sale;
+    store.change(&upt_doc(upt), |d| {
+        schema::delete_sale(d, &sale.id)?;
+        if sale.stock_taken.0 > 0 && schema::read_product(d, &sale.product_id).is_some() {
+            return schema::take_stock(d, &sale.product_id, -sale.stock_taken.0, &now_rfc3339())
+                .map(Some);
+        }
+        Ok(None)
+    })
 }
 
 pub fn add_trainings(

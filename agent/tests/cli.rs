@@ -667,3 +667,85 @@ fn a_full_training_and_a_second_enrolment_are_refused() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_sale_lowers_the_stock_and_below_zero_only_when_the_operator_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    init_offline(d);
+    let id = ok(&agent(
+        d,
+        &[
+            "product",
+            "add",
+            "--name",
+            "Kemeja batik",
+            "--category",
+            "fashion-batik",
+            "--price",
+            "150000",
+            "--stock",
+            "8",
+        ],
+    ))
+    .trim()
+    .to_string();
+    let stock = |d: &std::path::Path| {
+        let v: serde_json::Value =
+            serde_json::from_str(&ok(&agent(d, &["--json", "product", "show", &id]))).unwrap();
+        v["stock"].as_i64().unwrap()
+    };
+    ok(&agent(
+        d,
+        &["sale", "add", &id, "--qty", "3", "--revenue", "450000"],
+    ));
+    assert_eq!(stock(d), 5, "a sale takes its quantity from the stock");
+    // 22 from 5: refused, naming the product, the stock and the way out; nothing written.
+    let err = refused(&agent(
+        d,
+        &["sale", "add", &id, "--qty", "22", "--revenue", "3300000"],
+    ));
+    assert!(
+        err.contains("stok 'Kemeja batik' tercatat 5; terjual 22 membuatnya -17")
+            && err.contains("--below-zero"),
+        "{err}"
+    );
+    assert_eq!(stock(d), 5);
+
+    let out = agent(
+        d,
+        &[
+            "sale",
+            "add",
+            &id,
+            "--qty",
+            "22",
+            "--revenue",
+            "3300000",
+            "--below-zero",
+        ],
+    );
+    ok(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("membuatnya -17"),
+        "{out:?}"
+    );
+    assert_eq!(stock(d), -17);
+    // A sales sheet naming the product: the preview (--dry-run) warns before anything is
+    // written; the import records it.
+    let sheet = d.join("penjualan.csv");
+    std::fs::write(
+        &sheet,
+        "produk,jumlah,pendapatan,tanggal,kanal\nKemeja batik,4,600000,01/12/2026,pameran\n",
+    )
+    .unwrap();
+    let out = agent(d, &["import", "--dry-run", sheet.to_str().unwrap()]);
+    ok(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("tercatat -17; terjual 4 membuatnya -21"),
+        "{out:?}"
+    );
+    assert_eq!(stock(d), -17);
+    ok(&agent(d, &["import", sheet.to_str().unwrap()]));
+    assert_eq!(stock(d), -21);
+}

@@ -284,6 +284,10 @@ record! {
         revenue_idr: i64 => ["revenue", "revenueidr", "pendapatan", "nilai", "nilaipenjualan"],
         channel: SaleChannel => ["channel", "kanal", "saluran"],
         created_at: String,
+        /// How much of its product's stock the sale took, given back when it is undone. Left
+        /// out of the map while zero: sales recorded before sales lowered stock took none.
+        #[serde(default)]
+        stock_taken: Rounds,
     }
 }
 
@@ -609,7 +613,9 @@ impl Sale {
         }
         at_most("quantity", self.quantity, MAX_QUANTITY)?;
         not_negative("revenue_idr", self.revenue_idr)?;
-        at_most("revenue_idr", self.revenue_idr, MAX_REVENUE_IDR)
+        at_most("revenue_idr", self.revenue_idr, MAX_REVENUE_IDR)?;
+        not_negative("stock_taken", self.stock_taken.0)?;
+        at_most("stock_taken", self.stock_taken.0, self.quantity)
     }
 }
 
@@ -1007,6 +1013,7 @@ mod tests {
             revenue_idr: 0,
             channel: SaleChannel::Toko,
             created_at: String::new(),
+            stock_taken: Default::default(),
         };
         assert_eq!(s.validate().unwrap_err().field, "quantity");
         let err = "pasar".parse::<SaleChannel>().unwrap_err();

@@ -150,6 +150,26 @@ pub fn add_stock(
     Ok(current + delta)
 }
 
+/// Takes `quantity` from a product's stock for a sale (or gives it back, negative), below
+/// zero if need be: whether a sale may take more than the stock is asked before (see the
+/// agent's `records::stock_shortfalls`), and two PCs selling the last piece offline end
+/// below zero anyway.
+pub fn take_stock(
+    doc: &mut AutoCommit,
+    id: &str,
+    quantity: i64,
+    now: &str,
+) -> Result<i64, SchemaError> {
+    let obj = product_obj(doc, id)?;
+    let current = match doc.get(&obj, "stock")? {
+        Some((Value::Scalar(s), _)) => s.as_i64().unwrap_or(0),
+        _ => 0,
+    };
+    doc.increment(&obj, "stock", -quantity)?;
+    doc.put(&obj, "updated_at", now)?;
+    Ok(current - quantity)
+}
+
 // ---------- sales ----------
 
 pub fn read_sale(doc: &AutoCommit, id: &str) -> Option<Sale> {

@@ -533,7 +533,9 @@ pub fn upt_figures(c: &mut Sql<'_>, only: Option<&str>) -> Result<Vec<UptFigures
     // For some UPTs, a seek per UPT on the same indexes.
     let only_upt = only_upts(c, only, "upt", "?2");
     let only_code = only_upts(c, only, "code", "?2");
-    let stock = total(c, "stock");
+    // A stock below zero (sold past what was recorded, see the agent's sales) counts as
+    // none: the country's stock is what is on the shelves.
+    let stock = total(c, "CASE WHEN stock > 0 THEN stock ELSE 0 END");
     let revenue = total(c, "CASE WHEN date <= ?1 THEN revenue_idr END");
     let sql = format!(
         "WITH p AS (SELECT upt, COUNT(*) AS n, {stock} AS stock

@@ -390,6 +390,7 @@ pub fn records_of(upt: &str, records: usize) -> (Vec<Rec>, Vec<String>) {
             revenue_idr: ((i as i64 % 5) + 1) * 25_000,
             channel: karya_shared::model::SaleChannel::Toko,
             created_at: now.clone(),
+            stock_taken: Default::default(),
         }));
     }
     for i in 0..n_participants {

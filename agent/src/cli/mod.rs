@@ -240,6 +240,8 @@ pub enum SaleCommand {
         date: Option<Date>,
         #[arg(long, value_parser = channel_arg, help = h::sale_channel())]
         channel: Option<SaleChannel>,
+        #[arg(long, help = h::sale_below_zero())]
+        below_zero: bool,
     },
 }
 

@@ -31,6 +31,9 @@ pub fn import(
         import::ImportOptions { dry_run, again },
     )?;
     let kind = text::import_kind(&format!("{:?}", report.kind).to_lowercase());
+    for w in &report.warnings {
+        eprintln!("{w}");
+    }
     if json {
         print_json(&report);
     } else if dry_run {
@@ -311,11 +314,22 @@ pub fn sale(paths: &Paths, upt: &str, cmd: SaleCommand, json: bool) -> Result<()
         revenue,
         date,
         channel,
+        below_zero,
     } = cmd;
     let mut store = crate::store::open_store(paths)?;
     let product = records::resolve_product(&store, upt, &id)?;
     let sale = records::new_sale(product, qty, revenue, date, channel);
-    records::add_sales(&mut store, upt, std::slice::from_ref(&sale), &[])?;
+    let short = records::stock_shortfalls(&store, upt, std::slice::from_ref(&sale))?;
+    records::add_sales(
+        &mut store,
+        upt,
+        std::slice::from_ref(&sale),
+        &[],
+        below_zero,
+    )?;
+    if !short.is_empty() {
+        eprintln!("{}", records::Shortfall::describe(&short));
+    }
     if json {
         print_json(&sale)
     } else {

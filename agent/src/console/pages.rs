@@ -549,6 +549,39 @@ pub fn product_page(
 }
 
 /// The question before a sale is undone: which sale, what undoing it does.
+/// A sale form's values, sent again once the operator confirms.
+pub struct SaleAgain<'a> {
+    pub produk: &'a str,
+    pub jumlah: &'a str,
+    pub pendapatan: &'a str,
+    pub tanggal: &'a str,
+    pub kanal: &'a str,
+}
+
+/// Asks before a sale takes a product's stock below zero.
+pub fn confirm_sale(op: &Operator, f: &SaleAgain<'_>, which: &str) -> Markup {
+    layout(
+        Some(op),
+        t::confirm_sale_title(),
+        "/penjualan",
+        html! {
+            p id="yakin" class="flash bad" { (t::confirm_sale(which)) }
+            form method="post" action="/penjualan" id="tetap-simpan" {
+                (csrf(op))
+                input type="hidden" name="produk" value=(f.produk);
+                input type="hidden" name="jumlah" value=(f.jumlah);
+                input type="hidden" name="pendapatan" value=(f.pendapatan);
+                input type="hidden" name="tanggal" value=(f.tanggal);
+                input type="hidden" name="kanal" value=(f.kanal);
+                input type="hidden" name="yakin" value="ya";
+                button type="submit" { (t::yes_record_anyway()) }
+                " "
+                a href="/penjualan" { (t::back()) }
+            }
+        },
+    )
+}
+
 pub fn confirm_undo(op: &Operator, id: &str, what: &str) -> Markup {
     layout(
         Some(op),
@@ -696,6 +729,8 @@ pub struct Preview {
     /// The rows' errors (row, column, reason), or why the file cannot be read at all.
     pub errors: Vec<(usize, String, String)>,
     pub problem: Option<String>,
+    /// What importing would do that the operator should know (stock below zero).
+    pub warnings: Vec<String>,
 }
 
 impl Preview {
@@ -714,6 +749,7 @@ impl Preview {
             kind: None,
             errors: Vec::new(),
             problem: None,
+            warnings: Vec::new(),
         };
         match crate::import::preview(path) {
             Ok((headers, rows)) => {
@@ -739,7 +775,8 @@ impl Preview {
                 p.kind = Some(
                     crate::text::agent::import_kind(&format!("{:?}", report.kind).to_lowercase())
                         .to_string(),
-                )
+                );
+                p.warnings = report.warnings;
             }
             Err(crate::import::ImportError::Rejected { errors, .. }) => {
                 p.errors = errors
@@ -778,6 +815,9 @@ pub fn import_page(op: &Operator, preview: Option<&Preview>, flash: Option<Flash
                 } @else {
                     p class="flash ok" {
                         (t::all_rows_fine(p.rows.len(), p.kind.as_deref().unwrap_or("")))
+                    }
+                    @for w in &p.warnings {
+                        p class="flash bad" id="peringatan" { (t::import_warning(w)) }
                     }
                     form method="post" action={ "/impor/" (p.token) } {
                         (csrf(op))

@@ -28,6 +28,9 @@ pub(super) struct SaleForm {
     tanggal: String,
     #[serde(default)]
     kanal: String,
+    /// `ya`: the operator confirmed a sale that takes the stock below zero.
+    #[serde(default)]
+    yakin: String,
 }
 
 pub(super) async fn add_sale(
@@ -67,19 +70,55 @@ pub(super) async fn add_sale(
         Ok(parsed) => parsed,
         Err(e) => return Ok(state.refuse(&op, "/penjualan", &e)),
     };
+    // A sale takes its quantity from the stock: below zero, the operator is asked first.
+    let confirmed = f.yakin == "ya";
+    if !confirmed {
+        let wanted = f.produk.clone();
+        let short = state
+            .with_store(move |s, upt, _| {
+                let product = records::resolve_product(s, upt, &wanted)?;
+                let sale = records::new_sale(product, qty, revenue, date, channel);
+                Ok(records::stock_shortfalls(
+                    s,
+                    upt,
+                    std::slice::from_ref(&sale),
+                )?)
+            })
+            .await;
+        if let Ok(short) = short
+            && !short.is_empty()
+        {
+            let form = pages::SaleAgain {
+                produk: &f.produk,
+                jumlah: &f.jumlah,
+                pendapatan: &f.pendapatan,
+                tanggal: &f.tanggal,
+                kanal: &f.kanal,
+            };
+            return Ok(html(pages::confirm_sale(
+                &op,
+                &form,
+                &records::Shortfall::describe(&short),
+            )));
+        }
+    }
     let add = move |s: &mut Store, upt: &str, _: &Paths| {
         let product = records::resolve_product(s, upt, &f.produk)?;
         let sale = records::new_sale(product, qty, revenue, date, channel);
-        records::add_sales(s, upt, std::slice::from_ref(&sale), &[])?;
-        Ok(sale)
+        records::add_sales(s, upt, std::slice::from_ref(&sale), &[], confirmed)?;
+        let stock = records::stock(s, upt, &sale.product_id)?;
+        Ok((sale, stock))
     };
     Ok(state
-        .change(&op, "/penjualan", add, |s| {
-            t::sale_recorded(
+        .change(&op, "/penjualan", add, |(s, stock)| {
+            let mut said = t::sale_recorded(
                 &karya_shared::localtime::date(s.date),
                 &karya_shared::localtime::thousands(s.quantity),
                 &karya_shared::localtime::rupiah(s.revenue_idr),
-            )
+            );
+            said.push(' ');
+            said.push_str(&t::stock_now(&karya_shared::localtime::thousands(stock)));
+            said
         })
         .await)
 }
@@ -117,7 +156,14 @@ pub(super) async fn undo_sale(
     }
     let undo = move |s: &mut Store, upt: &str, _: &Paths| Ok(records::remove_sale(s, upt, &id)?);
     Ok(state
-        .change(&op, "/penjualan", undo, move |()| t::sale_undone(&what))
+        .change(&op, "/penjualan", undo, move |stock| {
+            let mut said = t::sale_undone(&what);
+            if let Some(stock) = stock {
+                said.push(' ');
+                said.push_str(&t::stock_back(&karya_shared::localtime::thousands(stock)));
+            }
+            said
+        })
         .await)
 }
 

@@ -691,3 +691,17 @@ pub fn photo_cannot_store(dir: &str, reason: &str) -> String {
 }
 
 // ---- storage ----
+
+pub fn stock_below_zero(product: &str, stock: &str, sold: &str, after: &str) -> String {
+    say!(
+        "stok '{product}' tercatat {stock}; terjual {sold} membuatnya {after}",
+        "'{product}' has {stock} in stock; selling {sold} takes it to {after}",
+    )
+}
+
+pub fn sale_would_go_below_zero(which: &str) -> String {
+    say!(
+        "{which}. Periksa jumlahnya, atau tambahkan stok dulu (karya-agent product stock ID +N); untuk tetap menyimpan dengan stok minus: --below-zero",
+        "{which}. Check the quantity, or add stock first (karya-agent product stock ID +N); to record it anyway with stock below zero: --below-zero",
+    )
+}

@@ -195,6 +195,8 @@ words! {
     photo_not_found: "Foto tidak ditemukan.", "Photo not found.";
     sale_not_found: "Penjualan itu tidak ada (sudah dibatalkan?).", "No such sale (undone already?).";
     confirm_undo_title: "Batalkan penjualan?", "Undo the sale?";
+    confirm_sale_title: "Stok menjadi minus", "Stock goes below zero";
+    yes_record_anyway: "Ya, tetap simpan", "Yes, record it anyway";
     yes_undo: "Ya, batalkan", "Yes, undo it";
     back: "Kembali", "Back";
     completion_recorded: "Kelulusan dicatat.", "Completion recorded.";
@@ -368,6 +370,24 @@ pub fn confirm_undo(what: &str) -> String {
     say!(
         "Penjualan {what} akan dihapus dari catatan UPT dan dari angka nasional pada sinkronisasi berikutnya.",
         "The sale {what} will be removed from the UPT's records, and from the national figures at the next sync."
+    )
+}
+
+pub fn import_warning(which: &str) -> String {
+    say!(
+        "Perhatian: penjualan di berkas ini mengurangi stok: {which}. Mengimpor tetap menyimpannya dengan stok minus; periksa jumlahnya dulu.",
+        "Note: the sales in this file lower the stock: {which}. Importing records them anyway with stock below zero; check the quantities first.",
+    )
+}
+
+pub fn stock_back(n: &str) -> String {
+    say!("Stok kembali menjadi {n}.", "Stock back to {n}.")
+}
+
+pub fn confirm_sale(which: &str) -> String {
+    say!(
+        "Penjualan ini mengurangi stok: {which}. Periksa jumlahnya; bila stok memang belum dicatat, tambahkan stok di halaman produk. Tetap simpan dengan stok minus?",
+        "This sale lowers the stock: {which}. Check the quantity; if stock was not recorded yet, add it on the product's page. Record it anyway with stock below zero?",
     )
 }
 

@@ -87,6 +87,8 @@ words! {
     sale_date: "15/11/2026 atau 2026-11-15 (bawaan: hari ini).", "15/11/2026 or 2026-11-15 (default today).";
     sale_channel: "Tempat terjual: pameran, e-katalog, toko, online, lainnya (bawaan: toko).",
         "Where it was sold: pameran, e-katalog, toko, online, lainnya (default toko).";
+    sale_below_zero: "Simpan walau stok produk menjadi minus (penjualan mengurangi stok).",
+        "Record it even if the product's stock goes below zero (a sale lowers the stock).";
 
     training: "Pelatihan dan pesertanya.", "Trainings and their participants.";
     training_add: "Tambah pelatihan; mencetak id-nya.", "Add a training; prints its id.";

@@ -475,6 +475,7 @@ mod tests {
             revenue_idr: 550_000,
             channel: SaleChannel::EKatalog,
             created_at: "2026-11-15T02:00:00Z".into(),
+            stock_taken: Default::default(),
         }
     }
 
@@ -491,7 +492,7 @@ mod tests {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(
             "CREATE TABLE sales (id TEXT, product_id TEXT, date TEXT, quantity INTEGER,
-             revenue_idr INTEGER, channel TEXT, created_at TEXT)",
+             revenue_idr INTEGER, channel TEXT, created_at TEXT, stock_taken INTEGER)",
         )
         .unwrap();
         super::replace_row(&conn, "sales", &s.columns()).unwrap();

@@ -166,6 +166,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
     ALTER TABLE upts ADD COLUMN address TEXT NOT NULL DEFAULT '';
     ALTER TABLE upts ADD COLUMN phone TEXT NOT NULL DEFAULT '';
     ALTER TABLE upts ADD COLUMN email TEXT NOT NULL DEFAULT '';
+    -- how much of its product's stock a sale took (given back when it is undone)
+    ALTER TABLE sales ADD COLUMN stock_taken INTEGER NOT NULL DEFAULT 0;
     "#,
 ];
 

@@ -230,6 +230,7 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                         revenue_idr: qty * 1000,
                         channel: karya_shared::model::SaleChannel::Toko,
                         created_at: now.clone(),
+                        stock_taken: Default::default(),
                     };
                     replicas[r]
                         .change(&doc, |d| schema::insert_sale(d, &s))

@@ -541,6 +541,7 @@ fn a_deleted_sale_leaves_its_row() {
         revenue_idr: 10,
         channel: karya_shared::model::SaleChannel::Toko,
         created_at: now_rfc3339(),
+        stock_taken: Default::default(),
     };
     store
         .change(&doc, |d| {

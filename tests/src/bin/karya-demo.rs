@@ -170,7 +170,7 @@ async fn main() -> anyhow::Result<()> {
             None,
             Some(karya_shared::model::SaleChannel::Pameran),
         );
-        records::add_sales(&mut store, code, &[sale], &[])?;
+        records::add_sales(&mut store, code, &[sale], &[], true)?;
         let training = records::NewTraining {
             program: "Pelatihan menjahit dasar".into(),
             category: "menjahit".into(),

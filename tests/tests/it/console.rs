@@ -299,6 +299,12 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     .await;
     submit(&c, "form[action='/penjualan']").await;
     wait_for(&c, "dicatat").await;
+    // The sale took its quantity from the stock.
+    assert!(
+        body(&c).await.contains("Stok sekarang 3."),
+        "{}",
+        body(&c).await
+    );
     let sales = text(&c, "#penjualan").await;
     assert!(
         sales.contains("15 Nov 2026") && sales.contains("Rp550.000"),
@@ -322,7 +328,50 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     wait_for(&c, "dibatalkan").await;
     let said = body(&c).await;
     assert!(said.contains("Penjualan 2 × Kursi jati ukir"), "{said}");
+    assert!(
+        said.contains("Stok kembali menjadi 5."),
+        "undo gives the stock back: {said}"
+    );
     assert!(!text(&c, "#penjualan").await.contains("Rp550.000"));
+
+    // 22 sold from a stock of 5: the operator is warned and asked; going back writes
+    // nothing, confirming records it with the stock below zero for all to see.
+    let big_sale = [
+        ("produk", id.as_str()),
+        ("jumlah", "22"),
+        ("pendapatan", "2.200.000"),
+        ("tanggal", "16/11/2026"),
+        ("kanal", "toko"),
+    ];
+    fill(&c, "form[action='/penjualan']", &big_sale).await;
+    submit(&c, "form[action='/penjualan']").await;
+    wait_for(&c, "Ya, tetap simpan").await;
+    let warned = text(&c, "#yakin").await;
+    assert!(
+        warned.contains("stok 'Kursi jati ukir' tercatat 5; terjual 22 membuatnya -17"),
+        "{warned}"
+    );
+    shot(&c, "08c-stok-minus-yakin").await;
+    c.find(Locator::LinkText("Kembali"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "Catat penjualan").await;
+    assert!(!text(&c, "#penjualan").await.contains("Rp2.200.000"));
+    assert_eq!(agent.json(&["product", "show", &id])["stock"], 5);
+    fill(&c, "form[action='/penjualan']", &big_sale).await;
+    submit(&c, "form[action='/penjualan']").await;
+    wait_for(&c, "Ya, tetap simpan").await;
+    submit(&c, "#tetap-simpan").await;
+    wait_for(&c, "dicatat").await;
+    assert!(body(&c).await.contains("Stok sekarang -17."));
+    assert_eq!(agent.json(&["product", "show", &id])["stock"], -17);
+    submit(&c, "#penjualan form").await;
+    wait_for(&c, "Ya, batalkan").await;
+    submit(&c, "#batalkan").await;
+    wait_for(&c, "Stok kembali menjadi 5.").await;
 
     c.goto(&format!("{base}/pelatihan")).await.unwrap();
     fill(

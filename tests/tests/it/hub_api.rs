@@ -703,6 +703,7 @@ async fn records_dated_in_the_future_by_a_wrong_clock_are_flagged_not_counted() 
             revenue_idr: revenue,
             channel: karya_shared::model::SaleChannel::Toko,
             created_at: now_rfc3339(),
+            stock_taken: Default::default(),
         };
         agent
             .store

@@ -224,6 +224,7 @@ fn postgres_stores_what_sqlite_stores() {
                         revenue_idr: 150_000 * (i as i64 + 1),
                         channel: karya_shared::model::SaleChannel::Pameran,
                         created_at: now_rfc3339(),
+                        stock_taken: Default::default(),
                     },
                 )?;
             }
