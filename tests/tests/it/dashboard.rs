@@ -48,6 +48,8 @@ async fn a_curator_decides_from_the_catalogue_in_a_real_browser() {
         "--caption",
         "Tampak depan",
     ]);
+    // Two of the five chairs on the shelf sold.
+    a.ok(&["stock", "add", &chair, "5"]);
     a.ok(&[
         "sale",
         "add",
