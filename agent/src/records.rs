@@ -465,6 +465,42 @@ pub fn products(store: &Store, upt: &str) -> Result<Vec<views::ProductRow>, Stor
     )
 }
 
+/// One page of the UPT's products in name order, after the product `after` (name, id):
+/// those whose name or description holds every word of `q` (or the one product whose id
+/// starts with `q`, 6 characters or more), of category `category` when given.
+pub fn products_page(
+    store: &Store,
+    upt: &str,
+    q: &str,
+    category: &str,
+    after: Option<(String, String)>,
+    limit: usize,
+) -> Result<views::Page<views::ProductRow, views::ProductCursor>, StoreError> {
+    let q = q.trim();
+    let mut sql = karya_shared::sql::Sql::Lite(&store.conn());
+    let id_like = q.len() >= 6 && q.chars().all(|c| c.is_ascii_hexdigit());
+    if id_like && let Ok(id) = resolve_product(store, upt, q) {
+        let items = views::products_by_id(&mut sql, &id, Some(upt))?;
+        return Ok(views::Page {
+            total: items.len() as i64,
+            items,
+            next: None,
+        });
+    }
+    let filter = views::ProductFilter {
+        upt: Some(upt.to_string()),
+        category: (!category.is_empty()).then(|| category.to_string()),
+        text: (!q.is_empty()).then(|| q.to_string()),
+        ..Default::default()
+    };
+    let after = after.map(|(name, id)| views::ProductCursor {
+        upt: upt.to_string(),
+        name,
+        id,
+    });
+    views::products_page(&mut sql, &filter, after.as_ref(), limit)
+}
+
 /// The UPT's products its Kanwil sent back, not nominated again yet: what awaits the
 /// operator.
 pub fn sent_back(store: &Store, upt: &str) -> Result<Vec<views::ProductRow>, StoreError> {
@@ -510,6 +546,84 @@ pub fn recent_sales(store: &Store, upt: &str, n: usize) -> Result<Vec<SaleLine>,
                 product_name: r.get("product_name")?,
             })
         })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Where a page of sales starts: after this (date, recorded at, id), newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaleCursor {
+    pub date: String,
+    pub created_at: String,
+    pub id: String,
+}
+
+/// One page of the UPT's sales, newest first, after `after`: those whose product's name
+/// holds `q` (any case) when given; with how many there are in all, and where the next page
+/// starts.
+pub fn sales_page(
+    store: &Store,
+    upt: &str,
+    q: &str,
+    after: Option<&SaleCursor>,
+    limit: usize,
+) -> Result<(Vec<SaleLine>, i64, Option<SaleCursor>), StoreError> {
+    let conn = store.conn();
+    let pattern = format!("%{}%", q.trim().to_lowercase().replace(['%', '_'], ""));
+    let from = "FROM sales s LEFT JOIN products p ON p.upt = s.upt AND p.id = s.product_id
+         WHERE s.upt = ?1 AND lower(COALESCE(p.name, '')) LIKE ?2";
+    let total: i64 = conn.query_row(
+        &format!("SELECT COUNT(*) {from}"),
+        params![upt, pattern],
+        |r| r.get(0),
+    )?;
+    let (date, created, id) = match after {
+        Some(a) => (a.date.clone(), a.created_at.clone(), a.id.clone()),
+        None => ("9999-12-31".into(), "\u{10FFFF}".into(), String::new()),
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT s.*, COALESCE(p.name, '') AS product_name {from}
+           AND (s.date, s.created_at, s.id) < (?3, ?4, ?5)
+         ORDER BY s.date DESC, s.created_at DESC, s.id DESC LIMIT ?6"
+    ))?;
+    let mut rows: Vec<SaleLine> = stmt
+        .query_map(
+            params![upt, pattern, date, created, id, limit as i64 + 1],
+            |r| {
+                Ok(SaleLine {
+                    sale: Sale::from_row(r)?,
+                    product_name: r.get("product_name")?,
+                })
+            },
+        )?
+        .collect::<Result<_, _>>()?;
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|l| SaleCursor {
+            date: l.sale.date.to_string(),
+            created_at: l.sale.created_at.clone(),
+            id: l.sale.id.to_string(),
+        })
+    } else {
+        None
+    };
+    Ok((rows, total, next))
+}
+
+/// The UPT's products most recently changed (id, name), at most `n`: what the sale form
+/// offers while the operator types (any other product is found by its name or id).
+pub fn recent_products(
+    store: &Store,
+    upt: &str,
+    n: usize,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let conn = store.conn();
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name FROM products WHERE upt = ?1 AND deleted = 0
+         ORDER BY updated_at DESC, id LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![upt, n as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }

@@ -82,14 +82,20 @@ pub async fn browser(driver: &Driver, profile: &Path) -> Client {
 /// Waits until the page says `what` (a form's answer arrives after its redirect).
 pub async fn wait_for(c: &Client, what: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = String::new();
     loop {
         if let Ok(el) = c.find(Locator::Css("body")).await
             && let Ok(t) = el.text().await
-            && t.contains(what)
         {
-            return t;
+            if t.contains(what) {
+                return t;
+            }
+            last = t;
         }
-        assert!(Instant::now() < deadline, "the page never said {what:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the page never said {what:?}; it says:\n{last}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -114,13 +120,19 @@ pub async fn shot(c: &Client, set: &str, name: &str) {
 pub async fn text(c: &Client, css: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let el = c.find(Locator::Css(css)).await.unwrap();
+        let el = match c.find(Locator::Css(css)).await {
+            Ok(el) => el,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+            Err(e) => panic!("no {css} on the page: {e}"),
+        };
         match el.text().await {
             Ok(t) => return t,
-            Err(fantoccini::error::CmdError::Standard(e))
-                if e.error == fantoccini::error::ErrorStatus::StaleElementReference
-                    && Instant::now() < deadline =>
-            {
+            // Stale, or (Chromium's own words for it) "Node with given id does not belong
+            // to the document".
+            Err(_) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => panic!("the text of {css}: {e}"),

@@ -373,29 +373,64 @@ fn conflicts_in_words(p: &ProductRow) -> Markup {
     }
 }
 
+/// What the product list shows: the search, and whether this is its first page.
+pub struct ProductList<'a> {
+    pub q: &'a str,
+    pub kategori: &'a str,
+    pub first: bool,
+}
+
 pub fn products(
     op: &Operator,
-    rows: &[ProductRow],
+    page: &karya_shared::views::Page<ProductRow, karya_shared::views::ProductCursor>,
     cats: &[(String, String)],
-    q: &str,
-    kategori: &str,
+    shown: &ProductList<'_>,
     flash: Option<Flash>,
 ) -> Markup {
+    let query = |extra: &str| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if !shown.q.is_empty() {
+            q.append_pair("q", shown.q);
+        }
+        if !shown.kategori.is_empty() {
+            q.append_pair("kategori", shown.kategori);
+        }
+        let mut out = q.finish();
+        if !extra.is_empty() {
+            if !out.is_empty() {
+                out.push('&');
+            }
+            out.push_str(extra);
+        }
+        out
+    };
+    let next = page.next.as_ref().map(|n| {
+        let cursor = form_urlencoded::Serializer::new(String::new())
+            .append_pair("setelah_nama", &n.name)
+            .append_pair("setelah_id", &n.id)
+            .finish();
+        format!("/produk?{}", query(&cursor))
+    });
     layout(
         Some(op),
         t::nav_products(),
         "/produk",
         html! {
             (flash_box(flash))
-            form method="get" action="/produk" {
-                label { (t::search()) " " input name="q" value=(q); }
-                label { (t::category()) " " (category_select("kategori", cats, kategori, true)) }
+            form method="get" action="/produk" role="search" {
+                label { (t::search()) " " input name="q" value=(shown.q) type="search" placeholder=(t::search_hint()); }
+                label { (t::category()) " " (category_select("kategori", cats, shown.kategori, true)) }
                 button type="submit" { (t::show()) }
             }
-            p { (t::product_count(&thousands(rows.len() as i64))) }
+            p id="jumlah" {
+                (t::product_count(&thousands(page.total)))
+                @if page.next.is_some() || !shown.first {
+                    " · " (t::shown_on_page(&thousands(page.items.len() as i64)))
+                }
+            }
             table id="produk" {
                 tr { th { (t::name()) } th { (t::category()) } th class="num" { (t::price()) } th class="num" { (t::stock()) } th { (t::nominated()) } th { (t::curation()) } }
-                @for p in rows {
+                @for p in &page.items {
                     tr {
                         td { a href={ "/produk/" (p.id) } { (p.name) } @if !p.conflicts.is_empty() { " " span class="bad" { (t::conflict_flag()) } } }
                         td { (category_label(cats, &p.category)) }
@@ -405,6 +440,10 @@ pub fn products(
                         td { (curation_cell(p)) }
                     }
                 }
+            }
+            p class="halaman" {
+                @if !shown.first { a href={ "/produk?" (query("")) } { (t::first_page()) } " " }
+                @if let Some(next) = &next { a id="berikutnya" href=(next) { (t::next_page()) } }
             }
             h2 { (t::add_product()) }
             (product_fields(op, "/produk", &ProductForm::default(), cats, true, false))
@@ -431,8 +470,10 @@ fn product_fields(
                         label { (t::form_label(field)) " " (category_select(field, cats, value, false)) }
                     } @else if ty == "bool" {
                         label { input type="checkbox" name=(field) value="ya" checked[value == "ya"]; " " (t::form_label(field)) }
+                    } @else if field == "description" {
+                        label class="lebar" { (t::form_label(field)) br; textarea name=(field) rows="4" cols="60" placeholder=(t::field_placeholder(field)) { (value) } }
                     } @else {
-                        @let wide = ty.starts_with("Vec") || field == "description";
+                        @let wide = ty.starts_with("Vec");
                         label { (t::form_label(field)) " " input name=(field) value=(value) size=(if wide { "60" } else { "20" }) placeholder=(t::field_placeholder(field)) required[required]; }
                     }
                     " "
@@ -600,12 +641,32 @@ pub fn confirm_undo(op: &Operator, id: &str, what: &str) -> Markup {
     )
 }
 
+/// What the sales list shows: the search, whether this is its first page, how many sales
+/// match, and where the next page starts.
+pub struct SalesList<'a> {
+    pub q: &'a str,
+    pub first: bool,
+    pub total: i64,
+    pub next: Option<&'a crate::records::SaleCursor>,
+}
+
 pub fn sales(
     op: &Operator,
     sales: &[SaleLine],
-    products: &[ProductRow],
+    products: &[(String, String)],
+    shown: &SalesList<'_>,
     flash: Option<Flash>,
 ) -> Markup {
+    let search = |extra: &[(&str, &str)]| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if !shown.q.is_empty() {
+            q.append_pair("q", shown.q);
+        }
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+        q.finish()
+    };
     layout(
         Some(op),
         t::nav_sales(),
@@ -615,9 +676,10 @@ pub fn sales(
             form method="post" action="/penjualan" {
                 (csrf(op))
                 fieldset {
-                    label { (t::product()) " " select name="produk" {
-                        @for p in products { option value=(p.id) { (p.name) } }
-                    } }
+                    label { (t::product()) " " input name="produk" list="produk-pilihan" required autocomplete="off" placeholder=(t::product_pick_hint()); }
+                    datalist id="produk-pilihan" {
+                        @for (id, name) in products { option value=(name) { (id.get(..8).unwrap_or(id)) } }
+                    }
                     label { (t::quantity()) " " input name="jumlah" size="6" required; }
                     label { (t::revenue_rp()) " " input name="pendapatan" placeholder="550.000" required; }
                     label { (t::date()) " " input name="tanggal" placeholder=(t::date_hint()); }
@@ -627,6 +689,11 @@ pub fn sales(
                     button type="submit" { (t::record_sale()) }
                 }
             }
+            form method="get" action="/penjualan" role="search" {
+                label { (t::search_sales()) " " input name="q" type="search" value=(shown.q); }
+                " " button type="submit" { (t::show()) }
+            }
+            p id="jumlah" { (t::sale_count(&thousands(shown.total))) }
             table id="penjualan" {
                 tr { th { (t::date()) } th { (t::product()) } th class="num" { (t::quantity()) } th class="num" { (t::revenue()) } th { (t::channel()) } th {} }
                 @for s in sales {
@@ -642,8 +709,22 @@ pub fn sales(
                     }
                 }
             }
+            p class="halaman" {
+                @if !shown.first { a href={ "/penjualan?" (search(&[])) } { (t::first_page()) } " " }
+                @if let Some(n) = shown.next {
+                    a id="berikutnya" href={ "/penjualan?" (search(&[("setelah_tanggal", &n.date), ("setelah_dicatat", &n.created_at), ("setelah_id", &n.id)])) } { (t::next_page()) }
+                }
+            }
         },
     )
+}
+
+/// What the training list shows: the search, the page and how many pages and trainings.
+pub struct TrainingList<'a> {
+    pub q: &'a str,
+    pub page: usize,
+    pub pages: usize,
+    pub total: usize,
 }
 
 pub fn trainings(
@@ -651,14 +732,31 @@ pub fn trainings(
     rows: &[TrainingRow],
     cats: &[(String, String)],
     people: &[Enrolment],
+    shown: &TrainingList<'_>,
     flash: Option<Flash>,
 ) -> Markup {
+    let page_link = |n: usize| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        if !shown.q.is_empty() {
+            q.append_pair("q", shown.q);
+        }
+        q.append_pair("halaman", &n.to_string());
+        format!("/pelatihan?{}", q.finish())
+    };
     layout(
         Some(op),
         t::nav_trainings(),
         "/pelatihan",
         html! {
             (flash_box(flash))
+            form method="get" action="/pelatihan" role="search" {
+                label { (t::search_trainings()) " " input name="q" type="search" value=(shown.q); }
+                " " button type="submit" { (t::show()) }
+            }
+            p id="jumlah" {
+                (t::training_count(&thousands(shown.total as i64)))
+                @if shown.pages > 1 { " · " (t::page_of(shown.page, shown.pages)) }
+            }
             @for tr in rows {
                 h2 { (tr.program) }
                 p class="muted" {
@@ -672,13 +770,25 @@ pub fn trainings(
                     ))
                 }
                 table {
-                    tr { th { (t::name_here_only()) } th { (t::reg_no()) } th { (t::status()) } th { (t::certificate()) } }
+                    tr { th { (t::name_here_only()) } th { (t::reg_no()) } th { (t::status()) } th { (t::certificate()) } th {} }
                     @for (_, p, who) in people.iter().filter(|(tid, _, _)| *tid == tr.id.as_str()) {
                         tr {
                             td { (who.as_ref().map(|w| w.1.as_str()).unwrap_or("?")) }
                             td { (who.as_ref().map(|w| w.0.as_str()).unwrap_or("?")) }
                             td { (match p.status { ParticipantStatus::Enrolled => t::status_enrolled(), ParticipantStatus::Completed => t::status_completed(), ParticipantStatus::Dropped => t::status_dropped() }) }
                             td { (p.certificate) }
+                            td {
+                                // One press for a participant who finished (the registration
+                                // number comes from this PC's own table, never from the hub).
+                                @if let (ParticipantStatus::Enrolled, Some((reg, name))) = (p.status, who) {
+                                    form method="post" action={ "/pelatihan/" (tr.id) "/lulus" } class="lulus" {
+                                        (csrf(op))
+                                        input type="hidden" name="nomor" value=(reg);
+                                        label { (t::certificate_no()) " " input name="sertifikat" size="12" aria-label={ (t::certificate_no()) " " (name) }; }
+                                        " " button type="submit" aria-label={ (t::mark_passed()) " " (name) } { (t::mark_passed()) }
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -693,6 +803,12 @@ pub fn trainings(
                     label { (t::reg_no()) " " input name="nomor" required; }
                     label { (t::certificate_no()) " " input name="sertifikat"; }
                     button type="submit" { (t::mark_completed()) }
+                }
+            }
+            @if shown.pages > 1 {
+                p class="halaman" {
+                    @if shown.page > 1 { a href=(page_link(shown.page - 1)) { (t::previous_page()) } " " }
+                    @if shown.page < shown.pages { a id="berikutnya" href=(page_link(shown.page + 1)) { (t::next_page()) } }
                 }
             }
             h2 { (t::add_training()) }

@@ -8,38 +8,39 @@ pub(super) struct ProductQuery {
     q: String,
     #[serde(default)]
     kategori: String,
+    /// Where the page starts: after the product of this name and id (the list's order).
+    #[serde(default)]
+    setelah_nama: String,
+    #[serde(default)]
+    setelah_id: String,
 }
+
+/// Products on one page of the list: a UPT of 10,000 products gets pages of about 40 KB.
+pub(super) const PRODUCTS_PER_PAGE: usize = 100;
 
 pub(super) async fn products(
     State(state): State<Shared>,
     op: Operator,
     Query(q): Query<ProductQuery>,
 ) -> Result<Response, PageError> {
-    let (rows, cats) = state
-        .with_store(|store, upt, _| {
-            let rows = records::products(store, upt)?;
-            Ok((rows, records::category_choices(store, false)?))
+    let needle = q.q.trim().to_string();
+    let kategori = q.kategori.clone();
+    let after = (!q.setelah_id.is_empty()).then(|| (q.setelah_nama.clone(), q.setelah_id.clone()));
+    let (page, cats) = state
+        .with_store(move |store, upt, _| {
+            Ok((
+                records::products_page(store, upt, &needle, &kategori, after, PRODUCTS_PER_PAGE)?,
+                records::category_choices(store, false)?,
+            ))
         })
         .await?;
-    let needle = q.q.trim().to_lowercase();
-    let rows: Vec<_> = rows
-        .into_iter()
-        .filter(|p| q.kategori.is_empty() || p.category == q.kategori)
-        .filter(|p| {
-            needle.is_empty()
-                || p.name.to_lowercase().contains(&needle)
-                || p.id.starts_with(&needle)
-        })
-        .collect();
     let flash = state.take_flash(&op);
-    Ok(html(pages::products(
-        &op,
-        &rows,
-        &cats,
-        &q.q,
-        &q.kategori,
-        flash,
-    )))
+    let shown = pages::ProductList {
+        q: &q.q,
+        kategori: &q.kategori,
+        first: q.setelah_id.is_empty(),
+    };
+    Ok(html(pages::products(&op, &page, &cats, &shown, flash)))
 }
 
 /// The product form: every field an edit may change, named as declared (`name`,

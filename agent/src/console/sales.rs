@@ -2,20 +2,50 @@
 
 use super::*;
 
+#[derive(Deserialize, Default)]
+pub(super) struct SalesQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    setelah_tanggal: String,
+    #[serde(default)]
+    setelah_dicatat: String,
+    #[serde(default)]
+    setelah_id: String,
+}
+
+/// Sales on one page of the list.
+const SALES_PER_PAGE: usize = 100;
+/// Products the sale form suggests while the operator types.
+const PICKER_PRODUCTS: usize = 300;
+
 pub(super) async fn sales(
     State(state): State<Shared>,
     op: Operator,
+    Query(q): Query<SalesQuery>,
 ) -> Result<Response, PageError> {
-    let (sales, products) = state
-        .with_store(|s, upt, _| {
+    let after = (!q.setelah_id.is_empty()).then(|| records::SaleCursor {
+        date: q.setelah_tanggal.clone(),
+        created_at: q.setelah_dicatat.clone(),
+        id: q.setelah_id.clone(),
+    });
+    let needle = q.q.clone();
+    let (page, products) = state
+        .with_store(move |s, upt, _| {
             Ok((
-                records::recent_sales(s, upt, 200)?,
-                records::products(s, upt)?,
+                records::sales_page(s, upt, &needle, after.as_ref(), SALES_PER_PAGE)?,
+                records::recent_products(s, upt, PICKER_PRODUCTS)?,
             ))
         })
         .await?;
     let flash = state.take_flash(&op);
-    Ok(html(pages::sales(&op, &sales, &products, flash)))
+    let shown = pages::SalesList {
+        q: &q.q,
+        first: q.setelah_id.is_empty(),
+        total: page.1,
+        next: page.2.as_ref(),
+    };
+    Ok(html(pages::sales(&op, &page.0, &products, &shown, flash)))
 }
 
 #[derive(Deserialize)]

@@ -2,17 +2,39 @@
 
 use super::*;
 
+#[derive(Deserialize, Default)]
+pub(super) struct TrainingQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    halaman: String,
+}
+
+/// Trainings on one page, the latest start first (each with its participants).
+const TRAININGS_PER_PAGE: usize = 20;
+
 pub(super) async fn trainings(
     State(state): State<Shared>,
     op: Operator,
+    Query(q): Query<TrainingQuery>,
 ) -> Result<Response, PageError> {
-    let (rows, cats, people) = state
-        .with_store(|s, upt, _| {
-            let rows = karya_shared::views::trainings(
+    let needle = q.q.trim().to_lowercase();
+    let page: usize = q.halaman.parse().unwrap_or(1).max(1);
+    let (rows, total, cats, people) = state
+        .with_store(move |s, upt, _| {
+            let mut rows = karya_shared::views::trainings(
                 &mut karya_shared::sql::Sql::Lite(&s.conn()),
                 Some(upt),
                 None,
             )?;
+            rows.retain(|t| needle.is_empty() || t.program.to_lowercase().contains(&needle));
+            rows.sort_by(|a, b| b.start_date.cmp(&a.start_date).then(a.id.cmp(&b.id)));
+            let total = rows.len();
+            let rows: Vec<_> = rows
+                .into_iter()
+                .skip((page - 1) * TRAININGS_PER_PAGE)
+                .take(TRAININGS_PER_PAGE)
+                .collect();
             let mut people = Vec::new();
             for t in &rows {
                 // The connection's guard is let go before the identity table is read.
@@ -25,11 +47,19 @@ pub(super) async fn trainings(
                     people.push((t.id.to_string(), p, who));
                 }
             }
-            Ok((rows, records::category_choices(s, true)?, people))
+            Ok((rows, total, records::category_choices(s, true)?, people))
         })
         .await?;
     let flash = state.take_flash(&op);
-    Ok(html(pages::trainings(&op, &rows, &cats, &people, flash)))
+    let shown = pages::TrainingList {
+        q: &q.q,
+        page,
+        pages: total.div_ceil(TRAININGS_PER_PAGE).max(1),
+        total,
+    };
+    Ok(html(pages::trainings(
+        &op, &rows, &cats, &people, &shown, flash,
+    )))
 }
 
 #[derive(Deserialize)]

@@ -199,6 +199,14 @@ words! {
     yes_record_anyway: "Ya, tetap simpan", "Yes, record it anyway";
     yes_undo: "Ya, batalkan", "Yes, undo it";
     back: "Kembali", "Back";
+    first_page: "« Halaman pertama", "« First page";
+    previous_page: "« Sebelumnya", "« Previous";
+    search_trainings: "Cari pelatihan", "Search trainings";
+    mark_passed: "Lulus", "Passed";
+    product_pick_hint: "ketik nama produk", "type the product's name";
+    search_sales: "Cari produk terjual", "Search by product";
+    next_page: "Berikutnya »", "Next »";
+    search_hint: "nama, kata, atau 6+ karakter id", "name, words, or 6+ characters of the id";
     completion_recorded: "Kelulusan dicatat.", "Completion recorded.";
     choose_file: "Pilih berkas CSV atau XLSX dulu.", "Choose a CSV or XLSX file first.";
     upload_not_found: "Unggahan tidak ditemukan; unggah berkasnya lagi.", "Upload not found; upload the file again.";
@@ -378,6 +386,22 @@ pub fn import_warning(which: &str) -> String {
         "Perhatian: penjualan di berkas ini mengurangi stok: {which}. Mengimpor tetap menyimpannya dengan stok minus; periksa jumlahnya dulu.",
         "Note: the sales in this file lower the stock: {which}. Importing records them anyway with stock below zero; check the quantities first.",
     )
+}
+
+pub fn training_count(n: &str) -> String {
+    say!("{n} pelatihan", "{n} training(s)")
+}
+
+pub fn page_of(n: usize, of: usize) -> String {
+    say!("halaman {n} dari {of}", "page {n} of {of}")
+}
+
+pub fn sale_count(n: &str) -> String {
+    say!("{n} penjualan", "{n} sale(s)")
+}
+
+pub fn shown_on_page(n: &str) -> String {
+    say!("{n} di halaman ini", "{n} on this page")
 }
 
 pub fn stock_back(n: &str) -> String {

@@ -287,7 +287,7 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     c.goto(&format!("{base}/penjualan")).await.unwrap();
     fill(
         &c,
-        "form[action='/penjualan']",
+        "form[action='/penjualan'][method='post']",
         &[
             ("produk", &id),
             ("jumlah", "2"),
@@ -297,7 +297,7 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
         ],
     )
     .await;
-    submit(&c, "form[action='/penjualan']").await;
+    submit(&c, "form[action='/penjualan'][method='post']").await;
     wait_for(&c, "dicatat").await;
     // The sale took its quantity from the stock.
     assert!(
@@ -343,8 +343,8 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
         ("tanggal", "16/11/2026"),
         ("kanal", "toko"),
     ];
-    fill(&c, "form[action='/penjualan']", &big_sale).await;
-    submit(&c, "form[action='/penjualan']").await;
+    fill(&c, "form[action='/penjualan'][method='post']", &big_sale).await;
+    submit(&c, "form[action='/penjualan'][method='post']").await;
     wait_for(&c, "Ya, tetap simpan").await;
     let warned = text(&c, "#yakin").await;
     assert!(
@@ -361,8 +361,8 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     wait_for(&c, "Catat penjualan").await;
     assert!(!text(&c, "#penjualan").await.contains("Rp2.200.000"));
     assert_eq!(agent.json(&["product", "show", &id])["stock"], 5);
-    fill(&c, "form[action='/penjualan']", &big_sale).await;
-    submit(&c, "form[action='/penjualan']").await;
+    fill(&c, "form[action='/penjualan'][method='post']", &big_sale).await;
+    submit(&c, "form[action='/penjualan'][method='post']").await;
     wait_for(&c, "Ya, tetap simpan").await;
     submit(&c, "#tetap-simpan").await;
     wait_for(&c, "dicatat").await;
@@ -376,7 +376,7 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     c.goto(&format!("{base}/pelatihan")).await.unwrap();
     fill(
         &c,
-        "form[action='/pelatihan']",
+        "form[action='/pelatihan'][method='post']",
         &[
             ("program", "Menjahit dasar"),
             ("kategori", "menjahit"),
@@ -386,7 +386,7 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
         ],
     )
     .await;
-    submit(&c, "form[action='/pelatihan']").await;
+    submit(&c, "form[action='/pelatihan'][method='post']").await;
     wait_for(&c, "ditambahkan").await;
     fill(
         &c,
@@ -647,4 +647,103 @@ async fn the_console_sign_in_is_cheap_to_refuse_and_ends_with_the_account() {
     assert!(r.text().await.unwrap().contains("dari komputer ini"));
 
     agent.stop_service();
+}
+
+/// The bytes of the page the browser shows.
+async fn page_bytes(c: &Client) -> u64 {
+    c.execute(
+        "return new TextEncoder().encode(document.documentElement.outerHTML).length",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .as_u64()
+    .unwrap()
+}
+
+/// A big UPT (10,000 products, imported from a sheet as operators do) in the console: the
+/// product list comes in pages of 100 under 100 KB, pages on and searches by words; the
+/// sale form offers products as one types instead of a list of 10,000, and takes a product
+/// by its name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_upt_pages_and_searches_its_products_and_picks_one_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut agent = AgentDir::init(
+        &tmp.path().join("agent"),
+        "LAPAS-CIPINANG",
+        "http://127.0.0.1:9",
+        "karya_x_y",
+    );
+    agent.add_user("budi", "rahasia-lapas");
+    let sheet = tmp.path().join("produk.csv");
+    let mut csv = String::from("nama,kategori,harga,jumlah stok\n");
+    for i in 0..10_000 {
+        csv.push_str(&format!("Tas anyaman nomor {i:04},kerajinan,75000,5\n"));
+    }
+    std::fs::write(&sheet, csv).unwrap();
+    agent.ok(&["import", sheet.to_str().unwrap()]);
+    agent.start_service();
+    let base = agent.console_url();
+    let driver = Driver::start();
+    let c = browser(&driver, &tmp.path().join("chromium")).await;
+    c.goto(&format!("{base}/masuk")).await.unwrap();
+    fill(&c, "form", &[("nama", "budi"), ("sandi", "rahasia-lapas")]).await;
+    submit(&c, "form").await;
+    wait_for(&c, "Sinkronkan sekarang").await;
+
+    c.goto(&format!("{base}/produk")).await.unwrap();
+    let counted = text(&c, "#jumlah").await;
+    assert!(
+        counted.contains("10.000 produk") && counted.contains("100 di halaman ini"),
+        "{counted}"
+    );
+    let bytes = page_bytes(&c).await;
+    eprintln!("the first page of 10,000 products: {bytes} bytes");
+    assert!(bytes <= 100_000, "the first page is {bytes} bytes");
+    let first = text(&c, "#produk").await;
+    assert!(first.contains("Tas anyaman nomor 0000") && !first.contains("nomor 0100"));
+    c.find(Locator::Id("berikutnya"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "Halaman pertama").await;
+    let second = text(&c, "#produk").await;
+    assert!(
+        second.contains("Tas anyaman nomor 0100") && !second.contains("nomor 0099"),
+        "{second}"
+    );
+    shot(&c, "11-produk-halaman-2").await;
+    c.goto(&format!("{base}/produk?q=0421")).await.unwrap();
+    let found = text(&c, "#produk").await;
+    assert!(found.contains("Tas anyaman nomor 0421"), "{found}");
+    assert!(text(&c, "#jumlah").await.contains("1 produk"));
+
+    // The sale form: no list of 10,000; the product typed by its name.
+    c.goto(&format!("{base}/penjualan")).await.unwrap();
+    let options = c
+        .find_all(Locator::Css("#produk-pilihan option"))
+        .await
+        .unwrap()
+        .len();
+    assert!((1..=300).contains(&options), "{options} suggestions");
+    assert!(page_bytes(&c).await <= 100_000);
+    let form = "form[action='/penjualan'][method='post']";
+    fill(
+        &c,
+        form,
+        &[
+            ("produk", "tas anyaman nomor 0421"),
+            ("jumlah", "2"),
+            ("pendapatan", "150.000"),
+        ],
+    )
+    .await;
+    submit(&c, form).await;
+    wait_for(&c, "dicatat").await;
+    assert!(body(&c).await.contains("Stok sekarang 3."));
+    let sales = text(&c, "#penjualan").await;
+    assert!(sales.contains("Tas anyaman nomor 0421"), "{sales}");
+    c.close().await.unwrap();
 }
