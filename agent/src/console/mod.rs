@@ -264,7 +264,7 @@ macro_rules! with_csrf {
 }
 use with_csrf;
 
-with_csrf!(CsrfForm);
+with_csrf!(CsrfForm, ConfirmForm);
 
 impl WithCsrf for HashMap<String, String> {
     fn csrf(&self) -> &str {
@@ -426,6 +426,21 @@ pub fn running(paths: &Paths) -> Option<std::net::SocketAddr> {
 #[derive(Deserialize)]
 struct CsrfForm {
     csrf: String,
+}
+
+/// A destructive action's form: `yakin=ya` once the operator confirmed on the page that
+/// names what goes.
+#[derive(Deserialize)]
+struct ConfirmForm {
+    csrf: String,
+    #[serde(default)]
+    yakin: String,
+}
+
+impl ConfirmForm {
+    fn confirmed(&self) -> bool {
+        self.yakin == "ya"
+    }
 }
 
 fn whole(label: &str, text: &str, default: Option<i64>) -> Result<i64, String> {

@@ -623,19 +623,31 @@ pub fn confirm_sale(op: &Operator, f: &SaleAgain<'_>, which: &str) -> Markup {
     )
 }
 
-pub fn confirm_undo(op: &Operator, id: &str, what: &str) -> Markup {
+/// A page that asks before something goes: what goes and what that does, a button that
+/// does it (`yakin=ya`), and the way back.
+pub struct Confirm<'a> {
+    pub title: &'a str,
+    /// The navigation entry the page belongs to.
+    pub nav: &'a str,
+    pub question: &'a str,
+    pub action: &'a str,
+    pub yes: &'a str,
+    pub back: &'a str,
+}
+
+pub fn confirm(op: &Operator, c: &Confirm<'_>) -> Markup {
     layout(
         Some(op),
-        t::confirm_undo_title(),
-        "/penjualan",
+        c.title,
+        c.nav,
         html! {
-            p id="yakin" { (t::confirm_undo(what)) }
-            form method="post" action={ "/penjualan/" (id) "/batal" } id="batalkan" {
+            p id="yakin" { (c.question) }
+            form method="post" action=(c.action) id="ya" {
                 (csrf(op))
                 input type="hidden" name="yakin" value="ya";
-                button type="submit" { (t::yes_undo()) }
+                button type="submit" { (c.yes) }
                 " "
-                a href="/penjualan" { (t::back()) }
+                a href=(c.back) { (t::back()) }
             }
         },
     )

@@ -192,15 +192,43 @@ pub(super) async fn stock(
         .await)
 }
 
+/// "Hapus produk" first names the product and asks; confirmed, it goes (a tombstone: its
+/// history stays), and the message names it.
 pub(super) async fn remove_product(
     State(state): State<Shared>,
     Path(id): Path<String>,
-    Posted(op, _): Posted<CsrfForm>,
+    Posted(op, f): Posted<ConfirmForm>,
 ) -> Result<Response, PageError> {
+    let wanted = id.clone();
+    let name = state
+        .with_store(move |s, upt, _| {
+            let id = records::resolve_product(s, upt, &wanted)?;
+            Ok(
+                karya_shared::views::product(&mut karya_shared::sql::Sql::Lite(&s.conn()), &id)?
+                    .map(|p| p.name.clone()),
+            )
+        })
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(not_found)?;
+    if !f.confirmed() {
+        return Ok(html(pages::confirm(
+            &op,
+            &pages::Confirm {
+                title: t::confirm_remove_product_title(),
+                nav: "/produk",
+                question: &t::confirm_remove_product(&name),
+                action: &format!("/produk/{id}/hapus"),
+                yes: t::yes_remove(),
+                back: &format!("/produk/{id}"),
+            },
+        )));
+    }
     let remove =
         move |s: &mut Store, upt: &str, _: &Paths| Ok(records::remove_product(s, upt, &id)?);
     Ok(state
-        .change(&op, "/produk", remove, |_| t::product_removed().into())
+        .change(&op, "/produk", remove, move |_| t::product_removed(&name))
         .await)
 }
 
@@ -265,9 +293,47 @@ pub(super) async fn add_photos(
 pub(super) async fn remove_photo(
     State(state): State<Shared>,
     Path((id, hash)): Path<(String, String)>,
-    Posted(op, _): Posted<CsrfForm>,
+    Posted(op, f): Posted<ConfirmForm>,
 ) -> Result<Response, PageError> {
     let to = format!("/produk/{id}");
+    if !f.confirmed() {
+        let wanted = id.clone();
+        let found = state
+            .with_store(move |s, upt, _| {
+                let id = records::resolve_product(s, upt, &wanted)?;
+                Ok(karya_shared::views::product(
+                    &mut karya_shared::sql::Sql::Lite(&s.conn()),
+                    &id,
+                )?)
+            })
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(not_found)?;
+        let Some(n) = found.photos.iter().position(|p| p.hash == hash) else {
+            return Ok(state.refuse(&op, &to, t::photo_not_found()));
+        };
+        let photo = &found.photos[n];
+        return Ok(html(pages::confirm(
+            &op,
+            &pages::Confirm {
+                title: t::confirm_remove_photo_title(),
+                nav: "/produk",
+                question: &t::confirm_remove_photo(
+                    n + 1,
+                    &found.name,
+                    &if photo.caption.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (“{}”)", photo.caption)
+                    },
+                ),
+                action: &format!("/produk/{id}/foto/{hash}/hapus"),
+                yes: t::yes_remove(),
+                back: &to,
+            },
+        )));
+    }
     let remove =
         move |s: &mut Store, upt: &str, _: &Paths| records::remove_photo(s, upt, &id, &hash);
     Ok(state

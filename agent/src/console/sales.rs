@@ -153,20 +153,12 @@ pub(super) async fn add_sale(
         .await)
 }
 
-#[derive(Deserialize)]
-pub(super) struct UndoForm {
-    csrf: String,
-    /// `ya`: the operator confirmed on the page that names the sale.
-    #[serde(default)]
-    yakin: String,
-}
-
 /// "Batalkan" first shows which sale would go and asks; confirmed, it goes, and the message
 /// says which one went.
 pub(super) async fn undo_sale(
     State(state): State<Shared>,
     Path(id): Path<String>,
-    Posted(op, f): Posted<UndoForm>,
+    Posted(op, f): Posted<ConfirmForm>,
 ) -> Result<Response, PageError> {
     let wanted = id.clone();
     let found = state
@@ -181,8 +173,18 @@ pub(super) async fn undo_sale(
         &karya_shared::localtime::date(line.sale.date),
         &karya_shared::localtime::rupiah(line.sale.revenue_idr),
     );
-    if f.yakin != "ya" {
-        return Ok(html(pages::confirm_undo(&op, &line.sale.id, &what)));
+    if !f.confirmed() {
+        return Ok(html(pages::confirm(
+            &op,
+            &pages::Confirm {
+                title: t::confirm_undo_title(),
+                nav: "/penjualan",
+                question: &t::confirm_undo(&what),
+                action: &format!("/penjualan/{}/batal", line.sale.id),
+                yes: t::yes_undo(),
+                back: "/penjualan",
+            },
+        )));
     }
     let undo = move |s: &mut Store, upt: &str, _: &Paths| Ok(records::remove_sale(s, upt, &id)?);
     Ok(state
@@ -197,4 +199,4 @@ pub(super) async fn undo_sale(
         .await)
 }
 
-with_csrf!(SaleForm, UndoForm);
+with_csrf!(SaleForm);

@@ -189,7 +189,9 @@ words! {
     product_not_found: "Produk tidak ditemukan. Mungkin sudah dihapus; lihat daftar produk.",
         "Product not found. It may have been removed; see the product list.";
     changes_saved: "Perubahan disimpan.", "Changes saved.";
-    product_removed: "Produk dihapus (tetap tercatat di riwayat).", "Product removed (kept in the history).";
+    confirm_remove_product_title: "Hapus produk?", "Remove the product?";
+    confirm_remove_photo_title: "Hapus foto?", "Remove the photo?";
+    yes_remove: "Ya, hapus", "Yes, remove";
     choose_photo: "Pilih foto dulu (JPEG, PNG atau WebP).", "Choose a photo first (JPEG, PNG or WebP).";
     photo_removed: "Foto dihapus dari produk.", "Photo removed from the product.";
     photo_not_found: "Foto tidak ditemukan.", "Photo not found.";
@@ -402,6 +404,27 @@ pub fn sale_count(n: &str) -> String {
 
 pub fn shown_on_page(n: &str) -> String {
     say!("{n} di halaman ini", "{n} on this page")
+}
+
+pub fn product_removed(name: &str) -> String {
+    say!(
+        "Produk '{name}' dihapus (tetap tercatat di riwayat; pusat mengetahuinya pada sinkronisasi berikutnya).",
+        "Product '{name}' removed (kept in the history; HQ learns of it at the next sync).",
+    )
+}
+
+pub fn confirm_remove_product(name: &str) -> String {
+    say!(
+        "Produk '{name}' akan dihapus dari daftar UPT, dari antrean kurasi dan dari katalog nasional pada sinkronisasi berikutnya. Penjualannya tetap tercatat.",
+        "Product '{name}' will be removed from the UPT's list, from the curation queues and from the national catalogue at the next sync. Its sales stay recorded.",
+    )
+}
+
+pub fn confirm_remove_photo(n: usize, product: &str, caption: &str) -> String {
+    say!(
+        "Foto ke-{n} produk '{product}'{caption} akan dihapus dari produk; katalog memakai foto berikutnya sebagai sampul.",
+        "Photo {n} of '{product}'{caption} will be removed from the product; the catalogue takes the next one as the cover.",
+    )
 }
 
 pub fn stock_back(n: &str) -> String {

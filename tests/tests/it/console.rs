@@ -298,13 +298,9 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     )
     .await;
     submit(&c, "form[action='/penjualan'][method='post']").await;
-    wait_for(&c, "dicatat").await;
+    let said = wait_for(&c, "dicatat").await;
     // The sale took its quantity from the stock.
-    assert!(
-        body(&c).await.contains("Stok sekarang 3."),
-        "{}",
-        body(&c).await
-    );
+    assert!(said.contains("Stok sekarang 3."), "{said}");
     let sales = text(&c, "#penjualan").await;
     assert!(
         sales.contains("15 Nov 2026") && sales.contains("Rp550.000"),
@@ -324,7 +320,7 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     assert!(text(&c, "#penjualan").await.contains("Rp550.000"));
     submit(&c, "#penjualan form").await;
     wait_for(&c, "Ya, batalkan").await;
-    submit(&c, "#batalkan").await;
+    submit(&c, "#ya").await;
     wait_for(&c, "dibatalkan").await;
     let said = body(&c).await;
     assert!(said.contains("Penjualan 2 × Kursi jati ukir"), "{said}");
@@ -365,12 +361,12 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     submit(&c, "form[action='/penjualan'][method='post']").await;
     wait_for(&c, "Ya, tetap simpan").await;
     submit(&c, "#tetap-simpan").await;
-    wait_for(&c, "dicatat").await;
-    assert!(body(&c).await.contains("Stok sekarang -17."));
+    let said = wait_for(&c, "dicatat").await;
+    assert!(said.contains("Stok sekarang -17."), "{said}");
     assert_eq!(agent.json(&["product", "show", &id])["stock"], -17);
     submit(&c, "#penjualan form").await;
     wait_for(&c, "Ya, batalkan").await;
-    submit(&c, "#batalkan").await;
+    submit(&c, "#ya").await;
     wait_for(&c, "Stok kembali menjadi 5.").await;
 
     c.goto(&format!("{base}/pelatihan")).await.unwrap();
@@ -418,6 +414,62 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     });
     assert!(trainings.contains("Menjahit dasar"));
     assert!(!trainings.contains("Agus Salim") && !trainings.contains("B.123/2026"));
+
+    // Removing a photo and a product: each asks first, naming it; "Kembali" keeps it.
+    c.goto(&format!("{base}/produk/{id}")).await.unwrap();
+    submit(&c, "form[action$='/hapus'][action*='/foto/']").await;
+    wait_for(&c, "Ya, hapus").await;
+    let asked = text(&c, "#yakin").await;
+    assert!(
+        asked.contains("Foto ke-1 produk 'Kursi jati ukir' (“Tampak depan”)"),
+        "{asked}"
+    );
+    c.find(Locator::LinkText("Kembali"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "Hapus foto").await;
+    assert_eq!(
+        agent.json(&["product", "show", &id])["photos"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    submit(&c, "form[action$='/hapus'][action*='/foto/']").await;
+    wait_for(&c, "Ya, hapus").await;
+    submit(&c, "#ya").await;
+    wait_for(&c, "Foto dihapus").await;
+    assert!(
+        agent.json(&["product", "show", &id])["photos"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let batik = agent
+        .json(&["product", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Batik tulis Pati")
+        .expect("the imported batik")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    c.goto(&format!("{base}/produk/{batik}")).await.unwrap();
+    submit(&c, &format!("form[action='/produk/{batik}/hapus']")).await;
+    wait_for(&c, "Ya, hapus").await;
+    let asked = text(&c, "#yakin").await;
+    assert!(
+        asked.contains("Produk 'Batik tulis Pati' akan dihapus"),
+        "{asked}"
+    );
+    shot(&c, "10b-hapus-produk-yakin").await;
+    submit(&c, "#ya").await;
+    wait_for(&c, "Produk 'Batik tulis Pati' dihapus").await;
+    assert!(!text(&c, "#produk").await.contains("Batik tulis Pati"));
 
     // A form posted with a wrong CSRF token is refused and changes nothing.
     let cookie = c.get_named_cookie("karya_sesi").await.unwrap();
@@ -741,8 +793,8 @@ async fn a_big_upt_pages_and_searches_its_products_and_picks_one_by_name() {
     )
     .await;
     submit(&c, form).await;
-    wait_for(&c, "dicatat").await;
-    assert!(body(&c).await.contains("Stok sekarang 3."));
+    let said = wait_for(&c, "dicatat").await;
+    assert!(said.contains("Stok sekarang 3."), "{said}");
     let sales = text(&c, "#penjualan").await;
     assert!(sales.contains("Tas anyaman nomor 0421"), "{sales}");
     c.close().await.unwrap();
