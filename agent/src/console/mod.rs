@@ -185,6 +185,41 @@ impl Console {
         Redirect::to(to).into_response()
     }
 
+    /// As [`Self::change`], and a failure shows the form again with what the operator
+    /// typed (`typed`: its fields and values).
+    async fn change_keeping<T: Send + 'static>(
+        self: &Arc<Self>,
+        op: &Operator,
+        to: &str,
+        typed: Vec<(String, String)>,
+        f: impl FnOnce(&mut Store, &str, &Paths) -> Result<T, AgentError> + Send + 'static,
+        said: impl FnOnce(T) -> String,
+    ) -> Response {
+        match self.with_store(f).await {
+            Ok(v) => self.flash(op, pages::Flash::good(&said(v))),
+            Err(e) => {
+                let mut flash = pages::Flash::bad(&pages::in_words(&e));
+                flash.typed = typed;
+                self.flash(op, flash);
+            }
+        }
+        Redirect::to(to).into_response()
+    }
+
+    /// As [`Self::refuse`], keeping what the operator typed for the form shown again.
+    fn refuse_keeping(
+        &self,
+        op: &Operator,
+        to: &str,
+        problem: &str,
+        typed: Vec<(String, String)>,
+    ) -> Response {
+        let mut flash = pages::Flash::bad(problem);
+        flash.typed = typed;
+        self.flash(op, flash);
+        Redirect::to(to).into_response()
+    }
+
     /// A posted form refused before anything ran: the problem is said on the page at `to`.
     fn refuse(&self, op: &Operator, to: &str, problem: &str) -> Response {
         self.flash(op, pages::Flash::bad(problem));

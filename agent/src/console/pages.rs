@@ -36,6 +36,38 @@ table{display:block;overflow-x:auto;max-width:100%}}";
 pub struct Flash {
     pub good: bool,
     pub text: String,
+    /// What the operator typed into the form that failed: shown in it again.
+    pub typed: Vec<(String, String)>,
+}
+
+/// The values a failed form's fields had, for the page that shows it again.
+#[derive(Debug, Clone, Default)]
+pub struct Kept(Vec<(String, String)>);
+
+impl Kept {
+    pub fn of(flash: &Option<Flash>) -> Kept {
+        flash
+            .as_ref()
+            .map(|f| Kept(f.typed.clone()))
+            .unwrap_or_default()
+    }
+
+    /// What was typed into `field` (empty when nothing was kept).
+    pub fn get(&self, field: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == field)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn fields(&self) -> &[(String, String)] {
+        &self.0
+    }
 }
 
 impl Flash {
@@ -43,12 +75,14 @@ impl Flash {
         Flash {
             good: true,
             text: text.to_string(),
+            typed: Vec::new(),
         }
     }
     pub fn bad(text: &str) -> Flash {
         Flash {
             good: false,
             text: text.to_string(),
+            typed: Vec::new(),
         }
     }
     pub fn synced(o: &Outcome) -> Flash {
@@ -516,7 +550,11 @@ pub fn product_page(
     history: &[Step],
     flash: Option<Flash>,
 ) -> Markup {
-    let form = ProductForm::of(p);
+    let mut form = ProductForm::of(p);
+    // An edit that failed: the form shows what was typed, not what is stored.
+    for (k, v) in Kept::of(&flash).fields() {
+        form.fields.insert(k.clone(), v.clone());
+    }
     let sent_back = is_sent_back(p);
     layout(
         Some(op),
@@ -679,6 +717,12 @@ pub fn sales(
         }
         q.finish()
     };
+    let kept = Kept::of(&flash);
+    let channel = if kept.get("kanal").is_empty() {
+        "toko"
+    } else {
+        kept.get("kanal")
+    };
     layout(
         Some(op),
         t::nav_sales(),
@@ -688,15 +732,15 @@ pub fn sales(
             form method="post" action="/penjualan" {
                 (csrf(op))
                 fieldset {
-                    label { (t::product()) " " input name="produk" list="produk-pilihan" required autocomplete="off" placeholder=(t::product_pick_hint()); }
+                    label { (t::product()) " " input name="produk" list="produk-pilihan" required autocomplete="off" placeholder=(t::product_pick_hint()) value=(kept.get("produk")); }
                     datalist id="produk-pilihan" {
                         @for (id, name) in products { option value=(name) { (id.get(..8).unwrap_or(id)) } }
                     }
-                    label { (t::quantity()) " " input name="jumlah" size="6" required; }
-                    label { (t::revenue_rp()) " " input name="pendapatan" placeholder="550.000" required; }
-                    label { (t::date()) " " input name="tanggal" placeholder=(t::date_hint()); }
+                    label { (t::quantity()) " " input name="jumlah" size="6" required value=(kept.get("jumlah")); }
+                    label { (t::revenue_rp()) " " input name="pendapatan" placeholder="550.000" required value=(kept.get("pendapatan")); }
+                    label { (t::date()) " " input name="tanggal" placeholder=(t::date_hint()) value=(kept.get("tanggal")); }
                     label { (t::channel()) " " select name="kanal" {
-                        @for c in karya_shared::model::SaleChannel::NAMES { option value=(c) selected[*c == "toko"] { (c) } }
+                        @for c in karya_shared::model::SaleChannel::NAMES { option value=(c) selected[*c == channel] { (c) } }
                     } }
                     button type="submit" { (t::record_sale()) }
                 }
@@ -747,6 +791,7 @@ pub fn trainings(
     shown: &TrainingList<'_>,
     flash: Option<Flash>,
 ) -> Markup {
+    let kept = Kept::of(&flash);
     let page_link = |n: usize| {
         let mut q = form_urlencoded::Serializer::new(String::new());
         if !shown.q.is_empty() {
@@ -827,15 +872,15 @@ pub fn trainings(
             form method="post" action="/pelatihan" {
                 (csrf(op))
                 fieldset {
-                    label { (t::program()) " " input name="program" required; }
-                    label { (t::category()) " " (category_select("kategori", cats, "", false)) }
-                    label { (t::start()) " " input name="mulai" placeholder="01/12/2026" required; }
-                    label { (t::end()) " " input name="selesai" placeholder="20/12/2026" required; }
-                    label { (t::hours()) " " input name="jam" size="5"; }
-                    label { (t::partner()) " " input name="mitra" placeholder="BLK ..."; }
-                    label { (t::instructor()) " " input name="instruktur"; }
-                    label { (t::capacity()) " " input name="kapasitas" size="5"; }
-                    label { (t::scheme()) " " input name="skema" placeholder="BNSP"; }
+                    label { (t::program()) " " input name="program" required value=(kept.get("program")); }
+                    label { (t::category()) " " (category_select("kategori", cats, kept.get("kategori"), false)) }
+                    label { (t::start()) " " input name="mulai" placeholder="01/12/2026" required value=(kept.get("mulai")); }
+                    label { (t::end()) " " input name="selesai" placeholder="20/12/2026" required value=(kept.get("selesai")); }
+                    label { (t::hours()) " " input name="jam" size="5" value=(kept.get("jam")); }
+                    label { (t::partner()) " " input name="mitra" placeholder="BLK ..." value=(kept.get("mitra")); }
+                    label { (t::instructor()) " " input name="instruktur" value=(kept.get("instruktur")); }
+                    label { (t::capacity()) " " input name="kapasitas" size="5" value=(kept.get("kapasitas")); }
+                    label { (t::scheme()) " " input name="skema" placeholder="BNSP" value=(kept.get("skema")); }
                     button type="submit" { (t::add_training()) }
                 }
             }

@@ -146,22 +146,26 @@ pub(super) async fn edit_product(
 ) -> Result<Response, PageError> {
     let patch = fields_of(&f);
     let to = format!("/produk/{id}");
+    // A failed edit shows the form with what was typed (a box left unticked as no).
+    let typed: Vec<(String, String)> = form_fields()
+        .map(|(field, _)| (field.to_string(), f.get(field).to_string()))
+        .collect();
     let patch = match patch {
         Ok(patch) => patch,
-        Err(e) => return Ok(state.refuse(&op, &to, &e)),
+        Err(e) => return Ok(state.refuse_keeping(&op, &to, &e, typed)),
     };
     if f.get("usulkan_lagi") == "ya" {
         let edit = move |s: &mut Store, upt: &str, _: &Paths| {
             Ok(records::edit_and_renominate(s, upt, &id, &patch)?)
         };
         return Ok(state
-            .change(&op, &to, edit, |_| t::proposed_again_saved().into())
+            .change_keeping(&op, &to, typed, edit, |_| t::proposed_again_saved().into())
             .await);
     }
     let edit =
         move |s: &mut Store, upt: &str, _: &Paths| Ok(records::edit_product(s, upt, &id, &patch)?);
     Ok(state
-        .change(&op, &to, edit, |_| t::changes_saved().into())
+        .change_keeping(&op, &to, typed, edit, |_| t::changes_saved().into())
         .await)
 }
 

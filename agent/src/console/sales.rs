@@ -96,9 +96,16 @@ pub(super) async fn add_sale(
             channel,
         ))
     })();
+    let typed = vec![
+        ("produk".to_string(), f.produk.clone()),
+        ("jumlah".to_string(), f.jumlah.clone()),
+        ("pendapatan".to_string(), f.pendapatan.clone()),
+        ("tanggal".to_string(), f.tanggal.clone()),
+        ("kanal".to_string(), f.kanal.clone()),
+    ];
     let (qty, revenue, date, channel) = match parsed {
         Ok(parsed) => parsed,
-        Err(e) => return Ok(state.refuse(&op, "/penjualan", &e)),
+        Err(e) => return Ok(state.refuse_keeping(&op, "/penjualan", &e, typed)),
     };
     // A sale takes its quantity from the stock: below zero, the operator is asked first.
     let confirmed = f.yakin == "ya";
@@ -140,7 +147,7 @@ pub(super) async fn add_sale(
         Ok((sale, stock))
     };
     Ok(state
-        .change(&op, "/penjualan", add, |(s, stock)| {
+        .change_keeping(&op, "/penjualan", typed, add, |(s, stock)| {
             let mut said = t::sale_recorded(
                 &karya_shared::localtime::date(s.date),
                 &karya_shared::localtime::thousands(s.quantity),

@@ -100,9 +100,23 @@ pub(super) async fn add_training(
             scheme: f.skema.trim().to_string(),
         })
     })();
+    let typed: Vec<(String, String)> = [
+        ("program", &f.program),
+        ("kategori", &f.kategori),
+        ("mulai", &f.mulai),
+        ("selesai", &f.selesai),
+        ("jam", &f.jam),
+        ("mitra", &f.mitra),
+        ("instruktur", &f.instruktur),
+        ("kapasitas", &f.kapasitas),
+        ("skema", &f.skema),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.clone()))
+    .collect();
     let new = match parsed {
         Ok(new) => new,
-        Err(e) => return Ok(state.refuse(&op, "/pelatihan", &e)),
+        Err(e) => return Ok(state.refuse_keeping(&op, "/pelatihan", &e, typed)),
     };
     let add = move |s: &mut Store, upt: &str, _: &Paths| {
         let t = new.into_training();
@@ -110,7 +124,7 @@ pub(super) async fn add_training(
         Ok(t)
     };
     Ok(state
-        .change(&op, "/pelatihan", add, |training| {
+        .change_keeping(&op, "/pelatihan", typed, add, |training| {
             t::training_added(&training.program)
         })
         .await)

@@ -285,6 +285,7 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     wait_for(&c, "Stok sekarang 5").await;
     assert_eq!(text(&c, "#stok").await, "5");
     c.goto(&format!("{base}/penjualan")).await.unwrap();
+    // A mistyped date: refused, and the form keeps everything typed for the fix.
     fill(
         &c,
         "form[action='/penjualan'][method='post']",
@@ -292,9 +293,37 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
             ("produk", &id),
             ("jumlah", "2"),
             ("pendapatan", "Rp 550.000"),
-            ("tanggal", "15/11/2026"),
+            ("tanggal", "31/02/2026"),
             ("kanal", "pameran"),
         ],
+    )
+    .await;
+    submit(&c, "form[action='/penjualan'][method='post']").await;
+    let refused = text(&c, ".flash.bad").await;
+    assert!(refused.contains("Tanggal"), "{refused}");
+    let kept = |name: &'static str| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css(&format!(
+                "form[action='/penjualan'][method='post'] [name={name}]"
+            )))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default()
+        }
+    };
+    assert_eq!(kept("produk").await, id);
+    assert_eq!(kept("jumlah").await, "2");
+    assert_eq!(kept("pendapatan").await, "Rp 550.000");
+    assert_eq!(kept("tanggal").await, "31/02/2026");
+    assert_eq!(kept("kanal").await, "pameran");
+    fill(
+        &c,
+        "form[action='/penjualan'][method='post']",
+        &[("tanggal", "15/11/2026")],
     )
     .await;
     submit(&c, "form[action='/penjualan'][method='post']").await;
@@ -361,7 +390,7 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     submit(&c, "form[action='/penjualan'][method='post']").await;
     wait_for(&c, "Ya, tetap simpan").await;
     submit(&c, "#tetap-simpan").await;
-    let said = wait_for(&c, "dicatat").await;
+    let said = wait_for(&c, "Penjualan 16 Nov 2026 dicatat").await;
     assert!(said.contains("Stok sekarang -17."), "{said}");
     assert_eq!(agent.json(&["product", "show", &id])["stock"], -17);
     submit(&c, "#penjualan form").await;
