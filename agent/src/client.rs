@@ -191,12 +191,12 @@ impl HubClient {
 
     /// Asks the hub whether it takes this token, with a HEAD on an upload no product names:
     /// 401 or 403 say no (403: a curator's or viewer's token, not the UPT's); any other answer
-    /// says yes.
-    pub async fn check_token(&self) -> Result<(), SyncError> {
+    /// says yes, with the UPT the token belongs to (`None` from a hub that does not say).
+    pub async fn check_token(&self) -> Result<Option<String>, SyncError> {
         self.failing_over(|| self.check_token_once()).await
     }
 
-    async fn check_token_once(&self) -> Result<(), SyncError> {
+    async fn check_token_once(&self) -> Result<Option<String>, SyncError> {
         let resp = self
             .http
             .head(format!("{}{}", self.uploads_url(), "0".repeat(64)))
@@ -228,7 +228,11 @@ impl HubClient {
                 detail,
                 retry_after: None,
             }),
-            _ => Ok(()),
+            _ => Ok(resp
+                .headers()
+                .get("karya-upt")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)),
         }
     }
 

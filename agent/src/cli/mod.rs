@@ -351,7 +351,7 @@ async fn with_config(paths: &Paths, command: Command, json: bool) -> Result<(), 
         Command::Status => sync::status_command(paths, json).await?,
         Command::Repair { doc, force } => sync::repair(paths, &upt, &doc, force, json).await?,
         Command::Token(TokenCommand::Set { token }) => {
-            setup::token_set(paths, &token)?;
+            setup::token_set(paths, &token).await?;
             sync::after_token_set(paths, json).await?;
         }
         Command::Secret(SecretCommand::Export { file }) => setup::secret_export(paths, &file)?,

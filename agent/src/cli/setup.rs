@@ -122,7 +122,10 @@ async fn check_hub(init: &Init<'_>) -> Result<(), AgentError> {
         ca,
     );
     match client.check_token().await {
-        Ok(()) => {
+        Ok(Some(other)) if other != upt => {
+            Err(AgentError::Usage(text::token_of_another_upt(&other, upt)))
+        }
+        Ok(_) => {
             eprintln!("{}", text::hub_accepts_token(&client.current_hub()));
             Ok(())
         }
@@ -136,13 +139,42 @@ async fn check_hub(init: &Init<'_>) -> Result<(), AgentError> {
     }
 }
 
-/// `token set`: the service rereads its settings before every sync, so no restart.
-pub fn token_set(paths: &Paths, token: &str) -> Result<(), AgentError> {
+/// `token set` (and the console's token form): the service rereads its settings before
+/// every sync, so no restart. When the hub can be asked, a token it refuses, or one of
+/// another UPT, is not saved; an unreachable hub leaves the check to the next sync.
+pub async fn token_set(paths: &Paths, token: &str) -> Result<(), AgentError> {
     let token = token.trim().to_string();
     if token.is_empty() || token.chars().any(char::is_whitespace) {
         return Err(AgentError::Usage(text::token_shape().into()));
     }
     let mut config = AgentConfig::load(paths)?;
+    let ca = match &config.ca_file {
+        Some(file) => Some(crate::client::read_ca(file).map_err(AgentError::Usage)?),
+        None => None,
+    };
+    let client = crate::client::HubClient::with_hubs(
+        config.hub.urls(),
+        &token,
+        std::time::Duration::from_secs(10),
+        ca,
+    );
+    match client.check_token().await {
+        Ok(Some(other)) if other != config.upt => {
+            return Err(AgentError::Usage(text::token_of_another_upt(
+                &other,
+                &config.upt,
+            )));
+        }
+        Ok(_) => {}
+        Err(crate::client::SyncError::Unauthorized { detail }) => {
+            return Err(AgentError::Usage(text::hub_refuses_new_token(
+                &client.current_hub(),
+                &detail,
+                &config.upt,
+            )));
+        }
+        Err(e) => eprintln!("{}", text::token_not_checked(&e.to_string())),
+    }
     config.token = token;
     config.save(paths)?;
     println!("{}", text::token_saved());

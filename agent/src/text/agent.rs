@@ -38,6 +38,20 @@ pub fn hub_refuses_token_at_init(hub: &str, detail: &str, upt: &str) -> String {
     )
 }
 
+pub fn token_of_another_upt(other: &str, upt: &str) -> String {
+    say!(
+        "token ini milik {other}, bukan {upt}; tidak disimpan. Minta token {upt} ke admin pusat (karya-hub upt token {upt})",
+        "this token belongs to {other}, not {upt}; it was not saved. Ask HQ's admin for {upt}'s token (karya-hub upt token {upt})",
+    )
+}
+
+pub fn hub_refuses_new_token(hub: &str, detail: &str, upt: &str) -> String {
+    say!(
+        "pusat di {hub} menolak token ini ({detail}); token lama tetap dipakai. Periksa token dari Ditjenpas untuk {upt} (pusat bisa menerbitkan yang baru: karya-hub upt token {upt})",
+        "the hub at {hub} refused this token ({detail}); the old one stays in use. Check the token HQ gave for {upt} (HQ can issue a new one: karya-hub upt token {upt})",
+    )
+}
+
 pub fn token_not_checked(reason: &str) -> String {
     say!(
         "PERINGATAN: token belum bisa diperiksa sekarang ({reason}); init dilanjutkan, dan layanan akan sinkron saat pusat terjangkau",

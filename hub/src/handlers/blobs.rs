@@ -127,6 +127,11 @@ pub async fn head(
     principal: Principal,
     Path(hash): Path<String>,
 ) -> Response {
+    // Whose token this is: an agent checking a new token (`init`, `token set`) refuses one
+    // of another UPT before it saves it.
+    let token_upt = agent_upt(&principal)
+        .ok()
+        .and_then(|u| HeaderValue::from_str(&u).ok());
     let result = async {
         let upt = agent_upt(&principal)?;
         checked_hash(&hash)?;
@@ -134,6 +139,14 @@ pub async fn head(
         Ok::<_, ApiError>((state.blobs.progress(&hash), size))
     }
     .await;
+    let mut r = head_answer(result);
+    if let Some(upt) = token_upt {
+        r.headers_mut().insert("karya-upt", upt);
+    }
+    r
+}
+
+fn head_answer(result: Result<(Progress, u64), ApiError>) -> Response {
     match result {
         Ok((p, size)) => tus_headers(StatusCode::OK.into_response(), Some(p), Some(size)),
         Err(e) => {

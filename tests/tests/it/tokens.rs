@@ -10,6 +10,7 @@ fn a_refused_token_is_named_and_a_new_one_takes_effect_without_a_restart() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("hub.db");
     let good = HubProcess::add_upt(&db, "RUTAN-PATI", "rutan", "Jawa Tengah");
+    let other = HubProcess::add_upt(&db, "LAPAS-KUDUS", "lapas", "Jawa Tengah");
     let hub = HubProcess::start(&db, free_addr());
     // init asks the hub, and refuses a token the hub refuses, writing nothing.
     let mut agent = AgentDir::new(&tmp.path().join("agent"));
@@ -27,6 +28,23 @@ fn a_refused_token_is_named_and_a_new_one_takes_effect_without_a_restart() {
         args.extend_from_slice(extra);
         agent.run(&args)
     };
+    // Another UPT's token, valid at the hub: refused by name, nothing set up.
+    let out = agent.run(&[
+        "init",
+        "--upt",
+        "RUTAN-PATI",
+        "--hub",
+        &url,
+        "--token",
+        other.trim(),
+    ]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("token ini milik LAPAS-KUDUS, bukan RUTAN-PATI"),
+        "{said}"
+    );
+    assert!(!agent.dir.join("agent.toml").exists());
     let out = init(&[]);
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stderr);
@@ -70,6 +88,14 @@ fn a_refused_token_is_named_and_a_new_one_takes_effect_without_a_restart() {
         said.contains("sudah berjalan") && said.contains("(pid "),
         "{said}"
     );
+
+    // Another UPT's token is not saved; the old one stays.
+    let out = agent.run(&["token", "set", other.trim()]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("token ini milik LAPAS-KUDUS"), "{said}");
+    let toml = std::fs::read_to_string(agent.dir.join("agent.toml")).unwrap();
+    assert!(toml.contains("karya_salah_ketik") && !toml.contains(other.trim()));
 
     // A new token, set while the service runs: the next sync (asked for now) uses it.
     let out = agent.ok(&["token", "set", &good]);
