@@ -74,20 +74,69 @@ pub fn secret(store: &Store) -> Result<Vec<u8>, karya_shared::StoreError> {
     }
 }
 
-/// Sets the secret from another agent of the same UPT. Only on a new installation: once
-/// pseudonyms were made with one secret, changing it would split every participant in two.
+/// Sets the secret from another agent of the same UPT. Only where no pseudonym was made with
+/// another one here: changing it then would split every participant in two.
 pub fn set_secret(store: &Store, hex_secret: &str) -> Result<(), crate::AgentError> {
     let bytes = hex::decode(hex_secret)
         .ok()
         .filter(|b| b.len() == 32)
         .ok_or_else(|| crate::AgentError::Usage(text::secret_file_shape().into()))?;
-    if store
-        .meta("pseudonym_secret")?
-        .is_some_and(|existing| existing != hex::encode(&bytes))
+    // Another secret may be replaced only while nobody was enrolled with it here (the one
+    // `init` made on a reinstalled PC).
+    let used: bool =
+        store
+            .conn()
+            .query_row("SELECT EXISTS(SELECT 1 FROM identities)", [], |r| r.get(0))?;
+    if used
+        && store
+            .meta("pseudonym_secret")?
+            .is_some_and(|existing| existing != hex::encode(&bytes))
     {
         return Err(crate::AgentError::Usage(text::secret_differs().into()));
     }
     store.set_meta("pseudonym_secret", &hex::encode(bytes))?;
+    store.set_meta("pseudonym_secret_from", "import")?;
+    Ok(())
+}
+
+/// Whether this installation's secret is the one the UPT's participants were enrolled with,
+/// as far as can be told: it was imported, or chosen knowingly (`secret new`), or the UPT
+/// has no participants yet, or this installation enrolled one of them. Otherwise (a new
+/// installation whose init made a secret, and whose participants came down from the hub)
+/// an enrolment would give the same people second pseudonyms: a loud refusal with the fix.
+pub fn check_secret_fits(store: &Store) -> Result<(), karya_shared::StoreError> {
+    if store.meta("pseudonym_secret_from")?.is_some()
+        || store.meta("pseudonym_secret_new")?.is_some()
+    {
+        return Ok(());
+    }
+    let conn = store.conn();
+    let theirs: i64 = conn.query_row("SELECT COUNT(*) FROM participants", [], |r| r.get(0))?;
+    if theirs == 0 {
+        return Ok(());
+    }
+    let ours: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM participants p JOIN identities i ON i.pseudonym = p.pseudonym)",
+        [],
+        |r| r.get(0),
+    )?;
+    if ours {
+        return Ok(());
+    }
+    Err(karya_shared::StoreError::from(
+        karya_shared::schema::SchemaError::Invalid(karya_shared::model::ValidationError::new(
+            "pseudonym secret",
+            text::secret_of_another_install(theirs),
+        )),
+    ))
+}
+
+/// Keeps this installation's own secret on purpose where the UPT's participants were
+/// enrolled with one that is lost for good: from now on the same people enrolled again count
+/// twice at HQ.
+pub fn new_secret_knowingly(store: &Store) -> Result<(), crate::AgentError> {
+    secret(store)?;
+    store.set_meta("pseudonym_secret_new", &karya_shared::model::now_rfc3339())?;
     Ok(())
 }
 

@@ -716,6 +716,7 @@ pub fn enroll(
         return Err(ValidationError::new("name", karya_shared::text::input::empty()).into());
     }
     let training = resolve_training(store, upt, training)?;
+    identity::check_secret_fits(store)?;
     let pseudonym = karya_shared::pseudonym::pseudonym(&identity::secret(store)?, reg_no);
     // The same person twice is one enrolment: say so rather than enrol them "again".
     let doc = upt_doc(upt);
@@ -762,6 +763,7 @@ pub fn complete(
     certificate: Option<String>,
 ) -> Result<String, StoreError> {
     let training = resolve_training(store, upt, training)?;
+    identity::check_secret_fits(store)?;
     let pseudonym = karya_shared::pseudonym::pseudonym(&identity::secret(store)?, reg_no);
     let doc = upt_doc(upt);
     let (existing, hours) = store.with_doc(&doc, |d| {

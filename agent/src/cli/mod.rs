@@ -151,6 +151,10 @@ pub enum UserCommand {
 pub enum SecretCommand {
     #[command(about = h::secret_export())]
     Export { file: PathBuf },
+    #[command(about = h::secret_import())]
+    Import { file: PathBuf },
+    #[command(about = h::secret_new())]
+    New,
 }
 
 #[derive(Debug, Subcommand)]
@@ -355,6 +359,8 @@ async fn with_config(paths: &Paths, command: Command, json: bool) -> Result<(), 
             sync::after_token_set(paths, json).await?;
         }
         Command::Secret(SecretCommand::Export { file }) => setup::secret_export(paths, &file)?,
+        Command::Secret(SecretCommand::Import { file }) => setup::secret_import(paths, &file)?,
+        Command::Secret(SecretCommand::New) => setup::secret_new(paths)?,
         Command::Import {
             file,
             dry_run,

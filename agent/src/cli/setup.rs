@@ -181,6 +181,30 @@ pub async fn token_set(paths: &Paths, token: &str) -> Result<(), AgentError> {
     Ok(())
 }
 
+/// `secret import FILE`: the UPT's secret from another installation, on one that has none
+/// yet (a reinstall whose participants came down from the hub).
+pub fn secret_import(paths: &Paths, file: &Path) -> Result<(), AgentError> {
+    let store = crate::store::open_store(paths)?;
+    let meta = std::fs::metadata(file)
+        .map_err(|e| AgentError::Usage(format!("{}: {e}", file.display())))?;
+    if meta.len() > 1024 {
+        return Err(AgentError::Usage(text::secret_file_shape().into()));
+    }
+    let hex = std::fs::read_to_string(file)
+        .map_err(|e| AgentError::Usage(format!("{}: {e}", file.display())))?;
+    crate::identity::set_secret(&store, hex.trim())?;
+    println!("{}", text::secret_imported());
+    Ok(())
+}
+
+/// `secret new`: a new secret, chosen knowingly where the old one is lost for good.
+pub fn secret_new(paths: &Paths) -> Result<(), AgentError> {
+    let store = crate::store::open_store(paths)?;
+    crate::identity::new_secret_knowingly(&store)?;
+    println!("{}", text::secret_made_new());
+    Ok(())
+}
+
 pub fn secret_export(paths: &Paths, file: &Path) -> Result<(), AgentError> {
     let store = crate::store::open_store(paths)?;
     let secret = hex::encode(crate::identity::secret(&store)?);

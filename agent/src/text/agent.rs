@@ -81,6 +81,15 @@ words! {
     secret_missing: "rahasia hilang dari agent.db padahal sudah ada peserta yang didaftarkan dengannya",
         "the secret is missing from agent.db although participants were enrolled with it";
     secret_unreadable: "rahasia yang baru dibuat tidak bisa dibaca kembali", "the secret just made cannot be read back";
+    secret_imported: "rahasia pseudonim dipasang; pendaftaran memakai pseudonim yang sama dengan PC lama", "pseudonym secret put in place; enrolments use the same pseudonyms as the old PC";
+    secret_made_new: "rahasia pseudonim baru dibuat; peserta lama yang didaftarkan lagi akan terhitung dua kali", "a new pseudonym secret was made; earlier participants enrolled again will count twice";
+}
+
+pub fn secret_of_another_install(n: i64) -> String {
+    say!(
+        "UPT ini sudah punya {n} peserta yang didaftarkan dengan rahasia pseudonim instalasi lain, dan rahasia itu tidak ada di sini; tidak ada yang didaftarkan. Salin rahasianya dari PC lama (karya-agent secret export FILE, atau salinan yang disimpan offline) lalu di sini: karya-agent secret import FILE. Bila rahasia itu hilang untuk selamanya: karya-agent secret new (orang yang sama yang didaftarkan lagi akan terhitung dua kali di pusat)",
+        "this UPT already has {n} participants enrolled with another installation's pseudonym secret, which is not here; nobody was enrolled. Copy the secret from the old PC (karya-agent secret export FILE, or the copy kept offline), then here: karya-agent secret import FILE. If it is lost for good: karya-agent secret new (the same people enrolled again then count twice at HQ)",
+    )
 }
 
 pub fn secret_lost(why: &str) -> String {

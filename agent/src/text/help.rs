@@ -26,6 +26,10 @@ words! {
         "The UPT's pseudonym secret: it never leaves the UPT; keep the export offline.";
     secret_export: "Tulis rahasia ke BERKAS (hanya pemiliknya yang bisa membaca), untuk init --pseudonym-secret-file.",
         "Write the secret to FILE (readable by its owner only), for init --pseudonym-secret-file.";
+    secret_import: "Pasang rahasia UPT dari BERKAS (dari secret export di PC lama), pada instalasi yang belum punya.",
+        "Put the UPT's secret from FILE (from secret export on the old PC) on an installation that has none yet.";
+    secret_new: "Buat rahasia baru dengan sengaja bila yang lama hilang untuk selamanya (peserta lama yang didaftarkan lagi terhitung dua kali).",
+        "Make a new secret on purpose when the old one is lost for good (earlier participants enrolled again count twice).";
     token: "Token UPT untuk pusat.", "The UPT's token for the hub.";
     token_set: "Ganti token (setelah pusat mencabut yang lama atau menerbitkan yang baru). Layanan yang berjalan memakainya pada sinkron berikutnya, yang langsung diminta; tanpa restart.",
         "Replace the token (after HQ revoked the old one or issued a new one). The running service uses it at its next sync, which this command asks for; no restart needed.";

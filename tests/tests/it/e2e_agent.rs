@@ -640,6 +640,52 @@ fn a_reinstalled_agent_gets_its_records_back_and_two_agents_of_one_upt_converge(
         "{trainings}"
     );
 
+    // A third installation set up without the secret: its first enrolment is refused, loudly
+    // and with the fix, before it could give Andi a second pseudonym; with the secret put
+    // back, Andi is recognised as enrolled already.
+    let tablet = AgentDir::new(&dir.path().join("tablet"));
+    tablet.ok(&[
+        "init",
+        "--upt",
+        "LAPAS-MAKASSAR",
+        "--hub",
+        &hub.url(),
+        "--token",
+        token.trim(),
+    ]);
+    tablet.ok(&["sync"]);
+    let refused = tablet.run(&[
+        "training",
+        "enroll",
+        t.trim(),
+        "--reg-no",
+        "BI 77/2024",
+        "--name",
+        "Andi",
+    ]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("sudah punya 1 peserta") && said.contains("karya-agent secret import"),
+        "{said}"
+    );
+    tablet.ok(&["secret", "import", secret.to_str().unwrap()]);
+    let again = tablet.run(&[
+        "training",
+        "enroll",
+        t.trim(),
+        "--reg-no",
+        "BI 77/2024",
+        "--name",
+        "Andi",
+    ]);
+    assert!(!again.status.success());
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        said.contains("sudah terdaftar"),
+        "the same pseudonym: {said}"
+    );
+
     // Both now edit the same product while apart: stock changes add up, and the concurrent
     // price edits are both visible as a conflict, not silently lost.
     office.ok(&["stock", "add", id.trim(), "3"]);
