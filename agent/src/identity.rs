@@ -39,6 +39,9 @@ pub const SCHEMA: AppSchema = AppSchema {
         r#"-- photo uploads begun and not acknowledged whole: the next try asks the hub first
         CREATE TABLE upload_tries (hash TEXT PRIMARY KEY, at TEXT NOT NULL);
     "#,
+        r#"-- console accounts that may change the UPT's settings (the token) from the console
+        ALTER TABLE console_users ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+    "#,
     ],
 };
 

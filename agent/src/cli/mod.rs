@@ -7,7 +7,7 @@
 
 mod fields;
 mod records;
-mod setup;
+pub mod setup;
 mod sync;
 mod users;
 
@@ -138,7 +138,17 @@ pub enum TokenCommand {
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
     #[command(about = h::user_add())]
-    Add { name: String },
+    Add {
+        name: String,
+        #[arg(long, help = h::user_admin_flag())]
+        admin: bool,
+    },
+    #[command(about = h::user_admin())]
+    Admin {
+        name: String,
+        #[arg(long, help = h::user_admin_off())]
+        off: bool,
+    },
     #[command(about = h::user_list())]
     List,
     #[command(about = h::user_rm())]

@@ -143,6 +143,14 @@ async fn check_hub(init: &Init<'_>) -> Result<(), AgentError> {
 /// every sync, so no restart. When the hub can be asked, a token it refuses, or one of
 /// another UPT, is not saved; an unreachable hub leaves the check to the next sync.
 pub async fn token_set(paths: &Paths, token: &str) -> Result<(), AgentError> {
+    replace_token(paths, token).await?;
+    println!("{}", text::token_saved());
+    Ok(())
+}
+
+/// Checks a new token with the hub (when it answers) and saves it: `token set`, and the
+/// console's Pengaturan page. A check that could not be made is said on stderr.
+pub async fn replace_token(paths: &Paths, token: &str) -> Result<(), AgentError> {
     let token = token.trim().to_string();
     if token.is_empty() || token.chars().any(char::is_whitespace) {
         return Err(AgentError::Usage(text::token_shape().into()));
@@ -177,7 +185,6 @@ pub async fn token_set(paths: &Paths, token: &str) -> Result<(), AgentError> {
     }
     config.token = token;
     config.save(paths)?;
-    println!("{}", text::token_saved());
     Ok(())
 }
 

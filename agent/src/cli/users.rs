@@ -32,14 +32,21 @@ fn read_password(prompt: &str) -> Result<String, AgentError> {
 pub fn command(paths: &Paths, cmd: UserCommand) -> Result<(), AgentError> {
     let store = crate::store::open_store(paths)?;
     match cmd {
-        UserCommand::Add { name } => {
+        UserCommand::Add { name, admin } => {
             users::check_name(&name)?;
             let password = read_password(text::password_prompt())?;
             users::set_password(&store, &name, &password, true)?;
+            if admin {
+                users::set_admin(&store, &name, true)?;
+            }
             let listen = crate::config::AgentConfig::load(paths)
                 .map(|c| c.console.listen())
                 .unwrap_or_default();
             println!("{}", text::account_added(&name, &listen));
+        }
+        UserCommand::Admin { name, off } => {
+            users::set_admin(&store, &name, !off)?;
+            println!("{}", text::account_admin(&name, !off));
         }
         UserCommand::Passwd { name } => {
             let password = read_password(text::new_password_prompt())?;
@@ -57,10 +64,14 @@ pub fn command(paths: &Paths, cmd: UserCommand) -> Result<(), AgentError> {
             if rows.is_empty() {
                 println!("{}", text::no_accounts());
             }
-            for (name, at, failed) in rows {
+            for (name, at, failed, admin) in rows {
                 let since =
                     karya_shared::localtime::format(&at, karya_shared::localtime::Zone::from_env());
-                println!("{}", text::account_line(&name, &since, failed));
+                let mut line = text::account_line(&name, &since, failed);
+                if admin {
+                    line.push_str(text::account_is_admin());
+                }
+                println!("{line}");
             }
         }
     }

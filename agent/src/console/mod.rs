@@ -17,6 +17,7 @@ mod login;
 pub mod pages;
 mod products;
 mod sales;
+mod settings;
 mod trainings;
 pub mod users;
 
@@ -140,6 +141,8 @@ fn cookie_named(headers: &HeaderMap, name: &str) -> Option<String> {
 pub struct Operator {
     pub user: String,
     pub csrf: String,
+    /// An admin account's (`user add --admin`): may change the UPT's token here.
+    pub admin: bool,
     sid: String,
 }
 
@@ -153,6 +156,7 @@ impl Console {
         Some(Operator {
             user: s.user.clone(),
             csrf: s.csrf.clone(),
+            admin: users::is_admin_tag(&s.tag),
             sid,
         })
     }
@@ -400,6 +404,9 @@ pub async fn start(
         .route("/impor", get(import::import_page).post(import::upload))
         .route("/impor/{token}", post(import::import_upload))
         .route("/log", get(log::log))
+        .route("/pengaturan", get(settings::settings))
+        .route("/pengaturan/token", post(settings::set_token))
+        .route("/templat/{file}", get(settings::template))
         .route("/log/bundel", get(log::bundle))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD))
         .layer(axum::middleware::from_fn(same_site_forms))

@@ -160,7 +160,7 @@ fn csrf(op: &Operator) -> Markup {
 }
 
 fn layout(op: Option<&Operator>, title: &str, active: &str, body: Markup) -> Markup {
-    let nav = [
+    let mut nav = vec![
         ("/", t::nav_home()),
         ("/produk", t::nav_products()),
         ("/penjualan", t::nav_sales()),
@@ -168,6 +168,9 @@ fn layout(op: Option<&Operator>, title: &str, active: &str, body: Markup) -> Mar
         ("/impor", t::nav_import()),
         ("/log", t::nav_log()),
     ];
+    if op.is_some_and(|op| op.admin) {
+        nav.push(("/pengaturan", t::nav_settings()));
+    }
     html! {
         (DOCTYPE)
         html lang=(karya_shared::text::lang().html_tag()) {
@@ -195,6 +198,26 @@ fn layout(op: Option<&Operator>, title: &str, active: &str, body: Markup) -> Mar
             }
         }
     }
+}
+
+/// Pengaturan: the UPT, its hub, and a form for a new token (admin accounts only).
+pub fn settings(op: &Operator, upt: &str, hubs: &str, flash: Option<Flash>) -> Markup {
+    layout(
+        Some(op),
+        t::nav_settings(),
+        "/pengaturan",
+        html! {
+            (flash_box(flash))
+            p { (t::settings_upt(upt, hubs)) }
+            h2 { (t::new_token_title()) }
+            p { (t::new_token_help()) }
+            form method="post" action="/pengaturan/token" id="token-baru" {
+                (csrf(op))
+                label { (t::new_token()) " " input name="token" type="password" autocomplete="off" required size="40"; }
+                " " button type="submit" { (t::save_token()) }
+            }
+        },
+    )
 }
 
 pub fn error_page(message: &str) -> Markup {
@@ -1024,7 +1047,12 @@ pub fn import_page(op: &Operator, preview: Option<&Preview>, flash: Option<Flash
                 }
             }
             h2 { (t::upload()) }
-            p { (t::upload_hint()) code { "karya-agent template produk produk.xlsx" } }
+            p {
+                (t::templates_here()) " "
+                a href="/templat/produk.xlsx" { "produk.xlsx" } ", "
+                a href="/templat/penjualan.xlsx" { "penjualan.xlsx" } ", "
+                a href="/templat/pelatihan.xlsx" { "pelatihan.xlsx" } "."
+            }
             form method="post" action="/impor" enctype="multipart/form-data" {
                 (csrf(op))
                 label { (t::sheet_file()) " " input type="file" name="berkas" accept=".csv,.xlsx,.xls,.ods,.txt" required; }

@@ -102,7 +102,7 @@ pub fn login(
                  locked_until = CASE WHEN failed + 1 >= ?3
                      THEN ?2 + MIN(900, 30 << MIN(failed + 1 - ?3, 5)) ELSE 0 END
              WHERE name = ?1 AND locked_until <= ?2
-             RETURNING hash",
+             RETURNING hash || CASE WHEN admin = 1 THEN ' admin' ELSE '' END",
             params![name, now, FREE_FAILURES],
             |r| r.get(0),
         )
@@ -122,7 +122,7 @@ pub fn login(
         let _ = hash(password);
         return Ok(Err(LoginRefused::Wrong));
     };
-    let good = PasswordHash::new(&stored)
+    let good = PasswordHash::new(stored.trim_end_matches(ADMIN_MARK))
         .map(|h| {
             argon2::Argon2::default()
                 .verify_password(password.as_bytes(), &h)
@@ -148,11 +148,34 @@ pub fn login(
     }))
 }
 
-/// Every account's name and the tag of its password (see [`login`]): a session whose
-/// account is gone, or whose password changed since, ends.
+/// What ends a session's tag when its account is an admin's.
+const ADMIN_MARK: &str = " admin";
+
+/// Whether a session's tag (see [`login`]) is an admin account's.
+pub fn is_admin_tag(tag: &str) -> bool {
+    tag.ends_with(ADMIN_MARK)
+}
+
+/// Makes an account an admin's (who may change the UPT's token in the console) or not;
+/// its sessions end, so the change shows at the next sign-in.
+pub fn set_admin(store: &Store, name: &str, admin: bool) -> Result<(), AgentError> {
+    let changed = store.conn().execute(
+        "UPDATE console_users SET admin = ?2 WHERE name = ?1",
+        params![name, i64::from(admin)],
+    )?;
+    if changed == 0 {
+        return Err(AgentError::Usage(text::no_account(name)));
+    }
+    Ok(())
+}
+
+/// Every account's name and the tag of its password and role (see [`login`]): a session
+/// whose account is gone, or whose password or role changed since, ends.
 pub fn tags(store: &Store) -> Result<HashMap<String, String>, AgentError> {
     let conn = store.conn();
-    let mut stmt = conn.prepare("SELECT name, hash FROM console_users")?;
+    let mut stmt = conn.prepare(
+        "SELECT name, hash || CASE WHEN admin = 1 THEN ' admin' ELSE '' END FROM console_users",
+    )?;
     let rows = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
@@ -177,13 +200,13 @@ pub fn remove(store: &Store, name: &str) -> Result<bool, AgentError> {
         > 0)
 }
 
-/// Every account: name, when it was made, failed logins in a row.
-pub fn list(store: &Store) -> Result<Vec<(String, String, i64)>, AgentError> {
+/// Every account: name, when it was made, failed logins in a row, whether an admin's.
+pub fn list(store: &Store) -> Result<Vec<(String, String, i64, bool)>, AgentError> {
     let conn = store.conn();
     let mut stmt =
-        conn.prepare("SELECT name, created_at, failed FROM console_users ORDER BY name")?;
+        conn.prepare("SELECT name, created_at, failed, admin FROM console_users ORDER BY name")?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }

@@ -38,6 +38,20 @@ pub fn hub_refuses_token_at_init(hub: &str, detail: &str, upt: &str) -> String {
     )
 }
 
+pub fn account_admin(name: &str, admin: bool) -> String {
+    if admin {
+        say!(
+            "akun {name} kini admin (boleh mengganti token di Pengaturan konsol); berlaku saat masuk berikutnya",
+            "account {name} is now an admin (may change the token under the console's Settings); from its next sign-in",
+        )
+    } else {
+        say!(
+            "akun {name} bukan admin lagi; berlaku saat masuk berikutnya",
+            "account {name} is no longer an admin; from its next sign-in",
+        )
+    }
+}
+
 pub fn token_of_another_upt(other: &str, upt: &str) -> String {
     say!(
         "token ini milik {other}, bukan {upt}; tidak disimpan. Minta token {upt} ke admin pusat (karya-hub upt token {upt})",
@@ -81,6 +95,7 @@ words! {
     secret_missing: "rahasia hilang dari agent.db padahal sudah ada peserta yang didaftarkan dengannya",
         "the secret is missing from agent.db although participants were enrolled with it";
     secret_unreadable: "rahasia yang baru dibuat tidak bisa dibaca kembali", "the secret just made cannot be read back";
+    account_is_admin: " (admin)", " (admin)";
     secret_imported: "rahasia pseudonim dipasang; pendaftaran memakai pseudonim yang sama dengan PC lama", "pseudonym secret put in place; enrolments use the same pseudonyms as the old PC";
     secret_made_new: "rahasia pseudonim baru dibuat; peserta lama yang didaftarkan lagi akan terhitung dua kali", "a new pseudonym secret was made; earlier participants enrolled again will count twice";
 }

@@ -202,6 +202,15 @@ words! {
     yes_undo: "Ya, batalkan", "Yes, undo it";
     back: "Kembali", "Back";
     first_page: "« Halaman pertama", "« First page";
+    nav_settings: "Pengaturan", "Settings";
+    admin_only: "Halaman ini hanya untuk akun admin. Admin UPT membuatnya di server: karya-agent user admin NAMA", "This page is for admin accounts only. The UPT's admin makes one on the server: karya-agent user admin NAME";
+    no_such_template: "Templat itu tidak ada; pilih produk, penjualan atau pelatihan di halaman Impor.", "No such template; choose produk, penjualan or pelatihan on the Import page.";
+    new_token_title: "Token baru dari pusat", "A new token from HQ";
+    new_token_help: "Tempel token yang diberikan admin pusat (mis. setelah token lama dicabut). Token diperiksa ke pusat dulu: token UPT lain atau yang ditolak pusat tidak disimpan.", "Paste the token HQ's admin gave (e.g. after the old one was revoked). It is checked with the hub first: another UPT's token, or one the hub refuses, is not saved.";
+    new_token: "Token", "Token";
+    save_token: "Simpan token", "Save the token";
+    token_saved_here: "Token disimpan.", "Token saved.";
+    templates_here: "Templat XLSX dengan daftar pilihan dan contoh:", "XLSX templates with dropdowns and an example:";
     previous_page: "« Sebelumnya", "« Previous";
     search_trainings: "Cari pelatihan", "Search trainings";
     mark_passed: "Lulus", "Passed";
@@ -387,6 +396,13 @@ pub fn import_warning(which: &str) -> String {
     say!(
         "Perhatian: penjualan di berkas ini mengurangi stok: {which}. Mengimpor tetap menyimpannya dengan stok minus; periksa jumlahnya dulu.",
         "Note: the sales in this file lower the stock: {which}. Importing records them anyway with stock below zero; check the quantities first.",
+    )
+}
+
+pub fn settings_upt(upt: &str, hubs: &str) -> String {
+    say!(
+        "Agen ini milik {upt} dan bersinkron dengan pusat di {hubs}.",
+        "This agent belongs to {upt} and syncs with the hub at {hubs}."
     )
 }
 

@@ -37,6 +37,9 @@ words! {
     user_add: "Tambah akun konsol; kata sandinya ditanyakan (atau dibaca dari stdin).",
         "Add a console account; the password is asked for (or read from stdin).";
     user_list: "Daftar akun konsol.", "List the console accounts.";
+    user_admin_flag: "Akun admin: boleh mengganti token UPT dari konsol.", "An admin account: may change the UPT's token from the console.";
+    user_admin: "Jadikan akun admin (boleh mengganti token dari konsol).", "Make an account an admin (may change the token from the console).";
+    user_admin_off: "Cabut hak admin akun itu.", "Take the account's admin rights away.";
     user_rm: "Hapus akun konsol.", "Remove a console account.";
     user_passwd: "Ganti kata sandi akun (dan buka kuncinya).", "Set an account's password (and unlock it).";
 

@@ -500,6 +500,73 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     wait_for(&c, "Produk 'Batik tulis Pati' dihapus").await;
     assert!(!text(&c, "#produk").await.contains("Batik tulis Pati"));
 
+    // The import templates, for every operator, from the Impor page.
+    c.goto(&format!("{base}/impor")).await.unwrap();
+    let link = c
+        .find(Locator::Css("a[href='/templat/penjualan.xlsx']"))
+        .await
+        .unwrap();
+    assert_eq!(link.text().await.unwrap(), "penjualan.xlsx");
+    let cookie = c.get_named_cookie("karya_sesi").await.unwrap();
+    let xlsx = reqwest::Client::new()
+        .get(format!("{base}/templat/penjualan.xlsx"))
+        .header("cookie", format!("karya_sesi={}", cookie.value()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status(), 200);
+    let bytes = xlsx.bytes().await.unwrap();
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let sheet = calamine::Reader::worksheet_range_at(&mut book, 0)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        sheet.get((0, 0)),
+        Some(&calamine::Data::String("produk".into()))
+    );
+
+    // Pengaturan is an admin's: an operator gets told how one is made; made an admin (on
+    // the server), budi signs in again and replaces the token, checked with the hub first.
+    c.goto(&format!("{base}/pengaturan")).await.unwrap();
+    wait_for(&c, "hanya untuk akun admin").await;
+    assert!(!body(&c).await.contains("Pengaturan\n"));
+    agent.ok(&["user", "admin", "budi"]);
+    // The session of an account whose role changed ends (checked every 2 seconds).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        c.goto(&format!("{base}/")).await.unwrap();
+        if body(&c).await.contains("Kata sandi") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the session did not end");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    fill(&c, "form", &[("nama", "budi"), ("sandi", "rahasia-lapas")]).await;
+    submit(&c, "form").await;
+    wait_for(&c, "Sinkronkan sekarang").await;
+    c.find(Locator::LinkText("Pengaturan"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&c, "Token baru dari pusat").await;
+    shot(&c, "10c-pengaturan").await;
+    let kudus = HubProcess::add_upt(&db, "LAPAS-KUDUS", "lapas", "Jawa Tengah");
+    fill(&c, "#token-baru", &[("token", kudus.trim())]).await;
+    submit(&c, "#token-baru").await;
+    wait_for(&c, "token ini milik LAPAS-KUDUS, bukan LAPAS-PATI").await;
+    let toml = std::fs::read_to_string(agent.dir.join("agent.toml")).unwrap();
+    assert!(toml.contains(token.trim()) && !toml.contains(kudus.trim()));
+    let fresh = HubProcess::admin(&db, &["upt", "token", "LAPAS-PATI"]);
+    fill(&c, "#token-baru", &[("token", fresh.trim())]).await;
+    submit(&c, "#token-baru").await;
+    let said = wait_for(&c, "Token disimpan.").await;
+    assert!(said.contains("Sinkronisasi berhasil"), "{said}");
+    let toml = std::fs::read_to_string(agent.dir.join("agent.toml")).unwrap();
+    assert!(toml.contains(fresh.trim()));
+
     // A form posted with a wrong CSRF token is refused and changes nothing.
     let cookie = c.get_named_cookie("karya_sesi").await.unwrap();
     let resp = reqwest::Client::new()

@@ -24,6 +24,7 @@ async fn every_page_of_the_dashboard_and_the_console_reads_on_a_phone() {
     let hub = HubProcess::start(&db, free_addr());
     let mut agent = AgentDir::init(&tmp.path().join("agent"), "LAPAS-PATI", &hub.url(), &token);
     agent.add_user("budi", "rahasia-lapas");
+    agent.ok(&["user", "admin", "budi"]);
 
     // A UPT's ordinary records: products (one with a long name), a sale, a training with a
     // participant who finished.
@@ -128,6 +129,7 @@ async fn every_page_of_the_dashboard_and_the_console_reads_on_a_phone() {
     look(&c, &format!("{console}/pelatihan"), "konsol-07-pelatihan").await;
     look(&c, &format!("{console}/impor"), "konsol-08-impor").await;
     look(&c, &format!("{console}/log"), "konsol-09-log").await;
+    look(&c, &format!("{console}/pengaturan"), "konsol-11-pengaturan").await;
 
     // The dashboard, signed in as HQ's admin (who sees every page).
     let site = hub.url().replace("127.0.0.1", "localhost");
