@@ -749,3 +749,71 @@ fn a_sale_lowers_the_stock_and_below_zero_only_when_the_operator_says_so() {
     ok(&agent(d, &["import", sheet.to_str().unwrap()]));
     assert_eq!(stock(d), -21);
 }
+
+#[test]
+fn lists_speak_indonesian_words_and_formats() {
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    init_offline(d);
+    ok(&agent(
+        d,
+        &[
+            "product",
+            "add",
+            "--name",
+            "Kursi jati",
+            "--category",
+            "furnitur",
+            "--price",
+            "1850000",
+            "--stock",
+            "1200",
+        ],
+    ));
+    let listed = ok(&agent(d, &["product", "list"]));
+    assert!(
+        listed.contains("Furnitur") && listed.contains("Rp1.850.000") && listed.contains("1.200"),
+        "{listed}"
+    );
+    let id = ok(&agent(
+        d,
+        &[
+            "training",
+            "add",
+            "--program",
+            "Rias pengantin",
+            "--category",
+            "tata-rias",
+            "--start",
+            "01/12/2026",
+            "--end",
+            "20/12/2026",
+        ],
+    ))
+    .trim()
+    .to_string();
+    ok(&agent(
+        d,
+        &[
+            "training",
+            "enroll",
+            &id,
+            "--reg-no",
+            "B.I 1/2026",
+            "--name",
+            "Siti",
+        ],
+    ));
+    let listed = ok(&agent(d, &["training", "list"]));
+    assert!(
+        listed.contains("Tata rias")
+            && listed.contains("1 Des 2026")
+            && !listed.contains("2026-12-01"),
+        "{listed}"
+    );
+    let shown = ok(&agent(d, &["training", "show", &id]));
+    assert!(
+        shown.contains("terdaftar") && !shown.contains("enrolled") && shown.contains("20 Des 2026"),
+        "{shown}"
+    );
+}

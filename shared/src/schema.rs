@@ -425,9 +425,25 @@ pub fn category_choices(national: Option<&AutoCommit>, training: bool) -> Vec<(S
                         .map(|(_, n)| n.to_string())
                 })
                 .unwrap_or_else(|| slug.clone());
+            // Training categories ship named by their slugs (`tata-rias`): read as words.
+            let name = if name == slug {
+                slug_words(&slug)
+            } else {
+                name
+            };
             (slug, name)
         })
         .collect()
+}
+
+/// A slug as people read it: `tata-rias` as `Tata rias`.
+pub fn slug_words(slug: &str) -> String {
+    let spaced = slug.replace(['-', '_'], " ");
+    let mut chars = spaced.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => spaced,
+    }
 }
 
 /// The product categories a document's catalogue holds (the `national` document), or the

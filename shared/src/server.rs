@@ -172,7 +172,8 @@ pub fn serve<B: Backend>(
                     reason: reason.clone(),
                     kind,
                 });
-                Reply::Refused(reason)
+                // The code first: the agent words it for its operator.
+                Reply::Refused(format!("{kind}: {reason}"))
             }
             Err(StoreError::Panicked { doc, message }) => {
                 served.panicked.push((doc, message));
@@ -184,7 +185,7 @@ pub fn serve<B: Backend>(
                     reason: reason.clone(),
                     kind: "internal_error",
                 });
-                Reply::Refused(reason)
+                Reply::Refused(format!("internal_error: {reason}"))
             }
             Err(e) => return Err(e.into()),
         };

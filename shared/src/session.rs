@@ -67,7 +67,27 @@ pub enum SessionError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Refusal {
     pub doc: String,
+    /// The hub's words, after its code for why (`not_writer: …`) from hubs that send one.
     pub reason: String,
+}
+
+impl Refusal {
+    /// The hub's code for why (`unknown_document`, `not_visible`, `malformed`,
+    /// `not_applicable`, `not_writer`, `internal_error`, or an upload's `photo_quota` …):
+    /// what the agent tells its operator in their own words.
+    pub fn code(&self) -> Option<&str> {
+        let (code, _) = self.reason.split_once(": ")?;
+        (!code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+            .then_some(code)
+    }
+
+    /// The hub's own words, without the code.
+    pub fn detail(&self) -> &str {
+        match self.code() {
+            Some(code) => &self.reason[code.len() + 2..],
+            None => &self.reason,
+        }
+    }
 }
 
 /// What a finished session did, for `karya-agent sync` and the status.

@@ -114,7 +114,7 @@ pub fn product(
                 println!("{}", text::removed(&id))
             }
         }
-        ProductCommand::List => list_products(&store, upt, json)?,
+        ProductCommand::List => list_products(&mut store, upt, json)?,
         ProductCommand::Photo(PhotoCommand::Add { id, files, caption }) => {
             let photos = records::add_photos(&mut store, &paths.dir, upt, &id, &files, &caption)?;
             if json {
@@ -183,7 +183,8 @@ fn product_row(store: &Store, upt: &str, id: &str) -> Result<views::ProductRow, 
         .ok_or_else(|| AgentError::Usage(text::not_found("product", &id)))
 }
 
-fn list_products(store: &Store, upt: &str, json: bool) -> Result<(), AgentError> {
+fn list_products(store: &mut Store, upt: &str, json: bool) -> Result<(), AgentError> {
+    use karya_shared::localtime::{rupiah, thousands};
     let rows = records::products(store, upt)?;
     if json {
         print_json(&rows);
@@ -198,11 +199,18 @@ fn list_products(store: &Store, upt: &str, json: bool) -> Result<(), AgentError>
         text::col_stock(),
         text::col_curation()
     );
+    let cats = records::category_choices(store, false)?;
+    let category = |slug: &str| {
+        cats.iter()
+            .find(|(s, _)| s == slug)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| slug.to_string())
+    };
     for p in rows {
         let cur = p
             .curation
             .as_ref()
-            .map(|c| c.status.as_str())
+            .map(|c| crate::console::pages::curation_words(c.status))
             .unwrap_or("-");
         let flag = if p.conflicts.is_empty() {
             ""
@@ -213,9 +221,9 @@ fn list_products(store: &Store, upt: &str, json: bool) -> Result<(), AgentError>
             "{:<12} {:<32} {:<16} {:>12} {:>7} {cur}{flag}",
             &p.id[..12.min(p.id.len())],
             printable(&p.name),
-            printable(&p.category),
-            p.price_idr,
-            p.stock
+            printable(&category(&p.category)),
+            rupiah(p.price_idr),
+            thousands(p.stock)
         );
     }
     Ok(())
@@ -227,7 +235,10 @@ fn show_product(row: &views::ProductRow) {
     println!(
         "{}",
         text::product_line(
-            &row.category,
+            karya_shared::model::PRODUCT_CATEGORIES
+                .iter()
+                .find(|(slug, _)| *slug == row.category)
+                .map_or(row.category.as_str(), |(_, name)| *name),
             &rupiah(row.price_idr),
             &printable(&row.unit),
             &thousands(row.stock),
@@ -401,13 +412,13 @@ pub fn training(
                 println!("{}", text::completed(&pseudonym[..16]))
             }
         }
-        TrainingCommand::List => list_trainings(&store, upt, json)?,
+        TrainingCommand::List => list_trainings(&mut store, upt, json)?,
         TrainingCommand::Show { id } => show_training(&store, upt, doc, &id, json)?,
     }
     Ok(())
 }
 
-fn list_trainings(store: &Store, upt: &str, json: bool) -> Result<(), AgentError> {
+fn list_trainings(store: &mut Store, upt: &str, json: bool) -> Result<(), AgentError> {
     let rows = views::trainings(
         &mut karya_shared::sql::Sql::Lite(&store.conn()),
         Some(upt),
@@ -427,14 +438,21 @@ fn list_trainings(store: &Store, upt: &str, json: bool) -> Result<(), AgentError
         text::col_people(),
         text::col_done()
     );
+    let cats = records::category_choices(store, true)?;
+    let category = |slug: &str| {
+        cats.iter()
+            .find(|(s, _)| s == slug)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| slug.to_string())
+    };
     for t in rows {
         println!(
-            "{:<12} {:<30} {:<12} {:<10} {:<10} {:>6} {:>6}",
+            "{:<12} {:<30} {:<12} {:<11} {:<11} {:>6} {:>6}",
             &t.id[..12.min(t.id.len())],
-            t.program,
-            t.category,
-            t.start_date,
-            t.end_date,
+            printable(&t.program),
+            printable(&category(&t.category)),
+            karya_shared::localtime::date(t.start_date),
+            karya_shared::localtime::date(t.end_date),
             t.participants,
             t.completed
         );
@@ -475,9 +493,9 @@ fn show_training(
         text::training_line(
             &t.id,
             &t.program,
-            &t.category,
-            &iso(t.start_date),
-            &iso(t.end_date),
+            &karya_shared::schema::slug_words(&t.category),
+            &karya_shared::localtime::date(t.start_date),
+            &karya_shared::localtime::date(t.end_date),
             t.hours,
             &t.partner
         )
@@ -488,7 +506,12 @@ fn show_training(
             .unwrap_or_else(|| text::pseudonym_only(&p.pseudonym[..16]));
         println!(
             "{}",
-            text::participant_line(&who, p.status.as_str(), p.hours_attended, &p.certificate)
+            text::participant_line(
+                &who,
+                crate::console::pages::participant_words(p.status),
+                p.hours_attended,
+                &p.certificate
+            )
         );
     }
     Ok(())

@@ -32,7 +32,7 @@ fn print_outcome(outcome: &Outcome, elapsed: std::time::Duration, json: bool) {
             "{}",
             text::refused_by_hub(
                 &karya_shared::text::printable(&r.doc),
-                &karya_shared::text::printable(&r.reason)
+                &karya_shared::text::printable(&text::refusal_words(r))
             )
         );
     }
@@ -229,7 +229,12 @@ fn print_status(report: &StatusReport) {
         .unwrap_or_else(|| text::next_when_no_service().into());
     println!("{:<18} {next}", text::label_next());
     for r in report.refused.iter().chain(&report.photos_refused) {
-        println!("{:<18} {}: {}", text::label_refused(), r.doc, r.reason);
+        println!(
+            "{:<18} {}: {}",
+            text::label_refused(),
+            karya_shared::text::printable(&r.doc),
+            karya_shared::text::printable(&text::refusal_words(r))
+        );
     }
     if report.photos_waiting > 0 {
         println!(

@@ -100,7 +100,7 @@ impl Flash {
             let docs = o
                 .refused
                 .iter()
-                .map(|r| format!("{} ({})", r.doc, r.reason))
+                .map(|r| format!("{} ({})", r.doc, crate::text::agent::refusal_words(r)))
                 .collect::<Vec<_>>()
                 .join("; ");
             return Flash::bad(&t::but_refused(&text, o.refused.len(), &docs));
@@ -140,6 +140,15 @@ pub fn curation_words(s: CurationStatus) -> &'static str {
         CurationStatus::Approved => t::curation_approved(),
         CurationStatus::Featured => t::curation_featured(),
         CurationStatus::Rejected => t::curation_rejected(),
+    }
+}
+
+/// A participant's status in the operator's words.
+pub fn participant_words(s: ParticipantStatus) -> &'static str {
+    match s {
+        ParticipantStatus::Enrolled => t::status_enrolled(),
+        ParticipantStatus::Completed => t::status_completed(),
+        ParticipantStatus::Dropped => t::status_dropped(),
     }
 }
 
@@ -307,7 +316,7 @@ pub fn beranda(
                     tr { th { (t::last_error()) } td { (e) } }
                 }
                 @for r in &report.refused {
-                    tr { th { (t::refused()) (r.doc) } td { (r.reason) } }
+                    tr { th { (t::refused()) (r.doc) } td { (crate::text::agent::refusal_words(r)) } }
                 }
             }
             form method="post" action="/sinkron" {
@@ -508,6 +517,46 @@ pub fn products(
     )
 }
 
+/// A product's certifications as rows of fields (kind, number, valid until), each with a
+/// box to remove it, and one empty row to add one. `typed`: the field as typed input.
+fn certification_rows(typed: &str) -> Markup {
+    use karya_shared::input::FromInput;
+    // What was typed but does not read (a failed form) shows as the rows that do.
+    let rows: Vec<karya_shared::model::Certification> = typed
+        .split(';')
+        .filter_map(|item| karya_shared::model::Certification::from_input(item.trim()).ok())
+        .collect();
+    let empty = karya_shared::model::Certification {
+        kind: karya_shared::model::CertificationKind::Halal,
+        number: String::new(),
+        valid_until: None,
+    };
+    html! {
+        fieldset id="sertifikasi" {
+            legend { (t::form_label("certifications")) }
+            @for (n, c) in rows.iter().chain(std::iter::once(&empty)).enumerate().take(super::products::MAX_CERTIFICATION_ROWS) {
+                @let new = n == rows.len();
+                div class="baris-sertifikasi" {
+                    label { (t::certification_kind()) " " select name={ "sert_jenis_" (n) } {
+                        option value="" selected[new] { "—" }
+                        @for k in karya_shared::model::CertificationKind::NAMES {
+                            option value=(k) selected[!new && c.kind.as_str() == *k] { (k.to_uppercase()) }
+                        }
+                    } }
+                    " "
+                    label { (t::certification_number()) " " input name={ "sert_nomor_" (n) } value=(c.number) size="18"; }
+                    " "
+                    label { (t::valid_until()) " " input name={ "sert_berlaku_" (n) } placeholder="31/01/2028" size="10"
+                        value=(c.valid_until.map(|d| d.to_input()).unwrap_or_default()); }
+                    @if !new {
+                        " " label { input type="checkbox" name={ "sert_hapus_" (n) } value="ya"; " " (t::remove_this()) }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn product_fields(
     op: &Operator,
     action: &str,
@@ -525,6 +574,8 @@ fn product_fields(
                     @let required = crate::records::REQUIRED.contains(&field);
                     @if field == "category" {
                         label { (t::form_label(field)) " " (category_select(field, cats, value, false)) }
+                    } @else if field == "certifications" {
+                        (certification_rows(value))
                     } @else if ty == "bool" {
                         label { input type="checkbox" name=(field) value="ya" checked[value == "ya"]; " " (t::form_label(field)) }
                     } @else if field == "description" {
@@ -855,7 +906,7 @@ pub fn trainings(
                         tr {
                             td { (who.as_ref().map(|w| w.1.as_str()).unwrap_or("?")) }
                             td { (who.as_ref().map(|w| w.0.as_str()).unwrap_or("?")) }
-                            td { (match p.status { ParticipantStatus::Enrolled => t::status_enrolled(), ParticipantStatus::Completed => t::status_completed(), ParticipantStatus::Dropped => t::status_dropped() }) }
+                            td { (participant_words(p.status)) }
                             td { (p.certificate) }
                             td {
                                 // One press for a participant who finished (the registration

@@ -68,7 +68,40 @@ impl ProductForm {
     pub fn get(&self, field: &str) -> &str {
         self.fields.get(field).map(String::as_str).unwrap_or("")
     }
+
+    /// Folds the certification rows the form shows (`sert_jenis_N`, `sert_nomor_N`,
+    /// `sert_berlaku_N`, `sert_hapus_N`) into the `certifications` field as typed input
+    /// (`halal:ID…:31/01/2028; pirt:…`): a row without a kind, or ticked to go, is left out.
+    pub fn fold_certifications(&mut self) {
+        if !self.fields.keys().any(|k| k.starts_with("sert_")) {
+            return;
+        }
+        let mut rows = Vec::new();
+        for n in 0..MAX_CERTIFICATION_ROWS {
+            let get = |what: &str| {
+                self.fields
+                    .get(&format!("sert_{what}_{n}"))
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_default()
+            };
+            let (kind, number, until) = (get("jenis"), get("nomor"), get("berlaku"));
+            if kind.is_empty() || get("hapus") == "ya" {
+                continue;
+            }
+            rows.push(if until.is_empty() {
+                format!("{kind}:{number}")
+            } else {
+                format!("{kind}:{number}:{until}")
+            });
+        }
+        self.fields.retain(|k, _| !k.starts_with("sert_"));
+        self.fields.insert("certifications".into(), rows.join("; "));
+    }
 }
+
+/// Certification rows a product form takes (its own and one empty for a new one, at most
+/// the 20 a product may hold).
+pub const MAX_CERTIFICATION_ROWS: usize = 21;
 
 /// The product's fields a form shows, with their declared types, in declaration order: all
 /// an edit may change except the photos (files, with a form of their own).
@@ -81,8 +114,9 @@ pub fn form_fields() -> impl Iterator<Item = (&'static str, &'static str)> {
 
 pub(super) async fn add_product(
     State(state): State<Shared>,
-    Posted(op, f): Posted<ProductForm>,
+    Posted(op, mut f): Posted<ProductForm>,
 ) -> Result<Response, PageError> {
+    f.fold_certifications();
     let parsed = (|| -> Result<records::NewProduct, String> {
         Ok(records::NewProduct {
             fields: fields_of(&f)?,
@@ -142,8 +176,9 @@ pub(super) fn not_found() -> PageError {
 pub(super) async fn edit_product(
     State(state): State<Shared>,
     Path(id): Path<String>,
-    Posted(op, f): Posted<ProductForm>,
+    Posted(op, mut f): Posted<ProductForm>,
 ) -> Result<Response, PageError> {
+    f.fold_certifications();
     let patch = fields_of(&f);
     let to = format!("/produk/{id}");
     // A failed edit shows the form with what was typed (a box left unticked as no).

@@ -743,3 +743,38 @@ pub fn sale_would_go_below_zero(which: &str) -> String {
         "{which}. Check the quantity, or add stock first (karya-agent product stock ID +N); to record it anyway with stock below zero: --below-zero",
     )
 }
+
+/// Why the hub refused a document or a photo, in the operator's words: from the hub's code
+/// where it sends one (its own words otherwise, and in English).
+pub fn refusal_words(r: &karya_shared::session::Refusal) -> String {
+    if karya_shared::text::lang() == karya_shared::text::Lang::En {
+        return r.detail().to_string();
+    }
+    let said = match r.code() {
+        Some("unknown_document") => "pusat tidak mengenal dokumen ini",
+        Some("not_visible") => "dokumen ini bukan milik UPT ini; agen tidak boleh mengirimnya",
+        Some("malformed") => {
+            "isinya rusak atau melanggar aturan data; pusat tidak menerima apa pun darinya. Jalankan karya-agent repair untuk mengambil salinan pusat"
+        }
+        Some("not_applicable") => {
+            "perubahan tidak bisa diterapkan di pusat; jalankan karya-agent repair untuk menyamakan dengan pusat"
+        }
+        Some("not_writer") => {
+            "ada perubahan yang hanya boleh ditulis pusat atau Kanwil (mis. keputusan kurasi); tidak ada yang diterima"
+        }
+        Some("internal_error") => {
+            "terjadi galat di pusat; tidak ada yang digabung. Sinkronisasi berikutnya mencoba lagi"
+        }
+        Some("photo_quota") => {
+            "kuota foto UPT di pusat penuh; hapus foto yang tidak dipakai lagi, atau minta pusat menaikkan kuotanya"
+        }
+        Some("too_many_uploads") | Some("busy") => {
+            "pusat sedang sibuk menerima foto; dikirim lagi nanti"
+        }
+        Some("forbidden") | Some("unauthorized") => {
+            "pusat menolak token ini untuk foto; periksa token UPT (karya-agent token set)"
+        }
+        _ => return r.detail().to_string(),
+    };
+    said.to_string()
+}

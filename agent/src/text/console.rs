@@ -202,6 +202,10 @@ words! {
     yes_undo: "Ya, batalkan", "Yes, undo it";
     back: "Kembali", "Back";
     first_page: "« Halaman pertama", "« First page";
+    certification_kind: "Jenis", "Kind";
+    certification_number: "Nomor", "Number";
+    valid_until: "Berlaku sampai", "Valid until";
+    remove_this: "hapus", "remove";
     nav_settings: "Pengaturan", "Settings";
     admin_only: "Halaman ini hanya untuk akun admin. Admin UPT membuatnya di server: karya-agent user admin NAMA", "This page is for admin accounts only. The UPT's admin makes one on the server: karya-agent user admin NAME";
     no_such_template: "Templat itu tidak ada; pilih produk, penjualan atau pelatihan di halaman Impor.", "No such template; choose produk, penjualan or pelatihan on the Import page.";

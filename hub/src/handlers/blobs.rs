@@ -151,8 +151,7 @@ fn head_answer(result: Result<(Progress, u64), ApiError>) -> Response {
         Ok((p, size)) => tus_headers(StatusCode::OK.into_response(), Some(p), Some(size)),
         Err(e) => {
             // A HEAD answer has no body: the reason goes in a header.
-            let reason: String = e
-                .detail
+            let reason: String = format!("{}: {}", e.error, e.detail)
                 .chars()
                 .filter(|c| c.is_ascii() && !c.is_ascii_control())
                 .take(400)

@@ -284,6 +284,41 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
     submit(&c, &format!("form[action='/produk/{id}/stok']")).await;
     wait_for(&c, "Stok sekarang 5").await;
     assert_eq!(text(&c, "#stok").await, "5");
+    // Certifications as fields: a kind, a number, a date; then one removed and one added.
+    let edit = format!("form[action='/produk/{id}'][method='post']");
+    fill(
+        &c,
+        &edit,
+        &[
+            ("sert_jenis_0", "halal"),
+            ("sert_nomor_0", "ID31110000123"),
+            ("sert_berlaku_0", "31/01/2028"),
+        ],
+    )
+    .await;
+    submit(&c, &edit).await;
+    wait_for(&c, "disimpan").await;
+    let certs = agent.json(&["product", "show", &id])["certifications"].clone();
+    assert_eq!(certs[0]["kind"], "halal", "{certs}");
+    assert_eq!(certs[0]["number"], "ID31110000123");
+    assert_eq!(certs[0]["valid_until"], "2028-01-31");
+    c.find(Locator::Css(&format!("{edit} input[name=sert_hapus_0]")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(
+        &c,
+        &edit,
+        &[("sert_jenis_1", "pirt"), ("sert_nomor_1", "2063507010123")],
+    )
+    .await;
+    submit(&c, &edit).await;
+    wait_for(&c, "disimpan").await;
+    let certs = agent.json(&["product", "show", &id])["certifications"].clone();
+    assert_eq!(certs.as_array().unwrap().len(), 1, "{certs}");
+    assert_eq!(certs[0]["kind"], "pirt", "{certs}");
     c.goto(&format!("{base}/penjualan")).await.unwrap();
     // A mistyped date: refused, and the form keeps everything typed for the fix.
     fill(
@@ -539,7 +574,10 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
         if body(&c).await.contains("Kata sandi") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the session did not end");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the session did not end"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
     fill(&c, "form", &[("nama", "budi"), ("sandi", "rahasia-lapas")]).await;

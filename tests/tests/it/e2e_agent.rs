@@ -785,6 +785,11 @@ fn repair_fetches_a_refused_document_again_from_the_hub() {
     assert!(!out.status.success());
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("ditolak pusat: national"), "{said}");
+    // In the operator's words, from the hub's code: no English reason inside the sentence.
+    assert!(
+        said.contains("hanya boleh ditulis pusat atau Kanwil") && !said.contains("not_writer"),
+        "{said}"
+    );
 
     // upt holds a change the hub does not have: not dropped without --force.
     a.add_product("Keset sabut", "35000");
