@@ -21,7 +21,43 @@ pub enum Kind {
     Products,
     Sales,
     Trainings,
+    /// Participants to enrol: a training (by name or id), a registration number and a name
+    /// each (the name and number stay in this PC's identity table).
+    Enrolments,
 }
+
+/// The headers an enrolment sheet's columns may have (lower case, letters and digits):
+/// told from the other kinds by its registration-number column.
+const ENROLMENT_IMPORT: &[(&str, &[&str])] = &[
+    (
+        "training_id",
+        &[
+            "pelatihan",
+            "training",
+            "trainingid",
+            "idpelatihan",
+            "namapelatihan",
+            "program",
+        ],
+    ),
+    (
+        "reg_no",
+        &[
+            "nomorregistrasi",
+            "noregistrasi",
+            "noreg",
+            "nomorreg",
+            "regno",
+            "registrasi",
+            "nomorregister",
+            "noregister",
+        ],
+    ),
+    (
+        "name",
+        &["nama", "name", "namapeserta", "namawargabinaan", "peserta"],
+    ),
+];
 
 /// One problem in one row. `row` is the spreadsheet's row number (the header is row 1).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -91,7 +127,20 @@ const KINDS: [&[(&str, &[&str])]; 3] = [Product::IMPORT, Sale::IMPORT, Training:
 
 /// The field each header fills (none where no field takes it), for the preview.
 pub fn fields_of(headers: &[String]) -> Vec<Option<&'static str>> {
+    if is_enrolment_sheet(headers) {
+        return headers
+            .iter()
+            .map(|h| karya_shared::input::header_field(ENROLMENT_IMPORT, h))
+            .collect();
+    }
     headers.iter().map(|h| canonical(h)).collect()
+}
+
+/// Whether the headers are an enrolment sheet's (one of them a registration number).
+fn is_enrolment_sheet(headers: &[String]) -> bool {
+    headers
+        .iter()
+        .any(|h| karya_shared::input::header_field(ENROLMENT_IMPORT, h) == Some("reg_no"))
 }
 
 fn canonical(header: &str) -> Option<&'static str> {
@@ -440,6 +489,7 @@ fn unknown_columns(table: &Table, kind: Kind) -> Vec<(String, Option<String>)> {
         Kind::Products => Product::IMPORT,
         Kind::Sales => Sale::IMPORT,
         Kind::Trainings => Training::IMPORT,
+        Kind::Enrolments => ENROLMENT_IMPORT,
     };
     let mut out = Vec::new();
     for (i, header) in table.headers.iter().enumerate() {
@@ -575,11 +625,22 @@ pub fn import_file_with(
         serde_json::json!({ "file": file, "at": karya_shared::model::now_rfc3339(), "rows": table.rows.len() })
             .to_string(),
     )];
-    let columns = columns_of(&table.headers);
-    let kind = detect(&columns).ok_or_else(|| ImportError::UnknownKind {
-        file: file.clone(),
-        headers: table.headers.join(", "),
-    })?;
+    let (columns, kind) = if is_enrolment_sheet(&table.headers) {
+        let mut map = HashMap::new();
+        for (i, h) in table.headers.iter().enumerate() {
+            if let Some(c) = karya_shared::input::header_field(ENROLMENT_IMPORT, h) {
+                map.entry(c).or_insert((i, h.clone()));
+            }
+        }
+        (map, Kind::Enrolments)
+    } else {
+        let columns = columns_of(&table.headers);
+        let kind = detect(&columns).ok_or_else(|| ImportError::UnknownKind {
+            file: file.clone(),
+            headers: table.headers.join(", "),
+        })?;
+        (columns, kind)
+    };
     let unknown = unknown_columns(&table, kind);
     if !unknown.is_empty() {
         return Err(ImportError::UnknownColumns {
@@ -714,6 +775,84 @@ pub fn import_file_with(
                 records::add_trainings(store, upt, &trainings, &note)?;
             }
             trainings.into_iter().map(|t| t.id.into()).collect()
+        }
+        Kind::Enrolments => {
+            // Each row's training by its id or its name (unique within the UPT), as
+            // operators know them; every row is checked before any is enrolled.
+            let (rows, mut errors) = read_rows(&table, &columns, |r| {
+                let training = r.text("training_id");
+                let reg_no = r.text("reg_no");
+                let name = r.text("name");
+                let id = if training.is_empty() {
+                    r.error("training_id", karya_shared::text::input::empty());
+                    String::new()
+                } else {
+                    records::resolve_training(store, upt, &training).unwrap_or_else(|e| {
+                        let reason = match e {
+                            StoreError::Schema(karya_shared::schema::SchemaError::Invalid(v)) => {
+                                v.reason
+                            }
+                            _ => text::no_training_here(&training),
+                        };
+                        r.error("training_id", reason);
+                        String::new()
+                    })
+                };
+                if reg_no.is_empty() {
+                    r.error("reg_no", karya_shared::text::input::empty());
+                }
+                if name.is_empty() {
+                    r.error("name", karya_shared::text::input::empty());
+                }
+                (r.row, id, reg_no, name)
+            });
+            // The same person twice in the sheet for one training is one enrolment.
+            let mut seen = std::collections::HashSet::new();
+            for (row, id, reg_no, _) in &rows {
+                let key = (
+                    id.clone(),
+                    karya_shared::pseudonym::normalise_reg_no(reg_no),
+                );
+                if !id.is_empty() && !reg_no.is_empty() && !seen.insert(key) {
+                    errors.push(RowError {
+                        row: *row,
+                        column: columns
+                            .get("reg_no")
+                            .map(|(_, h)| h.clone())
+                            .unwrap_or_default(),
+                        reason: text::enrolled_twice_in_sheet(reg_no),
+                    });
+                }
+            }
+            check(errors)?;
+            if options.dry_run {
+                rows.iter().map(|(_, id, _, _)| id.clone()).collect()
+            } else {
+                records::enroll_many(
+                    store,
+                    upt,
+                    &rows
+                        .iter()
+                        .map(|(row, id, reg, name)| {
+                            (*row, id.as_str(), reg.as_str(), name.as_str())
+                        })
+                        .collect::<Vec<_>>(),
+                    &note,
+                )
+                .map_err(|(row, e)| ImportError::Rejected {
+                    file: file.clone(),
+                    errors: vec![RowError {
+                        row,
+                        column: String::new(),
+                        reason: match e {
+                            StoreError::Schema(karya_shared::schema::SchemaError::Invalid(v)) => {
+                                v.reason
+                            }
+                            other => other.to_string(),
+                        },
+                    }],
+                })?
+            }
         }
     };
     Ok(ImportReport {

@@ -754,6 +754,77 @@ pub fn enroll(
     Ok(pseudonym)
 }
 
+/// Enrols every row of a sheet (row number, training id, registration number, name), all
+/// or none: each is checked first (the secret, a second enrolment, the training's capacity
+/// with the sheet's own rows counted), then all go in one change. The error names the row.
+pub fn enroll_many(
+    store: &mut Store,
+    upt: &str,
+    rows: &[(usize, &str, &str, &str)],
+    note: &[(String, String)],
+) -> Result<Vec<String>, (usize, StoreError)> {
+    let first = rows.first().map(|r| r.0).unwrap_or(0);
+    identity::check_secret_fits(store).map_err(|e| (first, e))?;
+    let secret = identity::secret(store).map_err(|e| (first, e))?;
+    let doc = upt_doc(upt);
+    let mut taking: std::collections::HashMap<&str, i64> = Default::default();
+    for &(row, training, reg_no, _) in rows {
+        let pseudonym = karya_shared::pseudonym::pseudonym(&secret, reg_no);
+        let enrolled = store
+            .with_doc(&doc, |d| schema::read_participant(d, training, &pseudonym))
+            .map_err(|e| (row, e))?;
+        if enrolled.is_some() {
+            return Err((
+                row,
+                ValidationError::new("reg-no", text::already_enrolled(reg_no)).into(),
+            ));
+        }
+        let (program, capacity, taken): (String, i64, i64) = store
+            .conn()
+            .query_row(
+                "SELECT t.program, t.capacity,
+                        (SELECT COUNT(*) FROM participants p
+                         WHERE p.upt = t.upt AND p.training_id = t.id AND p.status <> 'dropped')
+                 FROM trainings t WHERE t.upt = ?1 AND t.id = ?2",
+                params![upt, training],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(|e| (row, e.into()))?;
+        let n = taking.entry(training).or_default();
+        *n += 1;
+        if capacity > 0 && taken + *n > capacity {
+            return Err((
+                row,
+                ValidationError::new(
+                    "capacity",
+                    text::training_full(&program, taken + *n - 1, capacity),
+                )
+                .into(),
+            ));
+        }
+    }
+    let mut participants = Vec::with_capacity(rows.len());
+    for &(row, training, reg_no, name) in rows {
+        let pseudonym = identity::remember(store, reg_no, name).map_err(|e| (row, e))?;
+        let p = Participant {
+            training_id: training.into(),
+            pseudonym,
+            enrolled_at: today(),
+            hours_attended: 0,
+            status: ParticipantStatus::Enrolled,
+            certificate: String::new(),
+        };
+        p.validate().map_err(|e| (row, e.into()))?;
+        participants.push(p);
+    }
+    store
+        .change_in_parts(&doc, note, &participants, PRODUCTS_PER_CHANGE, |d, p| {
+            schema::upsert_participant(d, p)
+        })
+        .map_err(|e| (first, e))?;
+    Ok(participants.into_iter().map(|p| p.pseudonym).collect())
+}
+
 /// Marks a participant as having completed a training.
 pub fn complete(
     store: &mut Store,

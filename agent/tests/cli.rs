@@ -817,3 +817,57 @@ fn lists_speak_indonesian_words_and_formats() {
         "{shown}"
     );
 }
+
+#[test]
+fn an_enrolment_sheet_names_trainings_by_name_and_enrols_all_or_none() {
+    let d = tempfile::tempdir().unwrap();
+    let d = d.path();
+    init_offline(d);
+    let id = ok(&agent(
+        d,
+        &[
+            "training",
+            "add",
+            "--program",
+            "Menjahit dasar",
+            "--category",
+            "menjahit",
+            "--start",
+            "01/12/2026",
+            "--end",
+            "20/12/2026",
+            "--capacity",
+            "3",
+        ],
+    ))
+    .trim()
+    .to_string();
+    let sheet = d.join("peserta.csv");
+    let write = |rows: &str| {
+        std::fs::write(&sheet, format!("Pelatihan;Nomor Registrasi;Nama\n{rows}")).unwrap();
+    };
+    // A training nobody has, a person twice, more than the capacity: each refused by row,
+    // nobody enrolled.
+    write("Menjahit lanjut;B.I 1/2026;Siti\n");
+    let err = refused(&agent(d, &["import", sheet.to_str().unwrap()]));
+    assert!(
+        err.contains("baris 2") && err.contains("tidak ada pelatihan 'Menjahit lanjut'"),
+        "{err}"
+    );
+    write("menjahit dasar;B.I 1/2026;Siti\nMenjahit dasar;b.i 1/2026;Siti A.\n");
+    let err = refused(&agent(d, &["import", sheet.to_str().unwrap()]));
+    assert!(err.contains("baris 3") && err.contains("dua kali"), "{err}");
+    write(
+        "Menjahit dasar;B.I 1/2026;Siti\nMenjahit dasar;B.I 2/2026;Rina\nMenjahit dasar;B.I 3/2026;Ani\nMenjahit dasar;B.I 4/2026;Dewi\n",
+    );
+    let err = refused(&agent(d, &["import", sheet.to_str().unwrap()]));
+    assert!(err.contains("baris 5") && err.contains("penuh"), "{err}");
+    let shown = ok(&agent(d, &["training", "show", &id]));
+    assert!(!shown.contains("Siti"), "nothing enrolled: {shown}");
+    // By name, in any case: all enrolled, names on this PC only.
+    write("menjahit dasar;B.I 1/2026;Siti\nMenjahit Dasar;B.I 2/2026;Rina\n");
+    let out = ok(&agent(d, &["import", sheet.to_str().unwrap()]));
+    assert!(out.contains("2") && out.contains("peserta"), "{out}");
+    let shown = ok(&agent(d, &["training", "show", &id]));
+    assert!(shown.contains("Siti") && shown.contains("Rina"), "{shown}");
+}

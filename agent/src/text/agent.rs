@@ -540,8 +540,10 @@ pub fn import_kind(kind: &str) -> &'static str {
         (super::Lang::Id, "products") => "produk",
         (super::Lang::Id, "sales") => "penjualan",
         (super::Lang::Id, "trainings") => "pelatihan",
+        (super::Lang::Id, "enrolments") => "peserta",
         (super::Lang::En, "products") => "product",
         (super::Lang::En, "sales") => "sale",
+        (super::Lang::En, "enrolments") => "participant",
         (_, _) => "training",
     }
 }
@@ -666,6 +668,20 @@ words! {
         "this is the template's example row; delete it, then import again";
     inbox_rejected_head: "DITOLAK: tidak ada baris yang diimpor. Perbaiki baris di bawah ini lalu taruh lagi berkasnya di folder inbox.",
         "REJECTED: nothing was imported. Fix the rows below and drop the file into the inbox again.";
+}
+
+pub fn no_training_here(text: &str) -> String {
+    say!(
+        "tidak ada pelatihan '{text}' di UPT ini; tulis nama pelatihan persis seperti di daftar, atau 6+ karakter pertama id-nya",
+        "no training '{text}' in this UPT; write the training's name as listed, or the first 6+ characters of its id",
+    )
+}
+
+pub fn enrolled_twice_in_sheet(reg_no: &str) -> String {
+    say!(
+        "nomor registrasi {reg_no} muncul dua kali untuk pelatihan yang sama di berkas ini",
+        "registration number {reg_no} appears twice for the same training in this file",
+    )
 }
 
 pub fn no_product_here(text: &str) -> String {

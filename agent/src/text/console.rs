@@ -297,7 +297,17 @@ pub fn field_label(field: &str) -> &str {
         "revenue_idr" => ("Pendapatan", "Revenue"),
         "program" => ("Program", "Programme"),
         "end_date" => ("Selesai", "End"),
-        "reg-no" => ("Nomor registrasi", "Registration number"),
+        "reg-no" | "reg_no" => ("Nomor registrasi", "Registration number"),
+        "training_id" => ("Pelatihan", "Training"),
+        "product_id" => ("Produk", "Product"),
+        "date" => ("Tanggal", "Date"),
+        "channel" => ("Tempat terjual", "Channel"),
+        "start_date" => ("Mulai", "Start"),
+        "hours" => ("Jam", "Hours"),
+        "partner" => ("Mitra", "Partner"),
+        "instructor" => ("Instruktur", "Instructor"),
+        "capacity" => ("Kapasitas", "Capacity"),
+        "scheme" => ("Skema sertifikasi", "Certification scheme"),
         _ => return field,
     };
     match super::lang() {
