@@ -7,7 +7,6 @@ use super::{
 use crate::config::Paths;
 use crate::text::agent as text;
 use crate::{AgentError, import, records};
-use karya_shared::model::iso;
 use karya_shared::{DocId, Store, schema, views};
 use std::path::Path;
 
@@ -260,7 +259,7 @@ fn show_product(row: &views::ProductRow) {
         println!("{}", text::product_photos(row.photos.len()));
     }
     for c in &row.certifications {
-        let until = c.valid_until.map(iso);
+        let until = c.valid_until.map(karya_shared::localtime::date);
         println!(
             "{}",
             text::product_certification(c.kind.as_str(), &c.number, until.as_deref())
