@@ -110,7 +110,7 @@ fn records_work_offline_and_errors_name_the_fix() {
     let out = agent(d, &["product", "show", &id[..8]]);
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(
-        shown.contains("sertifikasi: sni SNI-7206, berlaku sampai 2029-06-30"),
+        shown.contains("sertifikasi: sni SNI-7206, berlaku sampai 30 Jun 2029"),
         "{shown}"
     );
     assert!(shown.contains("sertifikasi: haki IDM000123"), "{shown}");
