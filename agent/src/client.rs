@@ -87,6 +87,16 @@ pub struct HubClient {
     skew: std::sync::Arc<std::sync::Mutex<Option<i64>>>,
     /// HTTP requests sent (syncs, photo uploads), for the figures.
     requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// This installation's own key and its UPT: requests are signed with it once the hub
+    /// refuses the token (a hub rebuilt from nothing knows no tokens; see
+    /// `karya_shared::agentkey`).
+    signer: Option<std::sync::Arc<(String, karya_shared::agentkey::SigningKey)>>,
+    /// Sign instead of sending the token (the token was refused and the key taken),
+    /// shared by the clones of this client.
+    by_key: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The key's public half, offered to the hub with the token while the registry does not
+    /// list it.
+    announce: Option<String>,
 }
 
 /// A clock further than this from the hub's is worth telling the operator about.
@@ -184,6 +194,9 @@ impl HubClient {
             token: token.to_string(),
             timeout,
             link: Default::default(),
+            signer: None,
+            by_key: Default::default(),
+            announce: None,
             skew: Default::default(),
             requests: Default::default(),
         }
@@ -234,6 +247,63 @@ impl HubClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)),
         }
+    }
+
+    /// Signs with `key` (of UPT `upt`) where the token is refused; `by_key`: sign from the
+    /// first request (the token was refused before and the key taken).
+    pub fn with_key(
+        mut self,
+        upt: &str,
+        key: karya_shared::agentkey::SigningKey,
+        by_key: bool,
+        announce: bool,
+    ) -> HubClient {
+        if announce {
+            self.announce = Some(karya_shared::agentkey::public_hex(&key));
+        }
+        self.signer = Some(std::sync::Arc::new((upt.to_string(), key)));
+        self.by_key
+            .store(by_key, std::sync::atomic::Ordering::Relaxed);
+        self
+    }
+
+    /// Whether requests went by the installation's key (the hub no longer takes the token).
+    pub fn went_by_key(&self) -> bool {
+        self.by_key.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The request with this installation's authorization: its key's signature over it
+    /// (when the token was refused), or the token (with the key offered, while the
+    /// registry lacks it).
+    fn authorized(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &str,
+        url: &str,
+        body: &[u8],
+    ) -> reqwest::RequestBuilder {
+        if let Some(signer) = self.signer.as_ref().filter(|_| self.went_by_key()) {
+            let path = reqwest::Url::parse(url)
+                .map(|u| u.path().to_string())
+                .unwrap_or_default();
+            let now = time::OffsetDateTime::now_utc().unix_timestamp();
+            let (auth, hash) =
+                karya_shared::agentkey::sign(&signer.1, &signer.0, method, &path, now, body);
+            return request
+                .header(reqwest::header::AUTHORIZATION, auth)
+                .header(karya_shared::agentkey::BODY_HEADER, hash);
+        }
+        let request = request.bearer_auth(&self.token);
+        match &self.announce {
+            Some(key) => request.header(karya_shared::agentkey::ANNOUNCE_HEADER, key),
+            None => request,
+        }
+    }
+
+    /// After a refusal of the token: sign from now on, if there is a key and it was not
+    /// used already; `true` when the request is worth sending again.
+    fn fall_back_to_key(&self) -> bool {
+        self.signer.is_some() && !self.by_key.swap(true, std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The hub requests go to now (the last that answered).
@@ -377,7 +447,7 @@ impl HubClient {
         result
     }
 
-    async fn exchange_inner(&self, frame: Vec<u8>) -> Result<Vec<u8>, SyncError> {
+    async fn exchange_inner(&self, mut frame: Vec<u8>) -> Result<Vec<u8>, SyncError> {
         self.count();
         let url = self.sync_url();
         let network = |e: reqwest::Error| SyncError::Network {
@@ -392,15 +462,30 @@ impl HubClient {
                 e.to_string()
             },
         };
-        let response = self
-            .http
-            .post(&url)
-            .bearer_auth(&self.token)
-            .header(reqwest::header::CONTENT_TYPE, wire::CONTENT_TYPE)
-            .body(frame)
-            .send()
-            .await
-            .map_err(network)?;
+        let send = |frame: Vec<u8>| {
+            let request = self
+                .http
+                .post(&url)
+                .header(reqwest::header::CONTENT_TYPE, wire::CONTENT_TYPE);
+            self.authorized(request, "POST", &url, &frame)
+                .body(frame)
+                .send()
+        };
+        // A refused token with a key at hand: the same frame again, signed.
+        let may_retry = self.signer.is_some() && !self.went_by_key();
+        let first = if may_retry {
+            frame.clone()
+        } else {
+            std::mem::take(&mut frame)
+        };
+        let mut response = send(first).await.map_err(network)?;
+        if response.status() == reqwest::StatusCode::UNAUTHORIZED
+            && may_retry
+            && self.fall_back_to_key()
+        {
+            self.count();
+            response = send(frame).await.map_err(network)?;
+        }
         let status = response.status();
         if let Some(hub_now) = response
             .headers()
@@ -483,10 +568,9 @@ impl HubClient {
     /// `HEAD` of a photo upload (tus): how many bytes of it the hub holds.
     pub async fn upload_state(&self, hash: &str) -> Result<UploadState, SyncError> {
         self.count();
+        let url = self.upload_url(hash);
         let r = self
-            .http
-            .head(self.upload_url(hash))
-            .bearer_auth(&self.token)
+            .authorized(self.http.head(&url), "HEAD", &url, b"")
             .header("tus-resumable", "1.0.0")
             .send()
             .await
@@ -529,10 +613,9 @@ impl HubClient {
         self.count();
         let started = std::time::Instant::now();
         let sent = part.len();
+        let url = self.upload_url(hash);
         let result = self
-            .http
-            .patch(self.upload_url(hash))
-            .bearer_auth(&self.token)
+            .authorized(self.http.patch(&url), "PATCH", &url, &part)
             .header("tus-resumable", "1.0.0")
             .header(
                 reqwest::header::CONTENT_TYPE,

@@ -143,6 +143,26 @@ pub fn new_secret_knowingly(store: &Store) -> Result<(), crate::AgentError> {
     Ok(())
 }
 
+/// This installation's own key (Ed25519), made at first use and kept in its database; the
+/// public half goes into the UPT's registry entry (see `karya_shared::agentkey`).
+pub fn agent_key(
+    store: &Store,
+) -> Result<karya_shared::agentkey::SigningKey, karya_shared::StoreError> {
+    if let Some(seed) = store.meta("agent_key")?
+        && let Some(bytes) = hex::decode(seed.trim())
+            .ok()
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+    {
+        return Ok(karya_shared::agentkey::from_seed(&bytes));
+    }
+    let seed = karya_shared::agentkey::new_seed();
+    store.conn().execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES ('agent_key', ?1)",
+        [hex::encode(seed)],
+    )?;
+    Ok(karya_shared::agentkey::from_seed(&seed))
+}
+
 /// Records (or updates) who a pseudonym stands for and returns the pseudonym.
 pub fn remember(
     store: &Store,

@@ -118,6 +118,10 @@ pub async fn sync_and_record(
     result
 }
 
+/// Meta key: the hub took this installation's key after refusing the token; requests are
+/// signed from the first (cleared by `token set`).
+pub const BY_KEY: &str = "auth_by_key";
+
 /// The sync itself, with what it learns of the link and the hub's clock kept in `st`.
 async fn sync_with_hub(
     config: &AgentConfig,
@@ -129,12 +133,24 @@ async fn sync_with_hub(
         Some(file) => Some(crate::client::read_ca(file).map_err(SyncError::Config)?),
         None => None,
     };
+    // This installation's own key: offered to the hub with the token until the registry
+    // lists it, and signing the requests once the hub refuses the token (a hub rebuilt from
+    // nothing knows no tokens).
+    let key = crate::identity::agent_key(store)?;
+    let public = karya_shared::agentkey::public_hex(&key);
+    let listed = store
+        .with_doc(&DocId::National, |d| {
+            karya_shared::schema::read_upt(d, &config.upt)
+        })?
+        .is_some_and(|u| u.agent_keys.contains(&public));
+    let by_key = store.meta(BY_KEY)?.is_some_and(|v| !v.is_empty());
     let client = HubClient::with_hubs(
         config.hub.urls(),
         &config.token,
         config.timing.request_timeout(),
         ca,
-    );
+    )
+    .with_key(&config.upt, key, by_key, !listed);
     // The link's upload rate as the last sessions measured it sizes the parts of an upload.
     let kept_rate = store
         .meta(LINK_RATE_KEY)?
@@ -183,6 +199,11 @@ async fn sync_with_hub(
         for r in &outcome.photos_refused {
             tracing::warn!(photo = %r.doc, reason = %r.reason, "hub refused a photo");
         }
+    }
+    if result.is_ok() && client.went_by_key() && !by_key {
+        // The hub takes the key and not the token: sign from the first request next time.
+        store.set_meta(BY_KEY, "1")?;
+        tracing::info!("the hub took this installation's key instead of the token");
     }
     if let Some(rate) = client.measured_rate()
         && kept_rate.is_none_or(|k| (rate - k).abs() > k * 0.1)

@@ -56,6 +56,35 @@ pub struct Principal {
     /// A viewer's or curator's token limited to one Kanwil: it sees, curates and exports
     /// only that Kanwil's UPTs (enforced by every view, not only the pages).
     pub kanwil: Option<String>,
+    /// An agent that signed the request with its own key (see `karya_shared::agentkey`):
+    /// the SHA-256 (hex) its body must have, and whether the key is still to be found in the
+    /// registry (a hub being rebuilt takes the registry from it first).
+    pub signed: Option<Signed>,
+}
+
+/// What a request signed with an agent's key binds (see [`Principal::signed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signed {
+    pub body_sha256: String,
+    pub key: String,
+    /// The key is not (yet) in the registry: only allowed while the hub is rebuilt.
+    pub provisional: bool,
+}
+
+impl Principal {
+    /// Refuses a signed request whose body is not the one signed.
+    pub fn check_body(&self, body: &[u8]) -> Result<(), ApiError> {
+        match &self.signed {
+            Some(s) if karya_shared::agentkey::body_hash(body) != s.body_sha256 => {
+                Err(ApiError::new(
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "the body is not the one the agent's key signed; nothing was merged",
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Principal {

@@ -112,6 +112,14 @@ impl FromRequestParts<Arc<AppState>> for Principal {
                     )
                 });
         }
+        if let Some(signed) = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix(karya_shared::agentkey::SCHEME))
+        {
+            return by_agent_key(parts, state, signed.to_string()).await;
+        }
         let Some(token) = token_of(parts) else {
             return Err(unauthorized(
                 "no token: send 'Authorization: Bearer <token>' (the hub admin issues tokens with karya-hub token issue or upt add)".into(),
@@ -149,4 +157,58 @@ impl FromRequestParts<Arc<AppState>> for Principal {
             )),
         }
     }
+}
+
+/// An agent that signed its request with its own key: the signature must be over this
+/// request and recent, and the key its UPT's in the registry; while the hub is rebuilt from
+/// the agents, a key the registry does not list yet is let in provisionally (it may bring the
+/// registry, vouched by the lost hub's key, before anything of its own: see the sync handler).
+async fn by_agent_key(
+    parts: &Parts,
+    state: &Arc<AppState>,
+    signed: String,
+) -> Result<Principal, ApiError> {
+    let refuse = |detail: String| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
+    let body_sha256 = parts
+        .headers
+        .get(karya_shared::agentkey::BODY_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    // The path as the agent sent it (a nested router sees it without its prefix).
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map(|u| u.0.path().to_string())
+        .unwrap_or_else(|| parts.uri.path().to_string());
+    let claim =
+        karya_shared::agentkey::verify(&signed, parts.method.as_str(), &path, &body_sha256, now)
+            .map_err(|e| refuse(format!("the agent's signature is refused: {e}")))?;
+    let upt = claim.upt.clone();
+    let (keys, rebuilding) = state
+        .blocking(move |db| {
+            Ok::<_, karya_shared::StoreError>((db.agent_keys(&upt)?, db.rebuilding_since()?))
+        })
+        .await??;
+    let listed = keys.as_ref().is_some_and(|k| k.contains(&claim.key));
+    if !listed && rebuilding.is_none() {
+        return Err(refuse(format!(
+            "the key of this installation is not {}'s in the registry (revoked, or never registered): sync once with the UPT's token (karya-agent token set TOKEN)",
+            claim.upt
+        )));
+    }
+    Ok(Principal {
+        token_id: format!("kunci:{}", &claim.key[..16]),
+        name: format!("{} (kunci agen {})", claim.upt, &claim.key[..8]),
+        role: Role::Agent {
+            upt: claim.upt.clone(),
+        },
+        kanwil: None,
+        signed: Some(crate::access::Signed {
+            body_sha256: claim.body_sha256,
+            key: claim.key,
+            provisional: !listed,
+        }),
+    })
 }

@@ -94,6 +94,36 @@ pub enum Command {
     /// The public catalogue, as a static website for any web server.
     #[command(subcommand)]
     Catalogue(CatalogueCommand),
+    /// The hub's own key, kept off the machine for a rebuild (docs/DEPLOYMENT.md, "HQ lost").
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Rebuild a lost hub from the UPTs' agents: a new, empty database takes back their
+    /// registry, decisions and records as the agents sync.
+    #[command(subcommand)]
+    Rebuild(RebuildCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Write what a rebuilt hub needs to trust its own past (the key it vouches for the
+    /// registry and the decisions with) to FILE, readable by its owner only; keep it offline.
+    Export { file: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RebuildCommand {
+    /// Make a new, empty hub database (--db) that takes the agents' registry and decisions
+    /// back with the key exported from the lost hub; then start the hub (`serve`) where the
+    /// agents reach it.
+    Start {
+        /// The file `karya-hub keys export` wrote on the lost hub.
+        #[arg(long)]
+        keys: PathBuf,
+    },
+    /// What has come back (UPTs, records, decisions, photos) and what cannot.
+    Status,
+    /// Leave rebuild mode: from now on only agents the registry lists are taken.
+    Finish,
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +184,14 @@ pub enum UptCommand {
     },
     /// Issue a new agent token for a registered UPT (after a revocation or a lost token).
     Token { code: String },
+    /// The UPT's agents' public keys in the registry (a rebuilt hub knows them by these);
+    /// --clear revokes them all (each installation offers its key again at its next sync
+    /// with a valid token).
+    Keys {
+        code: String,
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
 /// A UPT's contact for buyers, as the public catalogue shows it.
@@ -547,6 +585,45 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         _ => {}
     }
+    match &cli.command {
+        Command::Rebuild(RebuildCommand::Start { keys }) => {
+            let key = crate::rebuild::read_keys(keys)?;
+            anyhow::ensure!(
+                config.is_postgres() || !config.db.exists(),
+                "{} exists: a rebuild starts on a new, empty database; pass another --db",
+                config.db.display()
+            );
+            let db = HubDb::open_for_rebuild(&config, &key)?;
+            drop(db);
+            eprintln!(
+                "{}: a new hub, in rebuild mode, with the lost hub's key. Start it where the agents reach it (karya-hub --db {} serve), watch karya-hub rebuild status, and end with karya-hub rebuild finish",
+                config.db.display(),
+                config.db.display()
+            );
+            return Ok(());
+        }
+        Command::Rebuild(RebuildCommand::Status) => {
+            let db = open_to_read(&config)?;
+            let blobs = crate::blobs::BlobStore::open(&config.blobs_path())?;
+            let report = crate::rebuild::report(&db, &blobs)?;
+            if cli.json {
+                print_json(&report)?;
+            } else {
+                print!("{}", report.in_words());
+            }
+            return Ok(());
+        }
+        Command::Keys(KeysCommand::Export { file }) => {
+            let db = open_to_read(&config)?;
+            crate::rebuild::write_keys(&db, file)?;
+            eprintln!(
+                "{}: the hub's key. Keep it offline, away from this machine and its backups; with it, a hub rebuilt after a total loss takes the UPTs' registry and decisions back (docs/DEPLOYMENT.md)",
+                file.display()
+            );
+            return Ok(());
+        }
+        _ => {}
+    }
     // Only `serve --create` makes a hub database; the commands that only look open it
     // read-only, those that write through the same store code as `serve`.
     let db = match &cli.command {
@@ -561,7 +638,36 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         | Command::Migrate { .. }
         | Command::Photos(_)
         | Command::Catalogue(_)
+        | Command::Keys(_)
+        | Command::Rebuild(RebuildCommand::Start { .. } | RebuildCommand::Status)
         | Command::Backup { .. } => {}
+        Command::Rebuild(RebuildCommand::Finish) => {
+            anyhow::ensure!(
+                db.rebuilding_since()?.is_some(),
+                "this hub is not being rebuilt"
+            );
+            db.finish_rebuild()?;
+            eprintln!(
+                "rebuild finished: agents are taken only with keys the registry lists (or with tokens)"
+            );
+        }
+        Command::Upt(UptCommand::Keys { code, clear }) => {
+            let keys = db
+                .agent_keys(code)?
+                .ok_or_else(|| anyhow::anyhow!("UPT {code} is not registered"))?;
+            if *clear {
+                db.clear_agent_keys(code)?;
+                eprintln!(
+                    "{code}: its agents' keys are revoked; each installation with a valid token offers its key again at its next sync"
+                );
+            } else if cli.json {
+                print_json(&keys.split_whitespace().collect::<Vec<_>>())?;
+            } else {
+                for k in keys.split_whitespace() {
+                    println!("{k}");
+                }
+            }
+        }
         Command::Audit { upt, since, limit } => {
             let query = crate::db::AuditQuery {
                 upt: upt.clone(),

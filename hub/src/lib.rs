@@ -24,6 +24,7 @@ pub mod national;
 pub mod pages;
 pub mod photo_gaps;
 pub mod pool;
+pub mod rebuild;
 pub mod router;
 pub mod session;
 pub mod storage;

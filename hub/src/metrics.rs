@@ -75,6 +75,8 @@ pub struct Metrics {
     pub token_failures: Family<UptLabel, Counter>,
     docs_loaded: Family<SourceLabel, Counter>,
     stale_upts: Gauge,
+    /// While the hub is rebuilt from the agents: what has come back (labelled by `what`).
+    rebuild: Family<WhatLabel, Gauge>,
     last_sync_age: Family<UptLabel, Gauge<f64, AtomicU64>>,
     db_bytes: Gauge,
     disk_free_bytes: Gauge,
@@ -105,6 +107,7 @@ impl Default for Metrics {
             token_failures: Family::default(),
             docs_loaded: Family::default(),
             stale_upts: Gauge::default(),
+            rebuild: Family::default(),
             last_sync_age: Family::default(),
             db_bytes: Gauge::default(),
             disk_free_bytes: Gauge::default(),
@@ -195,6 +198,11 @@ impl Default for Metrics {
             m.stale_upts.clone(),
         );
         r.register(
+            "karya_rebuild",
+            "While the hub is rebuilt from the agents: active (1), UPTs in the registry and back, decisions and photos back",
+            m.rebuild.clone(),
+        );
+        r.register(
             "karya_upt_last_sync_age_seconds",
             "Seconds since each UPT's last successful sync",
             m.last_sync_age.clone(),
@@ -224,6 +232,13 @@ pub struct Snapshot {
     /// Documents loaded from the database and served from the cache, since start.
     pub docs_from_disk: u64,
     pub docs_from_cache: u64,
+    /// A rebuild's progress, while one goes on.
+    pub rebuild: Option<crate::rebuild::Report>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct WhatLabel {
+    what: &'static str,
 }
 
 impl Metrics {
@@ -266,6 +281,20 @@ impl Metrics {
                 .set((now - at).max(0) as f64);
         }
         self.stale_upts.set(snap.stale_upts);
+        self.rebuild.clear();
+        if let Some(r) = &snap.rebuild {
+            for (what, n) in [
+                ("active", 1),
+                ("upts", r.upts as i64),
+                ("upts_back", r.upts_back as i64),
+                ("decisions", r.decisions),
+                ("products", r.products),
+                ("photos", r.photos as i64),
+                ("photos_back", r.photos_back as i64),
+            ] {
+                self.rebuild.get_or_create(&WhatLabel { what }).set(n);
+            }
+        }
         self.db_bytes
             .set(i64::try_from(snap.db_bytes).unwrap_or(i64::MAX));
         if let Some(free) = snap.disk_free_bytes {

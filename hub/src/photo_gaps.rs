@@ -76,6 +76,15 @@ impl PhotoGaps {
         ))
     }
 
+    /// Forgets the last look at `upt`'s photos: the next sync looks again (a hub being
+    /// rebuilt has just taken the UPT's products from its agent).
+    pub fn forget(&self, upt: &str) {
+        self.by_upt
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(upt);
+    }
+
     /// `hash` arrived whole from `upt`'s agent: it is no longer a gap.
     pub fn filled(&self, upt: &str, hash: &str) {
         let mut map = self.by_upt.lock().unwrap_or_else(|p| p.into_inner());

@@ -9,6 +9,7 @@
 //!   [`server`]: the server side, with write authority;
 //! - [`pseudonym`]: participants' pseudonyms.
 
+pub mod agentkey;
 pub mod export;
 pub mod input;
 pub mod kinds;

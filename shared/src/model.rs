@@ -147,6 +147,29 @@ text_newtype! {
 }
 
 text_newtype! {
+    /// The public keys of a UPT's agent installations (hex, space-separated), which a hub
+    /// rebuilt from nothing recognises them by (see [`crate::agentkey`]).
+    pub struct AgentKeys;
+    left_out_when_empty = true
+}
+
+impl AgentKeys {
+    pub fn contains(&self, key: &str) -> bool {
+        self.as_str()
+            .split_whitespace()
+            .any(|k| k.eq_ignore_ascii_case(key))
+    }
+
+    /// The keys with `key` added (the oldest let go beyond [`crate::agentkey::MAX_KEYS`]).
+    pub fn with(&self, key: &str) -> AgentKeys {
+        let mut keys: Vec<&str> = self.as_str().split_whitespace().collect();
+        keys.push(key);
+        let from = keys.len().saturating_sub(crate::agentkey::MAX_KEYS);
+        keys[from..].join(" ").to_lowercase().into()
+    }
+}
+
+text_newtype! {
     /// A UPT's code: upper-case letters, digits and dashes (LAPAS-CIPINANG). It names the
     /// UPT's documents and appears in URLs.
     pub struct UptCode;
@@ -407,6 +430,10 @@ record! {
         phone: Contact,
         #[serde(default)]
         email: Contact,
+        /// Its agents' public keys (written by the hub when an agent authenticated by the
+        /// UPT's token offers its key; cleared to revoke them).
+        #[serde(default)]
+        agent_keys: AgentKeys,
     }
     count {}
     keep {}
@@ -832,6 +859,7 @@ impl UptInfo {
             address: Contact::default(),
             phone: Contact::default(),
             email: Contact::default(),
+            agent_keys: AgentKeys::default(),
         }
     }
 
@@ -842,6 +870,20 @@ impl UptInfo {
         text_at_most("address", &self.address, MAX_TEXT)?;
         text_at_most("phone", &self.phone, 40)?;
         text_at_most("email", &self.email, 120)?;
+        let keys_ok = self.agent_keys.split_whitespace().count() <= crate::agentkey::MAX_KEYS
+            && self
+                .agent_keys
+                .split_whitespace()
+                .all(crate::agentkey::is_public_hex);
+        if !keys_ok {
+            return Err(ValidationError::new(
+                "agent_keys",
+                format!(
+                    "at most {} public keys of 64 hex digits",
+                    crate::agentkey::MAX_KEYS
+                ),
+            ));
+        }
         let phone_ok = self
             .phone
             .chars()

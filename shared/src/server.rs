@@ -39,6 +39,46 @@ pub struct AgentAuthority {
     pub key: Option<HeadsKey>,
 }
 
+impl Served {
+    /// Adds what serving more of the same request did (a hub serves a request in parts when
+    /// the first part decides who may write the rest).
+    pub fn extend(&mut self, more: Served) {
+        self.response.docs.extend(more.response.docs);
+        if let Some(v) = more.response.vouches {
+            self.response.vouches.get_or_insert_with(Vec::new).extend(v);
+        }
+        self.response.accepts_polls |= more.response.accepts_polls;
+        self.merged += more.merged;
+        self.refused.extend(more.refused);
+        self.panicked.extend(more.panicked);
+    }
+}
+
+/// A hub being rebuilt, to an agent whose key the registry does not list yet: only the
+/// registry (`national`), and only as the lost hub wrote it (vouched).
+#[derive(Debug, Clone)]
+pub struct RegistryOnly {
+    pub key: Option<HeadsKey>,
+}
+
+impl WriteAuthority for RegistryOnly {
+    fn policy(&self, doc: &DocId) -> Option<WritePolicy> {
+        matches!(doc, DocId::National).then_some(WritePolicy::ReadOnly)
+    }
+    fn writers_of(&self, _: &DocId) -> String {
+        "the hub admin".into()
+    }
+    fn allowed(&self) -> String {
+        "national (until the registry lists this agent's key)".into()
+    }
+    fn docs(&self) -> Vec<DocId> {
+        vec![DocId::National]
+    }
+    fn key(&self) -> Option<&HeadsKey> {
+        self.key.as_ref()
+    }
+}
+
 impl WriteAuthority for AgentAuthority {
     fn policy(&self, doc: &DocId) -> Option<WritePolicy> {
         match doc {
@@ -95,13 +135,14 @@ pub struct Served {
 }
 
 /// Every kind of refusal reason (see [`Refused::kind`]).
-pub const REFUSAL_KINDS: [&str; 6] = [
+pub const REFUSAL_KINDS: [&str; 7] = [
     "not_visible",
     "malformed",
     "not_applicable",
     "not_writer",
     "invalid_record",
     "internal_error",
+    "unknown_key",
 ];
 
 /// A document refused, why (for the peer) and the kind of reason (for metrics).
@@ -109,8 +150,9 @@ pub const REFUSAL_KINDS: [&str; 6] = [
 pub struct Refused {
     pub doc: String,
     pub reason: String,
-    /// `unknown_document`, `not_visible`, `malformed`, `not_applicable`, `not_writer` or
-    /// `internal_error`.
+    /// `unknown_document`, `not_visible`, `malformed`, `not_applicable`, `not_writer`,
+    /// `internal_error` or `unknown_key` (a hub being rebuilt does not know the agent's key
+    /// yet).
     pub kind: &'static str,
 }
 

@@ -185,6 +185,10 @@ pub async fn replace_token(paths: &Paths, token: &str) -> Result<(), AgentError>
     }
     config.token = token;
     config.save(paths)?;
+    // A new token is tried first again (the hub may take tokens now).
+    if let Ok(store) = crate::store::open_store(paths) {
+        let _ = store.set_meta(crate::sync::BY_KEY, "");
+    }
     Ok(())
 }
 

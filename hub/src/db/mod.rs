@@ -42,6 +42,9 @@ pub struct HubDb {
 
 /// The meta key of the hub's vouch key (see [`karya_shared::vouch`]).
 const HEADS_KEY: &str = "hub_heads_key";
+/// Set while the hub is being rebuilt from the agents (the time it began); `rebuild finish`
+/// removes it.
+const REBUILD_SINCE: &str = "rebuild_since";
 
 /// Whether `serve` may create a database that is not there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +79,22 @@ impl HubDb {
     /// Opens the hub's database; with `Create::No`, a missing file is an error instead of a
     /// new, empty national hub.
     pub fn open(config: &Config, create: Create) -> Result<HubDb, OpenError> {
+        Self::open_with(config, create, None)
+    }
+
+    /// Makes a new, empty hub database to be rebuilt from the agents (`karya-hub rebuild
+    /// start`): its vouch key is the one HQ exported from the lost hub (`keys export`), so
+    /// the agents' copies of `national` and `curation/*` are taken back as the lost hub's
+    /// own; the registry is not seeded anew (it comes from the agents); rebuild mode is on.
+    pub fn open_for_rebuild(config: &Config, heads_key: &HeadsKey) -> Result<HubDb, OpenError> {
+        Self::open_with(config, Create::IfMissing, Some(heads_key))
+    }
+
+    fn open_with(
+        config: &Config,
+        create: Create,
+        rebuild: Option<&HeadsKey>,
+    ) -> Result<HubDb, OpenError> {
         let postgres = config.is_postgres();
         if create == Create::No && !postgres && !config.db.exists() {
             return Err(OpenError::Missing(config.db.clone()));
@@ -138,9 +157,14 @@ impl HubDb {
         store.set_row_check(Some(std::sync::Arc::new(move |row| catalogue.check(row))));
         // The key the hub vouches for its own documents with: made once, kept in the
         // database (so in every backup); the first process to store one wins.
-        let made = HeadsKey::generate().to_hex();
+        let made = rebuild.cloned().unwrap_or_else(HeadsKey::generate).to_hex();
         let heads_key = karya_shared::store::Backend::meta_init(store.backend(), HEADS_KEY, &made)
             .map_err(|e| OpenError::Key(e.to_string()))?;
+        if rebuild.is_some() && heads_key != made {
+            return Err(OpenError::Key(
+                "this database already has a hub's key: a rebuild starts on a new, empty database (another --db)".into(),
+            ));
+        }
         let heads_key = HeadsKey::from_hex(&heads_key)
             .ok_or_else(|| OpenError::Key(format!("meta.{HEADS_KEY} is not a 32-byte hex key")))?;
         let db = HubDb {
@@ -149,6 +173,15 @@ impl HubDb {
             heads_key,
             figures: Figures::default(),
         };
+        if rebuild.is_some() {
+            let now = karya_shared::model::now_rfc3339();
+            // The registry and its categories come back from the agents, not from a seed
+            // that would stand beside them.
+            db.store.set_meta("national_seeded", &now)?;
+            if db.store.meta(REBUILD_SINCE)?.is_none() {
+                db.store.set_meta(REBUILD_SINCE, &now)?;
+            }
+        }
         crate::national::ensure_seeded(db.replica())?;
         Ok(db)
     }
@@ -189,6 +222,18 @@ impl HubDb {
     /// The key this hub vouches for its own documents with.
     pub fn heads_key(&self) -> &HeadsKey {
         &self.heads_key
+    }
+
+    /// When the rebuild from the agents began, while it goes on.
+    pub fn rebuilding_since(&self) -> Result<Option<String>> {
+        Ok(self.store.meta(REBUILD_SINCE)?.filter(|v| !v.is_empty()))
+    }
+
+    /// Leaves rebuild mode (`karya-hub rebuild finish`): agents' keys the registry does not
+    /// list are refused from now on.
+    pub fn finish_rebuild(&self) -> Result<()> {
+        self.store.set_meta(REBUILD_SINCE, "")?;
+        Ok(())
     }
 
     /// The replica: documents, sync, local changes (curation decisions, the UPT registry).

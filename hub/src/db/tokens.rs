@@ -42,6 +42,7 @@ impl TokenRow {
             token_id: self.id,
             name: self.name,
             kanwil: self.kanwil,
+            signed: None,
         })
     }
 }

@@ -200,7 +200,7 @@ impl HubDb {
     pub fn upt_registry(&self) -> Result<Vec<karya_shared::model::UptInfo>> {
         self.read(|c| {
             c.query_map(
-                "SELECT code, name, type, kanwil, address, phone, email FROM upts ORDER BY kanwil, code",
+                "SELECT code, name, type, kanwil, address, phone, email, agent_keys FROM upts ORDER BY kanwil, code",
                 params![],
                 |r| {
                     let kind: String = r.get(2)?;
@@ -213,10 +213,69 @@ impl HubDb {
                     u.address = r.get::<_, String>(4)?.into();
                     u.phone = r.get::<_, String>(5)?.into();
                     u.email = r.get::<_, String>(6)?.into();
+                    u.agent_keys = r.get::<_, String>(7)?.into();
                     Ok(u)
                 },
             )
         })
+    }
+
+    /// HQ's and the Kanwils' decisions the hub holds.
+    pub fn decision_count(&self) -> Result<i64> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT (SELECT COUNT(*) FROM curation) + (SELECT COUNT(*) FROM verifications)",
+                params![],
+                |r| r.get(0),
+            )
+        })
+    }
+
+    /// The public keys of a UPT's agents, as the registry has them (`None`: no such UPT).
+    pub fn agent_keys(&self, upt: &str) -> Result<Option<karya_shared::model::AgentKeys>> {
+        self.read(|c| {
+            Ok(c.query_map(
+                "SELECT agent_keys FROM upts WHERE code = ?1",
+                params![upt],
+                |r| Ok(r.get::<_, String>(0)?.into()),
+            )?
+            .into_iter()
+            .next())
+        })
+    }
+
+    /// Adds an agent's public key to its UPT's registry entry (an agent authenticated by
+    /// the UPT's token offered it); nothing when the entry has it already.
+    pub fn add_agent_key(&self, upt: &str, key: &str) -> Result<bool> {
+        if self.agent_keys(upt)?.is_none_or(|k| k.contains(key)) {
+            return Ok(false);
+        }
+        let Some(mut entry) = self.upt_registry()?.into_iter().find(|u| u.code == *upt) else {
+            return Ok(false);
+        };
+        if entry.agent_keys.contains(key) {
+            return Ok(false);
+        }
+        entry.agent_keys = entry.agent_keys.with(key);
+        self.replica()
+            .change(&karya_shared::schema::DocId::National, |d| {
+                karya_shared::schema::put_upt(d, &entry)
+            })?;
+        Ok(true)
+    }
+
+    /// Clears a UPT's agent keys (revokes them, also for a hub rebuilt later: the registry
+    /// travels with the agents); `false` for a UPT not registered.
+    pub fn clear_agent_keys(&self, upt: &str) -> Result<bool> {
+        let Some(mut entry) = self.upt_registry()?.into_iter().find(|u| u.code == *upt) else {
+            return Ok(false);
+        };
+        entry.agent_keys = Default::default();
+        self.replica()
+            .change(&karya_shared::schema::DocId::National, |d| {
+                karya_shared::schema::put_upt(d, &entry)
+            })?;
+        Ok(true)
     }
 
     /// Every registered UPT's code and Kanwil, by Kanwil and code (for filters).

@@ -41,6 +41,13 @@ fn tus_headers(mut r: Response, p: Option<Progress>, size: Option<u64>) -> Respo
 
 /// The UPT of an agent token, or 403.
 fn agent_upt(p: &Principal) -> Result<String, ApiError> {
+    if p.signed.as_ref().is_some_and(|s| s.provisional) {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this hub is being rebuilt and does not know this installation's key yet; photos follow once it does",
+        ));
+    }
     match &p.role {
         Role::Agent { upt } => Ok(upt.clone()),
         other => Err(ApiError::new(

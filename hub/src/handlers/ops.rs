@@ -51,13 +51,22 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
     } else {
         state.config.db.clone()
     };
+    let looking = state.clone();
     let mut snap = state
-        .blocking(move |db| -> Result<Snapshot, karya_shared::StoreError> {
+        .blocking(move |db| -> Result<Snapshot, ApiError> {
+            let rebuild = match db.rebuilding_since()? {
+                Some(_) => Some(
+                    crate::rebuild::report(db, &looking.blobs)
+                        .map_err(ApiError::internal)?,
+                ),
+                None => None,
+            };
             Ok(Snapshot {
                 last_syncs: db.last_syncs()?,
                 stale_upts: db.stale_upts(hours)?,
                 db_bytes: db.database_bytes()?,
                 disk_free_bytes: crate::disk_free(&disk),
+                rebuild,
                 ..Snapshot::default()
             })
         })

@@ -73,6 +73,13 @@ async fn handle(
 ) -> Result<Ended, (ApiError, u64)> {
     let reject = |e: ApiError| (e, 0u64);
     let token_id = principal.token_id.clone();
+    let signed = principal.signed.clone();
+    // An agent authenticated by the UPT's token offering its own key, for the registry.
+    let offered = headers
+        .get(karya_shared::agentkey::ANNOUNCE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .filter(|k| signed.is_none() && karya_shared::agentkey::is_public_hex(k))
+        .map(str::to_lowercase);
     let Role::Agent { upt } = principal.role else {
         return Err(reject(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -144,6 +151,15 @@ async fn handle(
                 }
             })
         })?;
+    if let Some(signed) = &signed
+        && karya_shared::agentkey::body_hash(&body) != signed.body_sha256
+    {
+        return Err(reject(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the body is not the one the agent's key signed; nothing was merged",
+        )));
+    }
     let waited = std::time::Instant::now();
     let running = tokio::time::timeout(
         Duration::from_secs(state.config.sync_wait_secs),
@@ -161,8 +177,25 @@ async fn handle(
     let fail = |e: ApiError| (e, bytes_in);
     let status_due = state.status_due(&upt);
     let answering = state.clone();
+    let provisional = signed.filter(|s| s.provisional).map(|s| s.key);
     let outcome = state
-        .blocking(move |db| answer(&answering, db, &upt, &token_id, &body, status_due))
+        .blocking(move |db| {
+            let served = answer_as(
+                &answering,
+                db,
+                &upt,
+                &token_id,
+                &body,
+                status_due,
+                provisional.as_deref(),
+            )?;
+            if let Some(key) = &offered
+                && let Err(e) = db.add_agent_key(&upt, key)
+            {
+                tracing::warn!(error = %e, "an agent's key could not be added to the registry");
+            }
+            Ok::<_, ApiError>(served)
+        })
         .await
         .map_err(fail)?
         .map_err(|e| {
@@ -215,6 +248,21 @@ pub fn answer(
     token_id: &str,
     body: &[u8],
     status_due: bool,
+) -> Result<Option<server::Served>, ApiError> {
+    answer_as(state, db, upt, token_id, body, status_due, None)
+}
+
+/// [`answer`], for an agent whose signed key the registry does not list yet (`provisional`,
+/// while the hub is rebuilt): the registry it brings is served first, as the lost hub's
+/// (vouched); the rest only if that registry lists the key.
+pub fn answer_as(
+    state: &AppState,
+    db: &crate::db::HubDb,
+    upt: &str,
+    token_id: &str,
+    body: &[u8],
+    status_due: bool,
+    provisional: Option<&str>,
 ) -> Result<Option<server::Served>, ApiError> {
     let limits = wire::Limits {
         max_inflated: state.config.max_inflated_bytes,
@@ -271,16 +319,73 @@ pub fn answer(
         peer: &peer,
         token: token_id,
     };
-    let mut served = match incoming {
-        Incoming::Request(request) => server::serve(db.replica(), origin, request, &authority)
-            .map_err(|e| match e {
-                ServeError::Frame(f) => {
-                    ApiError::bad_request("bad_frame", format!("{f}; nothing was merged"))
+    let serve_error = |e: ServeError| match e {
+        ServeError::Frame(f) => {
+            ApiError::bad_request("bad_frame", format!("{f}; nothing was merged"))
+        }
+        ServeError::Store(s) => s.into(),
+    };
+    let registry_only = server::RegistryOnly {
+        key: Some(db.heads_key().clone()),
+    };
+    let mut served = match (incoming, provisional) {
+        (Incoming::Request(mut request), Some(key)) => {
+            let national = karya_shared::schema::DocId::National.to_string();
+            let rest: Vec<_> = request
+                .docs
+                .iter()
+                .filter(|(n, _)| *n != national)
+                .cloned()
+                .collect();
+            request.docs.retain(|(n, _)| *n == national);
+            let vouches = request.vouches.clone();
+            let (peer_id, version, gaps) = (
+                request.peer.clone(),
+                request.agent_version.clone(),
+                request.takes_photo_gaps,
+            );
+            let mut served = server::serve(db.replica(), origin, request, &registry_only)
+                .map_err(serve_error)?;
+            let known = db.agent_keys(upt)?.is_some_and(|k| k.contains(key));
+            if known {
+                let more = wire::Request {
+                    peer: peer_id,
+                    agent_version: version,
+                    docs: rest,
+                    vouches,
+                    takes_photo_gaps: gaps,
+                };
+                served.extend(
+                    server::serve(db.replica(), origin, more, &authority).map_err(serve_error)?,
+                );
+            } else {
+                for (name, _) in rest {
+                    let reason = format!(
+                        "this hub is being rebuilt and its registry does not list this installation's key for {upt} yet; {name} is taken once it does (the next sync)"
+                    );
+                    served.refused.push(server::Refused {
+                        doc: name.clone(),
+                        reason: reason.clone(),
+                        kind: "unknown_key",
+                    });
+                    served
+                        .response
+                        .docs
+                        .push((name, wire::Reply::Refused(format!("unknown_key: {reason}"))));
                 }
-                ServeError::Store(s) => s.into(),
-            })?,
-        Incoming::Poll(poll) => {
-            match server::serve_poll(db.replica(), origin, &poll, &authority)? {
+            }
+            served
+        }
+        (Incoming::Request(request), None) => {
+            server::serve(db.replica(), origin, request, &authority).map_err(serve_error)?
+        }
+        (Incoming::Poll(poll), _) => {
+            let authority: &dyn server::WriteAuthority = if provisional.is_some() {
+                &registry_only
+            } else {
+                &authority
+            };
+            match server::serve_poll(db.replica(), origin, &poll, authority)? {
                 Some(response) => server::Served {
                     response,
                     ..Default::default()
@@ -306,6 +411,11 @@ pub fn answer(
             }
         }
     };
+    if served.merged > 0 && db.rebuilding_since()?.is_some() {
+        // A hub being rebuilt takes the UPTs' products as they come: their photos are
+        // looked for now, not an hour after a look that found none.
+        state.photo_gaps.forget(upt);
+    }
     served.response.photo_gaps = photo_gaps()?;
     for (doc, message) in &served.panicked {
         tracing::error!(upt, peer, doc, panic = %message, "merging a document panicked; it was rolled back and dropped from the cache");

@@ -20,6 +20,8 @@ pub struct View {
     per_category: Vec<(String, i64)>,
     categories: std::collections::HashMap<String, String>,
     per_month: Vec<(String, i64, i64)>,
+    /// When a rebuild from the agents began, while it goes on.
+    rebuilding: Option<String>,
 }
 
 /// A month (`2026-11`) as people read it: `Nov 2026`.
@@ -75,6 +77,7 @@ pub fn read(
             &karya_shared::model::iso(today),
             kanwil,
         )?,
+        rebuilding: db.rebuilding_since()?,
     })
 }
 
@@ -87,6 +90,7 @@ pub fn render(who: &Curator, view: View, hours: i64, zone: Zone) -> Html<String>
         per_category,
         categories,
         per_month,
+        rebuilding,
     } = view;
     // A Kanwil's token sees its Kanwil's figures and UPTs only.
     let scope = who.principal.kanwil.as_deref();
@@ -115,6 +119,13 @@ pub fn render(who: &Curator, view: View, hours: i64, zone: Zone) -> Html<String>
         &title,
         "/",
         html! {
+            @if let Some(since) = &rebuilding {
+                p class="flash bad" id="bangun-ulang" role="status" {
+                    "Pusat sedang dibangun ulang dari UPT sejak " (localtime::format(since, zone)) ": "
+                    (thousands(upts.iter().filter(|u| u.last_sync_at.is_some()).count() as i64)) " dari "
+                    (thousands(upts.len() as i64)) " UPT sudah kembali. Setelah semua kembali: karya-hub rebuild finish."
+                }
+            }
             div class="cards" {
                 (card("UPT terdaftar", thousands(upts.len() as i64), false))
                 (card(&format!("UPT belum sinkron > {hours} jam"), thousands(stale as i64), stale > 0))

@@ -228,7 +228,14 @@ macro_rules! record {
                 doc: &mut automerge::AutoCommit,
             ) -> Result<(), $crate::record::SchemaError> {
                 let objs = $crate::record::ensure_maps(doc, &self.key())?;
-                $( $crate::record::put_all_if_changed(doc, &objs, $crate::field_name!($ef $(, $efn)?), $crate::record::FieldValue::to_scalar(&self.$ef))?; )*
+                $(
+                    // A value a new record leaves out stays out of a map that lacks it.
+                    if !($crate::record::FieldValue::is_omitted(&self.$ef)
+                        && $crate::record::absent_from_all(doc, &objs, $crate::field_name!($ef $(, $efn)?))?)
+                    {
+                        $crate::record::put_all_if_changed(doc, &objs, $crate::field_name!($ef $(, $efn)?), $crate::record::FieldValue::to_scalar(&self.$ef))?;
+                    }
+                )*
                 $( $crate::record::put_all_if_changed(doc, &objs, stringify!($cf), automerge::ScalarValue::counter(self.$cf))?; )*
                 $( $crate::record::put_all_if_changed(doc, &objs, stringify!($pf), $crate::record::FieldValue::to_scalar(&self.$pf))?; )*
                 Ok(())

@@ -428,6 +428,16 @@ pub fn ensure_maps(doc: &mut AutoCommit, key: &str) -> Result<Vec<ObjId>, Schema
 
 /// Writes a field of a record that may have several maps: into the first (the winner), and
 /// into every other that holds a different value, so a write settles a conflict everywhere.
+/// Whether none of `objs` holds `field`.
+pub fn absent_from_all(doc: &AutoCommit, objs: &[ObjId], field: &str) -> Result<bool, SchemaError> {
+    for obj in objs {
+        if doc.get(obj, field)?.is_some() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 pub fn put_all_if_changed(
     doc: &mut AutoCommit,
     objs: &[ObjId],

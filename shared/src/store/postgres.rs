@@ -137,6 +137,9 @@ pub const MIGRATIONS: &[&str] = &[
     -- how much of its product's stock a sale took (given back when it is undone)
     ALTER TABLE sales ADD COLUMN stock_taken BIGINT NOT NULL DEFAULT 0;
 "#,
+    r#"-- the public keys of a UPT's agents (a hub rebuilt from nothing knows them by these)
+    ALTER TABLE upts ADD COLUMN agent_keys TEXT NOT NULL DEFAULT '';
+"#,
 ];
 
 /// The key of the advisory lock held while migrating (any 64-bit constant of karya's own).

@@ -169,6 +169,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     -- how much of its product's stock a sale took (given back when it is undone)
     ALTER TABLE sales ADD COLUMN stock_taken INTEGER NOT NULL DEFAULT 0;
     "#,
+    r#"-- the public keys of a UPT's agents (a hub rebuilt from nothing knows them by these)
+    ALTER TABLE upts ADD COLUMN agent_keys TEXT NOT NULL DEFAULT '';
+    "#,
 ];
 
 /// Applies pending migrations under the write lock, re-reading the version inside it, so two

@@ -226,6 +226,7 @@ fn curator() -> karya_hub::pages::Curator {
             name: "kurator pusat".into(),
             role: karya_hub::auth::Role::Curator,
             kanwil: None,
+            signed: None,
         },
         csrf: "0".repeat(64),
     }

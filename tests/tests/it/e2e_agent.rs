@@ -494,7 +494,7 @@ fn no_name_or_registration_number_reaches_the_hub() {
     // Locally the operator still sees who is who.
     let shown = a.ok(&["training", "show", t.trim()]);
     assert!(
-        shown.contains("Rizky Pratama (AN 0457/2025): completed"),
+        shown.contains("Rizky Pratama (AN 0457/2025): lulus"),
         "{shown}"
     );
 

@@ -23,6 +23,7 @@ mod pg_migrate;
 mod pg_store;
 mod photos;
 mod polls;
+mod rebuild;
 mod sim_smoke;
 mod thin_link;
 mod tls;

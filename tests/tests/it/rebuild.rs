@@ -1,0 +1,204 @@
+//! "HQ lost", as a drill with real processes: two UPTs' agents with products, a photo, a
+//! sale, a training and HQ's decision; HQ exports its key and keeps it offline; the hub's
+//! folder (database, photos) is deleted; a new, empty hub is started in rebuild mode with the
+//! exported key at the same address. The agents' services, left running, reconnect by
+//! themselves: their tokens are refused, they sign with their own keys, and the registry
+//! that lists those keys comes back from them, vouched by the lost hub's key. Everything
+//! each agent held is at the new hub (records, the decision, the photo), the rebuild report
+//! says so and names what cannot come back, and the agents carry on. A key the registry
+//! does not list is refused once the rebuild is finished.
+
+use karya_tests::procs::{AgentDir, HubProcess, decide, free_addr};
+use std::time::{Duration, Instant};
+
+/// The rebuild report (`karya-hub rebuild status --json`).
+fn report(db: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&HubProcess::admin(db, &["--json", "rebuild", "status"])).unwrap()
+}
+
+#[test]
+fn hq_lost_with_its_backups_is_rebuilt_from_the_upts_agents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lost = tmp.path().join("hub");
+    std::fs::create_dir_all(&lost).unwrap();
+    let db = lost.join("hub.db");
+    let pati = HubProcess::add_upt(&db, "LAPAS-PATI", "lapas", "Jawa Tengah");
+    let bali = HubProcess::add_upt(&db, "LAPAS-KEROBOKAN", "lapas", "Bali");
+    let curator = HubProcess::issue(&db, "curator", "Kurator");
+    let addr = free_addr();
+    let mut hub = HubProcess::start(&db, addr);
+    let url = hub.url();
+
+    let mut a = AgentDir::init(&tmp.path().join("pati"), "LAPAS-PATI", &url, &pati);
+    let mut b = AgentDir::init(&tmp.path().join("bali"), "LAPAS-KEROBOKAN", &url, &bali);
+    let chair = a
+        .ok(&[
+            "product",
+            "add",
+            "--name",
+            "Kursi jati ukir",
+            "--category",
+            "furnitur",
+            "--price",
+            "1850000",
+            "--stock",
+            "3",
+            "--nominate",
+            "ya",
+        ])
+        .trim()
+        .to_string();
+    let photo = tmp.path().join("IMG_2041.jpg");
+    std::fs::write(&photo, karya_tests::phone_photo(1200, 900)).unwrap();
+    a.ok(&["product", "photo", "add", &chair, photo.to_str().unwrap()]);
+    a.ok(&["sale", "add", &chair, "--qty", "1", "--revenue", "1850000"]);
+    let training = a
+        .ok(&[
+            "training",
+            "add",
+            "--program",
+            "Ukir kayu",
+            "--category",
+            "lainnya",
+            "--start",
+            "01/11/2026",
+            "--end",
+            "30/11/2026",
+        ])
+        .trim()
+        .to_string();
+    a.ok(&[
+        "training",
+        "enroll",
+        &training,
+        "--reg-no",
+        "B.I 7/2026",
+        "--name",
+        "Andi",
+    ]);
+    b.add_product("Keripik tempe", "25000");
+    // Two syncs each: the first offers the installation's key, the second brings the
+    // registry that lists it back down.
+    for _ in 0..2 {
+        a.ok(&["sync"]);
+        b.ok(&["sync"]);
+    }
+    let keys = HubProcess::admin(&db, &["upt", "keys", "LAPAS-PATI"]);
+    assert_eq!(keys.lines().count(), 1, "{keys}");
+    decide(&url, &curator, &chair, "featured", "Pameran nasional");
+    a.ok(&["sync"]);
+    b.ok(&["sync"]);
+    let held_a = a.json(&["product", "list"]);
+    assert_eq!(held_a[0]["curation"]["status"], "featured", "{held_a}");
+    let photo_hash = a.json(&["product", "show", &chair])["photos"][0]["hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // HQ keeps its key offline; then the hub, its database and its photos are lost.
+    let kept = tmp.path().join("offline").join("hq-keys.json");
+    std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+    HubProcess::admin(&db, &["keys", "export", kept.to_str().unwrap()]);
+    hub.stop();
+    std::fs::remove_dir_all(&lost).unwrap();
+
+    // A new, empty hub in rebuild mode at the same address; the agents' services run on.
+    let rebuilt = tmp.path().join("hub-baru").join("hub.db");
+    std::fs::create_dir_all(rebuilt.parent().unwrap()).unwrap();
+    let out = HubProcess::hub_cmd(&rebuilt)
+        .args(["rebuild", "start", "--keys", kept.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let _hub = HubProcess::start(&rebuilt, addr);
+    a.start_service();
+    b.start_service();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let back = loop {
+        let r = report(&rebuilt);
+        if r["upts_back"] == 2
+            && r["decisions"].as_i64() >= Some(1)
+            && r["photos"] == 2
+            && r["photos_back"] == 2
+        {
+            break r;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not everything came back: {r}\nPati's agent: {}\nKerobokan's: {}",
+            a.status(),
+            b.status()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(back["upts"], 2, "{back}");
+    assert_eq!(back["products"], 2, "{back}");
+    assert_eq!(back["sales"], 1, "{back}");
+    assert_eq!(back["trainings"], 1, "{back}");
+    assert_eq!(back["participants"], 1, "{back}");
+    assert!(
+        back["cannot_come_back"].to_string().contains("audit"),
+        "the report names what cannot come back: {back}"
+    );
+    let said = HubProcess::admin(&rebuilt, &["rebuild", "status"]);
+    assert!(said.contains("UPTs back: 2 of 2"), "{said}");
+
+    // What HQ sees: a new curator token (people's tokens were lost) reads both UPTs'
+    // products, the decision as it was, and the photo.
+    let curator = HubProcess::issue(&rebuilt, "curator", "Kurator baru");
+    let products = karya_tests::procs::get_json(
+        &format!("http://{addr}/api/v1/products?upt=LAPAS-PATI"),
+        &curator,
+    );
+    assert_eq!(
+        products["items"][0]["name"], "Kursi jati ukir",
+        "{products}"
+    );
+    assert_eq!(products["items"][0]["curation"]["status"], "featured");
+    let blob = karya_tests::procs::get_bytes(
+        &format!("http://{addr}/api/v1/blobs/{photo_hash}"),
+        &curator,
+    );
+    assert!(blob.starts_with(&[0xff, 0xd8]), "the photo came back");
+    let metrics = karya_tests::procs::get_text(&format!("http://{addr}/metrics"), &curator);
+    assert!(
+        metrics.contains("karya_rebuild{what=\"upts_back\"} 2"),
+        "{metrics}"
+    );
+
+    // The rebuild ends; the agents carry on, by their keys.
+    HubProcess::admin(&rebuilt, &["rebuild", "finish"]);
+    a.add_product("Meja jati", "2500000");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let products = karya_tests::procs::get_json(
+            &format!("http://{addr}/api/v1/products?upt=LAPAS-PATI"),
+            &curator,
+        );
+        if products.to_string().contains("Meja jati") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the new product did not arrive");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    // A key the registry does not list, signing as Pati: refused now.
+    let stranger = karya_shared::agentkey::from_seed(&karya_shared::agentkey::new_seed());
+    let body = b"KRYA".to_vec();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let (auth, hash) =
+        karya_shared::agentkey::sign(&stranger, "LAPAS-PATI", "POST", "/api/v1/sync", now, &body);
+    let refused = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        reqwest::Client::new()
+            .post(format!("http://{addr}/api/v1/sync"))
+            .header("authorization", auth)
+            .header(karya_shared::agentkey::BODY_HEADER, hash)
+            .header("content-type", karya_shared::wire::CONTENT_TYPE)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(refused, 401);
+    assert!(a.stop_service() && b.stop_service());
+}
