@@ -108,13 +108,32 @@ impl HubDb {
 
     /// Revokes a token; false when there is no such (unrevoked) token.
     pub fn revoke_token(&self, id: &str) -> Result<bool> {
-        self.write(|c| {
+        let upt: Option<String> = self.write(|c| {
             let n = c.execute(
                 "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
                 params![id, karya_shared::model::now_rfc3339()],
             )?;
-            Ok(n > 0)
-        })
+            if n == 0 {
+                return Ok(None);
+            }
+            Ok(c.query_opt(
+                "SELECT upt FROM tokens WHERE id = ?1 AND role = 'agent'",
+                params![id],
+                |r| r.get::<_, Option<String>>(0),
+            )?
+            .flatten()
+            .or(Some(String::new())))
+        })?;
+        let Some(upt) = upt else {
+            return Ok(false);
+        };
+        // An agent's token revoked: the UPT's agents' keys go with it (the installation
+        // behind the token must not go on by its key); the others offer theirs again at
+        // their next sync with a valid token.
+        if !upt.is_empty() {
+            self.clear_agent_keys(&upt)?;
+        }
+        Ok(true)
     }
 
     /// Checks a bearer token (on a read connection: never waits for a write).

@@ -55,10 +55,9 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Result<impl IntoResp
     let mut snap = state
         .blocking(move |db| -> Result<Snapshot, ApiError> {
             let rebuild = match db.rebuilding_since()? {
-                Some(_) => Some(
-                    crate::rebuild::report(db, &looking.blobs)
-                        .map_err(ApiError::internal)?,
-                ),
+                Some(_) => {
+                    Some(crate::rebuild::report(db, &looking.blobs).map_err(ApiError::internal)?)
+                }
                 None => None,
             };
             Ok(Snapshot {

@@ -200,5 +200,11 @@ fn hq_lost_with_its_backups_is_rebuilt_from_the_upts_agents() {
             .status()
     });
     assert_eq!(refused, 401);
+    // Revoking a UPT works at the rebuilt hub too: Kerobokan's keys cleared, its agent (whose
+    // token the lost hub took with it) is refused and says so.
+    HubProcess::admin(&rebuilt, &["upt", "keys", "LAPAS-KEROBOKAN", "--clear"]);
+    b.wait_status("Kerobokan refused", Duration::from_secs(30), |s| {
+        s["state"] == "token_refused"
+    });
     assert!(a.stop_service() && b.stop_service());
 }
