@@ -190,6 +190,10 @@ pub struct Report {
     pub abuse: Option<crate::abuse::AbuseRun>,
     /// The hub SIGKILLed during syncs (see [`Options::hub_kills`]).
     pub kills: Option<KillRun>,
+    /// Bytes on the wire of the bootstrap (every UPT's first sync), for the rebuild's ratio.
+    pub bootstrap_bytes: u64,
+    /// HQ lost and rebuilt from the agents (SQLite runs).
+    pub rebuild: Option<RebuildRun>,
     /// A photo over the slow link that drops (see [`Options::photo_kb`]).
     pub photo: Option<PhotoRun>,
     /// The one sync after an offline spell (see [`Options::offline_edits`]).
@@ -229,6 +233,29 @@ pub struct PhotoRun {
     /// Seconds spent waiting on the service's backoff after cut rounds (in [`Self::secs`]).
     #[serde(default)]
     pub backoff_secs: f64,
+}
+
+/// HQ lost: the hub's database gone, a new one started in rebuild mode with the exported
+/// key, and every agent's next sync (signed with its own key) bringing its UPT back.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct RebuildRun {
+    pub upts: usize,
+    /// Bytes per UPT of offering the agents' keys once (the registry's one-time cost).
+    pub key_registration_bytes_per_upt: f64,
+    /// From the new hub's start until every UPT's documents and decisions are back.
+    pub secs: f64,
+    /// Sync passes over all UPTs it took (an agent whose key the registry did not list yet
+    /// comes back at the next).
+    pub passes: usize,
+    pub bytes: u64,
+    /// `bytes` over the original bootstrap's.
+    pub bytes_ratio: f64,
+    /// Records (products, sales, trainings, participants) at the lost hub and back.
+    pub records_before: i64,
+    pub records_back: i64,
+    pub decisions_before: i64,
+    pub decisions_back: i64,
+    pub upts_back: usize,
 }
 
 /// The hub killed again and again while agents add products and sync.
@@ -497,6 +524,26 @@ async fn sync_spread(
     urls: &[String],
     concurrency: usize,
 ) -> Vec<karya_shared::session::Outcome> {
+    sync_spread_as(replicas, urls, concurrency, Auth::Token).await
+}
+
+/// How the replicas of [`sync_spread_as`] authenticate.
+#[derive(Clone, Copy)]
+enum Auth<'a> {
+    /// The UPT's token, as ever.
+    Token,
+    /// The token, offering each replica's key (by index) to the registry.
+    Announce(&'a [karya_shared::agentkey::SigningKey]),
+    /// Each replica's key only (a rebuilt hub knows no tokens).
+    Key(&'a [karya_shared::agentkey::SigningKey]),
+}
+
+async fn sync_spread_as(
+    replicas: &mut [Replica],
+    urls: &[String],
+    concurrency: usize,
+    auth: Auth<'_>,
+) -> Vec<karya_shared::session::Outcome> {
     let chunk = replicas.len().div_ceil(concurrency.max(1)).max(1);
     let mut outcomes = Vec::new();
     // Scoped borrows of disjoint chunks, each driven by its own future on this runtime.
@@ -504,8 +551,17 @@ async fn sync_spread(
         let url = urls[g % urls.len()].clone();
         async move {
             let mut out = Vec::new();
-            for r in group.iter_mut() {
+            for (i, r) in group.iter_mut().enumerate() {
                 let client = HubClient::new(&url, &r.token, Duration::from_secs(300));
+                let client = match auth {
+                    Auth::Token => client,
+                    Auth::Announce(keys) => {
+                        client.with_key(&r.upt, keys[g * chunk + i].clone(), false, true)
+                    }
+                    Auth::Key(keys) => {
+                        client.with_key(&r.upt, keys[g * chunk + i].clone(), true, false)
+                    }
+                };
                 let docs = DocId::for_agent(&r.upt);
                 // A busy hub's 503 is retried after its Retry-After, as the agent's service
                 // does; anything else ends the run.
@@ -692,9 +748,11 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
             .map_or(0, postgres_cpu_ticks)
     };
     let cpu_before = (core_ticks(), hubs_cpu(), db_cpu());
+    reset(&proxies);
     let t = Instant::now();
     sync_spread(&mut replicas, &urls, opts.concurrency).await;
     report.bootstrap_secs = t.elapsed().as_secs_f64();
+    report.bootstrap_bytes = total(&proxies);
     let cpu_after = (core_ticks(), hubs_cpu(), db_cpu());
     // Processes that ended meanwhile take their ticks with them: never below zero.
     report.bootstrap_db_cpu_secs =
@@ -988,6 +1046,32 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     (report.agent_idle_rss_mib, report.agent_idle_anon_mib) =
         agent_idle_rss(exe, work, &hub_url, &tokens[0], opts.agent_idle_secs);
 
+    // 7a. The agents offer their keys (the registry's one-time cost), for the rebuild below.
+    let keys: Vec<karya_shared::agentkey::SigningKey> = replicas
+        .iter()
+        .map(|_| karya_shared::agentkey::from_seed(&karya_shared::agentkey::new_seed()))
+        .collect();
+    let mut key_registration_bytes = 0;
+    if pg.is_none() {
+        eprintln!("the agents offer their keys ...");
+        reset(&proxies);
+        sync_spread_as(
+            &mut replicas,
+            &urls,
+            opts.concurrency,
+            Auth::Announce(&keys),
+        )
+        .await;
+        sync_spread_as(
+            &mut replicas,
+            &urls,
+            opts.concurrency,
+            Auth::Announce(&keys),
+        )
+        .await;
+        key_registration_bytes = proxies.iter().map(|p| p.counters.total()).sum::<u64>();
+    }
+
     // Convergence: the hub's copy of every UPT document equals the replica's.
     hub.stop();
     for other in others {
@@ -1022,7 +1106,83 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
         .products_page(&Default::default(), None, 1)
         .map(|p| p.total)
         .unwrap_or(-1);
+
+    // 7b. HQ lost: a new hub from the exported key takes everything back from the agents.
+    if pg.is_none() {
+        eprintln!("HQ lost: rebuilding the hub from the agents ...");
+        let mut run = rebuild_from_agents(exe, work, &hub_db, &mut replicas, &keys, opts).await;
+        run.key_registration_bytes_per_upt =
+            key_registration_bytes as f64 / replicas.len().max(1) as f64;
+        run.bytes_ratio = run.bytes as f64 / report.bootstrap_bytes.max(1) as f64;
+        report.rebuild = Some(run);
+    }
     report
+}
+
+/// Records (products, sales, trainings, participants) and decisions a hub holds.
+fn hub_holds(db: &karya_hub::db::HubDb) -> (i64, i64) {
+    let n = db.stats().expect("stats").national;
+    (
+        n.products + n.sales + n.future_dated_sales + n.trainings + n.participants,
+        db.decision_count().expect("decisions"),
+    )
+}
+
+/// The rebuild drill at the run's scale: the lost hub's key exported, a new database in
+/// rebuild mode, and passes of every agent syncing with its own key until none is refused.
+async fn rebuild_from_agents(
+    exe: &Path,
+    work: &Path,
+    lost: &karya_hub::db::HubDb,
+    replicas: &mut [Replica],
+    keys: &[karya_shared::agentkey::SigningKey],
+    opts: &Options,
+) -> RebuildRun {
+    let (records_before, decisions_before) = hub_holds(lost);
+    let heads_key = lost.heads_key().clone();
+    let db = work.join("hub-rebuilt.db");
+    let config = karya_hub::Config {
+        db: db.clone(),
+        ..Default::default()
+    };
+    drop(karya_hub::db::HubDb::open_for_rebuild(&config, &heads_key).expect("rebuild start"));
+    let hub = HubChild::start(exe, &db);
+    let proxy = Proxy::start(hub.addr, Link::default())
+        .await
+        .expect("proxy");
+    let urls = vec![proxy.url()];
+    let started = Instant::now();
+    let mut passes = 0;
+    loop {
+        passes += 1;
+        let outcomes = sync_spread_as(replicas, &urls, opts.concurrency, Auth::Key(keys)).await;
+        if outcomes.iter().all(|o| o.refused.is_empty()) || passes >= 3 {
+            break;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let bytes = proxy.counters.total();
+    hub.stop();
+    let rebuilt = karya_hub::db::HubDb::open(&config, karya_hub::db::Create::No).expect("rebuilt");
+    let (records_back, decisions_back) = hub_holds(&rebuilt);
+    let upts_back = rebuilt
+        .upt_rows(24)
+        .expect("upts")
+        .iter()
+        .filter(|u| u.last_sync_at.is_some())
+        .count();
+    RebuildRun {
+        upts: replicas.len(),
+        secs,
+        passes,
+        bytes,
+        records_before,
+        records_back,
+        decisions_before,
+        decisions_back,
+        upts_back,
+        ..Default::default()
+    }
 }
 
 /// Uploads one photo of `opts.photo_kb` KB (and a tenth of it as thumbnail) over the slow
@@ -1836,6 +1996,43 @@ pub fn print_table(r: &Report, opts: &Options) {
             } else {
                 format!("other: {:?}", a.other)
             },
+        ));
+    }
+    if let Some(b) = &r.rebuild {
+        rows.push((
+            format!("HQ lost, rebuilt from {} agents", b.upts),
+            format!(
+                "{:.1} s, {} pass(es), {} of {} UPTs",
+                b.secs, b.passes, b.upts_back, b.upts
+            ),
+            format!(
+                "<= 30 min ({})",
+                ok(b.secs <= 1800.0 && b.upts_back == b.upts)
+            ),
+        ));
+        rows.push((
+            "  bytes, over the bootstrap's".into(),
+            format!("{} KB, {:.2}x", b.bytes / 1000, b.bytes_ratio),
+            format!("<= 1.2x ({})", ok(b.bytes_ratio <= 1.2)),
+        ));
+        rows.push((
+            "  records and decisions lost".into(),
+            format!(
+                "{} of {}, {} of {}",
+                b.records_before - b.records_back,
+                b.records_before,
+                b.decisions_before - b.decisions_back,
+                b.decisions_before
+            ),
+            format!(
+                "0 ({})",
+                ok(b.records_back == b.records_before && b.decisions_back == b.decisions_before)
+            ),
+        ));
+        rows.push((
+            "  agents' keys offered once, per UPT".into(),
+            format!("{:.0} B", b.key_registration_bytes_per_upt),
+            "one-time".into(),
         ));
     }
     if let Some(k) = &r.kills {
