@@ -461,6 +461,16 @@ async fn an_operator_works_in_the_console_in_a_real_browser() {
         "{page}"
     );
     shot(&c, "09-pelatihan").await;
+    // One press on the participant's row marks them passed, with the certificate number.
+    fill(&c, "form.lulus", &[("sertifikat", "BNSP-2026-001")]).await;
+    submit(&c, "form.lulus").await;
+    let page = wait_for(&c, "BNSP-2026-001").await;
+    assert!(page.contains("lulus"), "{page}");
+    let shown = agent.ok(&["training", "show", "Menjahit dasar"]);
+    assert!(
+        shown.contains("Agus Salim") && shown.contains("lulus") && shown.contains("BNSP-2026-001"),
+        "{shown}"
+    );
 
     c.goto(&format!("{base}/log")).await.unwrap();
     let log = text(&c, "#log").await;
