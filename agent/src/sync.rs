@@ -166,6 +166,20 @@ async fn sync_with_hub(
         DocId::for_agent(&config.upt),
     )
     .await;
+    // A hub being rebuilt takes the registry first and the UPT's own documents once the
+    // registry lists this installation's key: the same sync goes on at once.
+    if result
+        .as_ref()
+        .is_ok_and(|o| o.refused.iter().any(|r| r.code() == Some("unknown_key")))
+    {
+        result = sync_once(
+            store,
+            &client,
+            &config.peer_id,
+            DocId::for_agent(&config.upt),
+        )
+        .await;
+    }
     // The records are on the hub: now their photos (a cut link leaves them for the next
     // sync, which resumes where the hub's acknowledged bytes end).
     if let Ok(outcome) = &mut result {

@@ -568,6 +568,14 @@ async fn sync_spread_as(
                 let mut tries = 0;
                 let o = loop {
                     match sync_once(&r.store, &client, &r.peer, docs.clone()).await {
+                        // As the agent's service does: a hub being rebuilt that took the
+                        // registry first takes the rest at once.
+                        Ok(o) if o.refused.iter().any(|x| x.code() == Some("unknown_key")) => {
+                            match sync_once(&r.store, &client, &r.peer, docs.clone()).await {
+                                Ok(o) => break o,
+                                Err(e) => panic!("sync of {} failed: {e}", r.upt),
+                            }
+                        }
                         Ok(o) => break o,
                         Err(karya_agent::client::SyncError::Server {
                             status: 503,
@@ -1069,6 +1077,9 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
             Auth::Announce(&keys),
         )
         .await;
+        // And once more, as the next scheduled sync would: every agent then holds every
+        // UPT's key, as it would at any time after the first day.
+        sync_spread(&mut replicas, &urls, opts.concurrency).await;
         key_registration_bytes = proxies.iter().map(|p| p.counters.total()).sum::<u64>();
     }
 
@@ -1138,7 +1149,23 @@ async fn rebuild_from_agents(
     keys: &[karya_shared::agentkey::SigningKey],
     opts: &Options,
 ) -> RebuildRun {
-    let (records_before, decisions_before) = hub_holds(lost);
+    // What the agents in the run held: a UPT without one (the photo scenario's) cannot come
+    // back by itself.
+    let ours: std::collections::HashSet<String> = replicas.iter().map(|r| r.upt.clone()).collect();
+    let held = |db: &karya_hub::db::HubDb| -> i64 {
+        db.stats()
+            .expect("stats")
+            .per_upt
+            .iter()
+            .filter(|u| ours.contains(&u.upt))
+            .map(|u| {
+                let f = &u.figures;
+                f.products + f.sales + f.future_dated_sales + f.trainings + f.participants
+            })
+            .sum()
+    };
+    let records_before = held(lost);
+    let (_, decisions_before) = hub_holds(lost);
     let heads_key = lost.heads_key().clone();
     let db = work.join("hub-rebuilt.db");
     let config = karya_hub::Config {
@@ -1164,7 +1191,8 @@ async fn rebuild_from_agents(
     let bytes = proxy.counters.total();
     hub.stop();
     let rebuilt = karya_hub::db::HubDb::open(&config, karya_hub::db::Create::No).expect("rebuilt");
-    let (records_back, decisions_back) = hub_holds(&rebuilt);
+    let records_back = held(&rebuilt);
+    let (_, decisions_back) = hub_holds(&rebuilt);
     let upts_back = rebuilt
         .upt_rows(24)
         .expect("upts")

@@ -778,6 +778,9 @@ pub fn refusal_words(r: &karya_shared::session::Refusal) -> String {
         Some("not_writer") => {
             "ada perubahan yang hanya boleh ditulis pusat atau Kanwil (mis. keputusan kurasi); tidak ada yang diterima"
         }
+        Some("unknown_key") => {
+            "pusat sedang dibangun ulang dan belum mengenal kunci agen ini; dikirim lagi setelah daftar UPT kembali"
+        }
         Some("internal_error") => {
             "terjadi galat di pusat; tidak ada yang digabung. Sinkronisasi berikutnya mencoba lagi"
         }

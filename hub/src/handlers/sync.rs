@@ -379,13 +379,18 @@ pub fn answer_as(
         (Incoming::Request(request), None) => {
             server::serve(db.replica(), origin, request, &authority).map_err(serve_error)?
         }
-        (Incoming::Poll(poll), _) => {
-            let authority: &dyn server::WriteAuthority = if provisional.is_some() {
-                &registry_only
-            } else {
-                &authority
-            };
-            match server::serve_poll(db.replica(), origin, &poll, authority)? {
+        // A poll says "in sync?" of every document: a hub being rebuilt that does not know
+        // this installation's key yet cannot answer for the UPT's own documents without
+        // showing them to an unproven key. Refused as a hub that takes no polls refuses one:
+        // the agent then sends its documents in full (the registry first, see above).
+        (Incoming::Poll(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "poll_not_taken",
+                "this hub is being rebuilt and does not know this installation's key yet: send the documents in full",
+            ));
+        }
+        (Incoming::Poll(poll), None) => {
+            match server::serve_poll(db.replica(), origin, &poll, &authority)? {
                 Some(response) => server::Served {
                     response,
                     ..Default::default()
