@@ -41,6 +41,10 @@ pub use config::Config;
 /// What every handler shares.
 pub struct AppState {
     pub db: HubDb,
+    /// The hub is being rebuilt from the agents (see [`rebuild`]): read at start, and
+    /// again with every database check (a `rebuild finish` from the command line shows
+    /// within a second).
+    pub rebuilding: std::sync::atomic::AtomicBool,
     /// Photo blobs, on disk beside the database.
     pub blobs: blobs::BlobStore,
     pub config: Config,
@@ -123,8 +127,10 @@ impl AppState {
                 .map_err(|e| {
                     db::OpenError::Setting(format!("cannot start the store's threads ({e})"))
                 })?;
+        let rebuilding = std::sync::atomic::AtomicBool::new(db.rebuilding_since()?.is_some());
         Ok(AppState {
             db,
+            rebuilding,
             blobs,
             photo_gaps: photo_gaps::PhotoGaps::default(),
             store_pool,
@@ -311,7 +317,16 @@ impl AppState {
         let st = self.clone();
         let read = tokio::time::timeout(
             DB_CHECK_TIMEOUT,
-            tokio::task::spawn_blocking(move || st.db.ping()),
+            tokio::task::spawn_blocking(move || {
+                let answered = st.db.ping();
+                if answered.is_ok()
+                    && let Ok(since) = st.db.rebuilding_since()
+                {
+                    st.rebuilding
+                        .store(since.is_some(), std::sync::atomic::Ordering::Relaxed);
+                }
+                answered
+            }),
         )
         .await;
         let mut problem = match read {

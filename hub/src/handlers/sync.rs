@@ -383,13 +383,19 @@ pub fn answer_as(
         // this installation's key yet cannot answer for the UPT's own documents without
         // showing them to an unproven key. Refused as a hub that takes no polls refuses one:
         // the agent then sends its documents in full (the registry first, see above).
-        (Incoming::Poll(_), Some(_)) => {
+        // While the hub is rebuilt it has no sync state for any agent: a poll would be
+        // answered with the whole registry, as to an agent that holds nothing. Refused the
+        // same way, the agent sends its documents in full, whose messages say what it holds.
+        (Incoming::Poll(_), _)
+            if provisional.is_some()
+                || state.rebuilding.load(std::sync::atomic::Ordering::Relaxed) =>
+        {
             return Err(ApiError::bad_request(
                 "poll_not_taken",
-                "this hub is being rebuilt and does not know this installation's key yet: send the documents in full",
+                "this hub is being rebuilt: send the documents in full",
             ));
         }
-        (Incoming::Poll(poll), None) => {
+        (Incoming::Poll(poll), _) => {
             match server::serve_poll(db.replica(), origin, &poll, &authority)? {
                 Some(response) => server::Served {
                     response,
@@ -416,7 +422,7 @@ pub fn answer_as(
             }
         }
     };
-    if served.merged > 0 && db.rebuilding_since()?.is_some() {
+    if served.merged > 0 && state.rebuilding.load(std::sync::atomic::Ordering::Relaxed) {
         // A hub being rebuilt takes the UPTs' products as they come: their photos are
         // looked for now, not an hour after a look that found none.
         state.photo_gaps.forget(upt);
