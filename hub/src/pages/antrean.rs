@@ -95,10 +95,10 @@ pub async fn antrean(
         .blocking(move |db| -> Result<_, karya_shared::StoreError> {
             let counts = db.queue_counts(kanwil.as_deref())?;
             let page = db.queue_page(&filter, sort, offset, PER_PAGE)?;
-            Ok((counts, page))
+            Ok((counts, page, db.product_categories()?))
         })
         .await;
-    let Ok(Ok((counts, rows))) = read else {
+    let Ok(Ok((counts, rows, categories))) = read else {
         return unavailable();
     };
     let total = counts.of(queue);
@@ -139,7 +139,7 @@ pub async fn antrean(
             @if rows.is_empty() {
                 p class="muted" id="kosong" { "Tidak ada produk di antrean ini." }
             } @else {
-                (queue_table(&rows, zone))
+                (queue_table(&rows, &categories, zone))
                 (pager(name, sort, q.hal, total))
             }
         },
@@ -147,7 +147,11 @@ pub async fn antrean(
     .into_response()
 }
 
-fn queue_table(rows: &[Waiting], zone: Zone) -> Markup {
+fn queue_table(
+    rows: &[Waiting],
+    categories: &std::collections::HashMap<String, String>,
+    zone: Zone,
+) -> Markup {
     html! {
         table id="antrean" {
             tr {
@@ -159,7 +163,8 @@ fn queue_table(rows: &[Waiting], zone: Zone) -> Markup {
                 tr {
                     td { (p.upt) }
                     td { a href={ "/produk/" (urlencode(&p.upt)) "/" (urlencode(&p.id)) } { (p.name) } }
-                    td { (p.category) }
+                    // The category's name, as the catalogue's filters show it.
+                    td { (categories.get(&p.category).map_or(p.category.as_str(), String::as_str)) }
                     td class="num" { (rupiah(p.price_idr)) }
                     td { (localtime::format(&w.waiting_since, zone)) }
                     td class="num" { (thousands(days_waiting(&w.waiting_since))) }

@@ -119,6 +119,8 @@ async fn a_product_goes_up_through_the_kanwil_and_hq_and_a_later_edit_is_flagged
     c.goto(&format!("{hub_site}/antrean")).await.unwrap();
     let queue = text(&c, "#antrean").await;
     assert!(queue.contains("Kursi jati ukir"), "{queue}");
+    // The category by its name, not its slug.
+    assert!(queue.contains("Furnitur"), "{queue}");
     assert!(
         text(&c, "#hitungan")
             .await
