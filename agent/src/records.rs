@@ -725,14 +725,7 @@ pub fn enroll(
         return Err(ValidationError::new("reg-no", text::already_enrolled(reg_no)).into());
     }
     // A training with a capacity takes no more than it: those who dropped out leave room.
-    let (program, capacity, taken): (String, i64, i64) = store.conn().query_row(
-        "SELECT t.program, t.capacity,
-                (SELECT COUNT(*) FROM participants p
-                 WHERE p.upt = t.upt AND p.training_id = t.id AND p.status <> 'dropped')
-         FROM trainings t WHERE t.upt = ?1 AND t.id = ?2",
-        params![upt, training],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
+    let (program, capacity, taken) = places(store, upt, &training)?;
     if capacity > 0 && taken >= capacity {
         return Err(ValidationError::new(
             "capacity",
@@ -752,6 +745,19 @@ pub fn enroll(
     p.validate()?;
     store.change(&upt_doc(upt), |d| schema::upsert_participant(d, &p))?;
     Ok(pseudonym)
+}
+
+/// A training's programme, its capacity (0: none) and the places taken (those who dropped
+/// out leave theirs).
+fn places(store: &Store, upt: &str, training: &str) -> Result<(String, i64, i64), StoreError> {
+    Ok(store.conn().query_row(
+        "SELECT t.program, t.capacity,
+                (SELECT COUNT(*) FROM participants p
+                 WHERE p.upt = t.upt AND p.training_id = t.id AND p.status <> 'dropped')
+         FROM trainings t WHERE t.upt = ?1 AND t.id = ?2",
+        params![upt, training],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?)
 }
 
 /// Enrols every row of a sheet (row number, training id, registration number, name), all
@@ -779,17 +785,7 @@ pub fn enroll_many(
                 ValidationError::new("reg-no", text::already_enrolled(reg_no)).into(),
             ));
         }
-        let (program, capacity, taken): (String, i64, i64) = store
-            .conn()
-            .query_row(
-                "SELECT t.program, t.capacity,
-                        (SELECT COUNT(*) FROM participants p
-                         WHERE p.upt = t.upt AND p.training_id = t.id AND p.status <> 'dropped')
-                 FROM trainings t WHERE t.upt = ?1 AND t.id = ?2",
-                params![upt, training],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .map_err(|e| (row, e.into()))?;
+        let (program, capacity, taken) = places(store, upt, training).map_err(|e| (row, e))?;
         let n = taking.entry(training).or_default();
         *n += 1;
         if capacity > 0 && taken + *n > capacity {

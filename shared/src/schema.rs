@@ -133,21 +133,7 @@ pub fn add_stock(
     delta: i64,
     now: &str,
 ) -> Result<i64, SchemaError> {
-    let obj = product_obj(doc, id)?;
-    let current = match doc.get(&obj, "stock")? {
-        Some((Value::Scalar(s), _)) => s.as_i64().unwrap_or(0),
-        _ => 0,
-    };
-    if current + delta < 0 {
-        return Err(ValidationError::new(
-            "stock",
-            crate::text::input::not_enough_stock(current, -delta),
-        )
-        .into());
-    }
-    doc.increment(&obj, "stock", delta)?;
-    doc.put(&obj, "updated_at", now)?;
-    Ok(current + delta)
+    move_stock(doc, id, delta, now, false)
 }
 
 /// Takes `quantity` from a product's stock for a sale (or gives it back, negative), below
@@ -160,14 +146,32 @@ pub fn take_stock(
     quantity: i64,
     now: &str,
 ) -> Result<i64, SchemaError> {
+    move_stock(doc, id, -quantity, now, true)
+}
+
+/// The stock counter moved by `delta`; the stock after.
+fn move_stock(
+    doc: &mut AutoCommit,
+    id: &str,
+    delta: i64,
+    now: &str,
+    below_zero: bool,
+) -> Result<i64, SchemaError> {
     let obj = product_obj(doc, id)?;
     let current = match doc.get(&obj, "stock")? {
         Some((Value::Scalar(s), _)) => s.as_i64().unwrap_or(0),
         _ => 0,
     };
-    doc.increment(&obj, "stock", -quantity)?;
+    if !below_zero && current + delta < 0 {
+        return Err(ValidationError::new(
+            "stock",
+            crate::text::input::not_enough_stock(current, -delta),
+        )
+        .into());
+    }
+    doc.increment(&obj, "stock", delta)?;
     doc.put(&obj, "updated_at", now)?;
-    Ok(current - quantity)
+    Ok(current + delta)
 }
 
 // ---------- sales ----------
