@@ -117,6 +117,14 @@ pub const ASSUMED_RATE: f64 = 2048.0;
 /// The smallest and the largest part of an upload (bytes of changes in one request).
 pub const MIN_PART: usize = 4 * 1024;
 pub const MAX_PART: usize = 8 * 1024 * 1024;
+/// How many bytes of changes a request may carry at upload `rate` (bytes per second) with
+/// requests timing out after `timeout`: what the link sends in half of it (see
+/// [`HubClient::upload_budget`]).
+pub fn upload_budget(rate: f64, timeout: Duration) -> usize {
+    let bytes = rate * timeout.as_secs_f64() / 2.0;
+    (bytes as usize).clamp(MIN_PART, MAX_PART)
+}
+
 /// Requests smaller than this say more about the round trip than about the bandwidth, and
 /// are not used to measure it.
 const MEASURE_FROM: usize = 8 * 1024;
@@ -382,9 +390,7 @@ impl HubClient {
     /// upload rate sends in half the request timeout, so that each part of a long upload
     /// finishes in time and is acknowledged before the next.
     pub fn upload_budget(&self) -> usize {
-        let rate = self.link_rate();
-        let bytes = rate * self.timeout.as_secs_f64() / 2.0;
-        (bytes as usize).clamp(MIN_PART, MAX_PART)
+        upload_budget(self.link_rate(), self.timeout)
     }
 
     /// The upload rate measured so far (bytes per second), to keep for the next session.

@@ -301,12 +301,14 @@ impl SyncSession {
         for (doc, state) in self.states.iter_mut() {
             let msg = match self.budget {
                 None => store.generate_sync_message(doc, state)?,
-                Some(budget) => {
-                    let budget = (budget as f64 * self.compression) as usize;
+                Some(wire) => {
+                    let budget = (wire as f64 * self.compression) as usize;
+                    let wire_used = (used as f64 / self.compression) as usize;
                     let (msg, was_cut) = store.generate_bounded_sync_message(
                         doc,
                         state,
                         budget.saturating_sub(used).max(1),
+                        wire.saturating_sub(wire_used).max(1),
                     )?;
                     cut |= was_cut;
                     used += msg

@@ -20,11 +20,28 @@ pub fn sync(
     token_id: &str,
     probe: bool,
 ) -> (Outcome, Frames) {
+    sync_within(hub, agent, upt, peer, token_id, probe, None)
+}
+
+/// [`sync`] with each request's changes bounded by `budget` bytes, as the agent bounds them
+/// by its link's measured rate ([`karya_agent::client::upload_budget`]).
+pub fn sync_within(
+    hub: &karya_hub::AppState,
+    agent: &Store,
+    upt: &str,
+    peer: &str,
+    token_id: &str,
+    probe: bool,
+    budget: Option<usize>,
+) -> (Outcome, Frames) {
     let mut session = SyncSession::new(agent, peer, DocId::for_agent(upt)).expect("session");
     session.allow_poll(true);
     session.take_photo_gaps();
     if probe {
         session.probe_first();
+    }
+    if let Some(budget) = budget {
+        session.set_budget(budget);
     }
     let mut frames = Vec::new();
     while let Some(frame) = session.next_request(agent).expect("request") {

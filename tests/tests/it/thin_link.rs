@@ -125,3 +125,40 @@ async fn a_1500_row_import_crosses_a_2_kb_per_second_link_with_a_20_s_timeout() 
     );
     assert_eq!(n, 1500, "every row of the import is at the hub");
 }
+
+/// Issue 28's offline spell (an import, stock and price changes, 2,000 edits): on a link the
+/// agent has not measured, it went up in 91 KB where one unbounded sync takes 73 KB: after
+/// parts of the upload went, Automerge's whole-document save carried them all again.
+#[test]
+fn an_offline_spell_goes_up_once_whatever_the_request_budget() {
+    let (whole, _, in_step) = karya_tests::offline::synced_within(1500, 250, 250, None);
+    assert!(in_step);
+    // The budget of a link not measured yet (2 KB/s, half of a 120 s timeout).
+    let budget = karya_tests::offline::budget();
+    let (bounded, frames, in_step) =
+        karya_tests::offline::synced_within(1500, 250, 250, Some(budget));
+    assert!(in_step, "the hub lacks some of the spell");
+    assert!(
+        bounded.bytes_sent <= whole.bytes_sent + whole.bytes_sent / 50,
+        "bounded by {budget} B a request: {} B in {:?}; unbounded: {} B",
+        bounded.bytes_sent,
+        frames.iter().map(|f| f.0.len()).collect::<Vec<_>>(),
+        whole.bytes_sent
+    );
+    // A link too thin for the whole save within a timeout: parts, each sent once.
+    let (parts, frames, in_step) =
+        karya_tests::offline::synced_within(1500, 250, 250, Some(16 * 1024));
+    assert!(in_step, "the hub lacks some of the spell");
+    let sizes: Vec<usize> = frames.iter().map(|f| f.0.len()).collect();
+    assert!(sizes.len() > 3, "{sizes:?}");
+    assert!(
+        sizes.iter().all(|&n| n <= 2 * 16 * 1024),
+        "a part past the budget: {sizes:?}"
+    );
+    assert!(
+        parts.bytes_sent < whole.bytes_sent * 3 / 2,
+        "parts sent {} B against {} B whole: {sizes:?}",
+        parts.bytes_sent,
+        whole.bytes_sent
+    );
+}
