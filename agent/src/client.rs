@@ -26,6 +26,9 @@ pub enum SyncError {
     Unauthorized { detail: String },
     #[error("{}", text::hub_protocol(detail))]
     Protocol { detail: String },
+    /// The hub refused a poll and asks for the documents in full (it is being rebuilt).
+    #[error("{}", text::hub_answered(400, detail))]
+    PollNotTaken { detail: String },
     #[error("cannot take the sync lock: {0}")]
     Lock(String),
     #[error("the agent's settings are not usable: {0}")]
@@ -54,7 +57,9 @@ impl SyncError {
     /// Retrying will not help until someone acts (a new token, an upgrade).
     pub fn is_permanent(&self) -> bool {
         match self {
-            SyncError::Network { .. } | SyncError::Lock(_) => false,
+            SyncError::Network { .. } | SyncError::Lock(_) | SyncError::PollNotTaken { .. } => {
+                false
+            }
             SyncError::Server { status, .. } => {
                 (400..500).contains(status) && *status != 408 && *status != 429
             }
@@ -539,6 +544,7 @@ impl HubClient {
         Err(match status.as_u16() {
             401 | 403 => SyncError::Unauthorized { detail },
             400 if error == "protocol_version" => SyncError::Protocol { detail },
+            400 if error == "poll_not_taken" => SyncError::PollNotTaken { detail },
             s => SyncError::Server {
                 status: s,
                 detail,
@@ -716,12 +722,17 @@ async fn sync_polling_if_taken(
     docs: Vec<DocId>,
 ) -> Result<Outcome, SyncError> {
     let polls = store.meta(HUB_POLLS_KEY)?.as_deref() == Some("1");
-    match sync_session(store, client, peer_id, docs.clone(), polls).await {
+    match sync_session(store, client, peer_id, docs.clone(), polls, false).await {
+        // A hub being rebuilt takes no poll (it has no sync state to answer one from): the
+        // documents in full, with the vouches it takes the registry and decisions back by.
+        Err(SyncError::PollNotTaken { .. }) => {
+            sync_session(store, client, peer_id, docs, polls, true).await
+        }
         // A hub that said it takes polls and now refuses one as malformed was replaced by an
         // older release: stop polling it, and sync in full.
         Err(SyncError::Server { status: 400, .. }) if polls => {
             store.set_meta(HUB_POLLS_KEY, "0")?;
-            sync_session(store, client, peer_id, docs, false).await
+            sync_session(store, client, peer_id, docs, false, false).await
         }
         other => other,
     }
@@ -736,9 +747,13 @@ async fn sync_session(
     peer_id: &str,
     docs: Vec<DocId>,
     mut polls: bool,
+    in_full: bool,
 ) -> Result<Outcome, SyncError> {
     let mut session = SyncSession::new(store, peer_id, docs)?;
     session.allow_poll(polls);
+    if in_full {
+        session.in_full();
+    }
     session.take_photo_gaps();
     let unanswered = store.meta(UNANSWERED_KEY)?.as_deref() == Some("1");
     if unanswered {

@@ -147,6 +147,9 @@ pub struct SyncSession {
     /// Start with a poll even with changes here that the hub did not acknowledge: a request
     /// went unanswered, and the hub may have merged it (see [`SyncSession::probe_first`]).
     probe: bool,
+    /// No poll this session: the hub refused one (it is being rebuilt) and wants the
+    /// documents in full (see [`SyncSession::in_full`]).
+    in_full: bool,
     /// The heads a probe offered, to keep as shared when the hub answers "in sync".
     probed: Offered,
     /// Ask the hub for the photos it lacks ([`SyncSession::take_photo_gaps`]).
@@ -186,6 +189,7 @@ impl SyncSession {
             settled: false,
             hub_polls: None,
             probe: false,
+            in_full: false,
             probed: Vec::new(),
             takes_photo_gaps: false,
         })
@@ -220,6 +224,14 @@ impl SyncSession {
         self.may_poll = yes;
     }
 
+    /// Sends the documents in full, without a poll first, to a hub that takes polls (and
+    /// vouches) but refused a poll this time: a hub being rebuilt from the agents. Requests
+    /// still carry the vouches, which is how such a hub takes back the registry and the
+    /// decisions (without them every UPT's decisions were refused once, `not_writer`).
+    pub fn in_full(&mut self) {
+        self.in_full = true;
+    }
+
     /// Whether the hub's last reply said it accepts polls (`None` before a reply).
     pub fn hub_accepts_polls(&self) -> Option<bool> {
         self.hub_polls
@@ -238,7 +250,7 @@ impl SyncSession {
         &self,
         store: &Replica<B>,
     ) -> Result<Option<(Vec<u8>, Offered)>, StoreError> {
-        if !self.may_poll || self.outcome.round_trips > 0 {
+        if !self.may_poll || self.in_full || self.outcome.round_trips > 0 {
             return Ok(None);
         }
         if self.states.values().all(|s| s.shared_heads.is_empty()) {

@@ -111,6 +111,20 @@ fn hq_lost_with_its_backups_is_rebuilt_from_the_upts_agents() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     let _hub = HubProcess::start(&rebuilt, addr);
+    // Pati's operator forces a sync: one sync brings back everything Pati held, its
+    // decision included, nothing refused. (The rebuilt hub takes no poll; the agent took
+    // that for an older hub and left out the vouches, so every UPT's decisions were refused
+    // once, not_writer, and came back a sync later.)
+    let first = a.json(&["sync"]);
+    assert_eq!(first["ok"], true, "{first}");
+    assert_eq!(
+        first["outcome"]["refused"],
+        serde_json::json!([]),
+        "the first sync with the rebuilt hub: {first}"
+    );
+    let r = report(&rebuilt);
+    assert_eq!(r["upts_back"], 1, "{r}");
+    assert_eq!(r["decisions"], 1, "Pati's decision came back at once: {r}");
     a.start_service();
     b.start_service();
     let deadline = Instant::now() + Duration::from_secs(20);
