@@ -30,9 +30,9 @@ fn limits() -> toml::Table {
         .expect("limits.toml is TOML")
 }
 
-/// As [`limit`], and the heap blocks allocated inside `frames` (functions of karya's own, as
-/// DHAT names them) counted too, failing 5 % over `limits.toml`'s `<name>_blocks`: for the
-/// paths every sync takes, where an allocation per record or per field would add up.
+/// As [`limit`], and the heap blocks allocated counted too (in the benchmark function, and
+/// inside `frames`: functions of karya's own, as DHAT names them), failing 5 % over
+/// `limits.toml`'s `<name>_blocks`: an allocation per record or per field adds up.
 fn limit_with_allocations(name: &str, frames: &[&str]) -> LibraryBenchmarkConfig {
     let mut config = limit(name);
     let key = format!("{name}_blocks");
@@ -124,7 +124,7 @@ fn setup_hub(db: &str, frames: &str) -> HubRun {
 }
 
 // The hub merges one UPT's bootstrap (1,000 records) into its store.
-#[library_benchmark(config = limit("hub_bootstrap_1000"))]
+#[library_benchmark(config = limit_with_allocations("hub_bootstrap_1000", HUB_FRAMES))]
 #[bench::sqlite(args = ("hub-empty.db", "bootstrap"), setup = setup_hub)]
 fn hub_bootstrap((dir, state, frames): HubRun) -> (TempDir, AppState, Vec<Vec<u8>>) {
     let replies = serve_frames(&state, &frames);
@@ -189,7 +189,7 @@ fn setup_materialise(db: &str) -> (TempDir, AppState) {
 
 // One UPT's document materialised again into its rows, the words index of its 300 products
 // included.
-#[library_benchmark(config = limit("materialise_1000"))]
+#[library_benchmark(config = limit_with_allocations("materialise_1000", &[]))]
 #[bench::sqlite(args = ("hub-synced.db"), setup = setup_materialise)]
 fn materialise((dir, state): (TempDir, AppState)) -> (TempDir, AppState) {
     state
@@ -208,7 +208,7 @@ fn setup_import(db: &str) -> (TempDir, Store, std::path::PathBuf) {
 }
 
 // An operator's workbook of 1,000 products imported at the agent.
-#[library_benchmark(config = limit("agent_import_xlsx_1000"))]
+#[library_benchmark(config = limit_with_allocations("agent_import_xlsx_1000", &[]))]
 #[bench::sqlite(args = ("agent-empty.db"), setup = setup_import)]
 fn import_xlsx(
     (dir, mut store, book): (TempDir, Store, std::path::PathBuf),
@@ -257,7 +257,7 @@ fn setup_pages(db: &str) -> PageRun {
 }
 
 // Ringkasan on the national database (627 UPTs × 300 products, 100 sales).
-#[library_benchmark(config = limit("page_ringkasan_627x300"))]
+#[library_benchmark(config = limit_with_allocations("page_ringkasan_627x300", &[]))]
 #[bench::sqlite(args = ("national.db"), setup = setup_pages)]
 fn ringkasan((dir, state, who): PageRun) -> (TempDir, AppState, usize) {
     let n = ringkasan_once(&state, &who);
@@ -265,7 +265,7 @@ fn ringkasan((dir, state, who): PageRun) -> (TempDir, AppState, usize) {
 }
 
 // The Katalog's first page on the national database.
-#[library_benchmark(config = limit("page_katalog_627x300"))]
+#[library_benchmark(config = limit_with_allocations("page_katalog_627x300", &[]))]
 #[bench::sqlite(args = ("national.db"), setup = setup_pages)]
 fn katalog((dir, state, who): PageRun) -> (TempDir, AppState, usize) {
     let n = katalog_once(&state, &who);
