@@ -142,6 +142,10 @@ pub struct StatusReport {
     pub photos_waiting: usize,
     #[serde(default)]
     pub photos_refused: Vec<karya_shared::session::Refusal>,
+    /// The fingerprint of the registry (`national`) held here: what HQ reads over the phone
+    /// when it rebuilds a lost hub without its key (see `karya_shared::vouch::fingerprint`).
+    #[serde(default)]
+    pub registry_fingerprint: Option<String>,
 }
 
 pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusReport, AgentError> {
@@ -154,6 +158,7 @@ pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusRepor
     };
     let st = SyncStatus::load(&store)?;
     let pending = pending_changes(&store, &config.upt)?;
+    let registry = store.heads(&karya_shared::DocId::National)?;
     // A stored "syncing" that nobody is doing is what a crash during a sync leaves behind.
     let state = if read_only.is_some() {
         State::ReadOnly
@@ -187,6 +192,8 @@ pub fn status_report(paths: &Paths, service_running: bool) -> Result<StatusRepor
             .last_outcome
             .map(|o| o.photos_refused)
             .unwrap_or_default(),
+        registry_fingerprint: (!registry.is_empty())
+            .then(|| karya_shared::vouch::fingerprint(&registry)),
     })
 }
 

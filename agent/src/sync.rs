@@ -180,6 +180,33 @@ async fn sync_with_hub(
         )
         .await;
     }
+    // A hub rebuilt without the lost hub's key cannot take this UPT's decisions back: its
+    // copy stands (HQ decides again), so this PC drops its own and takes the hub's, instead
+    // of offering them, refused, at every sync.
+    let lost: Vec<DocId> = result
+        .as_ref()
+        .map(|o| {
+            o.refused
+                .iter()
+                .filter(|r| r.code() == Some("decisions_lost"))
+                .filter_map(|r| DocId::parse(&r.doc))
+                .filter(|d| matches!(d, DocId::Curation(c) if *c == config.upt))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !lost.is_empty() {
+        for doc in &lost {
+            tracing::warn!(doc = %doc, "the hub was rebuilt without its key and lost this UPT's decisions; taking its copy");
+            store.forget(doc)?;
+        }
+        result = sync_once(
+            store,
+            &client,
+            &config.peer_id,
+            DocId::for_agent(&config.upt),
+        )
+        .await;
+    }
     // The records are on the hub: now their photos (a cut link leaves them for the next
     // sync, which resumes where the hub's acknowledged bytes end).
     if let Ok(outcome) = &mut result {

@@ -116,9 +116,17 @@ pub enum RebuildCommand {
     /// back with the key exported from the lost hub; then start the hub (`serve`) where the
     /// agents reach it.
     Start {
-        /// The file `karya-hub keys export` wrote on the lost hub.
+        /// The file `karya-hub keys export` wrote on the lost hub. Without it the new hub
+        /// takes the registry the agents agree on once HQ adopts it (`rebuild adopt`), each
+        /// UPT's own records, and no decision.
         #[arg(long)]
-        keys: PathBuf,
+        keys: Option<PathBuf>,
+    },
+    /// Without the lost hub's key: take the registry whose fingerprint the agents of most
+    /// UPTs hold (see `rebuild status`), once HQ has confirmed it with a UPT by phone.
+    Adopt {
+        /// The fingerprint, as `rebuild status` and `karya-agent status` show it.
+        fingerprint: String,
     },
     /// What has come back (UPTs, records, decisions, photos) and what cannot.
     Status,
@@ -587,19 +595,27 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
     }
     match &cli.command {
         Command::Rebuild(RebuildCommand::Start { keys }) => {
-            let key = crate::rebuild::read_keys(keys)?;
+            let key = keys.as_deref().map(crate::rebuild::read_keys).transpose()?;
             anyhow::ensure!(
                 config.is_postgres() || !config.db.exists(),
                 "{} exists: a rebuild starts on a new, empty database; pass another --db",
                 config.db.display()
             );
-            let db = HubDb::open_for_rebuild(&config, &key)?;
+            let db = HubDb::open_for_rebuild(&config, key.as_ref())?;
             drop(db);
-            eprintln!(
-                "{}: a new hub, in rebuild mode, with the lost hub's key. Start it where the agents reach it (karya-hub --db {} serve), watch karya-hub rebuild status, and end with karya-hub rebuild finish",
-                config.db.display(),
-                config.db.display()
-            );
+            if key.is_some() {
+                eprintln!(
+                    "{}: a new hub, in rebuild mode, with the lost hub's key. Start it where the agents reach it (karya-hub --db {} serve), watch karya-hub rebuild status, and end with karya-hub rebuild finish",
+                    config.db.display(),
+                    config.db.display()
+                );
+            } else {
+                eprintln!(
+                    "{}: a new hub, in rebuild mode, WITHOUT the lost hub's key. Start it where the agents reach it (karya-hub --db {} serve). It takes nothing until you adopt the registry the agents agree on: karya-hub rebuild status lists what they hold; confirm its fingerprint by phone with a UPT (karya-agent status, 'Sidik registri'), then karya-hub rebuild adopt FINGERPRINT. Decisions do not come back without the key",
+                    config.db.display(),
+                    config.db.display()
+                );
+            }
             return Ok(());
         }
         Command::Rebuild(RebuildCommand::Status) => {
@@ -641,6 +657,10 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         | Command::Keys(_)
         | Command::Rebuild(RebuildCommand::Start { .. } | RebuildCommand::Status)
         | Command::Backup { .. } => {}
+        Command::Rebuild(RebuildCommand::Adopt { fingerprint }) => {
+            let adopted = crate::rebuild::adopt(&db, fingerprint)?;
+            eprintln!("{adopted}");
+        }
         Command::Rebuild(RebuildCommand::Finish) => {
             anyhow::ensure!(
                 db.rebuilding_since()?.is_some(),

@@ -89,7 +89,22 @@ pub struct Report {
     pub photos_back: usize,
     /// What no agent holds, so no rebuild brings back.
     pub cannot_come_back: Vec<&'static str>,
+    /// A rebuild without the lost hub's key: the registry adopted, or those offered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<AgreementReport>,
 }
+
+/// Where a rebuild without the lost hub's key stands.
+#[derive(Debug, serde::Serialize)]
+pub struct AgreementReport {
+    /// The fingerprint of the registry HQ adopted (`None`: not yet).
+    pub adopted: Option<String>,
+    /// The registries the agents offered, the most widely held first.
+    pub candidates: Vec<Candidate>,
+}
+
+/// What a rebuild without the lost hub's key cannot bring back besides [`LOST_FOR_GOOD`].
+pub const LOST_WITHOUT_KEY: &str = "HQ's and the Kanwils' decisions: without the lost hub's key only the UPT's own agent vouches for them, and a UPT may not decide on its own products (decide again from the Antrean)";
 
 /// What no rebuild can bring back, because it lived only at the lost hub.
 pub const LOST_FOR_GOOD: [&str; 5] = [
@@ -101,6 +116,7 @@ pub const LOST_FOR_GOOD: [&str; 5] = [
 ];
 
 pub fn report(db: &HubDb, blobs: &BlobStore) -> anyhow::Result<Report> {
+    let agreement = agreement(db)?;
     let rows = db.upt_rows(24 * 365 * 100)?;
     let stats = db.stats()?;
     let back: Vec<&str> = rows
@@ -134,7 +150,23 @@ pub fn report(db: &HubDb, blobs: &BlobStore) -> anyhow::Result<Report> {
         decisions: db.decision_count()?,
         photos,
         photos_back,
-        cannot_come_back: LOST_FOR_GOOD.to_vec(),
+        cannot_come_back: {
+            let mut lost = LOST_FOR_GOOD.to_vec();
+            if agreement.is_some() {
+                lost.push(LOST_WITHOUT_KEY);
+            }
+            lost
+        },
+        agreement: match agreement {
+            None => None,
+            Some(a) => Some(AgreementReport {
+                adopted: match a {
+                    Agreement::Adopted(heads) => Some(karya_shared::vouch::fingerprint(&heads)),
+                    Agreement::Waiting => None,
+                },
+                candidates: candidates(db)?,
+            }),
+        },
     })
 }
 
@@ -159,10 +191,210 @@ impl Report {
         if !self.upts_waiting.is_empty() {
             out.push_str(&format!("waiting for: {}\n", self.upts_waiting.join(", ")));
         }
+        if let Some(a) = &self.agreement {
+            match &a.adopted {
+                Some(f) => out.push_str(&format!("registry adopted: {f}\n")),
+                None => out.push_str(
+                    "no registry adopted yet (without the lost hub's key): confirm the fingerprint of the most widely held by phone with a UPT (karya-agent status, 'Sidik registri'), then karya-hub rebuild adopt FINGERPRINT\n",
+                ),
+            }
+            out.push_str("registries the agents hold:\n");
+            for c in &a.candidates {
+                let shown: Vec<&str> = c.upts.iter().take(8).map(String::as_str).collect();
+                out.push_str(&format!(
+                    "  {}  {} UPT(s): {}{}\n",
+                    c.fingerprint,
+                    c.upts.len(),
+                    shown.join(", "),
+                    if c.upts.len() > shown.len() {
+                        ", ..."
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
         out.push_str("cannot come back:\n");
         for l in &self.cannot_come_back {
             out.push_str(&format!("  - {l}\n"));
         }
         out
+    }
+}
+
+/// A rebuild without the lost hub's key (`rebuild start` without `--keys`): the new hub has
+/// no way to tell the lost hub's registry from one an agent made up, so it takes none until
+/// HQ adopts the one the agents agree on. Each agent's first sync offers the heads of the
+/// registry it holds (recorded per UPT, signed with the agent's key); `rebuild status`
+/// groups the offers by fingerprint; HQ confirms the fingerprint of the most widely held one
+/// by phone with a UPT (`karya-agent status` shows it) and adopts it (`rebuild adopt`). The
+/// hub then takes that registry (and only changes in its history) from the next agent that
+/// syncs, as it takes a vouched one, and with it the keys that let each agent in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Agreement {
+    /// No registry adopted yet: offers are recorded, nothing is taken.
+    Waiting,
+    /// The heads HQ adopted.
+    Adopted(Vec<automerge::ChangeHash>),
+}
+
+/// Where a rebuild without the key stands (`None`: not such a rebuild).
+pub fn agreement(db: &HubDb) -> karya_shared::store::Result<Option<Agreement>> {
+    if db.rebuilding_since()?.is_none() {
+        return Ok(None);
+    }
+    Ok(
+        match db.replica().meta(crate::db::REBUILD_AGREEMENT)?.as_deref() {
+            None | Some("") => None,
+            Some("waiting") => Some(Agreement::Waiting),
+            Some(heads) => Some(Agreement::Adopted(
+                serde_json::from_str::<Vec<String>>(heads)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|h| h.parse().ok())
+                    .collect(),
+            )),
+        },
+    )
+}
+
+/// The meta key of a UPT's offer.
+const OFFER_PREFIX: &str = "rebuild_offer/";
+
+/// What one UPT's agent holds of the registry, as its latest sync offered it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Offer {
+    pub upt: String,
+    /// The agent's public key it signed with.
+    pub key: String,
+    pub heads: Vec<String>,
+    pub fingerprint: String,
+    pub at: String,
+}
+
+/// Records the registry heads an agent of `upt` (signing with `key`) holds; the latest offer
+/// of a UPT stands for it.
+pub fn record_offer(
+    db: &HubDb,
+    upt: &str,
+    key: &str,
+    heads: &[automerge::ChangeHash],
+) -> karya_shared::store::Result<()> {
+    let offer = Offer {
+        upt: upt.to_string(),
+        key: key.to_string(),
+        heads: heads.iter().map(|h| h.to_string()).collect(),
+        fingerprint: karya_shared::vouch::fingerprint(heads),
+        at: karya_shared::model::now_rfc3339(),
+    };
+    let key = format!("{OFFER_PREFIX}{upt}");
+    let text = serde_json::to_string(&offer).expect("an offer serialises");
+    // A UPT's agents sync every few minutes: written only when the offer changes.
+    let same = db
+        .replica()
+        .meta(&key)?
+        .and_then(|t| serde_json::from_str::<Offer>(&t).ok())
+        .is_some_and(|o| o.fingerprint == offer.fingerprint && o.key == offer.key);
+    if !same {
+        db.replica().set_meta(&key, &text)?;
+    }
+    Ok(())
+}
+
+/// A registry some agents hold, and the UPTs whose agents offered it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Candidate {
+    pub fingerprint: String,
+    pub heads: Vec<String>,
+    pub upts: Vec<String>,
+}
+
+/// The offers grouped by fingerprint, the most widely held first.
+pub fn candidates(db: &HubDb) -> karya_shared::store::Result<Vec<Candidate>> {
+    let mut by: std::collections::BTreeMap<String, Candidate> = Default::default();
+    for (_, text) in db.replica().meta_with_prefix(OFFER_PREFIX)? {
+        let Ok(o) = serde_json::from_str::<Offer>(&text) else {
+            continue;
+        };
+        by.entry(o.fingerprint.clone())
+            .or_insert_with(|| Candidate {
+                fingerprint: o.fingerprint.clone(),
+                heads: o.heads.clone(),
+                upts: Vec::new(),
+            })
+            .upts
+            .push(o.upt);
+    }
+    let mut out: Vec<Candidate> = by.into_values().collect();
+    out.sort_by_key(|c| std::cmp::Reverse(c.upts.len()));
+    Ok(out)
+}
+
+/// Adopts the registry of `fingerprint` (`rebuild adopt`): it must be the one held by the
+/// agents of more than half of the UPTs heard from, and more than any other.
+pub fn adopt(db: &HubDb, fingerprint: &str) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        agreement(db)?.is_some(),
+        "this hub is not being rebuilt without the lost hub's key (rebuild start without --keys)"
+    );
+    let wanted = fingerprint.trim().to_uppercase();
+    let all = candidates(db)?;
+    let heard: usize = all.iter().map(|c| c.upts.len()).sum();
+    let Some(pos) = all.iter().position(|c| c.fingerprint == wanted) else {
+        anyhow::bail!(
+            "no agent has offered a registry with fingerprint {wanted}; karya-hub rebuild status lists those offered"
+        );
+    };
+    let chosen = &all[pos];
+    let runner_up = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != pos)
+        .map(|(_, c)| c.upts.len())
+        .max()
+        .unwrap_or(0);
+    anyhow::ensure!(
+        chosen.upts.len() * 2 > heard && chosen.upts.len() > runner_up,
+        "the registry {wanted} is held by {} of the {heard} UPTs heard from: adopt one that more than half hold (wait for more UPTs to sync, see karya-hub rebuild status)",
+        chosen.upts.len()
+    );
+    db.replica().set_meta(
+        crate::db::REBUILD_AGREEMENT,
+        &serde_json::to_string(&chosen.heads).expect("heads serialise"),
+    )?;
+    Ok(format!(
+        "registry {wanted} adopted (held by {} of {heard} UPTs): the next agent that holds it brings it, with every agent's key; each UPT's records follow at its sync",
+        chosen.upts.len()
+    ))
+}
+
+/// Whether this hub was rebuilt without the lost hub's key and took a registry by agreement
+/// (kept after `rebuild finish`): the decisions the agents hold cannot come back.
+pub fn decisions_lost(db: &HubDb) -> karya_shared::store::Result<bool> {
+    Ok(db
+        .replica()
+        .meta(crate::db::REBUILD_AGREEMENT)?
+        .is_some_and(|v| v.starts_with('[')))
+}
+
+/// Turns the refusal of an agent's decisions (`not_writer` on `curation/*`) into
+/// `decisions_lost`: the agent then drops its copy and takes the hub's (`karya-agent` does
+/// so by itself), instead of offering decisions the hub cannot take at every sync.
+pub fn decisions_lost_reply(served: &mut karya_shared::server::Served) {
+    let reason = "this hub was rebuilt without the lost hub's key and cannot take decisions back; the agent takes the hub's copy of its decisions (HQ decides again)";
+    let lost: Vec<String> = served
+        .refused
+        .iter_mut()
+        .filter(|r| r.kind == "not_writer" && r.doc.starts_with("curation/"))
+        .map(|r| {
+            r.kind = "decisions_lost";
+            r.reason = reason.to_string();
+            r.doc.clone()
+        })
+        .collect();
+    for (doc, reply) in served.response.docs.iter_mut() {
+        if lost.contains(doc) {
+            *reply = karya_shared::wire::Reply::Refused(format!("decisions_lost: {reason}"));
+        }
     }
 }

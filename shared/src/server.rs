@@ -135,7 +135,7 @@ pub struct Served {
 }
 
 /// Every kind of refusal reason (see [`Refused::kind`]).
-pub const REFUSAL_KINDS: [&str; 7] = [
+pub const REFUSAL_KINDS: [&str; 9] = [
     "not_visible",
     "malformed",
     "not_applicable",
@@ -143,6 +143,8 @@ pub const REFUSAL_KINDS: [&str; 7] = [
     "invalid_record",
     "internal_error",
     "unknown_key",
+    "awaiting_adoption",
+    "decisions_lost",
 ];
 
 /// A document refused, why (for the peer) and the kind of reason (for metrics).

@@ -83,6 +83,27 @@ impl HeadsKey {
     }
 }
 
+/// A document's heads as a person reads them over the phone: 80 bits of the SHA-256 of the
+/// sorted heads, as five groups of four hex digits (`4F2A-91C3-7D10-22BE-0A5C`). A hub rebuilt
+/// without the lost hub's key adopts the registry whose fingerprint HQ has confirmed with a
+/// UPT (`karya-agent status` shows it; see `karya-hub rebuild adopt`).
+pub fn fingerprint(heads: &[ChangeHash]) -> String {
+    use sha2::Digest;
+    let mut sorted = heads.to_vec();
+    sorted.sort();
+    let mut hasher = Sha256::new();
+    hasher.update(b"karya heads 1\0");
+    for h in &sorted {
+        hasher.update(h.0);
+    }
+    let hex = hex::encode_upper(&hasher.finalize()[..10]);
+    hex.as_bytes()
+        .chunks(4)
+        .map(|c| std::str::from_utf8(c).expect("hex"))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 impl Vouch {
     /// heads (32 bytes each) followed by the MAC.
     pub fn encode(&self) -> Vec<u8> {
@@ -138,5 +159,17 @@ mod tests {
         assert!(Vouch::decode(&[0; MAC_LEN]).is_none(), "no heads");
         let key2 = HeadsKey::from_hex(&key.to_hex()).unwrap();
         assert!(key2.verify("national", &v));
+    }
+
+    #[test]
+    fn a_fingerprint_names_the_heads_in_any_order() {
+        let a = ChangeHash([1; 32]);
+        let b = ChangeHash([2; 32]);
+        let f = fingerprint(&[a, b]);
+        assert_eq!(f, fingerprint(&[b, a]));
+        assert_eq!(f.len(), 24, "{f}");
+        assert!(f.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{f}");
+        assert_ne!(f, fingerprint(&[a]));
+        assert_ne!(fingerprint(&[a]), fingerprint(&[b]));
     }
 }

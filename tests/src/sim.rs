@@ -1172,7 +1172,7 @@ async fn rebuild_from_agents(
         db: db.clone(),
         ..Default::default()
     };
-    drop(karya_hub::db::HubDb::open_for_rebuild(&config, &heads_key).expect("rebuild start"));
+    drop(karya_hub::db::HubDb::open_for_rebuild(&config, Some(&heads_key)).expect("rebuild start"));
     let hub = HubChild::start(exe, &db);
     let proxy = Proxy::start(hub.addr, Link::default())
         .await

@@ -243,6 +243,9 @@ fn print_status(report: &StatusReport) {
             text::photos_waiting(report.photos_waiting)
         );
     }
+    if let Some(print) = &report.registry_fingerprint {
+        println!("{:<18} {print}", text::label_registry());
+    }
 }
 
 /// `repair DOC`: drops this PC's copy of a document and fetches it again from the hub.

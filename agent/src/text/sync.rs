@@ -88,6 +88,7 @@ words! {
     label_next: "Percobaan berikut:", "Next attempt:";
     label_refused: "Ditolak:", "Refused:";
     label_photos: "Foto:", "Photos:";
+    label_registry: "Sidik registri:", "Registry print:";
     running: "berjalan", "running";
     not_running: "tidak berjalan", "not running";
     never: "belum pernah", "never";

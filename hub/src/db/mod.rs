@@ -45,6 +45,18 @@ const HEADS_KEY: &str = "hub_heads_key";
 /// Set while the hub is being rebuilt from the agents (the time it began); `rebuild finish`
 /// removes it.
 const REBUILD_SINCE: &str = "rebuild_since";
+/// Set when a rebuild began without the lost hub's key: "waiting" until HQ adopts the
+/// registry the agents agree on, then the adopted heads (see `crate::rebuild`).
+pub const REBUILD_AGREEMENT: &str = "rebuild_agreement";
+
+/// How a new hub database is rebuilt from the agents.
+#[derive(Clone, Copy)]
+enum Rebuild<'a> {
+    /// With the lost hub's vouch key: its registry and decisions are taken back as its own.
+    WithKey(&'a HeadsKey),
+    /// Without it: a key of its own; the registry the agents agree on, once HQ adopts it.
+    ByAgreement,
+}
 
 /// Whether `serve` may create a database that is not there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,14 +98,23 @@ impl HubDb {
     /// start`): its vouch key is the one HQ exported from the lost hub (`keys export`), so
     /// the agents' copies of `national` and `curation/*` are taken back as the lost hub's
     /// own; the registry is not seeded anew (it comes from the agents); rebuild mode is on.
-    pub fn open_for_rebuild(config: &Config, heads_key: &HeadsKey) -> Result<HubDb, OpenError> {
-        Self::open_with(config, Create::IfMissing, Some(heads_key))
+    /// Without the key (`None`), the new hub makes a key of its own and takes the registry
+    /// only once HQ adopts one the agents agree on (see `crate::rebuild`).
+    pub fn open_for_rebuild(
+        config: &Config,
+        heads_key: Option<&HeadsKey>,
+    ) -> Result<HubDb, OpenError> {
+        let rebuild = match heads_key {
+            Some(key) => Rebuild::WithKey(key),
+            None => Rebuild::ByAgreement,
+        };
+        Self::open_with(config, Create::IfMissing, Some(rebuild))
     }
 
     fn open_with(
         config: &Config,
         create: Create,
-        rebuild: Option<&HeadsKey>,
+        rebuild: Option<Rebuild<'_>>,
     ) -> Result<HubDb, OpenError> {
         let postgres = config.is_postgres();
         if create == Create::No && !postgres && !config.db.exists() {
@@ -157,7 +178,11 @@ impl HubDb {
         store.set_row_check(Some(std::sync::Arc::new(move |row| catalogue.check(row))));
         // The key the hub vouches for its own documents with: made once, kept in the
         // database (so in every backup); the first process to store one wins.
-        let made = rebuild.cloned().unwrap_or_else(HeadsKey::generate).to_hex();
+        let made = match rebuild {
+            Some(Rebuild::WithKey(key)) => key.clone(),
+            _ => HeadsKey::generate(),
+        }
+        .to_hex();
         let heads_key = karya_shared::store::Backend::meta_init(store.backend(), HEADS_KEY, &made)
             .map_err(|e| OpenError::Key(e.to_string()))?;
         if rebuild.is_some() && heads_key != made {
@@ -180,6 +205,13 @@ impl HubDb {
             db.store.set_meta("national_seeded", &now)?;
             if db.store.meta(REBUILD_SINCE)?.is_none() {
                 db.store.set_meta(REBUILD_SINCE, &now)?;
+            }
+            if matches!(rebuild, Some(Rebuild::ByAgreement)) {
+                karya_shared::store::Backend::meta_init(
+                    db.store.backend(),
+                    REBUILD_AGREEMENT,
+                    "waiting",
+                )?;
             }
         }
         crate::national::ensure_seeded(db.replica())?;

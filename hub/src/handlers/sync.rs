@@ -252,6 +252,43 @@ pub fn answer(
     answer_as(state, db, upt, token_id, body, status_due, None)
 }
 
+/// A request to a hub rebuilt without the lost hub's key, before HQ adopted a registry: the
+/// heads of the registry the agent holds are recorded as its UPT's offer, and every document
+/// is refused for now (`awaiting_adoption`; the agent tries again at its next sync).
+fn awaiting_adoption(
+    db: &crate::db::HubDb,
+    upt: &str,
+    key: &str,
+    request: wire::Request,
+) -> Result<server::Served, ApiError> {
+    let national = karya_shared::schema::DocId::National.to_string();
+    if let Some(heads) = request
+        .docs
+        .iter()
+        .find(|(n, _)| *n == national)
+        .and_then(|(_, bytes)| automerge::sync::Message::decode(bytes).ok())
+        .map(|m| m.heads)
+        .filter(|h| !h.is_empty())
+    {
+        crate::rebuild::record_offer(db, upt, key, &heads)?;
+    }
+    let reason = "this hub is being rebuilt without the lost hub's key: it takes nothing until HQ adopts the registry most UPTs hold (karya-hub rebuild status, rebuild adopt); the next sync tries again";
+    let mut served = server::Served::default();
+    served.response.accepts_polls = true;
+    for (name, _) in request.docs {
+        served.refused.push(server::Refused {
+            doc: name.clone(),
+            reason: reason.to_string(),
+            kind: "awaiting_adoption",
+        });
+        served.response.docs.push((
+            name,
+            wire::Reply::Refused(format!("awaiting_adoption: {reason}")),
+        ));
+    }
+    Ok(served)
+}
+
 /// [`answer`], for an agent whose signed key the registry does not list yet (`provisional`,
 /// while the hub is rebuilt): the registry it brings is served first, as the lost hub's
 /// (vouched); the rest only if that registry lists the key.
@@ -328,9 +365,27 @@ pub fn answer_as(
     let registry_only = server::RegistryOnly {
         key: Some(db.heads_key().clone()),
     };
+    // A rebuild without the lost hub's key: nothing is taken until HQ adopts a registry.
+    let agreement = match provisional {
+        Some(_) => crate::rebuild::agreement(db)?,
+        None => None,
+    };
     let mut served = match (incoming, provisional) {
+        (Incoming::Request(request), Some(key))
+            if agreement == Some(crate::rebuild::Agreement::Waiting) =>
+        {
+            awaiting_adoption(db, upt, key, request)?
+        }
         (Incoming::Request(mut request), Some(key)) => {
             let national = karya_shared::schema::DocId::National.to_string();
+            if let Some(crate::rebuild::Agreement::Adopted(heads)) = &agreement {
+                // The registry HQ adopted stands where the lost hub's vouch would: only
+                // changes in its history are taken.
+                request.vouches = Some(vec![(
+                    national.clone(),
+                    db.heads_key().vouch(&national, heads).encode(),
+                )]);
+            }
             let rest: Vec<_> = request
                 .docs
                 .iter()
@@ -422,6 +477,16 @@ pub fn answer_as(
             }
         }
     };
+    // A hub rebuilt without the lost hub's key cannot take the decisions an agent holds
+    // (only the lost key vouched for them): the agent is told to take the hub's copy.
+    if served
+        .refused
+        .iter()
+        .any(|r| r.kind == "not_writer" && r.doc.starts_with("curation/"))
+        && crate::rebuild::decisions_lost(db)?
+    {
+        crate::rebuild::decisions_lost_reply(&mut served);
+    }
     if served.merged > 0 && state.rebuilding.load(std::sync::atomic::Ordering::Relaxed) {
         // A hub being rebuilt takes the UPTs' products as they come: their photos are
         // looked for now, not an hour after a look that found none.

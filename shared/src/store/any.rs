@@ -100,6 +100,9 @@ impl Backend for AnyBackend {
     fn meta_init(&self, key: &str, value: &str) -> Result<String> {
         each!(self, b => b.meta_init(key, value))
     }
+    fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        each!(self, b => b.meta_with_prefix(prefix))
+    }
 }
 
 /// The store of a hub: on SQLite or on PostgreSQL.

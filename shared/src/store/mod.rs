@@ -303,4 +303,6 @@ pub trait Backend: Send + Sync {
     /// Stores `value` under `key` unless one is there; returns the value stored. Two
     /// processes starting at once agree on one value.
     fn meta_init(&self, key: &str, value: &str) -> Result<String>;
+    /// Every meta entry whose key starts with `prefix`, by key.
+    fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>>;
 }

@@ -648,6 +648,18 @@ impl Backend for PgBackend {
             Ok(c.meta_get(key)?.unwrap_or_default())
         })
     }
+
+    fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        self.with(|c| {
+            Ok(c.query(
+                "SELECT key, value FROM meta WHERE starts_with(key, $1) ORDER BY key",
+                &[&prefix],
+            )?
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+        })
+    }
 }
 
 /// What a connection does for the store: the document and migration locks, versions, rows.

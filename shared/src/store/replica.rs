@@ -295,6 +295,11 @@ impl<B: Backend> Replica<B> {
         self.backend.set_meta(key, value)
     }
 
+    /// Every meta entry whose key starts with `prefix`, by key.
+    pub fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        self.backend.meta_with_prefix(prefix)
+    }
+
     /// The ids of the documents this replica holds.
     pub fn doc_ids(&self) -> Result<Vec<DocId>> {
         Ok(self

@@ -433,6 +433,18 @@ impl Backend for SqliteBackend {
         )?;
         Ok(meta_get(&conn, key)?.unwrap_or_default())
     }
+
+    fn meta_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key",
+            )?;
+            let rows = stmt
+                .query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
 }
 
 /// Deletes every materialized row that came from a document.

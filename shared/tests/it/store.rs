@@ -363,6 +363,9 @@ impl karya_shared::store::Backend for CompactionFails {
     fn meta_init(&self, key: &str, value: &str) -> karya_shared::store::Result<String> {
         self.0.meta_init(key, value)
     }
+    fn meta_with_prefix(&self, prefix: &str) -> karya_shared::store::Result<Vec<(String, String)>> {
+        self.0.meta_with_prefix(prefix)
+    }
 }
 
 #[test]

@@ -120,6 +120,21 @@ fn sync<B: karya_shared::store::Backend>(agent: &Store, hub: &Replica<B>, upt: &
 fn postgres_stores_what_sqlite_stores() {
     let server = PgServer::start();
     let url = server.create_database("hub");
+    // Meta entries by prefix (a rebuild's offers, one per UPT), alike on both backends.
+    {
+        let pg = open(&url);
+        let lite = Store::open_in_memory(None).unwrap();
+        for (k, v) in [("offer/B", "2"), ("offer/A", "1"), ("offers", "x"), ("other", "y")] {
+            pg.set_meta(k, v).unwrap();
+            lite.set_meta(k, v).unwrap();
+        }
+        let want = vec![
+            ("offer/A".to_string(), "1".to_string()),
+            ("offer/B".to_string(), "2".to_string()),
+        ];
+        assert_eq!(pg.meta_with_prefix("offer/").unwrap(), want);
+        assert_eq!(lite.meta_with_prefix("offer/").unwrap(), want);
+    }
     let agent = Store::open_in_memory(None).unwrap();
     let upt = "LPKA-BDG";
     let doc = DocId::Upt(upt.into());

@@ -222,3 +222,172 @@ fn hq_lost_with_its_backups_is_rebuilt_from_the_upts_agents() {
     });
     assert!(a.stop_service() && b.stop_service());
 }
+
+/// HQ lost and its key with it: the new hub takes nothing until HQ adopts the registry the
+/// agents of most UPTs hold, confirmed by its fingerprint (which each agent's status shows);
+/// an installation holding one UPT's key and a registry of its own making cannot get it
+/// adopted, nor its records in; after adoption each UPT's records come back at its sync,
+/// and the decisions, which only the lost key vouched for, do not (the agents take the hub's
+/// copy by themselves).
+#[test]
+fn hq_lost_without_its_key_takes_the_registry_most_upts_hold_once_hq_adopts_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lost = tmp.path().join("hub");
+    std::fs::create_dir_all(&lost).unwrap();
+    let db = lost.join("hub.db");
+    let codes = ["LAPAS-PATI", "LAPAS-KEROBOKAN", "LAPAS-AMBON"];
+    let tokens: Vec<String> = codes
+        .iter()
+        .map(|c| HubProcess::add_upt(&db, c, "lapas", "Uji"))
+        .collect();
+    let curator = HubProcess::issue(&db, "curator", "Kurator");
+    let addr = free_addr();
+    let mut hub = HubProcess::start(&db, addr);
+    let url = hub.url();
+    let agents: Vec<AgentDir> = codes
+        .iter()
+        .zip(&tokens)
+        .map(|(c, t)| AgentDir::init(&tmp.path().join(c), c, &url, t))
+        .collect();
+    let products: Vec<String> = agents
+        .iter()
+        .zip(codes)
+        .map(|(a, c)| a.add_product(&format!("Produk {c}"), "150000"))
+        .collect();
+    // Keys offered, then the registry listing all three back at each.
+    for _ in 0..2 {
+        for a in &agents {
+            a.ok(&["sync"]);
+        }
+    }
+    decide(&url, &curator, &products[0], "featured", "Pameran nasional");
+    for a in &agents {
+        a.ok(&["sync"]);
+    }
+    assert_eq!(
+        agents[0].json(&["product", "list"])[0]["curation"]["status"],
+        "featured"
+    );
+    let print = agents[0].status()["registry_fingerprint"]
+        .as_str()
+        .expect("the status shows the registry's fingerprint")
+        .to_string();
+    for a in &agents[1..] {
+        assert_eq!(a.status()["registry_fingerprint"], print.as_str());
+    }
+    let shown = agents[0].ok(&["status"]);
+    assert!(
+        shown.contains(&format!("Sidik registri:    {print}")),
+        "{shown}"
+    );
+
+    // Someone else's installation for Ambon, with a registry of its own making (its own
+    // hub listed its own key for Ambon).
+    let theirs = tmp.path().join("palsu").join("hub.db");
+    std::fs::create_dir_all(theirs.parent().unwrap()).unwrap();
+    let fake_token = HubProcess::add_upt(&theirs, "LAPAS-AMBON", "lapas", "Palsu");
+    let fake_addr = free_addr();
+    let mut fake_hub = HubProcess::start(&theirs, fake_addr);
+    let forger = AgentDir::init(
+        &tmp.path().join("forger"),
+        "LAPAS-AMBON",
+        &fake_hub.url(),
+        &fake_token,
+    );
+    forger.add_product("Barang palsu", "1000");
+    forger.ok(&["sync"]);
+    forger.ok(&["sync"]);
+    fake_hub.stop();
+    let forged_print = forger.status()["registry_fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(forged_print, print);
+
+    // The hub and its backups are lost, and no key was kept.
+    hub.stop();
+    std::fs::remove_dir_all(&lost).unwrap();
+    let rebuilt = tmp.path().join("hub-baru").join("hub.db");
+    std::fs::create_dir_all(rebuilt.parent().unwrap()).unwrap();
+    let out = HubProcess::hub_cmd(&rebuilt)
+        .args(["rebuild", "start"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("WITHOUT the lost hub's key"),
+        "{out:?}"
+    );
+    let _hub = HubProcess::start(&rebuilt, addr);
+
+    // Every agent's sync is refused for now; each offers the registry it holds.
+    for a in &agents {
+        assert!(!a.run(&["sync"]).status.success());
+        let refused = a.status()["refused"].to_string();
+        assert!(refused.contains("awaiting_adoption"), "{refused}");
+    }
+    let config = forger.dir.join("agent.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace(&fake_hub.url(), &url)).unwrap();
+    assert!(!forger.run(&["sync"]).status.success());
+    let r = report(&rebuilt);
+    assert_eq!(r["products"], 0, "nothing is taken before adoption: {r}");
+    let candidates = r["agreement"]["candidates"].as_array().unwrap().clone();
+    assert_eq!(candidates.len(), 2, "{r}");
+    assert_eq!(candidates[0]["fingerprint"], print.as_str(), "{r}");
+    assert_eq!(candidates[0]["upts"].as_array().unwrap().len(), 2, "{r}");
+    assert_eq!(candidates[1]["fingerprint"], forged_print.as_str(), "{r}");
+    let said = HubProcess::admin(&rebuilt, &["rebuild", "status"]);
+    assert!(
+        said.contains(&print) && said.contains("no registry adopted yet"),
+        "{said}"
+    );
+
+    // The forged registry (one UPT of three) and a mistyped fingerprint are not adopted.
+    let adopt = |fp: &str| {
+        HubProcess::hub_cmd(&rebuilt)
+            .args(["rebuild", "adopt", fp])
+            .output()
+            .unwrap()
+    };
+    let no = adopt(&forged_print);
+    assert!(!no.status.success());
+    assert!(
+        String::from_utf8_lossy(&no.stderr).contains("held by 1 of the 3 UPTs"),
+        "{no:?}"
+    );
+    assert!(!adopt("0000-0000-0000-0000-0000").status.success());
+    let yes = adopt(&print.to_lowercase());
+    assert!(yes.status.success(), "{yes:?}");
+
+    // Each UPT's next sync: the registry, its keys, its records; the decision cannot come
+    // back, and the agent takes the hub's copy by itself.
+    for a in &agents {
+        let done = a.json(&["sync"]);
+        assert_eq!(done["outcome"]["refused"], serde_json::json!([]), "{done}");
+    }
+    let r = report(&rebuilt);
+    assert_eq!(r["upts_back"], 3, "{r}");
+    assert_eq!(r["products"], 3, "{r}");
+    assert_eq!(r["decisions"], 0, "{r}");
+    assert_eq!(r["agreement"]["adopted"], print.as_str(), "{r}");
+    assert!(
+        r["cannot_come_back"].to_string().contains("decisions"),
+        "{r}"
+    );
+    assert!(agents[0].json(&["product", "list"])[0]["curation"].is_null());
+    // The agents carry on: a later sync has nothing refused.
+    for a in &agents {
+        a.ok(&["sync"]);
+    }
+    // The forger's key is in no registry, and its registry's history is not the hub's: its
+    // sync fails, and Ambon's records are the real ones.
+    assert!(!forger.run(&["sync"]).status.success());
+    let curator = HubProcess::issue(&rebuilt, "curator", "Kurator baru");
+    let listed = karya_tests::procs::get_json(
+        &format!("http://{addr}/api/v1/products?upt=LAPAS-AMBON"),
+        &curator,
+    );
+    let names = karya_tests::procs::field_of_each(&listed, "name");
+    assert_eq!(names, vec!["Produk LAPAS-AMBON".to_string()], "{listed}");
+}
