@@ -159,26 +159,22 @@ async fn sync_with_hub(
         client.set_rate(rate);
     }
     let started = std::time::Instant::now();
-    let mut result = sync_once(
-        store,
-        &client,
-        &config.peer_id,
-        DocId::for_agent(&config.upt),
-    )
-    .await;
+    let session = || {
+        sync_once(
+            store,
+            &client,
+            &config.peer_id,
+            DocId::for_agent(&config.upt),
+        )
+    };
+    let mut result = session().await;
     // A hub being rebuilt takes the registry first and the UPT's own documents once the
     // registry lists this installation's key: the same sync goes on at once.
     if result
         .as_ref()
         .is_ok_and(|o| o.refused.iter().any(|r| r.code() == Some("unknown_key")))
     {
-        result = sync_once(
-            store,
-            &client,
-            &config.peer_id,
-            DocId::for_agent(&config.upt),
-        )
-        .await;
+        result = session().await;
     }
     // A hub rebuilt without the lost hub's key cannot take this UPT's decisions back: its
     // copy stands (HQ decides again), so this PC drops its own and takes the hub's, instead
@@ -199,13 +195,7 @@ async fn sync_with_hub(
             tracing::warn!(doc = %doc, "the hub was rebuilt without its key and lost this UPT's decisions; taking its copy");
             store.forget(doc)?;
         }
-        result = sync_once(
-            store,
-            &client,
-            &config.peer_id,
-            DocId::for_agent(&config.upt),
-        )
-        .await;
+        result = session().await;
     }
     // The records are on the hub: now their photos (a cut link leaves them for the next
     // sync, which resumes where the hub's acknowledged bytes end).

@@ -127,6 +127,10 @@ pub enum RebuildCommand {
     Adopt {
         /// The fingerprint, as `rebuild status` and `karya-agent status` show it.
         fingerprint: String,
+        /// Adopt it though half or fewer of the UPTs heard from hold it (UPTs you phoned
+        /// read it out, and made-up installations keep it under half).
+        #[arg(long)]
+        few: bool,
     },
     /// What has come back (UPTs, records, decisions, photos) and what cannot.
     Status,
@@ -657,8 +661,8 @@ pub fn run(cli: &Cli) -> anyhow::Result<()> {
         | Command::Keys(_)
         | Command::Rebuild(RebuildCommand::Start { .. } | RebuildCommand::Status)
         | Command::Backup { .. } => {}
-        Command::Rebuild(RebuildCommand::Adopt { fingerprint }) => {
-            let adopted = crate::rebuild::adopt(&db, fingerprint)?;
+        Command::Rebuild(RebuildCommand::Adopt { fingerprint, few }) => {
+            let adopted = crate::rebuild::adopt(&db, fingerprint, *few)?;
             eprintln!("{adopted}");
         }
         Command::Rebuild(RebuildCommand::Finish) => {

@@ -164,7 +164,7 @@ pub fn report(db: &HubDb, blobs: &BlobStore) -> anyhow::Result<Report> {
                     Agreement::Adopted(heads) => Some(karya_shared::vouch::fingerprint(&heads)),
                     Agreement::Waiting => None,
                 },
-                candidates: candidates(db)?,
+                candidates: candidates(db)?.0,
             }),
         },
     })
@@ -258,28 +258,37 @@ pub fn agreement(db: &HubDb) -> karya_shared::store::Result<Option<Agreement>> {
     )
 }
 
-/// The meta key of a UPT's offer.
+/// The meta key of an installation's offer: `rebuild_offer/<UPT>/<key>`.
 const OFFER_PREFIX: &str = "rebuild_offer/";
+/// Most offers kept: anyone can sign with a key of its own making under a UPT's name, so a
+/// flood of made-up installations must not fill the database (627 UPTs with up to 8
+/// installations each fit many times over).
+const MAX_OFFERS: usize = 20_000;
 
-/// What one UPT's agent holds of the registry, as its latest sync offered it.
+/// What one installation of a UPT holds of the registry, as its latest sync offered it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Offer {
     pub upt: String,
-    /// The agent's public key it signed with.
+    /// The installation's public key it signed with.
     pub key: String,
     pub heads: Vec<String>,
     pub fingerprint: String,
     pub at: String,
 }
 
-/// Records the registry heads an agent of `upt` (signing with `key`) holds; the latest offer
-/// of a UPT stands for it.
+/// Records the registry heads an installation of `upt` (signing with `key`) holds; its
+/// latest offer stands for it. An installation of another's making cannot displace a real
+/// one's offer: each key has its own.
 pub fn record_offer(
     db: &HubDb,
     upt: &str,
     key: &str,
     heads: &[automerge::ChangeHash],
 ) -> karya_shared::store::Result<()> {
+    if karya_shared::model::UptCode::parse(upt).is_err() {
+        // Not a UPT code at all: nothing to keep.
+        return Ok(());
+    }
     let offer = Offer {
         upt: upt.to_string(),
         key: key.to_string(),
@@ -287,21 +296,28 @@ pub fn record_offer(
         fingerprint: karya_shared::vouch::fingerprint(heads),
         at: karya_shared::model::now_rfc3339(),
     };
-    let key = format!("{OFFER_PREFIX}{upt}");
-    let text = serde_json::to_string(&offer).expect("an offer serialises");
-    // A UPT's agents sync every few minutes: written only when the offer changes.
-    let same = db
-        .replica()
-        .meta(&key)?
-        .and_then(|t| serde_json::from_str::<Offer>(&t).ok())
-        .is_some_and(|o| o.fingerprint == offer.fingerprint && o.key == offer.key);
-    if !same {
-        db.replica().set_meta(&key, &text)?;
+    let meta_key = format!("{OFFER_PREFIX}{upt}/{key}");
+    // The agents sync every few minutes: written only when the offer changes.
+    let before = db.replica().meta(&meta_key)?;
+    if before
+        .as_deref()
+        .and_then(|t| serde_json::from_str::<Offer>(t).ok())
+        .is_some_and(|o| o.fingerprint == offer.fingerprint)
+    {
+        return Ok(());
     }
-    Ok(())
+    if before.is_none() && db.replica().meta_with_prefix(OFFER_PREFIX)?.len() >= MAX_OFFERS {
+        tracing::warn!(
+            upt,
+            "offer not kept: {MAX_OFFERS} installations have offered already"
+        );
+        return Ok(());
+    }
+    let text = serde_json::to_string(&offer).expect("an offer serialises");
+    db.replica().set_meta(&meta_key, &text)
 }
 
-/// A registry some agents hold, and the UPTs whose agents offered it.
+/// A registry some agents hold, and the UPTs one of whose installations offered it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Candidate {
     pub fingerprint: String,
@@ -309,53 +325,51 @@ pub struct Candidate {
     pub upts: Vec<String>,
 }
 
-/// The offers grouped by fingerprint, the most widely held first.
-pub fn candidates(db: &HubDb) -> karya_shared::store::Result<Vec<Candidate>> {
+/// The offers grouped by fingerprint, the most widely held first, and how many UPTs were
+/// heard from.
+pub fn candidates(db: &HubDb) -> karya_shared::store::Result<(Vec<Candidate>, usize)> {
     let mut by: std::collections::BTreeMap<String, Candidate> = Default::default();
+    let mut heard = std::collections::BTreeSet::new();
     for (_, text) in db.replica().meta_with_prefix(OFFER_PREFIX)? {
         let Ok(o) = serde_json::from_str::<Offer>(&text) else {
             continue;
         };
-        by.entry(o.fingerprint.clone())
+        heard.insert(o.upt.clone());
+        let c = by
+            .entry(o.fingerprint.clone())
             .or_insert_with(|| Candidate {
                 fingerprint: o.fingerprint.clone(),
                 heads: o.heads.clone(),
                 upts: Vec::new(),
-            })
-            .upts
-            .push(o.upt);
+            });
+        if !c.upts.contains(&o.upt) {
+            c.upts.push(o.upt);
+        }
     }
     let mut out: Vec<Candidate> = by.into_values().collect();
     out.sort_by_key(|c| std::cmp::Reverse(c.upts.len()));
-    Ok(out)
+    Ok((out, heard.len()))
 }
 
-/// Adopts the registry of `fingerprint` (`rebuild adopt`): it must be the one held by the
-/// agents of more than half of the UPTs heard from, and more than any other.
-pub fn adopt(db: &HubDb, fingerprint: &str) -> anyhow::Result<String> {
+/// Adopts the registry of `fingerprint` (`rebuild adopt`): it must be held by more than half
+/// of the UPTs heard from, unless HQ says it confirmed it by phone with UPTs anyway (`few`:
+/// UPT names are anyone's to sign under with a key of their own, so a flood of made-up ones
+/// can keep a real registry under half).
+pub fn adopt(db: &HubDb, fingerprint: &str, few: bool) -> anyhow::Result<String> {
     anyhow::ensure!(
         agreement(db)?.is_some(),
         "this hub is not being rebuilt without the lost hub's key (rebuild start without --keys)"
     );
     let wanted = fingerprint.trim().to_uppercase();
-    let all = candidates(db)?;
-    let heard: usize = all.iter().map(|c| c.upts.len()).sum();
-    let Some(pos) = all.iter().position(|c| c.fingerprint == wanted) else {
+    let (all, heard) = candidates(db)?;
+    let Some(chosen) = all.iter().find(|c| c.fingerprint == wanted) else {
         anyhow::bail!(
             "no agent has offered a registry with fingerprint {wanted}; karya-hub rebuild status lists those offered"
         );
     };
-    let chosen = &all[pos];
-    let runner_up = all
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i != pos)
-        .map(|(_, c)| c.upts.len())
-        .max()
-        .unwrap_or(0);
     anyhow::ensure!(
-        chosen.upts.len() * 2 > heard && chosen.upts.len() > runner_up,
-        "the registry {wanted} is held by {} of the {heard} UPTs heard from: adopt one that more than half hold (wait for more UPTs to sync, see karya-hub rebuild status)",
+        few || chosen.upts.len() * 2 > heard,
+        "the registry {wanted} is held by {} of the {heard} UPTs heard from: wait for more UPTs to sync (karya-hub rebuild status), or, if UPTs you phoned read out this fingerprint, pass --few",
         chosen.upts.len()
     );
     db.replica().set_meta(

@@ -124,7 +124,12 @@ fn postgres_stores_what_sqlite_stores() {
     {
         let pg = open(&url);
         let lite = Store::open_in_memory(None).unwrap();
-        for (k, v) in [("offer/B", "2"), ("offer/A", "1"), ("offers", "x"), ("other", "y")] {
+        for (k, v) in [
+            ("offer/B", "2"),
+            ("offer/A", "1"),
+            ("offers", "x"),
+            ("other", "y"),
+        ] {
             pg.set_meta(k, v).unwrap();
             lite.set_meta(k, v).unwrap();
         }
