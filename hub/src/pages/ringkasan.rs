@@ -22,6 +22,9 @@ pub struct View {
     per_month: Vec<(String, i64, i64)>,
     /// When a rebuild from the agents began, while it goes on.
     rebuilding: Option<String>,
+    /// A rebuild without the lost hub's key that has not adopted a registry yet: how many
+    /// UPTs have offered one.
+    awaiting_adoption: Option<usize>,
 }
 
 /// A month (`2026-11`) as people read it: `Nov 2026`.
@@ -66,6 +69,7 @@ pub fn read(
         .ok()
         .and_then(|d| d.replace_year(d.year() - 1).ok())
         .unwrap_or(today);
+    let rebuilding = db.rebuilding_since()?;
     Ok(View {
         stats: db.stats()?,
         upts: db.upt_rows(hours)?,
@@ -77,7 +81,15 @@ pub fn read(
             &karya_shared::model::iso(today),
             kanwil,
         )?,
-        rebuilding: db.rebuilding_since()?,
+        awaiting_adoption: match &rebuilding {
+            Some(_)
+                if crate::rebuild::agreement(db)? == Some(crate::rebuild::Agreement::Waiting) =>
+            {
+                Some(crate::rebuild::candidates(db)?.1)
+            }
+            _ => None,
+        },
+        rebuilding,
     })
 }
 
@@ -91,6 +103,7 @@ pub fn render(who: &Curator, view: View, hours: i64, zone: Zone) -> Html<String>
         categories,
         per_month,
         rebuilding,
+        awaiting_adoption,
     } = view;
     // A Kanwil's token sees its Kanwil's figures and UPTs only.
     let scope = who.principal.kanwil.as_deref();
@@ -119,6 +132,13 @@ pub fn render(who: &Curator, view: View, hours: i64, zone: Zone) -> Html<String>
         &title,
         "/",
         html! {
+            @if let Some(heard) = awaiting_adoption {
+                p class="flash bad" id="menunggu-registri" role="status" {
+                    "Pusat dibangun ulang tanpa kunci lamanya: belum ada yang diterima sampai daftar UPT ditetapkan. "
+                    (thousands(heard as i64)) " UPT sudah menawarkan daftar yang mereka pegang. Lihat karya-hub rebuild status, "
+                    "cocokkan sidik registri lewat telepon dengan UPT (karya-agent status), lalu karya-hub rebuild adopt SIDIK."
+                }
+            }
             @if let Some(since) = &rebuilding {
                 p class="flash bad" id="bangun-ulang" role="status" {
                     "Pusat sedang dibangun ulang dari UPT sejak " (localtime::format(since, zone)) ": "

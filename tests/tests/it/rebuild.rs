@@ -343,6 +343,14 @@ fn hq_lost_without_its_key_takes_the_registry_most_upts_hold_once_hq_adopts_it()
         said.contains(&print) && said.contains("no registry adopted yet"),
         "{said}"
     );
+    // HQ's Ringkasan says what waits for it.
+    let admin = HubProcess::issue(&rebuilt, "curator", "Kurator baru");
+    let page = karya_tests::procs::get_text(&format!("http://{addr}/"), &admin);
+    assert!(
+        page.contains("belum ada yang diterima sampai daftar UPT ditetapkan")
+            && page.contains("3 UPT sudah menawarkan"),
+        "{page}"
+    );
 
     // The forged registry (one UPT of three) and a mistyped fingerprint are not adopted
     // (the forged one would be with --few: only the phone call tells them apart).
@@ -385,11 +393,12 @@ fn hq_lost_without_its_key_takes_the_registry_most_upts_hold_once_hq_adopts_it()
     // The forger's key is in no registry, and its registry's history is not the hub's: its
     // sync fails, and Ambon's records are the real ones.
     assert!(!forger.run(&["sync"]).status.success());
-    let curator = HubProcess::issue(&rebuilt, "curator", "Kurator baru");
     let listed = karya_tests::procs::get_json(
         &format!("http://{addr}/api/v1/products?upt=LAPAS-AMBON"),
-        &curator,
+        &admin,
     );
     let names = karya_tests::procs::field_of_each(&listed, "name");
     assert_eq!(names, vec!["Produk LAPAS-AMBON".to_string()], "{listed}");
+    let page = karya_tests::procs::get_text(&format!("http://{addr}/"), &admin);
+    assert!(!page.contains("menunggu-registri"), "adopted: {page}");
 }
