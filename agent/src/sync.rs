@@ -176,23 +176,28 @@ async fn sync_with_hub(
     {
         result = session().await;
     }
-    // A hub rebuilt without the lost hub's key cannot take this UPT's decisions back: its
-    // copy stands (HQ decides again), so this PC drops its own and takes the hub's, instead
-    // of offering them, refused, at every sync.
+    // A hub rebuilt without the lost hub's key cannot take this UPT's decisions back, nor a
+    // registry beyond the one HQ adopted: its copy stands (HQ decides again), so this PC drops
+    // its own and takes the hub's, instead of offering them, refused, at every sync. Only the
+    // documents the hub writes; the UPT's own records are never dropped.
     let lost: Vec<DocId> = result
         .as_ref()
         .map(|o| {
             o.refused
                 .iter()
-                .filter(|r| r.code() == Some("decisions_lost"))
+                .filter(|r| r.code() == Some("hub_copy_stands"))
                 .filter_map(|r| DocId::parse(&r.doc))
-                .filter(|d| matches!(d, DocId::Curation(c) if *c == config.upt))
+                .filter(|d| match d {
+                    DocId::Curation(c) => *c == config.upt,
+                    DocId::National => true,
+                    DocId::Upt(_) => false,
+                })
                 .collect()
         })
         .unwrap_or_default();
     if !lost.is_empty() {
         for doc in &lost {
-            tracing::warn!(doc = %doc, "the hub was rebuilt without its key and lost this UPT's decisions; taking its copy");
+            tracing::warn!(doc = %doc, "the hub was rebuilt without its key and cannot take this copy back; taking the hub's");
             store.forget(doc)?;
         }
         result = session().await;

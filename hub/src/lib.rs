@@ -410,6 +410,19 @@ impl AppState {
         }
     }
 
+    /// The UPT's next sync writes its status whatever it changes: after a refusal was written
+    /// (an agent that took the hub's copy and synced again at once must not stay shown as
+    /// failing), or when a request marked due wrote nothing (a poll a rebuilt hub refused).
+    pub fn status_owed(&self, upt: &str) {
+        self.status_written
+            .lock()
+            .unwrap_or_else(|p| {
+                self.status_written.clear_poison();
+                p.into_inner()
+            })
+            .remove(upt);
+    }
+
     /// Runs `f` on a blocking thread: SQLite and Automerge work is synchronous. Reads use the
     /// read pool and never wait for a write; writes lock only the documents they touch.
     /// Removes the photo blobs no live product names, older than the grace period; returns

@@ -383,32 +383,40 @@ pub fn adopt(db: &HubDb, fingerprint: &str, few: bool) -> anyhow::Result<String>
 }
 
 /// Whether this hub was rebuilt without the lost hub's key and took a registry by agreement
-/// (kept after `rebuild finish`): the decisions the agents hold cannot come back.
-pub fn decisions_lost(db: &HubDb) -> karya_shared::store::Result<bool> {
+/// (kept after `rebuild finish`): what an agent holds of the hub's documents beyond what the
+/// hub took cannot come back.
+pub fn adopted_by_agreement(db: &HubDb) -> karya_shared::store::Result<bool> {
     Ok(db
         .replica()
         .meta(crate::db::REBUILD_AGREEMENT)?
         .is_some_and(|v| v.starts_with('[')))
 }
 
-/// Turns the refusal of an agent's decisions (`not_writer` on `curation/*`) into
-/// `decisions_lost`: the agent then drops its copy and takes the hub's (`karya-agent` does
-/// so by itself), instead of offering decisions the hub cannot take at every sync.
-pub fn decisions_lost_reply(served: &mut karya_shared::server::Served) {
-    let reason = "this hub was rebuilt without the lost hub's key and cannot take decisions back; the agent takes the hub's copy of its decisions (HQ decides again)";
+/// Whether `r` refuses an agent's changes to a document only the hub writes.
+pub fn refuses_hub_document(r: &karya_shared::server::Refused) -> bool {
+    r.kind == "not_writer" && (r.doc.starts_with("curation/") || r.doc == "national")
+}
+
+/// Turns the refusal of an agent's changes to a document only the hub writes (`not_writer`
+/// on `curation/*`: the decisions, which only the lost key vouched for; on `national`: a
+/// registry beyond the one adopted) into `hub_copy_stands`: the agent then drops its copy and
+/// takes the hub's (`karya-agent` does so by itself), instead of offering changes the hub
+/// cannot take at every sync.
+pub fn hub_copy_stands(served: &mut karya_shared::server::Served) {
+    let reason = "this hub was rebuilt without the lost hub's key and cannot take these changes back (decisions, or a registry beyond the one HQ adopted); the agent takes the hub's copy (HQ decides again)";
     let lost: Vec<String> = served
         .refused
         .iter_mut()
-        .filter(|r| r.kind == "not_writer" && r.doc.starts_with("curation/"))
+        .filter(|r| refuses_hub_document(r))
         .map(|r| {
-            r.kind = "decisions_lost";
+            r.kind = "hub_copy_stands";
             r.reason = reason.to_string();
             r.doc.clone()
         })
         .collect();
     for (doc, reply) in served.response.docs.iter_mut() {
         if lost.contains(doc) {
-            *reply = karya_shared::wire::Reply::Refused(format!("decisions_lost: {reason}"));
+            *reply = karya_shared::wire::Reply::Refused(format!("hub_copy_stands: {reason}"));
         }
     }
 }

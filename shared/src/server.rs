@@ -144,7 +144,7 @@ pub const REFUSAL_KINDS: [&str; 9] = [
     "internal_error",
     "unknown_key",
     "awaiting_adoption",
-    "decisions_lost",
+    "hub_copy_stands",
 ];
 
 /// A document refused, why (for the peer) and the kind of reason (for metrics).

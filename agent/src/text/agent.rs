@@ -781,8 +781,8 @@ pub fn refusal_words(r: &karya_shared::session::Refusal) -> String {
         Some("unknown_key") => {
             "pusat sedang dibangun ulang dan belum mengenal kunci agen ini; dikirim lagi setelah daftar UPT kembali"
         }
-        Some("decisions_lost") => {
-            "pusat dibangun ulang tanpa kunci lamanya dan tidak dapat memulihkan keputusan kurasi; salinan pusat dipakai (Ditjenpas memutuskan lagi)"
+        Some("hub_copy_stands") => {
+            "pusat dibangun ulang tanpa kunci lamanya dan tidak dapat memulihkan keputusan kurasi atau daftar UPT yang lebih baru; salinan pusat dipakai (Ditjenpas memutuskan lagi)"
         }
         Some("awaiting_adoption") => {
             "pusat sedang dibangun ulang tanpa kunci lamanya dan belum menerima apa pun sampai Ditjenpas menetapkan daftar UPT; bila pusat menelepon, bacakan Sidik registri dari karya-agent status. Dikirim lagi pada sinkron berikutnya"

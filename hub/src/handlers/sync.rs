@@ -445,6 +445,9 @@ pub fn answer_as(
             if provisional.is_some()
                 || state.rebuilding.load(std::sync::atomic::Ordering::Relaxed) =>
         {
+            if status_due {
+                state.status_owed(upt);
+            }
             return Err(ApiError::bad_request(
                 "poll_not_taken",
                 "this hub is being rebuilt: send the documents in full",
@@ -478,14 +481,15 @@ pub fn answer_as(
         }
     };
     // A hub rebuilt without the lost hub's key cannot take the decisions an agent holds
-    // (only the lost key vouched for them): the agent is told to take the hub's copy.
+    // (only the lost key vouched for them), nor a registry beyond the one adopted: the agent
+    // is told to take the hub's copy.
     if served
         .refused
         .iter()
-        .any(|r| r.kind == "not_writer" && r.doc.starts_with("curation/"))
-        && crate::rebuild::decisions_lost(db)?
+        .any(crate::rebuild::refuses_hub_document)
+        && crate::rebuild::adopted_by_agreement(db)?
     {
-        crate::rebuild::decisions_lost_reply(&mut served);
+        crate::rebuild::hub_copy_stands(&mut served);
     }
     if served.merged > 0 && state.rebuilding.load(std::sync::atomic::Ordering::Relaxed) {
         // A hub being rebuilt takes the UPTs' products as they come: their photos are
@@ -525,6 +529,9 @@ pub fn answer_as(
     // not cost a disk flush per request.
     if status_due || served.merged > 0 || !served.refused.is_empty() {
         db.record_sync(upt, &agent_version, &peer, served.refused.is_empty())?;
+        if !served.refused.is_empty() {
+            state.status_owed(upt);
+        }
     }
     Ok(Some(served))
 }

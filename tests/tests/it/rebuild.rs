@@ -280,6 +280,17 @@ fn hq_lost_without_its_key_takes_the_registry_most_upts_hold_once_hq_adopts_it()
         shown.contains(&format!("Sidik registri:    {print}")),
         "{shown}"
     );
+    // Just before the loss HQ changes the registry, and only Kerobokan syncs in time.
+    HubProcess::admin(
+        &db,
+        &["upt", "contact", "LAPAS-PATI", "--phone", "0295 381234"],
+    );
+    agents[1].ok(&["sync"]);
+    let newer = agents[1].status()["registry_fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(newer, print);
 
     // Someone else's installation for Ambon, with a registry of its own making (its own
     // hub listed its own key for Ambon).
@@ -333,11 +344,22 @@ fn hq_lost_without_its_key_takes_the_registry_most_upts_hold_once_hq_adopts_it()
     let r = report(&rebuilt);
     assert_eq!(r["products"], 0, "nothing is taken before adoption: {r}");
     let candidates = r["agreement"]["candidates"].as_array().unwrap().clone();
-    assert_eq!(candidates.len(), 2, "{r}");
+    assert_eq!(candidates.len(), 3, "{r}");
     assert_eq!(candidates[0]["fingerprint"], print.as_str(), "{r}");
     // Ambon's real installation still counts: the forger's offer stands beside it.
-    assert_eq!(candidates[0]["upts"].as_array().unwrap().len(), 3, "{r}");
-    assert_eq!(candidates[1]["fingerprint"], forged_print.as_str(), "{r}");
+    assert_eq!(
+        candidates[0]["upts"],
+        serde_json::json!(["LAPAS-AMBON", "LAPAS-PATI"]),
+        "{r}"
+    );
+    let others: Vec<&str> = candidates[1..]
+        .iter()
+        .map(|c| c["fingerprint"].as_str().unwrap())
+        .collect();
+    assert!(
+        others.contains(&forged_print.as_str()) && others.contains(&newer.as_str()),
+        "{r}"
+    );
     let said = HubProcess::admin(&rebuilt, &["rebuild", "status"]);
     assert!(
         said.contains(&print) && said.contains("no registry adopted yet"),
@@ -366,12 +388,16 @@ fn hq_lost_without_its_key_takes_the_registry_most_upts_hold_once_hq_adopts_it()
         String::from_utf8_lossy(&no.stderr).contains("held by 1 of the 3 UPTs"),
         "{no:?}"
     );
+    assert!(
+        !adopt(&newer).status.success(),
+        "Kerobokan alone holds the newer one"
+    );
     assert!(!adopt("0000-0000-0000-0000-0000").status.success());
     let yes = adopt(&print.to_lowercase());
     assert!(yes.status.success(), "{yes:?}");
 
     // Each UPT's next sync: the registry, its keys, its records; the decision cannot come
-    // back, and the agent takes the hub's copy by itself.
+    // back, nor Kerobokan's newer registry: each agent takes the hub's copy by itself.
     for a in &agents {
         let done = a.json(&["sync"]);
         assert_eq!(done["outcome"]["refused"], serde_json::json!([]), "{done}");
@@ -386,6 +412,7 @@ fn hq_lost_without_its_key_takes_the_registry_most_upts_hold_once_hq_adopts_it()
         "{r}"
     );
     assert!(agents[0].json(&["product", "list"])[0]["curation"].is_null());
+    assert_eq!(agents[1].status()["registry_fingerprint"], print.as_str());
     // The agents carry on: a later sync has nothing refused.
     for a in &agents {
         a.ok(&["sync"]);
