@@ -7,6 +7,11 @@
 //! the agents' `national` and `curation/*` as the lost hub wrote them (the vouch proves it;
 //! see `karya_shared::vouch`), learns the agents' keys from the registry, and takes each
 //! agent's own records under its key's signature (see `karya_shared::agentkey`).
+//!
+//! Without that key (`rebuild start` without `--keys`) the new hub takes nothing until HQ
+//! adopts the registry the agents of most UPTs hold, confirmed by its fingerprint over the
+//! phone ([`Agreement`], [`adopt`]); decisions cannot come back, and the agents take the
+//! hub's copy of what it cannot take ([`hub_copy_stands`]).
 
 use crate::blobs::BlobStore;
 use crate::db::HubDb;
