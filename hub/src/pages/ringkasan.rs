@@ -139,7 +139,7 @@ pub fn render(who: &Curator, view: View, hours: i64, zone: Zone) -> Html<String>
                     "cocokkan sidik registri lewat telepon dengan UPT (karya-agent status), lalu karya-hub rebuild adopt SIDIK."
                 }
             }
-            @if let Some(since) = &rebuilding {
+            @if let (Some(since), None) = (&rebuilding, awaiting_adoption) {
                 p class="flash bad" id="bangun-ulang" role="status" {
                     "Pusat sedang dibangun ulang dari UPT sejak " (localtime::format(since, zone)) ": "
                     (thousands(upts.iter().filter(|u| u.last_sync_at.is_some()).count() as i64)) " dari "

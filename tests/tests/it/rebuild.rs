@@ -373,6 +373,30 @@ fn hq_lost_without_its_key_takes_the_registry_most_upts_hold_once_hq_adopts_it()
             && page.contains("3 UPT sudah menawarkan"),
         "{page}"
     );
+    // As a curator sees it, in Chromium at 1,400 and 390 px (target/screenshots/layar/).
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let driver = karya_tests::browser::Driver::start();
+        let c = karya_tests::browser::browser(&driver, &tmp.path().join("chromium")).await;
+        let site = format!("http://localhost:{}", addr.port());
+        c.goto(&format!("{site}/masuk")).await.unwrap();
+        karya_tests::browser::fill(&c, "form", &[("token", &admin)]).await;
+        karya_tests::browser::submit(&c, "form").await;
+        karya_tests::browser::wait_for(&c, "Keluar").await;
+        c.goto(&format!("{site}/")).await.unwrap();
+        let banner = karya_tests::browser::text(&c, "#menunggu-registri").await;
+        assert!(banner.contains("rebuild adopt SIDIK"), "{banner}");
+        // Not also "0 of 0 UPTs back ... rebuild finish", which would mislead here.
+        let page = karya_tests::browser::body(&c).await;
+        assert!(!page.contains("rebuild finish"), "{page}");
+        karya_tests::browser::look(
+            &c,
+            "layar",
+            "hub-ringkasan-menunggu-registri",
+            &["critical"],
+        )
+        .await;
+        c.close().await.unwrap();
+    });
 
     // The forged registry (one UPT of three) and a mistyped fingerprint are not adopted
     // (the forged one would be with --few: only the phone call tells them apart).
