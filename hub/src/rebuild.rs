@@ -409,19 +409,15 @@ pub fn refuses_hub_document(r: &karya_shared::server::Refused) -> bool {
 /// cannot take at every sync.
 pub fn hub_copy_stands(served: &mut karya_shared::server::Served) {
     let reason = "this hub was rebuilt without the lost hub's key and cannot take these changes back (decisions, or a registry beyond the one HQ adopted); the agent takes the hub's copy (HQ decides again)";
-    let lost: Vec<String> = served
+    for r in served
         .refused
         .iter_mut()
         .filter(|r| refuses_hub_document(r))
-        .map(|r| {
-            r.kind = "hub_copy_stands";
-            r.reason = reason.to_string();
-            r.doc.clone()
-        })
-        .collect();
-    for (doc, reply) in served.response.docs.iter_mut() {
-        if lost.contains(doc) {
-            *reply = karya_shared::wire::Reply::Refused(format!("hub_copy_stands: {reason}"));
+    {
+        r.kind = "hub_copy_stands";
+        r.reason = reason.to_string();
+        if let Some((_, reply)) = served.response.docs.iter_mut().find(|(d, _)| *d == r.doc) {
+            *reply = r.reply();
         }
     }
 }

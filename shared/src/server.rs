@@ -158,6 +158,26 @@ pub struct Refused {
     pub kind: &'static str,
 }
 
+impl Refused {
+    /// The refusal as the agent reads it: the code first (it words it for its operator).
+    pub fn reply(&self) -> Reply {
+        Reply::Refused(format!("{}: {}", self.kind, self.reason))
+    }
+}
+
+impl Served {
+    /// Refuses document `doc` for `reason` (of kind `kind`): in the refusals and the reply.
+    pub fn refuse(&mut self, doc: String, kind: &'static str, reason: String) {
+        let refused = Refused {
+            doc: doc.clone(),
+            reason,
+            kind,
+        };
+        self.response.docs.push((doc, refused.reply()));
+        self.refused.push(refused);
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
@@ -211,25 +231,28 @@ pub fn serve<B: Backend>(
                 message.map_or(Reply::Nothing, |m| Reply::Message(m.encode()))
             }
             Ok(DocOutcome::Refused(kind, reason)) => {
-                served.refused.push(Refused {
+                let refused = Refused {
                     doc: name.clone(),
-                    reason: reason.clone(),
+                    reason,
                     kind,
-                });
-                // The code first: the agent words it for its operator.
-                Reply::Refused(format!("{kind}: {reason}"))
+                };
+                let reply = refused.reply();
+                served.refused.push(refused);
+                reply
             }
             Err(StoreError::Panicked { doc, message }) => {
                 served.panicked.push((doc, message));
                 let reason = format!(
                     "internal error while merging {name}; nothing of it was merged, the hub logged it, and the next sync tries again"
                 );
-                served.refused.push(Refused {
+                let refused = Refused {
                     doc: name.clone(),
-                    reason: reason.clone(),
+                    reason,
                     kind: "internal_error",
-                });
-                Reply::Refused(format!("internal_error: {reason}"))
+                };
+                let reply = refused.reply();
+                served.refused.push(refused);
+                reply
             }
             Err(e) => return Err(e.into()),
         };

@@ -1063,20 +1063,16 @@ pub async fn run(opts: &Options, exe: &Path, work: &Path) -> Report {
     if pg.is_none() {
         eprintln!("the agents offer their keys ...");
         reset(&proxies);
-        sync_spread_as(
-            &mut replicas,
-            &urls,
-            opts.concurrency,
-            Auth::Announce(&keys),
-        )
-        .await;
-        sync_spread_as(
-            &mut replicas,
-            &urls,
-            opts.concurrency,
-            Auth::Announce(&keys),
-        )
-        .await;
+        // The first sync offers each key, the second brings the registry that lists it.
+        for _ in 0..2 {
+            sync_spread_as(
+                &mut replicas,
+                &urls,
+                opts.concurrency,
+                Auth::Announce(&keys),
+            )
+            .await;
+        }
         // And once more, as the next scheduled sync would: every agent then holds every
         // UPT's key, as it would at any time after the first day.
         sync_spread(&mut replicas, &urls, opts.concurrency).await;

@@ -276,15 +276,7 @@ fn awaiting_adoption(
     let mut served = server::Served::default();
     served.response.accepts_polls = true;
     for (name, _) in request.docs {
-        served.refused.push(server::Refused {
-            doc: name.clone(),
-            reason: reason.to_string(),
-            kind: "awaiting_adoption",
-        });
-        served.response.docs.push((
-            name,
-            wire::Reply::Refused(format!("awaiting_adoption: {reason}")),
-        ));
+        served.refuse(name, "awaiting_adoption", reason.to_string());
     }
     Ok(served)
 }
@@ -418,15 +410,7 @@ pub fn answer_as(
                     let reason = format!(
                         "this hub is being rebuilt and its registry does not list this installation's key for {upt} yet; {name} is taken once it does (the next sync)"
                     );
-                    served.refused.push(server::Refused {
-                        doc: name.clone(),
-                        reason: reason.clone(),
-                        kind: "unknown_key",
-                    });
-                    served
-                        .response
-                        .docs
-                        .push((name, wire::Reply::Refused(format!("unknown_key: {reason}"))));
+                    served.refuse(name, "unknown_key", reason);
                 }
             }
             served
